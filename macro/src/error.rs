@@ -1,0 +1,91 @@
+//! Errors as data: every problem names the resource and the property path.
+
+use std::fmt;
+
+/// One problem found in a template.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Problem {
+    /// A property of a `Fargate::App` (or of a resource referring to one) is wrong.
+    #[error("Resource [{logical_id}] {path}: {message}")]
+    Property {
+        logical_id: String,
+        path: String,
+        message: String,
+    },
+    /// A problem with the template as a whole.
+    #[error("Template {path}: {message}")]
+    Template { path: String, message: String },
+}
+
+impl Problem {
+    pub fn property(logical_id: &str, path: &str, message: impl Into<String>) -> Self {
+        Problem::Property {
+            logical_id: logical_id.to_string(),
+            path: path.to_string(),
+            message: message.into(),
+        }
+    }
+
+    pub fn template(path: &str, message: impl Into<String>) -> Self {
+        Problem::Template {
+            path: path.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Every problem found in one expansion, reported together.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Problems(pub Vec<Problem>);
+
+impl Problems {
+    pub fn push(&mut self, p: Problem) {
+        self.0.push(p);
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+    pub fn iter(&self) -> impl Iterator<Item = &Problem> {
+        self.0.iter()
+    }
+}
+
+impl fmt::Display for Problems {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.len() {
+            0 => write!(f, "no problems"),
+            1 => write!(f, "{}", self.0[0]),
+            n => {
+                write!(f, "{n} problems:")?;
+                for p in &self.0 {
+                    write!(f, "\n{p}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl std::error::Error for Problems {}
+
+/// Errors of the CLI and the Lambda around the expansion.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    Invalid(#[from] Problems),
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: not a valid YAML or JSON template: {message}")]
+    Parse { path: String, message: String },
+    #[error("cannot write the expanded template: {0}")]
+    Write(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

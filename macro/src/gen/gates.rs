@@ -1,0 +1,162 @@
+//! The provider-backed parts of an App: weighted failover driven by an alarm, and the
+//! post-deploy load-test gate.
+
+use super::alb::{standby_target_group, RoutingOut};
+use super::{cluster_ref, depends_on, ecs, Ids, Out, Settings};
+use crate::intrinsics::{get_att, ref_, SubBuilder};
+use crate::reader::Val;
+use crate::spec::{App, FailoverAlarm, LoadModel, Standby};
+use serde_json::{json, Map, Value};
+
+pub const WEIGHTED_FAILOVER_TYPE: &str = "Custom::FargateWeightedFailover";
+pub const LOAD_TEST_GATE_TYPE: &str = "Custom::FargateLoadTestGate";
+/// How often the provider re-checks a failover whose alarm state and weights disagree (for
+/// example when the standby's targets were not healthy in time on the previous call).
+pub const FAILOVER_RECHECK: &str = "rate(2 minutes)";
+
+pub fn generate(app: &App, settings: &Settings, routing: &RoutingOut, out: &mut Out) {
+    failover(app, settings, routing, out);
+    load_test(app, settings, routing, out);
+}
+
+fn failover(app: &App, settings: &Settings, routing: &RoutingOut, out: &mut Out) {
+    let Some(f) = &app.failover else { return };
+    let ids = Ids(&app.id);
+    if let Standby::Function(arn) = &f.standby {
+        let perm = ids.of("StandbyInvokePermission");
+        out.add(perm.clone(), "AWS::Lambda::Permission", json!({
+            "Action": "lambda:InvokeFunction",
+            "FunctionName": arn.json(),
+            "Principal": "elasticloadbalancing.amazonaws.com",
+            "SourceAccount": ref_("AWS::AccountId"),
+        }));
+        let tg = out.add(ids.of("StandbyTargetGroup"), "AWS::ElasticLoadBalancingV2::TargetGroup", json!({
+            "TargetType": "lambda",
+            "Targets": [{ "Id": arn.json() }],
+            "Tags": super::tag_list(app),
+        }));
+        depends_on(tg, &[perm]);
+    }
+    let alarm_name = match &f.alarm {
+        FailoverAlarm::Existing(name) => name.json(),
+        FailoverAlarm::Trigger(t) => {
+            let id = ids.of("FailoverAlarm");
+            let mut props = t.clone();
+            props.insert("AlarmDescription".into(), json!(format!("Moves {}'s traffic from its standby to the ECS service", app.id)));
+            props.insert("TreatMissingData".into(), json!("notBreaching"));
+            out.add(id.clone(), "AWS::CloudWatch::Alarm", Value::Object(props));
+            ref_(&id)
+        }
+    };
+    let (target_key, target_arn) = match (&routing.rule_arn, &routing.listener_arn) {
+        (Some(rule), _) => ("RuleArn", rule.clone()),
+        (None, Some(listener)) => ("ListenerArn", listener.clone()),
+        (None, None) => return,
+    };
+    let standby_tg = standby_target_group(app).expect("failover has a standby");
+    let mut config = Map::new();
+    config.insert("AlarmName".into(), alarm_name.clone());
+    config.insert(target_key.into(), target_arn);
+    config.insert("TargetGroupArn".into(), ref_(&ids.of("TargetGroup")));
+    config.insert("StandbyTargetGroupArn".into(), standby_tg);
+    config.insert("Cluster".into(), cluster_ref(app));
+    config.insert("ServiceName".into(), get_att(&ids.of("Service"), "Name"));
+    config.insert("StandbyCount".into(), f.standby_count.json());
+    config.insert("RestingCount".into(), ecs::resting_count(app));
+    config.insert("HealthyTimeout".into(), f.healthy_timeout.json());
+
+    // Alarm events and a periodic re-check both carry the same configuration; the provider
+    // acts on the alarm's current state, so duplicates and reordering do no harm.
+    let input = event_input(&config);
+    let events = ids.of("FailoverEvents");
+    out.add(events.clone(), "AWS::Events::Rule", json!({
+        "Description": format!("Alarm state changes that move {}'s traffic", app.id),
+        "EventPattern": {
+            "source": ["aws.cloudwatch"],
+            "detail-type": ["CloudWatch Alarm State Change"],
+            "detail": { "alarmName": [alarm_name] },
+        },
+        "State": "ENABLED",
+        "Targets": [{ "Id": "provider", "Arn": settings.service_token, "Input": input }],
+    }));
+    let recheck = ids.of("FailoverRecheck");
+    out.add(recheck.clone(), "AWS::Events::Rule", json!({
+        "Description": format!("Re-checks {}'s failover until weights match the alarm", app.id),
+        "ScheduleExpression": FAILOVER_RECHECK,
+        "State": "ENABLED",
+        "Targets": [{ "Id": "provider", "Arn": settings.service_token, "Input": input }],
+    }));
+    for (rule, perm) in [(&events, "FailoverEventsPermission"), (&recheck, "FailoverRecheckPermission")] {
+        out.add(ids.of(perm), "AWS::Lambda::Permission", json!({
+            "Action": "lambda:InvokeFunction",
+            "FunctionName": settings.service_token,
+            "Principal": "events.amazonaws.com",
+            "SourceArn": get_att(rule, "Arn"),
+        }));
+    }
+    let mut props = Map::new();
+    props.insert("ServiceToken".into(), settings.service_token.clone());
+    props.extend(config);
+    let r = out.add(ids.of("WeightedFailover"), WEIGHTED_FAILOVER_TYPE, Value::Object(props));
+    let mut deps = vec![ids.of("Service")];
+    deps.extend(routing.attached_by.iter().cloned());
+    depends_on(r, &deps);
+}
+
+/// The EventBridge target input: `{"FargateAppFailover": {...}}` as a JSON string whose
+/// deploy-time values are substituted by `Fn::Sub`.
+fn event_input(config: &Map<String, Value>) -> Value {
+    let mut b = SubBuilder::new().text("{\"FargateAppFailover\":{");
+    for (i, (k, v)) in config.iter().enumerate() {
+        if i > 0 {
+            b = b.text(",");
+        }
+        b = b.text(&format!("\"{k}\":\"")).value(k, v).text("\"");
+    }
+    b.text("}}").build()
+}
+
+fn load_test(app: &App, settings: &Settings, routing: &RoutingOut, out: &mut Out) {
+    let Some(lt) = &app.load_test else { return };
+    let ids = Ids(&app.id);
+    let url = match (&lt.url, &routing.url) {
+        (Some(u), _) => u.json(),
+        (None, Some(base)) => SubBuilder::new().value("Url", base).value("Path", &lt.path.json()).build(),
+        // Validation rejects a LoadTest without a way to know the URL.
+        (None, None) => return,
+    };
+    let (model_key, model) = match &lt.model {
+        LoadModel::Rate(r) => ("Rate", r.json()),
+        LoadModel::Concurrency(c) => ("Concurrency", c.json()),
+    };
+    let t = &lt.thresholds;
+    let headers: Map<String, Value> = lt.headers.iter().cloned().collect();
+    let r = out.add(ids.of("LoadTestGate"), LOAD_TEST_GATE_TYPE, json!({
+        "ServiceToken": settings.service_token,
+        "Url": url,
+        // A new task definition revision changes this property, so every deployment re-runs
+        // the gate.
+        "TaskDefinitionArn": ref_(&ids.of("TaskDefinition")),
+        "Cluster": cluster_ref(app),
+        "ServiceName": get_att(&ids.of("Service"), "Name"),
+        "Method": lt.method.json(),
+        "Headers": if headers.is_empty() { Value::Null } else { Value::Object(headers) },
+        "Body": lt.body.as_ref().map(Val::json),
+        "ExpectedStatus": lt.expected_status.json(),
+        "TimeoutMs": lt.timeout_ms.json(),
+        "Duration": lt.duration.json(),
+        "WarmUp": lt.warm_up.json(),
+        "Workers": lt.workers.json(),
+        "Thresholds": {
+            "P50Ms": t.p50_ms.as_ref().map(Val::json),
+            "P90Ms": t.p90_ms.as_ref().map(Val::json),
+            "P99Ms": t.p99_ms.as_ref().map(Val::json),
+            "MaxErrorRate": t.max_error_rate.as_ref().map(Val::json),
+            "MinRps": t.min_rps.as_ref().map(Val::json),
+        },
+    }));
+    r["Properties"][model_key] = model;
+    let mut deps = vec![ids.of("Service")];
+    deps.extend(routing.attached_by.iter().cloned());
+    depends_on(r, &deps);
+}

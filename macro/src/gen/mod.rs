@@ -1,0 +1,224 @@
+//! Generation: each module turns the typed spec of one App into CloudFormation resources.
+//! Everything here is a pure function of the spec, so the output is deterministic.
+
+pub mod alb;
+pub mod discovery;
+pub mod ecs;
+pub mod gates;
+pub mod iam;
+pub mod scaling;
+
+use crate::intrinsics::{get_att, import_value, ref_};
+use crate::spec::{App, NamespaceRef};
+use serde_json::{json, Map, Value};
+
+/// Logical ID of the cluster shared by every App without a `Cluster`.
+pub const SHARED_CLUSTER_ID: &str = "FargateAppCluster";
+/// Prefix of the logical IDs of namespaces created from `Discovery.NamespaceName`.
+pub const NAMESPACE_ID_PREFIX: &str = "FargateAppNamespace";
+/// Name of the export holding the provider's ServiceToken (the provider stack exports it).
+pub const DEFAULT_SERVICE_TOKEN_EXPORT: &str = "FargateAppProvider-ServiceToken";
+
+/// Settings of an expansion that do not come from the template.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The ServiceToken of every custom resource (and the provider Lambda's ARN, which is the
+    /// same value: EventBridge targets it for `Failover`).
+    pub service_token: Value,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings::with_export(DEFAULT_SERVICE_TOKEN_EXPORT)
+    }
+}
+
+impl Settings {
+    pub fn with_export(export: &str) -> Self {
+        Settings { service_token: import_value(export) }
+    }
+}
+
+/// Resources that several Apps of one template share.
+#[derive(Debug, Default)]
+pub struct Shared {
+    /// Namespaces to create: (logical ID, DNS name, VPC).
+    pub namespaces: Vec<(String, String, Value)>,
+}
+
+impl Shared {
+    pub fn namespace_id(name: &str) -> String {
+        let mut id = String::from(NAMESPACE_ID_PREFIX);
+        for part in name.split(|c: char| !c.is_ascii_alphanumeric()) {
+            let mut cs = part.chars();
+            if let Some(f) = cs.next() {
+                id.push(f.to_ascii_uppercase());
+                id.extend(cs);
+            }
+        }
+        id
+    }
+}
+
+/// The resources one App expands into, in order, plus what `Ref`/`GetAtt` on it resolve to.
+#[derive(Debug, Clone)]
+pub struct Expansion {
+    pub resources: Vec<(String, Value)>,
+    pub routing: alb::RoutingOut,
+    /// `!GetAtt App.<name>`: the value, or why the App has no such value.
+    pub attributes: Vec<(&'static str, Result<Value, String>)>,
+}
+
+/// Attributes documented for `!GetAtt App.<name>`.
+pub const ATTRIBUTE_NAMES: &[&str] = &[
+    "Url", "ServiceName", "ServiceArn", "TaskDefinitionArn", "TargetGroupArn", "ListenerPort",
+    "ListenerArn", "RuleArn", "LoadBalancerDnsName", "SecurityGroupId", "LogGroupName",
+    "DiscoveryName", "DiscoveryServiceArn", "TaskRoleArn", "ExecutionRoleArn", "ClusterName",
+];
+
+fn attributes(app: &App, routing: &alb::RoutingOut) -> Vec<(&'static str, Result<Value, String>)> {
+    let ids = Ids(&app.id);
+    let no_lb = || format!("{} has no LoadBalancer", app.id);
+    let need = |v: &Option<Value>, why: String| v.clone().ok_or(why);
+    let discovery_name = match &app.discovery {
+        None => Err(format!("{} has no Discovery", app.id)),
+        Some(d) => match &d.namespace {
+            NamespaceRef::Create { name } | NamespaceRef::Existing { name: Some(name), .. } => {
+                Ok(crate::intrinsics::SubBuilder::new().value("Name", &d.name.json()).text(&format!(".{name}")).build())
+            }
+            NamespaceRef::Existing { name: None, .. } => Err(format!("{}'s Discovery names its namespace by ID only; add Discovery.NamespaceName", app.id)),
+        },
+    };
+    let lb_need = |v: &Option<Value>, what: &str| {
+        if app.load_balancer.is_none() { Err(no_lb()) } else { need(v, format!("{} has no {what} with this LoadBalancer setting", app.id)) }
+    };
+    vec![
+        ("Url", if app.load_balancer.is_none() { Err(no_lb()) } else { need(&routing.url, format!("{}'s URL is unknown: set LoadBalancer.DnsName", app.id)) }),
+        ("ServiceName", Ok(get_att(&ids.of("Service"), "Name"))),
+        ("ServiceArn", Ok(ref_(&ids.of("Service")))),
+        ("TaskDefinitionArn", Ok(ref_(&ids.of("TaskDefinition")))),
+        ("TargetGroupArn", routing.target_group.as_ref().map(|t| ref_(t)).ok_or_else(no_lb)),
+        ("ListenerPort", lb_need(&routing.listener_port, "listener port (it routes by a rule on an existing listener)")),
+        ("ListenerArn", lb_need(&routing.listener_arn, "listener of its own")),
+        ("RuleArn", lb_need(&routing.rule_arn, "listener rule")),
+        ("LoadBalancerDnsName", lb_need(&routing.dns_name, "known DNS name (set LoadBalancer.DnsName)")),
+        ("SecurityGroupId", Ok(get_att(&ids.of("SecurityGroup"), "GroupId"))),
+        ("LogGroupName", Ok(ref_(&ids.of("LogGroup")))),
+        ("DiscoveryName", discovery_name),
+        ("DiscoveryServiceArn", app.discovery.as_ref().map(|_| get_att(&ids.of("DiscoveryService"), "Arn")).ok_or(format!("{} has no Discovery", app.id))),
+        ("TaskRoleArn", Ok(get_att(&ids.of("TaskRole"), "Arn"))),
+        ("ExecutionRoleArn", Ok(get_att(&ids.of("ExecutionRole"), "Arn"))),
+        ("ClusterName", Ok(cluster_ref(app))),
+    ]
+}
+
+/// An ordered set of resources under construction.
+#[derive(Debug, Default)]
+pub struct Out {
+    pub items: Vec<(String, Value)>,
+}
+
+impl Out {
+    pub fn add(&mut self, id: String, ty: &str, mut props: Value) -> &mut Value {
+        prune_nulls(&mut props);
+        self.items.push((id, json!({ "Type": ty, "Properties": props })));
+        &mut self.items.last_mut().expect("just pushed").1
+    }
+}
+
+/// Generated properties leave optional settings as `null`; CloudFormation wants them absent.
+pub fn prune_nulls(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            m.retain(|_, x| !x.is_null());
+            m.values_mut().for_each(prune_nulls);
+        }
+        Value::Array(a) => a.iter_mut().for_each(prune_nulls),
+        _ => {}
+    }
+}
+
+/// Adds `DependsOn` entries to a generated resource.
+pub fn depends_on(resource: &mut Value, ids: &[String]) {
+    if ids.is_empty() {
+        return;
+    }
+    let obj = resource.as_object_mut().expect("generated resources are objects");
+    let list = obj.entry("DependsOn").or_insert_with(|| Value::Array(Vec::new()));
+    if let Value::Array(a) = list {
+        for id in ids {
+            if !a.iter().any(|x| x == id) {
+                a.push(Value::String(id.clone()));
+            }
+        }
+    }
+}
+
+/// Logical IDs of one App's resources: a documented stability contract.
+pub struct Ids<'a>(pub &'a str);
+
+impl Ids<'_> {
+    pub fn of(&self, suffix: &str) -> String {
+        format!("{}{}", self.0, suffix)
+    }
+}
+
+/// What the App's cluster is, as a value for `Cluster` properties.
+pub fn cluster_ref(app: &App) -> Value {
+    app.cluster.clone().unwrap_or_else(|| ref_(SHARED_CLUSTER_ID))
+}
+
+/// The namespace ID of an App's discovery settings.
+pub fn namespace_ref(ns: &NamespaceRef) -> Value {
+    match ns {
+        NamespaceRef::Existing { id, .. } => id.json(),
+        NamespaceRef::Create { name } => get_att(&Shared::namespace_id(name), "Id"),
+    }
+}
+
+/// Expands one App. `shared` collects resources several Apps use.
+pub fn expand_app(app: &App, settings: &Settings, shared: &mut Shared) -> Expansion {
+    let mut out = Out::default();
+    iam::generate(app, &mut out);
+    ecs::log_group(app, &mut out);
+    ecs::security_group(app, &mut out);
+    let routing = alb::generate(app, settings, &mut out);
+    discovery::generate(app, shared, &mut out);
+    ecs::task_definition(app, &mut out);
+    ecs::service(app, &routing, &mut out);
+    scaling::generate(app, &routing, &mut out);
+    gates::generate(app, settings, &routing, &mut out);
+    apply_attributes(app, &mut out.items);
+    let attributes = attributes(app, &routing);
+    Expansion { resources: out.items, routing, attributes }
+}
+
+/// `Condition`, `DependsOn`, `DeletionPolicy`, `UpdateReplacePolicy` and `Metadata` of the App
+/// carry over to each generated resource.
+fn apply_attributes(app: &App, items: &mut [(String, Value)]) {
+    let a = &app.attributes;
+    for (_, r) in items.iter_mut() {
+        depends_on(r, &a.depends_on);
+        let obj: &mut Map<String, Value> = r.as_object_mut().expect("generated resources are objects");
+        for (k, v) in [
+            ("Condition", &a.condition),
+            ("DeletionPolicy", &a.deletion_policy),
+            ("UpdateReplacePolicy", &a.update_replace_policy),
+            ("Metadata", &a.metadata),
+        ] {
+            if let Some(v) = v {
+                obj.insert(k.to_string(), v.clone());
+            }
+        }
+    }
+}
+
+/// `{ Key, Value }` tag list from the App's `Tags`, plus extra fixed tags.
+pub fn tag_list(app: &App) -> Option<Value> {
+    if app.tags.is_empty() {
+        return None;
+    }
+    Some(Value::Array(
+        app.tags.iter().map(|(k, v)| json!({ "Key": k, "Value": v })).collect(),
+    ))
+}

@@ -1,0 +1,73 @@
+//! The CloudFormation macro contract: a request with the template fragment, a response with
+//! the expanded fragment or a failure message.
+
+use crate::gen::Settings;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// A macro invocation (`aws_lambda_events` has no type for it).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct MacroRequest {
+    #[serde(default)]
+    pub region: String,
+    #[serde(default)]
+    pub account_id: String,
+    pub fragment: Value,
+    #[serde(default)]
+    pub transform_id: String,
+    #[serde(default)]
+    pub params: Value,
+    pub request_id: String,
+    #[serde(default)]
+    pub template_parameter_values: Value,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct MacroResponse {
+    pub request_id: String,
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fragment: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
+}
+
+/// Handles one macro request. Never fails: problems become a `failure` response.
+pub fn handle(req: &MacroRequest, settings: &Settings) -> MacroResponse {
+    match crate::expand(&req.fragment, settings) {
+        Ok(fragment) => MacroResponse {
+            request_id: req.request_id.clone(),
+            status: "success".into(),
+            fragment: Some(fragment),
+            error_message: None,
+        },
+        Err(problems) => MacroResponse {
+            request_id: req.request_id.clone(),
+            status: "failure".into(),
+            fragment: None,
+            error_message: Some(problems.to_string()),
+        },
+    }
+}
+
+/// Handles a raw event: a body that is not a macro request still gets an answer naming what
+/// was wrong, echoing the request ID when there is one.
+pub fn handle_value(event: Value, settings: &Settings) -> MacroResponse {
+    let request_id = event.get("requestId").and_then(Value::as_str).unwrap_or_default().to_string();
+    match serde_json::from_value::<MacroRequest>(event) {
+        Ok(req) => {
+            // A panic would leave CloudFormation with a bare Lambda error; answer instead.
+            match std::panic::catch_unwind(|| handle(&req, settings)) {
+                Ok(resp) => resp,
+                Err(_) => failure(request_id, "internal error in the FargateApp macro (please report it with the template)".into()),
+            }
+        }
+        Err(e) => failure(request_id, format!("not a CloudFormation macro request: {e}")),
+    }
+}
+
+fn failure(request_id: String, message: String) -> MacroResponse {
+    MacroResponse { request_id, status: "failure".into(), fragment: None, error_message: Some(message) }
+}

@@ -1,0 +1,16 @@
+//! The FargateApp macro: expands `Fargate::App` resources into the ECS, ALB, Cloud Map, IAM,
+//! logging and auto-scaling resources of a production Fargate service.
+
+pub mod error;
+pub mod expand;
+pub mod gen;
+pub mod intrinsics;
+pub mod lambda;
+pub mod reader;
+pub mod refs;
+pub mod spec;
+pub mod template;
+
+pub use error::{Error, Problem, Problems, Result};
+pub use expand::expand;
+pub use gen::Settings;

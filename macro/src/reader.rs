@@ -1,0 +1,291 @@
+//! A reader over one resource's properties that checks types and ranges of literal values,
+//! passes intrinsics through, and records every problem instead of stopping at the first.
+
+use crate::error::{Problem, Problems};
+use crate::intrinsics::is_intrinsic;
+use serde_json::{Map, Value};
+
+/// A property value: a literal checked by the macro, or an intrinsic left for CloudFormation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Val<T> {
+    Lit(T),
+    Expr(Value),
+}
+
+impl<T: Clone + Into<Value>> Val<T> {
+    /// The value as it goes into the expanded template.
+    pub fn json(&self) -> Value {
+        match self {
+            Val::Lit(t) => t.clone().into(),
+            Val::Expr(v) => v.clone(),
+        }
+    }
+}
+
+impl<T> Val<T> {
+    pub fn lit(&self) -> Option<&T> {
+        match self {
+            Val::Lit(t) => Some(t),
+            Val::Expr(_) => None,
+        }
+    }
+}
+
+impl Val<u64> {
+    /// The value as a string (CloudFormation takes task Cpu/Memory as strings).
+    pub fn json_string(&self) -> Value {
+        match self {
+            Val::Lit(n) => Value::String(n.to_string()),
+            Val::Expr(v) => v.clone(),
+        }
+    }
+}
+
+/// Reads the properties of one resource, collecting problems under its logical ID.
+pub struct Reader<'p> {
+    pub id: String,
+    problems: &'p mut Problems,
+}
+
+/// Joins a property path: `path("Properties.Network", "VpcId")`.
+pub fn path(base: &str, key: &str) -> String {
+    if base.is_empty() {
+        key.to_string()
+    } else {
+        format!("{base}.{key}")
+    }
+}
+
+/// A short rendering of a value for messages.
+pub fn show(v: &Value) -> String {
+    let s = match v {
+        Value::String(s) => format!("'{s}'"),
+        other => other.to_string(),
+    };
+    if s.len() > 80 {
+        format!("{}...", &s[..s.char_indices().nth(77).map(|(i, _)| i).unwrap_or(s.len())])
+    } else {
+        s
+    }
+}
+
+impl<'p> Reader<'p> {
+    pub fn new(id: &str, problems: &'p mut Problems) -> Self {
+        Reader {
+            id: id.to_string(),
+            problems,
+        }
+    }
+
+    pub fn problem_count(&self) -> usize {
+        self.problems.len()
+    }
+
+    pub fn err(&mut self, path: &str, message: impl Into<String>) {
+        self.problems
+            .push(Problem::property(&self.id, path, message.into()));
+    }
+
+    /// An object whose keys must all be among `allowed`; intrinsics are not accepted here
+    /// because the macro has to read the fields.
+    pub fn object<'v>(
+        &mut self,
+        p: &str,
+        v: &'v Value,
+        allowed: &[&str],
+    ) -> Option<&'v Map<String, Value>> {
+        match v {
+            Value::Object(m) if !is_intrinsic(v) => {
+                for k in m.keys() {
+                    if !allowed.contains(&k.as_str()) {
+                        self.err(
+                            &path(p, k),
+                            format!(
+                                "unknown property (expected one of: {})",
+                                allowed.join(", ")
+                            ),
+                        );
+                    }
+                }
+                Some(m)
+            }
+            _ => {
+                self.err(
+                    p,
+                    format!("expected an object with keys among {}, got {}", allowed.join(", "), show(v)),
+                );
+                None
+            }
+        }
+    }
+
+    /// A map of names to values (Environment, Tags...). Values may be scalars or intrinsics.
+    pub fn string_map(&mut self, p: &str, v: &Value) -> Vec<(String, Value)> {
+        let Value::Object(m) = v else {
+            self.err(p, format!("expected a map of names to values, got {}", show(v)));
+            return Vec::new();
+        };
+        if is_intrinsic(v) {
+            self.err(p, "must be a literal map (its keys are needed at expansion time); intrinsics are welcome in its values");
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        for (k, val) in m {
+            let kp = path(p, k);
+            match val {
+                Value::String(_) => out.push((k.clone(), val.clone())),
+                Value::Number(n) => out.push((k.clone(), Value::String(n.to_string()))),
+                Value::Bool(b) => out.push((k.clone(), Value::String(b.to_string()))),
+                _ if is_intrinsic(val) => out.push((k.clone(), val.clone())),
+                _ => self.err(&kp, format!("expected a string, number, boolean or intrinsic, got {}", show(val))),
+            }
+        }
+        out
+    }
+
+    pub fn string(&mut self, p: &str, v: &Value) -> Option<Val<String>> {
+        match v {
+            Value::String(s) => Some(Val::Lit(s.clone())),
+            _ if is_intrinsic(v) => Some(Val::Expr(v.clone())),
+            _ => {
+                self.err(p, format!("expected a string, got {}", show(v)));
+                None
+            }
+        }
+    }
+
+    /// A non-empty string, or an intrinsic.
+    pub fn nonempty(&mut self, p: &str, v: &Value) -> Option<Val<String>> {
+        match self.string(p, v) {
+            Some(Val::Lit(s)) if s.trim().is_empty() => {
+                self.err(p, "must not be empty");
+                None
+            }
+            other => other,
+        }
+    }
+
+    /// One of a fixed set of words (compared exactly).
+    pub fn word(&mut self, p: &str, v: &Value, allowed: &[&str]) -> Option<Val<String>> {
+        match self.string(p, v)? {
+            Val::Lit(s) if !allowed.contains(&s.as_str()) => {
+                self.err(p, format!("{} is not one of {}", show(v), allowed.join(", ")));
+                None
+            }
+            other => Some(other),
+        }
+    }
+
+    /// An integer in `min..=max`; numeric strings are accepted as CloudFormation does.
+    pub fn int(&mut self, p: &str, v: &Value, min: u64, max: u64) -> Option<Val<u64>> {
+        if is_intrinsic(v) {
+            return Some(Val::Expr(v.clone()));
+        }
+        let n = match v {
+            Value::Number(n) => n.as_u64().or_else(|| {
+                n.as_f64()
+                    .filter(|f| f.fract() == 0.0 && *f >= 0.0)
+                    .map(|f| f as u64)
+            }),
+            Value::String(s) => s.trim().parse::<u64>().ok(),
+            _ => None,
+        };
+        match n {
+            Some(n) if n >= min && n <= max => Some(Val::Lit(n)),
+            Some(n) => {
+                self.err(p, format!("{n} is out of range ({min}..{max})"));
+                None
+            }
+            None => {
+                self.err(p, format!("expected a whole number from {min} to {max}, got {}", show(v)));
+                None
+            }
+        }
+    }
+
+    /// A number (fractions allowed) in `min..=max`.
+    pub fn number(&mut self, p: &str, v: &Value, min: f64, max: f64) -> Option<Val<f64>> {
+        if is_intrinsic(v) {
+            return Some(Val::Expr(v.clone()));
+        }
+        let n = match v {
+            Value::Number(n) => n.as_f64(),
+            Value::String(s) => s.trim().parse::<f64>().ok(),
+            _ => None,
+        };
+        match n {
+            Some(n) if n >= min && n <= max => Some(Val::Lit(n)),
+            Some(n) => {
+                self.err(p, format!("{n} is out of range ({min}..{max})"));
+                None
+            }
+            None => {
+                self.err(p, format!("expected a number from {min} to {max}, got {}", show(v)));
+                None
+            }
+        }
+    }
+
+    pub fn boolean(&mut self, p: &str, v: &Value) -> Option<Val<bool>> {
+        match v {
+            Value::Bool(b) => Some(Val::Lit(*b)),
+            Value::String(s) if s == "true" || s == "false" => Some(Val::Lit(s == "true")),
+            _ if is_intrinsic(v) => Some(Val::Expr(v.clone())),
+            _ => {
+                self.err(p, format!("expected true or false, got {}", show(v)));
+                None
+            }
+        }
+    }
+
+    /// A list whose items are checked by `item`; an intrinsic standing for the whole list
+    /// (`!Ref SubnetsParameter`) is kept as is.
+    pub fn list<T>(
+        &mut self,
+        p: &str,
+        v: &Value,
+        mut item: impl FnMut(&mut Self, &str, &Value) -> Option<T>,
+    ) -> Option<ListVal<T>> {
+        match v {
+            Value::Array(items) => {
+                let mut out = Vec::new();
+                for (i, it) in items.iter().enumerate() {
+                    if let Some(t) = item(self, &format!("{p}[{i}]"), it) {
+                        out.push(t);
+                    }
+                }
+                Some(ListVal::Items(out))
+            }
+            _ if is_intrinsic(v) => Some(ListVal::Expr(v.clone())),
+            _ => {
+                self.err(p, format!("expected a list, got {}", show(v)));
+                None
+            }
+        }
+    }
+}
+
+/// A list property: literal items, or one intrinsic that yields the whole list.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ListVal<T> {
+    Items(Vec<T>),
+    Expr(Value),
+}
+
+impl<T> ListVal<T> {
+    pub fn items(&self) -> &[T] {
+        match self {
+            ListVal::Items(v) => v,
+            ListVal::Expr(_) => &[],
+        }
+    }
+}
+
+impl ListVal<Value> {
+    pub fn json(&self) -> Value {
+        match self {
+            ListVal::Items(v) => Value::Array(v.clone()),
+            ListVal::Expr(e) => e.clone(),
+        }
+    }
+}
