@@ -3,19 +3,33 @@
 use std::fmt;
 
 /// One problem found in a template.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Problem {
     /// A property of a `Fargate::App` (or of a resource referring to one) is wrong.
-    #[error("Resource [{logical_id}] {path}: {message}")]
     Property {
         logical_id: String,
         path: String,
         message: String,
     },
     /// A problem with the template as a whole.
-    #[error("Template {path}: {message}")]
     Template { path: String, message: String },
 }
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (head, path, message) = match self {
+            Problem::Property { logical_id, path, message } => (format!("Resource [{logical_id}]"), path, message),
+            Problem::Template { path, message } => ("Template".to_string(), path, message),
+        };
+        if path.is_empty() {
+            write!(f, "{head}: {message}")
+        } else {
+            write!(f, "{head} {path}: {message}")
+        }
+    }
+}
+
+impl std::error::Error for Problem {}
 
 impl Problem {
     pub fn property(logical_id: &str, path: &str, message: impl Into<String>) -> Self {

@@ -40,13 +40,6 @@ pub fn expand(template: &Value, settings: &Settings) -> Result<Value, Problems> 
         .iter()
         .filter_map(|id| read_app(id, &resources[id], &app_ids, &mut problems))
         .collect();
-    for app in &apps {
-        for dep in &app.attributes.depends_on {
-            if dep == &app.id {
-                problems.push(Problem::property(&app.id, "DependsOn", "an App cannot depend on itself"));
-            }
-        }
-    }
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -106,11 +99,14 @@ pub fn expand(template: &Value, settings: &Settings) -> Result<Value, Problems> 
     for (id, res) in resources {
         let Some(exp) = expansions.get(id.as_str()) else {
             let mut r = res.clone();
-            rw.depends_on(&mut r);
+            let rewritten = rw.depends_on(&mut r);
             if let Some(m) = r.as_object_mut() {
                 for (k, x) in m.iter_mut().filter(|(k, _)| k.as_str() != "Type" && k.as_str() != "DependsOn") {
                     rw.walk(x, Owner::Resource(id), k);
                 }
+            }
+            if rewritten {
+                gen::prune_implied_dependencies(&mut r);
             }
             new_resources.insert(id.clone(), r);
             continue;
@@ -130,7 +126,9 @@ pub fn expand(template: &Value, settings: &Settings) -> Result<Value, Problems> 
             }
         }
         for (gid, mut r) in shared_now.into_iter().chain(exp.resources.iter().cloned()) {
-            rw.depends_on(&mut r);
+            if rw.depends_on(&mut r) {
+                gen::prune_implied_dependencies(&mut r);
+            }
             if existing.contains(gid.as_str()) {
                 rw.problems.push(Problem::property(id, "", format!("generates '{gid}', which is already a resource of the template; rename one of them")));
             } else if let Some(other) = seen.get(&gid) {

@@ -72,6 +72,25 @@ impl SubBuilder {
 
     /// Appends a value; `name` is the variable used when it cannot be written inline.
     pub fn value(mut self, name: &str, v: &Value) -> Self {
+        // Another `Fn::Sub` is spliced in: its text is already a Sub template.
+        if let Some(sub) = v.as_object().filter(|m| m.len() == 1).and_then(|m| m.get("Fn::Sub")) {
+            match sub {
+                Value::String(t) => {
+                    self.text.push_str(t);
+                    return self;
+                }
+                Value::Array(a) if a.len() == 2 => {
+                    if let (Some(t), Some(vars)) = (a[0].as_str(), a[1].as_object()) {
+                        if vars.keys().all(|k| !self.vars.contains_key(k)) {
+                            self.text.push_str(t);
+                            self.vars.extend(vars.clone());
+                            return self;
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
         match inline_form(v) {
             Some(inline) => self.text.push_str(&inline),
             None => match v {

@@ -98,13 +98,11 @@ impl<'p> Reader<'p> {
             Value::Object(m) if !is_intrinsic(v) => {
                 for k in m.keys() {
                     if !allowed.contains(&k.as_str()) {
-                        self.err(
-                            &path(p, k),
-                            format!(
-                                "unknown property (expected one of: {})",
-                                allowed.join(", ")
-                            ),
-                        );
+                        let msg = match closest(k, allowed) {
+                            Some(near) => format!("unknown property; did you mean {near}?"),
+                            None => format!("unknown property (expected one of: {})", allowed.join(", ")),
+                        };
+                        self.err(&path(p, k), msg);
                     }
                 }
                 Some(m)
@@ -287,5 +285,42 @@ impl ListVal<Value> {
             ListVal::Items(v) => Value::Array(v.clone()),
             ListVal::Expr(e) => e.clone(),
         }
+    }
+}
+
+/// The allowed name nearest to a misspelt one, if it is close (a typo, not another word).
+fn closest<'a>(word: &str, allowed: &[&'a str]) -> Option<&'a str> {
+    let lower = word.to_ascii_lowercase();
+    allowed
+        .iter()
+        .map(|a| (edit_distance(&lower, &a.to_ascii_lowercase()), *a))
+        .filter(|(d, a)| *d <= 2.max(a.len() / 5) && *d < a.len())
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, a)| a)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_near_names_only() {
+        assert_eq!(closest("Imgae", &["Image", "Port"]), Some("Image"));
+        assert_eq!(closest("memory", &["Image", "Memory"]), Some("Memory"));
+        assert_eq!(closest("Banana", &["Image", "Port"]), None);
     }
 }

@@ -35,17 +35,17 @@ impl Rewriter<'_, '_> {
         });
     }
 
-    /// Rewrites `DependsOn` of one resource.
-    pub fn depends_on(&mut self, resource: &mut Value) {
-        let Some(obj) = resource.as_object_mut() else { return };
-        let Some(dep) = obj.get_mut("DependsOn") else { return };
+    /// Rewrites `DependsOn` of one resource; true when it named an App.
+    pub fn depends_on(&mut self, resource: &mut Value) -> bool {
+        let Some(obj) = resource.as_object_mut() else { return false };
+        let Some(dep) = obj.get_mut("DependsOn") else { return false };
         let list: Vec<Value> = match dep {
             Value::String(_) => vec![dep.clone()],
             Value::Array(a) => a.clone(),
-            _ => return,
+            _ => return false,
         };
         if !list.iter().any(|d| d.as_str().is_some_and(|s| self.targets.contains_key(s))) {
-            return;
+            return false;
         }
         let mut out: Vec<Value> = Vec::new();
         for d in list {
@@ -60,6 +60,7 @@ impl Rewriter<'_, '_> {
             }
         }
         *dep = Value::Array(out);
+        true
     }
 
     /// Rewrites every reference to an App inside `v`.

@@ -304,6 +304,9 @@ pub fn read_app(id: &str, resource: &Value, app_ids: &[String], problems: &mut P
     let mut r = Reader::new(id, problems);
     let res = r.object("", resource, RESOURCE_KEYS)?;
     let attributes = read_attributes(&mut r, res);
+    if attributes.depends_on.iter().any(|d| d == id) {
+        r.err("DependsOn", "an App cannot depend on itself");
+    }
     let empty = Map::new();
     let props_v = match res.get("Properties") {
         Some(v) => r.object("Properties", v, APP_KEYS),

@@ -199,6 +199,7 @@ fn apply_attributes(app: &App, items: &mut [(String, Value)]) {
     let a = &app.attributes;
     for (_, r) in items.iter_mut() {
         depends_on(r, &a.depends_on);
+        prune_implied_dependencies(r);
         let obj: &mut Map<String, Value> = r.as_object_mut().expect("generated resources are objects");
         for (k, v) in [
             ("Condition", &a.condition),
@@ -221,4 +222,59 @@ pub fn tag_list(app: &App) -> Option<Value> {
     Some(Value::Array(
         app.tags.iter().map(|(k, v)| json!({ "Key": k, "Value": v })).collect(),
     ))
+}
+
+/// Drops `DependsOn` entries already implied by a `Ref`, `Fn::GetAtt` or `${X}` in the
+/// resource's properties (CloudFormation orders those anyway; cfn-lint flags them).
+pub fn prune_implied_dependencies(resource: &mut Value) {
+    let Some(obj) = resource.as_object_mut() else { return };
+    let Some(Value::Array(deps)) = obj.get("DependsOn") else { return };
+    let mut referenced = std::collections::HashSet::new();
+    if let Some(p) = obj.get("Properties") {
+        collect_references(p, &mut referenced);
+    }
+    let kept: Vec<Value> = deps.iter().filter(|d| d.as_str().is_none_or(|s| !referenced.contains(s))).cloned().collect();
+    if kept.is_empty() {
+        obj.shift_remove("DependsOn");
+    } else {
+        obj.insert("DependsOn".into(), Value::Array(kept));
+    }
+}
+
+fn collect_references(v: &Value, out: &mut std::collections::HashSet<String>) {
+    match v {
+        Value::Object(m) => {
+            if m.len() == 1 {
+                match m.iter().next() {
+                    Some((k, Value::String(s))) if k == "Ref" => {
+                        out.insert(s.clone());
+                    }
+                    Some((k, Value::Array(a))) if k == "Fn::GetAtt" => {
+                        if let Some(Value::String(s)) = a.first() {
+                            out.insert(s.clone());
+                        }
+                    }
+                    Some((k, Value::String(s))) if k == "Fn::GetAtt" => {
+                        out.insert(s.split('.').next().unwrap_or_default().to_string());
+                    }
+                    Some((k, sub)) if k == "Fn::Sub" => {
+                        let text = match sub {
+                            Value::String(t) => Some(t.as_str()),
+                            Value::Array(a) => a.first().and_then(Value::as_str),
+                            _ => None,
+                        };
+                        for part in text.unwrap_or_default().split("${").skip(1) {
+                            if let Some(name) = part.split('}').next().filter(|n| !n.starts_with('!')) {
+                                out.insert(name.split('.').next().unwrap_or_default().to_string());
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            m.values().for_each(|x| collect_references(x, out));
+        }
+        Value::Array(a) => a.iter().for_each(|x| collect_references(x, out)),
+        _ => {}
+    }
 }
