@@ -18,7 +18,11 @@ pub enum Problem {
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (head, path, message) = match self {
-            Problem::Property { logical_id, path, message } => (format!("Resource [{logical_id}]"), path, message),
+            Problem::Property {
+                logical_id,
+                path,
+                message,
+            } => (format!("Resource [{logical_id}]"), path, message),
             Problem::Template { path, message } => ("Template".to_string(), path, message),
         };
         if path.is_empty() {

@@ -21,7 +21,10 @@ pub fn expand(template: &Value, settings: &Settings) -> Result<Value, Problems> 
         return Err(problems);
     };
     let Some(resources) = root.get("Resources").and_then(Value::as_object) else {
-        problems.push(Problem::template("Resources", "required: an object of resources"));
+        problems.push(Problem::template(
+            "Resources",
+            "required: an object of resources",
+        ));
         return Err(problems);
     };
     let app_ids: Vec<String> = resources
@@ -45,22 +48,31 @@ pub fn expand(template: &Value, settings: &Settings) -> Result<Value, Problems> 
     }
 
     // 2. Generate once to learn each App's attributes.
-    let first: Vec<Expansion> = apps.iter().map(|a| gen::expand_app(a, settings, &mut Shared::default())).collect();
+    let first: Vec<Expansion> = apps
+        .iter()
+        .map(|a| gen::expand_app(a, settings, &mut Shared::default()))
+        .collect();
     let targets: HashMap<String, Target> = apps
         .iter()
         .zip(&first)
         .map(|(a, e)| {
-            (a.id.clone(), Target {
-                ref_id: gen::Ids(&a.id).of("Service"),
-                resource_ids: e.resources.iter().map(|(id, _)| id.clone()).collect(),
-                attributes: &e.attributes,
-            })
+            (
+                a.id.clone(),
+                Target {
+                    ref_id: gen::Ids(&a.id).of("Service"),
+                    resource_ids: e.resources.iter().map(|(id, _)| id.clone()).collect(),
+                    attributes: &e.attributes,
+                },
+            )
         })
         .collect();
 
     // 3. Rewrite references to Apps: in App properties (then generate again from them), in
     //    other resources, and in Outputs.
-    let mut rw = Rewriter { targets: &targets, problems: &mut problems };
+    let mut rw = Rewriter {
+        targets: &targets,
+        problems: &mut problems,
+    };
     let mut shared = Shared::default();
     let mut expansions: HashMap<&str, Expansion> = HashMap::new();
     for (app, first_exp) in apps.iter().zip(&first) {
@@ -91,7 +103,11 @@ pub fn expand(template: &Value, settings: &Settings) -> Result<Value, Problems> 
     }
 
     // 4. Assemble, in template order, each App's resources where the App stood.
-    let existing: HashSet<&str> = resources.keys().filter(|k| !targets.contains_key(*k)).map(String::as_str).collect();
+    let existing: HashSet<&str> = resources
+        .keys()
+        .filter(|k| !targets.contains_key(*k))
+        .map(String::as_str)
+        .collect();
     let mut seen: HashMap<String, String> = HashMap::new();
     let mut new_resources = Map::new();
     let needs_cluster = apps.iter().any(|a| a.cluster.is_none());
@@ -101,7 +117,10 @@ pub fn expand(template: &Value, settings: &Settings) -> Result<Value, Problems> 
             let mut r = res.clone();
             let rewritten = rw.depends_on(&mut r);
             if let Some(m) = r.as_object_mut() {
-                for (k, x) in m.iter_mut().filter(|(k, _)| k.as_str() != "Type" && k.as_str() != "DependsOn") {
+                for (k, x) in m
+                    .iter_mut()
+                    .filter(|(k, _)| k.as_str() != "Type" && k.as_str() != "DependsOn")
+                {
                     rw.walk(x, Owner::Resource(id), k);
                 }
             }
@@ -115,7 +134,10 @@ pub fn expand(template: &Value, settings: &Settings) -> Result<Value, Problems> 
         if needs_cluster && !seen.contains_key(SHARED_CLUSTER_ID) {
             shared_now.push((SHARED_CLUSTER_ID.to_string(), shared_cluster(&apps)));
         }
-        let app = apps.iter().find(|a| &a.id == id).expect("expansions are keyed by App");
+        let app = apps
+            .iter()
+            .find(|a| &a.id == id)
+            .expect("expansions are keyed by App");
         if let Some(d) = &app.discovery {
             if let crate::spec::NamespaceRef::Create { name } = &d.namespace {
                 let ns_id = Shared::namespace_id(name);
@@ -152,7 +174,10 @@ pub fn expand(template: &Value, settings: &Settings) -> Result<Value, Problems> 
 
     // 5. The stack limit, with each App's share.
     if new_resources.len() > MAX_RESOURCES {
-        let shares: Vec<String> = apps.iter().map(|a| format!("{} {}", a.id, expansions[a.id.as_str()].resources.len())).collect();
+        let shares: Vec<String> = apps
+            .iter()
+            .map(|a| format!("{} {}", a.id, expansions[a.id.as_str()].resources.len()))
+            .collect();
         rw.problems.push(Problem::template("Resources", format!(
             "the expanded template has {} resources; CloudFormation allows {MAX_RESOURCES} in a stack. Split the Apps over several stacks (resources per App: {})",
             new_resources.len(),

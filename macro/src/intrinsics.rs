@@ -73,7 +73,11 @@ impl SubBuilder {
     /// Appends a value; `name` is the variable used when it cannot be written inline.
     pub fn value(mut self, name: &str, v: &Value) -> Self {
         // Another `Fn::Sub` is spliced in: its text is already a Sub template.
-        if let Some(sub) = v.as_object().filter(|m| m.len() == 1).and_then(|m| m.get("Fn::Sub")) {
+        if let Some(sub) = v
+            .as_object()
+            .filter(|m| m.len() == 1)
+            .and_then(|m| m.get("Fn::Sub"))
+        {
             match sub {
                 Value::String(t) => {
                     self.text.push_str(t);

@@ -55,19 +55,35 @@ pub fn handle(req: &MacroRequest, settings: &Settings) -> MacroResponse {
 /// Handles a raw event: a body that is not a macro request still gets an answer naming what
 /// was wrong, echoing the request ID when there is one.
 pub fn handle_value(event: Value, settings: &Settings) -> MacroResponse {
-    let request_id = event.get("requestId").and_then(Value::as_str).unwrap_or_default().to_string();
+    let request_id = event
+        .get("requestId")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
     match serde_json::from_value::<MacroRequest>(event) {
         Ok(req) => {
             // A panic would leave CloudFormation with a bare Lambda error; answer instead.
             match std::panic::catch_unwind(|| handle(&req, settings)) {
                 Ok(resp) => resp,
-                Err(_) => failure(request_id, "internal error in the FargateApp macro (please report it with the template)".into()),
+                Err(_) => failure(
+                    request_id,
+                    "internal error in the FargateApp macro (please report it with the template)"
+                        .into(),
+                ),
             }
         }
-        Err(e) => failure(request_id, format!("not a CloudFormation macro request: {e}")),
+        Err(e) => failure(
+            request_id,
+            format!("not a CloudFormation macro request: {e}"),
+        ),
     }
 }
 
 fn failure(request_id: String, message: String) -> MacroResponse {
-    MacroResponse { request_id, status: "failure".into(), fragment: None, error_message: Some(message) }
+    MacroResponse {
+        request_id,
+        status: "failure".into(),
+        fragment: None,
+        error_message: Some(message),
+    }
 }

@@ -63,7 +63,10 @@ pub fn show(v: &Value) -> String {
         other => other.to_string(),
     };
     if s.len() > 80 {
-        format!("{}...", &s[..s.char_indices().nth(77).map(|(i, _)| i).unwrap_or(s.len())])
+        format!(
+            "{}...",
+            &s[..s.char_indices().nth(77).map(|(i, _)| i).unwrap_or(s.len())]
+        )
     } else {
         s
     }
@@ -100,7 +103,10 @@ impl<'p> Reader<'p> {
                     if !allowed.contains(&k.as_str()) {
                         let msg = match closest(k, allowed) {
                             Some(near) => format!("unknown property; did you mean {near}?"),
-                            None => format!("unknown property (expected one of: {})", allowed.join(", ")),
+                            None => format!(
+                                "unknown property (expected one of: {})",
+                                allowed.join(", ")
+                            ),
                         };
                         self.err(&path(p, k), msg);
                     }
@@ -110,7 +116,11 @@ impl<'p> Reader<'p> {
             _ => {
                 self.err(
                     p,
-                    format!("expected an object with keys among {}, got {}", allowed.join(", "), show(v)),
+                    format!(
+                        "expected an object with keys among {}, got {}",
+                        allowed.join(", "),
+                        show(v)
+                    ),
                 );
                 None
             }
@@ -120,7 +130,10 @@ impl<'p> Reader<'p> {
     /// A map of names to values (Environment, Tags...). Values may be scalars or intrinsics.
     pub fn string_map(&mut self, p: &str, v: &Value) -> Vec<(String, Value)> {
         let Value::Object(m) = v else {
-            self.err(p, format!("expected a map of names to values, got {}", show(v)));
+            self.err(
+                p,
+                format!("expected a map of names to values, got {}", show(v)),
+            );
             return Vec::new();
         };
         if is_intrinsic(v) {
@@ -135,7 +148,13 @@ impl<'p> Reader<'p> {
                 Value::Number(n) => out.push((k.clone(), Value::String(n.to_string()))),
                 Value::Bool(b) => out.push((k.clone(), Value::String(b.to_string()))),
                 _ if is_intrinsic(val) => out.push((k.clone(), val.clone())),
-                _ => self.err(&kp, format!("expected a string, number, boolean or intrinsic, got {}", show(val))),
+                _ => self.err(
+                    &kp,
+                    format!(
+                        "expected a string, number, boolean or intrinsic, got {}",
+                        show(val)
+                    ),
+                ),
             }
         }
         out
@@ -167,7 +186,10 @@ impl<'p> Reader<'p> {
     pub fn word(&mut self, p: &str, v: &Value, allowed: &[&str]) -> Option<Val<String>> {
         match self.string(p, v)? {
             Val::Lit(s) if !allowed.contains(&s.as_str()) => {
-                self.err(p, format!("{} is not one of {}", show(v), allowed.join(", ")));
+                self.err(
+                    p,
+                    format!("{} is not one of {}", show(v), allowed.join(", ")),
+                );
                 None
             }
             other => Some(other),
@@ -195,7 +217,13 @@ impl<'p> Reader<'p> {
                 None
             }
             None => {
-                self.err(p, format!("expected a whole number from {min} to {max}, got {}", show(v)));
+                self.err(
+                    p,
+                    format!(
+                        "expected a whole number from {min} to {max}, got {}",
+                        show(v)
+                    ),
+                );
                 None
             }
         }
@@ -218,7 +246,10 @@ impl<'p> Reader<'p> {
                 None
             }
             None => {
-                self.err(p, format!("expected a number from {min} to {max}, got {}", show(v)));
+                self.err(
+                    p,
+                    format!("expected a number from {min} to {max}, got {}", show(v)),
+                );
                 None
             }
         }

@@ -37,20 +37,31 @@ impl Rewriter<'_, '_> {
 
     /// Rewrites `DependsOn` of one resource; true when it named an App.
     pub fn depends_on(&mut self, resource: &mut Value) -> bool {
-        let Some(obj) = resource.as_object_mut() else { return false };
-        let Some(dep) = obj.get_mut("DependsOn") else { return false };
+        let Some(obj) = resource.as_object_mut() else {
+            return false;
+        };
+        let Some(dep) = obj.get_mut("DependsOn") else {
+            return false;
+        };
         let list: Vec<Value> = match dep {
             Value::String(_) => vec![dep.clone()],
             Value::Array(a) => a.clone(),
             _ => return false,
         };
-        if !list.iter().any(|d| d.as_str().is_some_and(|s| self.targets.contains_key(s))) {
+        if !list
+            .iter()
+            .any(|d| d.as_str().is_some_and(|s| self.targets.contains_key(s)))
+        {
             return false;
         }
         let mut out: Vec<Value> = Vec::new();
         for d in list {
             let expanded: Vec<Value> = match d.as_str().and_then(|s| self.targets.get(s)) {
-                Some(t) => t.resource_ids.iter().map(|i| Value::String(i.clone())).collect(),
+                Some(t) => t
+                    .resource_ids
+                    .iter()
+                    .map(|i| Value::String(i.clone()))
+                    .collect(),
                 None => vec![d],
             };
             for e in expanded {
@@ -95,7 +106,14 @@ impl Rewriter<'_, '_> {
             }
             None => {
                 let names: Vec<&str> = t.attributes.iter().map(|(n, _)| *n).collect();
-                self.err(owner, path, format!("Fargate::App {app} has no attribute '{attr}' (attributes: {})", names.join(", ")));
+                self.err(
+                    owner,
+                    path,
+                    format!(
+                        "Fargate::App {app} has no attribute '{attr}' (attributes: {})",
+                        names.join(", ")
+                    ),
+                );
                 Some(Value::Null)
             }
         }
@@ -125,7 +143,11 @@ impl Rewriter<'_, '_> {
                 match attr.as_str() {
                     Some(attr) => self.attribute(app, attr, owner, &p),
                     None => {
-                        self.err(owner, &p, format!("the attribute of Fargate::App {app} must be a literal name"));
+                        self.err(
+                            owner,
+                            &p,
+                            format!("the attribute of Fargate::App {app} must be a literal name"),
+                        );
                         Some(Value::Null)
                     }
                 }
@@ -158,7 +180,13 @@ impl Rewriter<'_, '_> {
     }
 
     /// Replaces `${App}` and `${App.Attr}` in an `Fn::Sub` string.
-    fn rewrite_sub_text(&mut self, text: &str, vars: &mut Map<String, Value>, owner: Owner, path: &str) -> String {
+    fn rewrite_sub_text(
+        &mut self,
+        text: &str,
+        vars: &mut Map<String, Value>,
+        owner: Owner,
+        path: &str,
+    ) -> String {
         let mut out = String::with_capacity(text.len());
         let mut rest = text;
         while let Some(start) = rest.find("${") {

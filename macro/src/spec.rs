@@ -9,13 +9,39 @@ use serde_json::{Map, Value};
 pub const APP_TYPE: &str = "Fargate::App";
 
 const APP_KEYS: &[&str] = &[
-    "Image", "Port", "ExtraPorts", "Cpu", "Memory", "Architecture", "Command", "EntryPoint",
-    "Environment", "Secrets", "HealthCheck", "LogRetentionDays", "TaskPolicies",
-    "ExecuteCommand", "Tags", "Cluster", "DesiredCount", "Network", "Spot", "LoadBalancer",
-    "Discovery", "Scaling", "Deployment", "Failover", "LoadTest",
+    "Image",
+    "Port",
+    "ExtraPorts",
+    "Cpu",
+    "Memory",
+    "Architecture",
+    "Command",
+    "EntryPoint",
+    "Environment",
+    "Secrets",
+    "HealthCheck",
+    "LogRetentionDays",
+    "TaskPolicies",
+    "ExecuteCommand",
+    "Tags",
+    "Cluster",
+    "DesiredCount",
+    "Network",
+    "Spot",
+    "LoadBalancer",
+    "Discovery",
+    "Scaling",
+    "Deployment",
+    "Failover",
+    "LoadTest",
 ];
 const RESOURCE_KEYS: &[&str] = &[
-    "Type", "Properties", "Condition", "DependsOn", "DeletionPolicy", "UpdateReplacePolicy",
+    "Type",
+    "Properties",
+    "Condition",
+    "DependsOn",
+    "DeletionPolicy",
+    "UpdateReplacePolicy",
     "Metadata",
 ];
 /// CloudWatch Logs' accepted retention periods, in days.
@@ -137,7 +163,10 @@ pub struct LoadBalancer {
 #[derive(Debug, Clone)]
 pub enum Routing {
     /// An ALB created for this app alone.
-    Dedicated { scheme: Val<String>, subnets: Option<ListVal<Value>> },
+    Dedicated {
+        scheme: Val<String>,
+        subnets: Option<ListVal<Value>>,
+    },
     /// A listener of the app's own on a shared ALB.
     SharedPort {
         arn: Val<String>,
@@ -185,7 +214,10 @@ pub struct Discovery {
 #[derive(Debug, Clone)]
 pub enum NamespaceRef {
     /// An existing namespace by ID; its DNS name, when given, makes `DiscoveryName` available.
-    Existing { id: Val<String>, name: Option<String> },
+    Existing {
+        id: Val<String>,
+        name: Option<String>,
+    },
     /// A private DNS namespace created once per template for this name.
     Create { name: String },
 }
@@ -262,7 +294,12 @@ pub struct Thresholds {
 
 /// Memory sizes Fargate accepts for a CPU size, in MiB.
 pub fn fargate_memory(cpu: u64) -> Option<Vec<u64>> {
-    let gib = |from: u64, to: u64, step: u64| (from..=to).step_by(step as usize).map(|g| g * 1024).collect();
+    let gib = |from: u64, to: u64, step: u64| {
+        (from..=to)
+            .step_by(step as usize)
+            .map(|g| g * 1024)
+            .collect()
+    };
     Some(match cpu {
         256 => vec![512, 1024, 2048],
         512 => gib(1, 4, 1),
@@ -277,9 +314,18 @@ pub fn fargate_memory(cpu: u64) -> Option<Vec<u64>> {
 
 fn describe_sizes(sizes: &[u64]) -> String {
     if sizes.len() <= 4 {
-        sizes.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")
+        sizes
+            .iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
     } else {
-        format!("{} to {} in steps of {}", sizes[0], sizes[sizes.len() - 1], sizes[1] - sizes[0])
+        format!(
+            "{} to {} in steps of {}",
+            sizes[0],
+            sizes[sizes.len() - 1],
+            sizes[1] - sizes[0]
+        )
     }
 }
 
@@ -299,7 +345,12 @@ impl<'a> Props<'a> {
 
 /// Reads one `Fargate::App` resource. Returns `None` when anything was wrong (the problems
 /// are in `problems`).
-pub fn read_app(id: &str, resource: &Value, app_ids: &[String], problems: &mut Problems) -> Option<App> {
+pub fn read_app(
+    id: &str,
+    resource: &Value,
+    app_ids: &[String],
+    problems: &mut Problems,
+) -> Option<App> {
     let before = problems.len();
     let mut r = Reader::new(id, problems);
     let res = r.object("", resource, RESOURCE_KEYS)?;
@@ -315,7 +366,10 @@ pub fn read_app(id: &str, resource: &Value, app_ids: &[String], problems: &mut P
             None
         }
     };
-    let p = Props { map: props_v.unwrap_or(&empty), base: "Properties".into() };
+    let p = Props {
+        map: props_v.unwrap_or(&empty),
+        base: "Properties".into(),
+    };
 
     let image = match p.get("Image") {
         Some(v) => r.nonempty(&p.path("Image"), v),
@@ -329,7 +383,11 @@ pub fn read_app(id: &str, resource: &Value, app_ids: &[String], problems: &mut P
     let port = opt_int(&mut r, &p, "Port", 1, 65535).unwrap_or(Val::Lit(80));
     let extra_ports = p
         .get("ExtraPorts")
-        .and_then(|v| r.list(&p.path("ExtraPorts"), v, |r, ip, it| r.int(ip, it, 1, 65535)))
+        .and_then(|v| {
+            r.list(&p.path("ExtraPorts"), v, |r, ip, it| {
+                r.int(ip, it, 1, 65535)
+            })
+        })
         .map(|l| l.items().to_vec())
         .unwrap_or_default();
     let cpu = opt_int(&mut r, &p, "Cpu", 1, 16384).unwrap_or(Val::Lit(256));
@@ -342,8 +400,12 @@ pub fn read_app(id: &str, resource: &Value, app_ids: &[String], problems: &mut P
         .get("Architecture")
         .and_then(|v| r.word(&p.path("Architecture"), v, &["X86_64", "ARM64"]))
         .unwrap_or(Val::Lit("X86_64".into()));
-    let command = p.get("Command").and_then(|v| command_list(&mut r, &p.path("Command"), v));
-    let entry_point = p.get("EntryPoint").and_then(|v| command_list(&mut r, &p.path("EntryPoint"), v));
+    let command = p
+        .get("Command")
+        .and_then(|v| command_list(&mut r, &p.path("Command"), v));
+    let entry_point = p
+        .get("EntryPoint")
+        .and_then(|v| command_list(&mut r, &p.path("EntryPoint"), v));
     let environment = p
         .get("Environment")
         .map(|v| r.string_map(&p.path("Environment"), v))
@@ -351,20 +413,35 @@ pub fn read_app(id: &str, resource: &Value, app_ids: &[String], problems: &mut P
     for (k, _) in &environment {
         check_env_name(&mut r, &path(&p.path("Environment"), k), k);
     }
-    let secrets = p.get("Secrets").map(|v| read_secrets(&mut r, &p.path("Secrets"), v)).unwrap_or_default();
+    let secrets = p
+        .get("Secrets")
+        .map(|v| read_secrets(&mut r, &p.path("Secrets"), v))
+        .unwrap_or_default();
     for s in &secrets {
         if environment.iter().any(|(k, _)| k == &s.name) {
-            r.err(&path(&p.path("Secrets"), &s.name), "also set in Environment: a variable comes from one or the other");
+            r.err(
+                &path(&p.path("Secrets"), &s.name),
+                "also set in Environment: a variable comes from one or the other",
+            );
         }
     }
-    let health_check = p.get("HealthCheck").and_then(|v| read_container_health(&mut r, &p.path("HealthCheck"), v));
+    let health_check = p
+        .get("HealthCheck")
+        .and_then(|v| read_container_health(&mut r, &p.path("HealthCheck"), v));
     let log_retention_days = match p.get("LogRetentionDays") {
         Some(v) => match r.int(&p.path("LogRetentionDays"), v, 1, 3653) {
             Some(Val::Lit(n)) if !LOG_RETENTION_DAYS.contains(&n) => {
-                r.err(&p.path("LogRetentionDays"), format!(
-                    "{n} is not a retention CloudWatch Logs accepts ({})",
-                    LOG_RETENTION_DAYS.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")
-                ));
+                r.err(
+                    &p.path("LogRetentionDays"),
+                    format!(
+                        "{n} is not a retention CloudWatch Logs accepts ({})",
+                        LOG_RETENTION_DAYS
+                            .iter()
+                            .map(u64::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                );
                 Val::Lit(30)
             }
             Some(v) => v,
@@ -378,7 +455,10 @@ pub fn read_app(id: &str, resource: &Value, app_ids: &[String], problems: &mut P
         .map(|l| match l {
             ListVal::Items(v) => v,
             ListVal::Expr(_) => {
-                r.err(&p.path("TaskPolicies"), "must be a literal list of IAM policy statements");
+                r.err(
+                    &p.path("TaskPolicies"),
+                    "must be a literal list of IAM policy statements",
+                );
                 Vec::new()
             }
         })
@@ -387,58 +467,106 @@ pub fn read_app(id: &str, resource: &Value, app_ids: &[String], problems: &mut P
         .get("ExecuteCommand")
         .and_then(|v| r.boolean(&p.path("ExecuteCommand"), v))
         .unwrap_or(Val::Lit(false));
-    let tags = p.get("Tags").map(|v| r.string_map(&p.path("Tags"), v)).unwrap_or_default();
+    let tags = p
+        .get("Tags")
+        .map(|v| r.string_map(&p.path("Tags"), v))
+        .unwrap_or_default();
     for (k, _) in &tags {
         if k.len() > 128 || k.starts_with("aws:") {
-            r.err(&path(&p.path("Tags"), k), "tag keys are at most 128 characters and may not start with 'aws:'");
+            r.err(
+                &path(&p.path("Tags"), k),
+                "tag keys are at most 128 characters and may not start with 'aws:'",
+            );
         }
     }
-    let cluster = p.get("Cluster").and_then(|v| r.nonempty(&p.path("Cluster"), v)).map(|v| v.json());
+    let cluster = p
+        .get("Cluster")
+        .and_then(|v| r.nonempty(&p.path("Cluster"), v))
+        .map(|v| v.json());
     let desired_count = opt_int(&mut r, &p, "DesiredCount", 0, 5000);
     let network = read_network(&mut r, &p, id, app_ids);
-    let spot = p.get("Spot").and_then(|v| read_spot(&mut r, &p.path("Spot"), v));
-    let load_balancer = p.get("LoadBalancer").and_then(|v| read_load_balancer(&mut r, &p.path("LoadBalancer"), v));
-    let discovery = p.get("Discovery").and_then(|v| read_discovery(&mut r, &p.path("Discovery"), v));
-    let scaling = p.get("Scaling").and_then(|v| read_scaling(&mut r, &p.path("Scaling"), v));
+    let spot = p
+        .get("Spot")
+        .and_then(|v| read_spot(&mut r, &p.path("Spot"), v));
+    let load_balancer = p
+        .get("LoadBalancer")
+        .and_then(|v| read_load_balancer(&mut r, &p.path("LoadBalancer"), v));
+    let discovery = p
+        .get("Discovery")
+        .and_then(|v| read_discovery(&mut r, &p.path("Discovery"), v));
+    let scaling = p
+        .get("Scaling")
+        .and_then(|v| read_scaling(&mut r, &p.path("Scaling"), v));
     let deployment = read_deployment(&mut r, &p);
-    let failover = p.get("Failover").and_then(|v| read_failover(&mut r, &p.path("Failover"), v));
-    let load_test = p.get("LoadTest").and_then(|v| read_load_test(&mut r, &p.path("LoadTest"), v));
+    let failover = p
+        .get("Failover")
+        .and_then(|v| read_failover(&mut r, &p.path("Failover"), v));
+    let load_test = p
+        .get("LoadTest")
+        .and_then(|v| read_load_test(&mut r, &p.path("LoadTest"), v));
 
     // Cross-field rules.
     if let (Some(s), Some(Val::Lit(d))) = (&scaling, &desired_count) {
         if let (Val::Lit(min), Val::Lit(max)) = (&s.min, &s.max) {
             if d < min || d > max {
-                r.err(&p.path("DesiredCount"), format!("{d} is outside Scaling.Min..Scaling.Max ({min}..{max})"));
+                r.err(
+                    &p.path("DesiredCount"),
+                    format!("{d} is outside Scaling.Min..Scaling.Max ({min}..{max})"),
+                );
             }
         }
     }
     if let Some(s) = &scaling {
         if s.requests_per_target.is_some() && load_balancer.is_none() {
-            r.err(&p.path("Scaling.RequestsPerTarget"), "needs a LoadBalancer: it scales on the ALB's request count per target");
+            r.err(
+                &p.path("Scaling.RequestsPerTarget"),
+                "needs a LoadBalancer: it scales on the ALB's request count per target",
+            );
         }
     }
     if failover.is_some() && load_balancer.is_none() {
-        r.err(&p.path("Failover"), "needs a LoadBalancer: failover moves listener weights between target groups");
+        r.err(
+            &p.path("Failover"),
+            "needs a LoadBalancer: failover moves listener weights between target groups",
+        );
     }
     if let Some(lt) = &load_test {
         if lt.url.is_none() && load_balancer.is_none() {
-            r.err(&p.path("LoadTest"), "needs a LoadBalancer to send load through, or an explicit Url");
+            r.err(
+                &p.path("LoadTest"),
+                "needs a LoadBalancer to send load through, or an explicit Url",
+            );
         }
     }
     if let Some(lb) = &load_balancer {
         let needs_cert = !matches!(lb.routing, Routing::SharedRule { .. });
-        if needs_cert && lb.certificate_arn.is_none() && lb.protocol.lit().map(String::as_str) == Some("HTTPS") {
-            r.err(&p.path("LoadBalancer.CertificateArn"), "required when Protocol is HTTPS");
+        if needs_cert
+            && lb.certificate_arn.is_none()
+            && lb.protocol.lit().map(String::as_str) == Some("HTTPS")
+        {
+            r.err(
+                &p.path("LoadBalancer.CertificateArn"),
+                "required when Protocol is HTTPS",
+            );
         }
     }
     if network.vpc_id.is_none() && props_v.is_some() {
-        r.err(&p.path("Network.VpcId"), "required: the VPC of the app's security group");
+        r.err(
+            &p.path("Network.VpcId"),
+            "required: the VPC of the app's security group",
+        );
     }
     if network.subnets.is_none() && props_v.is_some() {
-        r.err(&p.path("Network.Subnets"), "required: the subnets the tasks run in");
+        r.err(
+            &p.path("Network.Subnets"),
+            "required: the subnets the tasks run in",
+        );
     }
     if architecture.lit().map(String::as_str) == Some("ARM64") && spot.is_some() {
-        r.err(&p.path("Spot"), "Fargate Spot runs X86_64 tasks only; drop Spot or use Architecture X86_64");
+        r.err(
+            &p.path("Spot"),
+            "Fargate Spot runs X86_64 tasks only; drop Spot or use Architecture X86_64",
+        );
     }
     if let (Some(s), Some(lb)) = (&scaling, &load_balancer) {
         if let Routing::SharedRule { arn: None, .. } = lb.routing {
@@ -495,7 +623,10 @@ fn read_attributes(r: &mut Reader, res: &Map<String, Value>) -> ResourceAttribut
     if let Some(c) = res.get("Condition") {
         match c {
             Value::String(_) => a.condition = Some(c.clone()),
-            _ => r.err("Condition", format!("expected the name of a condition, got {}", show(c))),
+            _ => r.err(
+                "Condition",
+                format!("expected the name of a condition, got {}", show(c)),
+            ),
         }
     }
     match res.get("DependsOn") {
@@ -505,13 +636,25 @@ fn read_attributes(r: &mut Reader, res: &Map<String, Value>) -> ResourceAttribut
             for (i, it) in items.iter().enumerate() {
                 match it {
                     Value::String(s) => a.depends_on.push(s.clone()),
-                    _ => r.err(&format!("DependsOn[{i}]"), format!("expected a logical ID, got {}", show(it))),
+                    _ => r.err(
+                        &format!("DependsOn[{i}]"),
+                        format!("expected a logical ID, got {}", show(it)),
+                    ),
                 }
             }
         }
-        Some(other) => r.err("DependsOn", format!("expected a logical ID or a list of them, got {}", show(other))),
+        Some(other) => r.err(
+            "DependsOn",
+            format!(
+                "expected a logical ID or a list of them, got {}",
+                show(other)
+            ),
+        ),
     }
-    for (key, slot) in [("DeletionPolicy", &mut a.deletion_policy), ("UpdateReplacePolicy", &mut a.update_replace_policy)] {
+    for (key, slot) in [
+        ("DeletionPolicy", &mut a.deletion_policy),
+        ("UpdateReplacePolicy", &mut a.update_replace_policy),
+    ] {
         if let Some(v) = res.get(key) {
             match v {
                 Value::String(s) if s == "Delete" || s == "Retain" || s == "RetainExceptOnCreate" => *slot = Some(v.clone()),
@@ -527,11 +670,22 @@ fn read_attributes(r: &mut Reader, res: &Map<String, Value>) -> ResourceAttribut
 fn check_task_size(r: &mut Reader, p: &Props, cpu: &Val<u64>, memory: &Val<u64>) {
     let Val::Lit(c) = cpu else { return };
     match fargate_memory(*c) {
-        None => r.err(&p.path("Cpu"), format!("{c} is not a Fargate CPU size (allowed: 256, 512, 1024, 2048, 4096, 8192, 16384)")),
+        None => r.err(
+            &p.path("Cpu"),
+            format!(
+                "{c} is not a Fargate CPU size (allowed: 256, 512, 1024, 2048, 4096, 8192, 16384)"
+            ),
+        ),
         Some(allowed) => {
             if let Val::Lit(m) = memory {
                 if !allowed.contains(m) {
-                    r.err(&p.path("Memory"), format!("{m} is not valid with Cpu {c} (allowed: {})", describe_sizes(&allowed)));
+                    r.err(
+                        &p.path("Memory"),
+                        format!(
+                            "{m} is not valid with Cpu {c} (allowed: {})",
+                            describe_sizes(&allowed)
+                        ),
+                    );
                 }
             }
         }
@@ -543,7 +697,10 @@ fn check_env_name(r: &mut Reader, p: &str, name: &str) {
         && !name.starts_with(|c: char| c.is_ascii_digit())
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     if !ok {
-        r.err(p, "an environment variable name is letters, digits and _ and does not start with a digit");
+        r.err(
+            p,
+            "an environment variable name is letters, digits and _ and does not start with a digit",
+        );
     }
 }
 
@@ -551,19 +708,44 @@ fn check_env_name(r: &mut Reader, p: &str, name: &str) {
 /// for the exec form), or an intrinsic.
 fn command_list(r: &mut Reader, p: &str, v: &Value) -> Option<Value> {
     match v {
-        Value::String(s) => Some(Value::Array(s.split_whitespace().map(|w| Value::String(w.into())).collect())),
-        _ => r.list(p, v, |r, ip, it| r.string(ip, it).map(|s| s.json())).map(|l| l.json()),
+        Value::String(s) => Some(Value::Array(
+            s.split_whitespace()
+                .map(|w| Value::String(w.into()))
+                .collect(),
+        )),
+        _ => r
+            .list(p, v, |r, ip, it| r.string(ip, it).map(|s| s.json()))
+            .map(|l| l.json()),
     }
 }
 
 fn read_statement(r: &mut Reader, p: &str, v: &Value) -> Option<Value> {
-    let m = r.object(p, v, &["Sid", "Effect", "Action", "NotAction", "Resource", "NotResource", "Condition", "Principal"])?;
+    let m = r.object(
+        p,
+        v,
+        &[
+            "Sid",
+            "Effect",
+            "Action",
+            "NotAction",
+            "Resource",
+            "NotResource",
+            "Condition",
+            "Principal",
+        ],
+    )?;
     if m.contains_key("Principal") {
-        r.err(&path(p, "Principal"), "not allowed in an identity policy statement");
+        r.err(
+            &path(p, "Principal"),
+            "not allowed in an identity policy statement",
+        );
     }
     match m.get("Effect") {
         Some(Value::String(e)) if e == "Allow" || e == "Deny" => {}
-        Some(e) => r.err(&path(p, "Effect"), format!("{} is not Allow or Deny", show(e))),
+        Some(e) => r.err(
+            &path(p, "Effect"),
+            format!("{} is not Allow or Deny", show(e)),
+        ),
         None => r.err(&path(p, "Effect"), "required (Allow or Deny)"),
     }
     if !m.contains_key("Action") && !m.contains_key("NotAction") {
@@ -584,29 +766,62 @@ fn read_secrets(r: &mut Reader, p: &str, v: &Value) -> Vec<Secret> {
             Value::String(s) if s.starts_with("arn:") => {
                 let parts: Vec<&str> = s.split(':').collect();
                 match parts.get(2).copied() {
-                    Some("ssm") if parts.len() >= 6 => out.push(Secret { name, value_from: val.clone(), resource: val.clone(), kind: SecretKind::Ssm }),
+                    Some("ssm") if parts.len() >= 6 => out.push(Secret {
+                        name,
+                        value_from: val.clone(),
+                        resource: val.clone(),
+                        kind: SecretKind::Ssm,
+                    }),
                     Some("secretsmanager") if parts.len() >= 7 => {
                         // A JSON key or version suffix (`:key::`) reads the same secret.
                         let secret_arn = parts[..7].join(":");
-                        out.push(Secret { name, value_from: val.clone(), resource: Value::String(secret_arn), kind: SecretKind::SecretsManager })
+                        out.push(Secret {
+                            name,
+                            value_from: val.clone(),
+                            resource: Value::String(secret_arn),
+                            kind: SecretKind::SecretsManager,
+                        })
                     }
-                    _ => r.err(&sp, format!("{} is neither an SSM parameter ARN nor a Secrets Manager secret ARN", show(&val))),
+                    _ => r.err(
+                        &sp,
+                        format!(
+                            "{} is neither an SSM parameter ARN nor a Secrets Manager secret ARN",
+                            show(&val)
+                        ),
+                    ),
                 }
             }
             Value::String(s) if !s.is_empty() => {
                 let resource = format!("parameter/{}", s.trim_start_matches('/'));
                 let arn = arn_sub("ssm", &resource);
-                out.push(Secret { name, value_from: arn.clone(), resource: arn, kind: SecretKind::Ssm });
+                out.push(Secret {
+                    name,
+                    value_from: arn.clone(),
+                    resource: arn,
+                    kind: SecretKind::Ssm,
+                });
             }
-            _ if crate::intrinsics::is_intrinsic(&val) => out.push(Secret { name, value_from: val.clone(), resource: val.clone(), kind: SecretKind::Unknown }),
-            _ => r.err(&sp, "expected an SSM parameter name or ARN, or a Secrets Manager secret ARN"),
+            _ if crate::intrinsics::is_intrinsic(&val) => out.push(Secret {
+                name,
+                value_from: val.clone(),
+                resource: val.clone(),
+                kind: SecretKind::Unknown,
+            }),
+            _ => r.err(
+                &sp,
+                "expected an SSM parameter name or ARN, or a Secrets Manager secret ARN",
+            ),
         }
     }
     out
 }
 
 fn read_container_health(r: &mut Reader, p: &str, v: &Value) -> Option<ContainerHealth> {
-    let m = r.object(p, v, &["Command", "Interval", "Timeout", "Retries", "StartPeriod"])?;
+    let m = r.object(
+        p,
+        v,
+        &["Command", "Interval", "Timeout", "Retries", "StartPeriod"],
+    )?;
     let command = match m.get("Command") {
         Some(Value::String(s)) => Some(serde_json::json!(["CMD-SHELL", s])),
         Some(c) => r.list(&path(p, "Command"), c, |r, ip, it| r.string(ip, it).map(|s| s.json())).map(|l| {
@@ -623,7 +838,8 @@ fn read_container_health(r: &mut Reader, p: &str, v: &Value) -> Option<Container
             None
         }
     };
-    let int = |r: &mut Reader, k: &str, min, max| m.get(k).and_then(|v| r.int(&path(p, k), v, min, max));
+    let int =
+        |r: &mut Reader, k: &str, min, max| m.get(k).and_then(|v| r.int(&path(p, k), v, min, max));
     let h = ContainerHealth {
         command: command?,
         interval: int(r, "Interval", 5, 300),
@@ -633,31 +849,66 @@ fn read_container_health(r: &mut Reader, p: &str, v: &Value) -> Option<Container
     };
     if let (Some(Val::Lit(i)), Some(Val::Lit(t))) = (&h.interval, &h.timeout) {
         if t >= i {
-            r.err(&path(p, "Timeout"), format!("{t} must be less than Interval {i}"));
+            r.err(
+                &path(p, "Timeout"),
+                format!("{t} must be less than Interval {i}"),
+            );
         }
     }
     Some(h)
 }
 
 fn read_network(r: &mut Reader, p: &Props, id: &str, app_ids: &[String]) -> Network {
-    let mut n = Network { vpc_id: None, subnets: None, assign_public_ip: Val::Lit(false), security_groups: None, allow_from: Vec::new() };
+    let mut n = Network {
+        vpc_id: None,
+        subnets: None,
+        assign_public_ip: Val::Lit(false),
+        security_groups: None,
+        allow_from: Vec::new(),
+    };
     let np = p.path("Network");
     let Some(v) = p.get("Network") else { return n };
-    let Some(m) = r.object(&np, v, &["VpcId", "Subnets", "AssignPublicIp", "SecurityGroups", "AllowFrom"]) else { return n };
-    n.vpc_id = m.get("VpcId").and_then(|v| r.nonempty(&path(&np, "VpcId"), v));
-    n.subnets = m.get("Subnets").and_then(|v| r.list(&path(&np, "Subnets"), v, |r, ip, it| r.nonempty(ip, it).map(|s| s.json())));
+    let Some(m) = r.object(
+        &np,
+        v,
+        &[
+            "VpcId",
+            "Subnets",
+            "AssignPublicIp",
+            "SecurityGroups",
+            "AllowFrom",
+        ],
+    ) else {
+        return n;
+    };
+    n.vpc_id = m
+        .get("VpcId")
+        .and_then(|v| r.nonempty(&path(&np, "VpcId"), v));
+    n.subnets = m.get("Subnets").and_then(|v| {
+        r.list(&path(&np, "Subnets"), v, |r, ip, it| {
+            r.nonempty(ip, it).map(|s| s.json())
+        })
+    });
     if let Some(ListVal::Items(items)) = &n.subnets {
         if items.is_empty() {
             r.err(&path(&np, "Subnets"), "must name at least one subnet");
         }
     }
     if let Some(v) = m.get("AssignPublicIp") {
-        n.assign_public_ip = r.boolean(&path(&np, "AssignPublicIp"), v).unwrap_or(Val::Lit(false));
+        n.assign_public_ip = r
+            .boolean(&path(&np, "AssignPublicIp"), v)
+            .unwrap_or(Val::Lit(false));
     }
-    n.security_groups = m.get("SecurityGroups").and_then(|v| r.list(&path(&np, "SecurityGroups"), v, |r, ip, it| r.nonempty(ip, it).map(|s| s.json())));
+    n.security_groups = m.get("SecurityGroups").and_then(|v| {
+        r.list(&path(&np, "SecurityGroups"), v, |r, ip, it| {
+            r.nonempty(ip, it).map(|s| s.json())
+        })
+    });
     if let Some(v) = m.get("AllowFrom") {
         let ap = path(&np, "AllowFrom");
-        if let Some(ListVal::Items(items)) = r.list(&ap, v, |r, ip, it| Some((ip.to_string(), r.nonempty(ip, it)?))) {
+        if let Some(ListVal::Items(items)) = r.list(&ap, v, |r, ip, it| {
+            Some((ip.to_string(), r.nonempty(ip, it)?))
+        }) {
             for (ip, item) in items {
                 n.allow_from.push(match item {
                     Val::Lit(s) if app_ids.contains(&s) => {
@@ -683,27 +934,47 @@ fn read_network(r: &mut Reader, p: &Props, id: &str, app_ids: &[String]) -> Netw
                 });
             }
         } else if is_intrinsic(v) {
-            r.err(&ap, "must be a literal list (each item may be an intrinsic)");
+            r.err(
+                &ap,
+                "must be a literal list (each item may be an intrinsic)",
+            );
         }
     }
     n
 }
 
 pub fn valid_cidr(s: &str) -> bool {
-    let Some((ip, bits)) = s.split_once('/') else { return false };
+    let Some((ip, bits)) = s.split_once('/') else {
+        return false;
+    };
     ip.parse::<std::net::Ipv4Addr>().is_ok() && bits.parse::<u8>().map(|b| b <= 32).unwrap_or(false)
 }
 
 fn read_spot(r: &mut Reader, p: &str, v: &Value) -> Option<Spot> {
     match v {
         Value::Bool(false) => None,
-        Value::Bool(true) => Some(Spot { on_demand_base: Val::Lit(0), on_demand_weight: Val::Lit(0), spot_weight: Val::Lit(1) }),
+        Value::Bool(true) => Some(Spot {
+            on_demand_base: Val::Lit(0),
+            on_demand_weight: Val::Lit(0),
+            spot_weight: Val::Lit(1),
+        }),
         _ => {
             let m = r.object(p, v, &["OnDemandBase", "OnDemandWeight", "SpotWeight"])?;
-            let int = |r: &mut Reader, k: &str, d: u64| m.get(k).and_then(|v| r.int(&path(p, k), v, 0, 1000)).unwrap_or(Val::Lit(d));
-            let s = Spot { on_demand_base: int(r, "OnDemandBase", 0), on_demand_weight: int(r, "OnDemandWeight", 0), spot_weight: int(r, "SpotWeight", 1) };
+            let int = |r: &mut Reader, k: &str, d: u64| {
+                m.get(k)
+                    .and_then(|v| r.int(&path(p, k), v, 0, 1000))
+                    .unwrap_or(Val::Lit(d))
+            };
+            let s = Spot {
+                on_demand_base: int(r, "OnDemandBase", 0),
+                on_demand_weight: int(r, "OnDemandWeight", 0),
+                spot_weight: int(r, "SpotWeight", 1),
+            };
             if let (Val::Lit(0), Val::Lit(0)) = (&s.on_demand_weight, &s.spot_weight) {
-                r.err(&path(p, "SpotWeight"), "OnDemandWeight and SpotWeight cannot both be 0");
+                r.err(
+                    &path(p, "SpotWeight"),
+                    "OnDemandWeight and SpotWeight cannot both be 0",
+                );
             }
             Some(s)
         }
@@ -711,9 +982,23 @@ fn read_spot(r: &mut Reader, p: &str, v: &Value) -> Option<Spot> {
 }
 
 const LB_KEYS: &[&str] = &[
-    "Create", "Arn", "SecurityGroup", "Listener", "Path", "Host", "Priority", "PriorityRange",
-    "ListenerPort", "PortRange", "Protocol", "CertificateArn", "DnsName", "IngressCidr",
-    "HealthCheck", "DeregistrationDelay", "Stickiness",
+    "Create",
+    "Arn",
+    "SecurityGroup",
+    "Listener",
+    "Path",
+    "Host",
+    "Priority",
+    "PriorityRange",
+    "ListenerPort",
+    "PortRange",
+    "Protocol",
+    "CertificateArn",
+    "DnsName",
+    "IngressCidr",
+    "HealthCheck",
+    "DeregistrationDelay",
+    "Stickiness",
 ];
 
 fn read_load_balancer(r: &mut Reader, p: &str, v: &Value) -> Option<LoadBalancer> {
@@ -724,16 +1009,29 @@ fn read_load_balancer(r: &mut Reader, p: &str, v: &Value) -> Option<LoadBalancer
     let protocol = m
         .get("Protocol")
         .and_then(|v| r.word(&kp("Protocol"), v, &["HTTP", "HTTPS"]))
-        .unwrap_or(Val::Lit(if certificate_arn.is_some() { "HTTPS" } else { "HTTP" }.into()));
+        .unwrap_or(Val::Lit(
+            if certificate_arn.is_some() {
+                "HTTPS"
+            } else {
+                "HTTP"
+            }
+            .into(),
+        ));
     if let (Val::Lit(proto), Some(_)) = (&protocol, &certificate_arn) {
         if proto == "HTTP" {
-            r.err(&kp("CertificateArn"), "given with Protocol HTTP; a certificate needs HTTPS");
+            r.err(
+                &kp("CertificateArn"),
+                "given with Protocol HTTP; a certificate needs HTTPS",
+            );
         }
     }
     let ingress_cidr = match m.get("IngressCidr") {
         Some(v) => match r.string(&kp("IngressCidr"), v) {
             Some(Val::Lit(c)) if !valid_cidr(&c) => {
-                r.err(&kp("IngressCidr"), format!("'{c}' is not an IPv4 CIDR block"));
+                r.err(
+                    &kp("IngressCidr"),
+                    format!("'{c}' is not an IPv4 CIDR block"),
+                );
                 Val::Lit(c)
             }
             Some(x) => x,
@@ -752,19 +1050,46 @@ fn read_load_balancer(r: &mut Reader, p: &str, v: &Value) -> Option<LoadBalancer
     };
     let routing = if let Some(c) = m.get("Create") {
         if has("Arn") {
-            r.err(&kp("Arn"), "give either Create (a dedicated ALB) or Arn (a shared ALB), not both");
+            r.err(
+                &kp("Arn"),
+                "give either Create (a dedicated ALB) or Arn (a shared ALB), not both",
+            );
         }
-        forbid(r, &["SecurityGroup", "Listener", "Path", "Host", "Priority", "PriorityRange", "ListenerPort", "PortRange", "DnsName"], "with Create (a dedicated ALB)");
+        forbid(
+            r,
+            &[
+                "SecurityGroup",
+                "Listener",
+                "Path",
+                "Host",
+                "Priority",
+                "PriorityRange",
+                "ListenerPort",
+                "PortRange",
+                "DnsName",
+            ],
+            "with Create (a dedicated ALB)",
+        );
         let cp = kp("Create");
         let (scheme, subnets) = match c {
             Value::Bool(true) => (Val::Lit("internet-facing".to_string()), None),
             _ => {
                 let cm = r.object(&cp, c, &["Scheme", "Subnets"])?;
-                let scheme = cm.get("Scheme").and_then(|v| r.word(&path(&cp, "Scheme"), v, &["internet-facing", "internal"])).unwrap_or(Val::Lit("internet-facing".into()));
-                let subnets = cm.get("Subnets").and_then(|v| r.list(&path(&cp, "Subnets"), v, |r, ip, it| r.nonempty(ip, it).map(|s| s.json())));
+                let scheme = cm
+                    .get("Scheme")
+                    .and_then(|v| r.word(&path(&cp, "Scheme"), v, &["internet-facing", "internal"]))
+                    .unwrap_or(Val::Lit("internet-facing".into()));
+                let subnets = cm.get("Subnets").and_then(|v| {
+                    r.list(&path(&cp, "Subnets"), v, |r, ip, it| {
+                        r.nonempty(ip, it).map(|s| s.json())
+                    })
+                });
                 if let Some(ListVal::Items(items)) = &subnets {
                     if items.len() < 2 {
-                        r.err(&path(&cp, "Subnets"), "an ALB needs subnets in at least two Availability Zones");
+                        r.err(
+                            &path(&cp, "Subnets"),
+                            "an ALB needs subnets in at least two Availability Zones",
+                        );
                     }
                 }
                 (scheme, subnets)
@@ -772,7 +1097,11 @@ fn read_load_balancer(r: &mut Reader, p: &str, v: &Value) -> Option<LoadBalancer
         };
         Routing::Dedicated { scheme, subnets }
     } else if let Some(listener) = m.get("Listener") {
-        forbid(r, &["ListenerPort", "PortRange"], "with Listener (a rule on an existing listener)");
+        forbid(
+            r,
+            &["ListenerPort", "PortRange"],
+            "with Listener (a rule on an existing listener)",
+        );
         let listener = r.nonempty(&kp("Listener"), listener)?;
         let mut values = |k: &str, check: fn(&str) -> Option<&'static str>| -> Vec<Val<String>> {
             let Some(v) = m.get(k) else { return Vec::new() };
@@ -781,13 +1110,20 @@ fn read_load_balancer(r: &mut Reader, p: &str, v: &Value) -> Option<LoadBalancer
                 Value::Array(a) => a.clone(),
                 _ if is_intrinsic(v) => vec![v.clone()],
                 _ => {
-                    r.err(&kp(k), format!("expected a string or a list of strings, got {}", show(v)));
+                    r.err(
+                        &kp(k),
+                        format!("expected a string or a list of strings, got {}", show(v)),
+                    );
                     return Vec::new();
                 }
             };
             let mut out = Vec::new();
             for (i, it) in items.iter().enumerate() {
-                let ip = if matches!(v, Value::Array(_)) { format!("{}[{i}]", kp(k)) } else { kp(k) };
+                let ip = if matches!(v, Value::Array(_)) {
+                    format!("{}[{i}]", kp(k))
+                } else {
+                    kp(k)
+                };
                 if let Some(s) = r.nonempty(&ip, it) {
                     if let Val::Lit(text) = &s {
                         if let Some(why) = check(text) {
@@ -799,18 +1135,47 @@ fn read_load_balancer(r: &mut Reader, p: &str, v: &Value) -> Option<LoadBalancer
             }
             out
         };
-        let paths = values("Path", |s| (!s.starts_with('/')).then_some("must start with /").or((s.len() > 128).then_some("is longer than 128 characters")));
-        let hosts = values("Host", |s| (s.len() > 128).then_some("is longer than 128 characters").or(s.contains('/').then_some("is a host name, not a URL")));
+        let paths = values("Path", |s| {
+            (!s.starts_with('/'))
+                .then_some("must start with /")
+                .or((s.len() > 128).then_some("is longer than 128 characters"))
+        });
+        let hosts = values("Host", |s| {
+            (s.len() > 128)
+                .then_some("is longer than 128 characters")
+                .or(s.contains('/').then_some("is a host name, not a URL"))
+        });
         if paths.is_empty() && hosts.is_empty() {
-            r.err(&kp("Path"), "a rule on a shared listener needs a Path and/or a Host condition");
+            r.err(
+                &kp("Path"),
+                "a rule on a shared listener needs a Path and/or a Host condition",
+            );
         }
         if paths.len() + hosts.len() > 5 {
-            r.err(&kp("Path"), format!("{} condition values in one rule; an ALB rule takes at most 5", paths.len() + hosts.len()));
+            r.err(
+                &kp("Path"),
+                format!(
+                    "{} condition values in one rule; an ALB rule takes at most 5",
+                    paths.len() + hosts.len()
+                ),
+            );
         }
         let priority = match m.get("Priority") {
-            Some(v) => read_dynamic(r, &kp("Priority"), v, m.get("PriorityRange"), &kp("PriorityRange"), 1, 50000, DEFAULT_PRIORITY_RANGE)?,
+            Some(v) => read_dynamic(
+                r,
+                &kp("Priority"),
+                v,
+                m.get("PriorityRange"),
+                &kp("PriorityRange"),
+                1,
+                50000,
+                DEFAULT_PRIORITY_RANGE,
+            )?,
             None => {
-                r.err(&kp("Priority"), "required with Listener: a number from 1 to 50000, or auto");
+                r.err(
+                    &kp("Priority"),
+                    "required with Listener: a number from 1 to 50000, or auto",
+                );
                 return None;
             }
         };
@@ -818,50 +1183,112 @@ fn read_load_balancer(r: &mut Reader, p: &str, v: &Value) -> Option<LoadBalancer
         if !has("SecurityGroup") {
             r.err(&kp("SecurityGroup"), "required with Listener: the shared ALB's security group, allowed to reach the tasks");
         }
-        Routing::SharedRule { arn: s(r, "Arn"), security_group: security_group?, listener, paths, hosts, priority, dns_name }
+        Routing::SharedRule {
+            arn: s(r, "Arn"),
+            security_group: security_group?,
+            listener,
+            paths,
+            hosts,
+            priority,
+            dns_name,
+        }
     } else if has("Arn") {
-        forbid(r, &["Path", "Host", "Priority", "PriorityRange"], "without Listener (they make a rule on an existing listener)");
+        forbid(
+            r,
+            &["Path", "Host", "Priority", "PriorityRange"],
+            "without Listener (they make a rule on an existing listener)",
+        );
         let arn = s(r, "Arn");
         let sg = s(r, "SecurityGroup");
         if sg.is_none() && !has("SecurityGroup") {
             r.err(&kp("SecurityGroup"), "required with Arn: the shared ALB's security group, to open the listener port and reach the tasks");
         }
         let port = match m.get("ListenerPort") {
-            Some(v) => read_dynamic(r, &kp("ListenerPort"), v, m.get("PortRange"), &kp("PortRange"), 1, 65535, DEFAULT_PORT_RANGE),
+            Some(v) => read_dynamic(
+                r,
+                &kp("ListenerPort"),
+                v,
+                m.get("PortRange"),
+                &kp("PortRange"),
+                1,
+                65535,
+                DEFAULT_PORT_RANGE,
+            ),
             None => {
                 r.err(&kp("ListenerPort"), "required with Arn: a port number or auto (or give Listener with Path/Host for a rule on an existing listener)");
                 None
             }
         };
-        Routing::SharedPort { arn: arn?, security_group: sg?, port: port?, dns_name }
+        Routing::SharedPort {
+            arn: arn?,
+            security_group: sg?,
+            port: port?,
+            dns_name,
+        }
     } else {
         r.err(p, "give Create (a dedicated ALB), or Arn with ListenerPort (a listener on a shared ALB), or Listener with Path/Host (a rule on a shared listener)");
         return None;
     };
-    let health_check = m.get("HealthCheck").map(|v| read_target_health(r, &kp("HealthCheck"), v)).unwrap_or_default();
-    let deregistration_delay = m.get("DeregistrationDelay").and_then(|v| r.int(&kp("DeregistrationDelay"), v, 0, 3600));
+    let health_check = m
+        .get("HealthCheck")
+        .map(|v| read_target_health(r, &kp("HealthCheck"), v))
+        .unwrap_or_default();
+    let deregistration_delay = m
+        .get("DeregistrationDelay")
+        .and_then(|v| r.int(&kp("DeregistrationDelay"), v, 0, 3600));
     let stickiness = m.get("Stickiness").and_then(|v| match v {
         Value::Bool(true) => Some(Val::Lit(86400)),
         Value::Bool(false) => None,
         _ => r.int(&kp("Stickiness"), v, 1, 604800),
     });
-    Some(LoadBalancer { routing, protocol, certificate_arn, ingress_cidr, health_check, deregistration_delay, stickiness })
+    Some(LoadBalancer {
+        routing,
+        protocol,
+        certificate_arn,
+        ingress_cidr,
+        health_check,
+        deregistration_delay,
+        stickiness,
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
-fn read_dynamic(r: &mut Reader, p: &str, v: &Value, range: Option<&Value>, range_path: &str, min: u64, max: u64, default: (u64, u64)) -> Option<Dynamic> {
+fn read_dynamic(
+    r: &mut Reader,
+    p: &str,
+    v: &Value,
+    range: Option<&Value>,
+    range_path: &str,
+    min: u64,
+    max: u64,
+    default: (u64, u64),
+) -> Option<Dynamic> {
     if v.as_str() == Some("auto") {
         let (from, to) = match range {
             None => default,
-            Some(Value::String(s)) => match s.split_once('-').map(|(a, b)| (a.trim().parse::<u64>(), b.trim().parse::<u64>())) {
+            Some(Value::String(s)) => match s
+                .split_once('-')
+                .map(|(a, b)| (a.trim().parse::<u64>(), b.trim().parse::<u64>()))
+            {
                 Some((Ok(a), Ok(b))) if a >= min && b <= max && a <= b => (a, b),
                 _ => {
-                    r.err(range_path, format!("'{s}' is not a range FROM-TO within {min}..{max}"));
+                    r.err(
+                        range_path,
+                        format!("'{s}' is not a range FROM-TO within {min}..{max}"),
+                    );
                     return None;
                 }
             },
             Some(other) => {
-                r.err(range_path, format!("expected a range such as '{}-{}', got {}", default.0, default.1, show(other)));
+                r.err(
+                    range_path,
+                    format!(
+                        "expected a range such as '{}-{}', got {}",
+                        default.0,
+                        default.1,
+                        show(other)
+                    ),
+                );
                 return None;
             }
         };
@@ -872,7 +1299,10 @@ fn read_dynamic(r: &mut Reader, p: &str, v: &Value, range: Option<&Value>, range
         }
         match v {
             Value::String(s) if s.parse::<u64>().is_err() => {
-                r.err(p, format!("expected a number from {min} to {max}, or auto; got '{s}'"));
+                r.err(
+                    p,
+                    format!("expected a number from {min} to {max}, or auto; got '{s}'"),
+                );
                 None
             }
             _ => r.int(p, v, min, max).map(Dynamic::Fixed),
@@ -881,16 +1311,33 @@ fn read_dynamic(r: &mut Reader, p: &str, v: &Value, range: Option<&Value>, range
 }
 
 fn read_target_health(r: &mut Reader, p: &str, v: &Value) -> TargetHealth {
-    let Some(m) = r.object(p, v, &["Path", "Matcher", "Interval", "Timeout", "HealthyThreshold", "UnhealthyThreshold", "GracePeriod"]) else { return TargetHealth::default() };
-    let int = |r: &mut Reader, k: &str, min, max| m.get(k).and_then(|v| r.int(&path(p, k), v, min, max));
+    let Some(m) = r.object(
+        p,
+        v,
+        &[
+            "Path",
+            "Matcher",
+            "Interval",
+            "Timeout",
+            "HealthyThreshold",
+            "UnhealthyThreshold",
+            "GracePeriod",
+        ],
+    ) else {
+        return TargetHealth::default();
+    };
+    let int =
+        |r: &mut Reader, k: &str, min, max| m.get(k).and_then(|v| r.int(&path(p, k), v, min, max));
     let h = TargetHealth {
-        path: m.get("Path").and_then(|v| match r.nonempty(&path(p, "Path"), v) {
-            Some(Val::Lit(s)) if !s.starts_with('/') => {
-                r.err(&path(p, "Path"), format!("'{s}' must start with /"));
-                None
-            }
-            other => other,
-        }),
+        path: m
+            .get("Path")
+            .and_then(|v| match r.nonempty(&path(p, "Path"), v) {
+                Some(Val::Lit(s)) if !s.starts_with('/') => {
+                    r.err(&path(p, "Path"), format!("'{s}' must start with /"));
+                    None
+                }
+                other => other,
+            }),
         matcher: m.get("Matcher").and_then(|v| {
             let mv = match v {
                 Value::Number(n) => Value::String(n.to_string()),
@@ -898,7 +1345,10 @@ fn read_target_health(r: &mut Reader, p: &str, v: &Value) -> TargetHealth {
             };
             match r.string(&path(p, "Matcher"), &mv) {
                 Some(Val::Lit(s)) if !valid_matcher(&s) => {
-                    r.err(&path(p, "Matcher"), format!("'{s}' is not an HTTP code list such as 200, 200,204 or 200-299"));
+                    r.err(
+                        &path(p, "Matcher"),
+                        format!("'{s}' is not an HTTP code list such as 200, 200,204 or 200-299"),
+                    );
                     None
                 }
                 other => other,
@@ -912,14 +1362,21 @@ fn read_target_health(r: &mut Reader, p: &str, v: &Value) -> TargetHealth {
     };
     if let (Some(Val::Lit(i)), Some(Val::Lit(t))) = (&h.interval, &h.timeout) {
         if t >= i {
-            r.err(&path(p, "Timeout"), format!("{t} must be less than Interval {i}"));
+            r.err(
+                &path(p, "Timeout"),
+                format!("{t} must be less than Interval {i}"),
+            );
         }
     }
     h
 }
 
 fn valid_matcher(s: &str) -> bool {
-    let code = |c: &str| c.parse::<u16>().map(|n| (200..=499).contains(&n)).unwrap_or(false);
+    let code = |c: &str| {
+        c.parse::<u16>()
+            .map(|n| (200..=499).contains(&n))
+            .unwrap_or(false)
+    };
     s.split(',').all(|part| match part.split_once('-') {
         Some((a, b)) => code(a) && code(b) && a < b,
         None => code(part),
@@ -931,13 +1388,19 @@ fn read_discovery(r: &mut Reader, p: &str, v: &Value) -> Option<Discovery> {
     let name = match m.get("Name") {
         Some(v) => match r.nonempty(&path(p, "Name"), v) {
             Some(Val::Lit(s)) if !valid_dns_label(&s) => {
-                r.err(&path(p, "Name"), format!("'{s}' is not a DNS label (letters, digits and -, at most 63)"));
+                r.err(
+                    &path(p, "Name"),
+                    format!("'{s}' is not a DNS label (letters, digits and -, at most 63)"),
+                );
                 None
             }
             other => other,
         },
         None => {
-            r.err(&path(p, "Name"), "required: the name peers use, as NAME.NAMESPACE");
+            r.err(
+                &path(p, "Name"),
+                "required: the name peers use, as NAME.NAMESPACE",
+            );
             None
         }
     };
@@ -954,7 +1417,10 @@ fn read_discovery(r: &mut Reader, p: &str, v: &Value) -> Option<Discovery> {
         None => None,
     });
     let namespace = match (m.get("Namespace"), ns_name) {
-        (Some(v), name) => NamespaceRef::Existing { id: r.nonempty(&path(p, "Namespace"), v)?, name },
+        (Some(v), name) => NamespaceRef::Existing {
+            id: r.nonempty(&path(p, "Namespace"), v)?,
+            name,
+        },
         (None, Some(name)) => NamespaceRef::Create { name },
         (None, None) => {
             if !m.contains_key("NamespaceName") {
@@ -963,17 +1429,41 @@ fn read_discovery(r: &mut Reader, p: &str, v: &Value) -> Option<Discovery> {
             return None;
         }
     };
-    let ttl = m.get("Ttl").and_then(|v| r.int(&path(p, "Ttl"), v, 0, 2_147_483_647)).unwrap_or(Val::Lit(10));
-    Some(Discovery { name: name?, namespace, ttl })
+    let ttl = m
+        .get("Ttl")
+        .and_then(|v| r.int(&path(p, "Ttl"), v, 0, 2_147_483_647))
+        .unwrap_or(Val::Lit(10));
+    Some(Discovery {
+        name: name?,
+        namespace,
+        ttl,
+    })
 }
 
 fn valid_dns_label(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 63 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') && !s.starts_with('-') && !s.ends_with('-')
+    !s.is_empty()
+        && s.len() <= 63
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
 }
 
 fn read_scaling(r: &mut Reader, p: &str, v: &Value) -> Option<Scaling> {
-    let m = r.object(p, v, &["Min", "Max", "CpuPercent", "MemoryPercent", "RequestsPerTarget", "ScaleInCooldown", "ScaleOutCooldown"])?;
-    let int = |r: &mut Reader, k: &str, min, max| m.get(k).and_then(|v| r.int(&path(p, k), v, min, max));
+    let m = r.object(
+        p,
+        v,
+        &[
+            "Min",
+            "Max",
+            "CpuPercent",
+            "MemoryPercent",
+            "RequestsPerTarget",
+            "ScaleInCooldown",
+            "ScaleOutCooldown",
+        ],
+    )?;
+    let int =
+        |r: &mut Reader, k: &str, min, max| m.get(k).and_then(|v| r.int(&path(p, k), v, min, max));
     let min = int(r, "Min", 0, 5000);
     let max = int(r, "Max", 1, 5000);
     if !m.contains_key("Min") {
@@ -997,39 +1487,87 @@ fn read_scaling(r: &mut Reader, p: &str, v: &Value) -> Option<Scaling> {
         }
     }
     if s.cpu_percent.is_none() && s.memory_percent.is_none() && s.requests_per_target.is_none() {
-        r.err(p, "give at least one of CpuPercent, MemoryPercent, RequestsPerTarget to scale on");
+        r.err(
+            p,
+            "give at least one of CpuPercent, MemoryPercent, RequestsPerTarget to scale on",
+        );
     }
     Some(s)
 }
 
 fn read_deployment(r: &mut Reader, p: &Props) -> Deployment {
-    let mut d = Deployment { min_healthy_percent: None, max_percent: None, circuit_breaker: Val::Lit(true), alarms: None };
+    let mut d = Deployment {
+        min_healthy_percent: None,
+        max_percent: None,
+        circuit_breaker: Val::Lit(true),
+        alarms: None,
+    };
     let dp = p.path("Deployment");
-    let Some(v) = p.get("Deployment") else { return d };
-    let Some(m) = r.object(&dp, v, &["MinHealthyPercent", "MaxPercent", "CircuitBreaker", "Alarms"]) else { return d };
-    d.min_healthy_percent = m.get("MinHealthyPercent").and_then(|v| r.int(&path(&dp, "MinHealthyPercent"), v, 0, 100));
-    d.max_percent = m.get("MaxPercent").and_then(|v| r.int(&path(&dp, "MaxPercent"), v, 100, 200));
+    let Some(v) = p.get("Deployment") else {
+        return d;
+    };
+    let Some(m) = r.object(
+        &dp,
+        v,
+        &[
+            "MinHealthyPercent",
+            "MaxPercent",
+            "CircuitBreaker",
+            "Alarms",
+        ],
+    ) else {
+        return d;
+    };
+    d.min_healthy_percent = m
+        .get("MinHealthyPercent")
+        .and_then(|v| r.int(&path(&dp, "MinHealthyPercent"), v, 0, 100));
+    d.max_percent = m
+        .get("MaxPercent")
+        .and_then(|v| r.int(&path(&dp, "MaxPercent"), v, 100, 200));
     if let Some(v) = m.get("CircuitBreaker") {
-        d.circuit_breaker = r.boolean(&path(&dp, "CircuitBreaker"), v).unwrap_or(Val::Lit(true));
+        d.circuit_breaker = r
+            .boolean(&path(&dp, "CircuitBreaker"), v)
+            .unwrap_or(Val::Lit(true));
     }
-    d.alarms = m.get("Alarms").and_then(|v| r.list(&path(&dp, "Alarms"), v, |r, ip, it| r.nonempty(ip, it).map(|s| s.json())));
+    d.alarms = m.get("Alarms").and_then(|v| {
+        r.list(&path(&dp, "Alarms"), v, |r, ip, it| {
+            r.nonempty(ip, it).map(|s| s.json())
+        })
+    });
     if let Some(ListVal::Items(a)) = &d.alarms {
         if a.is_empty() {
-            r.err(&path(&dp, "Alarms"), "must name at least one alarm (or leave Alarms out)");
+            r.err(
+                &path(&dp, "Alarms"),
+                "must name at least one alarm (or leave Alarms out)",
+            );
         }
     }
     d
 }
 
 fn read_failover(r: &mut Reader, p: &str, v: &Value) -> Option<Failover> {
-    let m = r.object(p, v, &["Standby", "AlarmName", "Trigger", "StandbyCount", "HealthyTimeout"])?;
+    let m = r.object(
+        p,
+        v,
+        &[
+            "Standby",
+            "AlarmName",
+            "Trigger",
+            "StandbyCount",
+            "HealthyTimeout",
+        ],
+    )?;
     let sp = path(p, "Standby");
     let standby = match m.get("Standby") {
         Some(sv) => {
             let sm = r.object(&sp, sv, &["FunctionArn", "TargetGroupArn"])?;
             match (sm.get("FunctionArn"), sm.get("TargetGroupArn")) {
-                (Some(f), None) => Some(Standby::Function(r.nonempty(&path(&sp, "FunctionArn"), f)?)),
-                (None, Some(t)) => Some(Standby::TargetGroup(r.nonempty(&path(&sp, "TargetGroupArn"), t)?)),
+                (Some(f), None) => {
+                    Some(Standby::Function(r.nonempty(&path(&sp, "FunctionArn"), f)?))
+                }
+                (None, Some(t)) => Some(Standby::TargetGroup(
+                    r.nonempty(&path(&sp, "TargetGroupArn"), t)?,
+                )),
                 _ => {
                     r.err(&sp, "give exactly one of FunctionArn or TargetGroupArn");
                     None
@@ -1042,22 +1580,53 @@ fn read_failover(r: &mut Reader, p: &str, v: &Value) -> Option<Failover> {
         }
     };
     let alarm = match (m.get("AlarmName"), m.get("Trigger")) {
-        (Some(a), None) => r.nonempty(&path(p, "AlarmName"), a).map(FailoverAlarm::Existing),
+        (Some(a), None) => r
+            .nonempty(&path(p, "AlarmName"), a)
+            .map(FailoverAlarm::Existing),
         (None, Some(t)) => read_trigger(r, &path(p, "Trigger"), t).map(FailoverAlarm::Trigger),
         _ => {
             r.err(p, "give exactly one of AlarmName (an existing alarm) or Trigger (an alarm created for it)");
             None
         }
     };
-    let standby_count = m.get("StandbyCount").and_then(|v| r.int(&path(p, "StandbyCount"), v, 1, 5000)).unwrap_or(Val::Lit(1));
-    let healthy_timeout = m.get("HealthyTimeout").and_then(|v| r.int(&path(p, "HealthyTimeout"), v, 30, 3600)).unwrap_or(Val::Lit(600));
-    Some(Failover { standby: standby?, alarm: alarm?, standby_count, healthy_timeout })
+    let standby_count = m
+        .get("StandbyCount")
+        .and_then(|v| r.int(&path(p, "StandbyCount"), v, 1, 5000))
+        .unwrap_or(Val::Lit(1));
+    let healthy_timeout = m
+        .get("HealthyTimeout")
+        .and_then(|v| r.int(&path(p, "HealthyTimeout"), v, 30, 3600))
+        .unwrap_or(Val::Lit(600));
+    Some(Failover {
+        standby: standby?,
+        alarm: alarm?,
+        standby_count,
+        healthy_timeout,
+    })
 }
 
-const COMPARISONS: &[&str] = &["GreaterThanOrEqualToThreshold", "GreaterThanThreshold", "LessThanThreshold", "LessThanOrEqualToThreshold"];
+const COMPARISONS: &[&str] = &[
+    "GreaterThanOrEqualToThreshold",
+    "GreaterThanThreshold",
+    "LessThanThreshold",
+    "LessThanOrEqualToThreshold",
+];
 
 fn read_trigger(r: &mut Reader, p: &str, v: &Value) -> Option<Map<String, Value>> {
-    let m = r.object(p, v, &["Namespace", "MetricName", "Dimensions", "Statistic", "Threshold", "ComparisonOperator", "Period", "EvaluationPeriods"])?;
+    let m = r.object(
+        p,
+        v,
+        &[
+            "Namespace",
+            "MetricName",
+            "Dimensions",
+            "Statistic",
+            "Threshold",
+            "ComparisonOperator",
+            "Period",
+            "EvaluationPeriods",
+        ],
+    )?;
     let mut out = Map::new();
     for k in ["Namespace", "MetricName"] {
         match m.get(k) {
@@ -1071,9 +1640,25 @@ fn read_trigger(r: &mut Reader, p: &str, v: &Value) -> Option<Map<String, Value>
     }
     if let Some(d) = m.get("Dimensions") {
         let dims = r.string_map(&path(p, "Dimensions"), d);
-        out.insert("Dimensions".into(), Value::Array(dims.into_iter().map(|(k, v)| serde_json::json!({"Name": k, "Value": v})).collect()));
+        out.insert(
+            "Dimensions".into(),
+            Value::Array(
+                dims.into_iter()
+                    .map(|(k, v)| serde_json::json!({"Name": k, "Value": v}))
+                    .collect(),
+            ),
+        );
     }
-    let stat = m.get("Statistic").and_then(|v| r.word(&path(p, "Statistic"), v, &["Average", "Maximum", "Minimum", "Sum", "SampleCount"])).unwrap_or(Val::Lit("Sum".into()));
+    let stat = m
+        .get("Statistic")
+        .and_then(|v| {
+            r.word(
+                &path(p, "Statistic"),
+                v,
+                &["Average", "Maximum", "Minimum", "Sum", "SampleCount"],
+            )
+        })
+        .unwrap_or(Val::Lit("Sum".into()));
     out.insert("Statistic".into(), stat.json());
     match m.get("Threshold") {
         Some(v) => {
@@ -1083,38 +1668,68 @@ fn read_trigger(r: &mut Reader, p: &str, v: &Value) -> Option<Map<String, Value>
         }
         None => r.err(&path(p, "Threshold"), "required"),
     }
-    let cmp = m.get("ComparisonOperator").and_then(|v| r.word(&path(p, "ComparisonOperator"), v, COMPARISONS)).unwrap_or(Val::Lit("GreaterThanOrEqualToThreshold".into()));
+    let cmp = m
+        .get("ComparisonOperator")
+        .and_then(|v| r.word(&path(p, "ComparisonOperator"), v, COMPARISONS))
+        .unwrap_or(Val::Lit("GreaterThanOrEqualToThreshold".into()));
     out.insert("ComparisonOperator".into(), cmp.json());
-    let period = m.get("Period").and_then(|v| r.int(&path(p, "Period"), v, 10, 86400)).unwrap_or(Val::Lit(60));
+    let period = m
+        .get("Period")
+        .and_then(|v| r.int(&path(p, "Period"), v, 10, 86400))
+        .unwrap_or(Val::Lit(60));
     if let Val::Lit(n) = period {
         if n > 60 && n % 60 != 0 || (n < 60 && ![10, 20, 30].contains(&n)) {
-            r.err(&path(p, "Period"), format!("{n} is not 10, 20, 30 or a multiple of 60"));
+            r.err(
+                &path(p, "Period"),
+                format!("{n} is not 10, 20, 30 or a multiple of 60"),
+            );
         }
     }
     out.insert("Period".into(), period.json());
-    let ev = m.get("EvaluationPeriods").and_then(|v| r.int(&path(p, "EvaluationPeriods"), v, 1, 100)).unwrap_or(Val::Lit(1));
+    let ev = m
+        .get("EvaluationPeriods")
+        .and_then(|v| r.int(&path(p, "EvaluationPeriods"), v, 1, 100))
+        .unwrap_or(Val::Lit(1));
     out.insert("EvaluationPeriods".into(), ev.json());
     Some(out)
 }
 
 const LOAD_TEST_KEYS: &[&str] = &[
-    "Url", "Path", "Rate", "Concurrency", "Duration", "WarmUp", "Workers", "Method", "Headers",
-    "Body", "ExpectedStatus", "TimeoutMs", "Thresholds",
+    "Url",
+    "Path",
+    "Rate",
+    "Concurrency",
+    "Duration",
+    "WarmUp",
+    "Workers",
+    "Method",
+    "Headers",
+    "Body",
+    "ExpectedStatus",
+    "TimeoutMs",
+    "Thresholds",
 ];
 
 fn read_load_test(r: &mut Reader, p: &str, v: &Value) -> Option<LoadTest> {
     let m = r.object(p, v, LOAD_TEST_KEYS)?;
-    let int = |r: &mut Reader, k: &str, min, max| m.get(k).and_then(|v| r.int(&path(p, k), v, min, max));
+    let int =
+        |r: &mut Reader, k: &str, min, max| m.get(k).and_then(|v| r.int(&path(p, k), v, min, max));
     let model = match (int(r, "Rate", 1, 100_000), int(r, "Concurrency", 1, 10_000)) {
         (Some(rate), None) => Some(LoadModel::Rate(rate)),
         (None, Some(c)) => Some(LoadModel::Concurrency(c)),
         (Some(_), Some(_)) => {
-            r.err(&path(p, "Rate"), "give Rate (open model) or Concurrency (closed model), not both");
+            r.err(
+                &path(p, "Rate"),
+                "give Rate (open model) or Concurrency (closed model), not both",
+            );
             None
         }
         (None, None) => {
             if !m.contains_key("Rate") && !m.contains_key("Concurrency") {
-                r.err(&path(p, "Rate"), "give Rate (requests per second) or Concurrency (parallel clients)");
+                r.err(
+                    &path(p, "Rate"),
+                    "give Rate (requests per second) or Concurrency (parallel clients)",
+                );
             }
             None
         }
@@ -1139,22 +1754,38 @@ fn read_load_test(r: &mut Reader, p: &str, v: &Value) -> Option<LoadTest> {
         },
         None => Some(Val::Lit(30)),
     };
-    let headers = m.get("Headers").map(|v| r.string_map(&path(p, "Headers"), v)).unwrap_or_default();
+    let headers = m
+        .get("Headers")
+        .map(|v| r.string_map(&path(p, "Headers"), v))
+        .unwrap_or_default();
     let thresholds = match m.get("Thresholds") {
         Some(tv) => {
             let tp = path(p, "Thresholds");
-            let tm = r.object(&tp, tv, &["P50Ms", "P90Ms", "P99Ms", "MaxErrorRate", "MinRps"])?;
-            let ms = |r: &mut Reader, k: &str| tm.get(k).and_then(|v| r.int(&path(&tp, k), v, 1, 600_000));
+            let tm = r.object(
+                &tp,
+                tv,
+                &["P50Ms", "P90Ms", "P99Ms", "MaxErrorRate", "MinRps"],
+            )?;
+            let ms = |r: &mut Reader, k: &str| {
+                tm.get(k).and_then(|v| r.int(&path(&tp, k), v, 1, 600_000))
+            };
             let t = Thresholds {
                 p50_ms: ms(r, "P50Ms"),
                 p90_ms: ms(r, "P90Ms"),
                 p99_ms: ms(r, "P99Ms"),
-                max_error_rate: tm.get("MaxErrorRate").and_then(|v| r.number(&path(&tp, "MaxErrorRate"), v, 0.0, 1.0)),
-                min_rps: tm.get("MinRps").and_then(|v| r.number(&path(&tp, "MinRps"), v, 0.0, 1e7)),
+                max_error_rate: tm
+                    .get("MaxErrorRate")
+                    .and_then(|v| r.number(&path(&tp, "MaxErrorRate"), v, 0.0, 1.0)),
+                min_rps: tm
+                    .get("MinRps")
+                    .and_then(|v| r.number(&path(&tp, "MinRps"), v, 0.0, 1e7)),
             };
             if let (Some(Val::Lit(a)), Some(Val::Lit(b))) = (&t.p50_ms, &t.p99_ms) {
                 if a > b {
-                    r.err(&path(&tp, "P50Ms"), format!("{a} is greater than P99Ms {b}"));
+                    r.err(
+                        &path(&tp, "P50Ms"),
+                        format!("{a} is greater than P99Ms {b}"),
+                    );
                 }
             }
             t
@@ -1168,7 +1799,16 @@ fn read_load_test(r: &mut Reader, p: &str, v: &Value) -> Option<LoadTest> {
         duration: duration?,
         warm_up: int(r, "WarmUp", 0, 600).unwrap_or(Val::Lit(60)),
         workers: int(r, "Workers", 1, 50).unwrap_or(Val::Lit(1)),
-        method: m.get("Method").and_then(|v| r.word(&path(p, "Method"), v, &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])).unwrap_or(Val::Lit("GET".into())),
+        method: m
+            .get("Method")
+            .and_then(|v| {
+                r.word(
+                    &path(p, "Method"),
+                    v,
+                    &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+                )
+            })
+            .unwrap_or(Val::Lit("GET".into())),
         headers,
         body: m.get("Body").and_then(|v| r.string(&path(p, "Body"), v)),
         expected_status: int(r, "ExpectedStatus", 100, 599).unwrap_or(Val::Lit(200)),

@@ -12,16 +12,33 @@ fn case(name: &str) -> String {
 
 #[test]
 fn expand_prints_the_golden_json() {
-    let out = bin().args(["expand", &case("shared_port_auto.yaml")]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let expected = std::fs::read_to_string(format!("{}/../tests/macro/output/shared_port_auto.json", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let out = bin()
+        .args(["expand", &case("shared_port_auto.yaml")])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let expected = std::fs::read_to_string(format!(
+        "{}/../tests/macro/output/shared_port_auto.json",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
     assert_eq!(String::from_utf8(out.stdout).unwrap(), expected);
 }
 
 #[test]
 fn expand_yaml_reads_back_to_the_same_template() {
-    let json = bin().args(["expand", &case("references.yaml")]).output().unwrap();
-    let yaml = bin().args(["expand", "--format", "yaml", &case("references.yaml")]).output().unwrap();
+    let json = bin()
+        .args(["expand", &case("references.yaml")])
+        .output()
+        .unwrap();
+    let yaml = bin()
+        .args(["expand", "--format", "yaml", &case("references.yaml")])
+        .output()
+        .unwrap();
     assert!(yaml.status.success());
     let a: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     let b = fargate_macro::template::parse(&String::from_utf8(yaml.stdout).unwrap()).unwrap();
@@ -30,7 +47,10 @@ fn expand_yaml_reads_back_to_the_same_template() {
 
 #[test]
 fn invalid_template_exits_2_with_every_problem_on_stderr() {
-    let out = bin().args(["expand", &case("error_scaling_problems.yaml")]).output().unwrap();
+    let out = bin()
+        .args(["expand", &case("error_scaling_problems.yaml")])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty(), "nothing half-expanded on stdout");
     let err = String::from_utf8(out.stderr).unwrap();
@@ -40,12 +60,26 @@ fn invalid_template_exits_2_with_every_problem_on_stderr() {
 
 #[test]
 fn unreadable_input_exits_1() {
-    let out = bin().args(["expand", "/nonexistent/template.yaml"]).output().unwrap();
+    let out = bin()
+        .args(["expand", "/nonexistent/template.yaml"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read /nonexistent/template.yaml"));
-    let mut child = bin().args(["expand", "-"]).stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let mut child = bin()
+        .args(["expand", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
     use std::io::Write;
-    child.stdin.take().unwrap().write_all(b"Resources: [unclosed").unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"Resources: [unclosed")
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a valid YAML or JSON template"));

@@ -15,7 +15,12 @@ fn input_cases() -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = fs::read_dir(cases_dir().join("input"))
         .expect("tests/macro/input exists")
         .map(|e| e.unwrap().path())
-        .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "json")))
+        .filter(|p| {
+            matches!(
+                p.extension().and_then(|e| e.to_str()),
+                Some("yaml" | "json")
+            )
+        })
         .collect();
     v.sort();
     v
@@ -35,20 +40,38 @@ fn check(expected_path: &Path, actual: &str, failures: &mut Vec<String>) {
                 .position(|(a, b)| a != b)
                 .map(|i| i + 1)
                 .unwrap_or(expected.lines().count().min(actual.lines().count()) + 1);
-            failures.push(format!("{}: differs from line {line}", expected_path.display()));
+            failures.push(format!(
+                "{}: differs from line {line}",
+                expected_path.display()
+            ));
         }
-        Err(_) => failures.push(format!("{}: missing (run with UPDATE_GOLDEN=1)", expected_path.display())),
+        Err(_) => failures.push(format!(
+            "{}: missing (run with UPDATE_GOLDEN=1)",
+            expected_path.display()
+        )),
     }
 }
 
 #[test]
 fn golden_cases() {
     let cases = input_cases();
-    let (errors, successes): (Vec<_>, Vec<_>) = cases
-        .iter()
-        .partition(|p| p.file_name().unwrap().to_str().unwrap().starts_with("error_"));
-    assert!(successes.len() >= 30, "at least 30 success cases, found {}", successes.len());
-    assert!(errors.len() >= 15, "at least 15 error cases, found {}", errors.len());
+    let (errors, successes): (Vec<_>, Vec<_>) = cases.iter().partition(|p| {
+        p.file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("error_")
+    });
+    assert!(
+        successes.len() >= 30,
+        "at least 30 success cases, found {}",
+        successes.len()
+    );
+    assert!(
+        errors.len() >= 15,
+        "at least 15 error cases, found {}",
+        errors.len()
+    );
     let mut failures = Vec::new();
     for input in &cases {
         let name = input.file_stem().unwrap().to_str().unwrap().to_string();
@@ -59,18 +82,29 @@ fn golden_cases() {
         match (name.starts_with("error_"), result) {
             (false, Ok(v)) => {
                 let s = template::to_json(&v);
-                assert!(!s.contains("Fargate::App"), "{name}: an App was left in the output");
+                assert!(
+                    !s.contains("Fargate::App"),
+                    "{name}: an App was left in the output"
+                );
                 check(&out_dir.join(format!("{name}.json")), &s, &mut failures);
             }
             (false, Err(p)) => failures.push(format!("{name}: expected success, got:\n{p}")),
             (true, Ok(_)) => failures.push(format!("{name}: expected a failure, got a template")),
             (true, Err(p)) => {
                 assert!(!p.is_empty());
-                check(&out_dir.join(format!("{name}.txt")), &format!("{p}\n"), &mut failures);
+                check(
+                    &out_dir.join(format!("{name}.txt")),
+                    &format!("{p}\n"),
+                    &mut failures,
+                );
             }
         }
     }
-    assert!(failures.is_empty(), "golden mismatches:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "golden mismatches:\n{}",
+        failures.join("\n")
+    );
 }
 
 /// Each expected file belongs to an input, so a renamed case cannot leave a stale golden.
@@ -92,8 +126,12 @@ fn no_orphan_outputs() {
 fn expansion_is_deterministic() {
     for input in input_cases() {
         let tpl = template::parse(&fs::read_to_string(&input).unwrap()).unwrap();
-        let a = expand(&tpl, &Settings::default()).map(|v| template::to_json(&v)).map_err(|e| e.to_string());
-        let b = expand(&tpl, &Settings::default()).map(|v| template::to_json(&v)).map_err(|e| e.to_string());
+        let a = expand(&tpl, &Settings::default())
+            .map(|v| template::to_json(&v))
+            .map_err(|e| e.to_string());
+        let b = expand(&tpl, &Settings::default())
+            .map(|v| template::to_json(&v))
+            .map_err(|e| e.to_string());
         assert_eq!(a, b, "{}", input.display());
     }
 }

@@ -5,7 +5,10 @@ use fargate_macro::Settings;
 use serde_json::Value;
 
 fn fixture(name: &str) -> Value {
-    let path = format!("{}/../tests/macro/events/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/../tests/macro/events/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
@@ -33,7 +36,10 @@ fn success_returns_the_expanded_fragment_with_the_request_id() {
     assert!(resources.contains_key("WebService"));
     assert!(resources.contains_key("WebLoadBalancer"));
     assert!(!resources.contains_key("Web"));
-    assert_eq!(fragment["Outputs"]["Url"]["Value"], serde_json::json!({ "Fn::Sub": "http://${WebLoadBalancer.DNSName}" }));
+    assert_eq!(
+        fragment["Outputs"]["Url"]["Value"],
+        serde_json::json!({ "Fn::Sub": "http://${WebLoadBalancer.DNSName}" })
+    );
 }
 
 #[test]
@@ -51,13 +57,22 @@ fn failure_lists_every_problem_and_no_fragment() {
 
 #[test]
 fn a_malformed_event_gets_a_failure_naming_the_request() {
-    let resp = handle_value(serde_json::json!({ "requestId": "r-1", "fragment": "not a template" }), &Settings::default());
+    let resp = handle_value(
+        serde_json::json!({ "requestId": "r-1", "fragment": "not a template" }),
+        &Settings::default(),
+    );
     assert_eq!(resp.status, "failure");
     assert_eq!(resp.request_id, "r-1");
-    assert!(resp.error_message.unwrap().contains("a template is a JSON/YAML object"));
+    assert!(resp
+        .error_message
+        .unwrap()
+        .contains("a template is a JSON/YAML object"));
     let resp = handle_value(serde_json::json!({ "hello": 1 }), &Settings::default());
     assert_eq!(resp.status, "failure");
-    assert!(resp.error_message.unwrap().contains("not a CloudFormation macro request"));
+    assert!(resp
+        .error_message
+        .unwrap()
+        .contains("not a CloudFormation macro request"));
 }
 
 #[test]
@@ -68,5 +83,8 @@ fn the_service_token_export_is_configurable() {
     });
     let resp = handle(&req, &Settings::with_export("MyProvider-Token"));
     let f = resp.fragment.unwrap();
-    assert_eq!(f["Resources"]["WebAutoListener"]["Properties"]["ServiceToken"], serde_json::json!({ "Fn::ImportValue": "MyProvider-Token" }));
+    assert_eq!(
+        f["Resources"]["WebAutoListener"]["Properties"]["ServiceToken"],
+        serde_json::json!({ "Fn::ImportValue": "MyProvider-Token" })
+    );
 }

@@ -6,7 +6,11 @@ use proptest::prelude::*;
 use serde_json::{json, Value};
 
 fn base() -> Value {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/macro/input/full_users_spec.yaml")).unwrap();
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/macro/input/full_users_spec.yaml"
+    ))
+    .unwrap();
     template::parse(&text).unwrap()
 }
 
@@ -34,23 +38,49 @@ fn any_json() -> impl Strategy<Value = Value> {
 }
 
 const KEYS: &[&str] = &[
-    "Image", "Port", "Cpu", "Memory", "Architecture", "Command", "Environment", "Secrets",
-    "HealthCheck", "LogRetentionDays", "TaskPolicies", "Tags", "Cluster", "DesiredCount",
-    "Network", "Spot", "LoadBalancer", "Discovery", "Scaling", "Deployment", "Failover",
-    "LoadTest", "ExtraPorts", "Bogus",
+    "Image",
+    "Port",
+    "Cpu",
+    "Memory",
+    "Architecture",
+    "Command",
+    "Environment",
+    "Secrets",
+    "HealthCheck",
+    "LogRetentionDays",
+    "TaskPolicies",
+    "Tags",
+    "Cluster",
+    "DesiredCount",
+    "Network",
+    "Spot",
+    "LoadBalancer",
+    "Discovery",
+    "Scaling",
+    "Deployment",
+    "Failover",
+    "LoadTest",
+    "ExtraPorts",
+    "Bogus",
 ];
 
 fn check(tpl: &Value) {
     match expand(tpl, &Settings::default()) {
         Ok(out) => {
             let text = out.to_string();
-            assert!(!text.contains("Fargate::App"), "an App was left in the output");
+            assert!(
+                !text.contains("Fargate::App"),
+                "an App was left in the output"
+            );
         }
         Err(problems) => {
             assert!(!problems.is_empty());
             for p in problems.iter() {
                 let s = p.to_string();
-                assert!(s.starts_with("Resource [") || s.starts_with("Template"), "{s}");
+                assert!(
+                    s.starts_with("Resource [") || s.starts_with("Template"),
+                    "{s}"
+                );
             }
         }
     }

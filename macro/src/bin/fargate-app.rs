@@ -7,7 +7,11 @@ use std::io::Write;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "fargate-app", version, about = "Expand Fargate::App resources locally")]
+#[command(
+    name = "fargate-app",
+    version,
+    about = "Expand Fargate::App resources locally"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -54,19 +58,35 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<(), Error> {
     match cli.command {
-        Command::Expand { file, format, provider_export } => {
+        Command::Expand {
+            file,
+            format,
+            provider_export,
+        } => {
             let text = if file == "-" {
-                std::io::read_to_string(std::io::stdin()).map_err(|source| Error::Read { path: file.clone(), source })?
+                std::io::read_to_string(std::io::stdin()).map_err(|source| Error::Read {
+                    path: file.clone(),
+                    source,
+                })?
             } else {
-                std::fs::read_to_string(&file).map_err(|source| Error::Read { path: file.clone(), source })?
+                std::fs::read_to_string(&file).map_err(|source| Error::Read {
+                    path: file.clone(),
+                    source,
+                })?
             };
-            let tpl = template::parse(&text).map_err(|message| Error::Parse { path: file.clone(), message })?;
+            let tpl = template::parse(&text).map_err(|message| Error::Parse {
+                path: file.clone(),
+                message,
+            })?;
             let expanded = fargate_macro::expand(&tpl, &Settings::with_export(&provider_export))?;
             let out = match format {
                 Format::Json => template::to_json(&expanded),
                 Format::Yaml => template::to_yaml(&expanded).map_err(Error::Write)?,
             };
-            std::io::stdout().lock().write_all(out.as_bytes()).map_err(|e| Error::Write(e.to_string()))
+            std::io::stdout()
+                .lock()
+                .write_all(out.as_bytes())
+                .map_err(|e| Error::Write(e.to_string()))
         }
     }
 }

@@ -7,8 +7,13 @@ use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing_subscriber::fmt().json().with_target(false).without_time().init();
-    let export = std::env::var("PROVIDER_EXPORT_NAME").unwrap_or_else(|_| DEFAULT_SERVICE_TOKEN_EXPORT.to_string());
+    tracing_subscriber::fmt()
+        .json()
+        .with_target(false)
+        .without_time()
+        .init();
+    let export = std::env::var("PROVIDER_EXPORT_NAME")
+        .unwrap_or_else(|_| DEFAULT_SERVICE_TOKEN_EXPORT.to_string());
     let settings = Settings::with_export(&export);
     let settings = &settings;
     run(service_fn(move |event: LambdaEvent<Value>| async move {

@@ -33,8 +33,12 @@ pub struct RoutingOut {
 /// The security group the ALB sends from.
 pub fn security_group_of(app: &App, lb: &LoadBalancer) -> Value {
     match &lb.routing {
-        Routing::Dedicated { .. } => get_att(&Ids(&app.id).of("LoadBalancerSecurityGroup"), "GroupId"),
-        Routing::SharedPort { security_group, .. } | Routing::SharedRule { security_group, .. } => security_group.json(),
+        Routing::Dedicated { .. } => {
+            get_att(&Ids(&app.id).of("LoadBalancerSecurityGroup"), "GroupId")
+        }
+        Routing::SharedPort { security_group, .. } | Routing::SharedRule { security_group, .. } => {
+            security_group.json()
+        }
     }
 }
 
@@ -74,18 +78,30 @@ fn certificates(lb: &LoadBalancer) -> Value {
 }
 
 fn ssl_policy(lb: &LoadBalancer) -> Value {
-    if lb.certificate_arn.is_some() { json!(SSL_POLICY) } else { Value::Null }
+    if lb.certificate_arn.is_some() {
+        json!(SSL_POLICY)
+    } else {
+        Value::Null
+    }
 }
 
 pub fn generate(app: &App, settings: &Settings, out: &mut Out) -> RoutingOut {
-    let Some(lb) = &app.load_balancer else { return RoutingOut::default() };
+    let Some(lb) = &app.load_balancer else {
+        return RoutingOut::default();
+    };
     let ids = Ids(&app.id);
     let tg_id = ids.of("TargetGroup");
     target_group(app, lb, &tg_id, out);
-    let mut r = RoutingOut { target_group: Some(tg_id.clone()), ..Default::default() };
+    let mut r = RoutingOut {
+        target_group: Some(tg_id.clone()),
+        ..Default::default()
+    };
     let scheme = scheme(lb);
     match &lb.routing {
-        Routing::Dedicated { scheme: lb_scheme, subnets } => {
+        Routing::Dedicated {
+            scheme: lb_scheme,
+            subnets,
+        } => {
             let https = lb.certificate_arn.is_some();
             let sg_id = ids.of("LoadBalancerSecurityGroup");
             let ports: Vec<u16> = if https { vec![443, 80] } else { vec![80] };
@@ -99,7 +115,10 @@ pub fn generate(app: &App, settings: &Settings, out: &mut Out) -> RoutingOut {
                 "Tags": super::tag_list(app),
             }));
             let lb_id = ids.of("LoadBalancer");
-            let subnets = subnets.as_ref().or(app.network.subnets.as_ref()).map(|s| s.json());
+            let subnets = subnets
+                .as_ref()
+                .or(app.network.subnets.as_ref())
+                .map(|s| s.json());
             out.add(lb_id.clone(), "AWS::ElasticLoadBalancingV2::LoadBalancer", json!({
                 "Type": "application",
                 "Scheme": lb_scheme.json(),
@@ -112,14 +131,18 @@ pub fn generate(app: &App, settings: &Settings, out: &mut Out) -> RoutingOut {
             }));
             let listener_id = ids.of("Listener");
             let port = if https { 443 } else { 80 };
-            out.add(listener_id.clone(), "AWS::ElasticLoadBalancingV2::Listener", json!({
-                "LoadBalancerArn": ref_(&lb_id),
-                "Port": port,
-                "Protocol": if https { "HTTPS" } else { "HTTP" },
-                "Certificates": certificates(lb),
-                "SslPolicy": ssl_policy(lb),
-                "DefaultActions": forward_actions(app),
-            }));
+            out.add(
+                listener_id.clone(),
+                "AWS::ElasticLoadBalancingV2::Listener",
+                json!({
+                    "LoadBalancerArn": ref_(&lb_id),
+                    "Port": port,
+                    "Protocol": if https { "HTTPS" } else { "HTTP" },
+                    "Certificates": certificates(lb),
+                    "SslPolicy": ssl_policy(lb),
+                    "DefaultActions": forward_actions(app),
+                }),
+            );
             if https {
                 out.add(ids.of("RedirectListener"), "AWS::ElasticLoadBalancingV2::Listener", json!({
                     "LoadBalancerArn": ref_(&lb_id),
@@ -132,54 +155,101 @@ pub fn generate(app: &App, settings: &Settings, out: &mut Out) -> RoutingOut {
             r.listener_arn = Some(ref_(&listener_id));
             r.listener_port = Some(json!(port));
             r.dns_name = Some(get_att(&lb_id, "DNSName"));
-            r.url = Some(SubBuilder::new().text(&format!("{scheme}://")).value("Dns", &get_att(&lb_id, "DNSName")).build());
+            r.url = Some(
+                SubBuilder::new()
+                    .text(&format!("{scheme}://"))
+                    .value("Dns", &get_att(&lb_id, "DNSName"))
+                    .build(),
+            );
         }
-        Routing::SharedPort { arn, security_group, port, dns_name } => {
+        Routing::SharedPort {
+            arn,
+            security_group,
+            port,
+            dns_name,
+        } => {
             let (listener_id, port_v, listener_arn, dns) = match port {
                 Dynamic::Fixed(p) => {
                     let id = ids.of("Listener");
-                    out.add(id.clone(), "AWS::ElasticLoadBalancingV2::Listener", json!({
-                        "LoadBalancerArn": arn.json(),
-                        "Port": p.json(),
-                        "Protocol": lb.protocol.json(),
-                        "Certificates": certificates(lb),
-                        "SslPolicy": ssl_policy(lb),
-                        "DefaultActions": forward_actions(app),
-                    }));
-                    (id.clone(), p.json(), ref_(&id), dns_name.as_ref().map(Val::json))
+                    out.add(
+                        id.clone(),
+                        "AWS::ElasticLoadBalancingV2::Listener",
+                        json!({
+                            "LoadBalancerArn": arn.json(),
+                            "Port": p.json(),
+                            "Protocol": lb.protocol.json(),
+                            "Certificates": certificates(lb),
+                            "SslPolicy": ssl_policy(lb),
+                            "DefaultActions": forward_actions(app),
+                        }),
+                    );
+                    (
+                        id.clone(),
+                        p.json(),
+                        ref_(&id),
+                        dns_name.as_ref().map(Val::json),
+                    )
                 }
                 Dynamic::Auto { from, to } => {
                     let id = ids.of("AutoListener");
-                    out.add(id.clone(), LISTENER_PORT_TYPE, json!({
-                        "ServiceToken": settings.service_token,
-                        "LoadBalancerArn": arn.json(),
-                        "TargetGroupArn": ref_(&tg_id),
-                        "PortRange": format!("{from}-{to}"),
-                        "Protocol": lb.protocol.json(),
-                        "CertificateArn": lb.certificate_arn.as_ref().map(Val::json),
-                        "SslPolicy": ssl_policy(lb),
-                    }));
-                    let dns = dns_name.as_ref().map(Val::json).unwrap_or_else(|| get_att(&id, "DnsName"));
-                    (id.clone(), get_att(&id, "Port"), get_att(&id, "ListenerArn"), Some(dns))
+                    out.add(
+                        id.clone(),
+                        LISTENER_PORT_TYPE,
+                        json!({
+                            "ServiceToken": settings.service_token,
+                            "LoadBalancerArn": arn.json(),
+                            "TargetGroupArn": ref_(&tg_id),
+                            "PortRange": format!("{from}-{to}"),
+                            "Protocol": lb.protocol.json(),
+                            "CertificateArn": lb.certificate_arn.as_ref().map(Val::json),
+                            "SslPolicy": ssl_policy(lb),
+                        }),
+                    );
+                    let dns = dns_name
+                        .as_ref()
+                        .map(Val::json)
+                        .unwrap_or_else(|| get_att(&id, "DnsName"));
+                    (
+                        id.clone(),
+                        get_att(&id, "Port"),
+                        get_att(&id, "ListenerArn"),
+                        Some(dns),
+                    )
                 }
             };
-            out.add(ids.of("ListenerIngress"), "AWS::EC2::SecurityGroupIngress", json!({
-                "Description": format!("clients of {}", app.id),
-                "GroupId": security_group.json(),
-                "IpProtocol": "tcp",
-                "FromPort": port_v,
-                "ToPort": port_v,
-                "CidrIp": lb.ingress_cidr.json(),
-            }));
+            out.add(
+                ids.of("ListenerIngress"),
+                "AWS::EC2::SecurityGroupIngress",
+                json!({
+                    "Description": format!("clients of {}", app.id),
+                    "GroupId": security_group.json(),
+                    "IpProtocol": "tcp",
+                    "FromPort": port_v,
+                    "ToPort": port_v,
+                    "CidrIp": lb.ingress_cidr.json(),
+                }),
+            );
             r.attached_by = Some(listener_id);
             r.listener_arn = Some(listener_arn);
             r.url = dns.as_ref().map(|d| {
-                SubBuilder::new().text(&format!("{scheme}://")).value("Dns", d).text(":").value("Port", &port_v).build()
+                SubBuilder::new()
+                    .text(&format!("{scheme}://"))
+                    .value("Dns", d)
+                    .text(":")
+                    .value("Port", &port_v)
+                    .build()
             });
             r.listener_port = Some(port_v);
             r.dns_name = dns;
         }
-        Routing::SharedRule { listener, paths, hosts, priority, dns_name, .. } => {
+        Routing::SharedRule {
+            listener,
+            paths,
+            hosts,
+            priority,
+            dns_name,
+            ..
+        } => {
             let mut conditions = Vec::new();
             if !paths.is_empty() {
                 conditions.push(json!({ "Field": "path-pattern", "PathPatternConfig": { "Values": paths.iter().map(Val::json).collect::<Vec<_>>() } }));
@@ -190,24 +260,32 @@ pub fn generate(app: &App, settings: &Settings, out: &mut Out) -> RoutingOut {
             let rule_id = match priority {
                 Dynamic::Fixed(p) => {
                     let id = ids.of("ListenerRule");
-                    out.add(id.clone(), "AWS::ElasticLoadBalancingV2::ListenerRule", json!({
-                        "ListenerArn": listener.json(),
-                        "Priority": p.json(),
-                        "Conditions": conditions,
-                        "Actions": forward_actions(app),
-                    }));
+                    out.add(
+                        id.clone(),
+                        "AWS::ElasticLoadBalancingV2::ListenerRule",
+                        json!({
+                            "ListenerArn": listener.json(),
+                            "Priority": p.json(),
+                            "Conditions": conditions,
+                            "Actions": forward_actions(app),
+                        }),
+                    );
                     r.rule_arn = Some(ref_(&id));
                     id
                 }
                 Dynamic::Auto { from, to } => {
                     let id = ids.of("AutoListenerRule");
-                    out.add(id.clone(), LISTENER_RULE_TYPE, json!({
-                        "ServiceToken": settings.service_token,
-                        "ListenerArn": listener.json(),
-                        "TargetGroupArn": ref_(&tg_id),
-                        "Conditions": conditions,
-                        "PriorityRange": format!("{from}-{to}"),
-                    }));
+                    out.add(
+                        id.clone(),
+                        LISTENER_RULE_TYPE,
+                        json!({
+                            "ServiceToken": settings.service_token,
+                            "ListenerArn": listener.json(),
+                            "TargetGroupArn": ref_(&tg_id),
+                            "Conditions": conditions,
+                            "PriorityRange": format!("{from}-{to}"),
+                        }),
+                    );
                     r.rule_arn = Some(get_att(&id, "RuleArn"));
                     id
                 }
@@ -218,14 +296,25 @@ pub fn generate(app: &App, settings: &Settings, out: &mut Out) -> RoutingOut {
             // Where the rule routes: the first literal host, else the ALB's name; plus the
             // fixed part of the first path pattern.
             let base_path = match paths.first().and_then(Val::lit) {
-                Some(p) => p.split(['*', '?']).next().unwrap_or("").trim_end_matches('/').to_string(),
+                Some(p) => p
+                    .split(['*', '?'])
+                    .next()
+                    .unwrap_or("")
+                    .trim_end_matches('/')
+                    .to_string(),
                 None => String::new(),
             };
             let host = match hosts.first() {
                 Some(Val::Lit(h)) if !h.contains(['*', '?']) => Some(Value::String(h.clone())),
                 _ => r.dns_name.clone(),
             };
-            r.url = host.map(|h| SubBuilder::new().text(&format!("{scheme}://")).value("Host", &h).text(&base_path).build());
+            r.url = host.map(|h| {
+                SubBuilder::new()
+                    .text(&format!("{scheme}://"))
+                    .value("Host", &h)
+                    .text(&base_path)
+                    .build()
+            });
         }
     }
     r
@@ -244,10 +333,12 @@ fn target_group(app: &App, lb: &LoadBalancer, id: &str, out: &mut Out) {
     if let Some(s) = &lb.stickiness {
         attributes.push(json!({ "Key": "stickiness.enabled", "Value": "true" }));
         attributes.push(json!({ "Key": "stickiness.type", "Value": "lb_cookie" }));
-        attributes.push(json!({ "Key": "stickiness.lb_cookie.duration_seconds", "Value": match s {
-            Val::Lit(n) => json!(n.to_string()),
-            Val::Expr(e) => e.clone(),
-        }}));
+        attributes.push(
+            json!({ "Key": "stickiness.lb_cookie.duration_seconds", "Value": match s {
+                Val::Lit(n) => json!(n.to_string()),
+                Val::Expr(e) => e.clone(),
+            }}),
+        );
     }
     out.add(id.to_string(), "AWS::ElasticLoadBalancingV2::TargetGroup", json!({
         "TargetType": "ip",

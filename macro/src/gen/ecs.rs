@@ -8,14 +8,21 @@ use crate::spec::{AllowFrom, App};
 use serde_json::{json, Value};
 
 pub fn log_group(app: &App, out: &mut Out) {
-    out.add(Ids(&app.id).of("LogGroup"), "AWS::Logs::LogGroup", json!({
-        "RetentionInDays": app.log_retention_days.json(),
-        "Tags": tag_list(app),
-    }));
+    out.add(
+        Ids(&app.id).of("LogGroup"),
+        "AWS::Logs::LogGroup",
+        json!({
+            "RetentionInDays": app.log_retention_days.json(),
+            "Tags": tag_list(app),
+        }),
+    );
 }
 
 fn all_ports(app: &App) -> Vec<Value> {
-    std::iter::once(&app.port).chain(app.extra_ports.iter()).map(Val::json).collect()
+    std::iter::once(&app.port)
+        .chain(app.extra_ports.iter())
+        .map(Val::json)
+        .collect()
 }
 
 /// The tasks' security group: the ALB reaches the container port; peers named in
@@ -53,7 +60,11 @@ pub fn security_group(app: &App, out: &mut Out) {
     for peer in &app.network.allow_from {
         if let AllowFrom::App(other) = peer {
             for (i, port) in all_ports(app).into_iter().enumerate() {
-                let suffix = if i == 0 { format!("IngressFrom{other}") } else { format!("IngressFrom{other}{}", i + 1) };
+                let suffix = if i == 0 {
+                    format!("IngressFrom{other}")
+                } else {
+                    format!("IngressFrom{other}{}", i + 1)
+                };
                 out.add(ids.of(&suffix), "AWS::EC2::SecurityGroupIngress", json!({
                     "Description": format!("from {other}"),
                     "GroupId": get_att(&ids.of("SecurityGroup"), "GroupId"),
@@ -69,16 +80,29 @@ pub fn security_group(app: &App, out: &mut Out) {
 
 pub fn task_definition(app: &App, out: &mut Out) {
     let ids = Ids(&app.id);
-    let env: Vec<Value> = app.environment.iter().map(|(k, v)| json!({ "Name": k, "Value": v })).collect();
-    let secrets: Vec<Value> = app.secrets.iter().map(|s| json!({ "Name": s.name, "ValueFrom": s.value_from })).collect();
-    let health = app.health_check.as_ref().map(|h| json!({
-        "Command": h.command,
-        "Interval": h.interval.as_ref().map(Val::json),
-        "Timeout": h.timeout.as_ref().map(Val::json),
-        "Retries": h.retries.as_ref().map(Val::json),
-        "StartPeriod": h.start_period.as_ref().map(Val::json),
-    }));
-    let ports: Vec<Value> = all_ports(app).into_iter().map(|p| json!({ "ContainerPort": p, "Protocol": "tcp" })).collect();
+    let env: Vec<Value> = app
+        .environment
+        .iter()
+        .map(|(k, v)| json!({ "Name": k, "Value": v }))
+        .collect();
+    let secrets: Vec<Value> = app
+        .secrets
+        .iter()
+        .map(|s| json!({ "Name": s.name, "ValueFrom": s.value_from }))
+        .collect();
+    let health = app.health_check.as_ref().map(|h| {
+        json!({
+            "Command": h.command,
+            "Interval": h.interval.as_ref().map(Val::json),
+            "Timeout": h.timeout.as_ref().map(Val::json),
+            "Retries": h.retries.as_ref().map(Val::json),
+            "StartPeriod": h.start_period.as_ref().map(Val::json),
+        })
+    });
+    let ports: Vec<Value> = all_ports(app)
+        .into_iter()
+        .map(|p| json!({ "ContainerPort": p, "Protocol": "tcp" }))
+        .collect();
     let container = json!({
         "Name": app.id,
         "Image": app.image.json(),
@@ -148,20 +172,37 @@ pub fn service(app: &App, routing: &RoutingOut, out: &mut Out) {
     };
     let (launch_type, strategy) = match &app.spot {
         None => (json!("FARGATE"), Value::Null),
-        Some(s) => (Value::Null, json!([
-            { "CapacityProvider": "FARGATE", "Base": s.on_demand_base.json(), "Weight": s.on_demand_weight.json() },
-            { "CapacityProvider": "FARGATE_SPOT", "Weight": s.spot_weight.json() },
-        ])),
+        Some(s) => (
+            Value::Null,
+            json!([
+                { "CapacityProvider": "FARGATE", "Base": s.on_demand_base.json(), "Weight": s.on_demand_weight.json() },
+                { "CapacityProvider": "FARGATE_SPOT", "Weight": s.spot_weight.json() },
+            ]),
+        ),
     };
-    let load_balancers = routing.target_group.as_ref().map(|tg| json!([{
-        "ContainerName": app.id,
-        "ContainerPort": app.port.json(),
-        "TargetGroupArn": ref_(tg),
-    }]));
+    let load_balancers = routing.target_group.as_ref().map(|tg| {
+        json!([{
+            "ContainerName": app.id,
+            "ContainerPort": app.port.json(),
+            "TargetGroupArn": ref_(tg),
+        }])
+    });
     let d = &app.deployment;
-    let alarms = d.alarms.as_ref().map(|a| json!({ "AlarmNames": a.json(), "Enable": true, "Rollback": true }));
-    let registries = app.discovery.as_ref().map(|_| json!([{ "RegistryArn": get_att(&ids.of("DiscoveryService"), "Arn") }]));
-    let grace = app.load_balancer.as_ref().map(|lb| lb.health_check.grace_period.as_ref().map(Val::json).unwrap_or(json!(60)));
+    let alarms = d
+        .alarms
+        .as_ref()
+        .map(|a| json!({ "AlarmNames": a.json(), "Enable": true, "Rollback": true }));
+    let registries = app
+        .discovery
+        .as_ref()
+        .map(|_| json!([{ "RegistryArn": get_att(&ids.of("DiscoveryService"), "Arn") }]));
+    let grace = app.load_balancer.as_ref().map(|lb| {
+        lb.health_check
+            .grace_period
+            .as_ref()
+            .map(Val::json)
+            .unwrap_or(json!(60))
+    });
     let r = out.add(ids.of("Service"), "AWS::ECS::Service", json!({
         "Cluster": cluster_ref(app),
         "TaskDefinition": ref_(&ids.of("TaskDefinition")),

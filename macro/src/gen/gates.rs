@@ -24,17 +24,25 @@ fn failover(app: &App, settings: &Settings, routing: &RoutingOut, out: &mut Out)
     let ids = Ids(&app.id);
     if let Standby::Function(arn) = &f.standby {
         let perm = ids.of("StandbyInvokePermission");
-        out.add(perm.clone(), "AWS::Lambda::Permission", json!({
-            "Action": "lambda:InvokeFunction",
-            "FunctionName": arn.json(),
-            "Principal": "elasticloadbalancing.amazonaws.com",
-            "SourceAccount": ref_("AWS::AccountId"),
-        }));
-        let tg = out.add(ids.of("StandbyTargetGroup"), "AWS::ElasticLoadBalancingV2::TargetGroup", json!({
-            "TargetType": "lambda",
-            "Targets": [{ "Id": arn.json() }],
-            "Tags": super::tag_list(app),
-        }));
+        out.add(
+            perm.clone(),
+            "AWS::Lambda::Permission",
+            json!({
+                "Action": "lambda:InvokeFunction",
+                "FunctionName": arn.json(),
+                "Principal": "elasticloadbalancing.amazonaws.com",
+                "SourceAccount": ref_("AWS::AccountId"),
+            }),
+        );
+        let tg = out.add(
+            ids.of("StandbyTargetGroup"),
+            "AWS::ElasticLoadBalancingV2::TargetGroup",
+            json!({
+                "TargetType": "lambda",
+                "Targets": [{ "Id": arn.json() }],
+                "Tags": super::tag_list(app),
+            }),
+        );
         depends_on(tg, &[perm]);
     }
     let alarm_name = match &f.alarm {
@@ -42,7 +50,13 @@ fn failover(app: &App, settings: &Settings, routing: &RoutingOut, out: &mut Out)
         FailoverAlarm::Trigger(t) => {
             let id = ids.of("FailoverAlarm");
             let mut props = t.clone();
-            props.insert("AlarmDescription".into(), json!(format!("Moves {}'s traffic from its standby to the ECS service", app.id)));
+            props.insert(
+                "AlarmDescription".into(),
+                json!(format!(
+                    "Moves {}'s traffic from its standby to the ECS service",
+                    app.id
+                )),
+            );
             props.insert("TreatMissingData".into(), json!("notBreaching"));
             out.add(id.clone(), "AWS::CloudWatch::Alarm", Value::Object(props));
             ref_(&id)
@@ -69,35 +83,54 @@ fn failover(app: &App, settings: &Settings, routing: &RoutingOut, out: &mut Out)
     // acts on the alarm's current state, so duplicates and reordering do no harm.
     let input = event_input(&config);
     let events = ids.of("FailoverEvents");
-    out.add(events.clone(), "AWS::Events::Rule", json!({
-        "Description": format!("Alarm state changes that move {}'s traffic", app.id),
-        "EventPattern": {
-            "source": ["aws.cloudwatch"],
-            "detail-type": ["CloudWatch Alarm State Change"],
-            "detail": { "alarmName": [alarm_name] },
-        },
-        "State": "ENABLED",
-        "Targets": [{ "Id": "provider", "Arn": settings.service_token, "Input": input }],
-    }));
+    out.add(
+        events.clone(),
+        "AWS::Events::Rule",
+        json!({
+            "Description": format!("Alarm state changes that move {}'s traffic", app.id),
+            "EventPattern": {
+                "source": ["aws.cloudwatch"],
+                "detail-type": ["CloudWatch Alarm State Change"],
+                "detail": { "alarmName": [alarm_name] },
+            },
+            "State": "ENABLED",
+            "Targets": [{ "Id": "provider", "Arn": settings.service_token, "Input": input }],
+        }),
+    );
     let recheck = ids.of("FailoverRecheck");
-    out.add(recheck.clone(), "AWS::Events::Rule", json!({
-        "Description": format!("Re-checks {}'s failover until weights match the alarm", app.id),
-        "ScheduleExpression": FAILOVER_RECHECK,
-        "State": "ENABLED",
-        "Targets": [{ "Id": "provider", "Arn": settings.service_token, "Input": input }],
-    }));
-    for (rule, perm) in [(&events, "FailoverEventsPermission"), (&recheck, "FailoverRecheckPermission")] {
-        out.add(ids.of(perm), "AWS::Lambda::Permission", json!({
-            "Action": "lambda:InvokeFunction",
-            "FunctionName": settings.service_token,
-            "Principal": "events.amazonaws.com",
-            "SourceArn": get_att(rule, "Arn"),
-        }));
+    out.add(
+        recheck.clone(),
+        "AWS::Events::Rule",
+        json!({
+            "Description": format!("Re-checks {}'s failover until weights match the alarm", app.id),
+            "ScheduleExpression": FAILOVER_RECHECK,
+            "State": "ENABLED",
+            "Targets": [{ "Id": "provider", "Arn": settings.service_token, "Input": input }],
+        }),
+    );
+    for (rule, perm) in [
+        (&events, "FailoverEventsPermission"),
+        (&recheck, "FailoverRecheckPermission"),
+    ] {
+        out.add(
+            ids.of(perm),
+            "AWS::Lambda::Permission",
+            json!({
+                "Action": "lambda:InvokeFunction",
+                "FunctionName": settings.service_token,
+                "Principal": "events.amazonaws.com",
+                "SourceArn": get_att(rule, "Arn"),
+            }),
+        );
     }
     let mut props = Map::new();
     props.insert("ServiceToken".into(), settings.service_token.clone());
     props.extend(config);
-    let r = out.add(ids.of("WeightedFailover"), WEIGHTED_FAILOVER_TYPE, Value::Object(props));
+    let r = out.add(
+        ids.of("WeightedFailover"),
+        WEIGHTED_FAILOVER_TYPE,
+        Value::Object(props),
+    );
     let mut deps = vec![ids.of("Service")];
     deps.extend(routing.attached_by.iter().cloned());
     depends_on(r, &deps);
@@ -121,7 +154,10 @@ fn load_test(app: &App, settings: &Settings, routing: &RoutingOut, out: &mut Out
     let ids = Ids(&app.id);
     let url = match (&lt.url, &routing.url) {
         (Some(u), _) => u.json(),
-        (None, Some(base)) => SubBuilder::new().value("Url", base).value("Path", &lt.path.json()).build(),
+        (None, Some(base)) => SubBuilder::new()
+            .value("Url", base)
+            .value("Path", &lt.path.json())
+            .build(),
         // Validation rejects a LoadTest without a way to know the URL.
         (None, None) => return,
     };
@@ -131,30 +167,34 @@ fn load_test(app: &App, settings: &Settings, routing: &RoutingOut, out: &mut Out
     };
     let t = &lt.thresholds;
     let headers: Map<String, Value> = lt.headers.iter().cloned().collect();
-    let r = out.add(ids.of("LoadTestGate"), LOAD_TEST_GATE_TYPE, json!({
-        "ServiceToken": settings.service_token,
-        "Url": url,
-        // A new task definition revision changes this property, so every deployment re-runs
-        // the gate.
-        "TaskDefinitionArn": ref_(&ids.of("TaskDefinition")),
-        "Cluster": cluster_ref(app),
-        "ServiceName": get_att(&ids.of("Service"), "Name"),
-        "Method": lt.method.json(),
-        "Headers": if headers.is_empty() { Value::Null } else { Value::Object(headers) },
-        "Body": lt.body.as_ref().map(Val::json),
-        "ExpectedStatus": lt.expected_status.json(),
-        "TimeoutMs": lt.timeout_ms.json(),
-        "Duration": lt.duration.json(),
-        "WarmUp": lt.warm_up.json(),
-        "Workers": lt.workers.json(),
-        "Thresholds": {
-            "P50Ms": t.p50_ms.as_ref().map(Val::json),
-            "P90Ms": t.p90_ms.as_ref().map(Val::json),
-            "P99Ms": t.p99_ms.as_ref().map(Val::json),
-            "MaxErrorRate": t.max_error_rate.as_ref().map(Val::json),
-            "MinRps": t.min_rps.as_ref().map(Val::json),
-        },
-    }));
+    let r = out.add(
+        ids.of("LoadTestGate"),
+        LOAD_TEST_GATE_TYPE,
+        json!({
+            "ServiceToken": settings.service_token,
+            "Url": url,
+            // A new task definition revision changes this property, so every deployment re-runs
+            // the gate.
+            "TaskDefinitionArn": ref_(&ids.of("TaskDefinition")),
+            "Cluster": cluster_ref(app),
+            "ServiceName": get_att(&ids.of("Service"), "Name"),
+            "Method": lt.method.json(),
+            "Headers": if headers.is_empty() { Value::Null } else { Value::Object(headers) },
+            "Body": lt.body.as_ref().map(Val::json),
+            "ExpectedStatus": lt.expected_status.json(),
+            "TimeoutMs": lt.timeout_ms.json(),
+            "Duration": lt.duration.json(),
+            "WarmUp": lt.warm_up.json(),
+            "Workers": lt.workers.json(),
+            "Thresholds": {
+                "P50Ms": t.p50_ms.as_ref().map(Val::json),
+                "P90Ms": t.p90_ms.as_ref().map(Val::json),
+                "P99Ms": t.p99_ms.as_ref().map(Val::json),
+                "MaxErrorRate": t.max_error_rate.as_ref().map(Val::json),
+                "MinRps": t.min_rps.as_ref().map(Val::json),
+            },
+        }),
+    );
     r["Properties"][model_key] = model;
     let mut deps = vec![ids.of("Service")];
     deps.extend(routing.attached_by.iter().cloned());

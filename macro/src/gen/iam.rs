@@ -28,7 +28,11 @@ pub fn generate(app: &App, out: &mut Out) {
     if !app.secrets.is_empty() {
         let resources = |kind: SecretKind| -> Vec<Value> {
             let mut v: Vec<Value> = Vec::new();
-            for s in app.secrets.iter().filter(|s| s.kind == kind || s.kind == SecretKind::Unknown) {
+            for s in app
+                .secrets
+                .iter()
+                .filter(|s| s.kind == kind || s.kind == SecretKind::Unknown)
+            {
                 if !v.contains(&s.resource) {
                     v.push(s.resource.clone());
                 }
@@ -37,8 +41,13 @@ pub fn generate(app: &App, out: &mut Out) {
         };
         let mut statements = Vec::new();
         let ssm = resources(SecretKind::Ssm);
-        if app.secrets.iter().any(|s| s.kind != SecretKind::SecretsManager) {
-            statements.push(json!({ "Effect": "Allow", "Action": "ssm:GetParameters", "Resource": ssm }));
+        if app
+            .secrets
+            .iter()
+            .any(|s| s.kind != SecretKind::SecretsManager)
+        {
+            statements
+                .push(json!({ "Effect": "Allow", "Action": "ssm:GetParameters", "Resource": ssm }));
         }
         let sm = resources(SecretKind::SecretsManager);
         if app.secrets.iter().any(|s| s.kind != SecretKind::Ssm) {
@@ -72,9 +81,13 @@ pub fn generate(app: &App, out: &mut Out) {
     } else {
         json!([{ "PolicyName": "app", "PolicyDocument": { "Version": "2012-10-17", "Statement": task_statements } }])
     };
-    out.add(ids.of("TaskRole"), "AWS::IAM::Role", json!({
-        "AssumeRolePolicyDocument": assume_role_by_ecs_tasks(),
-        "Policies": policies,
-        "Tags": tag_list(app),
-    }));
+    out.add(
+        ids.of("TaskRole"),
+        "AWS::IAM::Role",
+        json!({
+            "AssumeRolePolicyDocument": assume_role_by_ecs_tasks(),
+            "Policies": policies,
+            "Tags": tag_list(app),
+        }),
+    );
 }

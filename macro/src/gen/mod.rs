@@ -35,7 +35,9 @@ impl Default for Settings {
 
 impl Settings {
     pub fn with_export(export: &str) -> Self {
-        Settings { service_token: import_value(export) }
+        Settings {
+            service_token: import_value(export),
+        }
     }
 }
 
@@ -71,9 +73,22 @@ pub struct Expansion {
 
 /// Attributes documented for `!GetAtt App.<name>`.
 pub const ATTRIBUTE_NAMES: &[&str] = &[
-    "Url", "ServiceName", "ServiceArn", "TaskDefinitionArn", "TargetGroupArn", "ListenerPort",
-    "ListenerArn", "RuleArn", "LoadBalancerDnsName", "SecurityGroupId", "LogGroupName",
-    "DiscoveryName", "DiscoveryServiceArn", "TaskRoleArn", "ExecutionRoleArn", "ClusterName",
+    "Url",
+    "ServiceName",
+    "ServiceArn",
+    "TaskDefinitionArn",
+    "TargetGroupArn",
+    "ListenerPort",
+    "ListenerArn",
+    "RuleArn",
+    "LoadBalancerDnsName",
+    "SecurityGroupId",
+    "LogGroupName",
+    "DiscoveryName",
+    "DiscoveryServiceArn",
+    "TaskRoleArn",
+    "ExecutionRoleArn",
+    "ClusterName",
 ];
 
 fn attributes(app: &App, routing: &alb::RoutingOut) -> Vec<(&'static str, Result<Value, String>)> {
@@ -83,31 +98,89 @@ fn attributes(app: &App, routing: &alb::RoutingOut) -> Vec<(&'static str, Result
     let discovery_name = match &app.discovery {
         None => Err(format!("{} has no Discovery", app.id)),
         Some(d) => match &d.namespace {
-            NamespaceRef::Create { name } | NamespaceRef::Existing { name: Some(name), .. } => {
-                Ok(crate::intrinsics::SubBuilder::new().value("Name", &d.name.json()).text(&format!(".{name}")).build())
-            }
-            NamespaceRef::Existing { name: None, .. } => Err(format!("{}'s Discovery names its namespace by ID only; add Discovery.NamespaceName", app.id)),
+            NamespaceRef::Create { name }
+            | NamespaceRef::Existing {
+                name: Some(name), ..
+            } => Ok(crate::intrinsics::SubBuilder::new()
+                .value("Name", &d.name.json())
+                .text(&format!(".{name}"))
+                .build()),
+            NamespaceRef::Existing { name: None, .. } => Err(format!(
+                "{}'s Discovery names its namespace by ID only; add Discovery.NamespaceName",
+                app.id
+            )),
         },
     };
     let lb_need = |v: &Option<Value>, what: &str| {
-        if app.load_balancer.is_none() { Err(no_lb()) } else { need(v, format!("{} has no {what} with this LoadBalancer setting", app.id)) }
+        if app.load_balancer.is_none() {
+            Err(no_lb())
+        } else {
+            need(
+                v,
+                format!("{} has no {what} with this LoadBalancer setting", app.id),
+            )
+        }
     };
     vec![
-        ("Url", if app.load_balancer.is_none() { Err(no_lb()) } else { need(&routing.url, format!("{}'s URL is unknown: set LoadBalancer.DnsName", app.id)) }),
+        (
+            "Url",
+            if app.load_balancer.is_none() {
+                Err(no_lb())
+            } else {
+                need(
+                    &routing.url,
+                    format!("{}'s URL is unknown: set LoadBalancer.DnsName", app.id),
+                )
+            },
+        ),
         ("ServiceName", Ok(get_att(&ids.of("Service"), "Name"))),
         ("ServiceArn", Ok(ref_(&ids.of("Service")))),
         ("TaskDefinitionArn", Ok(ref_(&ids.of("TaskDefinition")))),
-        ("TargetGroupArn", routing.target_group.as_ref().map(|t| ref_(t)).ok_or_else(no_lb)),
-        ("ListenerPort", lb_need(&routing.listener_port, "listener port (it routes by a rule on an existing listener)")),
-        ("ListenerArn", lb_need(&routing.listener_arn, "listener of its own")),
+        (
+            "TargetGroupArn",
+            routing
+                .target_group
+                .as_ref()
+                .map(|t| ref_(t))
+                .ok_or_else(no_lb),
+        ),
+        (
+            "ListenerPort",
+            lb_need(
+                &routing.listener_port,
+                "listener port (it routes by a rule on an existing listener)",
+            ),
+        ),
+        (
+            "ListenerArn",
+            lb_need(&routing.listener_arn, "listener of its own"),
+        ),
         ("RuleArn", lb_need(&routing.rule_arn, "listener rule")),
-        ("LoadBalancerDnsName", lb_need(&routing.dns_name, "known DNS name (set LoadBalancer.DnsName)")),
-        ("SecurityGroupId", Ok(get_att(&ids.of("SecurityGroup"), "GroupId"))),
+        (
+            "LoadBalancerDnsName",
+            lb_need(
+                &routing.dns_name,
+                "known DNS name (set LoadBalancer.DnsName)",
+            ),
+        ),
+        (
+            "SecurityGroupId",
+            Ok(get_att(&ids.of("SecurityGroup"), "GroupId")),
+        ),
         ("LogGroupName", Ok(ref_(&ids.of("LogGroup")))),
         ("DiscoveryName", discovery_name),
-        ("DiscoveryServiceArn", app.discovery.as_ref().map(|_| get_att(&ids.of("DiscoveryService"), "Arn")).ok_or(format!("{} has no Discovery", app.id))),
+        (
+            "DiscoveryServiceArn",
+            app.discovery
+                .as_ref()
+                .map(|_| get_att(&ids.of("DiscoveryService"), "Arn"))
+                .ok_or(format!("{} has no Discovery", app.id)),
+        ),
         ("TaskRoleArn", Ok(get_att(&ids.of("TaskRole"), "Arn"))),
-        ("ExecutionRoleArn", Ok(get_att(&ids.of("ExecutionRole"), "Arn"))),
+        (
+            "ExecutionRoleArn",
+            Ok(get_att(&ids.of("ExecutionRole"), "Arn")),
+        ),
         ("ClusterName", Ok(cluster_ref(app))),
     ]
 }
@@ -121,7 +194,8 @@ pub struct Out {
 impl Out {
     pub fn add(&mut self, id: String, ty: &str, mut props: Value) -> &mut Value {
         prune_nulls(&mut props);
-        self.items.push((id, json!({ "Type": ty, "Properties": props })));
+        self.items
+            .push((id, json!({ "Type": ty, "Properties": props })));
         &mut self.items.last_mut().expect("just pushed").1
     }
 }
@@ -143,8 +217,12 @@ pub fn depends_on(resource: &mut Value, ids: &[String]) {
     if ids.is_empty() {
         return;
     }
-    let obj = resource.as_object_mut().expect("generated resources are objects");
-    let list = obj.entry("DependsOn").or_insert_with(|| Value::Array(Vec::new()));
+    let obj = resource
+        .as_object_mut()
+        .expect("generated resources are objects");
+    let list = obj
+        .entry("DependsOn")
+        .or_insert_with(|| Value::Array(Vec::new()));
     if let Value::Array(a) = list {
         for id in ids {
             if !a.iter().any(|x| x == id) {
@@ -165,7 +243,9 @@ impl Ids<'_> {
 
 /// What the App's cluster is, as a value for `Cluster` properties.
 pub fn cluster_ref(app: &App) -> Value {
-    app.cluster.clone().unwrap_or_else(|| ref_(SHARED_CLUSTER_ID))
+    app.cluster
+        .clone()
+        .unwrap_or_else(|| ref_(SHARED_CLUSTER_ID))
 }
 
 /// The namespace ID of an App's discovery settings.
@@ -190,7 +270,11 @@ pub fn expand_app(app: &App, settings: &Settings, shared: &mut Shared) -> Expans
     gates::generate(app, settings, &routing, &mut out);
     apply_attributes(app, &mut out.items);
     let attributes = attributes(app, &routing);
-    Expansion { resources: out.items, routing, attributes }
+    Expansion {
+        resources: out.items,
+        routing,
+        attributes,
+    }
 }
 
 /// `Condition`, `DependsOn`, `DeletionPolicy`, `UpdateReplacePolicy` and `Metadata` of the App
@@ -200,7 +284,8 @@ fn apply_attributes(app: &App, items: &mut [(String, Value)]) {
     for (_, r) in items.iter_mut() {
         depends_on(r, &a.depends_on);
         prune_implied_dependencies(r);
-        let obj: &mut Map<String, Value> = r.as_object_mut().expect("generated resources are objects");
+        let obj: &mut Map<String, Value> =
+            r.as_object_mut().expect("generated resources are objects");
         for (k, v) in [
             ("Condition", &a.condition),
             ("DeletionPolicy", &a.deletion_policy),
@@ -220,20 +305,31 @@ pub fn tag_list(app: &App) -> Option<Value> {
         return None;
     }
     Some(Value::Array(
-        app.tags.iter().map(|(k, v)| json!({ "Key": k, "Value": v })).collect(),
+        app.tags
+            .iter()
+            .map(|(k, v)| json!({ "Key": k, "Value": v }))
+            .collect(),
     ))
 }
 
 /// Drops `DependsOn` entries already implied by a `Ref`, `Fn::GetAtt` or `${X}` in the
 /// resource's properties (CloudFormation orders those anyway; cfn-lint flags them).
 pub fn prune_implied_dependencies(resource: &mut Value) {
-    let Some(obj) = resource.as_object_mut() else { return };
-    let Some(Value::Array(deps)) = obj.get("DependsOn") else { return };
+    let Some(obj) = resource.as_object_mut() else {
+        return;
+    };
+    let Some(Value::Array(deps)) = obj.get("DependsOn") else {
+        return;
+    };
     let mut referenced = std::collections::HashSet::new();
     if let Some(p) = obj.get("Properties") {
         collect_references(p, &mut referenced);
     }
-    let kept: Vec<Value> = deps.iter().filter(|d| d.as_str().is_none_or(|s| !referenced.contains(s))).cloned().collect();
+    let kept: Vec<Value> = deps
+        .iter()
+        .filter(|d| d.as_str().is_none_or(|s| !referenced.contains(s)))
+        .cloned()
+        .collect();
     if kept.is_empty() {
         obj.shift_remove("DependsOn");
     } else {
@@ -264,7 +360,9 @@ fn collect_references(v: &Value, out: &mut std::collections::HashSet<String>) {
                             _ => None,
                         };
                         for part in text.unwrap_or_default().split("${").skip(1) {
-                            if let Some(name) = part.split('}').next().filter(|n| !n.starts_with('!')) {
+                            if let Some(name) =
+                                part.split('}').next().filter(|n| !n.starts_with('!'))
+                            {
                                 out.insert(name.split('.').next().unwrap_or_default().to_string());
                             }
                         }

@@ -13,7 +13,9 @@ pub fn resource_id(app: &App) -> Value {
     let service = Ids(&app.id).of("Service");
     let cluster_name = match &app.cluster {
         None => Some(ref_(SHARED_CLUSTER_ID)),
-        Some(Value::String(s)) => Some(Value::String(s.rsplit('/').next().unwrap_or(s).to_string())),
+        Some(Value::String(s)) => {
+            Some(Value::String(s.rsplit('/').next().unwrap_or(s).to_string()))
+        }
         Some(_) => None,
     };
     match cluster_name {
@@ -28,39 +30,61 @@ pub fn generate(app: &App, routing: &RoutingOut, out: &mut Out) {
     let Some(s) = &app.scaling else { return };
     let ids = Ids(&app.id);
     let target = ids.of("ScalableTarget");
-    out.add(target.clone(), "AWS::ApplicationAutoScaling::ScalableTarget", json!({
-        "ServiceNamespace": "ecs",
-        "ScalableDimension": "ecs:service:DesiredCount",
-        "ResourceId": resource_id(app),
-        "MinCapacity": s.min.json(),
-        "MaxCapacity": s.max.json(),
-    }));
-    let policy = |metric: Value, value: &Val<u64>| json!({
-        "PolicyType": "TargetTrackingScaling",
-        "ScalingTargetId": ref_(&target),
-        "TargetTrackingScalingPolicyConfiguration": {
-            "PredefinedMetricSpecification": metric,
-            "TargetValue": value.json(),
-            "ScaleInCooldown": s.scale_in_cooldown.as_ref().map(Val::json),
-            "ScaleOutCooldown": s.scale_out_cooldown.as_ref().map(Val::json),
-        },
-    });
+    out.add(
+        target.clone(),
+        "AWS::ApplicationAutoScaling::ScalableTarget",
+        json!({
+            "ServiceNamespace": "ecs",
+            "ScalableDimension": "ecs:service:DesiredCount",
+            "ResourceId": resource_id(app),
+            "MinCapacity": s.min.json(),
+            "MaxCapacity": s.max.json(),
+        }),
+    );
+    let policy = |metric: Value, value: &Val<u64>| {
+        json!({
+            "PolicyType": "TargetTrackingScaling",
+            "ScalingTargetId": ref_(&target),
+            "TargetTrackingScalingPolicyConfiguration": {
+                "PredefinedMetricSpecification": metric,
+                "TargetValue": value.json(),
+                "ScaleInCooldown": s.scale_in_cooldown.as_ref().map(Val::json),
+                "ScaleOutCooldown": s.scale_out_cooldown.as_ref().map(Val::json),
+            },
+        })
+    };
     for (suffix, metric, value) in [
-        ("CpuScaling", "ECSServiceAverageCPUUtilization", &s.cpu_percent),
-        ("MemoryScaling", "ECSServiceAverageMemoryUtilization", &s.memory_percent),
+        (
+            "CpuScaling",
+            "ECSServiceAverageCPUUtilization",
+            &s.cpu_percent,
+        ),
+        (
+            "MemoryScaling",
+            "ECSServiceAverageMemoryUtilization",
+            &s.memory_percent,
+        ),
     ] {
         if let Some(v) = value {
             let mut p = policy(json!({ "PredefinedMetricType": metric }), v);
             p["PolicyName"] = json!(format!("{}-{}", app.id, suffix));
-            out.add(ids.of(suffix), "AWS::ApplicationAutoScaling::ScalingPolicy", p);
+            out.add(
+                ids.of(suffix),
+                "AWS::ApplicationAutoScaling::ScalingPolicy",
+                p,
+            );
         }
     }
     if let (Some(v), Some(lb)) = (&s.requests_per_target, &app.load_balancer) {
         let tg_name = get_att(&ids.of("TargetGroup"), "TargetGroupFullName");
         let lb_name = match &lb.routing {
-            Routing::Dedicated { .. } => Some(get_att(&ids.of("LoadBalancer"), "LoadBalancerFullName")),
+            Routing::Dedicated { .. } => {
+                Some(get_att(&ids.of("LoadBalancer"), "LoadBalancerFullName"))
+            }
             Routing::SharedPort { arn, .. } => Some(select_split(1, "loadbalancer/", arn.json())),
-            Routing::SharedRule { arn, .. } => arn.as_ref().map(|a| select_split(1, "loadbalancer/", a.json())),
+            Routing::SharedRule { arn, .. } => arn
+                .as_ref()
+                .map(|a| select_split(1, "loadbalancer/", a.json())),
         };
         if let Some(lb_name) = lb_name {
             let metric = json!({
@@ -69,7 +93,11 @@ pub fn generate(app: &App, routing: &RoutingOut, out: &mut Out) {
             });
             let mut p = policy(metric, v);
             p["PolicyName"] = json!(format!("{}-RequestScaling", app.id));
-            let r = out.add(ids.of("RequestScaling"), "AWS::ApplicationAutoScaling::ScalingPolicy", p);
+            let r = out.add(
+                ids.of("RequestScaling"),
+                "AWS::ApplicationAutoScaling::ScalingPolicy",
+                p,
+            );
             // The metric exists once the target group is attached to the load balancer.
             if let Some(dep) = &routing.attached_by {
                 super::depends_on(r, std::slice::from_ref(dep));

@@ -1,0 +1,53 @@
+//! Errors of the provider, as data: which property, which AWS call, which limit.
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProviderError {
+    #[error("property {name}: {message}")]
+    BadProperty { name: &'static str, message: String },
+    #[error("{operation} failed: {message}")]
+    Aws {
+        operation: &'static str,
+        message: String,
+    },
+    #[error("{0}")]
+    Exhausted(String),
+    #[error("unsupported resource type {0}")]
+    UnsupportedType(String),
+    #[error(
+        "the handler did not finish before the Lambda deadline (answered {margin_ms} ms before it)"
+    )]
+    Timeout { margin_ms: u64 },
+    #[error("internal error: the handler panicked: {0}")]
+    Panic(String),
+}
+
+impl ProviderError {
+    pub fn aws<E: std::fmt::Display>(operation: &'static str, e: E) -> Self {
+        ProviderError::Aws {
+            operation,
+            message: e.to_string(),
+        }
+    }
+    pub fn bad(name: &'static str, message: impl Into<String>) -> Self {
+        ProviderError::BadProperty {
+            name,
+            message: message.into(),
+        }
+    }
+}
+
+/// Error text of an SDK error including the service's code and message.
+pub fn sdk_message<E, R>(e: &aws_sdk_elasticloadbalancingv2::error::SdkError<E, R>) -> String
+where
+    E: aws_sdk_elasticloadbalancingv2::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match e.as_service_error() {
+        Some(se) => format!(
+            "{}: {}",
+            se.code().unwrap_or("Unknown"),
+            se.message().unwrap_or("")
+        ),
+        None => aws_sdk_elasticloadbalancingv2::error::DisplayErrorContext(e).to_string(),
+    }
+}

@@ -1,0 +1,229 @@
+//! The always-answer guarantee. Every custom-resource request goes through [`run`]: the handler
+//! runs in its own task; whatever it does (returns, fails, panics, hangs), exactly one
+//! SUCCESS or FAILED body is PUT to the ResponseURL before the Lambda deadline.
+//!
+//! A panic is caught at the task boundary (the release profile keeps `panic = "unwind"`). If the
+//! process dies anyway (out of memory, an abort), CloudFormation's asynchronous invocation is
+//! retried by Lambda and every handler is idempotent, so the retry answers.
+
+use crate::request::Request;
+use crate::ProviderError;
+use serde::Serialize;
+use serde_json::{Map, Value};
+use std::future::Future;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// CloudFormation rejects response bodies over this size.
+pub const MAX_BODY_BYTES: usize = 4096;
+const MAX_PUT_ATTEMPTS: u32 = 4;
+
+/// What a handler returns on success.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Outcome {
+    pub physical_id: String,
+    pub data: Vec<(String, Value)>,
+}
+
+impl Outcome {
+    pub fn new(physical_id: impl Into<String>) -> Self {
+        Outcome {
+            physical_id: physical_id.into(),
+            data: Vec::new(),
+        }
+    }
+    pub fn with(mut self, key: &str, v: impl Into<Value>) -> Self {
+        self.data.push((key.to_string(), v.into()));
+        self
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Body<'a> {
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+    physical_resource_id: &'a str,
+    stack_id: &'a str,
+    request_id: &'a str,
+    logical_resource_id: &'a str,
+    no_echo: bool,
+    #[serde(skip_serializing_if = "Map::is_empty")]
+    data: Map<String, Value>,
+}
+
+/// The response body for a result, at most [`MAX_BODY_BYTES`]: a long Reason is cut (saying
+/// so); if Data still does not fit it is dropped and the Reason says that too.
+pub fn body(req: &Request, result: &Result<Outcome, ProviderError>) -> String {
+    let fallback_id = req
+        .physical_resource_id
+        .clone()
+        .unwrap_or_else(|| req.placeholder_id());
+    let (status, mut reason, physical_id, data) = match result {
+        Ok(o) => (
+            "SUCCESS",
+            None,
+            o.physical_id.clone(),
+            o.data.iter().cloned().collect::<Map<_, _>>(),
+        ),
+        Err(e) => ("FAILED", Some(e.to_string()), fallback_id, Map::new()),
+    };
+    let physical_id: String = physical_id.chars().take(1024).collect();
+    let mut data = data;
+    loop {
+        let b = Body {
+            status,
+            reason: reason.clone(),
+            physical_resource_id: &physical_id,
+            stack_id: &req.stack_id,
+            request_id: &req.request_id,
+            logical_resource_id: &req.logical_resource_id,
+            no_echo: false,
+            data: data.clone(),
+        };
+        let s = serde_json::to_string(&b).expect("response bodies serialise");
+        if s.len() <= MAX_BODY_BYTES {
+            return s;
+        }
+        let over = s.len() - MAX_BODY_BYTES;
+        match &reason {
+            Some(r) if r.len() > over + 40 => {
+                const CUT: &str = " ... (reason truncated)";
+                let keep = r.len().saturating_sub(over + CUT.len());
+                let mut end = keep;
+                while !r.is_char_boundary(end) {
+                    end -= 1;
+                }
+                reason = Some(format!("{}{CUT}", &r[..end]));
+            }
+            _ if !data.is_empty() => {
+                data.clear();
+                let note = "attributes dropped: the response would exceed 4096 bytes";
+                reason = Some(match reason {
+                    Some(r) => format!("{r}; {note}"),
+                    None => note.to_string(),
+                });
+            }
+            _ => {
+                // Only the IDs are left and they are bounded by CloudFormation; cut the reason.
+                reason = reason.map(|r| r.chars().take(200).collect());
+                data.clear();
+            }
+        }
+    }
+}
+
+/// The ResponseURL without its query (the pre-signed signature): safe to log.
+pub fn redact(url: &str) -> String {
+    url.split('?').next().unwrap_or_default().to_string()
+}
+
+/// What happened to the PUT.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    pub status: Option<u16>,
+    pub attempts: u32,
+    pub delivered: bool,
+    pub body: String,
+}
+
+/// The margin kept before the deadline to send the answer: a fifth of the time left, between
+/// 200 ms and 10 s.
+pub fn margin(left: Duration) -> Duration {
+    (left / 5).clamp(Duration::from_millis(200), Duration::from_secs(10))
+}
+
+/// Runs a handler and answers CloudFormation, whatever the handler does.
+pub async fn run<F>(
+    req: &Request,
+    deadline: Instant,
+    http: &reqwest::Client,
+    handler: F,
+) -> Delivery
+where
+    F: Future<Output = Result<Outcome, ProviderError>> + Send + 'static,
+{
+    let margin = margin(deadline.saturating_duration_since(Instant::now()));
+    let answer_at = deadline.checked_sub(margin).unwrap_or_else(Instant::now);
+    let task = tokio::spawn(handler);
+    let abort = task.abort_handle();
+    let result = tokio::select! {
+        joined = task => match joined {
+            Ok(r) => r,
+            Err(e) if e.is_panic() => {
+                let p = e.into_panic();
+                let msg = p.downcast_ref::<&str>().map(|s| s.to_string())
+                    .or_else(|| p.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown panic".into());
+                Err(ProviderError::Panic(msg))
+            }
+            Err(_) => Err(ProviderError::Panic("handler task cancelled".into())),
+        },
+        _ = tokio::time::sleep_until(answer_at) => {
+            abort.abort();
+            Err(ProviderError::Timeout { margin_ms: margin.as_millis() as u64 })
+        }
+    };
+    match &result {
+        Ok(o) => {
+            tracing::info!(request_type = ?req.request_type, resource = %req.logical_resource_id, physical_id = %o.physical_id, "SUCCESS")
+        }
+        Err(e) => {
+            tracing::warn!(request_type = ?req.request_type, resource = %req.logical_resource_id, reason = %e, "FAILED")
+        }
+    }
+    let body = body(req, &result);
+    put(http, &req.response_url, body, deadline).await
+}
+
+/// PUTs the body with an empty Content-Type, retrying a bounded number of times with backoff
+/// while the deadline allows; only a 2xx counts as delivered.
+pub async fn put(http: &reqwest::Client, url: &str, body: String, deadline: Instant) -> Delivery {
+    let mut last = None;
+    let mut attempts = 0;
+    let mut backoff = Duration::from_millis(100);
+    while attempts < MAX_PUT_ATTEMPTS {
+        attempts += 1;
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        let sent = http
+            .put(url)
+            .header(reqwest::header::CONTENT_TYPE, "")
+            .body(body.clone())
+            .timeout(left.min(Duration::from_secs(10)))
+            .send()
+            .await;
+        match sent {
+            Ok(resp) if resp.status().is_success() => {
+                return Delivery {
+                    status: Some(resp.status().as_u16()),
+                    attempts,
+                    delivered: true,
+                    body,
+                };
+            }
+            Ok(resp) => {
+                tracing::warn!(url = %redact(url), status = resp.status().as_u16(), attempt = attempts, "response PUT rejected");
+                last = Some(resp.status().as_u16());
+            }
+            Err(e) => {
+                tracing::warn!(url = %redact(url), error = %e, attempt = attempts, "response PUT failed")
+            }
+        }
+        if Instant::now() + backoff >= deadline {
+            break;
+        }
+        tokio::time::sleep(backoff).await;
+        backoff *= 2;
+    }
+    tracing::error!(url = %redact(url), attempts, "could not deliver the response to CloudFormation");
+    Delivery {
+        status: last,
+        attempts,
+        delivered: false,
+        body,
+    }
+}
