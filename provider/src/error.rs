@@ -43,11 +43,11 @@ where
     R: std::fmt::Debug,
 {
     match e.as_service_error() {
-        Some(se) => format!(
-            "{}: {}",
-            se.code().unwrap_or("Unknown"),
-            se.message().unwrap_or("")
-        ),
+        // Errors parsed from a response carry their code; others describe themselves.
+        Some(se) => match se.code() {
+            Some(code) => format!("{code}: {}", se.message().unwrap_or("")),
+            None => se.to_string(),
+        },
         None => aws_sdk_elasticloadbalancingv2::error::DisplayErrorContext(e).to_string(),
     }
 }

@@ -182,21 +182,15 @@ async fn create(elb: &Client, p: &Props) -> Result<Outcome, ProviderError> {
                     .with("DnsName", dns));
             }
             Err(e) => {
-                let code = e
-                    .as_service_error()
-                    .and_then(|s| {
-                        aws_sdk_elasticloadbalancingv2::error::ProvideErrorMetadata::code(s)
-                    })
-                    .unwrap_or("");
-                match code {
-                    "DuplicateListener" => {
+                match e.as_service_error() {
+                    Some(se) if se.is_duplicate_listener_exception() => {
                         // Someone claimed it between our read and our create.
                         taken.insert(port);
                         if attempt % 10 == 9 {
                             taken.extend(listener_ports(elb, &p.load_balancer).await?);
                         }
                     }
-                    "TooManyListeners" => {
+                    Some(se) if se.is_too_many_listeners_exception() => {
                         return Err(ProviderError::Exhausted(format!(
                             "load balancer {} has reached its listener quota (TooManyListeners)",
                             p.load_balancer
@@ -246,9 +240,8 @@ async fn update_in_place(elb: &Client, arn: &str, p: &Props) -> Result<Outcome, 
                 .with("DnsName", dns))
         }
         Err(e)
-            if e.as_service_error().and_then(|s| {
-                aws_sdk_elasticloadbalancingv2::error::ProvideErrorMetadata::code(s)
-            }) == Some("ListenerNotFound") =>
+            if e.as_service_error()
+                .is_some_and(|s| s.is_listener_not_found_exception()) =>
         {
             // Removed by hand: claim a port again (a new physical ID).
             create(elb, p).await
@@ -264,9 +257,8 @@ async fn delete(elb: &Client, arn: &str) -> Result<Outcome, ProviderError> {
     match elb.delete_listener().listener_arn(arn).send().await {
         Ok(_) => Ok(Outcome::new(arn)),
         Err(e)
-            if e.as_service_error().and_then(|s| {
-                aws_sdk_elasticloadbalancingv2::error::ProvideErrorMetadata::code(s)
-            }) == Some("ListenerNotFound") =>
+            if e.as_service_error()
+                .is_some_and(|s| s.is_listener_not_found_exception()) =>
         {
             Ok(Outcome::new(arn))
         }

@@ -6,7 +6,6 @@ use crate::error::sdk_message;
 use crate::request::{parse_range, Request, RequestType};
 use crate::respond::Outcome;
 use crate::ProviderError;
-use aws_sdk_elasticloadbalancingv2::error::ProvideErrorMetadata;
 use aws_sdk_elasticloadbalancingv2::types::{
     Action, ActionTypeEnum, HostHeaderConditionConfig, PathPatternConditionConfig, RuleCondition,
 };
@@ -190,17 +189,19 @@ async fn create(elb: &Client, p: &Props) -> Result<Outcome, ProviderError> {
                     .with("Priority", priority.to_string())
                     .with("RuleArn", arn));
             }
-            Err(e) => match e.as_service_error().and_then(|s| s.code()) {
-                Some("PriorityInUse") => {
+            Err(e) => match e.as_service_error() {
+                Some(se) if se.is_priority_in_use_exception() => {
                     taken.insert(priority);
                     if attempt % 10 == 9 {
                         taken.extend(rule_priorities(elb, &p.listener).await?);
                     }
                 }
-                Some("TooManyRules") => return Err(ProviderError::Exhausted(format!(
+                Some(se) if se.is_too_many_rules_exception() => {
+                    return Err(ProviderError::Exhausted(format!(
                     "the load balancer of listener {} has reached its rule quota (TooManyRules)",
                     p.listener
-                ))),
+                )))
+                }
                 _ => {
                     return Err(ProviderError::Aws {
                         operation: "CreateRule",
@@ -236,7 +237,10 @@ async fn modify(elb: &Client, arn: &str, p: &Props) -> Result<Outcome, ProviderE
                 .with("Priority", priority)
                 .with("RuleArn", arn))
         }
-        Err(e) if e.as_service_error().and_then(|s| s.code()) == Some("RuleNotFound") => {
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_rule_not_found_exception()) =>
+        {
             create(elb, p).await
         }
         Err(e) => Err(ProviderError::Aws {
@@ -249,7 +253,10 @@ async fn modify(elb: &Client, arn: &str, p: &Props) -> Result<Outcome, ProviderE
 async fn delete(elb: &Client, arn: &str) -> Result<Outcome, ProviderError> {
     match elb.delete_rule().rule_arn(arn).send().await {
         Ok(_) => Ok(Outcome::new(arn)),
-        Err(e) if e.as_service_error().and_then(|s| s.code()) == Some("RuleNotFound") => {
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_rule_not_found_exception()) =>
+        {
             Ok(Outcome::new(arn))
         }
         Err(e) => Err(ProviderError::Aws {

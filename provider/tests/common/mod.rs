@@ -1,0 +1,305 @@
+//! Test helpers: a real local HTTP server standing in for the ResponseURL, and a stateful
+//! fake ALB behind aws-smithy-mocks (with the DuplicateListener / PriorityInUse semantics moto
+//! lacks).
+#![allow(dead_code)]
+
+use aws_sdk_elasticloadbalancingv2 as elb;
+use aws_smithy_mocks::{mock, mock_client, MockResponse, Rule, RuleMode};
+use elb::operation::create_listener::{CreateListenerError, CreateListenerOutput};
+use elb::operation::create_rule::{CreateRuleError, CreateRuleOutput};
+use elb::operation::delete_listener::{DeleteListenerError, DeleteListenerOutput};
+use elb::operation::describe_listeners::DescribeListenersOutput;
+use elb::operation::describe_load_balancers::DescribeLoadBalancersOutput;
+use elb::operation::describe_rules::DescribeRulesOutput;
+use elb::types::error::{
+    DuplicateListenerException, ListenerNotFoundException, PriorityInUseException,
+};
+use elb::types::{Listener, LoadBalancer, Rule as ElbRule};
+use serde_json::Value;
+use std::sync::{Arc, Mutex};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+/// One PUT the ResponseURL server received.
+#[derive(Debug, Clone)]
+pub struct Put {
+    pub path: String,
+    pub content_type: Option<String>,
+    pub body: Value,
+}
+
+/// A local HTTP server that records PUTs and answers with the given statuses in turn (then 200).
+pub struct ResponseServer {
+    pub url: String,
+    pub puts: Arc<Mutex<Vec<Put>>>,
+}
+
+impl ResponseServer {
+    pub async fn start(statuses: Vec<u16>) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let puts = Arc::new(Mutex::new(Vec::new()));
+        let statuses = Arc::new(Mutex::new(statuses.into_iter()));
+        let p = puts.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut sock, _)) = listener.accept().await else {
+                    return;
+                };
+                let p = p.clone();
+                let statuses = statuses.clone();
+                tokio::spawn(async move {
+                    let mut buf = Vec::new();
+                    let mut chunk = [0u8; 8192];
+                    let (head_end, content_length) = loop {
+                        let n = sock.read(&mut chunk).await.unwrap_or(0);
+                        if n == 0 {
+                            return;
+                        }
+                        buf.extend_from_slice(&chunk[..n]);
+                        if let Some(pos) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                            let head = String::from_utf8_lossy(&buf[..pos]).to_string();
+                            let len = head
+                                .lines()
+                                .find_map(|l| {
+                                    l.to_ascii_lowercase()
+                                        .strip_prefix("content-length:")
+                                        .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                                })
+                                .unwrap_or(0);
+                            break (pos + 4, len);
+                        }
+                    };
+                    while buf.len() < head_end + content_length {
+                        let n = sock.read(&mut chunk).await.unwrap_or(0);
+                        if n == 0 {
+                            break;
+                        }
+                        buf.extend_from_slice(&chunk[..n]);
+                    }
+                    let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+                    let path = head.split_whitespace().nth(1).unwrap_or("").to_string();
+                    let content_type = head.lines().find_map(|l| {
+                        let (k, v) = l.split_once(':')?;
+                        k.eq_ignore_ascii_case("content-type")
+                            .then(|| v.trim().to_string())
+                    });
+                    let body: Value =
+                        serde_json::from_slice(&buf[head_end..]).unwrap_or(Value::Null);
+                    let status = statuses.lock().unwrap().next().unwrap_or(200);
+                    p.lock().unwrap().push(Put {
+                        path,
+                        content_type,
+                        body,
+                    });
+                    let resp = format!(
+                        "HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                    );
+                    let _ = sock.write_all(resp.as_bytes()).await;
+                });
+            }
+        });
+        ResponseServer {
+            url: format!("http://{addr}/cfn-response?X-Amz-Signature=secret"),
+            puts,
+        }
+    }
+
+    pub fn puts(&self) -> Vec<Put> {
+        self.puts.lock().unwrap().clone()
+    }
+}
+
+pub fn request(
+    kind: &str,
+    resource_type: &str,
+    url: &str,
+    props: Value,
+    physical: Option<&str>,
+    old: Option<Value>,
+) -> Value {
+    let mut v = serde_json::json!({
+        "RequestType": kind,
+        "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:provider",
+        "ResponseURL": url,
+        "StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/app/1",
+        "RequestId": format!("req-{kind}"),
+        "ResourceType": resource_type,
+        "LogicalResourceId": "UsersAutoListener",
+        "ResourceProperties": props,
+    });
+    if let Some(p) = physical {
+        v["PhysicalResourceId"] = Value::String(p.into());
+    }
+    if let Some(o) = old {
+        v["OldResourceProperties"] = o;
+    }
+    v
+}
+
+/// A fake ALB: listeners and rules kept in memory; describes page by `page` items.
+#[derive(Default)]
+pub struct FakeAlb {
+    pub listeners: Vec<(i32, String)>,
+    pub rules: Vec<(i32, String)>,
+    pub next_id: u64,
+    pub calls: Vec<&'static str>,
+    /// This many describes return what existed before any create (as if every caller read
+    /// before anyone wrote): forces the races the allocators must survive.
+    pub stale_reads: usize,
+    pub initial_listeners: usize,
+    pub initial_rules: usize,
+}
+
+pub const LB_ARN: &str =
+    "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/shared/1";
+pub const LISTENER_ARN: &str =
+    "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/shared/1/9";
+
+pub fn fake_alb_client(state: Arc<Mutex<FakeAlb>>, page: usize) -> elb::Client {
+    let s = state.clone();
+    let describe_lb = mock!(elb::Client::describe_load_balancers).then_compute_output(move |_| {
+        s.lock().unwrap().calls.push("DescribeLoadBalancers");
+        DescribeLoadBalancersOutput::builder()
+            .load_balancers(
+                LoadBalancer::builder()
+                    .load_balancer_arn(LB_ARN)
+                    .dns_name("shared-1.elb.test")
+                    .build(),
+            )
+            .build()
+    });
+    let s = state.clone();
+    let describe_listeners =
+        mock!(elb::Client::describe_listeners).then_compute_output(move |req| {
+            let mut st = s.lock().unwrap();
+            st.calls.push("DescribeListeners");
+            let start: usize = req.marker().and_then(|m| m.parse().ok()).unwrap_or(0);
+            let visible = if st.stale_reads > 0 {
+                st.stale_reads -= 1;
+                st.initial_listeners
+            } else {
+                st.listeners.len()
+            };
+            let items: Vec<Listener> = st
+                .listeners
+                .iter()
+                .take(visible)
+                .skip(start)
+                .take(page)
+                .map(|(p, a)| Listener::builder().port(*p).listener_arn(a).build())
+                .collect();
+            let next = (start + page < visible).then(|| (start + page).to_string());
+            DescribeListenersOutput::builder()
+                .set_listeners(Some(items))
+                .set_next_marker(next)
+                .build()
+        });
+    let s = state.clone();
+    let create_listener = mock!(elb::Client::create_listener).then_compute_response(move |req| {
+        let mut st = s.lock().unwrap();
+        st.calls.push("CreateListener");
+        let port = req.port().unwrap();
+        if st.listeners.iter().any(|(p, _)| *p == port) {
+            return MockResponse::Error(CreateListenerError::DuplicateListenerException(
+                DuplicateListenerException::builder()
+                    .message("A listener already exists on this port")
+                    .build(),
+            ));
+        }
+        st.next_id += 1;
+        let arn = format!(
+            "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/shared/1/{}",
+            st.next_id
+        );
+        st.listeners.push((port, arn.clone()));
+        MockResponse::Output(
+            CreateListenerOutput::builder()
+                .listeners(Listener::builder().port(port).listener_arn(arn).build())
+                .build(),
+        )
+    });
+    let s = state.clone();
+    let delete_listener = mock!(elb::Client::delete_listener).then_compute_response(move |req| {
+        let mut st = s.lock().unwrap();
+        st.calls.push("DeleteListener");
+        let arn = req.listener_arn().unwrap().to_string();
+        let before = st.listeners.len();
+        st.listeners.retain(|(_, a)| a != &arn);
+        if st.listeners.len() == before {
+            return MockResponse::Error(DeleteListenerError::ListenerNotFoundException(
+                ListenerNotFoundException::builder()
+                    .message("not found")
+                    .build(),
+            ));
+        }
+        MockResponse::Output(DeleteListenerOutput::builder().build())
+    });
+    let s = state.clone();
+    let describe_rules = mock!(elb::Client::describe_rules).then_compute_output(move |req| {
+        let mut st = s.lock().unwrap();
+        st.calls.push("DescribeRules");
+        let start: usize = req.marker().and_then(|m| m.parse().ok()).unwrap_or(0);
+        let visible = if st.stale_reads > 0 {
+            st.stale_reads -= 1;
+            st.initial_rules
+        } else {
+            st.rules.len()
+        };
+        let mut all: Vec<ElbRule> = vec![ElbRule::builder()
+            .priority("default")
+            .is_default(true)
+            .rule_arn("default")
+            .build()];
+        all.extend(st.rules.iter().take(visible).map(|(p, a)| {
+            ElbRule::builder()
+                .priority(p.to_string())
+                .rule_arn(a)
+                .build()
+        }));
+        let items: Vec<ElbRule> = all.iter().skip(start).take(page).cloned().collect();
+        let next = (start + page < all.len()).then(|| (start + page).to_string());
+        DescribeRulesOutput::builder()
+            .set_rules(Some(items))
+            .set_next_marker(next)
+            .build()
+    });
+    let s = state.clone();
+    let create_rule = mock!(elb::Client::create_rule).then_compute_response(move |req| {
+        let mut st = s.lock().unwrap();
+        st.calls.push("CreateRule");
+        let prio = req.priority().unwrap();
+        if st.rules.iter().any(|(p, _)| *p == prio) {
+            return MockResponse::Error(CreateRuleError::PriorityInUseException(
+                PriorityInUseException::builder()
+                    .message("Priority '1' is currently in use")
+                    .build(),
+            ));
+        }
+        st.next_id += 1;
+        let arn = format!(
+            "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/shared/1/9/{}",
+            st.next_id
+        );
+        st.rules.push((prio, arn.clone()));
+        MockResponse::Output(
+            CreateRuleOutput::builder()
+                .rules(
+                    ElbRule::builder()
+                        .priority(prio.to_string())
+                        .rule_arn(arn)
+                        .build(),
+                )
+                .build(),
+        )
+    });
+    let rules: Vec<Rule> = vec![
+        describe_lb,
+        describe_listeners,
+        create_listener,
+        delete_listener,
+        describe_rules,
+        create_rule,
+    ];
+    mock_client!(elb, RuleMode::MatchAny, rules.iter())
+}

@@ -1,0 +1,564 @@
+//! The always-answer guarantee and the shared-ALB allocators, against a real local ResponseURL
+//! server and a stateful fake ALB (aws-smithy-mocks).
+
+mod common;
+
+use common::*;
+use fargate_provider::respond::{body, run, Outcome};
+use fargate_provider::{handle_event, Clients, ProviderError, Request};
+use serde_json::{json, Value};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::time::Instant;
+
+fn port_props() -> Value {
+    json!({ "ServiceToken": "x", "LoadBalancerArn": LB_ARN, "TargetGroupArn": "arn:tg/app", "PortRange": "8000-8999", "Protocol": "HTTP" })
+}
+
+fn clients(state: &Arc<Mutex<FakeAlb>>, page: usize) -> Arc<Clients> {
+    Arc::new(Clients {
+        elb: fake_alb_client(state.clone(), page),
+        http: fargate_provider::http_client(),
+    })
+}
+
+fn req_of(v: Value) -> Request {
+    serde_json::from_value::<
+        aws_lambda_events::event::cloudformation::CloudFormationCustomResourceRequest,
+    >(v)
+    .unwrap()
+    .into()
+}
+
+#[tokio::test]
+async fn create_claims_the_lowest_free_port_and_answers_exactly() {
+    let server = ResponseServer::start(vec![]).await;
+    let state = Arc::new(Mutex::new(FakeAlb::default()));
+    for (i, p) in [8000, 8001, 8003].iter().enumerate() {
+        state
+            .lock()
+            .unwrap()
+            .listeners
+            .push((*p, format!("existing-{i}")));
+    }
+    let ev = request(
+        "Create",
+        "Custom::FargateListenerPort",
+        &server.url,
+        port_props(),
+        None,
+        None,
+    );
+    let out = handle_event(
+        clients(&state, 2),
+        ev,
+        Instant::now() + Duration::from_secs(20),
+    )
+    .await;
+    assert_eq!(out["delivered"], true);
+    let puts = server.puts();
+    assert_eq!(puts.len(), 1);
+    assert_eq!(
+        puts[0].content_type.as_deref(),
+        Some(""),
+        "CloudFormation needs an empty Content-Type"
+    );
+    assert_eq!(puts[0].path, "/cfn-response?X-Amz-Signature=secret");
+    let arn = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/shared/1/1";
+    assert_eq!(
+        puts[0].body,
+        json!({
+            "Status": "SUCCESS",
+            "PhysicalResourceId": arn,
+            "StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/app/1",
+            "RequestId": "req-Create",
+            "LogicalResourceId": "UsersAutoListener",
+            "NoEcho": false,
+            "Data": { "Port": "8002", "ListenerArn": arn, "DnsName": "shared-1.elb.test" }
+        })
+    );
+    // Pages of 2 over 3 listeners: two DescribeListeners calls.
+    let calls = state.lock().unwrap().calls.clone();
+    assert_eq!(
+        calls,
+        vec![
+            "DescribeLoadBalancers",
+            "DescribeListeners",
+            "DescribeListeners",
+            "CreateListener"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn twenty_concurrent_port_claims_get_twenty_distinct_ports() {
+    let server = ResponseServer::start(vec![]).await;
+    let state = Arc::new(Mutex::new(FakeAlb {
+        stale_reads: 20,
+        ..Default::default()
+    }));
+    let c = clients(&state, 400);
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let mut ev = request(
+            "Create",
+            "Custom::FargateListenerPort",
+            &server.url,
+            port_props(),
+            None,
+            None,
+        );
+        ev["RequestId"] = json!(format!("req-{i}"));
+        tasks.push(tokio::spawn(handle_event(
+            c.clone(),
+            ev,
+            Instant::now() + Duration::from_secs(30),
+        )));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap()["delivered"], true);
+    }
+    let puts = server.puts();
+    assert_eq!(puts.len(), 20);
+    let mut ports: Vec<u32> = puts
+        .iter()
+        .map(|p| {
+            assert_eq!(p.body["Status"], "SUCCESS", "{:?}", p.body);
+            p.body["Data"]["Port"].as_str().unwrap().parse().unwrap()
+        })
+        .collect();
+    ports.sort();
+    ports.dedup();
+    assert_eq!(ports.len(), 20, "distinct ports: {ports:?}");
+    assert_eq!(state.lock().unwrap().listeners.len(), 20);
+    let st = state.lock().unwrap();
+    let lost = st.calls.iter().filter(|c| **c == "CreateListener").count() - 20;
+    assert!(
+        lost > 0,
+        "every claim read an empty ALB, so some must have lost a race"
+    );
+    println!("20 concurrent claims: {lost} CreateListener calls lost a race");
+}
+
+#[tokio::test]
+async fn twenty_concurrent_priority_claims_get_twenty_distinct_priorities() {
+    let server = ResponseServer::start(vec![]).await;
+    let state = Arc::new(Mutex::new(FakeAlb {
+        stale_reads: 20,
+        initial_rules: 1,
+        ..Default::default()
+    }));
+    state.lock().unwrap().rules.push((1, "existing".into()));
+    let c = clients(&state, 7);
+    let props = json!({ "ListenerArn": LISTENER_ARN, "TargetGroupArn": "arn:tg/app", "PriorityRange": "1-100",
+        "Conditions": [{ "Field": "path-pattern", "PathPatternConfig": { "Values": ["/api/*"] } }] });
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let mut ev = request(
+            "Create",
+            "Custom::FargateListenerRule",
+            &server.url,
+            props.clone(),
+            None,
+            None,
+        );
+        ev["RequestId"] = json!(format!("req-{i}"));
+        tasks.push(tokio::spawn(handle_event(
+            c.clone(),
+            ev,
+            Instant::now() + Duration::from_secs(30),
+        )));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let puts = server.puts();
+    assert_eq!(puts.len(), 20);
+    let mut prios: Vec<u32> = puts
+        .iter()
+        .map(|p| {
+            p.body["Data"]["Priority"]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    prios.sort();
+    assert_eq!(prios, (2..=21).collect::<Vec<_>>());
+    let lost = state
+        .lock()
+        .unwrap()
+        .calls
+        .iter()
+        .filter(|c| **c == "CreateRule")
+        .count()
+        - 20;
+    assert!(lost > 0, "stale reads must have caused PriorityInUse races");
+}
+
+#[tokio::test]
+async fn a_full_range_and_the_listener_quota_fail_with_a_clear_reason() {
+    let server = ResponseServer::start(vec![]).await;
+    let state = Arc::new(Mutex::new(FakeAlb::default()));
+    state
+        .lock()
+        .unwrap()
+        .listeners
+        .extend([(9000, "a".to_string()), (9001, "b".to_string())]);
+    let mut props = port_props();
+    props["PortRange"] = json!("9000-9001");
+    let ev = request(
+        "Create",
+        "Custom::FargateListenerPort",
+        &server.url,
+        props,
+        None,
+        None,
+    );
+    handle_event(
+        clients(&state, 400),
+        ev,
+        Instant::now() + Duration::from_secs(10),
+    )
+    .await;
+    let b = &server.puts()[0].body;
+    assert_eq!(b["Status"], "FAILED");
+    assert_eq!(
+        b["Reason"],
+        format!("no free port in 9000-9001 on {LB_ARN}: every port of the range has a listener")
+    );
+    assert_eq!(
+        b["PhysicalResourceId"],
+        "UsersAutoListener-not-created-req-Create"
+    );
+
+    let state = Arc::new(Mutex::new(FakeAlb::default()));
+    state
+        .lock()
+        .unwrap()
+        .listeners
+        .extend((0..50).map(|i| (100 + i, format!("l{i}"))));
+    let ev = request(
+        "Create",
+        "Custom::FargateListenerPort",
+        &server.url,
+        port_props(),
+        None,
+        None,
+    );
+    handle_event(
+        clients(&state, 400),
+        ev,
+        Instant::now() + Duration::from_secs(10),
+    )
+    .await;
+    let b = &server.puts()[1].body;
+    assert_eq!(b["Status"], "FAILED");
+    assert!(
+        b["Reason"]
+            .as_str()
+            .unwrap()
+            .contains("already has 50 listeners, the ELB quota"),
+        "{b}"
+    );
+}
+
+#[tokio::test]
+async fn delete_is_idempotent() {
+    let server = ResponseServer::start(vec![]).await;
+    let state = Arc::new(Mutex::new(FakeAlb::default()));
+    let c = clients(&state, 400);
+    let deadline = || Instant::now() + Duration::from_secs(10);
+    // After a failed Create: the placeholder ID.
+    let ev = request(
+        "Delete",
+        "Custom::FargateListenerPort",
+        &server.url,
+        port_props(),
+        Some("UsersAutoListener-not-created-req-Create"),
+        None,
+    );
+    handle_event(c.clone(), ev, deadline()).await;
+    // Create, delete twice (the second finds nothing), and delete one removed by hand.
+    let ev = request(
+        "Create",
+        "Custom::FargateListenerPort",
+        &server.url,
+        port_props(),
+        None,
+        None,
+    );
+    handle_event(c.clone(), ev, deadline()).await;
+    let arn = server.puts()[1].body["PhysicalResourceId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for _ in 0..2 {
+        let ev = request(
+            "Delete",
+            "Custom::FargateListenerPort",
+            &server.url,
+            port_props(),
+            Some(&arn),
+            None,
+        );
+        handle_event(c.clone(), ev, deadline()).await;
+    }
+    assert!(state.lock().unwrap().listeners.is_empty());
+    let statuses: Vec<Value> = server
+        .puts()
+        .iter()
+        .map(|p| p.body["Status"].clone())
+        .collect();
+    assert_eq!(statuses, vec!["SUCCESS"; 4]);
+    let deletes = state
+        .lock()
+        .unwrap()
+        .calls
+        .iter()
+        .filter(|c| **c == "DeleteListener")
+        .count();
+    assert_eq!(deletes, 2, "the placeholder needs no AWS call");
+    // An unknown type's Delete succeeds too.
+    let ev = request(
+        "Delete",
+        "Custom::SomethingElse",
+        &server.url,
+        json!({}),
+        Some("x"),
+        None,
+    );
+    handle_event(c.clone(), ev, deadline()).await;
+    assert_eq!(server.puts()[4].body["Status"], "SUCCESS");
+}
+
+#[tokio::test]
+async fn update_keeps_the_physical_id_unless_the_alb_changes() {
+    let server = ResponseServer::start(vec![]).await;
+    let state = Arc::new(Mutex::new(FakeAlb::default()));
+    let c = clients(&state, 400);
+    let ev = request(
+        "Create",
+        "Custom::FargateListenerPort",
+        &server.url,
+        port_props(),
+        None,
+        None,
+    );
+    handle_event(c.clone(), ev, Instant::now() + Duration::from_secs(10)).await;
+    let arn = server.puts()[0].body["PhysicalResourceId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut moved = port_props();
+    moved["LoadBalancerArn"] =
+        json!("arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/other/2");
+    let ev = request(
+        "Update",
+        "Custom::FargateListenerPort",
+        &server.url,
+        moved,
+        Some(&arn),
+        Some(port_props()),
+    );
+    handle_event(c.clone(), ev, Instant::now() + Duration::from_secs(10)).await;
+    let b = &server.puts()[1].body;
+    assert_eq!(b["Status"], "SUCCESS");
+    assert_ne!(
+        b["PhysicalResourceId"],
+        json!(arn),
+        "a new ALB is a replacement"
+    );
+}
+
+#[tokio::test]
+async fn a_panicking_handler_is_answered_failed() {
+    let server = ResponseServer::start(vec![]).await;
+    let req = req_of(request(
+        "Create",
+        "Custom::FargateListenerPort",
+        &server.url,
+        port_props(),
+        None,
+        None,
+    ));
+    let d = run(
+        &req,
+        Instant::now() + Duration::from_secs(5),
+        &fargate_provider::http_client(),
+        async {
+            if true {
+                panic!("boom in handler");
+            }
+            Ok(Outcome::new("never"))
+        },
+    )
+    .await;
+    assert!(d.delivered);
+    let puts = server.puts();
+    assert_eq!(puts.len(), 1);
+    assert_eq!(puts[0].body["Status"], "FAILED");
+    assert_eq!(
+        puts[0].body["Reason"],
+        "internal error: the handler panicked: boom in handler"
+    );
+}
+
+#[tokio::test]
+async fn a_hanging_handler_is_answered_before_the_deadline() {
+    let server = ResponseServer::start(vec![]).await;
+    let req = req_of(request(
+        "Create",
+        "Custom::FargateListenerPort",
+        &server.url,
+        port_props(),
+        None,
+        None,
+    ));
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs(2);
+    let d = run(&req, deadline, &fargate_provider::http_client(), async {
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+        Ok(Outcome::new("never"))
+    })
+    .await;
+    assert!(d.delivered);
+    assert!(
+        Instant::now() < deadline,
+        "answered {:?} after start",
+        start.elapsed()
+    );
+    let puts = server.puts();
+    assert_eq!(puts.len(), 1);
+    assert_eq!(puts[0].body["Status"], "FAILED");
+    assert!(puts[0].body["Reason"]
+        .as_str()
+        .unwrap()
+        .starts_with("the handler did not finish before the Lambda deadline"));
+}
+
+#[tokio::test]
+async fn an_sdk_error_is_answered_failed_with_the_service_message() {
+    use aws_sdk_elasticloadbalancingv2 as elb;
+    use aws_smithy_mocks::{mock, mock_client, RuleMode};
+    let server = ResponseServer::start(vec![]).await;
+    let denied = mock!(elb::Client::describe_load_balancers).then_error(|| {
+        elb::operation::describe_load_balancers::DescribeLoadBalancersError::LoadBalancerNotFoundException(
+            elb::types::error::LoadBalancerNotFoundException::builder().message("One or more load balancers not found").build(),
+        )
+    });
+    let c = Arc::new(Clients {
+        elb: mock_client!(elb, RuleMode::Sequential, &[&denied]),
+        http: fargate_provider::http_client(),
+    });
+    let ev = request(
+        "Create",
+        "Custom::FargateListenerPort",
+        &server.url,
+        port_props(),
+        None,
+        None,
+    );
+    handle_event(c, ev, Instant::now() + Duration::from_secs(5)).await;
+    let puts = server.puts();
+    assert_eq!(puts.len(), 1);
+    assert_eq!(puts[0].body["Status"], "FAILED");
+    assert_eq!(puts[0].body["Reason"], "DescribeLoadBalancers failed: LoadBalancerNotFoundException: One or more load balancers not found");
+}
+
+#[tokio::test]
+async fn the_put_is_retried_after_two_500s() {
+    let server = ResponseServer::start(vec![500, 500]).await;
+    let req = req_of(request(
+        "Create",
+        "Custom::FargateListenerPort",
+        &server.url,
+        port_props(),
+        None,
+        None,
+    ));
+    let d = run(
+        &req,
+        Instant::now() + Duration::from_secs(10),
+        &fargate_provider::http_client(),
+        async { Ok(Outcome::new("id-1").with("Port", "8000")) },
+    )
+    .await;
+    assert!(d.delivered);
+    assert_eq!(d.attempts, 3);
+    assert_eq!(d.status, Some(200));
+    let puts = server.puts();
+    assert_eq!(puts.len(), 3);
+    assert!(
+        puts.iter().all(|p| p.body == puts[0].body),
+        "the same body each time"
+    );
+    assert_eq!(puts[2].body["Status"], "SUCCESS");
+}
+
+#[tokio::test]
+async fn a_put_that_always_fails_gives_up_within_bounds() {
+    let server = ResponseServer::start(vec![503; 10]).await;
+    let req = req_of(request(
+        "Create",
+        "Custom::FargateListenerPort",
+        &server.url,
+        port_props(),
+        None,
+        None,
+    ));
+    let d = run(
+        &req,
+        Instant::now() + Duration::from_secs(10),
+        &fargate_provider::http_client(),
+        async { Ok(Outcome::new("id-1")) },
+    )
+    .await;
+    assert!(!d.delivered);
+    assert_eq!(d.attempts, 4);
+    assert_eq!(server.puts().len(), 4);
+}
+
+#[test]
+fn bodies_stay_under_4096_bytes_and_say_what_was_cut() {
+    let req = req_of(request(
+        "Create",
+        "Custom::FargateListenerPort",
+        "http://x",
+        port_props(),
+        None,
+        None,
+    ));
+    let long = "x".repeat(10_000);
+    let b = body(&req, &Err(ProviderError::Exhausted(long)));
+    assert!(b.len() <= 4096, "{}", b.len());
+    let v: Value = serde_json::from_str(&b).unwrap();
+    assert!(v["Reason"]
+        .as_str()
+        .unwrap()
+        .ends_with("... (reason truncated)"));
+    let mut o = Outcome::new("id");
+    for i in 0..100 {
+        o = o.with(&format!("Key{i}"), "y".repeat(100));
+    }
+    let b = body(&req, &Ok(o));
+    assert!(b.len() <= 4096);
+    let v: Value = serde_json::from_str(&b).unwrap();
+    assert_eq!(v["Status"], "SUCCESS");
+    assert!(v.get("Data").is_none());
+    assert_eq!(
+        v["Reason"],
+        "attributes dropped: the response would exceed 4096 bytes"
+    );
+}
+
+#[test]
+fn the_response_url_is_logged_without_its_signature() {
+    assert_eq!(
+        fargate_provider::respond::redact(
+            "https://bucket.s3.amazonaws.com/path/x?X-Amz-Signature=abc&X-Amz-Credential=def"
+        ),
+        "https://bucket.s3.amazonaws.com/path/x"
+    );
+}
