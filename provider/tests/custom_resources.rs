@@ -562,3 +562,46 @@ fn the_response_url_is_logged_without_its_signature() {
         "https://bucket.s3.amazonaws.com/path/x"
     );
 }
+
+#[tokio::test]
+async fn calls_per_allocation_stay_constant_as_listeners_grow() {
+    let server = ResponseServer::start(vec![]).await;
+    for existing in [1usize, 10, 49] {
+        let state = Arc::new(Mutex::new(FakeAlb::default()));
+        state
+            .lock()
+            .unwrap()
+            .listeners
+            .extend((0..existing).map(|i| (8000 + i as i32, format!("l{i}"))));
+        let ev = request(
+            "Create",
+            "Custom::FargateListenerPort",
+            &server.url,
+            port_props(),
+            None,
+            None,
+        );
+        handle_event(
+            clients(&state, 400),
+            ev,
+            Instant::now() + Duration::from_secs(10),
+        )
+        .await;
+        let calls = state.lock().unwrap().calls.clone();
+        println!(
+            "{existing} existing listeners: {} calls ({calls:?})",
+            calls.len()
+        );
+        assert_eq!(
+            calls,
+            vec![
+                "DescribeLoadBalancers",
+                "DescribeListeners",
+                "CreateListener"
+            ],
+            "{existing} listeners"
+        );
+        let last = server.puts().last().unwrap().body.clone();
+        assert_eq!(last["Data"]["Port"], json!((8000 + existing).to_string()));
+    }
+}

@@ -3,6 +3,8 @@
 //! lacks).
 #![allow(dead_code)]
 
+pub mod moto;
+
 use aws_sdk_elasticloadbalancingv2 as elb;
 use aws_smithy_mocks::{mock, mock_client, MockResponse, Rule, RuleMode};
 use elb::operation::create_listener::{CreateListenerError, CreateListenerOutput};

@@ -1,0 +1,88 @@
+//! A moto server on a free loopback port, started for a test and stopped when dropped.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct Moto {
+    pub url: String,
+    child: Child,
+}
+
+impl Moto {
+    pub fn start() -> Moto {
+        let bin = concat!(env!("CARGO_MANIFEST_DIR"), "/../.venv/bin/moto_server");
+        assert!(
+            std::path::Path::new(bin).exists(),
+            "{bin} is missing: run `make setup` (make test does)"
+        );
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(bin)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("moto_server starts");
+        let url = format!("http://127.0.0.1:{port}");
+        let start = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "moto did not listen within 30 s"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Moto { url, child }
+    }
+
+    pub fn elb(&self) -> aws_sdk_elasticloadbalancingv2::Client {
+        use aws_sdk_elasticloadbalancingv2::config::{BehaviorVersion, Credentials, Region};
+        let conf = aws_sdk_elasticloadbalancingv2::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
+            .endpoint_url(&self.url)
+            .build();
+        aws_sdk_elasticloadbalancingv2::Client::from_conf(conf)
+    }
+
+    /// Subnet IDs and the VPC of moto's default VPC, read with a plain EC2 query (moto does
+    /// not check signatures), so the tests need no EC2 SDK crate.
+    pub async fn default_subnets(&self) -> (String, Vec<String>) {
+        let body = reqwest::Client::new()
+            .post(&self.url)
+            .header("Authorization", "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=x")
+            .form(&[("Action", "DescribeSubnets"), ("Version", "2016-11-15")])
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let tags = |tag: &str| -> Vec<String> {
+            body.split(&format!("<{tag}>"))
+                .skip(1)
+                .filter_map(|s| s.split(&format!("</{tag}>")).next())
+                .map(String::from)
+                .collect()
+        };
+        let subnets = tags("subnetId");
+        let vpc = tags("vpcId")
+            .into_iter()
+            .next()
+            .expect("moto has a default VPC");
+        assert!(subnets.len() >= 2, "default subnets: {body}");
+        (vpc, subnets)
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
