@@ -605,3 +605,67 @@ async fn calls_per_allocation_stay_constant_as_listeners_grow() {
         assert_eq!(last["Data"]["Port"], json!((8000 + existing).to_string()));
     }
 }
+
+#[tokio::test]
+async fn throttled_reads_are_retried_by_the_sdk() {
+    use aws_sdk_elasticloadbalancingv2 as elb;
+    use aws_smithy_mocks::{mock, mock_client, RuleMode};
+    let server = ResponseServer::start(vec![]).await;
+    let throttled = r#"<ErrorResponse xmlns="http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/"><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>1</RequestId></ErrorResponse>"#;
+    let describe_lb = mock!(elb::Client::describe_load_balancers).then_output(|| {
+        elb::operation::describe_load_balancers::DescribeLoadBalancersOutput::builder()
+            .load_balancers(
+                elb::types::LoadBalancer::builder()
+                    .dns_name("shared-1.elb.test")
+                    .build(),
+            )
+            .build()
+    });
+    let describe = mock!(elb::Client::describe_listeners)
+        .sequence()
+        .http_status(400, Some(throttled.to_string()))
+        .times(2)
+        .output(|| elb::operation::describe_listeners::DescribeListenersOutput::builder().build())
+        .build();
+    let create = mock!(elb::Client::create_listener).then_output(|| {
+        elb::operation::create_listener::CreateListenerOutput::builder()
+            .listeners(
+                elb::types::Listener::builder()
+                    .listener_arn("arn:aws:elasticloadbalancing:us-east-1:1:listener/app/x/1/2")
+                    .port(8000)
+                    .build(),
+            )
+            .build()
+    });
+    let client = mock_client!(
+        elb,
+        RuleMode::Sequential,
+        &[&describe_lb, &describe, &create],
+        |c| c.retry_config(
+            elb::config::retry::RetryConfig::standard()
+                .with_max_attempts(3)
+                .with_initial_backoff(Duration::from_millis(10))
+        )
+    );
+    let c = Arc::new(Clients {
+        elb: client,
+        http: fargate_provider::http_client(),
+    });
+    let ev = request(
+        "Create",
+        "Custom::FargateListenerPort",
+        &server.url,
+        port_props(),
+        None,
+        None,
+    );
+    handle_event(c, ev, Instant::now() + Duration::from_secs(10)).await;
+    let b = &server.puts()[0].body;
+    assert_eq!(b["Status"], "SUCCESS", "{b}");
+    assert_eq!(b["Data"]["Port"], "8000");
+    assert_eq!(
+        describe.num_calls(),
+        3,
+        "two throttled reads, then the answer"
+    );
+}
