@@ -1,0 +1,20 @@
+//! The FargateApp load-test engine, shared by `fargate-app loadtest` and the provider's
+//! load-test gate.
+//!
+//! - Open model ([`Model::Rate`]): requests are scheduled at fixed intended times by a
+//!   dedicated scheduler thread (sub-millisecond, independent of response times); latency is
+//!   measured from each request's intended time, so queueing in a slow target shows up in the
+//!   percentiles instead of being hidden (coordinated omission).
+//! - Closed model ([`Model::Concurrency`]): N clients, each sending its next request when the
+//!   previous one is answered.
+//!
+//! Latencies go into an HDR histogram (fixed memory however long the run), mergeable across
+//! parallel workers through [`Report::to_wire`].
+
+pub mod client;
+pub mod engine;
+pub mod report;
+pub mod target;
+
+pub use engine::{run, Config, EngineError, Model, Progress};
+pub use report::{judge, Report, Thresholds, Verdict};
