@@ -62,7 +62,11 @@ async fn a_slow_target_misses_its_latency_threshold() {
     assert!(r.percentile_ms(0.5) >= 60.0, "p50 {}", r.percentile_ms(0.5));
     let v = judge(&r, &p99(30.0));
     assert!(!v.passed);
-    assert!(v.summary.starts_with("p99 ") && v.summary.ends_with(" ms > 30.0 ms at 40 rps; 0% errors"), "{}", v.summary);
+    assert!(
+        v.summary.starts_with("p99 ") && v.summary.ends_with(" ms > 30.0 ms at 40 rps; 0% errors"),
+        "{}",
+        v.summary
+    );
     assert!(judge(&r, &p99(500.0)).passed);
 }
 

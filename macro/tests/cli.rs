@@ -84,3 +84,107 @@ fn unreadable_input_exits_1() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a valid YAML or JSON template"));
 }
+
+fn loadtest(args: &[&str]) -> std::process::Output {
+    bin().arg("loadtest").args(args).output().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn loadtest_passes_fails_and_refuses_with_distinct_exit_codes() {
+    use fargate_loadtest::target::{start, Behaviour};
+    use std::time::Duration;
+    let server = start(
+        Behaviour {
+            delay: Duration::from_millis(20),
+            error_every: Some(20),
+            ..Default::default()
+        },
+        0,
+    )
+    .await
+    .unwrap();
+    let url = server.url("/stress-test");
+    let out = tokio::task::spawn_blocking({
+        let url = url.clone();
+        move || {
+            loadtest(&[
+                &url,
+                "--rate",
+                "100",
+                "--duration",
+                "1s",
+                "--p99",
+                "2s",
+                "--max-error-rate",
+                "0.1",
+                "--quiet",
+            ])
+        }
+    })
+    .await
+    .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("Requests     100 sent, 95 ok, 5 errors (5 status, 0 timeout, 0 connection)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Histogram") && text.contains("<= 30 ms"),
+        "{text}"
+    );
+    assert!(text.contains("Verdict      PASSED"), "{text}");
+
+    let out = tokio::task::spawn_blocking({
+        let url = url.clone();
+        move || {
+            loadtest(&[
+                &url,
+                "--rate",
+                "100",
+                "--duration",
+                "1s",
+                "--p99",
+                "5ms",
+                "--max-error-rate",
+                "0.01",
+                "--json",
+            ])
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["Passed"], false);
+    assert_eq!(v["Requests"], 100);
+    let summary = v["Summary"].as_str().unwrap();
+    assert!(
+        summary.starts_with("p99 ")
+            && summary.contains(" > 5.0 ms, errors 5.0% > 1.0% at 100 rps; 5.0% errors"),
+        "{summary}"
+    );
+
+    let out = loadtest(&[&url, "--duration", "1s"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("give --rate"));
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = loadtest(&[
+        &format!("http://127.0.0.1:{port}/"),
+        "--rate",
+        "5",
+        "--duration",
+        "1s",
+        "--warm-up",
+        "1s",
+        "--quiet",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("did not answer 200 within the 1 s warm-up")
+    );
+}

@@ -1,0 +1,34 @@
+//! `fargate-app`: expand templates locally (no AWS account needed) and run the load-test engine
+//! the deployment gate uses.
+
+mod expand;
+mod loadtest;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "fargate-app",
+    version,
+    about = "FargateApp: expand Fargate::App templates, load-test a URL"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print the expanded template (what the FargateApp macro returns to CloudFormation).
+    Expand(expand::Args),
+    /// Send HTTP load to a URL and check latency and error thresholds (exit 1 on a miss).
+    Loadtest(loadtest::Args),
+}
+
+fn main() -> ExitCode {
+    match Cli::parse().command {
+        Command::Expand(a) => expand::run(a),
+        Command::Loadtest(a) => loadtest::run(a),
+    }
+}
