@@ -23,12 +23,12 @@ enum Command {
     /// Print the expanded template (what the FargateApp macro returns to CloudFormation).
     Expand(expand::Args),
     /// Send HTTP load to a URL and check latency and error thresholds (exit 1 on a miss).
-    Loadtest(loadtest::Args),
+    Loadtest(Box<loadtest::Args>),
 }
 
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Expand(a) => expand::run(a),
-        Command::Loadtest(a) => loadtest::run(a),
+        Command::Loadtest(a) => loadtest::run(*a),
     }
 }
