@@ -17,6 +17,9 @@ pub enum ProviderError {
         "the handler did not finish before the Lambda deadline (answered {margin_ms} ms before it)"
     )]
     Timeout { margin_ms: u64 },
+    /// The load-test gate measured the deployment and it missed a threshold.
+    #[error("load test failed: {0}")]
+    GateFailed(String),
     #[error("internal error: the handler panicked: {0}")]
     Panic(String),
 }

@@ -3,6 +3,7 @@
 pub mod error;
 pub mod listener_port;
 pub mod listener_rule;
+pub mod load_test_gate;
 pub mod request;
 pub mod respond;
 
@@ -19,14 +20,25 @@ use tokio::time::Instant;
 #[derive(Clone, Debug)]
 pub struct Clients {
     pub elb: aws_sdk_elasticloadbalancingv2::Client,
+    pub ecs: aws_sdk_ecs::Client,
+    pub cfn: aws_sdk_cloudformation::Client,
+    pub lambda: aws_sdk_lambda::Client,
     pub http: reqwest::Client,
+    /// This Lambda's name, for the load-test gate's fan-out (`AWS_LAMBDA_FUNCTION_NAME`).
+    pub function_name: Option<String>,
+    pub gate_timing: load_test_gate::GateTiming,
 }
 
 impl Clients {
     pub fn from_conf(conf: &aws_config::SdkConfig) -> Self {
         Clients {
             elb: aws_sdk_elasticloadbalancingv2::Client::new(conf),
+            ecs: aws_sdk_ecs::Client::new(conf),
+            cfn: aws_sdk_cloudformation::Client::new(conf),
+            lambda: aws_sdk_lambda::Client::new(conf),
             http: http_client(),
+            function_name: std::env::var("AWS_LAMBDA_FUNCTION_NAME").ok(),
+            gate_timing: Default::default(),
         }
     }
 }
@@ -39,8 +51,15 @@ pub fn http_client() -> reqwest::Client {
 }
 
 /// Runs the handler for one custom-resource request (without answering).
-pub async fn dispatch(clients: Arc<Clients>, req: Request) -> Result<Outcome, ProviderError> {
+pub async fn dispatch(
+    clients: Arc<Clients>,
+    req: Request,
+    deadline: Instant,
+) -> Result<Outcome, ProviderError> {
     match req.resource_type.as_str() {
+        load_test_gate::RESOURCE_TYPE => {
+            load_test_gate::handle(clients.clone(), &req, deadline).await
+        }
         listener_port::RESOURCE_TYPE => listener_port::handle(&clients.elb, &req).await,
         listener_rule::RESOURCE_TYPE => listener_rule::handle(&clients.elb, &req).await,
         // Deleting something this provider version does not know must not block a stack.
@@ -58,7 +77,7 @@ pub async fn handle_event(clients: Arc<Clients>, event: Value, deadline: Instant
         match serde_json::from_value::<CloudFormationCustomResourceRequest>(event.clone()) {
             Ok(r) => {
                 let req: Request = r.into();
-                let fut = dispatch(clients.clone(), req.clone());
+                let fut = dispatch(clients.clone(), req.clone(), deadline);
                 let d = respond::run(&req, deadline, &clients.http, fut).await;
                 return serde_json::json!({ "delivered": d.delivered, "attempts": d.attempts });
             }
@@ -102,6 +121,14 @@ pub async fn handle_event(clients: Arc<Clients>, event: Value, deadline: Instant
                 return serde_json::json!({ "error": e.to_string() });
             }
         }
+    }
+    if let Some(spec) = event.get(load_test_gate::WORKER_EVENT) {
+        return match serde_json::from_value::<load_test_gate::RunSpec>(spec.clone()) {
+            Ok(spec) => {
+                serde_json::to_value(load_test_gate::worker(spec).await).expect("serialisable")
+            }
+            Err(e) => serde_json::json!({ "Error": format!("malformed load worker event: {e}") }),
+        };
     }
     tracing::warn!("event is neither a custom-resource request nor a known event; ignored");
     serde_json::json!({ "ignored": true })

@@ -16,10 +16,7 @@ fn port_props() -> Value {
 }
 
 fn clients(state: &Arc<Mutex<FakeAlb>>, page: usize) -> Arc<Clients> {
-    Arc::new(Clients {
-        elb: fake_alb_client(state.clone(), page),
-        http: fargate_provider::http_client(),
-    })
+    Arc::new(test_clients(fake_alb_client(state.clone(), page)))
 }
 
 fn req_of(v: Value) -> Request {
@@ -448,10 +445,11 @@ async fn an_sdk_error_is_answered_failed_with_the_service_message() {
             elb::types::error::LoadBalancerNotFoundException::builder().message("One or more load balancers not found").build(),
         )
     });
-    let c = Arc::new(Clients {
-        elb: mock_client!(elb, RuleMode::Sequential, &[&denied]),
-        http: fargate_provider::http_client(),
-    });
+    let c = Arc::new(test_clients(mock_client!(
+        elb,
+        RuleMode::Sequential,
+        &[&denied]
+    )));
     let ev = request(
         "Create",
         "Custom::FargateListenerPort",
@@ -647,10 +645,7 @@ async fn throttled_reads_are_retried_by_the_sdk() {
                 .with_initial_backoff(Duration::from_millis(10))
         )
     );
-    let c = Arc::new(Clients {
-        elb: client,
-        http: fargate_provider::http_client(),
-    });
+    let c = Arc::new(test_clients(client));
     let ev = request(
         "Create",
         "Custom::FargateListenerPort",

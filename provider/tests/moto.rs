@@ -60,10 +60,7 @@ async fn listener_ports_and_rule_priorities_against_moto() {
     };
     let (tg_a, tg_b) = (tg("a").await, tg("b").await);
     let server = ResponseServer::start(vec![]).await;
-    let c = Arc::new(Clients {
-        elb: elb.clone(),
-        http: fargate_provider::http_client(),
-    });
+    let c = Arc::new(test_clients(elb.clone()));
     let props = |tg: &str| json!({ "LoadBalancerArn": lb_arn, "TargetGroupArn": tg, "PortRange": "8000-8010", "Protocol": "HTTP" });
 
     // Two claims: the lowest free ports, each a real listener forwarding to its target group.

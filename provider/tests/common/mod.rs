@@ -305,3 +305,20 @@ pub fn fake_alb_client(state: Arc<Mutex<FakeAlb>>, page: usize) -> elb::Client {
     ];
     mock_client!(elb, RuleMode::MatchAny, rules.iter())
 }
+
+/// Clients for tests: the given ELB client, and ECS/CloudFormation/Lambda clients with no
+/// rules (a call to them fails the test's expectations).
+pub fn test_clients(elb: elb::Client) -> fargate_provider::Clients {
+    let none: Vec<Rule> = Vec::new();
+    fargate_provider::Clients {
+        elb,
+        ecs: mock_client!(aws_sdk_ecs, RuleMode::MatchAny, none.iter()),
+        cfn: mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, none.iter()),
+        lambda: mock_client!(aws_sdk_lambda, RuleMode::MatchAny, none.iter()),
+        http: fargate_provider::http_client(),
+        function_name: Some("provider".into()),
+        gate_timing: fargate_provider::load_test_gate::GateTiming {
+            steady_poll: std::time::Duration::from_millis(20),
+        },
+    }
+}
