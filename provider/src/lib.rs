@@ -1,6 +1,7 @@
 //! The FargateApp provider: one Lambda for every custom resource the macro emits.
 
 pub mod error;
+pub mod failover;
 pub mod listener_port;
 pub mod listener_rule;
 pub mod load_test_gate;
@@ -23,10 +24,12 @@ pub struct Clients {
     pub ecs: aws_sdk_ecs::Client,
     pub cfn: aws_sdk_cloudformation::Client,
     pub lambda: aws_sdk_lambda::Client,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub http: reqwest::Client,
     /// This Lambda's name, for the load-test gate's fan-out (`AWS_LAMBDA_FUNCTION_NAME`).
     pub function_name: Option<String>,
     pub gate_timing: load_test_gate::GateTiming,
+    pub failover_timing: failover::FailoverTiming,
 }
 
 impl Clients {
@@ -36,9 +39,11 @@ impl Clients {
             ecs: aws_sdk_ecs::Client::new(conf),
             cfn: aws_sdk_cloudformation::Client::new(conf),
             lambda: aws_sdk_lambda::Client::new(conf),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(conf),
             http: http_client(),
             function_name: std::env::var("AWS_LAMBDA_FUNCTION_NAME").ok(),
             gate_timing: Default::default(),
+            failover_timing: Default::default(),
         }
     }
 }
@@ -57,6 +62,7 @@ pub async fn dispatch(
     deadline: Instant,
 ) -> Result<Outcome, ProviderError> {
     match req.resource_type.as_str() {
+        failover::RESOURCE_TYPE => failover::handle(&clients, &req, deadline).await,
         load_test_gate::RESOURCE_TYPE => {
             load_test_gate::handle(clients.clone(), &req, deadline).await
         }
@@ -121,6 +127,9 @@ pub async fn handle_event(clients: Arc<Clients>, event: Value, deadline: Instant
                 return serde_json::json!({ "error": e.to_string() });
             }
         }
+    }
+    if let Some(config) = event.get(failover::EVENT_KEY) {
+        return failover::handle_event(&clients, config, deadline).await;
     }
     if let Some(spec) = event.get(load_test_gate::WORKER_EVENT) {
         return match serde_json::from_value::<load_test_gate::RunSpec>(spec.clone()) {

@@ -315,10 +315,14 @@ pub fn test_clients(elb: elb::Client) -> fargate_provider::Clients {
         ecs: mock_client!(aws_sdk_ecs, RuleMode::MatchAny, none.iter()),
         cfn: mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, none.iter()),
         lambda: mock_client!(aws_sdk_lambda, RuleMode::MatchAny, none.iter()),
+        cloudwatch: mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, none.iter()),
         http: fargate_provider::http_client(),
         function_name: Some("provider".into()),
         gate_timing: fargate_provider::load_test_gate::GateTiming {
             steady_poll: std::time::Duration::from_millis(20),
+        },
+        failover_timing: fargate_provider::failover::FailoverTiming {
+            health_poll: std::time::Duration::from_millis(20),
         },
     }
 }

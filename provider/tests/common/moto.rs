@@ -4,6 +4,20 @@ use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// A client of one SDK crate pointed at moto.
+macro_rules! moto_client {
+    ($krate:ident, $url:expr) => {{
+        use $krate::config::{BehaviorVersion, Credentials, Region};
+        let conf = $krate::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
+            .endpoint_url($url)
+            .build();
+        $krate::Client::from_conf(conf)
+    }};
+}
+
 pub struct Moto {
     pub url: String,
     child: Child,
@@ -37,6 +51,10 @@ impl Moto {
             std::thread::sleep(Duration::from_millis(100));
         }
         Moto { url, child }
+    }
+
+    pub fn ecs(&self) -> aws_sdk_ecs::Client {
+        moto_client!(aws_sdk_ecs, &self.url)
     }
 
     pub fn elb(&self) -> aws_sdk_elasticloadbalancingv2::Client {
