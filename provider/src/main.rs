@@ -6,6 +6,9 @@ use serde_json::Value;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+/// The least time an invocation is given, whatever deadline the runtime reports.
+const MIN_BUDGET: Duration = Duration::from_secs(30);
+
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     tracing_subscriber::fmt()
@@ -22,7 +25,17 @@ async fn main() -> Result<(), Error> {
                 .duration_since(UNIX_EPOCH)
                 .unwrap_or_default()
                 .as_millis() as u64;
-            let left = Duration::from_millis(event.context.deadline.saturating_sub(now_ms));
+            let mut left = Duration::from_millis(event.context.deadline.saturating_sub(now_ms));
+            if left < MIN_BUDGET {
+                // A deadline already past (a runtime emulator's, or a skewed clock): keep a
+                // short working budget rather than answering without trying.
+                tracing::warn!(
+                    deadline_ms = event.context.deadline,
+                    now_ms,
+                    "invocation deadline is not in the future; using {MIN_BUDGET:?}"
+                );
+                left = MIN_BUDGET;
+            }
             let deadline = tokio::time::Instant::now() + left;
             Ok::<_, Error>(handle_event(clients, event.payload, deadline).await)
         }

@@ -185,10 +185,10 @@ pub async fn put(http: &reqwest::Client, url: &str, body: String, deadline: Inst
     let mut backoff = Duration::from_millis(100);
     while attempts < MAX_PUT_ATTEMPTS {
         attempts += 1;
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            break;
-        }
+        // Past the deadline the first attempt is still made: a late answer beats none.
+        let left = deadline
+            .saturating_duration_since(Instant::now())
+            .max(Duration::from_secs(2));
         let sent = http
             .put(url)
             .header(reqwest::header::CONTENT_TYPE, "")
