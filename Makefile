@@ -5,7 +5,7 @@ EXAMPLE ?= examples/002-users-products/template.yaml
 FORMAT ?= json
 
 .DEFAULT_GOAL := help
-.PHONY: help setup build test test-rust lint lint-templates expand bench clean
+.PHONY: help setup build test test-rust lint lint-templates expand bench bench-loadtest package deploy clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -38,6 +38,9 @@ lint-templates: setup ## cfn-lint every golden output, example expansion and cfn
 bench: ## Benchmarks (release build; not part of make test)
 	cargo build --release -q --bin fargate-app
 	cargo run --release -q -p fargate-app-macro --example bench_expand
+
+bench-loadtest: ## Load-test engine against oha on a local target (needs oha; not part of make test)
+	tests/bench-loadtest.sh
 
 clean: ## Remove build output and the venv
 	cargo clean

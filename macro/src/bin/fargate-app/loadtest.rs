@@ -179,7 +179,7 @@ pub fn run(a: Args) -> ExitCode {
             serde_json::json!({
                 "Passed": verdict.passed, "Summary": verdict.summary, "Requests": report.sent, "Ok": report.ok,
                 "StatusErrors": report.status_errors, "Timeouts": report.timeouts, "ConnectionErrors": report.connection_errors,
-                "ErrorRate": report.error_rate(), "Rps": report.rps(), "P50Ms": report.percentile_ms(0.5), "P90Ms": report.percentile_ms(0.9),
+                "ErrorRate": report.error_rate(), "Rps": report.rps(), "SentRps": report.send_rate(), "TargetRps": report.target_rate, "P50Ms": report.percentile_ms(0.5), "P90Ms": report.percentile_ms(0.9),
                 "P99Ms": report.percentile_ms(0.99), "MaxMs": report.max_ms(),
             })
         );
