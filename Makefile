@@ -3,6 +3,15 @@ SHELL := /bin/bash
 VENV := .venv
 EXAMPLE ?= examples/002-users-products/template.yaml
 FORMAT ?= json
+# Lambda architecture: arm64 (default) or x86_64.
+ARCH ?= arm64
+# S3 bucket (in the target region) for the Lambda zips: make package deploy BUCKET=...
+BUCKET ?=
+VERSION ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo dev)
+PROVIDER_STACK ?= fargate-app-provider
+MACRO_STACK ?= fargate-app-macro
+CODE_PREFIX = fargate-app/$(VERSION)/$(ARCH)
+LAMBDA_ZIPS = target/lambda/fargate-app-provider/bootstrap.zip target/lambda/fargate-app-macro/bootstrap.zip
 
 .DEFAULT_GOAL := help
 .PHONY: help setup build test test-rust lint lint-templates expand bench bench-loadtest package deploy clean
@@ -16,6 +25,25 @@ $(VENV)/.installed: tests/requirements.txt
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q --disable-pip-version-check -r tests/requirements.txt
 	touch $@
+
+build: setup ## Build both Lambda zips (release, provided.al2023) with cargo-lambda: make build [ARCH=x86_64]
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda build --release $(if $(filter x86_64,$(ARCH)),--x86-64,--arm64) \
+	  --output-format zip --bin fargate-app-provider --bin fargate-app-macro
+	@ls -l $(LAMBDA_ZIPS)
+
+package: build ## Upload the Lambda zips to S3: make package BUCKET=my-bucket [ARCH=x86_64]
+	@test -n "$(BUCKET)" || { echo "make package needs BUCKET=<an S3 bucket in the target region>"; exit 2; }
+	$(VENV)/bin/aws s3 cp target/lambda/fargate-app-provider/bootstrap.zip s3://$(BUCKET)/$(CODE_PREFIX)/provider.zip
+	$(VENV)/bin/aws s3 cp target/lambda/fargate-app-macro/bootstrap.zip s3://$(BUCKET)/$(CODE_PREFIX)/macro.zip
+
+deploy: setup ## Install the provider, then the macro, from the packaged zips: make deploy BUCKET=my-bucket
+	@test -n "$(BUCKET)" || { echo "make deploy needs BUCKET=<the bucket make package used>"; exit 2; }
+	$(VENV)/bin/aws cloudformation deploy --template-file cfn/provider.yaml --stack-name $(PROVIDER_STACK) \
+	  --capabilities CAPABILITY_IAM --no-fail-on-empty-changeset \
+	  --parameter-overrides CodeBucket=$(BUCKET) CodeKey=$(CODE_PREFIX)/provider.zip Architecture=$(ARCH)
+	$(VENV)/bin/aws cloudformation deploy --template-file cfn/macro.yaml --stack-name $(MACRO_STACK) \
+	  --capabilities CAPABILITY_IAM --no-fail-on-empty-changeset \
+	  --parameter-overrides CodeBucket=$(BUCKET) CodeKey=$(CODE_PREFIX)/macro.zip Architecture=$(ARCH)
 
 expand: ## Expand an example locally: make expand [EXAMPLE=path] [FORMAT=yaml]
 	cargo run -q --bin fargate-app -- expand --format $(FORMAT) $(EXAMPLE)
@@ -42,6 +70,6 @@ bench: ## Benchmarks (release build; not part of make test)
 bench-loadtest: ## Load-test engine against oha on a local target (needs oha; not part of make test)
 	tests/bench-loadtest.sh
 
-clean: ## Remove build output and the venv
+clean: ## Remove build output, Lambda zips and the venv
 	cargo clean
 	rm -rf $(VENV) tests/.tmp
