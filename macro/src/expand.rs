@@ -47,53 +47,49 @@ pub fn expand(template: &Value, settings: &Settings) -> Result<Value, Problems> 
         return Err(problems);
     }
 
-    // 2. Generate once to learn each App's attributes.
-    let first: Vec<Expansion> = apps
+    // 2. Each App's attributes (they depend on its routing only).
+    let attribute_tables: Vec<_> = apps
         .iter()
-        .map(|a| gen::expand_app(a, settings, &mut Shared::default()))
+        .map(|a| gen::attributes_of(a, settings))
         .collect();
-    let targets: HashMap<String, Target> = apps
-        .iter()
-        .zip(&first)
-        .map(|(a, e)| {
-            (
-                a.id.clone(),
-                Target {
-                    ref_id: gen::Ids(&a.id).of("Service"),
-                    resource_ids: e.resources.iter().map(|(id, _)| id.clone()).collect(),
-                    attributes: &e.attributes,
-                },
-            )
-        })
-        .collect();
+    let targets_for = |resource_ids: &dyn Fn(&str) -> Vec<String>| -> HashMap<String, Target> {
+        apps.iter()
+            .zip(&attribute_tables)
+            .map(|(a, attributes)| {
+                (
+                    a.id.clone(),
+                    Target {
+                        ref_id: gen::Ids(&a.id).of("Service"),
+                        resource_ids: resource_ids(&a.id),
+                        attributes,
+                    },
+                )
+            })
+            .collect()
+    };
 
-    // 3. Rewrite references to Apps: in App properties (then generate again from them), in
-    //    other resources, and in Outputs.
+    // 3. Rewrite references to Apps inside App properties, then generate each App.
+    let prop_targets = targets_for(&|_| Vec::new());
     let mut rw = Rewriter {
-        targets: &targets,
+        targets: &prop_targets,
         problems: &mut problems,
     };
     let mut shared = Shared::default();
     let mut expansions: HashMap<&str, Expansion> = HashMap::new();
-    for (app, first_exp) in apps.iter().zip(&first) {
-        let mut raw = resources[&app.id].clone();
-        if let Some(p) = raw.get_mut("Properties") {
-            rw.walk(p, Owner::Resource(&app.id), "Properties");
-        }
-        let exp = if raw == resources[&app.id] {
-            gen::expand_app(app, settings, &mut shared)
-        } else {
-            // The rewritten values are references again (or literals); reading cannot fail
-            // where the first read passed, but stay total: fall back to the first expansion.
+    for app in &apps {
+        let original = &resources[&app.id];
+        let mut props = original.get("Properties").cloned().unwrap_or(Value::Null);
+        rw.walk(&mut props, Owner::Resource(&app.id), "Properties");
+        let rewritten = (Some(&props) != original.get("Properties")).then(|| {
+            let mut raw = original.clone();
+            raw["Properties"] = props;
+            // The rewritten values are references again (or literals): reading cannot fail
+            // where the first read passed; stay total and keep the first read if it does.
             let mut scratch = Problems::default();
-            match read_app(&app.id, &raw, &app_ids, &mut scratch) {
-                Some(a) if scratch.is_empty() => gen::expand_app(&a, settings, &mut shared),
-                _ => {
-                    gen::expand_app(app, settings, &mut shared);
-                    first_exp.clone()
-                }
-            }
-        };
+            read_app(&app.id, &raw, &app_ids, &mut scratch).filter(|_| scratch.is_empty())
+        });
+        let spec = rewritten.flatten();
+        let exp = gen::expand_app(spec.as_ref().unwrap_or(app), settings, &mut shared);
         if let Some(lt) = &app.load_test {
             if lt.url.is_none() && exp.routing.url.is_none() {
                 rw.problems.push(Problem::property(&app.id, "Properties.LoadTest.Url", "required here: the app's URL is not known at expansion time (set LoadBalancer.DnsName, or a literal Host)"));
@@ -101,6 +97,17 @@ pub fn expand(template: &Value, settings: &Settings) -> Result<Value, Problems> 
         }
         expansions.insert(&app.id, exp);
     }
+    let targets = targets_for(&|id| {
+        expansions[id]
+            .resources
+            .iter()
+            .map(|(r, _)| r.clone())
+            .collect()
+    });
+    let mut rw = Rewriter {
+        targets: &targets,
+        problems: rw.problems,
+    };
 
     // 4. Assemble, in template order, each App's resources where the App stood.
     let existing: HashSet<&str> = resources

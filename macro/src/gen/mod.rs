@@ -67,8 +67,6 @@ impl Shared {
 pub struct Expansion {
     pub resources: Vec<(String, Value)>,
     pub routing: alb::RoutingOut,
-    /// `!GetAtt App.<name>`: the value, or why the App has no such value.
-    pub attributes: Vec<(&'static str, Result<Value, String>)>,
 }
 
 /// Attributes documented for `!GetAtt App.<name>`.
@@ -90,6 +88,13 @@ pub const ATTRIBUTE_NAMES: &[&str] = &[
     "ExecutionRoleArn",
     "ClusterName",
 ];
+
+/// The App's attribute table (`!GetAtt App.<name>`: the value, or why the App has no such
+/// value), without generating its resources: only routing decides it.
+pub fn attributes_of(app: &App, settings: &Settings) -> Vec<(&'static str, Result<Value, String>)> {
+    let routing = alb::generate(app, settings, &mut Out::default());
+    attributes(app, &routing)
+}
 
 fn attributes(app: &App, routing: &alb::RoutingOut) -> Vec<(&'static str, Result<Value, String>)> {
     let ids = Ids(&app.id);
@@ -269,11 +274,9 @@ pub fn expand_app(app: &App, settings: &Settings, shared: &mut Shared) -> Expans
     scaling::generate(app, &routing, &mut out);
     gates::generate(app, settings, &routing, &mut out);
     apply_attributes(app, &mut out.items);
-    let attributes = attributes(app, &routing);
     Expansion {
         resources: out.items,
         routing,
-        attributes,
     }
 }
 
