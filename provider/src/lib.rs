@@ -1,5 +1,6 @@
 //! The FargateApp provider: one Lambda for every custom resource the macro emits.
 
+pub mod claim;
 pub mod error;
 pub mod failover;
 pub mod listener_port;

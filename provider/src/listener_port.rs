@@ -2,6 +2,7 @@
 //! itself. The claim is atomic because ELBv2 refuses a second listener on a port
 //! (`DuplicateListener`): a lost race just moves on to the next free port.
 
+use crate::claim::{Attempt, Claim};
 use crate::error::sdk_message;
 use crate::request::{parse_range, Request, RequestType};
 use crate::respond::Outcome;
@@ -13,7 +14,6 @@ use std::collections::BTreeSet;
 pub const RESOURCE_TYPE: &str = "Custom::FargateListenerPort";
 /// ELBv2's quota of listeners per load balancer.
 pub const MAX_LISTENERS: usize = 50;
-const MAX_CREATE_ATTEMPTS: usize = 200;
 
 struct Props {
     load_balancer: String,
@@ -80,6 +80,12 @@ pub async fn handle(elb: &Client, req: &Request) -> Result<Outcome, ProviderErro
     }
 }
 
+fn certificates(p: &Props) -> Option<Vec<Certificate>> {
+    p.certificate
+        .as_ref()
+        .map(|c| vec![Certificate::builder().certificate_arn(c).build()])
+}
+
 fn forward(target_group: &str) -> Action {
     Action::builder()
         .r#type(ActionTypeEnum::Forward)
@@ -136,33 +142,34 @@ async fn dns_name(elb: &Client, load_balancer: &str) -> Result<String, ProviderE
         .to_string())
 }
 
+/// The attributes of a claimed listener.
+fn claimed(arn: &str, port: impl ToString, dns: String) -> Outcome {
+    Outcome::new(arn)
+        .with("Port", port.to_string())
+        .with("ListenerArn", arn)
+        .with("DnsName", dns)
+}
+
 async fn create(elb: &Client, p: &Props) -> Result<Outcome, ProviderError> {
     let dns = dns_name(elb, &p.load_balancer).await?;
-    let mut taken = listener_ports(elb, &p.load_balancer).await?;
-    for attempt in 0..MAX_CREATE_ATTEMPTS {
-        if taken.len() >= MAX_LISTENERS {
-            return Err(ProviderError::Exhausted(format!(
-                "load balancer {} already has {} listeners, the ELB quota; no port can be claimed",
-                p.load_balancer,
-                taken.len()
-            )));
-        }
-        let Some(port) = (p.range.0..=p.range.1).find(|x| !taken.contains(x)) else {
-            return Err(ProviderError::Exhausted(format!(
-                "no free port in {}-{} on {}: every port of the range has a listener",
-                p.range.0, p.range.1, p.load_balancer
-            )));
-        };
+    let on = format!("load balancer {}", p.load_balancer);
+    let claim = Claim {
+        what: "port",
+        on: &on,
+        holders: "listeners",
+        range: p.range,
+        quota: MAX_LISTENERS,
+    };
+    let taken = listener_ports(elb, &p.load_balancer).await?;
+    let refresh = || listener_ports(elb, &p.load_balancer);
+    let dns = &dns;
+    let create = |port: u32, attempt: usize| async move {
         let created = elb
             .create_listener()
             .load_balancer_arn(&p.load_balancer)
             .port(port as i32)
             .protocol(p.protocol.clone())
-            .set_certificates(
-                p.certificate
-                    .as_ref()
-                    .map(|c| vec![Certificate::builder().certificate_arn(c).build()]),
-            )
+            .set_certificates(certificates(p))
             .set_ssl_policy(p.ssl_policy.clone())
             .default_actions(forward(&p.target_group))
             .send()
@@ -176,40 +183,25 @@ async fn create(elb: &Client, p: &Props) -> Result<Outcome, ProviderError> {
                     .unwrap_or_default()
                     .to_string();
                 tracing::info!(port, attempt, listener = %arn, "claimed listener port");
-                return Ok(Outcome::new(arn.clone())
-                    .with("Port", port.to_string())
-                    .with("ListenerArn", arn)
-                    .with("DnsName", dns));
+                Attempt::Won(claimed(&arn, port, dns.clone()))
             }
-            Err(e) => {
-                match e.as_service_error() {
-                    Some(se) if se.is_duplicate_listener_exception() => {
-                        // Someone claimed it between our read and our create.
-                        taken.insert(port);
-                        if attempt % 10 == 9 {
-                            taken.extend(listener_ports(elb, &p.load_balancer).await?);
-                        }
-                    }
-                    Some(se) if se.is_too_many_listeners_exception() => {
-                        return Err(ProviderError::Exhausted(format!(
-                            "load balancer {} has reached its listener quota (TooManyListeners)",
-                            p.load_balancer
-                        )));
-                    }
-                    _ => {
-                        return Err(ProviderError::Aws {
-                            operation: "CreateListener",
-                            message: sdk_message(&e),
-                        })
-                    }
+            Err(e) => match e.as_service_error() {
+                // Someone claimed it between our read and our create.
+                Some(se) if se.is_duplicate_listener_exception() => Attempt::Taken,
+                Some(se) if se.is_too_many_listeners_exception() => {
+                    Attempt::Failed(ProviderError::Exhausted(format!(
+                        "load balancer {} has reached its listener quota (TooManyListeners)",
+                        p.load_balancer
+                    )))
                 }
-            }
+                _ => Attempt::Failed(ProviderError::Aws {
+                    operation: "CreateListener",
+                    message: sdk_message(&e),
+                }),
+            },
         }
-    }
-    Err(ProviderError::Exhausted(format!(
-        "gave up after {MAX_CREATE_ATTEMPTS} attempts to claim a port on {}",
-        p.load_balancer
-    )))
+    };
+    claim.lowest_free(taken, refresh, create).await
 }
 
 async fn update_in_place(elb: &Client, arn: &str, p: &Props) -> Result<Outcome, ProviderError> {
@@ -217,11 +209,7 @@ async fn update_in_place(elb: &Client, arn: &str, p: &Props) -> Result<Outcome, 
         .modify_listener()
         .listener_arn(arn)
         .protocol(p.protocol.clone())
-        .set_certificates(
-            p.certificate
-                .as_ref()
-                .map(|c| vec![Certificate::builder().certificate_arn(c).build()]),
-        )
+        .set_certificates(certificates(p))
         .set_ssl_policy(p.ssl_policy.clone())
         .default_actions(forward(&p.target_group))
         .send()
@@ -233,11 +221,7 @@ async fn update_in_place(elb: &Client, arn: &str, p: &Props) -> Result<Outcome, 
                 .first()
                 .and_then(|l| l.port())
                 .unwrap_or_default();
-            let dns = dns_name(elb, &p.load_balancer).await?;
-            Ok(Outcome::new(arn)
-                .with("Port", port.to_string())
-                .with("ListenerArn", arn)
-                .with("DnsName", dns))
+            Ok(claimed(arn, port, dns_name(elb, &p.load_balancer).await?))
         }
         Err(e)
             if e.as_service_error()

@@ -2,6 +2,7 @@
 //! atomic because ELBv2 refuses a second rule at a priority (`PriorityInUse`): a lost race moves
 //! on to the next free priority.
 
+use crate::claim::{Attempt, Claim};
 use crate::error::sdk_message;
 use crate::request::{parse_range, Request, RequestType};
 use crate::respond::Outcome;
@@ -16,7 +17,6 @@ use std::collections::BTreeSet;
 pub const RESOURCE_TYPE: &str = "Custom::FargateListenerRule";
 /// ELBv2's quota of rules per load balancer (default rules excluded).
 pub const MAX_RULES: usize = 100;
-const MAX_CREATE_ATTEMPTS: usize = 200;
 
 struct Props {
     listener: String,
@@ -153,21 +153,17 @@ pub async fn rule_priorities(elb: &Client, listener: &str) -> Result<BTreeSet<u3
 }
 
 async fn create(elb: &Client, p: &Props) -> Result<Outcome, ProviderError> {
-    let mut taken = rule_priorities(elb, &p.listener).await?;
-    for attempt in 0..MAX_CREATE_ATTEMPTS {
-        if taken.len() >= MAX_RULES {
-            return Err(ProviderError::Exhausted(format!(
-                "listener {} already has {} rules, the ALB's rule quota",
-                p.listener,
-                taken.len()
-            )));
-        }
-        let Some(priority) = (p.range.0..=p.range.1).find(|x| !taken.contains(x)) else {
-            return Err(ProviderError::Exhausted(format!(
-                "no free priority in {}-{} on listener {}",
-                p.range.0, p.range.1, p.listener
-            )));
-        };
+    let on = format!("listener {}", p.listener);
+    let claim = Claim {
+        what: "priority",
+        on: &on,
+        holders: "rules",
+        range: p.range,
+        quota: MAX_RULES,
+    };
+    let taken = rule_priorities(elb, &p.listener).await?;
+    let refresh = || rule_priorities(elb, &p.listener);
+    let create = |priority: u32, attempt: usize| async move {
         let created = elb
             .create_rule()
             .listener_arn(&p.listener)
@@ -185,36 +181,28 @@ async fn create(elb: &Client, p: &Props) -> Result<Outcome, ProviderError> {
                     .unwrap_or_default()
                     .to_string();
                 tracing::info!(priority, attempt, rule = %arn, "claimed rule priority");
-                return Ok(Outcome::new(arn.clone())
-                    .with("Priority", priority.to_string())
-                    .with("RuleArn", arn));
+                Attempt::Won(
+                    Outcome::new(arn.clone())
+                        .with("Priority", priority.to_string())
+                        .with("RuleArn", arn),
+                )
             }
             Err(e) => match e.as_service_error() {
-                Some(se) if se.is_priority_in_use_exception() => {
-                    taken.insert(priority);
-                    if attempt % 10 == 9 {
-                        taken.extend(rule_priorities(elb, &p.listener).await?);
-                    }
-                }
+                Some(se) if se.is_priority_in_use_exception() => Attempt::Taken,
                 Some(se) if se.is_too_many_rules_exception() => {
-                    return Err(ProviderError::Exhausted(format!(
+                    Attempt::Failed(ProviderError::Exhausted(format!(
                     "the load balancer of listener {} has reached its rule quota (TooManyRules)",
                     p.listener
                 )))
                 }
-                _ => {
-                    return Err(ProviderError::Aws {
-                        operation: "CreateRule",
-                        message: sdk_message(&e),
-                    })
-                }
+                _ => Attempt::Failed(ProviderError::Aws {
+                    operation: "CreateRule",
+                    message: sdk_message(&e),
+                }),
             },
         }
-    }
-    Err(ProviderError::Exhausted(format!(
-        "gave up after {MAX_CREATE_ATTEMPTS} attempts to claim a priority on {}",
-        p.listener
-    )))
+    };
+    claim.lowest_free(taken, refresh, create).await
 }
 
 async fn modify(elb: &Client, arn: &str, p: &Props) -> Result<Outcome, ProviderError> {

@@ -223,7 +223,9 @@ async fn a_full_range_and_the_listener_quota_fail_with_a_clear_reason() {
     assert_eq!(b["Status"], "FAILED");
     assert_eq!(
         b["Reason"],
-        format!("no free port in 9000-9001 on {LB_ARN}: every port of the range has a listener")
+        format!(
+            "no free port in 9000-9001 on load balancer {LB_ARN}: every port of the range is taken"
+        )
     );
     assert_eq!(
         b["PhysicalResourceId"],
@@ -256,7 +258,7 @@ async fn a_full_range_and_the_listener_quota_fail_with_a_clear_reason() {
         b["Reason"]
             .as_str()
             .unwrap()
-            .contains("already has 50 listeners, the ELB quota"),
+            .contains("already has 50 listeners, the quota"),
         "{b}"
     );
 }
