@@ -14,32 +14,8 @@ use serde_json::json;
 async fn the_provider_lambda_claims_a_port_on_moto_and_answers_cloudformation() {
     let moto = Moto::start();
     let elb = moto.elb();
-    let (vpc, subnets) = moto.default_subnets().await;
-    let lb = elb
-        .create_load_balancer()
-        .name("shared")
-        .set_subnets(Some(subnets[..2].to_vec()))
-        .send()
-        .await
-        .unwrap();
-    let lb_arn = lb.load_balancers()[0]
-        .load_balancer_arn()
-        .unwrap()
-        .to_string();
-    let tg = elb
-        .create_target_group()
-        .name("branch")
-        .protocol(aws_sdk_elasticloadbalancingv2::types::ProtocolEnum::Http)
-        .port(8080)
-        .vpc_id(vpc)
-        .target_type(aws_sdk_elasticloadbalancingv2::types::TargetTypeEnum::Ip)
-        .send()
-        .await
-        .unwrap();
-    let tg_arn = tg.target_groups()[0]
-        .target_group_arn()
-        .unwrap()
-        .to_string();
+    let (lb_arn, _, vpc) = moto.load_balancer("shared").await;
+    let tg_arn = moto.target_group("branch", &vpc).await;
     let aws_env = vec![
         ("AWS_ENDPOINT_URL", moto.url.clone()),
         ("AWS_ACCESS_KEY_ID", "testing".to_string()),

@@ -81,38 +81,12 @@ async fn the_alarm_cycle_against_moto() {
     let cw: AlarmState = Arc::new(std::sync::Mutex::new(
         cw::types::StateValue::InsufficientData,
     ));
-    let (vpc, subnets) = moto.default_subnets().await;
-    let lb = elb
-        .create_load_balancer()
-        .name("api")
-        .set_subnets(Some(subnets[..2].to_vec()))
-        .send()
-        .await
-        .unwrap();
-    let lb_arn = lb.load_balancers()[0]
-        .load_balancer_arn()
-        .unwrap()
-        .to_string();
-    let mut tgs = Vec::new();
-    for name in ["api-app", "api-standby"] {
-        let out = elb
-            .create_target_group()
-            .name(name)
-            .protocol(elb::types::ProtocolEnum::Http)
-            .port(80)
-            .vpc_id(&vpc)
-            .target_type(elb::types::TargetTypeEnum::Ip)
-            .send()
-            .await
-            .unwrap();
-        tgs.push(
-            out.target_groups()[0]
-                .target_group_arn()
-                .unwrap()
-                .to_string(),
-        );
-    }
-    let (app_tg, standby_tg) = (tgs[0].clone(), tgs[1].clone());
+    let (lb_arn, _, vpc) = moto.load_balancer("api").await;
+    let (app_tg, standby_tg) = (
+        moto.target_group("api-app", &vpc).await,
+        moto.target_group("api-standby", &vpc).await,
+    );
+
     // The listener as the macro creates it: all traffic on the standby.
     let forward = elb::types::Action::builder()
         .r#type(elb::types::ActionTypeEnum::Forward)

@@ -148,9 +148,18 @@ async fn a_slow_deployment_fails_the_stack_with_the_reason() {
     let b = &server.puts()[0].body;
     assert_eq!(b["Status"], "FAILED");
     let reason = b["Reason"].as_str().unwrap();
-    let p99: f64 = reason.trim_start_matches("load test failed: p99 ").split(' ').next().unwrap().parse().unwrap();
+    let p99: f64 = reason
+        .trim_start_matches("load test failed: p99 ")
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(p99 >= 40.0, "{reason}");
-    assert!(reason.ends_with(" ms > 10.0 ms, errors 10.0% > 1.0% at 50 rps; 10.0% errors"), "{reason}");
+    assert!(
+        reason.ends_with(" ms > 10.0 ms, errors 10.0% > 1.0% at 50 rps; 10.0% errors"),
+        "{reason}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -24,41 +24,11 @@ async fn call(c: &Arc<Clients>, ev: Value) {
 async fn listener_ports_and_rule_priorities_against_moto() {
     let moto = Moto::start();
     let elb = moto.elb();
-    let (vpc, subnets) = moto.default_subnets().await;
-    let lb = elb
-        .create_load_balancer()
-        .name("shared")
-        .set_subnets(Some(subnets[..2].to_vec()))
-        .send()
-        .await
-        .unwrap();
-    let lb_arn = lb.load_balancers()[0]
-        .load_balancer_arn()
-        .unwrap()
-        .to_string();
-    let dns = lb.load_balancers()[0].dns_name().unwrap().to_string();
-    let tg = |name: &str| {
-        let elb = elb.clone();
-        let vpc = vpc.clone();
-        let name = name.to_string();
-        async move {
-            let out = elb
-                .create_target_group()
-                .name(name)
-                .protocol(aws_sdk_elasticloadbalancingv2::types::ProtocolEnum::Http)
-                .port(80)
-                .vpc_id(vpc)
-                .target_type(aws_sdk_elasticloadbalancingv2::types::TargetTypeEnum::Ip)
-                .send()
-                .await
-                .unwrap();
-            out.target_groups()[0]
-                .target_group_arn()
-                .unwrap()
-                .to_string()
-        }
-    };
-    let (tg_a, tg_b) = (tg("a").await, tg("b").await);
+    let (lb_arn, dns, vpc) = moto.load_balancer("shared").await;
+    let (tg_a, tg_b) = (
+        moto.target_group("a", &vpc).await,
+        moto.target_group("b", &vpc).await,
+    );
     let server = ResponseServer::start(vec![]).await;
     let c = Arc::new(test_clients(elb.clone()));
     let props = |tg: &str| json!({ "LoadBalancerArn": lb_arn, "TargetGroupArn": tg, "PortRange": "8000-8010", "Protocol": "HTTP" });

@@ -68,6 +68,45 @@ impl Moto {
         aws_sdk_elasticloadbalancingv2::Client::from_conf(conf)
     }
 
+    /// An ALB on two of the default subnets: (ARN, DNS name, VPC).
+    pub async fn load_balancer(&self, name: &str) -> (String, String, String) {
+        let (vpc, subnets) = self.default_subnets().await;
+        let out = self
+            .elb()
+            .create_load_balancer()
+            .name(name)
+            .set_subnets(Some(subnets[..2].to_vec()))
+            .send()
+            .await
+            .unwrap();
+        let lb = &out.load_balancers()[0];
+        (
+            lb.load_balancer_arn().unwrap().to_string(),
+            lb.dns_name().unwrap().to_string(),
+            vpc,
+        )
+    }
+
+    /// An HTTP target group of IP targets in the VPC; its ARN.
+    pub async fn target_group(&self, name: &str, vpc: &str) -> String {
+        use aws_sdk_elasticloadbalancingv2::types::{ProtocolEnum, TargetTypeEnum};
+        let out = self
+            .elb()
+            .create_target_group()
+            .name(name)
+            .protocol(ProtocolEnum::Http)
+            .port(80)
+            .vpc_id(vpc)
+            .target_type(TargetTypeEnum::Ip)
+            .send()
+            .await
+            .unwrap();
+        out.target_groups()[0]
+            .target_group_arn()
+            .unwrap()
+            .to_string()
+    }
+
     /// Subnet IDs and the VPC of moto's default VPC, read with a plain EC2 query (moto does
     /// not check signatures), so the tests need no EC2 SDK crate.
     pub async fn default_subnets(&self) -> (String, Vec<String>) {
