@@ -14,7 +14,7 @@ CODE_PREFIX = fargate-app/$(VERSION)/$(ARCH)
 LAMBDA_ZIPS = target/lambda/fargate-app-provider/bootstrap.zip target/lambda/fargate-app-macro/bootstrap.zip
 
 .DEFAULT_GOAL := help
-.PHONY: help setup build test test-rust lint lint-templates expand bench bench-loadtest package deploy clean
+.PHONY: help setup build test test-rust lint lint-templates expand bench bench-loadtest bench-lambda cdk-example package deploy clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -69,6 +69,14 @@ bench: ## Benchmarks (release build; not part of make test)
 
 bench-loadtest: ## Load-test engine against oha on a local target (needs oha; not part of make test)
 	tests/bench-loadtest.sh
+
+bench-lambda: ## Release Lambda sizes and cold start under the runtime API emulator (after make build)
+	tests/bench-lambda.sh
+
+cdk-example: ## Synthesize examples/cdk with the CDK (npm) and expand it (not part of make test)
+	cd examples/cdk && npm install --no-audit --no-fund && npx cdk synth --no-version-reporting > template.yaml
+	mkdir -p tests/.tmp && cargo run -q --bin fargate-app -- expand examples/cdk/template.yaml > tests/.tmp/cdk-expanded.json
+	$(VENV)/bin/cfn-lint --ignore-checks W2001 -- tests/.tmp/cdk-expanded.json
 
 clean: ## Remove build output, Lambda zips and the venv
 	cargo clean
