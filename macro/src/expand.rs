@@ -3,7 +3,7 @@
 
 use crate::error::{Problem, Problems};
 use crate::gen::{self, Expansion, Settings, Shared, SHARED_CLUSTER_ID};
-use crate::refs::{Owner, Rewriter, Target};
+use crate::refs::{Owner, Path, Rewriter, Target};
 use crate::spec::{read_app, App, APP_TYPE};
 use serde_json::{json, Map, Value};
 use std::collections::{HashMap, HashSet};
@@ -79,7 +79,11 @@ pub fn expand(template: &Value, settings: &Settings) -> Result<Value, Problems> 
     for app in &apps {
         let original = &resources[&app.id];
         let mut props = original.get("Properties").cloned().unwrap_or(Value::Null);
-        rw.walk(&mut props, Owner::Resource(&app.id), "Properties");
+        rw.walk(
+            &mut props,
+            Owner::Resource(&app.id),
+            &Path::Root("Properties"),
+        );
         let rewritten = (Some(&props) != original.get("Properties")).then(|| {
             let mut raw = original.clone();
             raw["Properties"] = props;
@@ -128,7 +132,7 @@ pub fn expand(template: &Value, settings: &Settings) -> Result<Value, Problems> 
                     .iter_mut()
                     .filter(|(k, _)| k.as_str() != "Type" && k.as_str() != "DependsOn")
                 {
-                    rw.walk(x, Owner::Resource(id), k);
+                    rw.walk(x, Owner::Resource(id), &Path::Root(k));
                 }
             }
             if rewritten {
@@ -175,7 +179,7 @@ pub fn expand(template: &Value, settings: &Settings) -> Result<Value, Problems> 
     if let Some(Value::Object(outputs)) = out_root.get_mut("Outputs") {
         for (name, o) in outputs.iter_mut() {
             let section = format!("Outputs.{name}");
-            rw.walk(o, Owner::Section(&section), "");
+            rw.walk(o, Owner::Section(&section), &Path::Root(""));
         }
     }
 

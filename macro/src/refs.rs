@@ -15,6 +15,24 @@ pub struct Target<'a> {
     pub attributes: &'a [(&'static str, Result<Value, String>)],
 }
 
+/// A property path, built as the walk descends and rendered only for a message.
+#[derive(Clone, Copy)]
+pub enum Path<'a> {
+    Root(&'a str),
+    Key(&'a Path<'a>, &'a str),
+    Index(&'a Path<'a>, usize),
+}
+
+impl Path<'_> {
+    pub fn render(&self) -> String {
+        match self {
+            Path::Root(s) => s.to_string(),
+            Path::Key(p, k) => crate::reader::path(&p.render(), k),
+            Path::Index(p, i) => format!("{}[{i}]", p.render()),
+        }
+    }
+}
+
 /// Where a value sits, for messages.
 #[derive(Clone, Copy)]
 pub enum Owner<'a> {
@@ -28,7 +46,8 @@ pub struct Rewriter<'a, 'p> {
 }
 
 impl Rewriter<'_, '_> {
-    fn err(&mut self, owner: Owner, path: &str, msg: String) {
+    fn err(&mut self, owner: Owner, path: &Path, msg: String) {
+        let path = &path.render();
         self.problems.push(match owner {
             Owner::Resource(id) => Problem::property(id, path, msg),
             Owner::Section(s) => Problem::template(&crate::reader::path(s, path), msg),
@@ -75,7 +94,7 @@ impl Rewriter<'_, '_> {
     }
 
     /// Rewrites every reference to an App inside `v`.
-    pub fn walk(&mut self, v: &mut Value, owner: Owner, path: &str) {
+    pub fn walk(&mut self, v: &mut Value, owner: Owner, path: &Path) {
         if let Some(new) = self.rewrite_intrinsic(v, owner, path) {
             *v = new;
             return;
@@ -83,19 +102,19 @@ impl Rewriter<'_, '_> {
         match v {
             Value::Object(m) => {
                 for (k, x) in m.iter_mut() {
-                    self.walk(x, owner, &crate::reader::path(path, k));
+                    self.walk(x, owner, &Path::Key(path, k));
                 }
             }
             Value::Array(a) => {
                 for (i, x) in a.iter_mut().enumerate() {
-                    self.walk(x, owner, &format!("{path}[{i}]"));
+                    self.walk(x, owner, &Path::Index(path, i));
                 }
             }
             _ => {}
         }
     }
 
-    fn attribute(&mut self, app: &str, attr: &str, owner: Owner, path: &str) -> Option<Value> {
+    fn attribute(&mut self, app: &str, attr: &str, owner: Owner, path: &Path) -> Option<Value> {
         let t = self.targets.get(app)?;
         match t.attributes.iter().find(|(n, _)| *n == attr) {
             Some((_, Ok(v))) => Some(v.clone()),
@@ -119,7 +138,7 @@ impl Rewriter<'_, '_> {
         }
     }
 
-    fn rewrite_intrinsic(&mut self, v: &Value, owner: Owner, path: &str) -> Option<Value> {
+    fn rewrite_intrinsic(&mut self, v: &Value, owner: Owner, path: &Path) -> Option<Value> {
         let m = v.as_object().filter(|m| m.len() == 1)?;
         let (k, arg) = m.iter().next()?;
         match k.as_str() {
@@ -139,7 +158,7 @@ impl Rewriter<'_, '_> {
                 if !self.targets.contains_key(app) {
                     return None;
                 }
-                let p = crate::reader::path(path, "Fn::GetAtt");
+                let p = Path::Key(path, "Fn::GetAtt");
                 match attr.as_str() {
                     Some(attr) => self.attribute(app, attr, owner, &p),
                     None => {
@@ -153,13 +172,14 @@ impl Rewriter<'_, '_> {
                 }
             }
             "Fn::Sub" => {
-                let p = crate::reader::path(path, "Fn::Sub");
+                let p = Path::Key(path, "Fn::Sub");
                 let (text, mut vars) = match arg {
                     Value::String(s) => (s.clone(), Map::new()),
                     Value::Array(a) if a.len() == 2 => {
                         let mut vars = a[1].as_object()?.clone();
                         for (name, x) in vars.iter_mut() {
-                            self.walk(x, owner, &format!("{p}[1].{name}"));
+                            let vars_path = Path::Index(&p, 1);
+                            self.walk(x, owner, &Path::Key(&vars_path, name));
                         }
                         (a[0].as_str()?.to_string(), vars)
                     }
@@ -185,7 +205,7 @@ impl Rewriter<'_, '_> {
         text: &str,
         vars: &mut Map<String, Value>,
         owner: Owner,
-        path: &str,
+        path: &Path,
     ) -> String {
         let mut out = String::with_capacity(text.len());
         let mut rest = text;
