@@ -6,7 +6,7 @@ use serde_json::Value;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// The least time an invocation is given, whatever deadline the runtime reports.
+/// The budget of an invocation whose reported deadline is already past.
 const MIN_BUDGET: Duration = Duration::from_secs(30);
 
 #[tokio::main]
@@ -26,9 +26,10 @@ async fn main() -> Result<(), Error> {
                 .unwrap_or_default()
                 .as_millis() as u64;
             let mut left = Duration::from_millis(event.context.deadline.saturating_sub(now_ms));
-            if left < MIN_BUDGET {
+            if left.is_zero() {
                 // A deadline already past (a runtime emulator's, or a skewed clock): keep a
-                // short working budget rather than answering without trying.
+                // working budget rather than answering without trying. A real deadline, however
+                // short, is always used as it is.
                 tracing::warn!(
                     deadline_ms = event.context.deadline,
                     now_ms,
