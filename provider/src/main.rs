@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The budget of an invocation whose reported deadline is already past.
-const MIN_BUDGET: Duration = Duration::from_secs(30);
+const PAST_DEADLINE_BUDGET: Duration = Duration::from_secs(30);
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -33,9 +33,9 @@ async fn main() -> Result<(), Error> {
                 tracing::warn!(
                     deadline_ms = event.context.deadline,
                     now_ms,
-                    "invocation deadline is not in the future; using {MIN_BUDGET:?}"
+                    "invocation deadline is not in the future; using {PAST_DEADLINE_BUDGET:?}"
                 );
-                left = MIN_BUDGET;
+                left = PAST_DEADLINE_BUDGET;
             }
             let deadline = tokio::time::Instant::now() + left;
             Ok::<_, Error>(handle_event(clients, event.payload, deadline).await)
