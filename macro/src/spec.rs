@@ -8,7 +8,8 @@ use serde_json::{Map, Value};
 
 pub const APP_TYPE: &str = "Fargate::App";
 
-const APP_KEYS: &[&str] = &[
+/// The properties a `Fargate::App` takes.
+pub const APP_KEYS: &[&str] = &[
     "Image",
     "Port",
     "ExtraPorts",

@@ -25,10 +25,20 @@ pub enum ProviderError {
 }
 
 impl ProviderError {
-    pub fn aws<E: std::fmt::Display>(operation: &'static str, e: E) -> Self {
+    /// A failed AWS call of any SDK crate, with the service's error code and message.
+    pub fn sdk<E, R>(
+        operation: &'static str,
+        e: &aws_sdk_elasticloadbalancingv2::error::SdkError<E, R>,
+    ) -> Self
+    where
+        E: aws_sdk_elasticloadbalancingv2::error::ProvideErrorMetadata
+            + std::error::Error
+            + 'static,
+        R: std::fmt::Debug,
+    {
         ProviderError::Aws {
             operation,
-            message: e.to_string(),
+            message: sdk_message(e),
         }
     }
     pub fn bad(name: &'static str, message: impl Into<String>) -> Self {
@@ -39,7 +49,8 @@ impl ProviderError {
     }
 }
 
-/// Error text of an SDK error including the service's code and message.
+/// Error text of an SDK error (of any service crate: they share smithy's error types),
+/// including the service's code and message.
 pub fn sdk_message<E, R>(e: &aws_sdk_elasticloadbalancingv2::error::SdkError<E, R>) -> String
 where
     E: aws_sdk_elasticloadbalancingv2::error::ProvideErrorMetadata + std::error::Error + 'static,

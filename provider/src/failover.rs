@@ -122,12 +122,7 @@ async fn alarm_state(c: &Clients, alarm: &str) -> Result<String, ProviderError> 
         .alarm_names(alarm)
         .send()
         .await
-        .map_err(|e| {
-            ProviderError::aws(
-                "DescribeAlarms",
-                aws_sdk_cloudwatch::error::DisplayErrorContext(&e),
-            )
-        })?;
+        .map_err(|e| ProviderError::sdk("DescribeAlarms", &e))?;
     let state = out
         .metric_alarms()
         .first()
@@ -152,10 +147,7 @@ async fn weights(c: &Clients, s: &Settings) -> Result<Option<(i32, i32)>, Provid
                 .listener_arns(arn)
                 .send()
                 .await
-                .map_err(|e| ProviderError::Aws {
-                    operation: "DescribeListeners",
-                    message: crate::error::sdk_message(&e),
-                })?;
+                .map_err(|e| ProviderError::sdk("DescribeListeners", &e))?;
             out.listeners()
                 .first()
                 .map(|l| l.default_actions().to_vec())
@@ -168,10 +160,7 @@ async fn weights(c: &Clients, s: &Settings) -> Result<Option<(i32, i32)>, Provid
                 .rule_arns(arn)
                 .send()
                 .await
-                .map_err(|e| ProviderError::Aws {
-                    operation: "DescribeRules",
-                    message: crate::error::sdk_message(&e),
-                })?;
+                .map_err(|e| ProviderError::sdk("DescribeRules", &e))?;
             out.rules()
                 .first()
                 .map(|r| r.actions().to_vec())
@@ -232,10 +221,7 @@ async fn set_weights(
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| ProviderError::Aws {
-                operation: "ModifyListener",
-                message: crate::error::sdk_message(&e),
-            }),
+            .map_err(|e| ProviderError::sdk("ModifyListener", &e)),
         Route::Rule(arn) => c
             .elb
             .modify_rule()
@@ -244,36 +230,12 @@ async fn set_weights(
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| ProviderError::Aws {
-                operation: "ModifyRule",
-                message: crate::error::sdk_message(&e),
-            }),
+            .map_err(|e| ProviderError::sdk("ModifyRule", &e)),
     }
 }
 
 async fn desired_count(c: &Clients, s: &Settings) -> Result<i32, ProviderError> {
-    let out = c
-        .ecs
-        .describe_services()
-        .cluster(&s.cluster)
-        .services(&s.service)
-        .send()
-        .await
-        .map_err(|e| {
-            ProviderError::aws(
-                "DescribeServices",
-                aws_sdk_ecs::error::DisplayErrorContext(&e),
-            )
-        })?;
-    out.services()
-        .first()
-        .map(|x| x.desired_count())
-        .ok_or_else(|| {
-            ProviderError::bad(
-                "ServiceName",
-                format!("service {} not found in {}", s.service, s.cluster),
-            )
-        })
+    Ok(c.ecs_service(&s.cluster, &s.service).await?.desired_count())
 }
 
 async fn scale(c: &Clients, s: &Settings, count: i32) -> Result<(), ProviderError> {
@@ -285,9 +247,7 @@ async fn scale(c: &Clients, s: &Settings, count: i32) -> Result<(), ProviderErro
         .send()
         .await
         .map(|_| ())
-        .map_err(|e| {
-            ProviderError::aws("UpdateService", aws_sdk_ecs::error::DisplayErrorContext(&e))
-        })
+        .map_err(|e| ProviderError::sdk("UpdateService", &e))
 }
 
 async fn healthy_targets(c: &Clients, tg: &str) -> Result<usize, ProviderError> {
@@ -297,10 +257,7 @@ async fn healthy_targets(c: &Clients, tg: &str) -> Result<usize, ProviderError> 
         .target_group_arn(tg)
         .send()
         .await
-        .map_err(|e| ProviderError::Aws {
-            operation: "DescribeTargetHealth",
-            message: crate::error::sdk_message(&e),
-        })?;
+        .map_err(|e| ProviderError::sdk("DescribeTargetHealth", &e))?;
     Ok(out
         .target_health_descriptions()
         .iter()

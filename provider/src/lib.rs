@@ -49,6 +49,30 @@ impl Clients {
     }
 }
 
+impl Clients {
+    /// One ECS service, as DescribeServices returns it.
+    pub async fn ecs_service(
+        &self,
+        cluster: &str,
+        service: &str,
+    ) -> Result<aws_sdk_ecs::types::Service, ProviderError> {
+        let out = self
+            .ecs
+            .describe_services()
+            .cluster(cluster)
+            .services(service)
+            .send()
+            .await
+            .map_err(|e| ProviderError::sdk("DescribeServices", &e))?;
+        out.services().first().cloned().ok_or_else(|| {
+            ProviderError::bad(
+                "ServiceName",
+                format!("service {service} not found in cluster {cluster}"),
+            )
+        })
+    }
+}
+
 pub fn http_client() -> reqwest::Client {
     reqwest::Client::builder()
         .connect_timeout(std::time::Duration::from_secs(5))

@@ -3,7 +3,6 @@
 //! (`DuplicateListener`): a lost race just moves on to the next free port.
 
 use crate::claim::{Attempt, Claim};
-use crate::error::sdk_message;
 use crate::request::{parse_range, Request, RequestType};
 use crate::respond::Outcome;
 use crate::ProviderError;
@@ -108,10 +107,7 @@ pub async fn listener_ports(
             .set_marker(marker)
             .send()
             .await
-            .map_err(|e| ProviderError::Aws {
-                operation: "DescribeListeners",
-                message: sdk_message(&e),
-            })?;
+            .map_err(|e| ProviderError::sdk("DescribeListeners", &e))?;
         for l in page.listeners() {
             if let Some(p) = l.port() {
                 ports.insert(p as u32);
@@ -130,10 +126,7 @@ async fn dns_name(elb: &Client, load_balancer: &str) -> Result<String, ProviderE
         .load_balancer_arns(load_balancer)
         .send()
         .await
-        .map_err(|e| ProviderError::Aws {
-            operation: "DescribeLoadBalancers",
-            message: sdk_message(&e),
-        })?;
+        .map_err(|e| ProviderError::sdk("DescribeLoadBalancers", &e))?;
     Ok(out
         .load_balancers()
         .first()
@@ -194,10 +187,7 @@ async fn create(elb: &Client, p: &Props) -> Result<Outcome, ProviderError> {
                         p.load_balancer
                     )))
                 }
-                _ => Attempt::Failed(ProviderError::Aws {
-                    operation: "CreateListener",
-                    message: sdk_message(&e),
-                }),
+                _ => Attempt::Failed(ProviderError::sdk("CreateListener", &e)),
             },
         }
     };
@@ -230,10 +220,7 @@ async fn update_in_place(elb: &Client, arn: &str, p: &Props) -> Result<Outcome, 
             // Removed by hand: claim a port again (a new physical ID).
             create(elb, p).await
         }
-        Err(e) => Err(ProviderError::Aws {
-            operation: "ModifyListener",
-            message: sdk_message(&e),
-        }),
+        Err(e) => Err(ProviderError::sdk("ModifyListener", &e)),
     }
 }
 
@@ -246,9 +233,6 @@ async fn delete(elb: &Client, arn: &str) -> Result<Outcome, ProviderError> {
         {
             Ok(Outcome::new(arn))
         }
-        Err(e) => Err(ProviderError::Aws {
-            operation: "DeleteListener",
-            message: sdk_message(&e),
-        }),
+        Err(e) => Err(ProviderError::sdk("DeleteListener", &e)),
     }
 }

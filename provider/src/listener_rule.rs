@@ -3,7 +3,6 @@
 //! on to the next free priority.
 
 use crate::claim::{Attempt, Claim};
-use crate::error::sdk_message;
 use crate::request::{parse_range, Request, RequestType};
 use crate::respond::Outcome;
 use crate::ProviderError;
@@ -136,10 +135,7 @@ pub async fn rule_priorities(elb: &Client, listener: &str) -> Result<BTreeSet<u3
             .set_marker(marker)
             .send()
             .await
-            .map_err(|e| ProviderError::Aws {
-                operation: "DescribeRules",
-                message: sdk_message(&e),
-            })?;
+            .map_err(|e| ProviderError::sdk("DescribeRules", &e))?;
         for r in page.rules() {
             if let Some(p) = r.priority().and_then(|p| p.parse::<u32>().ok()) {
                 used.insert(p);
@@ -195,10 +191,7 @@ async fn create(elb: &Client, p: &Props) -> Result<Outcome, ProviderError> {
                     p.listener
                 )))
                 }
-                _ => Attempt::Failed(ProviderError::Aws {
-                    operation: "CreateRule",
-                    message: sdk_message(&e),
-                }),
+                _ => Attempt::Failed(ProviderError::sdk("CreateRule", &e)),
             },
         }
     };
@@ -231,10 +224,7 @@ async fn modify(elb: &Client, arn: &str, p: &Props) -> Result<Outcome, ProviderE
         {
             create(elb, p).await
         }
-        Err(e) => Err(ProviderError::Aws {
-            operation: "ModifyRule",
-            message: sdk_message(&e),
-        }),
+        Err(e) => Err(ProviderError::sdk("ModifyRule", &e)),
     }
 }
 
@@ -247,9 +237,6 @@ async fn delete(elb: &Client, arn: &str) -> Result<Outcome, ProviderError> {
         {
             Ok(Outcome::new(arn))
         }
-        Err(e) => Err(ProviderError::Aws {
-            operation: "DeleteRule",
-            message: sdk_message(&e),
-        }),
+        Err(e) => Err(ProviderError::sdk("DeleteRule", &e)),
     }
 }

@@ -251,7 +251,7 @@ async fn rolling_back(clients: &Clients, stack_id: &str) -> Option<String> {
                 .then(|| format!("the stack is rolling back ({status})"))
         }
         Err(e) => {
-            let msg = aws_sdk_cloudformation::error::DisplayErrorContext(&e).to_string();
+            let msg = crate::error::sdk_message(&e);
             tracing::error!(error = %msg, "cannot read the stack status; skipping the gate rather than risk failing a rollback");
             Some(format!("could not read the stack status: {msg}"))
         }
@@ -266,25 +266,7 @@ async fn wait_steady(
     timing: &GateTiming,
 ) -> Result<(), ProviderError> {
     loop {
-        let out = clients
-            .ecs
-            .describe_services()
-            .cluster(cluster)
-            .services(service)
-            .send()
-            .await
-            .map_err(|e| {
-                ProviderError::aws(
-                    "DescribeServices",
-                    aws_sdk_ecs::error::DisplayErrorContext(&e),
-                )
-            })?;
-        let svc = out.services().first().ok_or_else(|| {
-            ProviderError::bad(
-                "ServiceName",
-                format!("service {service} not found in cluster {cluster}"),
-            )
-        })?;
+        let svc = clients.ecs_service(cluster, service).await?;
         let deployments = svc.deployments();
         let steady = deployments.len() == 1
             && svc.running_count() == svc.desired_count()
@@ -339,9 +321,7 @@ async fn fan_out(clients: &Clients, spec: &RunSpec, n: usize) -> Result<Report, 
     while let Some(joined) = calls.join_next().await {
         let out = joined
             .map_err(|e| ProviderError::Panic(e.to_string()))?
-            .map_err(|e| {
-                ProviderError::aws("Invoke", aws_sdk_lambda::error::DisplayErrorContext(&e))
-            })?;
+            .map_err(|e| ProviderError::sdk("Invoke", &e))?;
         if let Some(err) = out.function_error() {
             return Err(ProviderError::GateFailed(format!(
                 "a load worker failed ({err})"
