@@ -1,6 +1,8 @@
 //! The FargateApp macro: expands `Fargate::App` resources into the ECS, ALB, Cloud Map, IAM,
 //! logging and auto-scaling resources of a production Fargate service.
 
+pub mod create_only;
+pub mod diff;
 pub mod error;
 pub mod expand;
 pub mod gen;

@@ -1,6 +1,7 @@
 //! `fargate-app`: expand templates locally (no AWS account needed) and run the load-test engine
 //! the deployment gate uses.
 
+mod diff;
 mod expand;
 mod loadtest;
 
@@ -24,11 +25,15 @@ enum Command {
     Expand(expand::Args),
     /// Send HTTP load to a URL and check latency and error thresholds (exit 1 on a miss).
     Loadtest(Box<loadtest::Args>),
+    /// Show what deploying NEW over OLD adds, removes, modifies and replaces (exit 0 no change,
+    /// 1 changes, 2 a replacement, 3 bad input).
+    Diff(diff::Args),
 }
 
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Expand(a) => expand::run(a),
         Command::Loadtest(a) => loadtest::run(*a),
+        Command::Diff(a) => diff::run(a),
     }
 }
