@@ -5,16 +5,21 @@ EXAMPLE ?= examples/002-users-products/template.yaml
 FORMAT ?= json
 # Lambda architecture: arm64 (default) or x86_64.
 ARCH ?= arm64
-# S3 bucket (in the target region) for the Lambda zips: make package deploy BUCKET=...
+# S3 bucket (in the target region) for the Lambda zips; empty: the bootstrap stack's bucket.
 BUCKET ?=
+# AWS region; empty: AWS_REGION, AWS_DEFAULT_REGION or the profile's region.
+REGION ?=
 VERSION ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo dev)
 PROVIDER_STACK ?= fargate-app-provider
 MACRO_STACK ?= fargate-app-macro
-CODE_PREFIX = fargate-app/$(VERSION)/$(ARCH)
+BOOTSTRAP_STACK ?= fargate-app-bootstrap
+# What cfn/install.sh reads.
+INSTALL_ENV = BUCKET="$(BUCKET)" REGION="$(REGION)" ARCH="$(ARCH)" VERSION="$(VERSION)" VENV="$(VENV)" \
+  BOOTSTRAP_STACK="$(BOOTSTRAP_STACK)" PROVIDER_STACK="$(PROVIDER_STACK)" MACRO_STACK="$(MACRO_STACK)" MAKE="$(MAKE)"
 LAMBDA_ZIPS = target/lambda/fargate-app-provider/bootstrap.zip target/lambda/fargate-app-macro/bootstrap.zip
 
 .DEFAULT_GOAL := help
-.PHONY: help setup build test test-rust lint lint-templates expand bench bench-loadtest bench-lambda cdk-example package deploy clean
+.PHONY: help setup build test test-rust lint lint-templates expand diff-example check-aws bench bench-loadtest bench-lambda cdk-example package deploy clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -31,25 +36,30 @@ build: setup ## Build both Lambda zips (release, provided.al2023) with cargo-lam
 	  --output-format zip --bin fargate-app-provider --bin fargate-app-macro
 	@ls -l $(LAMBDA_ZIPS)
 
-package: build ## Upload the Lambda zips to S3: make package BUCKET=my-bucket [ARCH=x86_64]
-	@test -n "$(BUCKET)" || { echo "make package needs BUCKET=<an S3 bucket in the target region>"; exit 2; }
-	$(VENV)/bin/aws s3 cp target/lambda/fargate-app-provider/bootstrap.zip s3://$(BUCKET)/$(CODE_PREFIX)/provider.zip
-	$(VENV)/bin/aws s3 cp target/lambda/fargate-app-macro/bootstrap.zip s3://$(BUCKET)/$(CODE_PREFIX)/macro.zip
+check-aws: ## Check for AWS credentials and a region (no network; what package and deploy do first)
+	@$(INSTALL_ENV) CHECK_FOR=deploy cfn/install.sh check
 
-deploy: setup ## Install the provider, then the macro, from the packaged zips: make deploy BUCKET=my-bucket
-	@test -n "$(BUCKET)" || { echo "make deploy needs BUCKET=<the bucket make package used>"; exit 2; }
-	$(VENV)/bin/aws cloudformation deploy --template-file cfn/provider.yaml --stack-name $(PROVIDER_STACK) \
-	  --capabilities CAPABILITY_IAM --no-fail-on-empty-changeset \
-	  --parameter-overrides CodeBucket=$(BUCKET) CodeKey=$(CODE_PREFIX)/provider.zip Architecture=$(ARCH)
-	$(VENV)/bin/aws cloudformation deploy --template-file cfn/macro.yaml --stack-name $(MACRO_STACK) \
-	  --capabilities CAPABILITY_IAM --no-fail-on-empty-changeset \
-	  --parameter-overrides CodeBucket=$(BUCKET) CodeKey=$(CODE_PREFIX)/macro.zip Architecture=$(ARCH)
+package: ## Build the Lambda zips and upload them: make package [BUCKET=my-bucket] [ARCH=x86_64] [REGION=...]
+	@$(INSTALL_ENV) cfn/install.sh package
 
-expand: ## Expand an example locally: make expand [EXAMPLE=path] [FORMAT=yaml]
-	cargo run -q --bin fargate-app -- expand --format $(FORMAT) $(EXAMPLE)
+deploy: ## Install everything with only AWS credentials and a region: bucket stack (unless BUCKET=...), zips, provider, macro
+	@$(INSTALL_ENV) cfn/install.sh deploy
+
+expand: ## Expand an example locally: make expand [EXAMPLE=path] [FORMAT=yaml] > out.json
+	@cargo run -q --bin fargate-app -- expand --format $(FORMAT) $(EXAMPLE)
+
+diff-example: ## What a Port change of example 001 would replace (fargate-app diff; exit 2 = replacement)
+	@mkdir -p tests/.tmp
+	@sed 's/Port: 8080/Port: 9090/' examples/001-app-behind-alb/template.yaml > tests/.tmp/001-port-9090.yaml
+	@cargo run -q --bin fargate-app -- diff examples/001-app-behind-alb/template.yaml tests/.tmp/001-port-9090.yaml; \
+	  rc=$$?; echo "(fargate-app diff exit code $$rc)"; [ $$rc -le 2 ]
 
 test: setup ## Run every test (Rust unit, golden, property and integration tests; template lint)
+	tests/install-inputs.sh
 	cargo test --workspace
+	$(VENV)/bin/python tests/create-only.py --check
+	tests/make-targets.sh
+	$(VENV)/bin/python tests/example-health.py
 	tests/lint-templates.sh
 
 test-rust: ## Run only the Rust tests
@@ -73,9 +83,10 @@ bench-loadtest: ## Load-test engine against oha on a local target (needs oha; no
 bench-lambda: ## Release Lambda sizes and cold start under the runtime API emulator (after make build)
 	tests/bench-lambda.sh
 
-cdk-example: ## Synthesize examples/cdk with the CDK (npm) and expand it (not part of make test)
-	cd examples/cdk && npm install --no-audit --no-fund && npx cdk synth --no-version-reporting > template.yaml
-	mkdir -p tests/.tmp && cargo run -q --bin fargate-app -- expand examples/cdk/template.yaml > tests/.tmp/cdk-expanded.json
+cdk-example: ## Synthesize examples/cdk with the CDK (npm) into tests/.tmp/cdk/ and expand it (not part of make test)
+	mkdir -p tests/.tmp/cdk
+	cd examples/cdk && npm install --no-audit --no-fund && npx cdk synth --no-version-reporting > ../../tests/.tmp/cdk/template.yaml
+	cargo run -q --bin fargate-app -- expand tests/.tmp/cdk/template.yaml > tests/.tmp/cdk-expanded.json
 	$(VENV)/bin/cfn-lint --ignore-checks W2001 -- tests/.tmp/cdk-expanded.json
 
 clean: ## Remove build output, Lambda zips and the venv

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# make package / make deploy. Checks the inputs first (in well under a second, before the venv
+# setup and the release build), then: venv, credential check with STS, artifact bucket (BUCKET,
+# or the bootstrap stack's), cargo-lambda build, upload, and for deploy the provider and macro stacks.
+# Usage: cfn/install.sh check|package|deploy   (settings come from the Makefile's environment)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+step=${1:?usage: cfn/install.sh check|package|deploy}
+: "${ARCH:=arm64}" "${VENV:=.venv}" "${VERSION:=dev}" "${MAKE:=make}"
+: "${BOOTSTRAP_STACK:=fargate-app-bootstrap}" "${PROVIDER_STACK:=fargate-app-provider}" "${MACRO_STACK:=fargate-app-macro}"
+[[ -n "${REGION:-}" ]] && export AWS_REGION="$REGION"
+
+# key=value lines of one [section] of an AWS config/credentials file.
+ini_section() {
+  [[ -f "$1" ]] || return 0
+  awk -v want="[$2]" '
+    { line = $0; gsub(/^[ \t]+|[ \t]+$/, "", line) }
+    line ~ /^\[/ { gsub(/[ \t]+/, " ", line); inside = (line == want); next }
+    inside && line ~ /=/ {
+      k = substr(line, 1, index(line, "=") - 1); v = substr(line, index(line, "=") + 1)
+      gsub(/[ \t]+$/, "", k); gsub(/^[ \t]+/, "", v); print k "=" v
+    }' "$1"
+}
+
+check_inputs() {
+  local config=${AWS_CONFIG_FILE:-$HOME/.aws/config} creds=${AWS_SHARED_CREDENTIALS_FILE:-$HOME/.aws/credentials}
+  local profile=${AWS_PROFILE:-${AWS_DEFAULT_PROFILE:-default}} section profile_keys missing=()
+  if [[ $profile == default ]]; then section=default; else section="profile $profile"; fi
+  profile_keys=$( { ini_section "$config" "$section"; ini_section "$creds" "$profile"; } )
+  # The credential sources the AWS CLI and SDKs read without a network call.
+  if [[ -n "${AWS_ACCESS_KEY_ID:-}" && -z "${AWS_SECRET_ACCESS_KEY:-}" ]]; then
+    missing+=("AWS_SECRET_ACCESS_KEY (AWS_ACCESS_KEY_ID is set without it)")
+  elif [[ -z "${AWS_ACCESS_KEY_ID:-}" && -z "${AWS_CONTAINER_CREDENTIALS_RELATIVE_URI:-}${AWS_CONTAINER_CREDENTIALS_FULL_URI:-}" \
+          && -z "${AWS_WEB_IDENTITY_TOKEN_FILE:-}" && "${FARGATE_APP_INSTANCE_CREDENTIALS:-}" != 1 ]] \
+       && ! grep -Eq '^(aws_access_key_id|sso_session|sso_start_url|credential_process|role_arn|web_identity_token_file|login_session)=' <<<"$profile_keys"; then
+    if [[ -n "${AWS_PROFILE:-}" ]]; then
+      missing+=("AWS credentials: profile '$AWS_PROFILE' has none in $config or $creds (aws configure --profile $AWS_PROFILE, or aws sso login --profile $AWS_PROFILE)")
+    else
+      missing+=("AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE=<profile> (aws configure / aws sso login); on EC2 with an instance role, FARGATE_APP_INSTANCE_CREDENTIALS=1")
+    fi
+  fi
+  if [[ -z "${AWS_REGION:-}${AWS_DEFAULT_REGION:-}" ]] && ! grep -q '^region=.' <<<"$profile_keys"; then
+    missing+=("AWS region: set AWS_REGION=<region> (or REGION=<region> on the make command line, or region in the profile '$profile')")
+  fi
+  if (( ${#missing[@]} )); then
+    for m in "${missing[@]}"; do echo "make $TARGET: missing $m" >&2; done
+    exit 2
+  fi
+  if [[ $ARCH != arm64 && $ARCH != x86_64 ]]; then
+    echo "make $TARGET: ARCH must be arm64 or x86_64, not '$ARCH'" >&2
+    exit 2
+  fi
+}
+
+TARGET=$step
+[[ $step == check ]] && TARGET=${CHECK_FOR:-deploy}
+check_inputs
+[[ $step == check ]] && exit 0
+
+"$MAKE" --no-print-directory setup
+aws() { "$VENV/bin/aws" "$@"; }
+who=$(aws sts get-caller-identity --query Arn --output text) || {
+  echo "make $step: the AWS credentials found do not work (aws sts get-caller-identity failed above)" >&2
+  exit 2
+}
+echo "Installing as $who in $(aws configure get region 2>/dev/null || echo "${AWS_REGION:-${AWS_DEFAULT_REGION:-}}")"
+
+bucket=${BUCKET:-}
+if [[ -z $bucket ]]; then
+  aws cloudformation deploy --template-file cfn/bootstrap.yaml --stack-name "$BOOTSTRAP_STACK" --no-fail-on-empty-changeset
+  bucket=$(aws cloudformation describe-stacks --stack-name "$BOOTSTRAP_STACK" \
+    --query "Stacks[0].Outputs[?OutputKey=='ArtifactBucket'].OutputValue" --output text)
+fi
+prefix="fargate-app/$VERSION/$ARCH"
+
+"$MAKE" --no-print-directory build ARCH="$ARCH"
+aws s3 cp target/lambda/fargate-app-provider/bootstrap.zip "s3://$bucket/$prefix/provider.zip"
+aws s3 cp target/lambda/fargate-app-macro/bootstrap.zip "s3://$bucket/$prefix/macro.zip"
+[[ $step == package ]] && exit 0
+
+aws cloudformation deploy --template-file cfn/provider.yaml --stack-name "$PROVIDER_STACK" \
+  --capabilities CAPABILITY_IAM --no-fail-on-empty-changeset \
+  --parameter-overrides CodeBucket="$bucket" CodeKey="$prefix/provider.zip" Architecture="$ARCH"
+aws cloudformation deploy --template-file cfn/macro.yaml --stack-name "$MACRO_STACK" \
+  --capabilities CAPABILITY_IAM --no-fail-on-empty-changeset \
+  --parameter-overrides CodeBucket="$bucket" CodeKey="$prefix/macro.zip" Architecture="$ARCH"
