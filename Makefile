@@ -56,6 +56,7 @@ diff-example: ## What a Port change of example 001 would replace (fargate-app di
 
 test: setup ## Run every test (Rust unit, golden, property and integration tests; template lint)
 	tests/install-inputs.sh
+	tests/install-bootstrap.sh
 	cargo test --workspace
 	$(VENV)/bin/python tests/create-only.py --check
 	tests/make-targets.sh

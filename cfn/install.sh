@@ -2,13 +2,16 @@
 # make package / make deploy. Checks the inputs first (in well under a second, before the venv
 # setup and the release build), then: venv, credential check with STS, artifact bucket (BUCKET,
 # or the bootstrap stack's), cargo-lambda build, upload, and for deploy the provider and macro stacks.
-# Usage: cfn/install.sh check|package|deploy   (settings come from the Makefile's environment)
+# Usage: cfn/install.sh check|bucket|package|deploy   (settings come from the Makefile's environment;
+# `bucket` stops after printing the artifact bucket, for tests)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-step=${1:?usage: cfn/install.sh check|package|deploy}
+step=${1:?usage: cfn/install.sh check|bucket|package|deploy}
 : "${ARCH:=arm64}" "${VENV:=.venv}" "${VERSION:=dev}" "${MAKE:=make}"
 : "${BOOTSTRAP_STACK:=fargate-app-bootstrap}" "${PROVIDER_STACK:=fargate-app-provider}" "${MACRO_STACK:=fargate-app-macro}"
 [[ -n "${REGION:-}" ]] && export AWS_REGION="$REGION"
+# The venv's AWS CLI (v1) reads only AWS_DEFAULT_REGION; SDKs and CLI v2 read AWS_REGION first.
+[[ -n "${AWS_REGION:-}" ]] && export AWS_DEFAULT_REGION="$AWS_REGION"
 
 # key=value lines of one [section] of an AWS config/credentials file.
 ini_section() {
@@ -57,7 +60,8 @@ TARGET=$step
 check_inputs
 [[ $step == check ]] && exit 0
 
-"$MAKE" --no-print-directory setup
+# Only the AWS CLI is needed before the build (which sets the rest of the venv up itself).
+[[ -x "$VENV/bin/aws" ]] || "$MAKE" --no-print-directory setup
 aws() { "$VENV/bin/aws" "$@"; }
 who=$(aws sts get-caller-identity --query Arn --output text) || {
   echo "make $step: the AWS credentials found do not work (aws sts get-caller-identity failed above)" >&2
@@ -66,11 +70,20 @@ who=$(aws sts get-caller-identity --query Arn --output text) || {
 echo "Installing as $who in $(aws configure get region 2>/dev/null || echo "${AWS_REGION:-${AWS_DEFAULT_REGION:-}}")"
 
 bucket=${BUCKET:-}
+# A bucket's physical ID is its name (what the stack's output also gives).
+bootstrap_bucket() {
+  aws cloudformation describe-stack-resource --stack-name "$BOOTSTRAP_STACK" --logical-resource-id ArtifactBucket \
+    --query StackResourceDetail.PhysicalResourceId --output text 2>/dev/null
+}
 if [[ -z $bucket ]]; then
-  aws cloudformation deploy --template-file cfn/bootstrap.yaml --stack-name "$BOOTSTRAP_STACK" --no-fail-on-empty-changeset
-  bucket=$(aws cloudformation describe-stacks --stack-name "$BOOTSTRAP_STACK" \
-    --query "Stacks[0].Outputs[?OutputKey=='ArtifactBucket'].OutputValue" --output text)
+  # Made once per account and region, then reused as it is.
+  if ! bucket=$(bootstrap_bucket); then
+    aws cloudformation deploy --template-file cfn/bootstrap.yaml --stack-name "$BOOTSTRAP_STACK" --no-fail-on-empty-changeset
+    bucket=$(bootstrap_bucket)
+  fi
 fi
+[[ -n $bucket && $bucket != None ]] || { echo "make $step: stack $BOOTSTRAP_STACK has no ArtifactBucket" >&2; exit 1; }
+if [[ $step == bucket ]]; then echo "$bucket"; exit 0; fi
 prefix="fargate-app/$VERSION/$ARCH"
 
 "$MAKE" --no-print-directory build ARCH="$ARCH"
