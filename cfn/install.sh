@@ -10,7 +10,8 @@ step=${1:?usage: cfn/install.sh check|bucket|package|deploy}
 : "${ARCH:=arm64}" "${VENV:=.venv}" "${VERSION:=dev}" "${MAKE:=make}"
 : "${BOOTSTRAP_STACK:=fargate-app-bootstrap}" "${PROVIDER_STACK:=fargate-app-provider}" "${MACRO_STACK:=fargate-app-macro}"
 [[ -n "${REGION:-}" ]] && export AWS_REGION="$REGION"
-# The venv's AWS CLI (v1) reads only AWS_DEFAULT_REGION; SDKs and CLI v2 read AWS_REGION first.
+# The venv's AWS CLI (v1) reads only AWS_DEFAULT_REGION (docs.aws.amazon.com/cli/v1/userguide/
+# cli-configure-envvars.html); SDKs and CLI v2 read AWS_REGION first.
 [[ -n "${AWS_REGION:-}" ]] && export AWS_DEFAULT_REGION="$AWS_REGION"
 
 # key=value lines of one [section] of an AWS config/credentials file.

@@ -243,3 +243,41 @@ fn create_only_table_covers_every_generated_type() {
         "not in the create-only table: {missing:?}"
     );
 }
+
+// The provider answers an Update of `Custom::FargateListenerPort` with a new listener (a new
+// physical ID) when the range changes (provider/src/listener_port.rs), so the claim is replaced;
+// the ALB ingress rule takes the port through `Fn::GetAtt ...AutoListener.Port` in `FromPort`,
+// create-only for AWS::EC2::SecurityGroupIngress, so it is replaced too.
+#[test]
+fn a_new_port_range_replaces_the_claim_and_its_ingress_rule() {
+    let input =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/macro/input/shared_port_auto.yaml");
+    let text = std::fs::read_to_string(input).unwrap();
+    let old = template::parse(&text).unwrap();
+    let new = template::parse(&text.replace(
+        "ListenerPort: auto",
+        "ListenerPort: auto\n        PortRange: 9000-9099",
+    ))
+    .unwrap();
+    let d = diff_templates(&old, &new, &Settings::default()).unwrap();
+    let action = |id: &str| {
+        d.resources
+            .iter()
+            .find(|r| r.logical_id == id)
+            .map(|r| r.action)
+    };
+    assert_eq!(
+        action("BranchAutoListener"),
+        Some(Action::Replace),
+        "{}",
+        d.render()
+    );
+    assert_eq!(
+        action("BranchListenerIngress"),
+        Some(Action::Replace),
+        "{}",
+        d.render()
+    );
+    assert_eq!(action("BranchService"), None, "{}", d.render());
+    assert_eq!(d.exit_code(), 2);
+}
