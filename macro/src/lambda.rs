@@ -35,6 +35,12 @@ pub struct MacroResponse {
 }
 
 /// Handles one macro request. Never fails: problems become a `failure` response.
+///
+/// Input bounds: the CLI's file bounds (`crate::source`) do not apply here. CloudFormation
+/// hands the macro a template it has already parsed under its own 1 MB limit, with YAML aliases
+/// expanded and one value per key (a JSON object cannot carry duplicates), and the runtime reads
+/// the event with serde_json, which stops at 128 levels of nesting. What does apply is shared:
+/// the reader's cost and echo bounds on unknown property names (`crate::reader`).
 pub fn handle(req: &MacroRequest, settings: &Settings) -> MacroResponse {
     match crate::expand(&req.fragment, settings) {
         Ok(fragment) => MacroResponse {

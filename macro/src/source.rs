@@ -738,3 +738,142 @@ fn json_positions(text: &str) -> Result<Option<PosTree>, SourceError> {
     }
     Ok(if stack.is_empty() { root } else { None })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// Plain scalars read as serde_yaml_ng (the reader before this one) read them, so no
+    /// template changes meaning: YAML 1.2 core schema plus 0x/0o/0b integers.
+    #[test]
+    fn scalars_resolve_as_before() {
+        for s in [
+            "~",
+            "null",
+            "NULL",
+            "true",
+            "False",
+            "yes",
+            "no",
+            "on",
+            "0x1F",
+            "-0x10",
+            "0o17",
+            "0b101",
+            "007",
+            "-007",
+            "0",
+            "-0",
+            "+12",
+            "1_000",
+            "1e3",
+            "1.5",
+            "-2.5e-3",
+            ".5",
+            "1e999",
+            "12:30",
+            "2026-11-22",
+            "0.0",
+            "x",
+            "'5'",
+            "\"true\"",
+            "!!str 5",
+            "!!int \"7\"",
+            "18446744073709551615",
+            "-9223372036854775808",
+        ] {
+            let text = format!("k: {s}\n");
+            let ours = parse(&text).map(|s| s.value).map_err(|e| e.message);
+            let before: Result<Value, String> =
+                serde_yaml_ng::from_str(&text).map_err(|e| e.to_string());
+            match (&ours, &before) {
+                (Ok(a), Ok(b)) => assert_eq!(a, b, "{s}"),
+                (Err(_), Err(_)) => {}
+                _ => panic!("{s}: {ours:?} vs {before:?}"),
+            }
+        }
+        // Past u64 serde_yaml_ng failed; a JSON number (a float) is kinder and what JSON gives.
+        assert_eq!(parse("k: 99999999999999999999\n").unwrap().value["k"], 1e20);
+        // As before: infinities are refused rather than turned into null.
+        assert!(parse("k: +.inf\n")
+            .unwrap_err()
+            .message
+            .contains("cannot be represented"));
+    }
+
+    #[test]
+    fn positions_of_yaml_nodes() {
+        let s = parse("A:\n  B: [x, {C: 1}]\n  D: !Ref X\n").unwrap();
+        assert_eq!(
+            s.value,
+            json!({"A": {"B": ["x", {"C": 1}], "D": {"Ref": "X"}}})
+        );
+        let p = &s.positions;
+        assert_eq!(p.find("A"), Pos { line: 1, col: 1 });
+        assert_eq!(p.find("A.B[1].C"), Pos { line: 2, col: 11 });
+        assert_eq!(p.find("A.B[0]"), Pos { line: 2, col: 7 });
+        // Inside a short form, and a missing key: the nearest node the file has.
+        assert_eq!(p.find("A.D.Ref"), Pos { line: 3, col: 3 });
+        assert_eq!(p.find("A.Missing.Deeper"), Pos { line: 1, col: 1 });
+        assert_eq!(p.find("A.B[9]"), Pos { line: 2, col: 3 });
+    }
+
+    #[test]
+    fn positions_of_json_nodes_count_characters() {
+        let s = parse("{\"A\": {\"é.x\": [1,\n  {\"C\": \"\\\"\"}]}}").unwrap();
+        assert_eq!(s.value, json!({"A": {"é.x": [1, {"C": "\""}]}}));
+        assert_eq!(s.positions.find("A.é.x[1].C"), Pos { line: 2, col: 4 });
+        assert_eq!(s.positions.find("A.é.x"), Pos { line: 1, col: 8 });
+    }
+
+    #[test]
+    fn block_nesting_is_bounded() {
+        let mut text = String::new();
+        for depth in 0..=MAX_DEPTH {
+            text.push_str(&format!("{}k{depth}:\n", " ".repeat(depth)));
+        }
+        let e = parse(&text).unwrap_err();
+        assert_eq!(e.kind, SourceErrorKind::TooDeep);
+        // The map holding k100 is the 101st level; yaml-rust2 marks it at the key's colon.
+        assert_eq!(
+            e.pos,
+            Some(Pos {
+                line: 101,
+                col: 105
+            })
+        );
+    }
+
+    #[test]
+    fn aliases_count_at_their_expanded_size() {
+        // 1,100 aliases (4 KB) to a list of 250 items cross 1 MB; the same aliases to a scalar do not.
+        let list = format!("[{}]", vec!["abc"; 250].join(", "));
+        let many = vec!["*a"; 1100].join(", ");
+        let e = parse(&format!("A: &a {list}\nB: [{many}]\n")).unwrap_err();
+        assert_eq!(e.kind, SourceErrorKind::AliasExpansion);
+        let ok = parse(&format!("A: &a abc\nB: [{many}]\n")).unwrap();
+        assert_eq!(ok.value["B"][1099], "abc");
+    }
+
+    #[test]
+    fn one_document_and_known_tags_only() {
+        assert_eq!(
+            parse("A: 1\n---\nB: 2\n").unwrap_err().kind,
+            SourceErrorKind::Unsupported
+        );
+        let e = parse("A: !Bogus x\n").unwrap_err();
+        assert_eq!(
+            (e.message.as_str(), e.pos),
+            ("unknown tag !Bogus", Some(Pos { line: 1, col: 11 }))
+        );
+        assert_eq!(
+            parse("{A: 1, A: 2}").unwrap_err().kind,
+            SourceErrorKind::DuplicateKey
+        );
+        assert_eq!(
+            parse("{\"A\": 1, \"\\u0041\": 2}").unwrap_err().kind,
+            SourceErrorKind::DuplicateKey
+        );
+    }
+}

@@ -147,3 +147,34 @@ fn template_over_one_megabyte_is_refused() {
         stderr(&out)
     );
 }
+
+/// The macro Lambda gets the template from CloudFormation already parsed (its size limit
+/// applied, aliases expanded, one value per key), so of these bounds only the reader's apply
+/// there: a huge unknown key costs no search and is not echoed whole in `errorMessage`.
+#[test]
+fn macro_lambda_reports_a_huge_unknown_key_briefly() {
+    use fargate_macro::lambda::handle_value;
+    use fargate_macro::Settings;
+    let key = "A".repeat(500_000);
+    let mut props = serde_json::json!({
+        "Image": "nginx",
+        "Network": { "VpcId": "vpc-1", "Subnets": ["subnet-1", "subnet-2"] },
+    });
+    props[&key] = 1.into();
+    let event = serde_json::json!({
+        "region": "us-east-1", "accountId": "123456789012", "transformId": "123456789012::FargateApp",
+        "params": {}, "templateParameterValues": {}, "requestId": "r-1",
+        "fragment": { "Resources": { "Users": { "Type": "Fargate::App", "Properties": props } } },
+    });
+    let resp = handle_value(event, &Settings::default());
+    assert_eq!(resp.status, "failure");
+    let msg = resp.error_message.unwrap();
+    assert!(msg.len() < 1000, "{} bytes", msg.len());
+    assert!(
+        msg.starts_with(&format!(
+            "Resource [Users] Properties.{}...: unknown property (expected one of: Image,",
+            "A".repeat(61)
+        )),
+        "{msg}"
+    );
+}
