@@ -3,9 +3,13 @@
 //! problems can point at the file, and with bounds so a hostile or broken file fails fast, in
 //! memory proportional to its size.
 //!
-//! Bounds follow CloudFormation's own template limits (Quotas page of the CloudFormation User
-//! Guide: a template body from S3 is at most 1 MB): a template CloudFormation would refuse is
-//! refused here too, with a message saying which limit it broke.
+//! Bounds follow CloudFormation's own: a template body from S3 is at most 1 MB (ValidateTemplate
+//! / CreateStack `TemplateURL`, "max size: 1 MB", CloudFormation API Reference), and so is the
+//! processed template, which CloudFormation hands a macro as JSON ("Troubleshoot the processed
+//! template", CloudFormation User Guide). A file past that, or whose YAML aliases expand past
+//! it, could never deploy and is refused here with the limit it broke. Duplicate keys are
+//! refused: the user guide's template-formats page says a template with duplicate sections has
+//! undefined behaviour, and a JSON object can only keep one of them.
 
 use crate::error::Problem;
 use serde_json::{Map, Number, Value};

@@ -1,7 +1,10 @@
 //! Hostile or broken template files fail fast with a clear error, in memory proportional to the
-//! file, instead of expanding for minutes. The bounds are CloudFormation's own: a template body
-//! is at most 1 MB (uploaded to S3; "CloudFormation quotas", AWS CloudFormation User Guide), so a
-//! file past it, or one whose aliases expand past it, could never deploy.
+//! file, instead of expanding for minutes. The bounds are CloudFormation's own: a template from
+//! S3 is at most 1 MB (`TemplateURL`, "max size: 1 MB", CloudFormation API Reference), and so is
+//! the processed template the macro returns ("Troubleshoot the processed template",
+//! CloudFormation User Guide); a file past it, or whose aliases expand past it, could never
+//! deploy. Duplicate keys: "don't use duplicate major sections ... undefined behavior"
+//! (template-formats page, CloudFormation User Guide).
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
