@@ -25,7 +25,7 @@ pub const MAX_TEMPLATE_BYTES: usize = 1024 * 1024;
 pub const MAX_DEPTH: usize = 100;
 
 /// A line and column (both from 1; the column counts characters).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Pos {
     pub line: u32,
     pub col: u32,
@@ -330,7 +330,10 @@ impl<'t> Yaml<'t> {
                     let (v, p) = match f.open {
                         Open::Seq { items, pos } => (Value::Array(items), PosTree::Seq(f.at, pos)),
                         Open::Map { entries, pos, .. } => {
-                            (Value::Object(entries), PosTree::Map(f.at, pos))
+                            // yaml-rust2 marks a block map at its first colon; its first key
+                            // is where it starts.
+                            let at = pos.first().map_or(f.at, |e| e.1.min(f.at));
+                            (Value::Object(entries), PosTree::Map(at, pos))
                         }
                     };
                     let v = short_form(v, f.tag.as_ref(), f.at)?;
@@ -821,6 +824,8 @@ mod tests {
         assert_eq!(p.find("A.D.Ref"), Pos { line: 3, col: 3 });
         assert_eq!(p.find("A.Missing.Deeper"), Pos { line: 1, col: 1 });
         assert_eq!(p.find("A.B[9]"), Pos { line: 2, col: 3 });
+        let s = parse("L:\n  - K: 1\n    J: 2\n").unwrap();
+        assert_eq!(s.positions.find("L[0]"), Pos { line: 2, col: 5 });
     }
 
     #[test]
