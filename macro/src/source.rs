@@ -196,6 +196,23 @@ pub fn parse(text: &str) -> Result<Source, SourceError> {
     Yaml::new(text).read()
 }
 
+/// A template that declares more resources than a stack may hold (CloudFormation quotas:
+/// 500 resources) cannot expand into fewer, since every App becomes at least one resource: it
+/// is refused before expanding, so the work stays proportional to what could deploy. Used by
+/// the CLI and the macro Lambda alike.
+pub fn too_many_resources(template: &Value) -> Option<Problem> {
+    let n = template.get("Resources")?.as_object()?.len();
+    (n > crate::expand::MAX_RESOURCES).then(|| {
+        Problem::template(
+            "Resources",
+            format!(
+                "the template declares {n} resources; CloudFormation allows {} in a stack, and each Fargate::App becomes at least one",
+                crate::expand::MAX_RESOURCES
+            ),
+        )
+    })
+}
+
 fn marker_pos(m: &Marker) -> Pos {
     Pos {
         line: u32::try_from(m.line()).unwrap_or(u32::MAX),

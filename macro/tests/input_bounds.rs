@@ -181,3 +181,30 @@ fn macro_lambda_reports_a_huge_unknown_key_briefly() {
         "{msg}"
     );
 }
+
+/// A template declaring more resources than a stack may hold cannot expand into fewer (every
+/// App becomes at least one resource), so it is refused before expanding, in the CLI and in
+/// the macro Lambda alike: "Resources: 500 resources" per stack (CloudFormation quotas page).
+#[test]
+fn more_resources_than_a_stack_holds_are_refused_before_expanding() {
+    let mut text = APP.to_string();
+    for i in 0..1000 {
+        text.push_str(&format!(
+            "  App{i}:\n    Type: Fargate::App\n    Properties: {{ Image: x, Network: {{ VpcId: v, Subnets: [a, b] }} }}\n"
+        ));
+    }
+    let out = expand_text("many.yaml", &text);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "many.yaml:2:1: Template Resources: the template declares 1001 resources; CloudFormation allows 500 in a stack, and each Fargate::App becomes at least one\n"
+    );
+
+    let tpl = fargate_macro::template::parse(&text).unwrap();
+    let event = serde_json::json!({ "requestId": "r-2", "fragment": tpl });
+    let resp = fargate_macro::lambda::handle_value(event, &fargate_macro::Settings::default());
+    assert_eq!(
+        resp.error_message.as_deref(),
+        Some("Template Resources: the template declares 1001 resources; CloudFormation allows 500 in a stack, and each Fargate::App becomes at least one")
+    );
+}

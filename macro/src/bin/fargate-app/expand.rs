@@ -118,6 +118,9 @@ fn expand(a: &Args) -> Result<(), Failure> {
         let code = e.code();
         file_problem(e.pos, e.message, code)
     })?;
+    if let Some(p) = source::too_many_resources(&src.value) {
+        return Err(Failure::Invalid(vec![report(&p, src.positions.locate(&p))]));
+    }
     let expanded = fargate_macro::expand(&src.value, &Settings::with_export(&a.provider_export))
         .map_err(|problems| {
             Failure::Invalid(
