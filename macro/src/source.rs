@@ -69,13 +69,17 @@ impl PosTree {
                 PosTree::Map(_, entries) => entries
                     .iter()
                     .filter_map(|(k, kp, v)| {
-                        [k.as_str(), &crate::reader::short_key(k)]
-                            .into_iter()
-                            .find(|k| {
-                                rest.strip_prefix(*k)
-                                    .is_some_and(|r| r.is_empty() || r.starts_with(['.', '[']))
-                            })
-                            .map(|k| (k.len(), *kp, v))
+                        let fits = |shown: &str| {
+                            rest.strip_prefix(shown)
+                                .is_some_and(|r| r.is_empty() || r.starts_with(['.', '[']))
+                                .then_some((shown.len(), *kp, v))
+                        };
+                        // Messages show long keys shortened (`reader::path`).
+                        fits(k).or_else(|| {
+                            (k.len() > crate::reader::MAX_SHOWN_KEY)
+                                .then(|| fits(&crate::reader::short_key(k)))
+                                .flatten()
+                        })
                     })
                     .max_by_key(|(len, _, _)| *len),
                 PosTree::Seq(_, items) => rest
