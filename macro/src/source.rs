@@ -303,7 +303,7 @@ impl<'t> Yaml<'t> {
                     self.grow(w, at)?;
                     let v = scalar(text, style, tag.as_ref(), at)?;
                     let v = short_form(v, tag.as_ref(), at)?;
-                    self.remember(anchor, &v, w);
+                    self.remember(anchor, &v, w, at)?;
                     Some((v, PosTree::Leaf(at)))
                 }
                 Event::Alias(id) => {
@@ -359,7 +359,7 @@ impl<'t> Yaml<'t> {
                     };
                     let v = short_form(v, f.tag.as_ref(), f.at)?;
                     let w = self.weight - f.weight_before;
-                    self.remember(f.anchor, &v, w);
+                    self.remember(f.anchor, &v, w, f.at)?;
                     Some((v, p))
                 }
             };
@@ -409,15 +409,24 @@ impl<'t> Yaml<'t> {
         Ok(())
     }
 
-    fn remember(&mut self, anchor: usize, v: &Value, weight: usize) {
+    /// Keeps a copy of an anchored node for its aliases; the copy counts towards the bound too.
+    fn remember(
+        &mut self,
+        anchor: usize,
+        v: &Value,
+        weight: usize,
+        at: Pos,
+    ) -> Result<(), SourceError> {
         // yaml-rust2 numbers anchors from 1; 0 means none.
         if anchor == 0 {
-            return;
+            return Ok(());
         }
+        self.grow(weight, at)?;
         if self.anchors.len() <= anchor {
             self.anchors.resize(anchor + 1, None);
         }
         self.anchors[anchor] = Some((v.clone(), weight));
+        Ok(())
     }
 }
 
@@ -884,6 +893,24 @@ mod tests {
         assert_eq!(e.kind, SourceErrorKind::AliasExpansion);
         let ok = parse(&format!("A: &a abc\nB: [{many}]\n")).unwrap();
         assert_eq!(ok.value["B"][1099], "abc");
+    }
+
+    /// Every anchor keeps a copy of its node for its aliases: anchors nested in anchors must not
+    /// multiply a file's size in memory even when no alias is used.
+    #[test]
+    fn nested_anchors_count_their_copies() {
+        let mut text = String::new();
+        for depth in 0..50 {
+            text.push_str(&format!("{}k{depth}: &a{depth}\n", " ".repeat(depth)));
+        }
+        text.push_str(&format!(
+            "{}L: [{}]\n",
+            " ".repeat(50),
+            vec!["x"; 100_000].join(", ")
+        ));
+        assert!(text.len() < 400_000);
+        let e = parse(&text).unwrap_err();
+        assert_eq!(e.kind, SourceErrorKind::AliasExpansion);
     }
 
     #[test]
