@@ -253,8 +253,9 @@ struct Yaml<'t> {
     stack: Vec<Frame>,
     /// Nodes by anchor ID, with their weight.
     anchors: Vec<Option<(Value, usize)>>,
-    /// A rough size of the template as it will be once aliases are expanded: scalar bytes plus
-    /// one per node. Without aliases it is at most the file's size.
+    /// A rough size of what is held in memory: scalar bytes plus one per node, counting each
+    /// alias at its anchor's size and each anchor's copy. Without anchors it is at most the
+    /// file's size.
     weight: usize,
 }
 
@@ -307,16 +308,17 @@ impl<'t> Yaml<'t> {
                     Some((v, PosTree::Leaf(at)))
                 }
                 Event::Alias(id) => {
-                    let Some(Some((v, w))) = self.anchors.get(id) else {
+                    let Some(Some((_, w))) = self.anchors.get(id) else {
                         return Err(SourceError::new(
                             SourceErrorKind::Syntax,
                             Some(at),
                             "alias to an unknown anchor",
                         ));
                     };
-                    let (v, w) = (v.clone(), *w);
-                    self.grow(w, at)?;
-                    Some((v, PosTree::Leaf(at)))
+                    // Weigh before copying, so a copy past the bound is never made.
+                    self.grow(*w, at)?;
+                    let v = self.anchors[id].as_ref().map(|(v, _)| v.clone());
+                    Some((v.unwrap_or_default(), PosTree::Leaf(at)))
                 }
                 Event::SequenceStart(anchor, tag) => {
                     self.open(
