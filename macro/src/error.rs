@@ -52,6 +52,58 @@ impl Problem {
     }
 }
 
+/// Stable rule codes for CI annotations (`fargate-app expand --error-format json`), one per kind
+/// of problem. Codes never change meaning; a new kind gets a new code. FA0xx are file problems
+/// (`source::SourceError::code`).
+impl Problem {
+    pub fn code(&self) -> &'static str {
+        let (Problem::Property { message, .. } | Problem::Template { message, .. }) = self;
+        let m = message.as_str();
+        let has = |parts: &[&str]| parts.iter().any(|p| m.contains(p));
+        if m.starts_with("unknown property") {
+            "FA101" // unknown property
+        } else if m.starts_with("required") {
+            "FA102" // required property missing
+        } else if m.starts_with("expected ") {
+            "FA103" // wrong type or shape
+        } else if has(&[
+            "out of range",
+            "is greater than",
+            "is outside",
+            "must be less than",
+            "is longer than",
+        ]) {
+            "FA104" // number out of range
+        } else if has(&[
+            " is not one of ",
+            " is not a",
+            " is neither ",
+            " must start with ",
+            " is not Allow",
+        ]) {
+            "FA105" // value not allowed
+        } else if m.starts_with("give ")
+            || has(&["not both", "not used with", "only used with", "also set in"])
+        {
+            "FA106" // properties that conflict or go together
+        } else if has(&[
+            "has no attribute",
+            "is not available",
+            "cannot depend on itself",
+        ]) {
+            "FA107" // reference to an App or attribute
+        } else if m.starts_with("generates '") {
+            "FA108" // logical ID collision
+        } else if has(&["CloudFormation allows"]) {
+            "FA109" // a CloudFormation limit
+        } else if matches!(self, Problem::Template { .. }) {
+            "FA200" // other template problem
+        } else {
+            "FA100" // other property problem
+        }
+    }
+}
+
 /// Every problem found in one expansion, reported together.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Problems(pub Vec<Problem>);

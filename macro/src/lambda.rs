@@ -35,8 +35,19 @@ pub struct MacroResponse {
 }
 
 /// Handles one macro request. Never fails: problems become a `failure` response.
+///
+/// Input bounds: the CLI's file bounds (`crate::source`) do not apply here. CloudFormation
+/// hands the macro a template it has already parsed under its own 1 MB limit, with YAML aliases
+/// expanded and one value per key (a JSON object cannot carry duplicates), and the runtime reads
+/// the event with serde_json, which stops at 128 levels of nesting. What does apply is shared:
+/// the reader's cost and echo bounds on unknown property names (`crate::reader`), and the
+/// stack's resource limit checked before expanding (`crate::source::too_many_resources`).
 pub fn handle(req: &MacroRequest, settings: &Settings) -> MacroResponse {
-    match crate::expand(&req.fragment, settings) {
+    let result = match crate::source::too_many_resources(&req.fragment) {
+        Some(p) => Err(crate::Problems(vec![p])),
+        None => crate::expand(&req.fragment, settings),
+    };
+    match result {
         Ok(fragment) => MacroResponse {
             request_id: req.request_id.clone(),
             status: "success".into(),

@@ -10,6 +10,7 @@ pub mod intrinsics;
 pub mod lambda;
 pub mod reader;
 pub mod refs;
+pub mod source;
 pub mod spec;
 pub mod template;
 

@@ -47,12 +47,31 @@ pub struct Reader<'p> {
     problems: &'p mut Problems,
 }
 
-/// Joins a property path: `path("Properties.Network", "VpcId")`.
+/// Joins a property path: `path("Properties.Network", "VpcId")`. A key longer than any
+/// property name is shortened, so a megabyte-long key is not echoed whole.
 pub fn path(base: &str, key: &str) -> String {
+    let key = short_key(key);
     if base.is_empty() {
-        key.to_string()
+        key
     } else {
         format!("{base}.{key}")
+    }
+}
+
+/// Keys longer than this are shown by their beginning only.
+pub const MAX_SHOWN_KEY: usize = 64;
+
+/// A key as messages show it: whole up to `MAX_SHOWN_KEY` characters, else its beginning and `...`.
+pub fn short_key(key: &str) -> String {
+    match key.char_indices().nth(MAX_SHOWN_KEY) {
+        None => key.to_string(),
+        Some(_) => {
+            let end = key
+                .char_indices()
+                .nth(MAX_SHOWN_KEY - 3)
+                .map_or(key.len(), |(i, _)| i);
+            format!("{}...", &key[..end])
+        }
     }
 }
 
@@ -320,10 +339,14 @@ impl ListVal<Value> {
 }
 
 /// The allowed name nearest to a misspelt one, if it is close (a typo, not another word).
+/// Names whose length alone rules them out are skipped, so a huge key costs no more than its
+/// length.
 fn closest<'a>(word: &str, allowed: &[&'a str]) -> Option<&'a str> {
     let lower = word.to_ascii_lowercase();
+    let len = lower.chars().count();
     allowed
         .iter()
+        .filter(|a| len.abs_diff(a.chars().count()) <= 2.max(a.len() / 5))
         .map(|a| (edit_distance(&lower, &a.to_ascii_lowercase()), *a))
         .filter(|(d, a)| *d <= 2.max(a.len() / 5) && *d < a.len())
         .min_by_key(|(d, _)| *d)
@@ -353,5 +376,13 @@ mod tests {
         assert_eq!(closest("Imgae", &["Image", "Port"]), Some("Image"));
         assert_eq!(closest("memory", &["Image", "Memory"]), Some("Memory"));
         assert_eq!(closest("Banana", &["Image", "Port"]), None);
+        assert_eq!(closest(&"Image".repeat(100_000), &["Image"]), None);
+    }
+
+    #[test]
+    fn long_keys_are_shortened_in_paths() {
+        let p = path("Properties", &"K".repeat(1000));
+        assert_eq!(p, format!("Properties.{}...", "K".repeat(61)));
+        assert_eq!(path("Properties", "Image"), "Properties.Image");
     }
 }

@@ -65,7 +65,8 @@ fn unreadable_input_exits_1() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read /nonexistent/template.yaml"));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("fargate-app: /nonexistent/template.yaml: cannot read: "));
     let mut child = bin()
         .args(["expand", "-"])
         .stdin(std::process::Stdio::piped())
@@ -82,7 +83,11 @@ fn unreadable_input_exits_1() {
         .unwrap();
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not a valid YAML or JSON template"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("fargate-app: <stdin>:2:1: not a valid YAML or JSON template: "),
+        "{err}"
+    );
 }
 
 fn loadtest(args: &[&str]) -> std::process::Output {

@@ -1,8 +1,12 @@
-//! `fargate-app expand`: exit 0 with the template on stdout, 2 with one problem a line on
-//! stderr, 1 when the file cannot be read or parsed.
+//! `fargate-app expand`: exit 0 with the template on stdout; 2 with every problem on stderr,
+//! each as `FILE:LINE:COL: Resource [X] Properties.Path: message`; 1 when the file cannot be
+//! read or parsed. `--error-format json` writes the problems to stderr as one JSON array for
+//! CI annotators instead.
 
 use fargate_macro::gen::{Settings, DEFAULT_SERVICE_TOKEN_EXPORT};
-use fargate_macro::{template, Error};
+use fargate_macro::source::{self, Pos, SourceError};
+use fargate_macro::{template, Problem};
+use serde_json::{json, Value};
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -13,6 +17,10 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Json)]
     format: Format,
+    /// How problems are written to stderr: one line each, or a JSON array (file, line, column,
+    /// logicalId, path, message, code) for CI tools.
+    #[arg(long, value_enum, default_value_t = ErrorFormat::Text)]
+    error_format: ErrorFormat,
     /// Export holding the provider's ServiceToken.
     #[arg(long, default_value = DEFAULT_SERVICE_TOKEN_EXPORT)]
     provider_export: String,
@@ -24,46 +32,130 @@ enum Format {
     Yaml,
 }
 
-pub fn run(args: Args) -> ExitCode {
-    match expand(args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(Error::Invalid(problems)) => {
-            let mut err = std::io::stderr().lock();
-            for p in problems.iter() {
-                let _ = writeln!(err, "{p}");
-            }
-            ExitCode::from(2)
-        }
-        Err(e) => {
-            eprintln!("fargate-app: {e}");
-            ExitCode::from(1)
-        }
-    }
+#[derive(Clone, Copy, PartialEq, clap::ValueEnum)]
+enum ErrorFormat {
+    Text,
+    Json,
 }
 
-fn expand(a: Args) -> Result<(), Error> {
-    let text = if a.file == "-" {
-        std::io::read_to_string(std::io::stdin()).map_err(|source| Error::Read {
-            path: a.file.clone(),
-            source,
-        })?
+/// One reported problem, wherever it came from.
+struct Report {
+    pos: Option<Pos>,
+    logical_id: Option<String>,
+    path: Option<String>,
+    message: String,
+    code: &'static str,
+    /// The text form after `FILE[:LINE:COL]: `.
+    text: String,
+}
+
+pub fn run(args: Args) -> ExitCode {
+    let file = if args.file == "-" {
+        "<stdin>".to_string()
     } else {
-        std::fs::read_to_string(&a.file).map_err(|source| Error::Read {
-            path: a.file.clone(),
-            source,
-        })?
+        args.file.clone()
     };
-    let tpl = template::parse(&text).map_err(|message| Error::Parse {
-        path: a.file.clone(),
+    let (code, reports, prefix) = match expand(&args) {
+        Ok(()) => return ExitCode::SUCCESS,
+        Err(Failure::Invalid(r)) => (2, r, ""),
+        Err(Failure::File(r)) => (1, vec![*r], "fargate-app: "),
+    };
+    let mut err = std::io::stderr().lock();
+    match args.error_format {
+        ErrorFormat::Text => {
+            for r in &reports {
+                let at = r.pos.map(|p| format!(":{p}")).unwrap_or_default();
+                let _ = writeln!(err, "{prefix}{file}{at}: {}", r.text);
+            }
+        }
+        ErrorFormat::Json => {
+            let items: Vec<Value> = reports
+                .iter()
+                .map(|r| {
+                    json!({
+                        "file": file,
+                        "line": r.pos.map(|p| p.line),
+                        "column": r.pos.map(|p| p.col),
+                        "logicalId": r.logical_id,
+                        "path": r.path,
+                        "message": r.message,
+                        "code": r.code,
+                    })
+                })
+                .collect();
+            let _ = writeln!(err, "{}", Value::Array(items));
+        }
+    }
+    ExitCode::from(code)
+}
+
+enum Failure {
+    /// The template was read and has problems (exit 2).
+    Invalid(Vec<Report>),
+    /// The file could not be read or parsed (exit 1).
+    File(Box<Report>),
+}
+
+fn file_problem(pos: Option<Pos>, message: String, code: &'static str) -> Failure {
+    Failure::File(Box::new(Report {
+        pos,
+        logical_id: None,
+        path: None,
+        text: message.clone(),
         message,
+        code,
+    }))
+}
+
+fn expand(a: &Args) -> Result<(), Failure> {
+    let text = if a.file == "-" {
+        std::io::read_to_string(std::io::stdin())
+    } else {
+        std::fs::read_to_string(&a.file)
+    }
+    .map_err(|e| file_problem(None, format!("cannot read: {e}"), "FA000"))?;
+    let src = source::parse(&text).map_err(|e: SourceError| {
+        let code = e.code();
+        file_problem(e.pos, e.message, code)
     })?;
-    let expanded = fargate_macro::expand(&tpl, &Settings::with_export(&a.provider_export))?;
+    if let Some(p) = source::too_many_resources(&src.value) {
+        return Err(Failure::Invalid(vec![report(&p, src.positions.locate(&p))]));
+    }
+    let expanded = fargate_macro::expand(&src.value, &Settings::with_export(&a.provider_export))
+        .map_err(|problems| {
+            Failure::Invalid(
+                problems
+                    .iter()
+                    .map(|p| report(p, src.positions.locate(p)))
+                    .collect(),
+            )
+        })?;
     let out = match a.format {
         Format::Json => template::to_json(&expanded),
-        Format::Yaml => template::to_yaml(&expanded).map_err(Error::Write)?,
+        Format::Yaml => template::to_yaml(&expanded)
+            .map_err(|e| file_problem(None, format!("cannot write YAML: {e}"), "FA000"))?,
     };
     std::io::stdout()
         .lock()
         .write_all(out.as_bytes())
-        .map_err(|e| Error::Write(e.to_string()))
+        .map_err(|e| file_problem(None, format!("cannot write the template: {e}"), "FA000"))
+}
+
+fn report(p: &Problem, pos: Pos) -> Report {
+    let (logical_id, path, message) = match p {
+        Problem::Property {
+            logical_id,
+            path,
+            message,
+        } => (Some(logical_id.clone()), path, message),
+        Problem::Template { path, message } => (None, path, message),
+    };
+    Report {
+        pos: Some(pos),
+        logical_id,
+        path: Some(path.clone()),
+        message: message.clone(),
+        code: p.code(),
+        text: p.to_string(),
+    }
 }
