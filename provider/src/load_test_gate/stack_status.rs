@@ -1,0 +1,115 @@
+//! Whether an Update may be part of a rollback. A rollback sends Update (with the old
+//! properties) and Delete, never Create, so only an Update is checked:
+//! https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/crpg-ref-requesttypes.html
+
+use super::GateTiming;
+use crate::Clients;
+use aws_sdk_cloudformation::error::{ProvideErrorMetadata, SdkError};
+use tokio::time::Instant;
+
+/// Reads of the stack status, each with the SDK's own retries inside.
+const ATTEMPTS: u32 = 4;
+
+/// `Ok` when the gate may run; `Err(why)` when it must not: the stack is rolling back, or its
+/// status could not be read (then this Update may be a rollback, and a gate must never fail one).
+pub(super) async fn check(
+    clients: &Clients,
+    stack_id: &str,
+    until: Instant,
+    timing: &GateTiming,
+) -> Result<(), String> {
+    let mut attempt = 1;
+    loop {
+        match clients
+            .cfn
+            .describe_stacks()
+            .stack_name(stack_id)
+            .send()
+            .await
+        {
+            Ok(out) => {
+                let status = out
+                    .stacks()
+                    .first()
+                    .and_then(|s| s.stack_status())
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_default();
+                return if rolling_back(&status) {
+                    Err(format!("the stack is rolling back ({status})"))
+                } else {
+                    Ok(())
+                };
+            }
+            Err(e) => {
+                let msg = crate::error::sdk_message(&e);
+                let again = attempt < ATTEMPTS
+                    && transient(&e)
+                    && Instant::now() + timing.steady_poll < until;
+                tracing::warn!(error = %msg, attempt, again, "cannot read the stack status");
+                if !again {
+                    return Err(format!(
+                        "not run: this Update may be a rollback and the stack status could not be read ({msg})"
+                    ));
+                }
+                tokio::time::sleep(timing.steady_poll * attempt).await;
+                attempt += 1;
+            }
+        }
+    }
+}
+
+/// A rollback in progress (UPDATE_ROLLBACK_IN_PROGRESS, ROLLBACK_IN_PROGRESS,
+/// IMPORT_ROLLBACK_IN_PROGRESS, UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS). A finished
+/// rollback (UPDATE_ROLLBACK_COMPLETE) followed by a new update reads UPDATE_IN_PROGRESS.
+fn rolling_back(status: &str) -> bool {
+    status.contains("ROLLBACK") && status.ends_with("IN_PROGRESS")
+}
+
+/// Worth reading again: throttling, a server-side error, or no answer at all. A denial or a
+/// validation error will not change.
+fn transient<E: ProvideErrorMetadata>(
+    e: &SdkError<E, aws_sdk_cloudformation::config::http::HttpResponse>,
+) -> bool {
+    match e {
+        SdkError::ServiceError(se) => {
+            matches!(
+                se.err().code(),
+                Some(
+                    "Throttling"
+                        | "ThrottlingException"
+                        | "RequestLimitExceeded"
+                        | "TooManyRequestsException"
+                        | "InternalFailure"
+                        | "ServiceUnavailable"
+                )
+            ) || se.raw().status().is_server_error()
+        }
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            true
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_rollbacks_in_progress() {
+        for s in [
+            "UPDATE_ROLLBACK_IN_PROGRESS",
+            "ROLLBACK_IN_PROGRESS",
+            "IMPORT_ROLLBACK_IN_PROGRESS",
+            "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS",
+        ] {
+            assert!(super::rolling_back(s), "{s}");
+        }
+        for s in [
+            "UPDATE_IN_PROGRESS",
+            "UPDATE_ROLLBACK_COMPLETE",
+            "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",
+            "",
+        ] {
+            assert!(!super::rolling_back(s), "{s}");
+        }
+    }
+}
