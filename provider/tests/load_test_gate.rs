@@ -605,9 +605,8 @@ async fn an_update_whose_stack_status_is_denied_skips_and_says_why() {
     );
 }
 
-/// Only a rollback in progress skips: a stack that rolled back earlier and is now updated again
-/// (status UPDATE_IN_PROGRESS) is measured, and so is one whose name merely ends in the
-/// status of a finished rollback.
+/// Only a rollback in progress skips: an ordinary update is measured, and so is a status that
+/// names a finished rollback (today's check matched any status containing ROLLBACK).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_a_rollback_in_progress_skips() {
     for (status, skipped) in [
@@ -905,11 +904,11 @@ async fn the_host_is_presented_to_the_target() {
     )
     .await;
     assert_eq!(server.puts()[0].body["Status"], "SUCCESS");
-    let port = target.url.rsplit(':').next().unwrap().trim_end_matches('/');
-    for h in target.requests() {
-        assert_eq!(
-            header(&h, "host"),
-            Some(format!("app.example.test:{port}").as_str())
-        );
+    let seen = target.requests();
+    assert!(!seen.is_empty());
+    for h in seen {
+        // The URL's port may follow the name; the name is what ALB host rules and SNI see.
+        let host = header(&h, "host").unwrap_or_default();
+        assert_eq!(host.split(':').next(), Some("app.example.test"), "{h:?}");
     }
 }

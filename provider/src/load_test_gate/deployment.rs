@@ -147,4 +147,50 @@ mod tests {
         ));
         assert!(!same(None, arn));
     }
+
+    fn svc(rollout: Option<DeploymentRolloutState>, running: i32, desired: i32) -> Service {
+        Service::builder()
+            .service_name("users")
+            .deployments(
+                aws_sdk_ecs::types::Deployment::builder()
+                    .status("PRIMARY")
+                    .task_definition("arn:aws:ecs:us-east-1:1:task-definition/users:7")
+                    .set_rollout_state(rollout)
+                    .running_count(running)
+                    .desired_count(desired)
+                    .build(),
+            )
+            .build()
+    }
+
+    #[test]
+    fn without_a_rollout_state_the_counts_decide() {
+        assert_eq!(
+            revision(&svc(None, 1, 2), Some("users:7")),
+            Revision::Waiting("1 of 2 tasks running".into())
+        );
+        assert_eq!(revision(&svc(None, 2, 2), Some("users:7")), Revision::Ready);
+    }
+
+    #[test]
+    fn without_a_task_definition_the_primary_deployment_is_measured() {
+        let done = svc(Some(DeploymentRolloutState::Completed), 2, 2);
+        assert_eq!(revision(&done, None), Revision::Ready);
+        let rolling = svc(Some(DeploymentRolloutState::InProgress), 1, 2);
+        assert_eq!(
+            revision(&rolling, None),
+            Revision::Waiting("its rollout is IN_PROGRESS (1 of 2 tasks running)".into())
+        );
+    }
+
+    #[test]
+    fn a_service_without_tasks_has_nothing_to_measure() {
+        let empty = svc(Some(DeploymentRolloutState::Completed), 0, 0);
+        assert_eq!(
+            revision(&empty, Some("users:7")),
+            Revision::Failed(
+                "service users runs no tasks (desired count 0): there is nothing to measure".into()
+            )
+        );
+    }
 }
