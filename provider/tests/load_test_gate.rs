@@ -363,6 +363,66 @@ async fn a_deployment_of_another_task_definition_is_waited_for() {
     );
 }
 
+/// A throttled DescribeServices (past the SDK's own three attempts) is polled again rather
+/// than failing the deployment; a denial fails at once with ECS's words.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_throttled_service_read_is_polled_again_and_a_denial_fails_at_once() {
+    // ECS speaks JSON 1.1: the error code is `__type`.
+    let ecs_error = |t: &str, m: &str| format!(r#"{{"__type":"{t}","message":"{m}"}}"#);
+    let target = start(Behaviour::default(), 0).await.unwrap();
+    let server = ResponseServer::start(vec![]).await;
+    let throttled = mock!(ecs::Client::describe_services)
+        .sequence()
+        .http_status(400, Some(ecs_error("ThrottlingException", "Rate exceeded")))
+        .times(4)
+        .output(steady(1))
+        .build();
+    let c = clients(
+        &[&stack(cfn::types::StackStatus::UpdateInProgress)],
+        &[&throttled],
+        &[],
+    );
+    handle_event(
+        c,
+        gate(&target.url("/"), &server.url, json!({ "WarmUp": "0" })),
+        Instant::now() + Duration::from_secs(60),
+    )
+    .await;
+    let b = &server.puts()[0].body;
+    assert_eq!(b["Status"], "SUCCESS", "{b}");
+    assert_eq!(throttled.num_calls(), 5);
+
+    let denied = mock!(ecs::Client::describe_services)
+        .sequence()
+        .http_status(
+            400,
+            Some(ecs_error(
+                "AccessDeniedException",
+                "not authorized to perform: ecs:DescribeServices",
+            )),
+        )
+        .repeatedly()
+        .build();
+    let c = clients(
+        &[&stack(cfn::types::StackStatus::UpdateInProgress)],
+        &[&denied],
+        &[],
+    );
+    handle_event(
+        c,
+        gate(&target.url("/"), &server.url, json!({ "WarmUp": "0" })),
+        Instant::now() + Duration::from_secs(60),
+    )
+    .await;
+    let b = &server.puts()[1].body;
+    assert_eq!(b["Status"], "FAILED");
+    assert_eq!(
+        b["Reason"],
+        "DescribeServices failed: AccessDeniedException: not authorized to perform: ecs:DescribeServices"
+    );
+    assert_eq!(denied.num_calls(), 1);
+}
+
 /// A rollout the deployment circuit breaker marked FAILED will never complete: say so at once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_rollout_fails_the_gate_at_once() {

@@ -7,7 +7,7 @@
 //! returned for other controllers or behind a Classic Load Balancer).
 //! https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Deployment.html
 
-use super::GateTiming;
+use super::{transient, GateTiming};
 use crate::{Clients, ProviderError};
 use aws_sdk_ecs::types::{DeploymentRolloutState, Service};
 use tokio::time::Instant;
@@ -114,11 +114,32 @@ pub(super) async fn wait(
     timing: &GateTiming,
 ) -> Result<(), ProviderError> {
     loop {
-        let svc = clients.ecs_service(cluster, service).await?;
-        let why = match revision(&svc, task_definition) {
-            Revision::Ready => return Ok(()),
-            Revision::Failed(why) => return Err(ProviderError::Exhausted(why)),
-            Revision::Waiting(why) => why,
+        let read = clients
+            .ecs
+            .describe_services()
+            .cluster(cluster)
+            .services(service)
+            .send()
+            .await;
+        let why = match read {
+            // Throttled past the SDK's retries: poll again rather than fail the deployment.
+            Err(e) if transient(&e) => {
+                format!("DescribeServices failed: {}", crate::error::sdk_message(&e))
+            }
+            Err(e) => return Err(ProviderError::sdk("DescribeServices", &e)),
+            Ok(out) => {
+                let svc = out.services().first().ok_or_else(|| {
+                    ProviderError::bad(
+                        "ServiceName",
+                        format!("service {service} not found in cluster {cluster}"),
+                    )
+                })?;
+                match revision(svc, task_definition) {
+                    Revision::Ready => return Ok(()),
+                    Revision::Failed(why) => return Err(ProviderError::Exhausted(why)),
+                    Revision::Waiting(why) => why,
+                }
+            }
         };
         if Instant::now() + timing.steady_poll >= until {
             let what = task_definition.map_or(String::new(), |t| format!(" {}", short(t)));

@@ -17,6 +17,8 @@ pub use workers::{run_local, worker, WorkerReply};
 use crate::request::{Request, RequestType};
 use crate::respond::{margin, Outcome};
 use crate::{Clients, ProviderError};
+use aws_sdk_ecs::config::http::HttpResponse;
+use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
 use fargate_loadtest::{judge, Config, Model};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -87,6 +89,30 @@ fn present_host(config: &mut Config, host: &str) -> Result<(), String> {
     Err(format!(
         "presenting {host} needs the load-test engine's host option, which this provider build does not have"
     ))
+}
+
+/// Worth reading again: throttling, a server-side error, or no answer at all (any service crate:
+/// they share smithy's error types). A denial or a validation error will not change.
+fn transient<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>) -> bool {
+    match e {
+        SdkError::ServiceError(se) => {
+            matches!(
+                se.err().code(),
+                Some(
+                    "Throttling"
+                        | "ThrottlingException"
+                        | "RequestLimitExceeded"
+                        | "TooManyRequestsException"
+                        | "InternalFailure"
+                        | "ServiceUnavailable"
+                )
+            ) || se.raw().status().is_server_error()
+        }
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            true
+        }
+        _ => false,
+    }
 }
 
 /// How the gate waits for the service and decides; tests shorten the poll.

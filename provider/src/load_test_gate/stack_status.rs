@@ -2,9 +2,8 @@
 //! properties) and Delete, never Create, so only an Update is checked:
 //! https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/crpg-ref-requesttypes.html
 
-use super::GateTiming;
+use super::{transient, GateTiming};
 use crate::Clients;
-use aws_sdk_cloudformation::error::{ProvideErrorMetadata, SdkError};
 use tokio::time::Instant;
 
 /// Reads of the stack status, each with the SDK's own retries inside.
@@ -63,32 +62,6 @@ pub(super) async fn check(
 /// rollback (UPDATE_ROLLBACK_COMPLETE) followed by a new update reads UPDATE_IN_PROGRESS.
 fn rolling_back(status: &str) -> bool {
     status.contains("ROLLBACK") && status.ends_with("IN_PROGRESS")
-}
-
-/// Worth reading again: throttling, a server-side error, or no answer at all. A denial or a
-/// validation error will not change.
-fn transient<E: ProvideErrorMetadata>(
-    e: &SdkError<E, aws_sdk_cloudformation::config::http::HttpResponse>,
-) -> bool {
-    match e {
-        SdkError::ServiceError(se) => {
-            matches!(
-                se.err().code(),
-                Some(
-                    "Throttling"
-                        | "ThrottlingException"
-                        | "RequestLimitExceeded"
-                        | "TooManyRequestsException"
-                        | "InternalFailure"
-                        | "ServiceUnavailable"
-                )
-            ) || se.raw().status().is_server_error()
-        }
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            true
-        }
-        _ => false,
-    }
 }
 
 #[cfg(test)]
