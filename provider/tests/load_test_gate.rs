@@ -915,6 +915,91 @@ async fn a_worker_function_runs_the_load_from_inside_the_vpc() {
     }
 }
 
+/// A VPC function idle for weeks goes Inactive: the first Invoke fails and Lambda recreates its
+/// network resources (Pending) before it answers again
+/// (https://docs.aws.amazon.com/lambda/latest/dg/functions-states.html; Invoke's
+/// ResourceNotReadyException, HTTP 502). The gate invokes again instead of failing the
+/// deployment; a function that does not exist fails at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_inactive_worker_function_is_invoked_again() {
+    let lambda_error = |t: &str, m: &str| format!(r#"{{"__type":"{t}","message":"{m}"}}"#);
+    let target = start(Behaviour::default(), 0).await.unwrap();
+    let reply = worker_reply(&target.url("/"), 50.0).await;
+    let invoke = mock!(lambda::Client::invoke)
+        .sequence()
+        .http_status(
+            502,
+            Some(lambda_error(
+                "ResourceNotReadyException",
+                "The function is inactive and its VPC connection is no longer available.",
+            )),
+        )
+        // More than the SDK's own three attempts.
+        .times(4)
+        .output(move || {
+            lambda::operation::invoke::InvokeOutput::builder()
+                .status_code(200)
+                .payload(aws_smithy_types::Blob::new(reply.clone()))
+                .build()
+        })
+        .build();
+    let server = ResponseServer::start(vec![]).await;
+    let steady_rule = mock!(ecs::Client::describe_services).then_output(steady(1));
+    let c = clients(
+        &[&stack(cfn::types::StackStatus::UpdateInProgress)],
+        &[&steady_rule],
+        &[&invoke],
+    );
+    handle_event(
+        c,
+        gate(
+            &target.url("/"),
+            &server.url,
+            json!({ "WorkerFunctionArn": WORKERS_ARN, "WarmUp": "0" }),
+        ),
+        Instant::now() + Duration::from_secs(60),
+    )
+    .await;
+    let b = &server.puts()[0].body;
+    assert_eq!(b["Status"], "SUCCESS", "{b}");
+    assert_eq!(invoke.num_calls(), 5);
+
+    let steady_again = mock!(ecs::Client::describe_services).then_output(steady(1));
+    let missing = mock!(lambda::Client::invoke)
+        .sequence()
+        .http_status(
+            404,
+            Some(lambda_error(
+                "ResourceNotFoundException",
+                "Function not found: app-UsersLoadTestWorkers",
+            )),
+        )
+        .repeatedly()
+        .build();
+    let c = clients(
+        &[&stack(cfn::types::StackStatus::UpdateInProgress)],
+        &[&steady_again],
+        &[&missing],
+    );
+    handle_event(
+        c,
+        gate(
+            &target.url("/"),
+            &server.url,
+            json!({ "WorkerFunctionArn": WORKERS_ARN, "WarmUp": "0" }),
+        ),
+        Instant::now() + Duration::from_secs(60),
+    )
+    .await;
+    let b = &server.puts()[1].body;
+    assert_eq!(b["Status"], "FAILED");
+    assert_eq!(
+        b["Reason"],
+        "Invoke failed: ResourceNotFoundException: Function not found: app-UsersLoadTestWorkers"
+    );
+    assert_eq!(missing.num_calls(), 1);
+}
+
 // ---- Host: the name presented over HTTPS (item 9) ----
 
 #[tokio::test]

@@ -185,14 +185,21 @@ pub async fn handle(
         spec.duration_ms = budget.as_millis() as u64;
         capped = Some(note);
     }
+    // Time a worker invocation may be retried and still finish its run before the answer.
+    let retry_until = answer_at
+        .checked_sub(Duration::from_millis(spec.warm_up_ms + spec.duration_ms) + AFTER_RUN)
+        .unwrap_or_else(Instant::now);
+    let poll = clients.gate_timing.steady_poll;
     let report = match (&p.worker_function, p.workers) {
         // The App's VPC worker function: the load starts where the service is reachable.
-        (Some(function), n) => workers::fan_out(&clients, function, &spec, n).await?,
+        (Some(function), n) => {
+            workers::fan_out(&clients, function, &spec, n, retry_until, poll).await?
+        }
         (None, n) if n > 1 => {
             let this = clients.function_name.clone().ok_or_else(|| {
                 ProviderError::bad("Workers", "fan-out needs AWS_LAMBDA_FUNCTION_NAME")
             })?;
-            workers::fan_out(&clients, &this, &spec, n).await?
+            workers::fan_out(&clients, &this, &spec, n, retry_until, poll).await?
         }
         (None, _) => run_local(&spec).await?,
     };

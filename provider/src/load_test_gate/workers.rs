@@ -1,12 +1,16 @@
 //! Running the load: here, or split over invocations of a worker function (this Lambda for
 //! `Workers: N`, or the App's VPC worker function) whose HDR histograms are merged.
 
-use super::RunSpec;
+use super::{transient, RunSpec};
 use crate::{Clients, ProviderError};
+use aws_sdk_lambda::config::http::HttpResponse;
+use aws_sdk_lambda::error::{ProvideErrorMetadata, SdkError};
 use fargate_loadtest::report::WireReport;
 use fargate_loadtest::{Progress, Report};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::Instant;
 
 pub async fn run_local(spec: &RunSpec) -> Result<Report, ProviderError> {
     let config = spec.engine_config().map_err(ProviderError::GateFailed)?;
@@ -16,12 +20,15 @@ pub async fn run_local(spec: &RunSpec) -> Result<Report, ProviderError> {
 }
 
 /// Splits the load over `n` invocations of `function` (each at rate/n, or concurrency/n) and
-/// merges their histograms.
+/// merges their histograms. An invocation the function is not ready for is sent again, every
+/// `poll` (growing), until `retry_until`.
 pub(super) async fn fan_out(
     clients: &Clients,
     function: &str,
     spec: &RunSpec,
     n: usize,
+    retry_until: Instant,
+    poll: Duration,
 ) -> Result<Report, ProviderError> {
     let mut part = spec.clone();
     part.rate = spec.rate.map(|r| r / n as f64);
@@ -36,12 +43,24 @@ pub(super) async fn fan_out(
             payload.clone(),
         );
         calls.spawn(async move {
-            lambda
-                .invoke()
-                .function_name(function)
-                .payload(aws_sdk_lambda::primitives::Blob::new(payload))
-                .send()
-                .await
+            let mut attempt = 1;
+            loop {
+                let sent = lambda
+                    .invoke()
+                    .function_name(&function)
+                    .payload(aws_sdk_lambda::primitives::Blob::new(payload.clone()))
+                    .send()
+                    .await;
+                let wait = poll * attempt.min(6);
+                match sent {
+                    Err(e) if not_ready(&e) && Instant::now() + wait < retry_until => {
+                        tracing::warn!(function, attempt, error = %crate::error::sdk_message(&e), "load worker not ready; invoking again");
+                        tokio::time::sleep(wait).await;
+                        attempt += 1;
+                    }
+                    done => return done,
+                }
+            }
         });
     }
     let mut merged = Report::empty(None);
@@ -69,6 +88,20 @@ pub(super) async fn fan_out(
         merged.merge(&wire.into_report().map_err(ProviderError::GateFailed)?);
     }
     Ok(merged)
+}
+
+/// Worth invoking again: a function that is Inactive or Pending (its VPC network interfaces
+/// being recreated: ResourceNotReadyException, ResourceConflictException), throttled, or failing
+/// on the service's side.
+/// https://docs.aws.amazon.com/lambda/latest/dg/functions-states.html
+fn not_ready<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>) -> bool {
+    transient(e)
+        || matches!(
+            e.as_service_error().and_then(|se| se.code()),
+            Some(
+                "ResourceNotReadyException" | "ResourceConflictException" | "EC2ThrottledException"
+            )
+        )
 }
 
 /// What a worker invocation returns.
