@@ -585,6 +585,30 @@ fn update(mut ev: Value) -> Value {
     ev
 }
 
+/// A rollback sends the old properties, which a newer provider may no longer accept: the
+/// rollback check comes before any property check, so a rollback never fails on them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rollback_skips_even_properties_this_provider_refuses() {
+    let server = ResponseServer::start(vec![]).await;
+    let c = clients(
+        &[&stack(cfn::types::StackStatus::UpdateRollbackInProgress)],
+        &[],
+        &[],
+    );
+    let ev = update(gate(
+        "http://127.0.0.1:1/",
+        &server.url,
+        json!({ "Rate": "fast", "Host": "app example" }),
+    ));
+    handle_event(c, ev, Instant::now() + Duration::from_secs(30)).await;
+    let b = &server.puts()[0].body;
+    assert_eq!(b["Status"], "SUCCESS", "{b}");
+    assert_eq!(
+        b["Data"]["Skipped"],
+        "the stack is rolling back (UPDATE_ROLLBACK_IN_PROGRESS)"
+    );
+}
+
 /// Throttling is transient: the status is read again (past the SDK's own retries), and the
 /// gate runs.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -143,19 +143,20 @@ pub async fn handle(
     if req.request_type == RequestType::Delete {
         return Ok(Outcome::new(physical));
     }
-    let p = props::parse(req)?;
     // The answer must leave before respond's margin; the run must end before that.
     let answer_at = deadline - margin(deadline.saturating_duration_since(Instant::now()));
-    let run_time = Duration::from_millis(p.spec.warm_up_ms + p.spec.duration_ms) + AFTER_RUN;
-    let ready_by = answer_at.checked_sub(run_time).unwrap_or_else(Instant::now);
+    // Before the properties: a rollback's old properties must never fail it.
     if req.request_type == RequestType::Update {
         if let Err(why) =
-            stack_status::check(&clients, &req.stack_id, ready_by, &clients.gate_timing).await
+            stack_status::check(&clients, &req.stack_id, answer_at, &clients.gate_timing).await
         {
             tracing::info!(gate = %req.logical_resource_id, reason = %why, "load-test gate skipped");
             return Ok(Outcome::new(physical).with("Skipped", why));
         }
     }
+    let p = props::parse(req)?;
+    let run_time = Duration::from_millis(p.spec.warm_up_ms + p.spec.duration_ms) + AFTER_RUN;
+    let ready_by = answer_at.checked_sub(run_time).unwrap_or_else(Instant::now);
     if let (Some(cluster), Some(service)) = (&p.cluster, &p.service) {
         deployment::wait(
             &clients,

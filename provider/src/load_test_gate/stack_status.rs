@@ -41,16 +41,15 @@ pub(super) async fn check(
             }
             Err(e) => {
                 let msg = crate::error::sdk_message(&e);
-                let again = attempt < ATTEMPTS
-                    && transient(&e)
-                    && Instant::now() + timing.steady_poll < until;
+                let wait = timing.steady_poll * attempt;
+                let again = attempt < ATTEMPTS && transient(&e) && Instant::now() + wait < until;
                 tracing::warn!(error = %msg, attempt, again, "cannot read the stack status");
                 if !again {
                     return Err(format!(
                         "not run: this Update may be a rollback and the stack status could not be read ({msg})"
                     ));
                 }
-                tokio::time::sleep(timing.steady_poll * attempt).await;
+                tokio::time::sleep(wait).await;
                 attempt += 1;
             }
         }
