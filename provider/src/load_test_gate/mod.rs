@@ -118,8 +118,8 @@ fn transient<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>) -> bool {
 /// How the gate waits for the service and decides; tests shorten the poll.
 #[derive(Debug, Clone)]
 pub struct GateTiming {
-    /// Between two reads of the ECS service, and between two reads of a stack status that
-    /// failed for a transient reason.
+    /// Between two reads of the ECS service; the first wait before reading a stack status again
+    /// or invoking a worker function again (later waits grow).
     pub steady_poll: Duration,
 }
 
@@ -144,7 +144,9 @@ pub async fn handle(
         return Ok(Outcome::new(physical));
     }
     // The answer must leave before respond's margin; the run must end before that.
-    let answer_at = deadline - margin(deadline.saturating_duration_since(Instant::now()));
+    let answer_at = deadline
+        .checked_sub(margin(deadline.saturating_duration_since(Instant::now())))
+        .unwrap_or_else(Instant::now);
     // Before the properties: a rollback's old properties must never fail it.
     if req.request_type == RequestType::Update {
         if let Err(why) =
