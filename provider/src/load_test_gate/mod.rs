@@ -80,15 +80,30 @@ impl RunSpec {
 }
 
 /// ENGINE-HOST: the one place the gate hands `Host` to the engine. The engine must connect to
-/// the URL's address while presenting `host` as the TLS server name and in the Host header (like
-/// curl's `--connect-to`). Until the engine has that option the gate refuses rather than
-/// measure with the wrong name; when it does, set it here and un-ignore
-/// `the_host_is_presented_to_the_target` in provider/tests/load_test_gate.rs.
+/// the URL's address (the ALB) while presenting `host` as the TLS server name and in the Host
+/// header, like curl's `--connect-to`. With the engine's `Config::connect_to` (engine branch:
+/// connect to `connect_to`, present the URL's host), the body becomes
+/// `config.url = url; config.connect_to = Some(alb); Ok(())`, and
+/// `the_host_is_presented_to_the_target` in provider/tests/load_test_gate.rs is un-ignored.
+/// Until then the gate refuses rather than measure with the wrong name.
 fn present_host(config: &mut Config, host: &str) -> Result<(), String> {
-    let _ = config;
+    let (url, alb) = presenting(&config.url, host)?;
+    let _ = (url, alb);
     Err(format!(
         "presenting {host} needs the load-test engine's host option, which this provider build does not have"
     ))
+}
+
+/// The URL with `host` in place of the ALB's name, and the ALB's `HOST:PORT` to connect to.
+fn presenting(url: &str, host: &str) -> Result<(String, String), String> {
+    let mut u = reqwest::Url::parse(url).map_err(|e| format!("Url '{url}': {e}"))?;
+    let alb = match (u.host_str(), u.port_or_known_default()) {
+        (Some(h), Some(p)) => format!("{h}:{p}"),
+        _ => return Err(format!("Url '{url}' names no host and port to connect to")),
+    };
+    u.set_host(Some(host))
+        .map_err(|e| format!("'{host}' cannot stand in the Url: {e}"))?;
+    Ok((u.to_string(), alb))
 }
 
 /// Worth reading again: throttling, a server-side error, or no answer at all (any service crate:
@@ -228,4 +243,32 @@ pub async fn handle(
         o = o.with("Capped", c);
     }
     Ok(o)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn presenting_a_host_keeps_the_path_and_connects_to_the_alb() {
+        assert_eq!(
+            super::presenting(
+                "https://internal-app-1.us-east-1.elb.amazonaws.com/stress?x=1",
+                "app.example.test"
+            ),
+            Ok((
+                "https://app.example.test/stress?x=1".to_string(),
+                "internal-app-1.us-east-1.elb.amazonaws.com:443".to_string()
+            ))
+        );
+        assert_eq!(
+            super::presenting("http://127.0.0.1:8080/", "app.example.test"),
+            Ok((
+                "http://app.example.test:8080/".to_string(),
+                "127.0.0.1:8080".to_string()
+            ))
+        );
+        assert_eq!(
+            super::presenting("http://[::1]:8080/", "app.example.test").map(|p| p.1),
+            Ok("[::1]:8080".to_string())
+        );
+    }
 }

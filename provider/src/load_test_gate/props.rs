@@ -87,6 +87,7 @@ fn routing_header(req: &Request) -> Result<Option<(String, String)>, ProviderErr
     Ok(Some((name.to_string(), value.to_string())))
 }
 
+#[allow(clippy::needless_update)]
 pub(super) fn parse(req: &Request) -> Result<Props, ProviderError> {
     let mut headers: Vec<(String, String)> = match req.properties.get("Headers") {
         Some(Value::Object(m)) => m
@@ -173,6 +174,8 @@ pub(super) fn parse(req: &Request) -> Result<Props, ProviderError> {
             p99_ms: threshold("P99Ms")?,
             max_error_rate: threshold("MaxErrorRate")?,
             min_rps: threshold("MinRps")?,
+            // Newer engines add thresholds (with their defaults).
+            ..Thresholds::default()
         },
     })
 }
