@@ -67,5 +67,7 @@ if (( ${#missed[@]} )); then
   exit 1
 fi
 echo "cfn-lint --registry-schemas schema: ${#sources[@]} source templates valid, every property-shape error case rejected"
+# The CDK example's typed props are generated from the same schema.
+tests/cdk/check.sh
 # Security findings on the install templates; every skipped check is justified in place.
 .venv/bin/checkov -d cfn --framework cloudformation --skip-download --compact --quiet
