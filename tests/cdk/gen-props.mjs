@@ -10,7 +10,7 @@ const schema = JSON.parse(readFileSync(path, 'utf8'));
 const attributes = schema.readOnlyProperties.map((p) => p.replace('/properties/', ''));
 for (const a of attributes) delete schema.properties[a];
 // Keywords of the registry format that are not JSON Schema.
-for (const k of ['typeName', 'sourceUrl', 'readOnlyProperties', 'primaryIdentifier']) delete schema[k];
+for (const k of ['typeName', 'readOnlyProperties', 'primaryIdentifier']) delete schema[k];
 schema.title = 'FargateAppProps';
 
 // Rules over several properties (exactly one of Rate or Concurrency...) are for cfn-lint; as
