@@ -520,9 +520,24 @@ impl Drift<'_> {
             .cloned()
             .collect();
         for k in expansion.difference(&schema) {
-            self.findings.push(format!(
-                "{at}.{k}: the expansion accepts this property; the schema does not have it"
-            ));
+            // A name the expansion knows only to refuse with a better message (TaskPolicies'
+            // Principal) is as absent as in the schema.
+            let mut key = path.to_vec();
+            key.push(Seg::Key(k.clone()));
+            let refused = [
+                json!("x"),
+                json!(1),
+                json!(true),
+                json!(["x"]),
+                json!({ "K": "x" }),
+            ]
+            .iter()
+            .all(|v| expansion_accepts(&self.ctx, &key, v).is_err());
+            if !refused {
+                self.findings.push(format!(
+                    "{at}.{k}: the expansion accepts this property; the schema does not have it"
+                ));
+            }
         }
         for k in schema.difference(&expansion) {
             self.findings.push(format!(

@@ -240,10 +240,6 @@ export interface PolicyStatement {
   Resource?: string | string[];
   NotResource?: string | string[];
   Condition?: {};
-  /**
-   * Not allowed: the statements go into the task role's identity policy.
-   */
-  Principal?: never;
 }
 export interface Network {
   /**
@@ -513,6 +509,13 @@ export interface Trigger {
  * Map of dimension name to value.
  */
 export interface ScalarMap {
+  /**
+   * This interface was referenced by `ScalarMap`'s JSON-Schema definition
+   * via the `patternProperty` "^.+$".
+   *
+   * This interface was referenced by `ScalarMap1`'s JSON-Schema definition
+   * via the `patternProperty` "^.+$".
+   */
   [k: string]: string | number | boolean;
 }
 /**
@@ -567,6 +570,13 @@ export interface LoadTest {
  * Map of header name to value.
  */
 export interface ScalarMap1 {
+  /**
+   * This interface was referenced by `ScalarMap`'s JSON-Schema definition
+   * via the `patternProperty` "^.+$".
+   *
+   * This interface was referenced by `ScalarMap1`'s JSON-Schema definition
+   * via the `patternProperty` "^.+$".
+   */
   [k: string]: string | number | boolean;
 }
 /**
