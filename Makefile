@@ -24,11 +24,15 @@ LAMBDA_ZIPS = target/lambda/fargate-app-provider/bootstrap.zip target/lambda/far
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
-setup: $(VENV)/.installed ## Install the test tools (cfn-lint, moto, checkov, awscli) into .venv
+setup: $(VENV)/.installed tests/node_modules/.installed ## Install the test tools (cfn-lint, moto, checkov, awscli into .venv; json-schema-to-typescript, tsc into tests/node_modules)
 
 $(VENV)/.installed: tests/requirements.txt
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q --disable-pip-version-check -r tests/requirements.txt
+	touch $@
+
+tests/node_modules/.installed: tests/package.json tests/package-lock.json
+	cd tests && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 build: setup ## Build both Lambda zips (release, provided.al2023) with cargo-lambda: make build [ARCH=x86_64]
@@ -66,7 +70,7 @@ test: setup ## Run every test (Rust unit, golden, property and integration tests
 test-rust: ## Run only the Rust tests
 	cargo test --workspace
 
-lint: setup ## cargo fmt --check, clippy -D warnings, cfn-lint of goldens, examples and cfn/
+lint: setup ## cargo fmt --check, clippy -D warnings, cfn-lint of goldens, examples (source and expansion) and cfn/
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	tests/lint-templates.sh
