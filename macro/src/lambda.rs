@@ -36,13 +36,23 @@ pub struct MacroResponse {
 
 /// Handles one macro request. Never fails: problems become a `failure` response.
 pub fn handle(req: &MacroRequest, settings: &Settings) -> MacroResponse {
-    match crate::expand(&req.fragment, settings) {
-        Ok(fragment) => MacroResponse {
-            request_id: req.request_id.clone(),
-            status: "success".into(),
-            fragment: Some(fragment),
-            error_message: None,
-        },
+    match crate::expand_with_warnings(&req.fragment, settings) {
+        Ok(expanded) => {
+            // CloudFormation called the macro, so the template names it: that warning is moot.
+            for w in expanded
+                .warnings
+                .iter()
+                .filter(|w| **w != crate::Warning::MissingTransform)
+            {
+                tracing::warn!(request_id = %req.request_id, "{w}");
+            }
+            MacroResponse {
+                request_id: req.request_id.clone(),
+                status: "success".into(),
+                fragment: Some(expanded.template),
+                error_message: None,
+            }
+        }
         Err(problems) => MacroResponse {
             request_id: req.request_id.clone(),
             status: "failure".into(),

@@ -8,6 +8,42 @@ use serde_json::{Map, Value};
 
 pub const APP_TYPE: &str = "Fargate::App";
 
+/// What the reading of one App may look up in the rest of the template: the types and
+/// properties of other resources (to infer what a `Ref` yields), the parameters and the Apps.
+#[derive(Debug, Clone, Copy)]
+pub struct TemplateCtx<'a> {
+    pub resources: &'a Map<String, Value>,
+    pub parameters: Option<&'a Map<String, Value>>,
+    pub app_ids: &'a [String],
+}
+
+impl<'a> TemplateCtx<'a> {
+    /// The type of a resource of the template.
+    pub fn resource_type(&self, id: &str) -> Option<&'a str> {
+        self.resources.get(id)?.get("Type")?.as_str()
+    }
+    /// A literal property of a resource of the template.
+    pub fn resource_prop(&self, id: &str, key: &str) -> Option<&'a Value> {
+        self.resources.get(id)?.get("Properties")?.get(key)
+    }
+    pub fn is_parameter(&self, name: &str) -> bool {
+        self.parameters.is_some_and(|p| p.contains_key(name))
+    }
+    /// The resource a `{"Ref": X}` or `{"Fn::GetAtt": [X, attr]}` names, with the attribute.
+    pub fn referenced(&self, v: &Value) -> Option<(&'a str, Option<String>)> {
+        let m = v.as_object().filter(|m| m.len() == 1)?;
+        let (id, attr) = if let Some(Value::String(r)) = m.get("Ref") {
+            (r.as_str(), None)
+        } else if let Some(Value::Array(a)) = m.get("Fn::GetAtt") {
+            (a.first()?.as_str()?, Some(a.get(1)?.as_str()?.to_string()))
+        } else {
+            return None;
+        };
+        let (key, _) = self.resources.get_key_value(id)?;
+        Some((key.as_str(), attr))
+    }
+}
+
 /// The properties a `Fargate::App` takes.
 pub const APP_KEYS: &[&str] = &[
     "Image",
@@ -50,6 +86,9 @@ pub const LOG_RETENTION_DAYS: &[u64] = &[
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
     3288, 3653,
 ];
+/// Target-group health-check defaults for HTTP targets (seconds).
+pub const DEFAULT_HEALTH_INTERVAL: u64 = 30;
+pub const DEFAULT_HEALTH_TIMEOUT: u64 = 6;
 pub const DEFAULT_PORT_RANGE: (u64, u64) = (8000, 8999);
 pub const DEFAULT_PRIORITY_RANGE: (u64, u64) = (1, 50000);
 /// A load test longer than this cannot finish inside one 15-minute Lambda call with its
@@ -153,7 +192,9 @@ pub struct Spot {
 #[derive(Debug, Clone)]
 pub struct LoadBalancer {
     pub routing: Routing,
-    pub protocol: Val<String>,
+    /// Whether the app's listener speaks HTTPS (the certificate is used only then).
+    pub https: Https,
+    /// The certificate, without the condition that may switch it off (that is in `https`).
     pub certificate_arn: Option<Val<String>>,
     pub ingress_cidr: Val<String>,
     pub health_check: TargetHealth,
@@ -185,6 +226,14 @@ pub enum Routing {
         priority: Dynamic,
         dns_name: Option<Val<String>>,
     },
+}
+
+/// HTTPS always, never, or while a condition of the template holds (or, `negated`, fails).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Https {
+    Always,
+    Never,
+    When { condition: String, negated: bool },
 }
 
 /// A number fixed in the template, or `auto`: chosen at deploy time by the provider.
@@ -349,7 +398,7 @@ impl<'a> Props<'a> {
 pub fn read_app(
     id: &str,
     resource: &Value,
-    app_ids: &[String],
+    ctx: &TemplateCtx,
     problems: &mut Problems,
 ) -> Option<App> {
     let before = problems.len();
@@ -416,7 +465,7 @@ pub fn read_app(
     }
     let secrets = p
         .get("Secrets")
-        .map(|v| read_secrets(&mut r, &p.path("Secrets"), v))
+        .map(|v| read_secrets(&mut r, &p.path("Secrets"), v, ctx))
         .unwrap_or_default();
     for s in &secrets {
         if environment.iter().any(|(k, _)| k == &s.name) {
@@ -485,37 +534,34 @@ pub fn read_app(
         .and_then(|v| r.nonempty(&p.path("Cluster"), v))
         .map(|v| v.json());
     let desired_count = opt_int(&mut r, &p, "DesiredCount", 0, 5000);
-    let network = read_network(&mut r, &p, id, app_ids);
+    let network = read_network(&mut r, &p, id, ctx.app_ids);
     let spot = p
         .get("Spot")
         .and_then(|v| read_spot(&mut r, &p.path("Spot"), v));
     let load_balancer = p
         .get("LoadBalancer")
-        .and_then(|v| read_load_balancer(&mut r, &p.path("LoadBalancer"), v));
+        .and_then(|v| read_load_balancer(&mut r, &p.path("LoadBalancer"), v, ctx));
     let discovery = p
         .get("Discovery")
-        .and_then(|v| read_discovery(&mut r, &p.path("Discovery"), v));
+        .and_then(|v| read_discovery(&mut r, &p.path("Discovery"), v, ctx));
     let scaling = p
         .get("Scaling")
         .and_then(|v| read_scaling(&mut r, &p.path("Scaling"), v));
     let deployment = read_deployment(&mut r, &p);
     let failover = p
         .get("Failover")
-        .and_then(|v| read_failover(&mut r, &p.path("Failover"), v));
+        .and_then(|v| read_failover(&mut r, &p.path("Failover"), v, ctx));
     let load_test = p
         .get("LoadTest")
         .and_then(|v| read_load_test(&mut r, &p.path("LoadTest"), v));
 
     // Cross-field rules.
-    if let (Some(s), Some(Val::Lit(d))) = (&scaling, &desired_count) {
-        if let (Val::Lit(min), Val::Lit(max)) = (&s.min, &s.max) {
-            if d < min || d > max {
-                r.err(
-                    &p.path("DesiredCount"),
-                    format!("{d} is outside Scaling.Min..Scaling.Max ({min}..{max})"),
-                );
-            }
-        }
+    if scaling.is_some() && desired_count.is_some() {
+        // CloudFormation re-applies a template count on every update, undoing the scaling.
+        r.err(
+            &p.path("DesiredCount"),
+            "not used with Scaling: a count in the template is re-applied on every stack update and undoes auto scaling; Scaling.Min sets the floor",
+        );
     }
     if let Some(s) = &scaling {
         if s.requests_per_target.is_some() && load_balancer.is_none() {
@@ -541,10 +587,7 @@ pub fn read_app(
     }
     if let Some(lb) = &load_balancer {
         let needs_cert = !matches!(lb.routing, Routing::SharedRule { .. });
-        if needs_cert
-            && lb.certificate_arn.is_none()
-            && lb.protocol.lit().map(String::as_str) == Some("HTTPS")
-        {
+        if needs_cert && lb.certificate_arn.is_none() && lb.https != Https::Never {
             r.err(
                 &p.path("LoadBalancer.CertificateArn"),
                 "required when Protocol is HTTPS",
@@ -562,6 +605,14 @@ pub fn read_app(
             &p.path("Network.Subnets"),
             "required: the subnets the tasks run in",
         );
+    }
+    if let (Some(lb), Some(ListVal::Items(items))) = (&load_balancer, &network.subnets) {
+        if matches!(lb.routing, Routing::Dedicated { subnets: None, .. }) && items.len() < 2 {
+            r.err(
+                &p.path("LoadBalancer.Create"),
+                "an ALB needs subnets in at least two Availability Zones; Network.Subnets names one: give LoadBalancer.Create.Subnets or a second subnet",
+            );
+        }
     }
     if architecture.lit().map(String::as_str) == Some("ARM64") && spot.is_some() {
         r.err(
@@ -758,40 +809,20 @@ fn read_statement(r: &mut Reader, p: &str, v: &Value) -> Option<Value> {
     Some(v.clone())
 }
 
-fn read_secrets(r: &mut Reader, p: &str, v: &Value) -> Vec<Secret> {
+const SECRET_FORMS: &str = "give an SSM parameter name or ARN, a Secrets Manager secret ARN (optionally with :json-key:version-stage:version-id), !Ref of an AWS::SSM::Parameter or AWS::SecretsManager::Secret of this template, !Sub '${Secret}:json-key::', or !Ref of a template parameter holding an ARN";
+
+fn read_secrets(r: &mut Reader, p: &str, v: &Value, ctx: &TemplateCtx) -> Vec<Secret> {
     let mut out = Vec::new();
     for (name, val) in r.string_map(p, v) {
         let sp = path(p, &name);
         check_env_name(r, &sp, &name);
-        match &val {
-            Value::String(s) if s.starts_with("arn:") => {
-                let parts: Vec<&str> = s.split(':').collect();
-                match parts.get(2).copied() {
-                    Some("ssm") if parts.len() >= 6 => out.push(Secret {
-                        name,
-                        value_from: val.clone(),
-                        resource: val.clone(),
-                        kind: SecretKind::Ssm,
-                    }),
-                    Some("secretsmanager") if parts.len() >= 7 => {
-                        // A JSON key or version suffix (`:key::`) reads the same secret.
-                        let secret_arn = parts[..7].join(":");
-                        out.push(Secret {
-                            name,
-                            value_from: val.clone(),
-                            resource: Value::String(secret_arn),
-                            kind: SecretKind::SecretsManager,
-                        })
-                    }
-                    _ => r.err(
-                        &sp,
-                        format!(
-                            "{} is neither an SSM parameter ARN nor a Secrets Manager secret ARN",
-                            show(&val)
-                        ),
-                    ),
-                }
-            }
+        let read = match &val {
+            Value::String(s) if s.starts_with("arn:") => literal_secret_arn(s).ok_or_else(|| {
+                format!(
+                    "{} is neither an SSM parameter ARN nor a Secrets Manager secret ARN",
+                    show(&val)
+                )
+            }),
             Value::String(s) if !s.is_empty() => {
                 let resource = format!("parameter/{}", s.trim_start_matches('/'));
                 let arn = arn_sub("ssm", &resource);
@@ -801,20 +832,166 @@ fn read_secrets(r: &mut Reader, p: &str, v: &Value) -> Vec<Secret> {
                     resource: arn,
                     kind: SecretKind::Ssm,
                 });
+                continue;
             }
-            _ if crate::intrinsics::is_intrinsic(&val) => out.push(Secret {
+            _ if is_intrinsic(&val) => secret_from_intrinsic(&val, ctx),
+            _ => {
+                Err("expected an SSM parameter name or ARN, or a Secrets Manager secret ARN".into())
+            }
+        };
+        match read {
+            Ok((resource, kind)) => out.push(Secret {
                 name,
                 value_from: val.clone(),
-                resource: val.clone(),
-                kind: SecretKind::Unknown,
+                resource,
+                kind,
             }),
-            _ => r.err(
-                &sp,
-                "expected an SSM parameter name or ARN, or a Secrets Manager secret ARN",
-            ),
+            Err(why) => r.err(&sp, why),
         }
     }
     out
+}
+
+/// The ARN a literal secret ARN grants: a Secrets Manager ARN without its JSON-key/version
+/// suffix, and with `-??????` when the 6-character random suffix is missing.
+fn literal_secret_arn(s: &str) -> Option<(Value, SecretKind)> {
+    let parts: Vec<&str> = s.split(':').collect();
+    match parts.get(2).copied() {
+        Some("ssm") if parts.len() >= 6 => Some((Value::String(s.into()), SecretKind::Ssm)),
+        Some("secretsmanager") if parts.len() >= 7 && parts[5] == "secret" => {
+            let mut arn = parts[..7].join(":");
+            if !has_random_suffix(parts[6]) {
+                arn.push_str("-??????");
+            }
+            Some((Value::String(arn), SecretKind::SecretsManager))
+        }
+        _ => None,
+    }
+}
+
+/// Secrets Manager appends `-` and 6 random characters to a secret's name in its ARN.
+fn has_random_suffix(name: &str) -> bool {
+    name.rsplit_once('-')
+        .is_some_and(|(_, tail)| tail.len() == 6 && tail.chars().all(|c| c.is_ascii_alphanumeric()))
+}
+
+/// The ARN an intrinsic secret grants, from what the template says the referenced thing is.
+fn secret_from_intrinsic(v: &Value, ctx: &TemplateCtx) -> Result<(Value, SecretKind), String> {
+    let unknown = || {
+        Err(format!(
+            "cannot tell which ARN {} is; {SECRET_FORMS}",
+            show(v)
+        ))
+    };
+    let m = v.as_object().expect("an intrinsic is an object");
+    let (k, arg) = m.iter().next().expect("an intrinsic has one key");
+    match k.as_str() {
+        "Ref" => {
+            let name = arg.as_str().unwrap_or_default();
+            if ctx.is_parameter(name) {
+                return Ok((v.clone(), SecretKind::Unknown));
+            }
+            match ctx.resource_type(name) {
+                Some("AWS::SecretsManager::Secret") => Ok((v.clone(), SecretKind::SecretsManager)),
+                Some("AWS::SSM::Parameter") => match ctx.resource_prop(name, "Name") {
+                    // Without a Name, CloudFormation generates one without a leading /.
+                    None => Ok((
+                        crate::intrinsics::sub(&format!(
+                            "arn:${{AWS::Partition}}:ssm:${{AWS::Region}}:${{AWS::AccountId}}:parameter/${{{name}}}"
+                        )),
+                        SecretKind::Ssm,
+                    )),
+                    Some(Value::String(n)) => Ok((
+                        arn_sub("ssm", &format!("parameter/{}", n.trim_start_matches('/'))),
+                        SecretKind::Ssm,
+                    )),
+                    Some(_) => Err(format!("{name}'s Name is not literal, so its ARN is unknown (a path name's ARN drops the leading /); give the parameter's ARN with !Sub, or a literal Name")),
+                },
+                _ => unknown(),
+            }
+        }
+        "Fn::GetAtt" => match ctx.referenced(v) {
+            Some((id, Some(attr)))
+                if ctx.resource_type(id) == Some("AWS::SecretsManager::Secret") && attr == "Id" =>
+            {
+                Ok((v.clone(), SecretKind::SecretsManager))
+            }
+            _ => unknown(),
+        },
+        "Fn::ImportValue" | "Fn::FindInMap" => Ok((v.clone(), SecretKind::Unknown)),
+        "Fn::Sub" => {
+            let (text, vars) = match arg {
+                Value::String(t) => (t.as_str(), None),
+                Value::Array(a) if a.len() == 2 => {
+                    (a[0].as_str().unwrap_or_default(), a[1].as_object())
+                }
+                _ => return unknown(),
+            };
+            if text.starts_with("arn:") {
+                let parts: Vec<&str> = text.split(':').collect();
+                if parts.get(2) == Some(&"secretsmanager") && parts.len() > 7 {
+                    let arn = Value::String(parts[..7].join(":"));
+                    let mut sub = serde_json::Map::new();
+                    sub.insert(
+                        "Fn::Sub".into(),
+                        match vars {
+                            Some(vs) => Value::Array(vec![arn, Value::Object(vs.clone())]),
+                            None => arn,
+                        },
+                    );
+                    return Ok((Value::Object(sub), SecretKind::SecretsManager));
+                }
+                return Ok((v.clone(), SecretKind::Unknown));
+            }
+            // `${Secret}:json-key::` reads the secret `${Secret}` names.
+            let Some(rest) = text.strip_prefix("${") else {
+                return unknown();
+            };
+            let Some((name, tail)) = rest.split_once('}') else {
+                return unknown();
+            };
+            if !(tail.is_empty() || tail.starts_with(':'))
+                || vars.is_some_and(|vs| vs.contains_key(name))
+            {
+                return unknown();
+            }
+            let target = serde_json::json!({ "Ref": name });
+            match secret_from_intrinsic(&target, ctx) {
+                Ok((arn, kind)) if kind != SecretKind::Ssm => Ok((arn, kind)),
+                _ => unknown(),
+            }
+        }
+        "Fn::If" => {
+            let a = arg
+                .as_array()
+                .filter(|a| a.len() == 3)
+                .map(|a| a.as_slice());
+            let Some([c, yes, no]) = a else {
+                return unknown();
+            };
+            let branch = |b: &Value| -> Result<(Value, SecretKind), String> {
+                if b.get("Ref").and_then(Value::as_str) == Some("AWS::NoValue") {
+                    return Ok((b.clone(), SecretKind::Unknown));
+                }
+                match b {
+                    Value::String(s) if s.starts_with("arn:") => {
+                        literal_secret_arn(s).ok_or_else(|| unknown().unwrap_err())
+                    }
+                    Value::String(s) if !s.is_empty() => Ok((
+                        arn_sub("ssm", &format!("parameter/{}", s.trim_start_matches('/'))),
+                        SecretKind::Ssm,
+                    )),
+                    _ if is_intrinsic(b) => secret_from_intrinsic(b, ctx),
+                    _ => unknown(),
+                }
+            };
+            let (y, yk) = branch(yes)?;
+            let (n, nk) = branch(no)?;
+            let kind = if yk == nk { yk } else { SecretKind::Unknown };
+            Ok((serde_json::json!({ "Fn::If": [c, y, n] }), kind))
+        }
+        _ => unknown(),
+    }
 }
 
 fn read_container_health(r: &mut Reader, p: &str, v: &Value) -> Option<ContainerHealth> {
@@ -1002,30 +1179,31 @@ const LB_KEYS: &[&str] = &[
     "Stickiness",
 ];
 
-fn read_load_balancer(r: &mut Reader, p: &str, v: &Value) -> Option<LoadBalancer> {
+fn read_load_balancer(
+    r: &mut Reader,
+    p: &str,
+    v: &Value,
+    ctx: &TemplateCtx,
+) -> Option<LoadBalancer> {
     let m = r.object(p, v, LB_KEYS)?;
     let kp = |k: &str| path(p, k);
     let s = |r: &mut Reader, k: &str| m.get(k).and_then(|v| r.nonempty(&path(p, k), v));
-    let certificate_arn = s(r, "CertificateArn");
-    let protocol = m
-        .get("Protocol")
-        .and_then(|v| r.word(&kp("Protocol"), v, &["HTTP", "HTTPS"]))
-        .unwrap_or(Val::Lit(
-            if certificate_arn.is_some() {
-                "HTTPS"
-            } else {
-                "HTTP"
+    let (certificate_arn, cert_cond) = match m.get("CertificateArn") {
+        Some(v) => match conditional_value(v) {
+            Some((c, negated, inner)) => {
+                (r.nonempty(&kp("CertificateArn"), inner), Some((c, negated)))
             }
-            .into(),
-        ));
-    if let (Val::Lit(proto), Some(_)) = (&protocol, &certificate_arn) {
-        if proto == "HTTP" {
-            r.err(
-                &kp("CertificateArn"),
-                "given with Protocol HTTP; a certificate needs HTTPS",
-            );
-        }
-    }
+            None => (r.nonempty(&kp("CertificateArn"), v), None),
+        },
+        None => (None, None),
+    };
+    let https = read_https(
+        r,
+        p,
+        m.get("Protocol"),
+        certificate_arn.is_some(),
+        cert_cond,
+    );
     let ingress_cidr = match m.get("IngressCidr") {
         Some(v) => match r.string(&kp("IngressCidr"), v) {
             Some(Val::Lit(c)) if !valid_cidr(&c) => {
@@ -1040,7 +1218,12 @@ fn read_load_balancer(r: &mut Reader, p: &str, v: &Value) -> Option<LoadBalancer
         },
         None => Val::Lit("0.0.0.0/0".into()),
     };
-    let dns_name = s(r, "DnsName");
+    // A shared ALB of this template: its DNS name is known without DnsName.
+    let dns_name = s(r, "DnsName").or_else(|| {
+        let (id, _) = ctx.referenced(m.get("Arn")?)?;
+        (ctx.resource_type(id) == Some("AWS::ElasticLoadBalancingV2::LoadBalancer"))
+            .then(|| Val::Expr(crate::intrinsics::get_att(id, "DNSName")))
+    });
     let has = |k: &str| m.contains_key(k);
     let forbid = |r: &mut Reader, keys: &[&str], why: &str| {
         for k in keys {
@@ -1180,6 +1363,13 @@ fn read_load_balancer(r: &mut Reader, p: &str, v: &Value) -> Option<LoadBalancer
                 return None;
             }
         };
+        let priority = match priority {
+            Dynamic::Auto { from, to } => {
+                let (from, to) = priority_band(&paths, &hosts, from, to);
+                Dynamic::Auto { from, to }
+            }
+            fixed => fixed,
+        };
         let security_group = s(r, "SecurityGroup");
         if !has("SecurityGroup") {
             r.err(&kp("SecurityGroup"), "required with Listener: the shared ALB's security group, allowed to reach the tasks");
@@ -1244,13 +1434,103 @@ fn read_load_balancer(r: &mut Reader, p: &str, v: &Value) -> Option<LoadBalancer
     });
     Some(LoadBalancer {
         routing,
-        protocol,
+        https,
         certificate_arn,
         ingress_cidr,
         health_check,
         deregistration_delay,
         stickiness,
     })
+}
+
+/// `Fn::If [Cond, X, AWS::NoValue]` (or the branches swapped): the condition, whether it is
+/// negated, and X.
+fn conditional_value(v: &Value) -> Option<(String, bool, &Value)> {
+    let a = v.get("Fn::If")?.as_array().filter(|a| a.len() == 3)?;
+    let c = a[0].as_str()?.to_string();
+    let no_value = |x: &Value| x.get("Ref").and_then(Value::as_str) == Some("AWS::NoValue");
+    match (no_value(&a[1]), no_value(&a[2])) {
+        (false, true) => Some((c, false, &a[1])),
+        (true, false) => Some((c, true, &a[2])),
+        _ => None,
+    }
+}
+
+/// Protocol and certificate together: the listener is HTTPS always, never, or under one
+/// condition (`Protocol: !If [C, HTTPS, HTTP]`, or `CertificateArn: !If [C, X, !Ref AWS::NoValue]`).
+fn read_https(
+    r: &mut Reader,
+    p: &str,
+    protocol: Option<&Value>,
+    has_cert: bool,
+    cert_cond: Option<(String, bool)>,
+) -> Https {
+    let pp = path(p, "Protocol");
+    let cp = path(p, "CertificateArn");
+    let when = |(condition, negated): (String, bool)| Https::When { condition, negated };
+    let proto = protocol.and_then(|v| {
+        let branches = v.get("Fn::If").and_then(Value::as_array).filter(|a| a.len() == 3);
+        if let Some(a) = branches {
+            match (a[0].as_str(), a[1].as_str(), a[2].as_str()) {
+                (Some(c), Some("HTTPS"), Some("HTTP")) => return Some(when((c.to_string(), false))),
+                (Some(c), Some("HTTP"), Some("HTTPS")) => return Some(when((c.to_string(), true))),
+                _ => {}
+            }
+        }
+        match r.word(&pp, v, &["HTTP", "HTTPS"])? {
+            Val::Lit(s) if s == "HTTPS" => Some(Https::Always),
+            Val::Lit(_) => Some(Https::Never),
+            Val::Expr(_) => {
+                r.err(&pp, "an intrinsic here must be !If [Condition, HTTPS, HTTP]: the listener's port, certificate and redirect follow the condition");
+                None
+            }
+        }
+    });
+    match (proto, cert_cond) {
+        (None, None) if has_cert => Https::Always,
+        (None, None) => Https::Never,
+        (None, Some(c)) => when(c),
+        (Some(Https::Never), _) if has_cert => {
+            r.err(&cp, "given with Protocol HTTP; a certificate needs HTTPS");
+            Https::Never
+        }
+        (Some(Https::Always), Some(_)) => {
+            r.err(&cp, "conditional while Protocol is HTTPS: an HTTPS listener needs a certificate in every case; leave Protocol out (it then follows the condition)");
+            Https::Always
+        }
+        (Some(h @ Https::When { .. }), Some(c)) => {
+            if h != when(c.clone()) {
+                r.err(&pp, format!("follows a different condition than CertificateArn ({}{}); use the same one", if c.1 { "not " } else { "" }, c.0));
+            }
+            h
+        }
+        (Some(h), _) => h,
+    }
+}
+
+/// Automatic rule priorities come from bands of the range by specificity, so that a catch-all
+/// never lands before a rule it would hide: rules with a Host and a Path from the bottom third,
+/// rules with one of them from the middle, catch-alls (`/*`, `*`) from the top third.
+pub fn priority_band(
+    paths: &[Val<String>],
+    hosts: &[Val<String>],
+    from: u64,
+    to: u64,
+) -> (u64, u64) {
+    let catch_all =
+        |v: &Val<String>, all: &[&str]| v.lit().is_some_and(|s| all.contains(&s.as_str()));
+    let path_specific = paths.iter().any(|p| !catch_all(p, &["/*", "*", "/**"]));
+    let host_specific = hosts.iter().any(|h| !catch_all(h, &["*"]));
+    let specific = path_specific as u64 + host_specific as u64;
+    let size = (to - from + 1) / 3;
+    if size == 0 {
+        return (from, to);
+    }
+    match specific {
+        2 => (from, from + size - 1),
+        1 => (from + size, from + 2 * size - 1),
+        _ => (from + 2 * size, to),
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -1361,13 +1641,17 @@ fn read_target_health(r: &mut Reader, p: &str, v: &Value) -> TargetHealth {
         unhealthy_threshold: int(r, "UnhealthyThreshold", 2, 10),
         grace_period: int(r, "GracePeriod", 0, 2_147_483_647),
     };
-    if let (Some(Val::Lit(i)), Some(Val::Lit(t))) = (&h.interval, &h.timeout) {
-        if t >= i {
-            r.err(
-                &path(p, "Timeout"),
-                format!("{t} must be less than Interval {i}"),
-            );
-        }
+    // The timeout must be lower than the interval, whose default is 30 s.
+    match (&h.interval, &h.timeout) {
+        (Some(Val::Lit(i)), Some(Val::Lit(t))) if t >= i => r.err(
+            &path(p, "Timeout"),
+            format!("{t} must be less than Interval {i}"),
+        ),
+        (None, Some(Val::Lit(t))) if *t >= DEFAULT_HEALTH_INTERVAL => r.err(
+            &path(p, "Timeout"),
+            format!("{t} must be less than the interval (default {DEFAULT_HEALTH_INTERVAL}); set a longer Interval"),
+        ),
+        _ => {}
     }
     h
 }
@@ -1384,7 +1668,7 @@ fn valid_matcher(s: &str) -> bool {
     })
 }
 
-fn read_discovery(r: &mut Reader, p: &str, v: &Value) -> Option<Discovery> {
+fn read_discovery(r: &mut Reader, p: &str, v: &Value, ctx: &TemplateCtx) -> Option<Discovery> {
     let m = r.object(p, v, &["Name", "Namespace", "NamespaceName", "Ttl"])?;
     let name = match m.get("Name") {
         Some(v) => match r.nonempty(&path(p, "Name"), v) {
@@ -1416,6 +1700,14 @@ fn read_discovery(r: &mut Reader, p: &str, v: &Value) -> Option<Discovery> {
             None
         }
         None => None,
+    });
+    // A private DNS namespace of this template names itself.
+    let ns_name = ns_name.or_else(|| {
+        let (id, _) = ctx.referenced(m.get("Namespace")?)?;
+        if ctx.resource_type(id) != Some("AWS::ServiceDiscovery::PrivateDnsNamespace") {
+            return None;
+        }
+        ctx.resource_prop(id, "Name")?.as_str().map(String::from)
     });
     let namespace = match (m.get("Namespace"), ns_name) {
         (Some(v), name) => NamespaceRef::Existing {
@@ -1546,7 +1838,7 @@ fn read_deployment(r: &mut Reader, p: &Props) -> Deployment {
     d
 }
 
-fn read_failover(r: &mut Reader, p: &str, v: &Value) -> Option<Failover> {
+fn read_failover(r: &mut Reader, p: &str, v: &Value, ctx: &TemplateCtx) -> Option<Failover> {
     let m = r.object(
         p,
         v,
@@ -1560,6 +1852,7 @@ fn read_failover(r: &mut Reader, p: &str, v: &Value) -> Option<Failover> {
     )?;
     let sp = path(p, "Standby");
     let standby = match m.get("Standby") {
+        Some(sv) if !sv.is_object() || is_intrinsic(sv) => infer_standby(r, &sp, sv, ctx),
         Some(sv) => {
             let sm = r.object(&sp, sv, &["FunctionArn", "TargetGroupArn"])?;
             match (sm.get("FunctionArn"), sm.get("TargetGroupArn")) {
@@ -1603,6 +1896,78 @@ fn read_failover(r: &mut Reader, p: &str, v: &Value) -> Option<Failover> {
         alarm: alarm?,
         standby_count,
         healthy_timeout,
+    })
+}
+
+/// `Standby` as a plain value: a function or a target group, told by a literal ARN or by the
+/// type of the template resource it refers to.
+fn infer_standby(r: &mut Reader, p: &str, v: &Value, ctx: &TemplateCtx) -> Option<Standby> {
+    let val = r.nonempty(p, v)?;
+    let kind = match &val {
+        Val::Lit(s) => match s.split(':').nth(2) {
+            Some("lambda") if s.contains(":function:") => Some(true),
+            Some("elasticloadbalancing") if s.contains(":targetgroup/") => Some(false),
+            _ => {
+                r.err(
+                    p,
+                    format!("'{s}' is neither a Lambda function ARN nor a target group ARN"),
+                );
+                return None;
+            }
+        },
+        Val::Expr(e) => ctx.referenced(e).and_then(|(id, attr)| {
+            match (ctx.resource_type(id)?, attr.as_deref()) {
+                ("AWS::Lambda::Function", Some("Arn")) => Some(true),
+                ("AWS::Lambda::Alias" | "AWS::Lambda::Version", None) => Some(true),
+                ("AWS::ElasticLoadBalancingV2::TargetGroup", None) => Some(false),
+                _ => None,
+            }
+        }),
+    };
+    match kind {
+        Some(true) => Some(Standby::Function(val)),
+        Some(false) => Some(Standby::TargetGroup(val)),
+        None => {
+            r.err(p, format!("{} may be a function or a target group: give {{ FunctionArn: ... }} or {{ TargetGroupArn: ... }}", show(v)));
+            None
+        }
+    }
+}
+
+/// The statistic that measures a metric as meant: `Sum` for counts, `Maximum` for gauges such
+/// as concurrency (a Sum over-counts), `Average` for latencies and utilisation.
+fn default_statistic(namespace: &str, metric: &str) -> Option<&'static str> {
+    Some(match (namespace, metric) {
+        (
+            "AWS/Lambda",
+            "Invocations"
+            | "Errors"
+            | "Throttles"
+            | "DeadLetterErrors"
+            | "DestinationDeliveryFailures",
+        ) => "Sum",
+        (
+            "AWS/Lambda",
+            "ConcurrentExecutions"
+            | "UnreservedConcurrentExecutions"
+            | "ProvisionedConcurrentExecutions"
+            | "ProvisionedConcurrencyUtilization",
+        ) => "Maximum",
+        ("AWS/Lambda", "Duration") => "Average",
+        ("AWS/ApplicationELB", m) if m.starts_with("HTTPCode_") => "Sum",
+        (
+            "AWS/ApplicationELB",
+            "RequestCount"
+            | "RequestCountPerTarget"
+            | "RejectedConnectionCount"
+            | "TargetConnectionErrorCount",
+        ) => "Sum",
+        ("AWS/ApplicationELB", "UnHealthyHostCount") => "Maximum",
+        ("AWS/ApplicationELB", "TargetResponseTime") => "Average",
+        ("AWS/ECS", "CPUUtilization" | "MemoryUtilization") => "Average",
+        ("AWS/ApiGateway", "Count" | "4XXError" | "5XXError") => "Sum",
+        ("AWS/ApiGateway", "Latency" | "IntegrationLatency") => "Average",
+        _ => return None,
     })
 }
 
@@ -1659,8 +2024,24 @@ fn read_trigger(r: &mut Reader, p: &str, v: &Value) -> Option<Map<String, Value>
                 &["Average", "Maximum", "Minimum", "Sum", "SampleCount"],
             )
         })
-        .unwrap_or(Val::Lit("Sum".into()));
-    out.insert("Statistic".into(), stat.json());
+        .or_else(|| {
+            let lit = |k: &str| out.get(k).and_then(Value::as_str).unwrap_or_default();
+            let d = default_statistic(lit("Namespace"), lit("MetricName"));
+            if d.is_none() && !m.contains_key("Statistic") {
+                r.err(
+                    &path(p, "Statistic"),
+                    format!(
+                        "required for {} {}: give Sum for a count, Maximum or Average for a gauge",
+                        lit("Namespace"),
+                        lit("MetricName")
+                    ),
+                );
+            }
+            d.map(|d| Val::Lit(d.to_string()))
+        });
+    if let Some(stat) = stat {
+        out.insert("Statistic".into(), stat.json());
+    }
     match m.get("Threshold") {
         Some(v) => {
             if let Some(t) = r.number(&path(p, "Threshold"), v, f64::MIN, f64::MAX) {
