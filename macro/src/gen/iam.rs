@@ -57,13 +57,12 @@ fn pull_and_log_statements(app: &App) -> Vec<Value> {
         ],
     })];
     let repository = match &app.image {
-        Val::Lit(image) => match ecr_repository(image) {
-            Some((account, region, repo)) => Some(sub(&format!(
+        // A public image (Docker Hub, public.ecr.aws) needs no permission.
+        Val::Lit(image) => ecr_repository(image).map(|(account, region, repo)| {
+            sub(&format!(
                 "arn:${{AWS::Partition}}:ecr:{region}:{account}:repository/{repo}"
-            ))),
-            // A public image (Docker Hub, public.ecr.aws) needs no permission.
-            None => None,
-        },
+            ))
+        }),
         // Known at deploy time only: any repository the stack's partition can name.
         Val::Expr(_) => Some(sub("arn:${AWS::Partition}:ecr:*:*:repository/*")),
     };
