@@ -310,6 +310,52 @@ fn rule_app_condition_everywhere(input: &Value, t: &Value) -> Vec<String> {
         }
     }
     let inputs = resources(input);
+    let apps: Vec<&Value> = inputs
+        .iter()
+        .filter(|(_, r)| r["Type"] == "Fargate::App")
+        .map(|(_, r)| *r)
+        .collect();
+    // Shared resources (FargateAppCluster, created namespaces): switched off when every App
+    // using them is, kept when any of them keeps its resources.
+    let users_of = |id: &str| -> Vec<&Value> {
+        apps.iter()
+            .copied()
+            .filter(|a| {
+                let p = &a["Properties"];
+                if id == "FargateAppCluster" {
+                    p["Cluster"].is_null()
+                } else {
+                    p["Discovery"]["NamespaceName"]
+                        .as_str()
+                        .is_some_and(|n| fargate_macro::gen::Shared::namespace_id(n) == id)
+                }
+            })
+            .collect()
+    };
+    for (id, r) in resources(t) {
+        if !id.starts_with("FargateApp") || inputs.iter().any(|(i, _)| *i == id) {
+            continue;
+        }
+        let users = users_of(id);
+        if !users.is_empty()
+            && users.iter().all(|a| a.get("Condition").is_some())
+            && r.get("Condition").is_none()
+        {
+            bad.push(format!(
+                "{id}: shared by Apps that all have a Condition, but has none"
+            ));
+        }
+        let retains = users.iter().any(|a| {
+            a["DeletionPolicy"]
+                .as_str()
+                .is_some_and(|d| d.starts_with("Retain"))
+        });
+        if retains && r["DeletionPolicy"] != "Retain" {
+            bad.push(format!(
+                "{id}: an App using it retains its resources, but it would be deleted"
+            ));
+        }
+    }
     for (app, r) in &inputs {
         if r["Type"] != "Fargate::App" || r.get("Condition").is_none() {
             continue;
@@ -459,6 +505,26 @@ fn rule_provider_permission_shared(t: &Value) -> Vec<String> {
     bad
 }
 
+/// Rule 10: `AssignPublicIp` is `ENABLED` or `DISABLED` in every `Fn::If` branch (ECS rejects
+/// booleans there).
+/// https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-service-awsvpcconfiguration.html
+fn rule_assign_public_ip_words(t: &Value) -> Vec<String> {
+    let mut bad = Vec::new();
+    for (id, r) in of_type(t, "AWS::ECS::Service") {
+        let v = &props(r)["NetworkConfiguration"]["AwsvpcConfiguration"]["AssignPublicIp"];
+        for b in branches(v) {
+            let ok = b.is_null()
+                || b == "ENABLED"
+                || b == "DISABLED"
+                || (b.is_object() && single(b, "Fn::If").is_none());
+            if !ok {
+                bad.push(format!("{id}: AssignPublicIp {b}"));
+            }
+        }
+    }
+    bad
+}
+
 fn all_rules(input: &Value, t: &Value) -> Vec<String> {
     let mut v = Vec::new();
     v.extend(rule_iam_resources_are_arns(t));
@@ -470,6 +536,7 @@ fn all_rules(input: &Value, t: &Value) -> Vec<String> {
     v.extend(rule_listener_certificate_follows_condition(t));
     v.extend(rule_event_input_is_json(t));
     v.extend(rule_provider_permission_shared(t));
+    v.extend(rule_assign_public_ip_words(t));
     v
 }
 
@@ -478,16 +545,21 @@ fn parse(path: &Path) -> Value {
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// `DEPLOYABILITY_OUTPUTS=DIR` checks another build's expansions of the golden inputs (for
+/// example the previous release's `fargate-app expand` of each case) instead of the goldens.
 #[test]
 fn every_golden_output_is_deployable() {
     let dir = root().join("tests/macro");
+    let outputs = std::env::var_os("DEPLOYABILITY_OUTPUTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| dir.join("output"));
     let mut failures = Vec::new();
     let mut checked = 0;
     for e in fs::read_dir(dir.join("input")).unwrap() {
         let input = e.unwrap().path();
         let stem = input.file_stem().unwrap().to_str().unwrap().to_string();
-        let out = dir.join("output").join(format!("{stem}.json"));
-        if stem.starts_with("error_") || !out.exists() {
+        let out = outputs.join(format!("{stem}.json"));
+        if !out.exists() {
             continue;
         }
         checked += 1;
@@ -603,6 +675,22 @@ fn rule_6_rejects_a_generated_resource_without_the_condition() {
         "Other": { "Type": "AWS::SNS::Topic", "Condition": "Missing" }
     }});
     assert_eq!(rule_app_condition_everywhere(&input, &out).len(), 2);
+    let input = tpl(
+        json!({ "Api": { "Type": "Fargate::App", "Condition": "C", "DeletionPolicy": "Retain" } }),
+    );
+    let out = json!({ "Conditions": { "C": {} }, "Resources": {
+        "FargateAppCluster": { "Type": "AWS::ECS::Cluster" }
+    }});
+    assert_eq!(rule_app_condition_everywhere(&input, &out).len(), 2);
+}
+
+#[test]
+fn rule_10_rejects_booleans_in_assign_public_ip() {
+    let t = tpl(
+        json!({ "Svc": { "Type": "AWS::ECS::Service", "Properties": { "NetworkConfiguration": {
+        "AwsvpcConfiguration": { "AssignPublicIp": { "Fn::If": ["C", false, "ENABLED"] } } } } } }),
+    );
+    assert_eq!(rule_assign_public_ip_words(&t).len(), 1);
 }
 
 #[test]
