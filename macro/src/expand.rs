@@ -166,76 +166,7 @@ pub fn expand_with_warnings(template: &Value, settings: &Settings) -> Result<Exp
     };
 
     // 4. Assemble, in template order, each App's resources where the App stood.
-    let existing: HashSet<&str> = resources
-        .keys()
-        .filter(|k| !targets.contains_key(*k))
-        .map(String::as_str)
-        .collect();
-    let mut seen: HashMap<String, String> = HashMap::new();
-    let mut new_resources = Map::new();
-    let needs_cluster = apps.iter().any(|a| a.cluster.is_none());
-    let mut namespaces_left = shared.namespaces.clone();
-    let mut new_conditions: Vec<(String, Value)> = Vec::new();
-    for (id, res) in resources {
-        let Some(exp) = expansions.get(id.as_str()) else {
-            let mut r = res.clone();
-            let rewritten = rw.depends_on(&mut r);
-            if let Some(m) = r.as_object_mut() {
-                for (k, x) in m
-                    .iter_mut()
-                    .filter(|(k, _)| k.as_str() != "Type" && k.as_str() != "DependsOn")
-                {
-                    rw.walk(x, Owner::Resource(id), &Path::Root(k));
-                }
-            }
-            if rewritten {
-                gen::prune_implied_dependencies(&mut r);
-            }
-            new_resources.insert(id.clone(), r);
-            continue;
-        };
-        let mut shared_now: Vec<(String, Value)> = Vec::new();
-        if needs_cluster && !seen.contains_key(SHARED_CLUSTER_ID) {
-            let users: Vec<&App> = apps.iter().filter(|a| a.cluster.is_none()).collect();
-            let mut cluster = shared_cluster(&apps);
-            shared_attributes(&mut cluster, &users, SHARED_CLUSTER_ID, &mut new_conditions);
-            shared_now.push((SHARED_CLUSTER_ID.to_string(), cluster));
-        }
-        let app = apps
-            .iter()
-            .find(|a| &a.id == id)
-            .expect("expansions are keyed by App");
-        if let Some(d) = &app.discovery {
-            if let crate::spec::NamespaceRef::Create { name } = &d.namespace {
-                let ns_id = Shared::namespace_id(name);
-                if let Some(pos) = namespaces_left.iter().position(|(i, _, _)| i == &ns_id) {
-                    let (i, n, vpc) = namespaces_left.remove(pos);
-                    let users: Vec<&App> = apps
-                        .iter()
-                        .filter(|a| matches!(&a.discovery, Some(d) if matches!(&d.namespace, NamespaceRef::Create { name: x } if x == &n)))
-                        .collect();
-                    let mut ns = json!({ "Type": "AWS::ServiceDiscovery::PrivateDnsNamespace", "Properties": { "Name": n, "Vpc": vpc, "Description": "Created by the FargateApp macro for Discovery.NamespaceName" } });
-                    shared_attributes(&mut ns, &users, &i, &mut new_conditions);
-                    shared_now.push((i, ns));
-                }
-            }
-        }
-        new_conditions.extend(exp.conditions.iter().cloned());
-        for (gid, mut r) in shared_now.into_iter().chain(exp.resources.iter().cloned()) {
-            if rw.depends_on(&mut r) {
-                gen::prune_implied_dependencies(&mut r);
-            }
-            check_generated_id(
-                id,
-                &gid,
-                &existing,
-                &mut seen,
-                &|x| targets.contains_key(x),
-                rw.problems,
-            );
-            new_resources.entry(gid).or_insert(r);
-        }
-    }
+    let (new_resources, new_conditions) = assemble(resources, &apps, &expansions, &shared, &mut rw);
     if !new_conditions.is_empty() {
         let conditions = out_root
             .entry("Conditions")
@@ -276,6 +207,90 @@ pub fn expand_with_warnings(template: &Value, settings: &Settings) -> Result<Exp
         template: Value::Object(out_root),
         warnings,
     })
+}
+
+/// Every resource in template order: each App's resources where the App stood, a shared
+/// resource before the first App that uses it, references to Apps rewritten. Returns the
+/// resources and the conditions the macro adds.
+fn assemble(
+    resources: &Map<String, Value>,
+    apps: &[App],
+    expansions: &HashMap<&str, Expansion>,
+    shared: &Shared,
+    rw: &mut Rewriter,
+) -> (Map<String, Value>, Vec<(String, Value)>) {
+    let targets = rw.targets;
+    let existing: HashSet<&str> = resources
+        .keys()
+        .filter(|k| !targets.contains_key(*k))
+        .map(String::as_str)
+        .collect();
+    let mut seen: HashMap<String, String> = HashMap::new();
+    let mut new_resources = Map::new();
+    let needs_cluster = apps.iter().any(|a| a.cluster.is_none());
+    let mut namespaces_left = shared.namespaces.clone();
+    let mut new_conditions: Vec<(String, Value)> = Vec::new();
+    for (id, res) in resources {
+        let Some(exp) = expansions.get(id.as_str()) else {
+            let mut r = res.clone();
+            let rewritten = rw.depends_on(&mut r);
+            if let Some(m) = r.as_object_mut() {
+                for (k, x) in m
+                    .iter_mut()
+                    .filter(|(k, _)| k.as_str() != "Type" && k.as_str() != "DependsOn")
+                {
+                    rw.walk(x, Owner::Resource(id), &Path::Root(k));
+                }
+            }
+            if rewritten {
+                gen::prune_implied_dependencies(&mut r);
+            }
+            new_resources.insert(id.clone(), r);
+            continue;
+        };
+        let mut shared_now: Vec<(String, Value)> = Vec::new();
+        if needs_cluster && !seen.contains_key(SHARED_CLUSTER_ID) {
+            let users: Vec<&App> = apps.iter().filter(|a| a.cluster.is_none()).collect();
+            let mut cluster = shared_cluster(apps);
+            shared_attributes(&mut cluster, &users, SHARED_CLUSTER_ID, &mut new_conditions);
+            shared_now.push((SHARED_CLUSTER_ID.to_string(), cluster));
+        }
+        let app = apps
+            .iter()
+            .find(|a| &a.id == id)
+            .expect("expansions are keyed by App");
+        if let Some(d) = &app.discovery {
+            if let crate::spec::NamespaceRef::Create { name } = &d.namespace {
+                let ns_id = Shared::namespace_id(name);
+                if let Some(pos) = namespaces_left.iter().position(|(i, _, _)| i == &ns_id) {
+                    let (i, n, vpc) = namespaces_left.remove(pos);
+                    let users: Vec<&App> = apps
+                        .iter()
+                        .filter(|a| matches!(&a.discovery, Some(d) if matches!(&d.namespace, NamespaceRef::Create { name: x } if x == &n)))
+                        .collect();
+                    let mut ns = json!({ "Type": "AWS::ServiceDiscovery::PrivateDnsNamespace", "Properties": { "Name": n, "Vpc": vpc, "Description": "Created by the FargateApp macro for Discovery.NamespaceName" } });
+                    shared_attributes(&mut ns, &users, &i, &mut new_conditions);
+                    shared_now.push((i, ns));
+                }
+            }
+        }
+        new_conditions.extend(exp.conditions.iter().cloned());
+        for (gid, mut r) in shared_now.into_iter().chain(exp.resources.iter().cloned()) {
+            if rw.depends_on(&mut r) {
+                gen::prune_implied_dependencies(&mut r);
+            }
+            check_generated_id(
+                id,
+                &gid,
+                &existing,
+                &mut seen,
+                &|x| targets.contains_key(x),
+                rw.problems,
+            );
+            new_resources.entry(gid).or_insert(r);
+        }
+    }
+    (new_resources, new_conditions)
 }
 
 /// A generated logical ID must be new: not a resource of the template, not another App's.

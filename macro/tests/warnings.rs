@@ -72,3 +72,19 @@ fn an_app_that_allows_its_peers_gets_no_warning() {
     assert_ne!(allowed, APPS);
     assert!(warnings(&format!("Transform: FargateApp\n{allowed}")).is_empty());
 }
+
+/// The examples are what users copy: none of them deserves a warning.
+#[test]
+fn the_examples_expand_without_warnings() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
+    let mut checked = 0;
+    for e in std::fs::read_dir(dir).unwrap() {
+        let t = e.unwrap().path().join("template.yaml");
+        if t.exists() {
+            checked += 1;
+            let w = warnings(&std::fs::read_to_string(&t).unwrap());
+            assert!(w.is_empty(), "{}: {w:?}", t.display());
+        }
+    }
+    assert!(checked >= 5);
+}
