@@ -100,6 +100,9 @@ fn rule_iam_resources_are_arns(t: &Value) -> Vec<String> {
                 };
                 for v in res {
                     for b in branches(v) {
+                        if let Some(text) = arn_text(b).filter(|t| !secret_arn_is_bare(t)) {
+                            bad.push(format!("{id}: {text} keeps a JSON-key/version suffix, so it never matches the secret"));
+                        }
                         let ok = match b {
                             Value::String(s) if s == "*" => actions.iter().all(|a| star_ok(a)),
                             Value::String(s) => s.starts_with("arn:"),
@@ -116,6 +119,39 @@ fn rule_iam_resources_are_arns(t: &Value) -> Vec<String> {
         }
     }
     bad
+}
+
+/// The ARN text of a literal or an `Fn::Sub`.
+fn arn_text(v: &Value) -> Option<&str> {
+    match v {
+        Value::String(s) => Some(s),
+        _ => match single(v, "Fn::Sub")? {
+            Value::String(s) => Some(s),
+            Value::Array(a) => a.first()?.as_str(),
+            _ => None,
+        },
+    }
+}
+
+/// A Secrets Manager ARN in a policy names the secret only (7 fields), without the
+/// `:json-key:version-stage:version-id` that `ValueFrom` may carry.
+/// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-secrets-manager.html
+fn secret_arn_is_bare(text: &str) -> bool {
+    let mut fields = 1;
+    let mut depth = 0;
+    let b = text.as_bytes();
+    for i in 0..b.len() {
+        match b[i] {
+            b'{' if i > 0 && b[i - 1] == b'$' => depth += 1,
+            b'}' if depth > 0 => depth -= 1,
+            b':' if depth == 0 => fields += 1,
+            _ => {}
+        }
+    }
+    // `${Secret}:password::`: the Ref is the secret's ARN, and the rest a JSON-key suffix.
+    let suffixed_ref = text.starts_with("${")
+        && text.split_once('}').is_some_and(|(_, rest)| rest.starts_with(':'));
+    !suffixed_ref && (!text.contains(":secretsmanager:") || fields <= 7)
 }
 
 fn yields_arn(t: &Value, v: &Value) -> bool {
@@ -606,12 +642,17 @@ fn rule_1_rejects_a_parameter_name_as_resource() {
             { "Effect": "Allow", "Action": "ssm:GetParameters", "Resource": [{ "Ref": "Flags" }] },
             { "Effect": "Allow", "Action": "logs:PutLogEvents", "Resource": "*" },
             { "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*" },
-            { "Effect": "Allow", "Action": "ssm:GetParameters", "Resource": { "Fn::Sub": "arn:${AWS::Partition}:ssm:x" } }
+            { "Effect": "Allow", "Action": "ssm:GetParameters", "Resource": { "Fn::Sub": "arn:${AWS::Partition}:ssm:x" } },
+            { "Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": { "Fn::Sub": "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:1:secret:db-AbCdEf:password::" } }
         ]}}]}}
     }));
     let bad = rule_iam_resources_are_arns(&t);
-    assert_eq!(bad.len(), 2, "{bad:?}");
-    assert!(bad[0].contains("Flags") && bad[1].contains("logs:PutLogEvents"));
+    assert_eq!(bad.len(), 3, "{bad:?}");
+    assert!(
+        bad[0].contains("Flags")
+            && bad[1].contains("logs:PutLogEvents")
+            && bad[2].contains("suffix")
+    );
 }
 
 #[test]

@@ -292,7 +292,7 @@ pub(super) fn secret_from_intrinsic(
                 _ => return unknown(),
             };
             if text.starts_with("arn:") {
-                let parts: Vec<&str> = text.split(':').collect();
+                let parts = split_outside_vars(text);
                 if parts.get(2) == Some(&"secretsmanager") && parts.len() > 7 {
                     let arn = Value::String(parts[..7].join(":"));
                     let mut sub = serde_json::Map::new();
@@ -305,7 +305,12 @@ pub(super) fn secret_from_intrinsic(
                     );
                     return Ok((Value::Object(sub), SecretKind::SecretsManager));
                 }
-                return Ok((v.clone(), SecretKind::Unknown));
+                let kind = match parts.get(2) {
+                    Some(&"secretsmanager") => SecretKind::SecretsManager,
+                    Some(&"ssm") => SecretKind::Ssm,
+                    _ => SecretKind::Unknown,
+                };
+                return Ok((v.clone(), kind));
             }
             // `${Secret}:json-key::` reads the secret `${Secret}` names.
             let Some(rest) = text.strip_prefix("${") else {
@@ -557,4 +562,24 @@ fn read_tags(r: &mut Reader, p: &Props) -> Vec<(String, Value)> {
         }
     }
     tags
+}
+
+/// Splits an `Fn::Sub` ARN template on `:` outside `${...}` (`${AWS::Region}` holds colons).
+fn split_outside_vars(text: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let (mut depth, mut start) = (0usize, 0usize);
+    let bytes = text.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'{' if i > 0 && bytes[i - 1] == b'$' => depth += 1,
+            b'}' if depth > 0 => depth -= 1,
+            b':' if depth == 0 => {
+                parts.push(&text[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&text[start..]);
+    parts
 }
