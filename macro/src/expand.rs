@@ -126,33 +126,7 @@ pub fn expand_with_warnings(template: &Value, settings: &Settings) -> Result<Exp
         targets: &prop_targets,
         problems: &mut problems,
     };
-    let mut shared = Shared::default();
-    let mut expansions: HashMap<&str, Expansion> = HashMap::new();
-    for app in &apps {
-        let original = &resources[&app.id];
-        let mut props = original.get("Properties").cloned().unwrap_or(Value::Null);
-        rw.walk(
-            &mut props,
-            Owner::Resource(&app.id),
-            &Path::Root("Properties"),
-        );
-        let rewritten = (Some(&props) != original.get("Properties")).then(|| {
-            let mut raw = original.clone();
-            raw["Properties"] = props;
-            // The rewritten values are references again (or literals): reading cannot fail
-            // where the first read passed; stay total and keep the first read if it does.
-            let mut scratch = Problems::default();
-            read_app(&app.id, &raw, &ctx, &mut scratch).filter(|_| scratch.is_empty())
-        });
-        let spec = rewritten.flatten();
-        let exp = gen::expand_app(spec.as_ref().unwrap_or(app), settings, &mut shared);
-        if let Some(lt) = &app.load_test {
-            if lt.url.is_none() && exp.routing.url.is_none() {
-                rw.problems.push(Problem::property(&app.id, "Properties.LoadTest.Url", "required here: the app's URL is not known at expansion time (set LoadBalancer.DnsName, or a literal Host)"));
-            }
-        }
-        expansions.insert(&app.id, exp);
-    }
+    let (expansions, shared) = generate_apps(&apps, resources, &ctx, settings, &mut rw);
     let targets = targets_for(&|id| {
         expansions[id]
             .resources
@@ -207,6 +181,45 @@ pub fn expand_with_warnings(template: &Value, settings: &Settings) -> Result<Exp
         template: Value::Object(out_root),
         warnings,
     })
+}
+
+/// Generates each App from its properties with references to other Apps rewritten (so an
+/// App's own settings may name another App's attributes).
+fn generate_apps<'a>(
+    apps: &'a [App],
+    resources: &Map<String, Value>,
+    ctx: &TemplateCtx,
+    settings: &Settings,
+    rw: &mut Rewriter,
+) -> (HashMap<&'a str, Expansion>, Shared) {
+    let mut shared = Shared::default();
+    let mut expansions: HashMap<&str, Expansion> = HashMap::new();
+    for app in apps {
+        let original = &resources[&app.id];
+        let mut props = original.get("Properties").cloned().unwrap_or(Value::Null);
+        rw.walk(
+            &mut props,
+            Owner::Resource(&app.id),
+            &Path::Root("Properties"),
+        );
+        let rewritten = (Some(&props) != original.get("Properties")).then(|| {
+            let mut raw = original.clone();
+            raw["Properties"] = props;
+            // The rewritten values are references again (or literals): reading cannot fail
+            // where the first read passed; stay total and keep the first read if it does.
+            let mut scratch = Problems::default();
+            read_app(&app.id, &raw, ctx, &mut scratch).filter(|_| scratch.is_empty())
+        });
+        let spec = rewritten.flatten();
+        let exp = gen::expand_app(spec.as_ref().unwrap_or(app), settings, &mut shared);
+        if let Some(lt) = &app.load_test {
+            if lt.url.is_none() && exp.routing.url.is_none() {
+                rw.problems.push(Problem::property(&app.id, "Properties.LoadTest.Url", "required here: the app's URL is not known at expansion time (set LoadBalancer.DnsName, or a literal Host)"));
+            }
+        }
+        expansions.insert(&app.id, exp);
+    }
+    (expansions, shared)
 }
 
 /// Every resource in template order: each App's resources where the App stood, a shared

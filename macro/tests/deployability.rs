@@ -150,7 +150,9 @@ fn secret_arn_is_bare(text: &str) -> bool {
     }
     // `${Secret}:password::`: the Ref is the secret's ARN, and the rest a JSON-key suffix.
     let suffixed_ref = text.starts_with("${")
-        && text.split_once('}').is_some_and(|(_, rest)| rest.starts_with(':'));
+        && text
+            .split_once('}')
+            .is_some_and(|(_, rest)| rest.starts_with(':'));
     !suffixed_ref && (!text.contains(":secretsmanager:") || fields <= 7)
 }
 
