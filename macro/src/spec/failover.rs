@@ -126,14 +126,26 @@ pub(super) fn infer_standby(
                 return None;
             }
         },
-        Val::Expr(e) => ctx.referenced(e).and_then(|(id, attr)| {
-            match (ctx.resource_type(id)?, attr.as_deref()) {
-                ("AWS::Lambda::Function", Some("Arn")) => Some(true),
-                ("AWS::Lambda::Alias" | "AWS::Lambda::Version", None) => Some(true),
-                ("AWS::ElasticLoadBalancingV2::TargetGroup", None) => Some(false),
-                _ => None,
+        Val::Expr(e) => {
+            // Ref of a function is its name, which a target group cannot take as a target.
+            if let Some((id, None)) = ctx.referenced(e) {
+                if ctx.resource_type(id) == Some("AWS::Lambda::Function") {
+                    r.err(
+                        p,
+                        format!("!Ref {id} is the function's name; give !GetAtt {id}.Arn"),
+                    );
+                    return None;
+                }
             }
-        }),
+            ctx.referenced(e).and_then(|(id, attr)| {
+                match (ctx.resource_type(id)?, attr.as_deref()) {
+                    ("AWS::Lambda::Function", Some("Arn")) => Some(true),
+                    ("AWS::Lambda::Alias" | "AWS::Lambda::Version", None) => Some(true),
+                    ("AWS::ElasticLoadBalancingV2::TargetGroup", None) => Some(false),
+                    _ => None,
+                }
+            })
+        }
     };
     match kind {
         Some(true) => Some(Standby::Function(val)),
