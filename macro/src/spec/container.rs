@@ -1,9 +1,9 @@
 //! Container properties: image, task size, command, environment, secrets (and the ARNs the
 //! execution role may read), container health check, logs, task policies, tags.
 
-use super::*;
+use super::{opt_int, Props, TemplateCtx};
 use crate::intrinsics::{arn_sub, is_intrinsic};
-use crate::reader::{path, show, Reader, Val};
+use crate::reader::{path, show, ListVal, Reader, Val};
 use serde_json::Value;
 
 /// Keys of an IAM statement in `TaskPolicies`.

@@ -1,6 +1,6 @@
 //! `Deployment`: rolling-update bounds, circuit breaker, deployment alarms.
 
-use super::*;
+use super::Props;
 use crate::reader::{path, ListVal, Reader, Val};
 use serde_json::Value;
 

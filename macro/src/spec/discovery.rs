@@ -1,6 +1,6 @@
 //! `Discovery`: Cloud Map registration as `Name.Namespace`.
 
-use super::*;
+use super::TemplateCtx;
 use crate::reader::{path, Reader, Val};
 use serde_json::Value;
 

@@ -1,6 +1,6 @@
 //! `Failover`: weighted failover to a standby (a function or a target group) driven by an alarm.
 
-use super::*;
+use super::TemplateCtx;
 use crate::intrinsics::is_intrinsic;
 use crate::reader::{path, show, Reader, Val};
 use serde_json::{Map, Value};

@@ -1,6 +1,6 @@
 //! Placement: `Network` (VPC, subnets, public IP, security groups, `AllowFrom` peers) and `Spot`.
 
-use super::*;
+use super::Props;
 use crate::intrinsics::is_intrinsic;
 use crate::reader::{path, ListVal, Reader, Val};
 use serde_json::Value;

@@ -1,10 +1,10 @@
 //! `LoadBalancer`: a dedicated ALB, a listener on a shared ALB, or a rule on a shared listener;
 //! HTTPS (also under a condition), automatic ports and priorities, target-group health checks.
 
-use super::*;
+use super::{valid_cidr, TemplateCtx};
 use crate::intrinsics::is_intrinsic;
 use crate::reader::{path, show, ListVal, Reader, Val};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// Keys of the object form of `LoadBalancer.Create`.
 pub const CREATE_KEYS: &[&str] = &["Scheme", "Subnets"];
