@@ -2,19 +2,56 @@
 //! It returns a complete template or every problem found, never something in between.
 
 use crate::error::{Problem, Problems};
-use crate::gen::{self, Expansion, Settings, Shared, SHARED_CLUSTER_ID};
+use crate::gen::{self, Expansion, Ids, Settings, Shared, SHARED_CLUSTER_ID};
 use crate::refs::{Owner, Path, Rewriter, Target};
-use crate::spec::{read_app, App, APP_TYPE};
+use crate::spec::{read_app, App, NamespaceRef, TemplateCtx, APP_TYPE};
 use serde_json::{json, Map, Value};
 use std::collections::{HashMap, HashSet};
+use std::fmt;
 
 /// The name the macro is installed under; removed from the template's `Transform`.
 pub const MACRO_NAME: &str = "FargateApp";
 /// CloudFormation's limit of resources in one stack.
 pub const MAX_RESOURCES: usize = 500;
 
+/// Something that deploys but is likely not what the author meant: printed by the CLI and
+/// logged by the macro Lambda, never a failure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Warning {
+    /// Apps in a template without `Transform: FargateApp`: CloudFormation would reject it.
+    MissingTransform,
+    /// An App registered in Cloud Map whose security group admits no peer.
+    Unreachable {
+        app: String,
+        name: String,
+        peers: Vec<String>,
+    },
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Warning::MissingTransform => write!(f, "the template has Fargate::App resources but no 'Transform: {MACRO_NAME}': CloudFormation would reject it (Unrecognized resource type)"),
+            Warning::Unreachable { app, name, peers } if peers.is_empty() => write!(f, "Resource [{app}] is registered in Cloud Map as {name}, but its security group admits no peer: add the Apps that call it to Network.AllowFrom"),
+            Warning::Unreachable { app, name, peers } => write!(f, "Resource [{app}] is registered in Cloud Map as {name}, but its security group admits no peer: {} refer(s) to {app}.DiscoveryName; add them to {app}'s Network.AllowFrom", peers.join(", ")),
+        }
+    }
+}
+
+/// The expanded template and the warnings about it.
+#[derive(Debug, Clone)]
+pub struct Expanded {
+    pub template: Value,
+    pub warnings: Vec<Warning>,
+}
+
 /// Expands every `Fargate::App` of a template.
 pub fn expand(template: &Value, settings: &Settings) -> Result<Value, Problems> {
+    expand_with_warnings(template, settings).map(|e| e.template)
+}
+
+/// Expands every `Fargate::App` of a template, with the warnings about what it expanded.
+pub fn expand_with_warnings(template: &Value, settings: &Settings) -> Result<Expanded, Problems> {
     let mut problems = Problems::default();
     let Some(root) = template.as_object() else {
         problems.push(Problem::template("", "a template is a JSON/YAML object"));
@@ -33,19 +70,34 @@ pub fn expand(template: &Value, settings: &Settings) -> Result<Value, Problems> 
         .map(|(id, _)| id.clone())
         .collect();
     let mut out_root = root.clone();
+    let mut warnings = Vec::new();
+    if !app_ids.is_empty() && !names_macro(root.get("Transform")) {
+        warnings.push(Warning::MissingTransform);
+    }
     remove_macro_from_transform(&mut out_root);
     if app_ids.is_empty() {
-        return Ok(Value::Object(out_root));
+        return Ok(Expanded {
+            template: Value::Object(out_root),
+            warnings,
+        });
     }
+    let ctx = TemplateCtx {
+        resources,
+        parameters: root.get("Parameters").and_then(Value::as_object),
+        app_ids: &app_ids,
+    };
 
-    // 1. Read every App; stop here if any is invalid.
+    // 1. Read every App; if any is invalid, add what the later phases can already tell
+    // (colliding IDs, unknown attributes) and stop.
     let apps: Vec<App> = app_ids
         .iter()
-        .filter_map(|id| read_app(id, &resources[id], &app_ids, &mut problems))
+        .filter_map(|id| read_app(id, &resources[id], &ctx, &mut problems))
         .collect();
     if !problems.is_empty() {
+        early_cross_checks(root, &ctx, &apps, settings, &mut problems);
         return Err(problems);
     }
+    warnings.extend(unreachable_apps(&apps, resources));
 
     // 2. Each App's attributes (they depend on its routing only).
     let attribute_tables: Vec<_> = apps
@@ -74,33 +126,7 @@ pub fn expand(template: &Value, settings: &Settings) -> Result<Value, Problems> 
         targets: &prop_targets,
         problems: &mut problems,
     };
-    let mut shared = Shared::default();
-    let mut expansions: HashMap<&str, Expansion> = HashMap::new();
-    for app in &apps {
-        let original = &resources[&app.id];
-        let mut props = original.get("Properties").cloned().unwrap_or(Value::Null);
-        rw.walk(
-            &mut props,
-            Owner::Resource(&app.id),
-            &Path::Root("Properties"),
-        );
-        let rewritten = (Some(&props) != original.get("Properties")).then(|| {
-            let mut raw = original.clone();
-            raw["Properties"] = props;
-            // The rewritten values are references again (or literals): reading cannot fail
-            // where the first read passed; stay total and keep the first read if it does.
-            let mut scratch = Problems::default();
-            read_app(&app.id, &raw, &app_ids, &mut scratch).filter(|_| scratch.is_empty())
-        });
-        let spec = rewritten.flatten();
-        let exp = gen::expand_app(spec.as_ref().unwrap_or(app), settings, &mut shared);
-        if let Some(lt) = &app.load_test {
-            if lt.url.is_none() && exp.routing.url.is_none() {
-                rw.problems.push(Problem::property(&app.id, "Properties.LoadTest.Url", "required here: the app's URL is not known at expansion time (set LoadBalancer.DnsName, or a literal Host)"));
-            }
-        }
-        expansions.insert(&app.id, exp);
-    }
+    let (expansions, shared) = generate_apps(&apps, resources, &ctx, settings, &mut rw);
     let targets = targets_for(&|id| {
         expansions[id]
             .resources
@@ -114,66 +140,18 @@ pub fn expand(template: &Value, settings: &Settings) -> Result<Value, Problems> 
     };
 
     // 4. Assemble, in template order, each App's resources where the App stood.
-    let existing: HashSet<&str> = resources
-        .keys()
-        .filter(|k| !targets.contains_key(*k))
-        .map(String::as_str)
-        .collect();
-    let mut seen: HashMap<String, String> = HashMap::new();
-    let mut new_resources = Map::new();
-    let needs_cluster = apps.iter().any(|a| a.cluster.is_none());
-    let mut namespaces_left = shared.namespaces.clone();
-    for (id, res) in resources {
-        let Some(exp) = expansions.get(id.as_str()) else {
-            let mut r = res.clone();
-            let rewritten = rw.depends_on(&mut r);
-            if let Some(m) = r.as_object_mut() {
-                for (k, x) in m
-                    .iter_mut()
-                    .filter(|(k, _)| k.as_str() != "Type" && k.as_str() != "DependsOn")
-                {
-                    rw.walk(x, Owner::Resource(id), &Path::Root(k));
+    let (new_resources, new_conditions) = assemble(resources, &apps, &expansions, &shared, &mut rw);
+    if !new_conditions.is_empty() {
+        let conditions = out_root
+            .entry("Conditions")
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Value::Object(c) = conditions {
+            for (name, body) in new_conditions {
+                if c.contains_key(&name) {
+                    rw.problems.push(Problem::template(&format!("Conditions.{name}"), "the macro adds this condition, which the template already has; rename the template's"));
                 }
+                c.insert(name, body);
             }
-            if rewritten {
-                gen::prune_implied_dependencies(&mut r);
-            }
-            new_resources.insert(id.clone(), r);
-            continue;
-        };
-        let mut shared_now: Vec<(String, Value)> = Vec::new();
-        if needs_cluster && !seen.contains_key(SHARED_CLUSTER_ID) {
-            shared_now.push((SHARED_CLUSTER_ID.to_string(), shared_cluster(&apps)));
-        }
-        let app = apps
-            .iter()
-            .find(|a| &a.id == id)
-            .expect("expansions are keyed by App");
-        if let Some(d) = &app.discovery {
-            if let crate::spec::NamespaceRef::Create { name } = &d.namespace {
-                let ns_id = Shared::namespace_id(name);
-                if let Some(pos) = namespaces_left.iter().position(|(i, _, _)| i == &ns_id) {
-                    let (i, n, vpc) = namespaces_left.remove(pos);
-                    shared_now.push((i, json!({ "Type": "AWS::ServiceDiscovery::PrivateDnsNamespace", "Properties": { "Name": n, "Vpc": vpc, "Description": "Created by the FargateApp macro for Discovery.NamespaceName" } })));
-                }
-            }
-        }
-        for (gid, mut r) in shared_now.into_iter().chain(exp.resources.iter().cloned()) {
-            if rw.depends_on(&mut r) {
-                gen::prune_implied_dependencies(&mut r);
-            }
-            if existing.contains(gid.as_str()) {
-                rw.problems.push(Problem::property(id, "", format!("generates '{gid}', which is already a resource of the template; rename one of them")));
-            } else if let Some(other) = seen.get(&gid) {
-                if other != id && !gid.starts_with("FargateApp") {
-                    rw.problems.push(Problem::property(id, "", format!("generates '{gid}', which {other} generates too; rename one of the Apps")));
-                }
-            }
-            if targets.contains_key(&gid) {
-                rw.problems.push(Problem::property(id, "", format!("generates '{gid}', which is the logical ID of another Fargate::App; rename one of them")));
-            }
-            seen.entry(gid.clone()).or_insert_with(|| id.clone());
-            new_resources.entry(gid).or_insert(r);
         }
     }
     if let Some(Value::Object(outputs)) = out_root.get_mut("Outputs") {
@@ -199,7 +177,366 @@ pub fn expand(template: &Value, settings: &Settings) -> Result<Value, Problems> 
         return Err(problems);
     }
     out_root.insert("Resources".into(), Value::Object(new_resources));
-    Ok(Value::Object(out_root))
+    Ok(Expanded {
+        template: Value::Object(out_root),
+        warnings,
+    })
+}
+
+/// Generates each App from its properties with references to other Apps rewritten (so an
+/// App's own settings may name another App's attributes).
+fn generate_apps<'a>(
+    apps: &'a [App],
+    resources: &Map<String, Value>,
+    ctx: &TemplateCtx,
+    settings: &Settings,
+    rw: &mut Rewriter,
+) -> (HashMap<&'a str, Expansion>, Shared) {
+    let mut shared = Shared::default();
+    let mut expansions: HashMap<&str, Expansion> = HashMap::new();
+    for app in apps {
+        let original = &resources[&app.id];
+        let mut props = original.get("Properties").cloned().unwrap_or(Value::Null);
+        rw.walk(
+            &mut props,
+            Owner::Resource(&app.id),
+            &Path::Root("Properties"),
+        );
+        let rewritten = (Some(&props) != original.get("Properties")).then(|| {
+            let mut raw = original.clone();
+            raw["Properties"] = props;
+            // The rewritten values are references again (or literals): reading cannot fail
+            // where the first read passed; stay total and keep the first read if it does.
+            let mut scratch = Problems::default();
+            read_app(&app.id, &raw, ctx, &mut scratch).filter(|_| scratch.is_empty())
+        });
+        let spec = rewritten.flatten();
+        let exp = gen::expand_app(spec.as_ref().unwrap_or(app), settings, &mut shared);
+        if let Some(lt) = &app.load_test {
+            if lt.url.is_none() && exp.routing.url.is_none() {
+                rw.problems.push(Problem::property(&app.id, "Properties.LoadTest.Url", "required here: the app's URL is not known at expansion time (set LoadBalancer.DnsName, or a literal Host)"));
+            }
+        }
+        expansions.insert(&app.id, exp);
+    }
+    (expansions, shared)
+}
+
+/// Every resource in template order: each App's resources where the App stood, a shared
+/// resource before the first App that uses it, references to Apps rewritten. Returns the
+/// resources and the conditions the macro adds.
+fn assemble(
+    resources: &Map<String, Value>,
+    apps: &[App],
+    expansions: &HashMap<&str, Expansion>,
+    shared: &Shared,
+    rw: &mut Rewriter,
+) -> (Map<String, Value>, Vec<(String, Value)>) {
+    let targets = rw.targets;
+    let existing: HashSet<&str> = resources
+        .keys()
+        .filter(|k| !targets.contains_key(*k))
+        .map(String::as_str)
+        .collect();
+    let mut seen: HashMap<String, String> = HashMap::new();
+    let mut new_resources = Map::new();
+    let needs_cluster = apps.iter().any(|a| a.cluster.is_none());
+    let mut namespaces_left = shared.namespaces.clone();
+    let mut new_conditions: Vec<(String, Value)> = Vec::new();
+    for (id, res) in resources {
+        let Some(exp) = expansions.get(id.as_str()) else {
+            let mut r = res.clone();
+            let rewritten = rw.depends_on(&mut r);
+            if let Some(m) = r.as_object_mut() {
+                for (k, x) in m
+                    .iter_mut()
+                    .filter(|(k, _)| k.as_str() != "Type" && k.as_str() != "DependsOn")
+                {
+                    rw.walk(x, Owner::Resource(id), &Path::Root(k));
+                }
+            }
+            if rewritten {
+                gen::prune_implied_dependencies(&mut r);
+            }
+            new_resources.insert(id.clone(), r);
+            continue;
+        };
+        let mut shared_now: Vec<(String, Value)> = Vec::new();
+        if needs_cluster && !seen.contains_key(SHARED_CLUSTER_ID) {
+            let users: Vec<&App> = apps.iter().filter(|a| a.cluster.is_none()).collect();
+            let mut cluster = shared_cluster(apps);
+            shared_attributes(&mut cluster, &users, SHARED_CLUSTER_ID, &mut new_conditions);
+            shared_now.push((SHARED_CLUSTER_ID.to_string(), cluster));
+        }
+        let app = apps
+            .iter()
+            .find(|a| &a.id == id)
+            .expect("expansions are keyed by App");
+        if let Some(d) = &app.discovery {
+            if let crate::spec::NamespaceRef::Create { name } = &d.namespace {
+                let ns_id = Shared::namespace_id(name);
+                if let Some(pos) = namespaces_left.iter().position(|(i, _, _)| i == &ns_id) {
+                    let (i, n, vpc) = namespaces_left.remove(pos);
+                    let users: Vec<&App> = apps
+                        .iter()
+                        .filter(|a| matches!(&a.discovery, Some(d) if matches!(&d.namespace, NamespaceRef::Create { name: x } if x == &n)))
+                        .collect();
+                    let mut ns = json!({ "Type": "AWS::ServiceDiscovery::PrivateDnsNamespace", "Properties": { "Name": n, "Vpc": vpc, "Description": "Created by the FargateApp macro for Discovery.NamespaceName" } });
+                    shared_attributes(&mut ns, &users, &i, &mut new_conditions);
+                    shared_now.push((i, ns));
+                }
+            }
+        }
+        new_conditions.extend(exp.conditions.iter().cloned());
+        for (gid, mut r) in shared_now.into_iter().chain(exp.resources.iter().cloned()) {
+            if rw.depends_on(&mut r) {
+                gen::prune_implied_dependencies(&mut r);
+            }
+            check_generated_id(
+                id,
+                &gid,
+                &existing,
+                &mut seen,
+                &|x| targets.contains_key(x),
+                rw.problems,
+            );
+            new_resources.entry(gid).or_insert(r);
+        }
+    }
+    (new_resources, new_conditions)
+}
+
+/// A generated logical ID must be new: not a resource of the template, not another App's.
+fn check_generated_id(
+    app: &str,
+    gid: &str,
+    existing: &HashSet<&str>,
+    seen: &mut HashMap<String, String>,
+    is_app: &dyn Fn(&str) -> bool,
+    problems: &mut Problems,
+) {
+    if existing.contains(gid) {
+        problems.push(Problem::property(app, "", format!("generates '{gid}', which is already a resource of the template; rename one of them")));
+    } else if let Some(other) = seen.get(gid) {
+        if other != app && !gid.starts_with("FargateApp") {
+            problems.push(Problem::property(
+                app,
+                "",
+                format!("generates '{gid}', which {other} generates too; rename one of the Apps"),
+            ));
+        }
+    }
+    if is_app(gid) {
+        problems.push(Problem::property(app, "", format!("generates '{gid}', which is the logical ID of another Fargate::App; rename one of them")));
+    }
+    seen.entry(gid.to_string())
+        .or_insert_with(|| app.to_string());
+}
+
+/// Resources every App generates, whatever its properties.
+const ALWAYS_GENERATED: &[&str] = &[
+    "ExecutionRole",
+    "TaskRole",
+    "LogGroup",
+    "SecurityGroup",
+    "TaskDefinition",
+    "Service",
+];
+
+/// With property errors, the checks of the later phases that need no valid App: generated IDs
+/// that collide (all of a valid App's, the always-generated ones of an invalid App) and
+/// `Fn::GetAtt` of attributes an App does not have. All problems come in one report.
+fn early_cross_checks(
+    root: &Map<String, Value>,
+    ctx: &TemplateCtx,
+    apps: &[App],
+    settings: &Settings,
+    problems: &mut Problems,
+) {
+    let existing: HashSet<&str> = ctx
+        .resources
+        .keys()
+        .filter(|k| !ctx.app_ids.contains(k))
+        .map(String::as_str)
+        .collect();
+    let mut seen = HashMap::new();
+    let is_app = |x: &str| ctx.app_ids.iter().any(|a| a == x);
+    for id in ctx.app_ids {
+        let ids: Vec<String> = match apps.iter().find(|a| &a.id == id) {
+            Some(a) => gen::expand_app(a, settings, &mut Shared::default())
+                .resources
+                .into_iter()
+                .map(|(i, _)| i)
+                .collect(),
+            None => ALWAYS_GENERATED.iter().map(|s| Ids(id).of(s)).collect(),
+        };
+        for gid in ids {
+            check_generated_id(id, &gid, &existing, &mut seen, &is_app, problems);
+        }
+    }
+    let unknown_only: Vec<(&'static str, Result<Value, String>)> = gen::ATTRIBUTE_NAMES
+        .iter()
+        .map(|n| (*n, Ok(Value::Null)))
+        .collect();
+    let tables: Vec<_> = apps
+        .iter()
+        .map(|a| gen::attributes_of(a, settings))
+        .collect();
+    let targets: HashMap<String, Target> = ctx
+        .app_ids
+        .iter()
+        .map(|id| {
+            let attributes = apps
+                .iter()
+                .position(|a| &a.id == id)
+                .map(|i| tables[i].as_slice())
+                .unwrap_or(&unknown_only);
+            let t = Target {
+                ref_id: Ids(id).of("Service"),
+                resource_ids: Vec::new(),
+                attributes,
+            };
+            (id.clone(), t)
+        })
+        .collect();
+    let mut rw = Rewriter {
+        targets: &targets,
+        problems,
+    };
+    for (id, res) in ctx.resources {
+        if let Some(m) = res.as_object() {
+            for (k, x) in m.iter().filter(|(k, _)| *k != "Type" && *k != "DependsOn") {
+                rw.walk(&mut x.clone(), Owner::Resource(id), &Path::Root(k));
+            }
+        }
+    }
+    if let Some(Value::Object(outputs)) = root.get("Outputs") {
+        for (name, o) in outputs {
+            let section = format!("Outputs.{name}");
+            rw.walk(&mut o.clone(), Owner::Section(&section), &Path::Root(""));
+        }
+    }
+}
+
+/// A resource several Apps share exists while any of them does, and is retained when any of
+/// them is: the OR of their conditions (a new condition when they differ), and `Retain` when
+/// one retains (a retained service would otherwise block the cluster's delete).
+fn shared_attributes(
+    resource: &mut Value,
+    users: &[&App],
+    id: &str,
+    conditions: &mut Vec<(String, Value)>,
+) {
+    let obj = resource
+        .as_object_mut()
+        .expect("generated resources are objects");
+    let mut names: Vec<&Value> = Vec::new();
+    for a in users {
+        match &a.attributes.condition {
+            None => {
+                names.clear();
+                break;
+            }
+            Some(c) if !names.contains(&c) => names.push(c),
+            Some(_) => {}
+        }
+    }
+    match names.as_slice() {
+        [] => {}
+        [one] => {
+            obj.insert("Condition".into(), (*one).clone());
+        }
+        many => {
+            let name = format!("{id}Condition");
+            let terms: Vec<Value> = many.iter().map(|c| json!({ "Condition": c })).collect();
+            conditions.push((name.clone(), or_of(terms)));
+            obj.insert("Condition".into(), json!(name));
+        }
+    }
+    let retains = |v: &Option<Value>| {
+        v.as_ref()
+            .and_then(Value::as_str)
+            .is_some_and(|s| s.starts_with("Retain"))
+    };
+    if users.iter().any(|a| retains(&a.attributes.deletion_policy)) {
+        obj.insert("DeletionPolicy".into(), json!("Retain"));
+    }
+    if users
+        .iter()
+        .any(|a| retains(&a.attributes.update_replace_policy))
+    {
+        obj.insert("UpdateReplacePolicy".into(), json!("Retain"));
+    }
+}
+
+/// `Fn::Or` takes 2 to 10 conditions: nest beyond that.
+fn or_of(mut terms: Vec<Value>) -> Value {
+    while terms.len() > 10 {
+        let rest = terms.split_off(9);
+        terms.push(or_of(rest));
+    }
+    json!({ "Fn::Or": terms })
+}
+
+fn names_macro(transform: Option<&Value>) -> bool {
+    match transform {
+        Some(Value::String(s)) => s == MACRO_NAME,
+        Some(Value::Array(a)) => a.iter().any(|t| t.as_str() == Some(MACRO_NAME)),
+        _ => false,
+    }
+}
+
+/// Apps registered in Cloud Map whose security group lets no peer in (`Network.AllowFrom`
+/// empty, no extra security groups), with the Apps that refer to their `DiscoveryName`.
+fn unreachable_apps(apps: &[App], resources: &Map<String, Value>) -> Vec<Warning> {
+    let mut out = Vec::new();
+    for a in apps {
+        let Some(d) = &a.discovery else { continue };
+        if !a.network.allow_from.is_empty() || a.network.security_groups.is_some() {
+            continue;
+        }
+        let peers: Vec<String> = apps
+            .iter()
+            .filter(|p| p.id != a.id)
+            .filter(|p| refers_to_discovery_name(&resources[&p.id]["Properties"], &a.id))
+            .map(|p| p.id.clone())
+            .collect();
+        let ns = match &d.namespace {
+            NamespaceRef::Create { name }
+            | NamespaceRef::Existing {
+                name: Some(name), ..
+            } => name.clone(),
+            NamespaceRef::Existing { name: None, .. } => "its namespace".into(),
+        };
+        let name = match d.name.lit() {
+            Some(n) => format!("{n}.{ns}"),
+            None => format!("a name in {ns}"),
+        };
+        out.push(Warning::Unreachable {
+            app: a.id.clone(),
+            name,
+            peers,
+        });
+    }
+    out
+}
+
+fn refers_to_discovery_name(v: &Value, app: &str) -> bool {
+    match v {
+        Value::Object(m) => {
+            if let Some(Value::Array(a)) = m.get("Fn::GetAtt") {
+                if a.first().and_then(Value::as_str) == Some(app)
+                    && a.get(1).and_then(Value::as_str) == Some("DiscoveryName")
+                {
+                    return true;
+                }
+            }
+            m.values().any(|x| refers_to_discovery_name(x, app))
+        }
+        Value::Array(a) => a.iter().any(|x| refers_to_discovery_name(x, app)),
+        Value::String(s) => s.contains(&format!("${{{app}.DiscoveryName}}")),
+        _ => false,
+    }
 }
 
 fn shared_cluster(apps: &[App]) -> Value {

@@ -45,15 +45,25 @@ pub struct MacroResponse {
 pub fn handle(req: &MacroRequest, settings: &Settings) -> MacroResponse {
     let result = match crate::source::too_many_resources(&req.fragment) {
         Some(p) => Err(crate::Problems(vec![p])),
-        None => crate::expand(&req.fragment, settings),
+        None => crate::expand_with_warnings(&req.fragment, settings),
     };
     match result {
-        Ok(fragment) => MacroResponse {
-            request_id: req.request_id.clone(),
-            status: "success".into(),
-            fragment: Some(fragment),
-            error_message: None,
-        },
+        Ok(expanded) => {
+            // CloudFormation called the macro, so the template names it: that warning is moot.
+            for w in expanded
+                .warnings
+                .iter()
+                .filter(|w| **w != crate::Warning::MissingTransform)
+            {
+                tracing::warn!(request_id = %req.request_id, "{w}");
+            }
+            MacroResponse {
+                request_id: req.request_id.clone(),
+                status: "success".into(),
+                fragment: Some(expanded.template),
+                error_message: None,
+            }
+        }
         Err(problems) => MacroResponse {
             request_id: req.request_id.clone(),
             status: "failure".into(),

@@ -15,5 +15,5 @@ pub mod spec;
 pub mod template;
 
 pub use error::{Error, Problem, Problems, Result};
-pub use expand::expand;
+pub use expand::{expand, expand_with_warnings, Expanded, Warning};
 pub use gen::Settings;

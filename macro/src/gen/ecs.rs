@@ -55,6 +55,24 @@ pub fn security_group(app: &App, out: &mut Out) {
         "SecurityGroupEgress": [{ "Description": "all outbound", "IpProtocol": "-1", "CidrIp": "0.0.0.0/0" }],
         "Tags": tag_list(app),
     }));
+    // A shared ALB's group may allow no egress (the CDK makes ALB groups without allow-all
+    // outbound): open the path to the tasks from its side too.
+    if let Some(lb) = &app.load_balancer {
+        if !matches!(lb.routing, crate::spec::Routing::Dedicated { .. }) {
+            out.add(
+                ids.of("LoadBalancerEgress"),
+                "AWS::EC2::SecurityGroupEgress",
+                json!({
+                    "Description": format!("to {} tasks", app.id),
+                    "GroupId": super::alb::security_group_of(app, lb),
+                    "DestinationSecurityGroupId": get_att(&ids.of("SecurityGroup"), "GroupId"),
+                    "IpProtocol": "tcp",
+                    "FromPort": app.port.json(),
+                    "ToPort": app.port.json(),
+                }),
+            );
+        }
+    }
     // Peer apps get separate ingress resources: two apps allowing each other would otherwise
     // make their security groups depend on each other.
     for peer in &app.network.allow_from {
@@ -150,6 +168,48 @@ pub fn resting_count(app: &App) -> Value {
     json!(1)
 }
 
+/// The App's tags, plus one naming a conditional listener (see `RoutingOut`).
+fn service_tags(app: &App, routing: &RoutingOut) -> Value {
+    let mut tags = tag_list(app).map(|t| match t {
+        Value::Array(a) => a,
+        _ => Vec::new(),
+    });
+    if let Some(listener) = &routing.conditional_attachment {
+        let tag = match listener.get("Fn::If") {
+            Some(Value::Array(a)) if a.len() == 3 => {
+                let entry = |v: &Value| {
+                    if v.get("Ref").and_then(Value::as_str) == Some("AWS::NoValue") {
+                        v.clone()
+                    } else {
+                        json!({ "Key": "fargate-app:https-listener", "Value": v })
+                    }
+                };
+                json!({ "Fn::If": [a[0], entry(&a[1]), entry(&a[2])] })
+            }
+            _ => json!({ "Key": "fargate-app:https-listener", "Value": listener }),
+        };
+        tags.get_or_insert_with(Vec::new).push(tag);
+    }
+    tags.map(Value::Array).unwrap_or(Value::Null)
+}
+
+/// ECS wants `ENABLED`/`DISABLED` where users write booleans, also inside `Fn::If` branches.
+fn enabled(v: &Value) -> Value {
+    match v {
+        Value::Bool(true) => json!("ENABLED"),
+        Value::Bool(false) => json!("DISABLED"),
+        Value::String(s) if s == "true" => json!("ENABLED"),
+        Value::String(s) if s == "false" => json!("DISABLED"),
+        Value::Object(m) if m.len() == 1 && m.contains_key("Fn::If") => match &m["Fn::If"] {
+            Value::Array(a) if a.len() == 3 => {
+                json!({ "Fn::If": [a[0], enabled(&a[1]), enabled(&a[2])] })
+            }
+            other => json!({ "Fn::If": other }),
+        },
+        other => other.clone(),
+    }
+}
+
 pub fn service(app: &App, routing: &RoutingOut, out: &mut Out) {
     let ids = Ids(&app.id);
     let mut security_groups = vec![get_att(&ids.of("SecurityGroup"), "GroupId")];
@@ -166,9 +226,8 @@ pub fn service(app: &App, routing: &RoutingOut, out: &mut Out) {
         json!({ "Fn::Split": [",", { "Fn::Join": [",", [security_groups[0], { "Fn::Join": [",", extra_sgs] }]] }] })
     };
     let assign_public_ip = match &app.network.assign_public_ip {
-        Val::Lit(true) => json!("ENABLED"),
-        Val::Lit(false) => json!("DISABLED"),
-        Val::Expr(e) => e.clone(),
+        Val::Lit(b) => enabled(&json!(b)),
+        Val::Expr(e) => enabled(e),
     };
     let (launch_type, strategy) = match &app.spot {
         None => (json!("FARGATE"), Value::Null),
@@ -206,7 +265,9 @@ pub fn service(app: &App, routing: &RoutingOut, out: &mut Out) {
     let r = out.add(ids.of("Service"), "AWS::ECS::Service", json!({
         "Cluster": cluster_ref(app),
         "TaskDefinition": ref_(&ids.of("TaskDefinition")),
-        "DesiredCount": resting_count(app),
+        // Absent unless the user sets it: ECS starts a new service at 1 and an update leaves
+        // the running count alone (Scaling's MinCapacity or the failover resource set it).
+        "DesiredCount": app.desired_count.as_ref().map(Val::json),
         "LaunchType": launch_type,
         "CapacityProviderStrategy": strategy,
         "PlatformVersion": "LATEST",
@@ -227,7 +288,7 @@ pub fn service(app: &App, routing: &RoutingOut, out: &mut Out) {
         "EnableExecuteCommand": app.execute_command.json(),
         "EnableECSManagedTags": true,
         "PropagateTags": "SERVICE",
-        "Tags": tag_list(app),
+        "Tags": service_tags(app, routing),
     }));
     // The target group must be attached to a listener before the service registers into it.
     if let Some(dep) = &routing.attached_by {

@@ -13,6 +13,14 @@ pub const LOAD_TEST_GATE_TYPE: &str = "Custom::FargateLoadTestGate";
 /// How often the provider re-checks a failover whose alarm state and weights disagree (for
 /// example when the standby's targets were not healthy in time on the previous call).
 pub const FAILOVER_RECHECK: &str = "rate(2 minutes)";
+/// Every EventBridge rule the macro makes is named with this prefix: cfn/provider.yaml grants
+/// EventBridge the right to invoke the provider once, for `rule/FargateApp-*` of the account,
+/// instead of one resource-policy statement per App (the policy is capped at 20 KB).
+pub const RULE_NAME_PREFIX: &str = "FargateApp-";
+/// EventBridge rule names: 1-64 of `[.-_A-Za-z0-9]`.
+const RULE_NAME_MAX: usize = 64;
+/// The stack part of a rule name: the last 12 hex digits of the stack ID's UUID.
+const STACK_TAG_LEN: usize = 12;
 
 pub fn generate(app: &App, settings: &Settings, routing: &RoutingOut, out: &mut Out) {
     failover(app, settings, routing, out);
@@ -87,6 +95,7 @@ fn failover(app: &App, settings: &Settings, routing: &RoutingOut, out: &mut Out)
         events.clone(),
         "AWS::Events::Rule",
         json!({
+            "Name": rule_name(&app.id, "alarm"),
             "Description": format!("Alarm state changes that move {}'s traffic", app.id),
             "EventPattern": {
                 "source": ["aws.cloudwatch"],
@@ -102,27 +111,13 @@ fn failover(app: &App, settings: &Settings, routing: &RoutingOut, out: &mut Out)
         recheck.clone(),
         "AWS::Events::Rule",
         json!({
+            "Name": rule_name(&app.id, "recheck"),
             "Description": format!("Re-checks {}'s failover until weights match the alarm", app.id),
             "ScheduleExpression": FAILOVER_RECHECK,
             "State": "ENABLED",
             "Targets": [{ "Id": "provider", "Arn": settings.service_token, "Input": input }],
         }),
     );
-    for (rule, perm) in [
-        (&events, "FailoverEventsPermission"),
-        (&recheck, "FailoverRecheckPermission"),
-    ] {
-        out.add(
-            ids.of(perm),
-            "AWS::Lambda::Permission",
-            json!({
-                "Action": "lambda:InvokeFunction",
-                "FunctionName": settings.service_token,
-                "Principal": "events.amazonaws.com",
-                "SourceArn": get_att(rule, "Arn"),
-            }),
-        );
-    }
     let mut props = Map::new();
     props.insert("ServiceToken".into(), settings.service_token.clone());
     props.extend(config);
@@ -136,6 +131,25 @@ fn failover(app: &App, settings: &Settings, routing: &RoutingOut, out: &mut Out)
     depends_on(r, &deps);
 }
 
+/// `FargateApp-<stack tag>-<App>-<kind>`, unique per stack and App, within 64 characters: a
+/// long logical ID is cut and a hash of the whole ID keeps it unique.
+pub fn rule_name(app_id: &str, kind: &str) -> Value {
+    let room = RULE_NAME_MAX - RULE_NAME_PREFIX.len() - STACK_TAG_LEN - kind.len() - 2;
+    let app = if app_id.len() <= room {
+        app_id.to_string()
+    } else {
+        // FNV-1a: a stable hash with no dependency.
+        let hash = app_id.bytes().fold(0x811c_9dc5_u32, |h, b| {
+            (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+        });
+        format!("{}{hash:08x}", &app_id[..room - 8])
+    };
+    json!({ "Fn::Sub": [
+        format!("{RULE_NAME_PREFIX}${{StackTag}}-{app}-{kind}"),
+        { "StackTag": { "Fn::Select": [4, { "Fn::Split": ["-", { "Fn::Select": [2, { "Fn::Split": ["/", { "Ref": "AWS::StackId" }] }] }] }] } },
+    ]})
+}
+
 /// The EventBridge target input: `{"FargateAppFailover": {...}}` as a JSON string whose
 /// deploy-time values are substituted by `Fn::Sub`.
 fn event_input(config: &Map<String, Value>) -> Value {
@@ -144,7 +158,14 @@ fn event_input(config: &Map<String, Value>) -> Value {
         if i > 0 {
             b = b.text(",");
         }
-        b = b.text(&format!("\"{k}\":\"")).value(k, v).text("\"");
+        b = b.text(&format!("\"{k}\":"));
+        // Literals are JSON-escaped here; deploy-time values are names and ARNs, which hold no
+        // quote or backslash.
+        b = match v {
+            Value::String(s) => b.text(&Value::String(s.clone()).to_string()),
+            Value::Number(n) => b.text(&format!("\"{n}\"")),
+            _ => b.text("\"").value(k, v).text("\""),
+        };
     }
     b.text("}}").build()
 }

@@ -22,6 +22,63 @@ fn assume_role_by_ecs_tasks() -> Value {
     })
 }
 
+/// The repository of a literal private ECR image URI
+/// (`ACCOUNT.dkr.ecr.REGION.amazonaws.com[.cn]/REPO[:TAG|@DIGEST]`): (account, region, repo).
+pub fn ecr_repository(image: &str) -> Option<(&str, &str, &str)> {
+    let (host, rest) = image.split_once('/')?;
+    let mut labels = host.split('.');
+    let account = labels.next()?;
+    let (dkr, ecr, region) = (labels.next()?, labels.next()?, labels.next()?);
+    if dkr != "dkr"
+        || ecr != "ecr"
+        || account.len() != 12
+        || !account.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let repo = rest.split('@').next()?;
+    let repo = match repo.rsplit_once('/') {
+        Some((dir, last)) => &repo[..dir.len() + 1 + last.split(':').next()?.len()],
+        None => repo.split(':').next()?,
+    };
+    Some((account, region, repo))
+}
+
+/// What the execution role needs to start the task: write to the App's log group, and pull the
+/// image from its ECR repository (`ecr:GetAuthorizationToken` has no resource type: `*`).
+fn pull_and_log_statements(app: &App) -> Vec<Value> {
+    let log_group = Ids(&app.id).of("LogGroup");
+    let mut statements = vec![json!({
+        "Effect": "Allow",
+        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+        "Resource": [
+            crate::intrinsics::get_att(&log_group, "Arn"),
+            sub(&format!("arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:${{{log_group}}}")),
+        ],
+    })];
+    let repository = match &app.image {
+        // A public image (Docker Hub, public.ecr.aws) needs no permission.
+        Val::Lit(image) => ecr_repository(image).map(|(account, region, repo)| {
+            sub(&format!(
+                "arn:${{AWS::Partition}}:ecr:{region}:{account}:repository/{repo}"
+            ))
+        }),
+        // Known at deploy time only: any repository the stack's partition can name.
+        Val::Expr(_) => Some(sub("arn:${AWS::Partition}:ecr:*:*:repository/*")),
+    };
+    if let Some(repo) = repository {
+        statements.push(
+            json!({ "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*" }),
+        );
+        statements.push(json!({
+            "Effect": "Allow",
+            "Action": ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"],
+            "Resource": repo,
+        }));
+    }
+    statements
+}
+
 pub fn generate(app: &App, out: &mut Out) {
     let ids = Ids(&app.id);
     let mut exec_policies = Vec::new();
@@ -58,12 +115,19 @@ pub fn generate(app: &App, out: &mut Out) {
             "PolicyDocument": { "Version": "2012-10-17", "Statement": statements }
         }));
     }
-    out.add(ids.of("ExecutionRole"), "AWS::IAM::Role", json!({
-        "AssumeRolePolicyDocument": assume_role_by_ecs_tasks(),
-        "ManagedPolicyArns": [sub("arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy")],
-        "Policies": if exec_policies.is_empty() { Value::Null } else { Value::Array(exec_policies) },
-        "Tags": tag_list(app),
+    exec_policies.insert(0, json!({
+        "PolicyName": "pull-image-and-write-logs",
+        "PolicyDocument": { "Version": "2012-10-17", "Statement": pull_and_log_statements(app) },
     }));
+    out.add(
+        ids.of("ExecutionRole"),
+        "AWS::IAM::Role",
+        json!({
+            "AssumeRolePolicyDocument": assume_role_by_ecs_tasks(),
+            "Policies": exec_policies,
+            "Tags": tag_list(app),
+        }),
+    );
 
     let mut task_statements = app.task_policies.clone();
     if app.execute_command != Val::Lit(false) {

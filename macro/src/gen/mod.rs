@@ -66,6 +66,7 @@ impl Shared {
 #[derive(Debug, Clone)]
 pub struct Expansion {
     pub resources: Vec<(String, Value)>,
+    pub conditions: Vec<(String, Value)>,
     pub routing: alb::RoutingOut,
 }
 
@@ -186,7 +187,7 @@ fn attributes(app: &App, routing: &alb::RoutingOut) -> Vec<(&'static str, Result
             "ExecutionRoleArn",
             Ok(get_att(&ids.of("ExecutionRole"), "Arn")),
         ),
-        ("ClusterName", Ok(cluster_ref(app))),
+        ("ClusterName", Ok(cluster_name(app))),
     ]
 }
 
@@ -194,6 +195,8 @@ fn attributes(app: &App, routing: &alb::RoutingOut) -> Vec<(&'static str, Result
 #[derive(Debug, Default)]
 pub struct Out {
     pub items: Vec<(String, Value)>,
+    /// Conditions the resources use that the macro adds to the template.
+    pub conditions: Vec<(String, Value)>,
 }
 
 impl Out {
@@ -253,6 +256,21 @@ pub fn cluster_ref(app: &App) -> Value {
         .unwrap_or_else(|| ref_(SHARED_CLUSTER_ID))
 }
 
+/// The App's cluster by name, also when `Cluster` is an ARN (`arn:...:cluster/NAME`); for an
+/// intrinsic, the name is read from the service ARN (`arn:...:service/CLUSTER/SERVICE`), which
+/// carries it whichever form the intrinsic yields.
+pub fn cluster_name(app: &App) -> Value {
+    match &app.cluster {
+        None => ref_(SHARED_CLUSTER_ID),
+        Some(Value::String(s)) => Value::String(s.rsplit('/').next().unwrap_or(s).to_string()),
+        Some(_) => crate::intrinsics::select_split(
+            1,
+            "/",
+            crate::intrinsics::select_split(5, ":", ref_(&Ids(&app.id).of("Service"))),
+        ),
+    }
+}
+
 /// The namespace ID of an App's discovery settings.
 pub fn namespace_ref(ns: &NamespaceRef) -> Value {
     match ns {
@@ -276,6 +294,7 @@ pub fn expand_app(app: &App, settings: &Settings, shared: &mut Shared) -> Expans
     apply_attributes(app, &mut out.items);
     Expansion {
         resources: out.items,
+        conditions: out.conditions,
         routing,
     }
 }
@@ -289,8 +308,13 @@ fn apply_attributes(app: &App, items: &mut [(String, Value)]) {
         prune_implied_dependencies(r);
         let obj: &mut Map<String, Value> =
             r.as_object_mut().expect("generated resources are objects");
+        // A resource with a condition of its own has one that already implies the App's.
+        let own_condition = obj.contains_key("Condition");
         for (k, v) in [
-            ("Condition", &a.condition),
+            (
+                "Condition",
+                if own_condition { &None } else { &a.condition },
+            ),
             ("DeletionPolicy", &a.deletion_policy),
             ("UpdateReplacePolicy", &a.update_replace_policy),
             ("Metadata", &a.metadata),

@@ -1,0 +1,585 @@
+//! Container properties: image, task size, command, environment, secrets (and the ARNs the
+//! execution role may read), container health check, logs, task policies, tags.
+
+use super::{opt_int, Props, TemplateCtx};
+use crate::intrinsics::{arn_sub, is_intrinsic};
+use crate::reader::{path, show, ListVal, Reader, Val};
+use serde_json::Value;
+
+/// Keys of an IAM statement in `TaskPolicies`.
+pub const STATEMENT_KEYS: &[&str] = &[
+    "Sid",
+    "Effect",
+    "Action",
+    "NotAction",
+    "Resource",
+    "NotResource",
+    "Condition",
+    "Principal",
+];
+
+/// Keys of the container `HealthCheck`.
+pub const CONTAINER_HEALTH_KEYS: &[&str] =
+    &["Command", "Interval", "Timeout", "Retries", "StartPeriod"];
+
+/// CloudWatch Logs' accepted retention periods, in days.
+pub const LOG_RETENTION_DAYS: &[u64] = &[
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+];
+
+#[derive(Debug, Clone)]
+pub struct Secret {
+    pub name: String,
+    /// What goes into the container definition's `ValueFrom`.
+    pub value_from: Value,
+    /// The ARN the execution role may read.
+    pub resource: Value,
+    pub kind: SecretKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretKind {
+    Ssm,
+    SecretsManager,
+    /// An intrinsic: the kind is known only at deploy time, so both read actions are granted
+    /// on exactly that ARN.
+    Unknown,
+}
+
+#[derive(Debug, Clone)]
+pub struct ContainerHealth {
+    pub command: Value,
+    pub interval: Option<Val<u64>>,
+    pub timeout: Option<Val<u64>>,
+    pub retries: Option<Val<u64>>,
+    pub start_period: Option<Val<u64>>,
+}
+
+/// Memory sizes Fargate accepts for a CPU size, in MiB.
+pub fn fargate_memory(cpu: u64) -> Option<Vec<u64>> {
+    let gib = |from: u64, to: u64, step: u64| {
+        (from..=to)
+            .step_by(step as usize)
+            .map(|g| g * 1024)
+            .collect()
+    };
+    Some(match cpu {
+        256 => vec![512, 1024, 2048],
+        512 => gib(1, 4, 1),
+        1024 => gib(2, 8, 1),
+        2048 => gib(4, 16, 1),
+        4096 => gib(8, 30, 1),
+        8192 => gib(16, 60, 4),
+        16384 => gib(32, 120, 8),
+        _ => return None,
+    })
+}
+
+pub(super) fn describe_sizes(sizes: &[u64]) -> String {
+    if sizes.len() <= 4 {
+        sizes
+            .iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    } else {
+        format!(
+            "{} to {} in steps of {}",
+            sizes[0],
+            sizes[sizes.len() - 1],
+            sizes[1] - sizes[0]
+        )
+    }
+}
+
+pub(super) fn check_task_size(r: &mut Reader, p: &Props, cpu: &Val<u64>, memory: &Val<u64>) {
+    let Val::Lit(c) = cpu else { return };
+    match fargate_memory(*c) {
+        None => r.err(
+            &p.path("Cpu"),
+            format!(
+                "{c} is not a Fargate CPU size (allowed: 256, 512, 1024, 2048, 4096, 8192, 16384)"
+            ),
+        ),
+        Some(allowed) => {
+            if let Val::Lit(m) = memory {
+                if !allowed.contains(m) {
+                    r.err(
+                        &p.path("Memory"),
+                        format!(
+                            "{m} is not valid with Cpu {c} (allowed: {})",
+                            describe_sizes(&allowed)
+                        ),
+                    );
+                }
+            }
+        }
+    }
+}
+
+pub(super) fn check_env_name(r: &mut Reader, p: &str, name: &str) {
+    let ok = !name.is_empty()
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !ok {
+        r.err(
+            p,
+            "an environment variable name is letters, digits and _ and does not start with a digit",
+        );
+    }
+}
+
+/// `Command`/`EntryPoint`: a list of strings, a string (split on spaces, as `docker run` does
+/// for the exec form), or an intrinsic.
+pub(super) fn command_list(r: &mut Reader, p: &str, v: &Value) -> Option<Value> {
+    match v {
+        Value::String(s) => Some(Value::Array(
+            s.split_whitespace()
+                .map(|w| Value::String(w.into()))
+                .collect(),
+        )),
+        _ => r
+            .list(p, v, |r, ip, it| r.string(ip, it).map(|s| s.json()))
+            .map(|l| l.json()),
+    }
+}
+
+pub(super) fn read_statement(r: &mut Reader, p: &str, v: &Value) -> Option<Value> {
+    let m = r.object(p, v, STATEMENT_KEYS)?;
+    if m.contains_key("Principal") {
+        r.err(
+            &path(p, "Principal"),
+            "not allowed in an identity policy statement",
+        );
+    }
+    match m.get("Effect") {
+        Some(Value::String(e)) if e == "Allow" || e == "Deny" => {}
+        Some(e) => r.err(
+            &path(p, "Effect"),
+            format!("{} is not Allow or Deny", show(e)),
+        ),
+        None => r.err(&path(p, "Effect"), "required (Allow or Deny)"),
+    }
+    if !m.contains_key("Action") && !m.contains_key("NotAction") {
+        r.err(&path(p, "Action"), "required");
+    }
+    if !m.contains_key("Resource") && !m.contains_key("NotResource") {
+        r.err(&path(p, "Resource"), "required");
+    }
+    Some(v.clone())
+}
+
+pub const SECRET_FORMS: &str = "give an SSM parameter name or ARN, a Secrets Manager secret ARN (optionally with :json-key:version-stage:version-id), !Ref of an AWS::SSM::Parameter or AWS::SecretsManager::Secret of this template, !Sub '${Secret}:json-key::', or !Ref of a template parameter holding an ARN";
+
+pub(super) fn read_secrets(r: &mut Reader, p: &str, v: &Value, ctx: &TemplateCtx) -> Vec<Secret> {
+    let mut out = Vec::new();
+    for (name, val) in r.string_map(p, v) {
+        let sp = path(p, &name);
+        check_env_name(r, &sp, &name);
+        let read = match &val {
+            Value::String(s) if s.starts_with("arn:") => literal_secret_arn(s).ok_or_else(|| {
+                format!(
+                    "{} is neither an SSM parameter ARN nor a Secrets Manager secret ARN",
+                    show(&val)
+                )
+            }),
+            Value::String(s) if !s.is_empty() => {
+                let resource = format!("parameter/{}", s.trim_start_matches('/'));
+                let arn = arn_sub("ssm", &resource);
+                out.push(Secret {
+                    name,
+                    value_from: arn.clone(),
+                    resource: arn,
+                    kind: SecretKind::Ssm,
+                });
+                continue;
+            }
+            _ if is_intrinsic(&val) => secret_from_intrinsic(&val, ctx),
+            _ => {
+                Err("expected an SSM parameter name or ARN, or a Secrets Manager secret ARN".into())
+            }
+        };
+        match read {
+            Ok((resource, kind)) => out.push(Secret {
+                name,
+                value_from: val.clone(),
+                resource,
+                kind,
+            }),
+            Err(why) => r.err(&sp, why),
+        }
+    }
+    out
+}
+
+/// The ARN a literal secret ARN grants: a Secrets Manager ARN without its JSON-key/version
+/// suffix, and with `-??????` when the 6-character random suffix is missing.
+pub(super) fn literal_secret_arn(s: &str) -> Option<(Value, SecretKind)> {
+    let parts: Vec<&str> = s.split(':').collect();
+    match parts.get(2).copied() {
+        Some("ssm") if parts.len() >= 6 => Some((Value::String(s.into()), SecretKind::Ssm)),
+        Some("secretsmanager") if parts.len() >= 7 && parts[5] == "secret" => {
+            let mut arn = parts[..7].join(":");
+            if !has_random_suffix(parts[6]) {
+                arn.push_str("-??????");
+            }
+            Some((Value::String(arn), SecretKind::SecretsManager))
+        }
+        _ => None,
+    }
+}
+
+/// Secrets Manager appends `-` and 6 random characters to a secret's name in its ARN.
+pub(super) fn has_random_suffix(name: &str) -> bool {
+    name.rsplit_once('-')
+        .is_some_and(|(_, tail)| tail.len() == 6 && tail.chars().all(|c| c.is_ascii_alphanumeric()))
+}
+
+/// The ARN an intrinsic secret grants, from what the template says the referenced thing is.
+pub(super) fn secret_from_intrinsic(
+    v: &Value,
+    ctx: &TemplateCtx,
+) -> Result<(Value, SecretKind), String> {
+    let unknown = || {
+        Err(format!(
+            "cannot tell which ARN {} is; {SECRET_FORMS}",
+            show(v)
+        ))
+    };
+    let m = v.as_object().expect("an intrinsic is an object");
+    let (k, arg) = m.iter().next().expect("an intrinsic has one key");
+    match k.as_str() {
+        "Ref" => {
+            let name = arg.as_str().unwrap_or_default();
+            if ctx.is_parameter(name) {
+                return Ok((v.clone(), SecretKind::Unknown));
+            }
+            match ctx.resource_type(name) {
+                Some("AWS::SecretsManager::Secret") => Ok((v.clone(), SecretKind::SecretsManager)),
+                Some("AWS::SSM::Parameter") => match ctx.resource_prop(name, "Name") {
+                    // Without a Name, CloudFormation generates one without a leading /.
+                    None => Ok((
+                        crate::intrinsics::sub(&format!(
+                            "arn:${{AWS::Partition}}:ssm:${{AWS::Region}}:${{AWS::AccountId}}:parameter/${{{name}}}"
+                        )),
+                        SecretKind::Ssm,
+                    )),
+                    Some(Value::String(n)) => Ok((
+                        arn_sub("ssm", &format!("parameter/{}", n.trim_start_matches('/'))),
+                        SecretKind::Ssm,
+                    )),
+                    Some(_) => Err(format!("{name}'s Name is not literal, so its ARN is unknown (a path name's ARN drops the leading /); give the parameter's ARN with !Sub, or a literal Name")),
+                },
+                _ => unknown(),
+            }
+        }
+        "Fn::GetAtt" => match ctx.referenced(v) {
+            Some((id, Some(attr)))
+                if ctx.resource_type(id) == Some("AWS::SecretsManager::Secret") && attr == "Id" =>
+            {
+                Ok((v.clone(), SecretKind::SecretsManager))
+            }
+            _ => unknown(),
+        },
+        "Fn::ImportValue" | "Fn::FindInMap" => Ok((v.clone(), SecretKind::Unknown)),
+        "Fn::Sub" => {
+            let (text, vars) = match arg {
+                Value::String(t) => (t.as_str(), None),
+                Value::Array(a) if a.len() == 2 => {
+                    (a[0].as_str().unwrap_or_default(), a[1].as_object())
+                }
+                _ => return unknown(),
+            };
+            if text.starts_with("arn:") {
+                let parts = split_outside_vars(text);
+                if parts.get(2) == Some(&"secretsmanager") && parts.len() > 7 {
+                    let arn = Value::String(parts[..7].join(":"));
+                    let mut sub = serde_json::Map::new();
+                    sub.insert(
+                        "Fn::Sub".into(),
+                        match vars {
+                            Some(vs) => Value::Array(vec![arn, Value::Object(vs.clone())]),
+                            None => arn,
+                        },
+                    );
+                    return Ok((Value::Object(sub), SecretKind::SecretsManager));
+                }
+                let kind = match parts.get(2) {
+                    Some(&"secretsmanager") => SecretKind::SecretsManager,
+                    Some(&"ssm") => SecretKind::Ssm,
+                    _ => SecretKind::Unknown,
+                };
+                return Ok((v.clone(), kind));
+            }
+            // `${Secret}:json-key::` reads the secret `${Secret}` names.
+            let Some(rest) = text.strip_prefix("${") else {
+                return unknown();
+            };
+            let Some((name, tail)) = rest.split_once('}') else {
+                return unknown();
+            };
+            if !(tail.is_empty() || tail.starts_with(':'))
+                || vars.is_some_and(|vs| vs.contains_key(name))
+            {
+                return unknown();
+            }
+            let target = serde_json::json!({ "Ref": name });
+            match secret_from_intrinsic(&target, ctx) {
+                Ok((arn, kind)) if kind != SecretKind::Ssm => Ok((arn, kind)),
+                _ => unknown(),
+            }
+        }
+        "Fn::If" => {
+            let a = arg
+                .as_array()
+                .filter(|a| a.len() == 3)
+                .map(|a| a.as_slice());
+            let Some([c, yes, no]) = a else {
+                return unknown();
+            };
+            let branch = |b: &Value| -> Result<(Value, SecretKind), String> {
+                if b.get("Ref").and_then(Value::as_str) == Some("AWS::NoValue") {
+                    return Ok((b.clone(), SecretKind::Unknown));
+                }
+                match b {
+                    Value::String(s) if s.starts_with("arn:") => {
+                        literal_secret_arn(s).ok_or_else(|| unknown().unwrap_err())
+                    }
+                    Value::String(s) if !s.is_empty() => Ok((
+                        arn_sub("ssm", &format!("parameter/{}", s.trim_start_matches('/'))),
+                        SecretKind::Ssm,
+                    )),
+                    _ if is_intrinsic(b) => secret_from_intrinsic(b, ctx),
+                    _ => unknown(),
+                }
+            };
+            let (y, yk) = branch(yes)?;
+            let (n, nk) = branch(no)?;
+            let kind = if yk == nk { yk } else { SecretKind::Unknown };
+            Ok((serde_json::json!({ "Fn::If": [c, y, n] }), kind))
+        }
+        _ => unknown(),
+    }
+}
+
+pub(super) fn read_container_health(r: &mut Reader, p: &str, v: &Value) -> Option<ContainerHealth> {
+    let m = r.object(p, v, CONTAINER_HEALTH_KEYS)?;
+    let command = match m.get("Command") {
+        Some(Value::String(s)) => Some(serde_json::json!(["CMD-SHELL", s])),
+        Some(c) => r.list(&path(p, "Command"), c, |r, ip, it| r.string(ip, it).map(|s| s.json())).map(|l| {
+            let j = l.json();
+            if let Some(first) = j.get(0).and_then(Value::as_str) {
+                if first != "CMD" && first != "CMD-SHELL" && first != "NONE" {
+                    r.err(&path(p, "Command[0]"), "a list command starts with CMD or CMD-SHELL (or give a string for CMD-SHELL)");
+                }
+            }
+            j
+        }),
+        None => {
+            r.err(&path(p, "Command"), "required, e.g. 'curl -f http://localhost:3000/health || exit 1'");
+            None
+        }
+    };
+    let int =
+        |r: &mut Reader, k: &str, min, max| m.get(k).and_then(|v| r.int(&path(p, k), v, min, max));
+    let h = ContainerHealth {
+        command: command?,
+        interval: int(r, "Interval", 5, 300),
+        timeout: int(r, "Timeout", 2, 60),
+        retries: int(r, "Retries", 1, 10),
+        start_period: int(r, "StartPeriod", 0, 300),
+    };
+    if let (Some(Val::Lit(i)), Some(Val::Lit(t))) = (&h.interval, &h.timeout) {
+        if t >= i {
+            r.err(
+                &path(p, "Timeout"),
+                format!("{t} must be less than Interval {i}"),
+            );
+        }
+    }
+    Some(h)
+}
+
+/// The container properties of an App, as read.
+pub(super) struct Container {
+    pub image: Option<Val<String>>,
+    pub port: Val<u64>,
+    pub extra_ports: Vec<Val<u64>>,
+    pub cpu: Val<u64>,
+    pub memory: Val<u64>,
+    pub architecture: Val<String>,
+    pub command: Option<Value>,
+    pub entry_point: Option<Value>,
+    pub environment: Vec<(String, Value)>,
+    pub secrets: Vec<Secret>,
+    pub health_check: Option<ContainerHealth>,
+    pub log_retention_days: Val<u64>,
+    pub task_policies: Vec<Value>,
+    pub execute_command: Val<bool>,
+    pub tags: Vec<(String, Value)>,
+}
+
+pub(super) fn read_container(
+    r: &mut Reader,
+    p: &Props,
+    ctx: &TemplateCtx,
+    has_props: bool,
+) -> Container {
+    let image = match p.get("Image") {
+        Some(v) => r.nonempty(&p.path("Image"), v),
+        None => {
+            if has_props {
+                r.err(&p.path("Image"), "required: the container image to run");
+            }
+            None
+        }
+    };
+    let port = opt_int(r, p, "Port", 1, 65535).unwrap_or(Val::Lit(80));
+    let extra_ports = p
+        .get("ExtraPorts")
+        .and_then(|v| {
+            r.list(&p.path("ExtraPorts"), v, |r, ip, it| {
+                r.int(ip, it, 1, 65535)
+            })
+        })
+        .map(|l| l.items().to_vec())
+        .unwrap_or_default();
+    let cpu = opt_int(r, p, "Cpu", 1, 16384).unwrap_or(Val::Lit(256));
+    let memory = opt_int(r, p, "Memory", 1, 122880).unwrap_or(match cpu {
+        Val::Lit(c) => Val::Lit(fargate_memory(c).map(|m| m[0]).unwrap_or(512)),
+        Val::Expr(_) => Val::Lit(512),
+    });
+    check_task_size(r, p, &cpu, &memory);
+    let architecture = p
+        .get("Architecture")
+        .and_then(|v| r.word(&p.path("Architecture"), v, &["X86_64", "ARM64"]))
+        .unwrap_or(Val::Lit("X86_64".into()));
+    let command = p
+        .get("Command")
+        .and_then(|v| command_list(r, &p.path("Command"), v));
+    let entry_point = p
+        .get("EntryPoint")
+        .and_then(|v| command_list(r, &p.path("EntryPoint"), v));
+    let environment = p
+        .get("Environment")
+        .map(|v| r.string_map(&p.path("Environment"), v))
+        .unwrap_or_default();
+    for (k, _) in &environment {
+        check_env_name(r, &path(&p.path("Environment"), k), k);
+    }
+    let secrets = p
+        .get("Secrets")
+        .map(|v| read_secrets(r, &p.path("Secrets"), v, ctx))
+        .unwrap_or_default();
+    for s in &secrets {
+        if environment.iter().any(|(k, _)| k == &s.name) {
+            r.err(
+                &path(&p.path("Secrets"), &s.name),
+                "also set in Environment: a variable comes from one or the other",
+            );
+        }
+    }
+    let health_check = p
+        .get("HealthCheck")
+        .and_then(|v| read_container_health(r, &p.path("HealthCheck"), v));
+    let log_retention_days = read_log_retention(r, p);
+    let task_policies = p
+        .get("TaskPolicies")
+        .and_then(|v| r.list(&p.path("TaskPolicies"), v, read_statement))
+        .map(|l| match l {
+            ListVal::Items(v) => v,
+            ListVal::Expr(_) => {
+                r.err(
+                    &p.path("TaskPolicies"),
+                    "must be a literal list of IAM policy statements",
+                );
+                Vec::new()
+            }
+        })
+        .unwrap_or_default();
+    let execute_command = p
+        .get("ExecuteCommand")
+        .and_then(|v| r.boolean(&p.path("ExecuteCommand"), v))
+        .unwrap_or(Val::Lit(false));
+    let tags = read_tags(r, p);
+    Container {
+        image,
+        port,
+        extra_ports,
+        cpu,
+        memory,
+        architecture,
+        command,
+        entry_point,
+        environment,
+        secrets,
+        health_check,
+        log_retention_days,
+        task_policies,
+        execute_command,
+        tags,
+    }
+}
+
+/// `LogRetentionDays`: one of CloudWatch Logs' retention periods (30 by default).
+fn read_log_retention(r: &mut Reader, p: &Props) -> Val<u64> {
+    match p.get("LogRetentionDays") {
+        Some(v) => match r.int(&p.path("LogRetentionDays"), v, 1, 3653) {
+            Some(Val::Lit(n)) if !LOG_RETENTION_DAYS.contains(&n) => {
+                r.err(
+                    &p.path("LogRetentionDays"),
+                    format!(
+                        "{n} is not a retention CloudWatch Logs accepts ({})",
+                        LOG_RETENTION_DAYS
+                            .iter()
+                            .map(u64::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                );
+                Val::Lit(30)
+            }
+            Some(v) => v,
+            None => Val::Lit(30),
+        },
+        None => Val::Lit(30),
+    }
+}
+
+/// `Tags`: a map; keys at most 128 characters, not starting with `aws:`.
+fn read_tags(r: &mut Reader, p: &Props) -> Vec<(String, Value)> {
+    let tags = p
+        .get("Tags")
+        .map(|v| r.string_map(&p.path("Tags"), v))
+        .unwrap_or_default();
+    for (k, _) in &tags {
+        if k.len() > 128 || k.starts_with("aws:") {
+            r.err(
+                &path(&p.path("Tags"), k),
+                "tag keys are at most 128 characters and may not start with 'aws:'",
+            );
+        }
+    }
+    tags
+}
+
+/// Splits an `Fn::Sub` ARN template on `:` outside `${...}` (`${AWS::Region}` holds colons).
+fn split_outside_vars(text: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let (mut depth, mut start) = (0usize, 0usize);
+    let bytes = text.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'{' if i > 0 && bytes[i - 1] == b'$' => depth += 1,
+            b'}' if depth > 0 => depth -= 1,
+            b':' if depth == 0 => {
+                parts.push(&text[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&text[start..]);
+    parts
+}

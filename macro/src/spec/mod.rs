@@ -1,0 +1,395 @@
+//! The typed model of one `Fargate::App`: read from the template's JSON with every literal
+//! checked, intrinsics kept opaque, and every problem recorded with its property path.
+//!
+//! One module per property family (as `gen/` has one per resource family): each holds the
+//! family's types, its property list (`*_KEYS`, read by the registry schema's drift test), its
+//! reading and its checks. This module reads the resource, its attributes and the rules that
+//! cross families.
+
+mod container;
+mod deployment;
+mod discovery;
+mod failover;
+mod loadtest;
+mod network;
+mod routing;
+mod scaling;
+
+pub use container::*;
+pub use deployment::*;
+pub use discovery::*;
+pub use failover::*;
+pub use loadtest::*;
+pub use network::*;
+pub use routing::*;
+pub use scaling::*;
+
+use crate::error::Problems;
+use crate::reader::{path, show, ListVal, Reader, Val};
+use serde_json::{Map, Value};
+
+pub const APP_TYPE: &str = "Fargate::App";
+
+/// What the reading of one App may look up in the rest of the template: the types and
+/// properties of other resources (to infer what a `Ref` yields), the parameters and the Apps.
+#[derive(Debug, Clone, Copy)]
+pub struct TemplateCtx<'a> {
+    pub resources: &'a Map<String, Value>,
+    pub parameters: Option<&'a Map<String, Value>>,
+    pub app_ids: &'a [String],
+}
+
+impl<'a> TemplateCtx<'a> {
+    /// The type of a resource of the template.
+    pub fn resource_type(&self, id: &str) -> Option<&'a str> {
+        self.resources.get(id)?.get("Type")?.as_str()
+    }
+    /// A literal property of a resource of the template.
+    pub fn resource_prop(&self, id: &str, key: &str) -> Option<&'a Value> {
+        self.resources.get(id)?.get("Properties")?.get(key)
+    }
+    pub fn is_parameter(&self, name: &str) -> bool {
+        self.parameters.is_some_and(|p| p.contains_key(name))
+    }
+    /// The resource a `{"Ref": X}` or `{"Fn::GetAtt": [X, attr]}` names, with the attribute.
+    pub fn referenced(&self, v: &Value) -> Option<(&'a str, Option<String>)> {
+        let m = v.as_object().filter(|m| m.len() == 1)?;
+        let (id, attr) = if let Some(Value::String(r)) = m.get("Ref") {
+            (r.as_str(), None)
+        } else if let Some(Value::Array(a)) = m.get("Fn::GetAtt") {
+            (a.first()?.as_str()?, Some(a.get(1)?.as_str()?.to_string()))
+        } else {
+            return None;
+        };
+        let (key, _) = self.resources.get_key_value(id)?;
+        Some((key.as_str(), attr))
+    }
+}
+
+/// The properties a `Fargate::App` takes.
+pub const APP_KEYS: &[&str] = &[
+    "Image",
+    "Port",
+    "ExtraPorts",
+    "Cpu",
+    "Memory",
+    "Architecture",
+    "Command",
+    "EntryPoint",
+    "Environment",
+    "Secrets",
+    "HealthCheck",
+    "LogRetentionDays",
+    "TaskPolicies",
+    "ExecuteCommand",
+    "Tags",
+    "Cluster",
+    "DesiredCount",
+    "Network",
+    "Spot",
+    "LoadBalancer",
+    "Discovery",
+    "Scaling",
+    "Deployment",
+    "Failover",
+    "LoadTest",
+];
+const RESOURCE_KEYS: &[&str] = &[
+    "Type",
+    "Properties",
+    "Condition",
+    "DependsOn",
+    "DeletionPolicy",
+    "UpdateReplacePolicy",
+    "Metadata",
+];
+
+#[derive(Debug, Clone)]
+pub struct App {
+    pub id: String,
+    pub image: Val<String>,
+    pub port: Val<u64>,
+    pub extra_ports: Vec<Val<u64>>,
+    pub cpu: Val<u64>,
+    pub memory: Val<u64>,
+    pub architecture: Val<String>,
+    pub command: Option<Value>,
+    pub entry_point: Option<Value>,
+    pub environment: Vec<(String, Value)>,
+    pub secrets: Vec<Secret>,
+    pub health_check: Option<ContainerHealth>,
+    pub log_retention_days: Val<u64>,
+    pub task_policies: Vec<Value>,
+    pub execute_command: Val<bool>,
+    pub tags: Vec<(String, Value)>,
+    pub cluster: Option<Value>,
+    pub desired_count: Option<Val<u64>>,
+    pub network: Network,
+    pub spot: Option<Spot>,
+    pub load_balancer: Option<LoadBalancer>,
+    pub discovery: Option<Discovery>,
+    pub scaling: Option<Scaling>,
+    pub deployment: Deployment,
+    pub failover: Option<Failover>,
+    pub load_test: Option<LoadTest>,
+    pub attributes: ResourceAttributes,
+}
+
+/// Resource attributes on the App that carry over to every resource it expands into.
+#[derive(Debug, Clone, Default)]
+pub struct ResourceAttributes {
+    pub condition: Option<Value>,
+    pub depends_on: Vec<String>,
+    pub deletion_policy: Option<Value>,
+    pub update_replace_policy: Option<Value>,
+    pub metadata: Option<Value>,
+}
+
+struct Props<'a> {
+    map: &'a Map<String, Value>,
+    base: String,
+}
+
+impl<'a> Props<'a> {
+    fn get(&self, key: &str) -> Option<&'a Value> {
+        self.map.get(key)
+    }
+    fn path(&self, key: &str) -> String {
+        path(&self.base, key)
+    }
+}
+
+/// Reads one `Fargate::App` resource. Returns `None` when anything was wrong (the problems
+/// are in `problems`).
+pub fn read_app(
+    id: &str,
+    resource: &Value,
+    ctx: &TemplateCtx,
+    problems: &mut Problems,
+) -> Option<App> {
+    let before = problems.len();
+    let mut r = Reader::new(id, problems);
+    let res = r.object("", resource, RESOURCE_KEYS)?;
+    let attributes = read_attributes(&mut r, res);
+    if attributes.depends_on.iter().any(|d| d == id) {
+        r.err("DependsOn", "an App cannot depend on itself");
+    }
+    let empty = Map::new();
+    let props_v = match res.get("Properties") {
+        Some(v) => r.object("Properties", v, APP_KEYS),
+        None => {
+            r.err("Properties", "required (at least Image)");
+            None
+        }
+    };
+    let p = Props {
+        map: props_v.unwrap_or(&empty),
+        base: "Properties".into(),
+    };
+
+    let c = read_container(&mut r, &p, ctx, props_v.is_some());
+    let cluster = p
+        .get("Cluster")
+        .and_then(|v| r.nonempty(&p.path("Cluster"), v))
+        .map(|v| v.json());
+    let desired_count = opt_int(&mut r, &p, "DesiredCount", 0, 5000);
+    let network = read_network(&mut r, &p, id, ctx.app_ids);
+    let spot = p
+        .get("Spot")
+        .and_then(|v| read_spot(&mut r, &p.path("Spot"), v));
+    let load_balancer = p
+        .get("LoadBalancer")
+        .and_then(|v| read_load_balancer(&mut r, &p.path("LoadBalancer"), v, ctx));
+    let discovery = p
+        .get("Discovery")
+        .and_then(|v| read_discovery(&mut r, &p.path("Discovery"), v, ctx));
+    let scaling = p
+        .get("Scaling")
+        .and_then(|v| read_scaling(&mut r, &p.path("Scaling"), v));
+    let deployment = read_deployment(&mut r, &p);
+    let failover = p
+        .get("Failover")
+        .and_then(|v| read_failover(&mut r, &p.path("Failover"), v, ctx));
+    let load_test = p
+        .get("LoadTest")
+        .and_then(|v| read_load_test(&mut r, &p.path("LoadTest"), v));
+
+    let app = App {
+        id: id.to_string(),
+        // A missing image is already a problem: the App is not returned.
+        image: c.image.unwrap_or(Val::Lit(String::new())),
+        port: c.port,
+        extra_ports: c.extra_ports,
+        cpu: c.cpu,
+        memory: c.memory,
+        architecture: c.architecture,
+        command: c.command,
+        entry_point: c.entry_point,
+        environment: c.environment,
+        secrets: c.secrets,
+        health_check: c.health_check,
+        log_retention_days: c.log_retention_days,
+        task_policies: c.task_policies,
+        execute_command: c.execute_command,
+        tags: c.tags,
+        cluster,
+        desired_count,
+        network,
+        spot,
+        load_balancer,
+        discovery,
+        scaling,
+        deployment,
+        failover,
+        load_test,
+        attributes,
+    };
+    check_app(&mut r, &p, &app, props_v.is_some());
+    if problems_added(&r, before) {
+        return None;
+    }
+    Some(app)
+}
+
+/// Rules across property families.
+fn check_app(r: &mut Reader, p: &Props, app: &App, has_props: bool) {
+    let App {
+        scaling,
+        desired_count,
+        load_balancer,
+        failover,
+        load_test,
+        network,
+        architecture,
+        spot,
+        ..
+    } = app;
+    if scaling.is_some() && desired_count.is_some() {
+        // CloudFormation re-applies a template count on every update, undoing the scaling.
+        r.err(
+            &p.path("DesiredCount"),
+            "not used with Scaling: a count in the template is re-applied on every stack update and undoes auto scaling; Scaling.Min sets the floor",
+        );
+    }
+    if let Some(s) = &scaling {
+        if s.requests_per_target.is_some() && load_balancer.is_none() {
+            r.err(
+                &p.path("Scaling.RequestsPerTarget"),
+                "needs a LoadBalancer: it scales on the ALB's request count per target",
+            );
+        }
+    }
+    if failover.is_some() && load_balancer.is_none() {
+        r.err(
+            &p.path("Failover"),
+            "needs a LoadBalancer: failover moves listener weights between target groups",
+        );
+    }
+    if let Some(lt) = &load_test {
+        if lt.url.is_none() && load_balancer.is_none() {
+            r.err(
+                &p.path("LoadTest"),
+                "needs a LoadBalancer to send load through, or an explicit Url",
+            );
+        }
+    }
+    if let Some(lb) = &load_balancer {
+        let needs_cert = !matches!(lb.routing, Routing::SharedRule { .. });
+        if needs_cert && lb.certificate_arn.is_none() && lb.https != Https::Never {
+            r.err(
+                &p.path("LoadBalancer.CertificateArn"),
+                "required when Protocol is HTTPS",
+            );
+        }
+    }
+    if network.vpc_id.is_none() && has_props {
+        r.err(
+            &p.path("Network.VpcId"),
+            "required: the VPC of the app's security group",
+        );
+    }
+    if network.subnets.is_none() && has_props {
+        r.err(
+            &p.path("Network.Subnets"),
+            "required: the subnets the tasks run in",
+        );
+    }
+    if let (Some(lb), Some(ListVal::Items(items))) = (&load_balancer, &network.subnets) {
+        if matches!(lb.routing, Routing::Dedicated { subnets: None, .. }) && items.len() < 2 {
+            r.err(
+                &p.path("LoadBalancer.Create"),
+                "an ALB needs subnets in at least two Availability Zones; Network.Subnets names one: give LoadBalancer.Create.Subnets or a second subnet",
+            );
+        }
+    }
+    if architecture.lit().map(String::as_str) == Some("ARM64") && spot.is_some() {
+        r.err(
+            &p.path("Spot"),
+            "Fargate Spot runs X86_64 tasks only; drop Spot or use Architecture X86_64",
+        );
+    }
+    if let (Some(s), Some(lb)) = (&scaling, &load_balancer) {
+        if let Routing::SharedRule { arn: None, .. } = lb.routing {
+            if s.requests_per_target.is_some() {
+                r.err(&p.path("LoadBalancer.Arn"), "needed with Listener when Scaling.RequestsPerTarget is set (the metric names the ALB)");
+            }
+        }
+    }
+}
+
+fn problems_added(r: &Reader, before: usize) -> bool {
+    r.problem_count() > before
+}
+
+fn opt_int(r: &mut Reader, p: &Props, key: &str, min: u64, max: u64) -> Option<Val<u64>> {
+    p.get(key).and_then(|v| r.int(&p.path(key), v, min, max))
+}
+
+fn read_attributes(r: &mut Reader, res: &Map<String, Value>) -> ResourceAttributes {
+    let mut a = ResourceAttributes::default();
+    if let Some(c) = res.get("Condition") {
+        match c {
+            Value::String(_) => a.condition = Some(c.clone()),
+            _ => r.err(
+                "Condition",
+                format!("expected the name of a condition, got {}", show(c)),
+            ),
+        }
+    }
+    match res.get("DependsOn") {
+        None => {}
+        Some(Value::String(s)) => a.depends_on.push(s.clone()),
+        Some(Value::Array(items)) => {
+            for (i, it) in items.iter().enumerate() {
+                match it {
+                    Value::String(s) => a.depends_on.push(s.clone()),
+                    _ => r.err(
+                        &format!("DependsOn[{i}]"),
+                        format!("expected a logical ID, got {}", show(it)),
+                    ),
+                }
+            }
+        }
+        Some(other) => r.err(
+            "DependsOn",
+            format!(
+                "expected a logical ID or a list of them, got {}",
+                show(other)
+            ),
+        ),
+    }
+    for (key, slot) in [
+        ("DeletionPolicy", &mut a.deletion_policy),
+        ("UpdateReplacePolicy", &mut a.update_replace_policy),
+    ] {
+        if let Some(v) = res.get(key) {
+            match v {
+                Value::String(s) if s == "Delete" || s == "Retain" || s == "RetainExceptOnCreate" => *slot = Some(v.clone()),
+                Value::String(s) if s == "Snapshot" => r.err(key, "Snapshot applies to none of the resources an App expands into; use Retain or Delete"),
+                _ => r.err(key, format!("{} is not one of Delete, Retain, RetainExceptOnCreate", show(v))),
+            }
+        }
+    }
+    a.metadata = res.get("Metadata").cloned();
+    a
+}

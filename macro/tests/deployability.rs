@@ -1,0 +1,785 @@
+//! Deployability rules: what cfn-lint cannot see because it checks one resource's syntax at a
+//! time. Each rule encodes an AWS behaviour (the page is cited on the rule) and runs over every
+//! golden output and every example's expansion; each has a negative test on a hand-made bad
+//! template, so a rule that can never fail is caught too.
+//!
+//! Written in Rust rather than as cfn-guard rules: nothing extra to install on CI or a laptop,
+//! the rules run inside `cargo test` with the golden suite, and they can use what the expansion
+//! knows (which App a resource came from, the App's condition) and walk intrinsics (`Fn::If`
+//! branches, `Fn::Sub` text) in ways Guard's query language makes awkward.
+
+use fargate_macro::{expand, template, Settings};
+use serde_json::{json, Value};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn resources(t: &Value) -> Vec<(&String, &Value)> {
+    t.get("Resources")
+        .and_then(Value::as_object)
+        .map(|m| m.iter().collect())
+        .unwrap_or_default()
+}
+
+fn of_type<'a>(t: &'a Value, ty: &str) -> Vec<(&'a String, &'a Value)> {
+    resources(t)
+        .into_iter()
+        .filter(|(_, r)| r.get("Type").and_then(Value::as_str) == Some(ty))
+        .collect()
+}
+
+fn props(r: &Value) -> &Value {
+    r.get("Properties").unwrap_or(&Value::Null)
+}
+
+fn resource_type<'a>(t: &'a Value, id: &str) -> Option<&'a str> {
+    t["Resources"].get(id)?.get("Type")?.as_str()
+}
+
+fn single<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
+    v.as_object().filter(|m| m.len() == 1)?.get(key)
+}
+
+/// Both branches of an `Fn::If`, else the value itself.
+fn branches(v: &Value) -> Vec<&Value> {
+    match single(v, "Fn::If").and_then(Value::as_array) {
+        Some(a) if a.len() == 3 => {
+            let mut out = branches(&a[1]);
+            out.extend(branches(&a[2]));
+            out
+        }
+        _ => vec![v],
+    }
+}
+
+fn is_no_value(v: &Value) -> bool {
+    single(v, "Ref").and_then(Value::as_str) == Some("AWS::NoValue")
+}
+
+/// Resource types whose `Ref` is an ARN.
+/// https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-template-resource-type-ref.html
+const REF_IS_ARN: &[&str] = &[
+    "AWS::SecretsManager::Secret",
+    "AWS::ElasticLoadBalancingV2::TargetGroup",
+    "AWS::ElasticLoadBalancingV2::LoadBalancer",
+    "AWS::ElasticLoadBalancingV2::Listener",
+    "AWS::SNS::Topic",
+    "AWS::IAM::ManagedPolicy",
+];
+
+/// Rule 1: every IAM policy `Resource` is an ARN, or an expression that yields one; `*` only for
+/// actions that have no resource type (ecr:GetAuthorizationToken, the ssmmessages channels).
+/// An IAM `Resource` that is not an ARN is MalformedPolicyDocument.
+/// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html
+fn rule_iam_resources_are_arns(t: &Value) -> Vec<String> {
+    let star_ok =
+        |action: &str| action == "ecr:GetAuthorizationToken" || action.starts_with("ssmmessages:");
+    let mut bad = Vec::new();
+    for (id, r) in of_type(t, "AWS::IAM::Role") {
+        let Some(policies) = props(r).get("Policies").and_then(Value::as_array) else {
+            continue;
+        };
+        for p in policies {
+            let stmts = p["PolicyDocument"]["Statement"].as_array().cloned();
+            for s in stmts.unwrap_or_default() {
+                let actions: Vec<String> = match &s["Action"] {
+                    Value::String(a) => vec![a.clone()],
+                    Value::Array(a) => a
+                        .iter()
+                        .filter_map(|x| x.as_str().map(String::from))
+                        .collect(),
+                    _ => vec![],
+                };
+                let res: Vec<&Value> = match &s["Resource"] {
+                    Value::Array(a) => a.iter().collect(),
+                    Value::Null => vec![],
+                    other => vec![other],
+                };
+                for v in res {
+                    for b in branches(v) {
+                        if let Some(text) = arn_text(b).filter(|t| !secret_arn_is_bare(t)) {
+                            bad.push(format!("{id}: {text} keeps a JSON-key/version suffix, so it never matches the secret"));
+                        }
+                        let ok = match b {
+                            Value::String(s) if s == "*" => actions.iter().all(|a| star_ok(a)),
+                            Value::String(s) => s.starts_with("arn:"),
+                            _ => yields_arn(t, b),
+                        };
+                        if !ok {
+                            bad.push(format!(
+                                "{id}: Resource {b} is not an ARN (actions {actions:?})"
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    bad
+}
+
+/// The ARN text of a literal or an `Fn::Sub`.
+fn arn_text(v: &Value) -> Option<&str> {
+    match v {
+        Value::String(s) => Some(s),
+        _ => match single(v, "Fn::Sub")? {
+            Value::String(s) => Some(s),
+            Value::Array(a) => a.first()?.as_str(),
+            _ => None,
+        },
+    }
+}
+
+/// A Secrets Manager ARN in a policy names the secret only (7 fields), without the
+/// `:json-key:version-stage:version-id` that `ValueFrom` may carry.
+/// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-secrets-manager.html
+fn secret_arn_is_bare(text: &str) -> bool {
+    let mut fields = 1;
+    let mut depth = 0;
+    let b = text.as_bytes();
+    for i in 0..b.len() {
+        match b[i] {
+            b'{' if i > 0 && b[i - 1] == b'$' => depth += 1,
+            b'}' if depth > 0 => depth -= 1,
+            b':' if depth == 0 => fields += 1,
+            _ => {}
+        }
+    }
+    // `${Secret}:password::`: the Ref is the secret's ARN, and the rest a JSON-key suffix.
+    let suffixed_ref = text.starts_with("${")
+        && text
+            .split_once('}')
+            .is_some_and(|(_, rest)| rest.starts_with(':'));
+    !suffixed_ref && (!text.contains(":secretsmanager:") || fields <= 7)
+}
+
+fn yields_arn(t: &Value, v: &Value) -> bool {
+    if is_no_value(v) {
+        return true;
+    }
+    if let Some(name) = single(v, "Ref").and_then(Value::as_str) {
+        // A template parameter is the user's declared ARN; a resource must be one whose Ref
+        // is an ARN.
+        return t["Parameters"].get(name).is_some()
+            || resource_type(t, name).is_some_and(|ty| REF_IS_ARN.contains(&ty));
+    }
+    if let Some(a) = single(v, "Fn::GetAtt").and_then(Value::as_array) {
+        return a
+            .get(1)
+            .and_then(Value::as_str)
+            .is_some_and(|x| x.ends_with("Arn"));
+    }
+    if single(v, "Fn::ImportValue").is_some() {
+        return true;
+    }
+    let sub_text = match single(v, "Fn::Sub") {
+        Some(Value::String(s)) => Some(s.as_str()),
+        Some(Value::Array(a)) => a.first().and_then(Value::as_str),
+        _ => None,
+    };
+    if let Some(text) = sub_text {
+        if text.starts_with("arn:") {
+            return true;
+        }
+        // `${Secret}` followed by ARN-safe text, where the Ref is an ARN.
+        if let Some(rest) = text.strip_prefix("${") {
+            let name = rest.split('}').next().unwrap_or_default();
+            return yields_arn(t, &json!({ "Ref": name }));
+        }
+    }
+    false
+}
+
+/// Rule 2: every target-group health check has timeout < interval, counting AWS's defaults
+/// (interval 30 s, 35 s for Lambda targets; timeout 6 s for HTTP, 10 s for HTTPS, 30 s for Lambda).
+/// https://docs.aws.amazon.com/elasticloadbalancing/latest/application/target-group-health-checks.html
+fn rule_health_check_timeout_below_interval(t: &Value) -> Vec<String> {
+    let mut bad = Vec::new();
+    for (id, r) in of_type(t, "AWS::ElasticLoadBalancingV2::TargetGroup") {
+        let p = props(r);
+        let lambda = p["TargetType"] == "lambda";
+        let https = p["HealthCheckProtocol"] == "HTTPS"
+            || (p["HealthCheckProtocol"].is_null() && p["Protocol"] == "HTTPS");
+        let interval = match &p["HealthCheckIntervalSeconds"] {
+            Value::Null => Some(if lambda { 35 } else { 30 }),
+            v => v.as_u64(),
+        };
+        let timeout = match &p["HealthCheckTimeoutSeconds"] {
+            Value::Null => Some(if lambda {
+                30
+            } else if https {
+                10
+            } else {
+                6
+            }),
+            v => v.as_u64(),
+        };
+        if let (Some(i), Some(to)) = (interval, timeout) {
+            if to >= i {
+                bad.push(format!(
+                    "{id}: health-check timeout {to} s is not below interval {i} s"
+                ));
+            }
+        }
+    }
+    bad
+}
+
+/// Rule 3: every created ALB has at least two subnets where they are literal.
+/// https://docs.aws.amazon.com/elasticloadbalancing/latest/application/application-load-balancers.html#availability-zones
+fn rule_alb_two_subnets(t: &Value) -> Vec<String> {
+    let mut bad = Vec::new();
+    for (id, r) in of_type(t, "AWS::ElasticLoadBalancingV2::LoadBalancer") {
+        if let Some(a) = props(r)["Subnets"].as_array() {
+            if a.len() < 2 {
+                bad.push(format!(
+                    "{id}: {} subnet(s); an ALB needs two Availability Zones",
+                    a.len()
+                ));
+            }
+        }
+    }
+    bad
+}
+
+fn references(v: &Value, out: &mut Vec<String>) {
+    if let Some(s) = single(v, "Ref").and_then(Value::as_str) {
+        out.push(s.to_string());
+    }
+    if let Some(a) = single(v, "Fn::GetAtt").and_then(Value::as_array) {
+        if let Some(s) = a.first().and_then(Value::as_str) {
+            out.push(s.to_string());
+        }
+    }
+    match v {
+        Value::Object(m) => m.values().for_each(|x| references(x, out)),
+        Value::Array(a) => a.iter().for_each(|x| references(x, out)),
+        _ => {}
+    }
+}
+
+/// Rule 4: no `DesiredCount` on a service that Application Auto Scaling scales: CloudFormation
+/// re-applies a template count on every update, undoing the scaling.
+/// https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecs-service.html#cfn-ecs-service-desiredcount
+fn rule_no_desired_count_with_scaling(t: &Value) -> Vec<String> {
+    let mut bad = Vec::new();
+    for (id, r) in of_type(t, "AWS::ApplicationAutoScaling::ScalableTarget") {
+        let mut refs = Vec::new();
+        references(&props(r)["ResourceId"], &mut refs);
+        for svc in refs {
+            if resource_type(t, &svc) == Some("AWS::ECS::Service")
+                && !t["Resources"][&svc]["Properties"]["DesiredCount"].is_null()
+            {
+                bad.push(format!("{svc}: DesiredCount set while {id} scales it"));
+            }
+        }
+    }
+    bad
+}
+
+/// Rule 5: every load-balancer source allowed into a task security group can send to it: a
+/// security group made in the template without `SecurityGroupEgress` allows all egress; any
+/// other (a shared ALB's group) needs an `AWS::EC2::SecurityGroupEgress` to the task group.
+/// https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-update-security-groups.html
+fn rule_alb_egress_to_tasks(t: &Value) -> Vec<String> {
+    let mut bad = Vec::new();
+    for (svc_id, svc) in of_type(t, "AWS::ECS::Service") {
+        let p = props(svc);
+        let Some(lbs) = p["LoadBalancers"].as_array() else {
+            continue;
+        };
+        if lbs.is_empty() {
+            continue;
+        }
+        let task_sg = &p["NetworkConfiguration"]["AwsvpcConfiguration"]["SecurityGroups"][0];
+        let Some(task_sg_id) = single(task_sg, "Fn::GetAtt")
+            .and_then(|a| a[0].as_str())
+            .filter(|_| task_sg.is_object())
+        else {
+            continue;
+        };
+        let ingress = t["Resources"][task_sg_id]["Properties"]["SecurityGroupIngress"].clone();
+        let port = &lbs[0]["ContainerPort"];
+        for rule in ingress.as_array().cloned().unwrap_or_default() {
+            if rule["Description"] != "from the load balancer" {
+                continue;
+            }
+            let src = &rule["SourceSecurityGroupId"];
+            let made_here = single(src, "Fn::GetAtt")
+                .and_then(|a| a[0].as_str())
+                .filter(|id| resource_type(t, id) == Some("AWS::EC2::SecurityGroup"));
+            if let Some(sg) = made_here {
+                if t["Resources"][sg]["Properties"]["SecurityGroupEgress"].is_null() {
+                    continue;
+                }
+            }
+            let has_egress = of_type(t, "AWS::EC2::SecurityGroupEgress")
+                .iter()
+                .any(|(_, e)| {
+                    let e = props(e);
+                    &e["GroupId"] == src
+                        && &e["DestinationSecurityGroupId"] == task_sg
+                        && &e["FromPort"] == port
+                });
+            if !has_egress {
+                bad.push(format!(
+                    "{svc_id}: no egress from {src} to {task_sg_id} on port {port}"
+                ));
+            }
+        }
+    }
+    bad
+}
+
+/// Rule 6: every resource an App with a `Condition` generates carries a condition, and every
+/// condition a resource names exists. `Condition` on an App must switch off all of it.
+/// https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/conditions-section-structure.html
+fn rule_app_condition_everywhere(input: &Value, t: &Value) -> Vec<String> {
+    let mut bad = Vec::new();
+    let conditions = t.get("Conditions").cloned().unwrap_or(json!({}));
+    for (id, r) in resources(t) {
+        if let Some(c) = r.get("Condition").and_then(Value::as_str) {
+            if conditions.get(c).is_none() {
+                bad.push(format!("{id}: Condition {c} is not in Conditions"));
+            }
+        }
+    }
+    let inputs = resources(input);
+    let apps: Vec<&Value> = inputs
+        .iter()
+        .filter(|(_, r)| r["Type"] == "Fargate::App")
+        .map(|(_, r)| *r)
+        .collect();
+    // Shared resources (FargateAppCluster, created namespaces): switched off when every App
+    // using them is, kept when any of them keeps its resources.
+    let users_of = |id: &str| -> Vec<&Value> {
+        apps.iter()
+            .copied()
+            .filter(|a| {
+                let p = &a["Properties"];
+                if id == "FargateAppCluster" {
+                    p["Cluster"].is_null()
+                } else {
+                    p["Discovery"]["NamespaceName"]
+                        .as_str()
+                        .is_some_and(|n| fargate_macro::gen::Shared::namespace_id(n) == id)
+                }
+            })
+            .collect()
+    };
+    for (id, r) in resources(t) {
+        if !id.starts_with("FargateApp") || inputs.iter().any(|(i, _)| *i == id) {
+            continue;
+        }
+        let users = users_of(id);
+        if !users.is_empty()
+            && users.iter().all(|a| a.get("Condition").is_some())
+            && r.get("Condition").is_none()
+        {
+            bad.push(format!(
+                "{id}: shared by Apps that all have a Condition, but has none"
+            ));
+        }
+        let retains = users.iter().any(|a| {
+            a["DeletionPolicy"]
+                .as_str()
+                .is_some_and(|d| d.starts_with("Retain"))
+        });
+        if retains && r["DeletionPolicy"] != "Retain" {
+            bad.push(format!(
+                "{id}: an App using it retains its resources, but it would be deleted"
+            ));
+        }
+    }
+    for (app, r) in &inputs {
+        if r["Type"] != "Fargate::App" || r.get("Condition").is_none() {
+            continue;
+        }
+        for (id, gen) in resources(t) {
+            let generated = id.starts_with(app.as_str()) && !inputs.iter().any(|(i, _)| *i == id);
+            if generated && gen.get("Condition").is_none() {
+                bad.push(format!(
+                    "{id}: generated by {app}, which has a Condition, but has none"
+                ));
+            }
+        }
+    }
+    bad
+}
+
+/// Rule 7: a listener's certificate and protocol agree: no `Certificates` entry that is empty or
+/// that a condition can empty (`[{}]` is rejected), a certificate only with HTTPS, and a
+/// conditional certificate only with a protocol under the same condition.
+/// https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticloadbalancingv2-listener.html
+fn rule_listener_certificate_follows_condition(t: &Value) -> Vec<String> {
+    let mut bad = Vec::new();
+    for (id, r) in of_type(t, "AWS::ElasticLoadBalancingV2::Listener") {
+        let p = props(r);
+        let certs = &p["Certificates"];
+        let proto = &p["Protocol"];
+        if certs.is_null() {
+            if proto == "HTTPS" {
+                bad.push(format!("{id}: HTTPS without a certificate"));
+            }
+            continue;
+        }
+        for c in branches(certs) {
+            for item in c.as_array().cloned().unwrap_or_default() {
+                let arn = &item["CertificateArn"];
+                if arn.is_null() || branches(arn).iter().any(|b| is_no_value(b)) {
+                    bad.push(format!(
+                        "{id}: a certificate entry that can be empty: {item}"
+                    ));
+                }
+            }
+        }
+        match (single(certs, "Fn::If"), proto) {
+            (None, Value::String(p)) if p != "HTTPS" => {
+                bad.push(format!("{id}: a certificate on a {p} listener"))
+            }
+            (Some(ci), _) => {
+                let same = single(proto, "Fn::If").is_some_and(|pi| pi[0] == ci[0]);
+                if !same {
+                    bad.push(format!(
+                        "{id}: certificate under {} but Protocol {proto}",
+                        ci[0]
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    bad
+}
+
+/// Rule 8: an EventBridge target `Input` is valid JSON once its substitutions are filled in.
+/// https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-events-rule-target.html#cfn-events-rule-target-input
+fn rule_event_input_is_json(t: &Value) -> Vec<String> {
+    let mut bad = Vec::new();
+    for (id, r) in of_type(t, "AWS::Events::Rule") {
+        for target in props(r)["Targets"].as_array().cloned().unwrap_or_default() {
+            let text = match &target["Input"] {
+                Value::String(s) => s.clone(),
+                v => match single(v, "Fn::Sub") {
+                    Some(Value::String(s)) => s.clone(),
+                    Some(Value::Array(a)) => a[0].as_str().unwrap_or_default().to_string(),
+                    _ => continue,
+                },
+            };
+            // Deploy-time values are names and ARNs: stand in a plain word for each.
+            let mut filled = String::new();
+            let mut rest = text.as_str();
+            while let Some(i) = rest.find("${") {
+                filled.push_str(&rest[..i]);
+                let after = &rest[i + 2..];
+                let end = after.find('}').unwrap_or(after.len());
+                if let Some(lit) = after[..end].strip_prefix('!') {
+                    filled.push_str("${");
+                    filled.push_str(lit);
+                    filled.push('}');
+                } else {
+                    filled.push_str("value");
+                }
+                rest = after.get(end + 1..).unwrap_or("");
+            }
+            filled.push_str(rest);
+            if let Err(e) = serde_json::from_str::<Value>(&filled) {
+                bad.push(format!("{id}: Input is not JSON ({e}): {filled}"));
+            }
+        }
+    }
+    bad
+}
+
+/// Rule 9: Apps add no statements to the shared provider function's resource policy (capped at
+/// 20 KB); EventBridge is granted once in cfn/provider.yaml for rules named `FargateApp-*`, so
+/// every rule that targets the provider is named with that prefix, within 64 characters.
+/// https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
+/// https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutRule.html
+fn rule_provider_permission_shared(t: &Value) -> Vec<String> {
+    let mut bad = Vec::new();
+    for (id, r) in of_type(t, "AWS::Lambda::Permission") {
+        if props(r)["Principal"] == "events.amazonaws.com"
+            && props(r)["FunctionName"].get("Fn::ImportValue").is_some()
+        {
+            bad.push(format!(
+                "{id}: a per-App EventBridge permission on the provider"
+            ));
+        }
+    }
+    for (id, r) in of_type(t, "AWS::Events::Rule") {
+        let name = &props(r)["Name"];
+        let literal_len = |text: &str| {
+            // Deploy-time parts are the 12 hex digits of the stack ID's last group.
+            text.split("${")
+                .enumerate()
+                .map(|(i, part)| {
+                    if i == 0 {
+                        part.len()
+                    } else {
+                        12 + part.split_once('}').map(|x| x.1.len()).unwrap_or(0)
+                    }
+                })
+                .sum::<usize>()
+        };
+        let text = match name {
+            Value::String(s) => Some(s.clone()),
+            v => match single(v, "Fn::Sub") {
+                Some(Value::String(s)) => Some(s.clone()),
+                Some(Value::Array(a)) => a[0].as_str().map(String::from),
+                _ => None,
+            },
+        };
+        match text {
+            Some(s) if s.starts_with("FargateApp-") && literal_len(&s) <= 64 => {}
+            _ => bad.push(format!(
+                "{id}: rule Name {name} is not FargateApp-... within 64 characters"
+            )),
+        }
+    }
+    bad
+}
+
+/// Rule 10: `AssignPublicIp` is `ENABLED` or `DISABLED` in every `Fn::If` branch (ECS rejects
+/// booleans there).
+/// https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-service-awsvpcconfiguration.html
+fn rule_assign_public_ip_words(t: &Value) -> Vec<String> {
+    let mut bad = Vec::new();
+    for (id, r) in of_type(t, "AWS::ECS::Service") {
+        let v = &props(r)["NetworkConfiguration"]["AwsvpcConfiguration"]["AssignPublicIp"];
+        for b in branches(v) {
+            let ok = b.is_null()
+                || b == "ENABLED"
+                || b == "DISABLED"
+                || (b.is_object() && single(b, "Fn::If").is_none());
+            if !ok {
+                bad.push(format!("{id}: AssignPublicIp {b}"));
+            }
+        }
+    }
+    bad
+}
+
+fn all_rules(input: &Value, t: &Value) -> Vec<String> {
+    let mut v = Vec::new();
+    v.extend(rule_iam_resources_are_arns(t));
+    v.extend(rule_health_check_timeout_below_interval(t));
+    v.extend(rule_alb_two_subnets(t));
+    v.extend(rule_no_desired_count_with_scaling(t));
+    v.extend(rule_alb_egress_to_tasks(t));
+    v.extend(rule_app_condition_everywhere(input, t));
+    v.extend(rule_listener_certificate_follows_condition(t));
+    v.extend(rule_event_input_is_json(t));
+    v.extend(rule_provider_permission_shared(t));
+    v.extend(rule_assign_public_ip_words(t));
+    v
+}
+
+fn parse(path: &Path) -> Value {
+    template::parse(&fs::read_to_string(path).unwrap())
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// `DEPLOYABILITY_OUTPUTS=DIR` checks another build's expansions of the golden inputs (for
+/// example the previous release's `fargate-app expand` of each case) instead of the goldens.
+#[test]
+fn every_golden_output_is_deployable() {
+    let dir = root().join("tests/macro");
+    let outputs = std::env::var_os("DEPLOYABILITY_OUTPUTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| dir.join("output"));
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for e in fs::read_dir(dir.join("input")).unwrap() {
+        let input = e.unwrap().path();
+        let stem = input.file_stem().unwrap().to_str().unwrap().to_string();
+        let out = outputs.join(format!("{stem}.json"));
+        if !out.exists() {
+            continue;
+        }
+        checked += 1;
+        for f in all_rules(&parse(&input), &parse(&out)) {
+            failures.push(format!("{stem}: {f}"));
+        }
+    }
+    assert!(checked >= 30, "only {checked} golden outputs found");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn every_example_expansion_is_deployable() {
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for e in fs::read_dir(root().join("examples")).unwrap() {
+        let t = e.unwrap().path().join("template.yaml");
+        if !t.exists() {
+            continue;
+        }
+        checked += 1;
+        let input = parse(&t);
+        let out =
+            expand(&input, &Settings::default()).unwrap_or_else(|p| panic!("{}: {p}", t.display()));
+        for f in all_rules(&input, &out) {
+            failures.push(format!("{}: {f}", t.display()));
+        }
+    }
+    assert!(checked >= 5, "only {checked} examples found");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+// Negative tests: each rule fails on a hand-made bad template.
+
+fn tpl(resources: Value) -> Value {
+    json!({ "Parameters": { "P": { "Type": "String" } }, "Resources": resources })
+}
+
+#[test]
+fn rule_1_rejects_a_parameter_name_as_resource() {
+    let t = tpl(json!({
+        "Flags": { "Type": "AWS::SSM::Parameter", "Properties": {} },
+        "Role": { "Type": "AWS::IAM::Role", "Properties": { "Policies": [{ "PolicyDocument": { "Statement": [
+            { "Effect": "Allow", "Action": "ssm:GetParameters", "Resource": [{ "Ref": "Flags" }] },
+            { "Effect": "Allow", "Action": "logs:PutLogEvents", "Resource": "*" },
+            { "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*" },
+            { "Effect": "Allow", "Action": "ssm:GetParameters", "Resource": { "Fn::Sub": "arn:${AWS::Partition}:ssm:x" } },
+            { "Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": { "Fn::Sub": "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:1:secret:db-AbCdEf:password::" } }
+        ]}}]}}
+    }));
+    let bad = rule_iam_resources_are_arns(&t);
+    assert_eq!(bad.len(), 3, "{bad:?}");
+    assert!(
+        bad[0].contains("Flags")
+            && bad[1].contains("logs:PutLogEvents")
+            && bad[2].contains("suffix")
+    );
+}
+
+#[test]
+fn rule_2_counts_the_default_timeout() {
+    let t = tpl(json!({
+        "Tg": { "Type": "AWS::ElasticLoadBalancingV2::TargetGroup", "Properties": { "HealthCheckIntervalSeconds": 6 } },
+        "Ok": { "Type": "AWS::ElasticLoadBalancingV2::TargetGroup", "Properties": { "HealthCheckIntervalSeconds": 7 } },
+        "Https": { "Type": "AWS::ElasticLoadBalancingV2::TargetGroup", "Properties": { "Protocol": "HTTPS", "HealthCheckIntervalSeconds": 10 } }
+    }));
+    let bad = rule_health_check_timeout_below_interval(&t);
+    assert_eq!(bad.len(), 2, "{bad:?}");
+}
+
+#[test]
+fn rule_3_rejects_one_subnet() {
+    let t = tpl(json!({
+        "Alb": { "Type": "AWS::ElasticLoadBalancingV2::LoadBalancer", "Properties": { "Subnets": ["subnet-1"] } },
+        "Param": { "Type": "AWS::ElasticLoadBalancingV2::LoadBalancer", "Properties": { "Subnets": { "Ref": "P" } } }
+    }));
+    assert_eq!(rule_alb_two_subnets(&t).len(), 1);
+}
+
+#[test]
+fn rule_4_rejects_desired_count_with_scaling() {
+    let t = tpl(json!({
+        "Svc": { "Type": "AWS::ECS::Service", "Properties": { "DesiredCount": 2 } },
+        "Target": { "Type": "AWS::ApplicationAutoScaling::ScalableTarget", "Properties": {
+            "ResourceId": { "Fn::Join": ["/", ["service", "c", { "Fn::GetAtt": ["Svc", "Name"] }]] } } }
+    }));
+    assert_eq!(rule_no_desired_count_with_scaling(&t).len(), 1);
+}
+
+fn service_behind(src: Value) -> Value {
+    json!({
+        "TaskSg": { "Type": "AWS::EC2::SecurityGroup", "Properties": { "SecurityGroupIngress": [
+            { "Description": "from the load balancer", "FromPort": 80, "ToPort": 80, "SourceSecurityGroupId": src }
+        ]}},
+        "Svc": { "Type": "AWS::ECS::Service", "Properties": {
+            "LoadBalancers": [{ "ContainerPort": 80 }],
+            "NetworkConfiguration": { "AwsvpcConfiguration": { "SecurityGroups": [{ "Fn::GetAtt": ["TaskSg", "GroupId"] }] } }
+        }}
+    })
+}
+
+#[test]
+fn rule_5_needs_egress_from_a_shared_alb_group() {
+    let t = tpl(service_behind(json!({ "Ref": "P" })));
+    assert_eq!(rule_alb_egress_to_tasks(&t).len(), 1);
+    let mut ok = service_behind(json!({ "Ref": "P" }));
+    ok["Egress"] = json!({ "Type": "AWS::EC2::SecurityGroupEgress", "Properties": {
+        "GroupId": { "Ref": "P" }, "DestinationSecurityGroupId": { "Fn::GetAtt": ["TaskSg", "GroupId"] }, "FromPort": 80 } });
+    assert!(rule_alb_egress_to_tasks(&tpl(ok)).is_empty());
+}
+
+#[test]
+fn rule_6_rejects_a_generated_resource_without_the_condition() {
+    let input = tpl(json!({ "Api": { "Type": "Fargate::App", "Condition": "C" } }));
+    let out = json!({ "Conditions": { "C": {} }, "Resources": {
+        "ApiService": { "Type": "AWS::ECS::Service", "Condition": "C" },
+        "ApiLogGroup": { "Type": "AWS::Logs::LogGroup" },
+        "Other": { "Type": "AWS::SNS::Topic", "Condition": "Missing" }
+    }});
+    assert_eq!(rule_app_condition_everywhere(&input, &out).len(), 2);
+    let input = tpl(
+        json!({ "Api": { "Type": "Fargate::App", "Condition": "C", "DeletionPolicy": "Retain" } }),
+    );
+    let out = json!({ "Conditions": { "C": {} }, "Resources": {
+        "FargateAppCluster": { "Type": "AWS::ECS::Cluster" }
+    }});
+    assert_eq!(rule_app_condition_everywhere(&input, &out).len(), 2);
+}
+
+#[test]
+fn rule_10_rejects_booleans_in_assign_public_ip() {
+    let t = tpl(
+        json!({ "Svc": { "Type": "AWS::ECS::Service", "Properties": { "NetworkConfiguration": {
+        "AwsvpcConfiguration": { "AssignPublicIp": { "Fn::If": ["C", false, "ENABLED"] } } } } } }),
+    );
+    assert_eq!(rule_assign_public_ip_words(&t).len(), 1);
+}
+
+#[test]
+fn rule_7_rejects_a_certificate_that_ignores_its_condition() {
+    let t = tpl(json!({
+        "Empty": { "Type": "AWS::ElasticLoadBalancingV2::Listener", "Properties": { "Protocol": "HTTPS",
+            "Certificates": [{ "CertificateArn": { "Fn::If": ["C", "arn:aws:acm:x", { "Ref": "AWS::NoValue" }] } }] } },
+        "Mismatch": { "Type": "AWS::ElasticLoadBalancingV2::Listener", "Properties": { "Protocol": "HTTPS",
+            "Certificates": { "Fn::If": ["C", [{ "CertificateArn": "arn:aws:acm:x" }], { "Ref": "AWS::NoValue" }] } } },
+        "Good": { "Type": "AWS::ElasticLoadBalancingV2::Listener", "Properties": { "Protocol": { "Fn::If": ["C", "HTTPS", "HTTP"] },
+            "Certificates": { "Fn::If": ["C", [{ "CertificateArn": "arn:aws:acm:x" }], { "Ref": "AWS::NoValue" }] } } }
+    }));
+    let bad = rule_listener_certificate_follows_condition(&t);
+    assert_eq!(bad.len(), 2, "{bad:?}");
+    assert!(bad.iter().all(|b| !b.starts_with("Good")));
+}
+
+#[test]
+fn rule_8_rejects_unescaped_input() {
+    let t = tpl(
+        json!({ "R": { "Type": "AWS::Events::Rule", "Properties": { "Targets": [
+            { "Input": { "Fn::Sub": "{\"AlarmName\":\"a \"q\" b\",\"Arn\":\"${X}\"}" } }
+        ]}}}),
+    );
+    assert_eq!(rule_event_input_is_json(&t).len(), 1);
+}
+
+#[test]
+fn rule_9_rejects_per_app_permissions_and_unprefixed_rules() {
+    let t = tpl(json!({
+        "Perm": { "Type": "AWS::Lambda::Permission", "Properties": { "Principal": "events.amazonaws.com",
+            "FunctionName": { "Fn::ImportValue": "FargateAppProvider-ServiceToken" } } },
+        "Rule": { "Type": "AWS::Events::Rule", "Properties": {} },
+        "Long": { "Type": "AWS::Events::Rule", "Properties": { "Name": format!("FargateApp-{}", "x".repeat(60)) } }
+    }));
+    assert_eq!(rule_provider_permission_shared(&t).len(), 3);
+}
+
+/// The provider's one EventBridge permission covers the names the macro gives its rules.
+#[test]
+fn provider_permission_matches_the_rule_prefix() {
+    let provider = fs::read_to_string(root().join("cfn/provider.yaml")).unwrap();
+    let prefix = fargate_macro::gen::gates::RULE_NAME_PREFIX;
+    assert!(
+        provider.contains(&format!(":rule/{prefix}*")),
+        "cfn/provider.yaml grants EventBridge rule/{prefix}*"
+    );
+    assert!(provider.contains("SourceAccount: !Ref AWS::AccountId"));
+}

@@ -1,0 +1,90 @@
+//! Warnings are data on the expansion result: the CLI prints them, the macro Lambda logs them.
+
+use fargate_macro::{expand_with_warnings, template, Settings, Warning};
+
+fn warnings(yaml: &str) -> Vec<Warning> {
+    let t = template::parse(yaml).unwrap();
+    expand_with_warnings(&t, &Settings::default())
+        .unwrap_or_else(|p| panic!("{p}"))
+        .warnings
+}
+
+const APPS: &str = r#"
+Resources:
+  Master:
+    Type: Fargate::App
+    Properties:
+      Image: locustio/locust:2.31
+      Network: { VpcId: vpc-1, Subnets: [subnet-1] }
+      Discovery: { NamespaceName: locust, Name: locust-master }
+  Worker:
+    Type: Fargate::App
+    Properties:
+      Image: locustio/locust:2.31
+      Environment: { MASTER: !GetAtt Master.DiscoveryName }
+      Network: { VpcId: vpc-1, Subnets: [subnet-1] }
+"#;
+
+/// CloudFormation rejects `Fargate::App` ("Unrecognized resource type") unless the template
+/// names the macro in `Transform`.
+/// https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/template-macros.html
+#[test]
+fn a_template_without_the_transform_is_warned_about() {
+    let w = warnings(APPS);
+    assert!(w.contains(&Warning::MissingTransform), "{w:?}");
+    assert!(w[0].to_string().contains("Transform: FargateApp"));
+    let with = format!("Transform: FargateApp\n{APPS}");
+    assert!(!warnings(&with).contains(&Warning::MissingTransform));
+}
+
+/// A Cloud Map name resolves, but the task security group drops what it does not allow: the
+/// seed case is Locust workers that cannot reach their master.
+#[test]
+fn an_app_no_peer_may_reach_is_warned_about_with_its_callers() {
+    let w = warnings(&format!("Transform: FargateApp\n{APPS}"));
+    let unreachable: Vec<_> = w
+        .iter()
+        .filter(|w| matches!(w, Warning::Unreachable { .. }))
+        .collect();
+    assert_eq!(
+        unreachable,
+        vec![&Warning::Unreachable {
+            app: "Master".into(),
+            name: "locust-master.locust".into(),
+            peers: vec!["Worker".into()],
+        }]
+    );
+    let text = unreachable[0].to_string();
+    assert!(
+        text.contains("Resource [Master]")
+            && text.contains("Worker")
+            && text.contains("Network.AllowFrom"),
+        "{text}"
+    );
+}
+
+#[test]
+fn an_app_that_allows_its_peers_gets_no_warning() {
+    let allowed = APPS.replace(
+        "Network: { VpcId: vpc-1, Subnets: [subnet-1] }\n      Discovery",
+        "Network: { VpcId: vpc-1, Subnets: [subnet-1], AllowFrom: [Worker] }\n      Discovery",
+    );
+    assert_ne!(allowed, APPS);
+    assert!(warnings(&format!("Transform: FargateApp\n{allowed}")).is_empty());
+}
+
+/// The examples are what users copy: none of them deserves a warning.
+#[test]
+fn the_examples_expand_without_warnings() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
+    let mut checked = 0;
+    for e in std::fs::read_dir(dir).unwrap() {
+        let t = e.unwrap().path().join("template.yaml");
+        if t.exists() {
+            checked += 1;
+            let w = warnings(&std::fs::read_to_string(&t).unwrap());
+            assert!(w.is_empty(), "{}: {w:?}", t.display());
+        }
+    }
+    assert!(checked >= 5);
+}
