@@ -800,22 +800,24 @@ async fn gate(
     };
     let left = deadline.saturating_duration_since(Instant::now());
     let budget = left.saturating_sub(warm_up + AFTER_SLICE);
-    let mut slice = total.saturating_sub(done).min(budget);
-    if let Some(cap) = st.slice_seconds {
-        slice = slice.min(Duration::from_secs(cap));
-    }
-    if slice < Duration::from_secs(1) {
-        return Ok(in_progress(
-            ev,
-            st,
-            &rec,
-            st.call_back_delay,
+    if budget < Duration::from_secs(1) {
+        // Every invocation would hit the same wall: fail clearly rather than loop.
+        return Ok(HookAnswer::done(
+            HookStatus::Failed,
             format!(
-                "{} s left in this invocation is too little for a slice (warm-up {} s); raise the provider's timeout",
+                "{} s left in this invocation is too little for a slice after the {} s warm-up: lower HookDetails.{SETTINGS_KEY}.WarmUp or raise the provider's timeout",
                 left.as_secs(),
                 warm_up.as_secs()
             ),
         ));
+    }
+    // At least a second, so a run a few milliseconds short still ends.
+    let mut slice = total
+        .saturating_sub(done)
+        .max(Duration::from_secs(1))
+        .min(budget);
+    if let Some(cap) = st.slice_seconds {
+        slice = slice.min(Duration::from_secs(cap));
     }
     let owner = format!("{}/{}", ev.execution_id, now_ms());
     let lease = now_ms() + (left.as_millis() as u64);
