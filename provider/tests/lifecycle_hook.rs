@@ -513,7 +513,8 @@ fn the_largest_run_state_stays_small() {
     }
     let state = RunState::encode(&r);
     println!("worst-case state bytes: {}", state.len());
-    // The item limit of DynamoDB is 400 KB; the state is far below it.
+    // A DynamoDB item holds at most 400 KB (names and values), the state is far below it:
+    // https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html
     assert!(state.len() < 64 * 1024, "{}", state.len());
     let back = RunState::decode(&state).unwrap();
     assert_eq!(back.latency.len(), r.latency.len());
