@@ -3,6 +3,7 @@
 pub mod claim;
 pub mod error;
 pub mod failover;
+pub mod lifecycle_hook;
 pub mod listener_port;
 pub mod listener_rule;
 pub mod load_test_gate;
@@ -152,6 +153,9 @@ pub async fn handle_event(clients: Arc<Clients>, event: Value, deadline: Instant
                 return serde_json::json!({ "error": e.to_string() });
             }
         }
+    }
+    if lifecycle_hook::is_hook_event(&event) {
+        return lifecycle_hook::handle_event(&clients, &event, deadline).await;
     }
     if let Some(config) = event.get(failover::EVENT_KEY) {
         return failover::handle_event(&clients, config, deadline).await;
