@@ -236,14 +236,12 @@ impl GateSettings {
     }
 
     fn spec(&self, slice: Duration, warm_up: Duration) -> crate::load_test_gate::RunSpec {
-        let mut headers: Vec<(String, String)> = self
+        let headers: Vec<(String, String)> = self
             .headers
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        if let Some(h) = &self.host {
-            headers.push(("Host".into(), h.clone()));
-        }
+        // `Host` is presented the gate's way (SNI and Host while connecting to `Url`'s address).
         crate::load_test_gate::RunSpec {
             url: self.url.clone(),
             method: self.method.clone(),
@@ -255,6 +253,7 @@ impl GateSettings {
             concurrency: self.concurrency,
             duration_ms: slice.as_millis() as u64,
             warm_up_ms: warm_up.as_millis() as u64,
+            host: self.host.clone(),
         }
     }
 }
