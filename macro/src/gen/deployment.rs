@@ -344,7 +344,10 @@ pub fn gate_details(app: &App, routing: &alb::RoutingOut) -> Option<Value> {
             th.insert(k.into(), v);
         }
     }
-    s.insert("Thresholds".into(), Value::Object(th));
+    // None given: the provider applies its protective defaults.
+    if !th.is_empty() {
+        s.insert("Thresholds".into(), Value::Object(th));
+    }
     s.insert("Stages".into(), json!([GATE_STAGE]));
     Some(json!({ "FargateAppLoadTest": s }))
 }
