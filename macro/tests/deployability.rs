@@ -577,13 +577,46 @@ fn forwarded_groups(rule: &Value) -> Vec<&str> {
         if let Some(tg) = a.get("TargetGroupArn").and_then(target_of) {
             out.push(tg);
         }
-        for g in a["ForwardConfig"]["TargetGroups"].as_array().into_iter().flatten() {
+        for g in a["ForwardConfig"]["TargetGroups"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
             if let Some(tg) = g.get("TargetGroupArn").and_then(target_of) {
                 out.push(tg);
             }
         }
     }
     out
+}
+
+/// HookDetails' text once deploy-time values are in: an `Fn::Sub` variable (written inside a
+/// JSON string by the macro) becomes `x`, `${!` becomes `${`.
+fn details_text(v: &Value) -> Option<String> {
+    let template = match v {
+        Value::String(s) => return Some(s.clone()),
+        _ => match single(v, "Fn::Sub")? {
+            Value::String(t) => t.as_str(),
+            Value::Array(a) => a.first()?.as_str()?,
+            _ => return None,
+        },
+    };
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some(at) = rest.find("${") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 2..];
+        if let Some(lit) = after.strip_prefix('!') {
+            out.push_str("${");
+            rest = lit;
+        } else {
+            let end = after.find('}')?;
+            out.push('x');
+            rest = &after[end + 1..];
+        }
+    }
+    out.push_str(rest);
+    Some(out)
 }
 
 /// Rule 11: blue/green, canary and linear on an ALB. ECS shifts traffic by rewriting listener
@@ -615,20 +648,34 @@ fn rule_traffic_shift_wiring(t: &Value) -> Vec<String> {
                 continue;
             };
             let primary = lb.get("TargetGroupArn").and_then(target_of).unwrap_or("");
-            let alternate = adv.get("AlternateTargetGroupArn").and_then(target_of).unwrap_or("");
-            if resource_type(t, alternate) != Some("AWS::ElasticLoadBalancingV2::TargetGroup") || alternate == primary {
-                bad.push(format!("{id}: AlternateTargetGroupArn is not a second target group of the template"));
+            let alternate = adv
+                .get("AlternateTargetGroupArn")
+                .and_then(target_of)
+                .unwrap_or("");
+            if resource_type(t, alternate) != Some("AWS::ElasticLoadBalancingV2::TargetGroup")
+                || alternate == primary
+            {
+                bad.push(format!(
+                    "{id}: AlternateTargetGroupArn is not a second target group of the template"
+                ));
             }
             for key in ["ProductionListenerRule", "TestListenerRule"] {
                 let rule = adv.get(key).and_then(target_of).unwrap_or("");
                 match res(rule) {
-                    Some(r) if resource_type(t, rule) == Some("AWS::ElasticLoadBalancingV2::ListenerRule") => {
+                    Some(r)
+                        if resource_type(t, rule)
+                            == Some("AWS::ElasticLoadBalancingV2::ListenerRule") =>
+                    {
                         let groups = forwarded_groups(r);
                         if !groups.contains(&primary) || !groups.contains(&alternate) {
-                            bad.push(format!("{id}: {key} {rule} does not forward to both target groups"));
+                            bad.push(format!(
+                                "{id}: {key} {rule} does not forward to both target groups"
+                            ));
                         }
                     }
-                    _ => bad.push(format!("{id}: {key} is not a listener rule of the template")),
+                    _ => bad.push(format!(
+                        "{id}: {key} is not a listener rule of the template"
+                    )),
                 }
             }
             let role = adv.get("RoleArn").and_then(target_of).unwrap_or("");
@@ -638,29 +685,46 @@ fn rule_traffic_shift_wiring(t: &Value) -> Vec<String> {
                 _ => bad.push(format!("{id}: AdvancedConfiguration.RoleArn is not an ECS role with the load-balancer policy")),
             }
         }
-        for (i, hook) in p["DeploymentConfiguration"]["LifecycleHooks"].as_array().into_iter().flatten().enumerate() {
+        for (i, hook) in p["DeploymentConfiguration"]["LifecycleHooks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
             let role = hook.get("RoleArn").and_then(target_of).unwrap_or("");
             let allowed = res(role).is_some_and(|r| {
                 trusts_ecs(r)
-                    && props(r)["Policies"].as_array().into_iter().flatten().any(|pol| {
-                        pol["PolicyDocument"]["Statement"].as_array().into_iter().flatten().any(|s| {
-                            s["Action"] == json!("lambda:InvokeFunction")
-                                && s["Resource"].as_array().is_some_and(|a| a.contains(&hook["HookTargetArn"]))
+                    && props(r)["Policies"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .any(|pol| {
+                            pol["PolicyDocument"]["Statement"]
+                                .as_array()
+                                .into_iter()
+                                .flatten()
+                                .any(|s| {
+                                    s["Action"] == json!("lambda:InvokeFunction")
+                                        && s["Resource"]
+                                            .as_array()
+                                            .is_some_and(|a| a.contains(&hook["HookTargetArn"]))
+                                })
                         })
-                    })
             });
             if !allowed {
-                bad.push(format!("{id}: hook {i}'s role may not invoke its HookTargetArn"));
+                bad.push(format!(
+                    "{id}: hook {i}'s role may not invoke its HookTargetArn"
+                ));
             }
-            match hook.get("HookDetails") {
-                None => {}
-                Some(Value::String(s)) => {
-                    if !serde_json::from_str::<Value>(s).is_ok_and(|v| v.is_object()) {
-                        bad.push(format!("{id}: hook {i}'s HookDetails is not a JSON object"));
-                    }
+            if let Some(d) = hook.get("HookDetails") {
+                let is_object = details_text(d)
+                    .and_then(|text| serde_json::from_str::<Value>(&text).ok())
+                    .is_some_and(|v| v.is_object());
+                if !is_object {
+                    bad.push(format!(
+                        "{id}: hook {i}'s HookDetails is not a JSON object in a string"
+                    ));
                 }
-                Some(v) if single(v, "Fn::Sub").is_some() => {}
-                Some(_) => bad.push(format!("{id}: hook {i}'s HookDetails is not a string")),
             }
         }
     }
@@ -900,9 +964,19 @@ fn rule_11_rejects_rules_that_miss_the_alternate_group_and_roles_that_cannot_inv
     r["UsersTrafficShiftRole"]["Properties"]["ManagedPolicyArns"] = json!([]);
     r["UsersHookRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"][0]["Resource"] =
         json!(["arn:aws:lambda:us-east-1:123456789012:function:other"]);
-    r["UsersService"]["Properties"]["DeploymentConfiguration"]["LifecycleHooks"][0]["HookDetails"] =
-        json!("not json");
-    assert_eq!(rule_traffic_shift_wiring(&t).len(), 4, "{:?}", rule_traffic_shift_wiring(&t));
+    r["UsersService"]["Properties"]["DeploymentConfiguration"]["LifecycleHooks"][0]
+        ["HookDetails"] = json!("not json");
+    assert_eq!(
+        rule_traffic_shift_wiring(&t).len(),
+        4,
+        "{:?}",
+        rule_traffic_shift_wiring(&t)
+    );
+    // A substituted HookDetails is checked with its variables filled in.
+    let mut t = golden.clone();
+    t["Resources"]["UsersService"]["Properties"]["DeploymentConfiguration"]["LifecycleHooks"][0]
+        ["HookDetails"] = json!({ "Fn::Sub": "{\"Url\":\"${Url}\"" });
+    assert_eq!(rule_traffic_shift_wiring(&t).len(), 1);
     let mut t = golden;
     t["Resources"]["UsersService"]["Properties"]["LoadBalancers"][0]
         .as_object_mut()

@@ -190,12 +190,7 @@ fn hook_targets(app: &App, settings: &Settings) -> Vec<Value> {
 
 /// Writes the strategy into the App's service: `DeploymentConfiguration` and the load
 /// balancer's `AdvancedConfiguration`.
-pub fn configure_service(
-    app: &App,
-    settings: &Settings,
-    routing: &alb::RoutingOut,
-    out: &mut Out,
-) {
+pub fn configure_service(app: &App, settings: &Settings, routing: &alb::RoutingOut, out: &mut Out) {
     if !shifts(app) {
         return;
     }

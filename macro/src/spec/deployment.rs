@@ -200,23 +200,27 @@ pub(super) fn read_deployment(r: &mut Reader, p: &Props, ctx: &TemplateCtx) -> D
                 step_percent: lm
                     .get("StepPercent")
                     .and_then(|v| tenths(r, &path(&lp, "StepPercent"), v, 3.0)),
-                step_bake_time: lm.get("StepBakeTime").and_then(|v| {
-                    r.int(&path(&lp, "StepBakeTime"), v, 0, MAX_BAKE_MINUTES)
-                }),
+                step_bake_time: lm
+                    .get("StepBakeTime")
+                    .and_then(|v| r.int(&path(&lp, "StepBakeTime"), v, 0, MAX_BAKE_MINUTES)),
             });
         }
     }
     if let Some(v) = m.get("Hooks") {
         let hp = path(&dp, "Hooks");
         if !d.strategy.shifts_traffic() {
-            r.err(&hp, "lifecycle hooks run in BlueGreen, Canary and Linear deployments; set Strategy");
+            r.err(
+                &hp,
+                "lifecycle hooks run in BlueGreen, Canary and Linear deployments; set Strategy",
+            );
         }
-        if let Some(ListVal::Items(hooks)) =
-            r.list(&hp, v, |r, ip, it| read_hook(r, ip, it, ctx))
-        {
+        if let Some(ListVal::Items(hooks)) = r.list(&hp, v, |r, ip, it| read_hook(r, ip, it, ctx)) {
             d.hooks = hooks;
         } else if crate::intrinsics::is_intrinsic(v) {
-            r.err(&hp, "must be a literal list: each hook gets a role that may invoke its function");
+            r.err(
+                &hp,
+                "must be a literal list: each hook gets a role that may invoke its function",
+            );
         }
     }
     check_cfn_duration(r, &dp, &d);
@@ -239,7 +243,13 @@ fn read_hook(r: &mut Reader, p: &str, v: &Value, ctx: &TemplateCtx) -> Option<Ho
     let sp = path(p, "Stage");
     let stages = match m.get("Stage") {
         None => {
-            r.err(&sp, format!("required: one of {} (or a list of them)", LIFECYCLE_STAGES.join(", ")));
+            r.err(
+                &sp,
+                format!(
+                    "required: one of {} (or a list of them)",
+                    LIFECYCLE_STAGES.join(", ")
+                ),
+            );
             return None;
         }
         Some(Value::Array(items)) if !items.is_empty() => {
@@ -273,7 +283,10 @@ fn read_hook(r: &mut Reader, p: &str, v: &Value, ctx: &TemplateCtx) -> Option<Ho
         Some(d @ Value::Object(_)) if !crate::intrinsics::is_intrinsic(d) => Some(d.clone()),
         Some(other) => {
             // HookDetails must be a JSON object (ECS passes it to the function as is).
-            r.err(&path(p, "Details"), format!("expected an object, got {}", show(other)));
+            r.err(
+                &path(p, "Details"),
+                format!("expected an object, got {}", show(other)),
+            );
             None
         }
     };
@@ -299,13 +312,18 @@ fn stage(r: &mut Reader, p: &str, v: &Value) -> Option<Val<String>> {
 fn function_arn(r: &mut Reader, p: &str, v: &Value, ctx: &TemplateCtx) -> Option<Val<String>> {
     let val = r.nonempty(p, v)?;
     match &val {
-        Val::Lit(s) if !(s.starts_with("arn:") && s.contains(":lambda:") && s.contains(":function:")) => {
+        Val::Lit(s)
+            if !(s.starts_with("arn:") && s.contains(":lambda:") && s.contains(":function:")) =>
+        {
             r.err(p, format!("'{s}' is not a Lambda function ARN"));
             None
         }
         Val::Expr(e) => match ctx.referenced(e) {
             Some((id, None)) if ctx.resource_type(id) == Some("AWS::Lambda::Function") => {
-                r.err(p, format!("!Ref {id} is the function's name; give !GetAtt {id}.Arn"));
+                r.err(
+                    p,
+                    format!("!Ref {id} is the function's name; give !GetAtt {id}.Arn"),
+                );
                 None
             }
             _ => Some(val),
@@ -326,7 +344,10 @@ fn check_cfn_duration(r: &mut Reader, dp: &str, d: &Deployment) {
         // CanaryBakeTimeInMinutes defaults to 10.
         Strategy::Canary => {
             let c = d.canary.as_ref().map(|c| &c.bake_time).unwrap_or(&None);
-            (bake.zip(lit(c, 10)).map(|(a, b)| a + b), "BakeTime + Canary.BakeTime")
+            (
+                bake.zip(lit(c, 10)).map(|(a, b)| a + b),
+                "BakeTime + Canary.BakeTime",
+            )
         }
         // Steps: 100 / StepPercent - 1 when it divides 100 evenly, else its floor; StepPercent
         // defaults to 10 and StepBakeTimeInMinutes to 6.
@@ -383,7 +404,10 @@ pub(super) fn check_deployment(r: &mut Reader, p: &Props, app: &App) {
         return;
     };
     if let Routing::SharedRule {
-        priority, paths, hosts, ..
+        priority,
+        paths,
+        hosts,
+        ..
     } = &lb.routing
     {
         match priority {
