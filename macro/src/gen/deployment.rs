@@ -191,11 +191,18 @@ fn hook_targets(app: &App, settings: &Settings) -> Vec<Value> {
 /// Writes the strategy into the App's service: `DeploymentConfiguration` and the load
 /// balancer's `AdvancedConfiguration`.
 pub fn configure_service(app: &App, settings: &Settings, routing: &alb::RoutingOut, out: &mut Out) {
-    if !shifts(app) {
-        return;
-    }
     let ids = Ids(&app.id);
     let service_id = ids.of("Service");
+    if !shifts(app) {
+        // A rolling deployment takes a bake time too (ECS keeps watching its alarms that long).
+        if let (Some(b), Some((_, service))) = (
+            &app.deployment.bake_time,
+            out.items.iter_mut().find(|(id, _)| *id == service_id),
+        ) {
+            service["Properties"]["DeploymentConfiguration"]["BakeTimeInMinutes"] = b.json();
+        }
+        return;
+    }
     let hooks = lifecycle_hooks(app, settings, routing);
     let Some((_, service)) = out.items.iter_mut().find(|(id, _)| *id == service_id) else {
         return;
