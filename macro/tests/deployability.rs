@@ -563,6 +563,174 @@ fn rule_assign_public_ip_words(t: &Value) -> Vec<String> {
     bad
 }
 
+/// The logical ID a `{"Ref": X}` or `{"Fn::GetAtt": [X, ..]}` names.
+fn target_of(v: &Value) -> Option<&str> {
+    single(v, "Ref")
+        .and_then(Value::as_str)
+        .or_else(|| single(v, "Fn::GetAtt")?.as_array()?.first()?.as_str())
+}
+
+/// The target groups a rule's forward action sends to.
+fn forwarded_groups(rule: &Value) -> Vec<&str> {
+    let mut out = Vec::new();
+    for a in props(rule)["Actions"].as_array().into_iter().flatten() {
+        if let Some(tg) = a.get("TargetGroupArn").and_then(target_of) {
+            out.push(tg);
+        }
+        for g in a["ForwardConfig"]["TargetGroups"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            if let Some(tg) = g.get("TargetGroupArn").and_then(target_of) {
+                out.push(tg);
+            }
+        }
+    }
+    out
+}
+
+/// HookDetails' text once deploy-time values are in: an `Fn::Sub` variable (written inside a
+/// JSON string by the macro) becomes `x`, `${!` becomes `${`.
+fn details_text(v: &Value) -> Option<String> {
+    let template = match v {
+        Value::String(s) => return Some(s.clone()),
+        _ => match single(v, "Fn::Sub")? {
+            Value::String(t) => t.as_str(),
+            Value::Array(a) => a.first()?.as_str()?,
+            _ => return None,
+        },
+    };
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some(at) = rest.find("${") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 2..];
+        if let Some(lit) = after.strip_prefix('!') {
+            out.push_str("${");
+            rest = lit;
+        } else {
+            let end = after.find('}')?;
+            out.push('x');
+            rest = &after[end + 1..];
+        }
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
+/// Rule 11: blue/green, canary and linear on an ALB. ECS shifts traffic by rewriting listener
+/// *rules* that forward to both target groups (a target group must be associated with the ALB
+/// for ECS to register green tasks in it), with a role trusted by ecs.amazonaws.com carrying
+/// AmazonECSInfrastructureRolePolicyForLoadBalancers; it invokes hooks with a role that may
+/// `lambda:InvokeFunction` the hook's function; HookDetails is a JSON object in a string.
+/// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/alb-resources-for-blue-green.html
+/// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/AmazonECSInfrastructureRolePolicyForLoadBalancers.html
+/// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/blue-green-permissions.html
+fn rule_traffic_shift_wiring(t: &Value) -> Vec<String> {
+    let mut bad = Vec::new();
+    let res = |id: &str| t["Resources"].get(id);
+    let trusts_ecs = |role: &Value| {
+        props(role)["AssumeRolePolicyDocument"]["Statement"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|s| s["Principal"]["Service"] == json!("ecs.amazonaws.com"))
+    };
+    for (id, svc) in of_type(t, "AWS::ECS::Service") {
+        let p = props(svc);
+        let strategy = p["DeploymentConfiguration"]["Strategy"].as_str();
+        for lb in p["LoadBalancers"].as_array().into_iter().flatten() {
+            let Some(adv) = lb.get("AdvancedConfiguration") else {
+                if matches!(strategy, Some("BLUE_GREEN" | "CANARY" | "LINEAR")) {
+                    bad.push(format!("{id}: strategy {strategy:?} behind a load balancer without AdvancedConfiguration"));
+                }
+                continue;
+            };
+            let primary = lb.get("TargetGroupArn").and_then(target_of).unwrap_or("");
+            let alternate = adv
+                .get("AlternateTargetGroupArn")
+                .and_then(target_of)
+                .unwrap_or("");
+            if resource_type(t, alternate) != Some("AWS::ElasticLoadBalancingV2::TargetGroup")
+                || alternate == primary
+            {
+                bad.push(format!(
+                    "{id}: AlternateTargetGroupArn is not a second target group of the template"
+                ));
+            }
+            for key in ["ProductionListenerRule", "TestListenerRule"] {
+                let rule = adv.get(key).and_then(target_of).unwrap_or("");
+                match res(rule) {
+                    Some(r)
+                        if resource_type(t, rule)
+                            == Some("AWS::ElasticLoadBalancingV2::ListenerRule") =>
+                    {
+                        let groups = forwarded_groups(r);
+                        if !groups.contains(&primary) || !groups.contains(&alternate) {
+                            bad.push(format!(
+                                "{id}: {key} {rule} does not forward to both target groups"
+                            ));
+                        }
+                    }
+                    _ => bad.push(format!(
+                        "{id}: {key} is not a listener rule of the template"
+                    )),
+                }
+            }
+            let role = adv.get("RoleArn").and_then(target_of).unwrap_or("");
+            match res(role) {
+                Some(r) if trusts_ecs(r)
+                    && props(r)["ManagedPolicyArns"].to_string().contains("AmazonECSInfrastructureRolePolicyForLoadBalancers") => {}
+                _ => bad.push(format!("{id}: AdvancedConfiguration.RoleArn is not an ECS role with the load-balancer policy")),
+            }
+        }
+        for (i, hook) in p["DeploymentConfiguration"]["LifecycleHooks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            let role = hook.get("RoleArn").and_then(target_of).unwrap_or("");
+            let allowed = res(role).is_some_and(|r| {
+                trusts_ecs(r)
+                    && props(r)["Policies"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .any(|pol| {
+                            pol["PolicyDocument"]["Statement"]
+                                .as_array()
+                                .into_iter()
+                                .flatten()
+                                .any(|s| {
+                                    s["Action"] == json!("lambda:InvokeFunction")
+                                        && s["Resource"]
+                                            .as_array()
+                                            .is_some_and(|a| a.contains(&hook["HookTargetArn"]))
+                                })
+                        })
+            });
+            if !allowed {
+                bad.push(format!(
+                    "{id}: hook {i}'s role may not invoke its HookTargetArn"
+                ));
+            }
+            if let Some(d) = hook.get("HookDetails") {
+                let is_object = details_text(d)
+                    .and_then(|text| serde_json::from_str::<Value>(&text).ok())
+                    .is_some_and(|v| v.is_object());
+                if !is_object {
+                    bad.push(format!(
+                        "{id}: hook {i}'s HookDetails is not a JSON object in a string"
+                    ));
+                }
+            }
+        }
+    }
+    bad
+}
+
 fn all_rules(input: &Value, t: &Value) -> Vec<String> {
     let mut v = Vec::new();
     v.extend(rule_iam_resources_are_arns(t));
@@ -575,6 +743,7 @@ fn all_rules(input: &Value, t: &Value) -> Vec<String> {
     v.extend(rule_event_input_is_json(t));
     v.extend(rule_provider_permission_shared(t));
     v.extend(rule_assign_public_ip_words(t));
+    v.extend(rule_traffic_shift_wiring(t));
     v
 }
 
@@ -782,4 +951,36 @@ fn provider_permission_matches_the_rule_prefix() {
         "cfn/provider.yaml grants EventBridge rule/{prefix}*"
     );
     assert!(provider.contains("SourceAccount: !Ref AWS::AccountId"));
+}
+
+#[test]
+fn rule_11_rejects_rules_that_miss_the_alternate_group_and_roles_that_cannot_invoke() {
+    let golden = parse(&root().join("tests/macro/output/bluegreen_dedicated_alb.json"));
+    assert!(rule_traffic_shift_wiring(&golden).is_empty());
+    let mut t = golden.clone();
+    let r = &mut t["Resources"];
+    r["UsersTestRule"]["Properties"]["Actions"] =
+        json!([{ "Type": "forward", "TargetGroupArn": { "Ref": "UsersTargetGroup" } }]);
+    r["UsersTrafficShiftRole"]["Properties"]["ManagedPolicyArns"] = json!([]);
+    r["UsersHookRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"][0]["Resource"] =
+        json!(["arn:aws:lambda:us-east-1:123456789012:function:other"]);
+    r["UsersService"]["Properties"]["DeploymentConfiguration"]["LifecycleHooks"][0]
+        ["HookDetails"] = json!("not json");
+    assert_eq!(
+        rule_traffic_shift_wiring(&t).len(),
+        4,
+        "{:?}",
+        rule_traffic_shift_wiring(&t)
+    );
+    // A substituted HookDetails is checked with its variables filled in.
+    let mut t = golden.clone();
+    t["Resources"]["UsersService"]["Properties"]["DeploymentConfiguration"]["LifecycleHooks"][0]
+        ["HookDetails"] = json!({ "Fn::Sub": "{\"Url\":\"${Url}\"" });
+    assert_eq!(rule_traffic_shift_wiring(&t).len(), 1);
+    let mut t = golden;
+    t["Resources"]["UsersService"]["Properties"]["LoadBalancers"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("AdvancedConfiguration");
+    assert_eq!(rule_traffic_shift_wiring(&t).len(), 1);
 }

@@ -12,7 +12,7 @@
 //! numbers), which cfn-lint accepts too; they use wrong types no conversion makes valid.
 
 use fargate_macro::gen::{attributes_of, Settings};
-use fargate_macro::spec::read_app;
+use fargate_macro::spec::{read_app, TemplateCtx};
 use fargate_macro::{expand, Problem, Problems};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeSet;
@@ -220,6 +220,15 @@ fn contexts() -> Vec<Value> {
         "Path": "/x", "Host": "app.example.com", "Priority": "auto", "DnsName": "alb.example.com", "HealthCheck": { "Path": "/" }
     });
     out.push(rule);
+    // Deployment strategies: ECS shifts the same rule weights Failover moves, so these have none.
+    for (strategy, settings) in [("Canary", "Canary"), ("Linear", "Linear")] {
+        let mut d = full.clone();
+        d.as_object_mut().unwrap().remove("Failover");
+        d["LoadBalancer"] = json!({ "Create": true, "HealthCheck": { "Path": "/" } });
+        d["Deployment"] = json!({ "Strategy": strategy, settings: {},
+            "Hooks": [{ "Stage": "POST_SCALE_UP", "FunctionArn": { "Ref": "Fn" } }] });
+        out.push(d);
+    }
     for cpu in [512, 1024, 2048, 4096, 8192, 16384] {
         let mut c = full.clone();
         c["Cpu"] = json!(cpu);
@@ -664,7 +673,14 @@ fn schema_attributes_are_the_apps_attributes() {
     let root: Value = serde_json::from_str(SCHEMA).unwrap();
     let mut problems = Problems::default();
     let resource = json!({ "Type": "Fargate::App", "Properties": contexts()[0] });
-    let app = read_app("App", &resource, &["App".into()], &mut problems).expect("a valid App");
+    let resources = Map::new();
+    let app_ids = ["App".to_string()];
+    let ctx = TemplateCtx {
+        resources: &resources,
+        parameters: None,
+        app_ids: &app_ids,
+    };
+    let app = read_app("App", &resource, &ctx, &mut problems).expect("a valid App");
     let expansion: BTreeSet<String> = attributes_of(&app, &Settings::default())
         .into_iter()
         .map(|(name, _)| name.to_string())

@@ -45,6 +45,15 @@ export type HostCondition = string | string[];
  * @minItems 1
  */
 export type StringList3 = NonEmptyString[];
+export type LifecycleStage =
+  | 'RECONCILE_SERVICE'
+  | 'PRE_SCALE_UP'
+  | 'POST_SCALE_UP'
+  | 'TEST_TRAFFIC_SHIFT'
+  | 'POST_TEST_TRAFFIC_SHIFT'
+  | 'PRE_PRODUCTION_TRAFFIC_SHIFT'
+  | 'PRODUCTION_TRAFFIC_SHIFT'
+  | 'POST_PRODUCTION_TRAFFIC_SHIFT';
 
 /**
  * One Fargate service with everything it needs (roles, log group, security group, task definition, ECS service, and where asked an ALB or a listener on a shared one, Cloud Map registration, target-tracking scaling, weighted failover and a load-test gate). Expanded by the FargateApp macro: the template needs `Transform: FargateApp`. Intrinsic functions are accepted wherever a value is.
@@ -443,6 +452,63 @@ export interface Deployment {
    */
   CircuitBreaker?: boolean;
   Alarms?: StringList3;
+  /**
+   * Rolling (today's rolling update), or an ECS-native BlueGreen, Canary or Linear deployment with a test route; with LoadTest the gate then runs as a lifecycle hook at POST_TEST_TRAFFIC_SHIFT, before production traffic moves. Default: Rolling.
+   */
+  Strategy?: 'Rolling' | 'BlueGreen' | 'Canary' | 'Linear';
+  /**
+   * Minutes both revisions stay up after production traffic moved (BakeTimeInMinutes), 0-1440. Default with a strategy: 15.
+   */
+  BakeTime?: number;
+  Canary?: CanaryDeployment;
+  Linear?: LinearDeployment;
+  /**
+   * Your own Lambda lifecycle hooks (BlueGreen, Canary, Linear).
+   */
+  Hooks?: DeploymentHook[];
+}
+/**
+ * With Strategy Canary: the share of production traffic moved first, and how long it bakes.
+ */
+export interface CanaryDeployment {
+  /**
+   * Percent of production traffic in the canary phase: 0.1-100 in steps of 0.1. Default: 5.
+   */
+  Percent?: number;
+  /**
+   * Minutes the canary bakes before the rest moves, 0-1440. Default: 10.
+   */
+  BakeTime?: number;
+}
+/**
+ * With Strategy Linear: the share of production traffic moved per step, and the wait between steps.
+ */
+export interface LinearDeployment {
+  /**
+   * Percent of production traffic per step: 3-100 in steps of 0.1. Default: 10.
+   */
+  StepPercent?: number;
+  /**
+   * Minutes between steps, 0-1440. Default: 6.
+   */
+  StepBakeTime?: number;
+}
+/**
+ * A Lambda function ECS invokes at a deployment stage; it answers SUCCEEDED, FAILED or IN_PROGRESS.
+ */
+export interface DeploymentHook {
+  /**
+   * The stage, or a list of stages.
+   */
+  Stage: LifecycleStage | LifecycleStage[];
+  /**
+   * The function's ARN (!GetAtt Fn.Arn; !Ref of a function is its name).
+   */
+  FunctionArn: string;
+  /**
+   * An object ECS passes to the function as hookDetails.
+   */
+  Details?: {};
 }
 /**
  * Weighted failover between the app and a standby, switched by a CloudWatch alarm (provider-backed). Needs a LoadBalancer. Give exactly one of AlarmName or Trigger.

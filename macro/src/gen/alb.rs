@@ -177,7 +177,7 @@ fn health_check_timeout(h: &crate::spec::TargetHealth) -> Value {
     }
 }
 
-fn target_group(app: &App, lb: &LoadBalancer, id: &str, out: &mut Out) {
+pub fn target_group(app: &App, lb: &LoadBalancer, id: &str, out: &mut Out) {
     let h = &lb.health_check;
     let mut attributes = vec![json!({
         "Key": "deregistration_delay.timeout_seconds",
@@ -466,7 +466,7 @@ fn shared_rule(
                     "ListenerArn": listener.json(),
                     "Priority": p.json(),
                     "Conditions": conditions,
-                    "Actions": forward_actions(app),
+                    "Actions": super::deployment::rule_actions(app),
                 }),
             );
             r.rule_arn = Some(ref_(&id));

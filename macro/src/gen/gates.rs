@@ -172,6 +172,9 @@ fn event_input(config: &Map<String, Value>) -> Value {
 
 fn load_test(app: &App, settings: &Settings, routing: &RoutingOut, out: &mut Out) {
     let Some(lt) = &app.load_test else { return };
+    if app.deployment.strategy.shifts_traffic() {
+        return; // a lifecycle hook instead (gen/deployment.rs)
+    }
     let ids = Ids(&app.id);
     let url = match (&lt.url, &routing.url) {
         (Some(u), _) => u.json(),

@@ -2,6 +2,7 @@
 //! Everything here is a pure function of the spec, so the output is deterministic.
 
 pub mod alb;
+pub mod deployment;
 pub mod discovery;
 pub mod ecs;
 pub mod gates;
@@ -286,9 +287,11 @@ pub fn expand_app(app: &App, settings: &Settings, shared: &mut Shared) -> Expans
     ecs::log_group(app, &mut out);
     ecs::security_group(app, &mut out);
     let routing = alb::generate(app, settings, &mut out);
+    deployment::generate(app, settings, &routing, &mut out);
     discovery::generate(app, shared, &mut out);
     ecs::task_definition(app, &mut out);
     ecs::service(app, &routing, &mut out);
+    deployment::configure_service(app, settings, &routing, &mut out);
     scaling::generate(app, &routing, &mut out);
     gates::generate(app, settings, &routing, &mut out);
     apply_attributes(app, &mut out.items);

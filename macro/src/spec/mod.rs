@@ -206,7 +206,7 @@ pub fn read_app(
     let scaling = p
         .get("Scaling")
         .and_then(|v| read_scaling(&mut r, &p.path("Scaling"), v));
-    let deployment = read_deployment(&mut r, &p);
+    let deployment = read_deployment(&mut r, &p, ctx);
     let failover = p
         .get("Failover")
         .and_then(|v| read_failover(&mut r, &p.path("Failover"), v, ctx));
@@ -253,6 +253,7 @@ pub fn read_app(
 
 /// Rules across property families.
 fn check_app(r: &mut Reader, p: &Props, app: &App, has_props: bool) {
+    check_deployment(r, p, app);
     let App {
         scaling,
         desired_count,
