@@ -51,7 +51,7 @@ impl RunSpec {
             model,
             duration: Duration::from_millis(self.duration_ms),
             warm_up: Duration::from_millis(self.warm_up_ms),
-            max_connections: 2000,
+            ..Config::default()
         }
     }
 }
@@ -140,6 +140,7 @@ fn props(req: &Request) -> Result<Props, ProviderError> {
             p99_ms: threshold("P99Ms")?,
             max_error_rate: threshold("MaxErrorRate")?,
             min_rps: threshold("MinRps")?,
+            ..Thresholds::default()
         },
     })
 }
