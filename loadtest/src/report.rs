@@ -518,4 +518,62 @@ mod tests {
         assert_eq!(m.target_rate, Some(100.0));
         assert!((m.max_ms() - 200.0).abs() < 0.5);
     }
+
+    #[test]
+    fn defaults_fill_only_what_is_unset_and_ranges_are_checked() {
+        let t = Thresholds {
+            max_error_rate: Some(0.2),
+            ..Default::default()
+        }
+        .with_defaults();
+        assert_eq!(t.max_error_rate, Some(0.2));
+        assert_eq!(t.min_achieved_ratio, Some(0.95));
+        assert_eq!(
+            Thresholds::defaults().describe(),
+            ["errors <= 1.0%", ">= 95.0% of the asked requests completed"]
+        );
+        let bad = Thresholds {
+            max_error_rate: Some(5.0),
+            ..Default::default()
+        };
+        assert_eq!(
+            bad.validate().unwrap_err(),
+            "MaxErrorRate: 5 is not a share between 0 and 1 (0.01 is 1%)"
+        );
+        assert!(Thresholds::defaults().validate().is_ok());
+    }
+
+    #[test]
+    fn statuses_reasons_and_the_not_sent_count_survive_the_wire_and_merge() {
+        let mut a = report(&[5], 0);
+        a.statuses.insert(200, 1);
+        a.reasons.insert("timeout: no answer within 5s".into(), 2);
+        a.not_sent = 7;
+        a.window = Duration::from_secs(1);
+        let mut m = a.to_wire().into_report().unwrap();
+        m.merge(&a);
+        assert_eq!(m.statuses.get(&200), Some(&2));
+        assert_eq!(m.reasons.get("timeout: no answer within 5s"), Some(&4));
+        assert_eq!(m.not_sent, 14);
+        // A worker from before these fields still parses.
+        let old = r#"{"Sent":1,"Ok":1,"StatusErrors":0,"Timeouts":0,"ConnectionErrors":0,"ElapsedMs":1000,"TargetRate":null,"Histogram":""}"#;
+        let w: WireReport = serde_json::from_str(old).unwrap();
+        assert_eq!(w.not_sent, 0);
+    }
+
+    #[test]
+    fn the_achieved_ratio_counts_completed_requests_against_those_asked() {
+        // 50 rps asked for 2 s = 100 requests; 60 completed, 40 never sent.
+        let mut r = report(&[10; 60], 0);
+        r.window = Duration::from_secs(2);
+        r.elapsed = Duration::from_secs(3);
+        r.not_sent = 40;
+        assert_eq!(r.achieved_ratio(), Some(0.6));
+        assert_eq!(r.rps(), 20.0, "completed per second of wall time");
+        let v = judge(&r, &Thresholds::defaults());
+        assert_eq!(
+            v.summary,
+            "completed 60 of 100 requests asked (60.0% < 95.0%), 40 not sent on schedule (in-flight limit reached) at 50 rps; 0% errors"
+        );
+    }
 }
