@@ -477,7 +477,8 @@ async fn open(cfg: &Config, t: Arc<Target>, rate: f64, progress: Arc<Progress>) 
         tasks.abort_all();
         while tasks.join_next().await.is_some() {}
     }
-    let elapsed = start.elapsed();
+    // The last request is asked one interval before the window ends: the window is the floor.
+    let elapsed = start.elapsed().max(cfg.duration);
     let mut tally = std::mem::replace(&mut *shared.lock().unwrap(), Tally::new(cfg.timeout));
     // Requests cut by the backstop count as timeouts.
     let cut = sent.saturating_sub(tally.report.completed());
