@@ -1,5 +1,6 @@
 //! A local HTTP target for trying the engine and for the benchmark:
-//! `cargo run --release -p fargate-app-loadtest --example target -- PORT [DELAY_MS] [ERROR_EVERY]`.
+//! `cargo run --release -p fargate-app-loadtest --example target -- PORT [DELAY_MS] [ERROR_EVERY]`
+//! (`MAX_CONCURRENT=N` handles at most N requests at once: a capacity of N / DELAY).
 
 use fargate_loadtest::target::{start, Behaviour};
 use std::time::Duration;
@@ -13,6 +14,9 @@ fn main() {
         .ok()
         .and_then(|t| t.parse().ok())
         .unwrap_or(1);
+    let max_concurrent = std::env::var("MAX_CONCURRENT")
+        .ok()
+        .and_then(|t| t.parse().ok());
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(threads)
         .enable_all()
@@ -23,6 +27,7 @@ fn main() {
             Behaviour {
                 delay,
                 error_every,
+                max_concurrent,
                 ..Default::default()
             },
             port,

@@ -1,134 +1,243 @@
-//! One HTTP connection: hyper's HTTP/1.1 client on a plain TCP stream (the hot path), or a
-//! reqwest client for HTTPS.
+//! One HTTP/1.1 connection (hyper) over TCP or TLS (rustls). Both paths share the code, so a
+//! failure keeps its reason (refused, reset, TLS) and the OS message, and HTTPS can present a
+//! host name other than the address it connects to (`Config::connect_to`).
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
 use hyper::{Method, Request};
 use hyper_util::rt::TokioIo;
+use rustls::pki_types::ServerName;
 use std::net::SocketAddr;
 use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
+use tokio::time::Instant;
+
+/// TLS settings of a run: the client configuration and the name presented (SNI).
+#[derive(Clone)]
+pub struct Tls {
+    pub connector: tokio_rustls::TlsConnector,
+    pub server_name: ServerName<'static>,
+}
+
+impl std::fmt::Debug for Tls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Tls({:?})", self.server_name)
+    }
+}
 
 /// Where and what to send, prepared once for the whole run.
 #[derive(Clone, Debug)]
 pub struct Target {
     pub method: Method,
-    pub url: String,
-    pub https: bool,
     pub host_header: String,
     pub path: String,
-    pub addr: Option<SocketAddr>,
+    /// The address connected to (the URL's host, or `connect_to`).
+    pub addr: SocketAddr,
+    pub tls: Option<Tls>,
     pub headers: Vec<(String, String)>,
     pub body: Bytes,
     pub timeout: Duration,
 }
 
-/// How one request ended.
+/// Why a request got no HTTP answer (other than a timeout).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    Status(u16),
-    Timeout,
-    Connection,
+pub enum FailureKind {
+    Refused,
+    Reset,
+    Tls,
+    Other,
 }
 
-/// A connection that reconnects when its peer closes it.
-pub enum Conn {
-    Plain(Option<SendRequest<Full<Bytes>>>),
-    Tls(reqwest::Client),
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub kind: FailureKind,
+    /// The OS's or the TLS library's own words.
+    pub message: String,
 }
 
-impl Conn {
-    pub fn new(t: &Target, tls: &Option<reqwest::Client>) -> Conn {
-        match (t.https, tls) {
-            (true, Some(c)) => Conn::Tls(c.clone()),
-            _ => Conn::Plain(None),
+impl Failure {
+    /// `connection refused: Connection refused (os error 111)`.
+    pub fn reason(&self) -> String {
+        let label = match self.kind {
+            FailureKind::Refused => "connection refused",
+            FailureKind::Reset => "connection reset",
+            FailureKind::Tls => "TLS",
+            FailureKind::Other => "connection error",
+        };
+        format!("{label}: {}", self.message)
+    }
+
+    fn io(e: &std::io::Error) -> Failure {
+        use std::io::ErrorKind as K;
+        let kind = match e.kind() {
+            K::ConnectionRefused => FailureKind::Refused,
+            K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe | K::UnexpectedEof => {
+                FailureKind::Reset
+            }
+            _ => FailureKind::Other,
+        };
+        Failure {
+            kind,
+            message: e.to_string(),
         }
     }
 
-    async fn connect(t: &Target) -> Option<SendRequest<Full<Bytes>>> {
-        let stream = TcpStream::connect(t.addr?).await.ok()?;
-        let _ = stream.set_nodelay(true);
-        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+    fn tls(e: &std::io::Error) -> Failure {
+        // rustls reports its own errors (certificate, alert) wrapped in an io::Error.
+        match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+            Some(t) => Failure {
+                kind: FailureKind::Tls,
+                message: t.to_string(),
+            },
+            None => {
+                let mut f = Failure::io(e);
+                f.message = format!("during the TLS handshake: {}", f.message);
+                if f.kind == FailureKind::Other {
+                    f.kind = FailureKind::Tls;
+                }
+                f
+            }
+        }
+    }
+
+    fn hyper(e: &hyper::Error) -> Failure {
+        let mut source = std::error::Error::source(e);
+        while let Some(s) = source {
+            if let Some(io) = s.downcast_ref::<std::io::Error>() {
+                return Failure::io(io);
+            }
+            source = s.source();
+        }
+        Failure {
+            kind: if e.is_incomplete_message() {
+                FailureKind::Reset
+            } else {
+                FailureKind::Other
+            },
+            message: e.to_string(),
+        }
+    }
+}
+
+/// How one request ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Status(u16),
+    Timeout,
+    Failed(Failure),
+}
+
+impl Outcome {
+    pub fn describe(&self) -> String {
+        match self {
+            Outcome::Status(s) => format!("status {s}"),
+            Outcome::Timeout => "timeout".into(),
+            Outcome::Failed(f) => f.reason(),
+        }
+    }
+}
+
+/// A connection that reconnects when its peer closes it.
+#[derive(Default)]
+pub struct Conn {
+    sender: Option<SendRequest<Full<Bytes>>>,
+}
+
+async fn handshake<S>(io: S) -> Result<SendRequest<Full<Bytes>>, Failure>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io))
+        .await
+        .map_err(|e| Failure::hyper(&e))?;
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    Ok(sender)
+}
+
+impl Conn {
+    pub fn new() -> Conn {
+        Conn::default()
+    }
+
+    async fn connect(t: &Target) -> Result<SendRequest<Full<Bytes>>, Failure> {
+        let stream = TcpStream::connect(t.addr)
             .await
-            .ok()?;
-        tokio::spawn(async move {
-            let _ = conn.await;
-        });
-        Some(sender)
+            .map_err(|e| Failure::io(&e))?;
+        let _ = stream.set_nodelay(true);
+        match &t.tls {
+            None => handshake(stream).await,
+            Some(tls) => {
+                let s = tls
+                    .connector
+                    .connect(tls.server_name.clone(), stream)
+                    .await
+                    .map_err(|e| Failure::tls(&e))?;
+                handshake(s).await
+            }
+        }
     }
 
     /// Sends one request and reads the whole response, within the per-request timeout.
     pub async fn send(&mut self, t: &Target) -> Outcome {
-        match tokio::time::timeout(t.timeout, self.send_inner(t)).await {
+        self.send_until(t, Instant::now() + t.timeout).await
+    }
+
+    /// Sends one request; it times out at `deadline`.
+    pub async fn send_until(&mut self, t: &Target, deadline: Instant) -> Outcome {
+        match tokio::time::timeout_at(deadline, self.send_inner(t)).await {
             Ok(o) => o,
             Err(_) => {
                 // The connection's state is unknown after a timeout: start afresh.
-                if let Conn::Plain(s) = self {
-                    *s = None;
-                }
+                self.sender = None;
                 Outcome::Timeout
             }
         }
     }
 
     async fn send_inner(&mut self, t: &Target) -> Outcome {
-        match self {
-            Conn::Tls(client) => {
-                let mut rb = client
-                    .request(t.method.clone(), &t.url)
-                    .body(t.body.clone());
-                for (k, v) in &t.headers {
-                    rb = rb.header(k, v);
-                }
-                match rb.send().await {
-                    Ok(resp) => {
-                        let status = resp.status().as_u16();
-                        match resp.bytes().await {
-                            Ok(_) => Outcome::Status(status),
-                            Err(_) => Outcome::Connection,
-                        }
+        let reusable = match self.sender.take() {
+            Some(mut s) => s.ready().await.is_ok().then_some(s),
+            None => None,
+        };
+        let mut sender = match reusable {
+            Some(s) => s,
+            None => match Self::connect(t).await {
+                Ok(s) => s,
+                Err(f) => return Outcome::Failed(f),
+            },
+        };
+        let mut req = Request::builder()
+            .method(t.method.clone())
+            .uri(&t.path)
+            .header(hyper::header::HOST, &t.host_header);
+        for (k, v) in &t.headers {
+            req = req.header(k.as_str(), v.as_str());
+        }
+        let req = match req.body(Full::new(t.body.clone())) {
+            Ok(r) => r,
+            Err(e) => {
+                return Outcome::Failed(Failure {
+                    kind: FailureKind::Other,
+                    message: format!("invalid request: {e}"),
+                })
+            }
+        };
+        match sender.send_request(req).await {
+            Ok(resp) => {
+                let status = resp.status().as_u16();
+                match resp.into_body().collect().await {
+                    Ok(_) => {
+                        self.sender = Some(sender);
+                        Outcome::Status(status)
                     }
-                    Err(e) if e.is_timeout() => Outcome::Timeout,
-                    Err(_) => Outcome::Connection,
+                    Err(e) => Outcome::Failed(Failure::hyper(&e)),
                 }
             }
-            Conn::Plain(slot) => {
-                let reusable = match slot.take() {
-                    Some(mut s) => s.ready().await.is_ok().then_some(s),
-                    None => None,
-                };
-                let mut sender = match reusable {
-                    Some(s) => s,
-                    None => match Self::connect(t).await {
-                        Some(s) => s,
-                        None => return Outcome::Connection,
-                    },
-                };
-                let mut req = Request::builder()
-                    .method(t.method.clone())
-                    .uri(&t.path)
-                    .header(hyper::header::HOST, &t.host_header);
-                for (k, v) in &t.headers {
-                    req = req.header(k.as_str(), v.as_str());
-                }
-                let Ok(req) = req.body(Full::new(t.body.clone())) else {
-                    return Outcome::Connection;
-                };
-                match sender.send_request(req).await {
-                    Ok(resp) => {
-                        let status = resp.status().as_u16();
-                        match resp.into_body().collect().await {
-                            Ok(_) => {
-                                *slot = Some(sender);
-                                Outcome::Status(status)
-                            }
-                            Err(_) => Outcome::Connection,
-                        }
-                    }
-                    Err(_) => Outcome::Connection,
-                }
-            }
+            Err(e) => Outcome::Failed(Failure::hyper(&e)),
         }
     }
 }

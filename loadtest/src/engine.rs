@@ -1,7 +1,8 @@
 //! Running a load test: warm-up, then the open or closed model for the configured duration.
 
+use crate::client::Tls;
 use crate::client::{Conn, Outcome, Target};
-use crate::report::{new_histogram, Report};
+use crate::report::{count_reason, Report};
 use bytes::Bytes;
 use hyper::Method;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -23,32 +24,67 @@ pub struct Config {
     pub headers: Vec<(String, String)>,
     pub body: Option<String>,
     pub expected_status: u16,
+    /// Per request, counted in the open model from the request's intended send time.
     pub timeout: Duration,
     pub model: Model,
     pub duration: Duration,
     /// How long to wait for the target to answer with the expected status before measuring
     /// (zero: no warm-up).
     pub warm_up: Duration,
-    /// The open model opens at most this many connections (requests beyond wait, and their
-    /// wait counts in their latency).
+    /// At most this many connections. In the open model a request that finds none free waits
+    /// for one (the wait counts in its latency); when as many requests already wait, it is not
+    /// sent and is counted in `Report::not_sent`. So at most `2 x max_connections` requests are
+    /// in flight, and memory stays flat however slow the target.
     pub max_connections: usize,
+    /// Connect to this `HOST:PORT` (or `HOST`, keeping the URL's port) instead of the URL's
+    /// host, still presenting the URL's host name in TLS (SNI) and in `Host`, like curl's
+    /// `--connect-to`: an ALB reached by its DNS name while the certificate is for the app's.
+    pub connect_to: Option<String>,
+    /// PEM certificates trusted for HTTPS besides the public web PKI roots.
+    pub extra_root_certs_pem: Option<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            url: String::new(),
+            method: "GET".into(),
+            headers: Vec::new(),
+            body: None,
+            expected_status: 200,
+            timeout: Duration::from_secs(5),
+            model: Model::Concurrency(1),
+            duration: Duration::from_secs(10),
+            warm_up: Duration::ZERO,
+            max_connections: 2000,
+            connect_to: None,
+            extra_root_certs_pem: None,
+        }
+    }
 }
 
 impl Config {
     pub fn new(url: &str, model: Model, duration: Duration) -> Self {
         Config {
             url: url.to_string(),
-            method: "GET".into(),
-            headers: Vec::new(),
-            body: None,
-            expected_status: 200,
-            timeout: Duration::from_secs(5),
             model,
             duration,
-            warm_up: Duration::ZERO,
-            max_connections: 2000,
+            ..Default::default()
         }
     }
+}
+
+/// Parses a duration with its unit: `250ms`, `90s`, `2m`, `1h`, `1m 30s`. A bare number is an
+/// error (is `30` seconds or milliseconds?).
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    if !s.is_empty() && s.chars().all(|c| c.is_ascii_digit() || c == '.') {
+        return Err(format!(
+            "'{s}' has no unit: write {s}s, {s}ms or {s}m (units: ms, s, m, h)"
+        ));
+    }
+    humantime::parse_duration(s)
+        .map_err(|e| format!("'{s}' is not a duration such as 250ms, 90s, 2m or 1h ({e})"))
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -77,7 +113,73 @@ pub struct Progress {
     pub measuring: std::sync::atomic::AtomicBool,
 }
 
-async fn prepare(cfg: &Config) -> Result<(Target, Option<reqwest::Client>), EngineError> {
+fn tls_connector(cfg: &Config) -> Result<tokio_rustls::TlsConnector, EngineError> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::CertificateDer;
+    let bad = |reason: String| EngineError::BadSetting {
+        name: "extra root certificates",
+        reason,
+    };
+    let mut roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    if let Some(pem) = &cfg.extra_root_certs_pem {
+        let mut added = 0;
+        for cert in CertificateDer::pem_slice_iter(pem.as_bytes()) {
+            let cert = cert.map_err(|e| bad(format!("not PEM: {e}")))?;
+            roots.add(cert).map_err(|e| bad(e.to_string()))?;
+            added += 1;
+        }
+        if added == 0 {
+            return Err(bad("no CERTIFICATE block in the PEM text".into()));
+        }
+    }
+    // One provider named explicitly: the workspace links both ring and aws-lc-rs.
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| bad(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(tokio_rustls::TlsConnector::from(Arc::new(tls)))
+}
+
+/// `HOST:PORT`, `[V6]:PORT` or `HOST` (then `default_port`).
+fn split_host_port(s: &str, default_port: u16) -> Result<(String, u16), String> {
+    let s = s.trim();
+    let (host, port) = match s.rsplit_once(':') {
+        Some((h, p)) if !h.is_empty() && !p.is_empty() && !h.ends_with(':') => {
+            let port = p
+                .parse::<u16>()
+                .map_err(|_| format!("'{p}' is not a port in '{s}'"))?;
+            (h, port)
+        }
+        _ => (s, default_port),
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.is_empty() {
+        return Err(format!("no host in '{s}'"));
+    }
+    Ok((host.to_string(), port))
+}
+
+async fn resolve(host: &str, port: u16) -> Result<std::net::SocketAddr, EngineError> {
+    let found = tokio::net::lookup_host((host, port))
+        .await
+        .map_err(|e| EngineError::Resolve {
+            host: host.to_string(),
+            reason: e.to_string(),
+        })?;
+    let mut addrs: Vec<_> = found.collect();
+    addrs.sort_by_key(|a| !a.is_ipv4());
+    addrs.first().copied().ok_or_else(|| EngineError::Resolve {
+        host: host.to_string(),
+        reason: "no address".into(),
+    })
+}
+
+async fn prepare(cfg: &Config) -> Result<Target, EngineError> {
     let bad = |reason: &str| EngineError::BadUrl {
         url: cfg.url.clone(),
         reason: reason.to_string(),
@@ -91,7 +193,12 @@ async fn prepare(cfg: &Config) -> Result<(Target, Option<reqwest::Client>), Engi
         Some("https") => true,
         _ => return Err(bad("the scheme must be http or https")),
     };
-    let host = uri.host().ok_or_else(|| bad("no host"))?.to_string();
+    let host = uri
+        .host()
+        .ok_or_else(|| bad("no host"))?
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
     let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
     let method =
         Method::from_bytes(cfg.method.as_bytes()).map_err(|e| EngineError::BadSetting {
@@ -112,70 +219,68 @@ async fn prepare(cfg: &Config) -> Result<(Target, Option<reqwest::Client>), Engi
             reason: "must be at least 1".into(),
         });
     }
-    let addr = if https {
-        None
-    } else {
-        let found = tokio::net::lookup_host((host.as_str(), port))
-            .await
-            .map_err(|e| EngineError::Resolve {
-                host: host.clone(),
-                reason: e.to_string(),
+    if cfg.timeout.is_zero() {
+        return Err(EngineError::BadSetting {
+            name: "Timeout",
+            reason: "must be more than zero".into(),
+        });
+    }
+    let addr = match &cfg.connect_to {
+        Some(c) => {
+            let (h, p) = split_host_port(c, port).map_err(|reason| EngineError::BadSetting {
+                name: "ConnectTo",
+                reason,
             })?;
-        let mut addrs: Vec<_> = found.collect();
-        addrs.sort_by_key(|a| !a.is_ipv4());
-        Some(*addrs.first().ok_or_else(|| EngineError::Resolve {
-            host: host.clone(),
-            reason: "no address".into(),
-        })?)
+            resolve(&h, p).await?
+        }
+        None => resolve(&host, port).await?,
     };
     let host_header = match uri.port_u16() {
-        Some(p) => format!("{host}:{p}"),
-        None => host.clone(),
-    };
+        Some(_) => uri.authority().map(|a| a.as_str().to_string()),
+        None => uri.host().map(String::from),
+    }
+    .unwrap_or_else(|| host.clone());
+    let host_header = host_header
+        .rsplit_once('@')
+        .map(|(_, h)| h.to_string())
+        .unwrap_or(host_header);
     let path = uri
         .path_and_query()
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| "/".into());
-    let tls = https.then(|| {
-        reqwest::Client::builder()
-            .timeout(cfg.timeout)
-            .pool_max_idle_per_host(cfg.max_connections)
-            .build()
-            .expect("TLS backend available")
-    });
-    Ok((
-        Target {
-            method,
-            url: cfg.url.clone(),
-            https,
-            host_header,
-            path,
-            addr,
-            headers: cfg.headers.clone(),
-            body: Bytes::from(cfg.body.clone().unwrap_or_default()),
-            timeout: cfg.timeout,
-        },
+    let tls = if https {
+        let server_name = rustls::pki_types::ServerName::try_from(host.clone())
+            .map_err(|e| bad(&format!("'{host}' is not a TLS server name: {e}")))?;
+        Some(Tls {
+            connector: tls_connector(cfg)?,
+            server_name,
+        })
+    } else {
+        None
+    };
+    Ok(Target {
+        method,
+        host_header,
+        path,
+        addr,
         tls,
-    ))
+        headers: cfg.headers.clone(),
+        body: Bytes::from(cfg.body.clone().unwrap_or_default()),
+        timeout: cfg.timeout,
+    })
 }
 
 /// Waits until the target answers with the expected status (bounded by `cfg.warm_up`).
-async fn warm_up(
-    cfg: &Config,
-    t: &Target,
-    tls: &Option<reqwest::Client>,
-) -> Result<(), EngineError> {
+async fn warm_up(cfg: &Config, t: &Target) -> Result<(), EngineError> {
     if cfg.warm_up.is_zero() {
         return Ok(());
     }
     let start = Instant::now();
     loop {
-        let mut conn = Conn::new(t, tls);
+        let mut conn = Conn::new();
         let last = match conn.send(t).await {
             Outcome::Status(s) if s == cfg.expected_status => return Ok(()),
-            Outcome::Status(s) => format!("status {s}"),
-            Outcome::Timeout => "timeout".to_string(),
-            Outcome::Connection => "connection error".to_string(),
+            o => o.describe(),
         };
         if start.elapsed() + Duration::from_millis(500) >= cfg.warm_up {
             return Err(EngineError::NotReady {
@@ -188,164 +293,209 @@ async fn warm_up(
     }
 }
 
-#[derive(Default)]
+/// One worker's measurements.
 struct Tally {
-    sent: u64,
-    ok: u64,
-    status_errors: u64,
-    timeouts: u64,
-    connection_errors: u64,
+    report: Report,
+    timeout_reason: String,
 }
 
 impl Tally {
-    fn add(&mut self, o: Outcome, expected: u16, progress: &Progress) {
+    fn new(timeout: Duration) -> Self {
+        Tally {
+            report: Report::empty(None),
+            timeout_reason: format!(
+                "timeout: no answer within {}",
+                humantime::format_duration(timeout)
+            ),
+        }
+    }
+
+    /// Counts one ended request; `latency` runs from its (intended) send time.
+    fn add(&mut self, o: Outcome, latency: Duration, expected: u16, progress: &Progress) {
+        let r = &mut self.report;
+        let us = (latency.as_micros() as u64).max(1);
         match o {
-            Outcome::Status(s) if s == expected => {
-                self.ok += 1;
-                progress.ok.fetch_add(1, Ordering::Relaxed);
-                return;
+            Outcome::Status(s) => {
+                r.latency.saturating_record(us);
+                *r.statuses.entry(s).or_default() += 1;
+                if s == expected {
+                    r.ok += 1;
+                    progress.ok.fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
+                r.status_errors += 1;
             }
-            Outcome::Status(_) => self.status_errors += 1,
-            Outcome::Timeout => self.timeouts += 1,
-            Outcome::Connection => self.connection_errors += 1,
+            Outcome::Timeout => {
+                // A request nobody answered weighs on the percentiles at its timeout.
+                r.latency.saturating_record(us);
+                r.timeouts += 1;
+                count_reason(&mut r.reasons, self.timeout_reason.clone(), 1);
+            }
+            Outcome::Failed(f) => {
+                r.connection_errors += 1;
+                count_reason(&mut r.reasons, f.reason(), 1);
+            }
         }
         progress.errors.fetch_add(1, Ordering::Relaxed);
-    }
-    fn merge_into(&self, r: &mut Report) {
-        r.sent += self.sent;
-        r.ok += self.ok;
-        r.status_errors += self.status_errors;
-        r.timeouts += self.timeouts;
-        r.connection_errors += self.connection_errors;
     }
 }
 
 /// Runs the load test. The runtime is the caller's (a current-thread runtime pins the engine
 /// to one core).
 pub async fn run(cfg: &Config, progress: Arc<Progress>) -> Result<Report, EngineError> {
-    let (target, tls) = prepare(cfg).await?;
-    warm_up(cfg, &target, &tls).await?;
+    let target = prepare(cfg).await?;
+    warm_up(cfg, &target).await?;
     progress.measuring.store(true, Ordering::Relaxed);
     let target = Arc::new(target);
     match cfg.model {
-        Model::Concurrency(n) => Ok(closed(cfg, target, tls, n, progress).await),
-        Model::Rate(rate) => Ok(open(cfg, target, tls, rate, progress).await),
+        Model::Concurrency(n) => Ok(closed(cfg, target, n, progress).await),
+        Model::Rate(rate) => Ok(open(cfg, target, rate, progress).await),
     }
 }
 
-async fn closed(
-    cfg: &Config,
-    t: Arc<Target>,
-    tls: Option<reqwest::Client>,
-    n: usize,
-    progress: Arc<Progress>,
-) -> Report {
+async fn closed(cfg: &Config, t: Arc<Target>, n: usize, progress: Arc<Progress>) -> Report {
     let start = Instant::now();
     let end = start + cfg.duration;
     let mut tasks = Vec::with_capacity(n);
     for _ in 0..n {
         let t = t.clone();
-        let tls = tls.clone();
         let progress = progress.clone();
         let expected = cfg.expected_status;
         tasks.push(tokio::spawn(async move {
-            let mut conn = Conn::new(&t, &tls);
-            let mut hist = new_histogram();
-            let mut tally = Tally::default();
+            let mut conn = Conn::new();
+            let mut tally = Tally::new(t.timeout);
             while Instant::now() < end {
                 let sent_at = Instant::now();
-                tally.sent += 1;
+                tally.report.sent += 1;
                 progress.sent.fetch_add(1, Ordering::Relaxed);
                 let o = conn.send(&t).await;
-                if let Outcome::Status(_) = o {
-                    hist.saturating_record(sent_at.elapsed().as_micros().max(1) as u64);
-                }
-                tally.add(o, expected, &progress);
-                if matches!(o, Outcome::Connection) {
+                let failed = matches!(o, Outcome::Failed(_));
+                tally.add(o, sent_at.elapsed(), expected, &progress);
+                if failed {
                     // Do not spin on a refused connection.
                     tokio::time::sleep(Duration::from_millis(10)).await;
                 }
             }
-            (hist, tally)
+            tally.report
         }));
     }
     let mut report = Report::empty(None);
     for task in tasks {
-        if let Ok((hist, tally)) = task.await {
-            let _ = report.latency.add(&hist);
-            tally.merge_into(&mut report);
+        if let Ok(r) = task.await {
+            report.merge(&r);
         }
     }
+    report.max_in_flight = n as u64;
     report.elapsed = start.elapsed();
+    report.window = cfg.duration;
     report
 }
 
-async fn open(
-    cfg: &Config,
-    t: Arc<Target>,
-    tls: Option<reqwest::Client>,
-    rate: f64,
-    progress: Arc<Progress>,
-) -> Report {
+async fn open(cfg: &Config, t: Arc<Target>, rate: f64, progress: Arc<Progress>) -> Report {
     let start = Instant::now();
     let total = (rate * cfg.duration.as_secs_f64()).round() as u64;
     let interval = Duration::from_secs_f64(1.0 / rate);
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Instant>();
+    let connections = cfg.max_connections.max(1);
+    let in_flight_cap = 2 * connections;
+    let in_flight = Arc::new(tokio::sync::Semaphore::new(in_flight_cap));
+    let not_sent = Arc::new(AtomicU64::new(0));
+    let peak = Arc::new(AtomicU64::new(0));
+    // Each message holds an in-flight permit, so the channel is bounded by the cap too.
+    let (tx, mut rx) =
+        tokio::sync::mpsc::unbounded_channel::<(Instant, tokio::sync::OwnedSemaphorePermit)>();
     // The scheduler: a thread that sleeps to each intended send time (nanosleep precision,
     // well under a millisecond), independent of the async runtime's 1 ms timer wheel.
-    let scheduler = std::thread::spawn(move || {
-        for i in 0..total {
-            let intended = start + interval.mul_f64(i as f64);
-            let now = Instant::now();
-            if intended > now {
-                std::thread::sleep(intended - now);
+    let scheduler = {
+        let (in_flight, not_sent, peak) = (in_flight.clone(), not_sent.clone(), peak.clone());
+        std::thread::spawn(move || {
+            for i in 0..total {
+                let intended = start + interval.mul_f64(i as f64);
+                let now = Instant::now();
+                if intended > now {
+                    std::thread::sleep(intended - now);
+                }
+                match in_flight.clone().try_acquire_owned() {
+                    Ok(permit) => {
+                        let busy = (in_flight_cap - in_flight.available_permits()) as u64;
+                        peak.fetch_max(busy, Ordering::Relaxed);
+                        if tx.send((intended, permit)).is_err() {
+                            return;
+                        }
+                    }
+                    Err(_) => {
+                        not_sent.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
             }
-            if tx.send(intended).is_err() {
-                return;
-            }
-        }
-    });
+        })
+    };
     let pool: Arc<Mutex<Vec<Conn>>> = Arc::new(Mutex::new(Vec::new()));
-    let permits = Arc::new(tokio::sync::Semaphore::new(cfg.max_connections.max(1)));
-    let shared = Arc::new(Mutex::new((new_histogram(), Tally::default())));
-    let mut inflight = tokio::task::JoinSet::new();
-    while let Some(intended) = rx.recv().await {
-        let (t, tls, pool, permits, shared, progress) = (
+    let conn_permits = Arc::new(tokio::sync::Semaphore::new(connections));
+    let shared = Arc::new(Mutex::new(Tally::new(cfg.timeout)));
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut sent = 0u64;
+    while let Some((intended, permit)) = rx.recv().await {
+        let (t, pool, conn_permits, shared, progress) = (
             t.clone(),
-            tls.clone(),
             pool.clone(),
-            permits.clone(),
+            conn_permits.clone(),
             shared.clone(),
             progress.clone(),
         );
         let expected = cfg.expected_status;
+        sent += 1;
         progress.sent.fetch_add(1, Ordering::Relaxed);
-        inflight.spawn(async move {
-            let _permit = permits.acquire_owned().await;
-            let popped = pool.lock().unwrap().pop();
-            let mut conn = popped.unwrap_or_else(|| Conn::new(&t, &tls));
-            let o = conn.send(&t).await;
+        tasks.spawn(async move {
+            let _in_flight = permit;
+            // The timeout runs from the intended time: waiting for a connection is part of it.
+            let deadline = tokio::time::Instant::from_std(intended + t.timeout);
+            let o = tokio::time::timeout_at(deadline, async {
+                let _conn_permit = conn_permits.acquire().await;
+                let popped = pool.lock().unwrap().pop();
+                let mut conn = popped.unwrap_or_default();
+                let o = conn.send_until(&t, deadline).await;
+                pool.lock().unwrap().push(conn);
+                o
+            })
+            .await
+            .unwrap_or(Outcome::Timeout);
             // Measured from the intended send time: waiting for a connection or a slow target
-            // is latency the user would have seen.
-            let latency = intended.elapsed().as_micros().max(1) as u64;
-            pool.lock().unwrap().push(conn);
-            let mut g = shared.lock().unwrap();
-            g.1.sent += 1;
-            if let Outcome::Status(_) = o {
-                g.0.saturating_record(latency);
-            }
-            g.1.add(o, expected, &progress);
+            // is latency the user would have seen (coordinated omission).
+            let latency = intended.elapsed();
+            shared.lock().unwrap().add(o, latency, expected, &progress);
         });
-        while inflight.try_join_next().is_some() {}
+        while tasks.try_join_next().is_some() {}
     }
     let _ = scheduler.join();
-    let sent_window = start.elapsed();
-    while inflight.join_next().await.is_some() {}
-    let mut report = Report::empty(Some(rate));
-    let g = shared.lock().unwrap();
-    let _ = report.latency.add(&g.0);
-    g.1.merge_into(&mut report);
-    // Rates are over the sending window; the tail of in-flight answers is not idle time.
-    report.elapsed = sent_window.max(cfg.duration);
+    // Every request times out by its intended time + timeout; this deadline is a backstop.
+    let hard_end = tokio::time::Instant::from_std(start + cfg.duration + cfg.timeout);
+    let drained = tokio::time::timeout_at(hard_end, async {
+        while tasks.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        tasks.abort_all();
+        while tasks.join_next().await.is_some() {}
+    }
+    // The last request is asked one interval before the window ends: the window is the floor.
+    let elapsed = start.elapsed().max(cfg.duration);
+    let mut tally = std::mem::replace(&mut *shared.lock().unwrap(), Tally::new(cfg.timeout));
+    // Requests cut by the backstop count as timeouts.
+    let cut = sent.saturating_sub(tally.report.completed());
+    for _ in 0..cut {
+        tally.add(
+            Outcome::Timeout,
+            cfg.timeout,
+            cfg.expected_status,
+            &progress,
+        );
+    }
+    let mut report = tally.report;
+    report.sent = sent;
+    report.not_sent = not_sent.load(Ordering::Relaxed);
+    report.max_in_flight = peak.load(Ordering::Relaxed);
+    report.target_rate = Some(rate);
+    report.elapsed = elapsed;
+    report.window = cfg.duration;
     report
 }

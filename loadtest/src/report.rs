@@ -4,6 +4,7 @@ use base64::Engine as _;
 use hdrhistogram::serialization::{Deserializer, Serializer, V2Serializer};
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// Latencies are recorded in microseconds, from 1 us to 1 hour, 3 significant digits.
@@ -19,13 +20,39 @@ pub struct Report {
     pub ok: u64,
     pub status_errors: u64,
     pub timeouts: u64,
+    /// Requests that got no HTTP answer for another reason (refused, reset, TLS).
     pub connection_errors: u64,
-    /// The measured part of the run (warm-up excluded).
+    /// Open model: requests not sent because `2 x max_connections` were already in flight
+    /// (the target was too slow to keep up); they are not queued.
+    pub not_sent: u64,
+    /// The most requests in flight at once (sending or waiting for a connection).
+    pub max_in_flight: u64,
+    /// Wall time of the measured run, from its start until its last request ended (warm-up
+    /// excluded).
     pub elapsed: Duration,
-    /// The open model's target rate.
+    /// The time requests were sent for (the configured duration).
+    pub window: Duration,
+    /// The open model's asked rate.
     pub target_rate: Option<f64>,
-    /// Latency of every request that got an HTTP response, in microseconds.
+    /// Answers per HTTP status code.
+    pub statuses: BTreeMap<u16, u64>,
+    /// Requests without an answer per reason (`timeout: ...`, `connection refused: ...`).
+    pub reasons: BTreeMap<String, u64>,
+    /// Latency in microseconds of every answer and of every timeout (recorded at its timeout,
+    /// so an unanswered request weighs on the percentiles instead of vanishing).
     pub latency: Histogram<u64>,
+}
+
+/// At most this many distinct failure reasons are kept (the rest are counted as one).
+const MAX_REASONS: usize = 32;
+const OTHER_REASONS: &str = "other reasons";
+
+pub(crate) fn count_reason(reasons: &mut BTreeMap<String, u64>, reason: String, n: u64) {
+    if reasons.len() >= MAX_REASONS && !reasons.contains_key(&reason) {
+        *reasons.entry(OTHER_REASONS.to_string()).or_default() += n;
+    } else {
+        *reasons.entry(reason).or_default() += n;
+    }
 }
 
 impl Report {
@@ -36,13 +63,22 @@ impl Report {
             status_errors: 0,
             timeouts: 0,
             connection_errors: 0,
+            not_sent: 0,
+            max_in_flight: 0,
             elapsed: Duration::ZERO,
+            window: Duration::ZERO,
             target_rate,
+            statuses: BTreeMap::new(),
+            reasons: BTreeMap::new(),
             latency: new_histogram(),
         }
     }
     pub fn errors(&self) -> u64 {
         self.status_errors + self.timeouts + self.connection_errors
+    }
+    /// Requests that got an HTTP answer, whatever its status.
+    pub fn answered(&self) -> u64 {
+        self.ok + self.status_errors
     }
     /// Requests that ended (answered, timed out or failed).
     pub fn completed(&self) -> u64 {
@@ -55,7 +91,7 @@ impl Report {
             self.errors() as f64 / self.completed() as f64
         }
     }
-    /// Requests completed per second of the measured run.
+    /// Requests completed per second of wall time (the run's whole `elapsed`).
     pub fn rps(&self) -> f64 {
         let s = self.elapsed.as_secs_f64();
         if s > 0.0 {
@@ -64,22 +100,41 @@ impl Report {
             0.0
         }
     }
-    /// Requests sent per second (what the open model's scheduler achieved).
+    fn window_s(&self) -> f64 {
+        if self.window.is_zero() {
+            self.elapsed.as_secs_f64()
+        } else {
+            self.window.as_secs_f64()
+        }
+    }
+    /// Requests sent per second of the sending window.
     pub fn send_rate(&self) -> f64 {
-        let s = self.elapsed.as_secs_f64();
+        let s = self.window_s();
         if s > 0.0 {
             self.sent as f64 / s
         } else {
             0.0
         }
     }
-    /// A percentile of latency, in milliseconds.
+    /// Open model: how many requests the asked rate means over the window.
+    pub fn asked(&self) -> Option<f64> {
+        self.target_rate.map(|r| r * self.window_s())
+    }
+    /// Open model: the share of the asked requests that completed (answered, timed out or
+    /// failed: errors are judged by the error rate).
+    pub fn achieved_ratio(&self) -> Option<f64> {
+        self.asked()
+            .filter(|a| *a > 0.0)
+            .map(|a| self.completed() as f64 / a)
+    }
+    /// A percentile of latency in milliseconds, None when nothing was recorded.
+    pub fn percentile(&self, q: f64) -> Option<f64> {
+        (!self.latency.is_empty()).then(|| self.latency.value_at_quantile(q) as f64 / 1000.0)
+    }
+    /// A percentile of latency, in milliseconds (0 when nothing was recorded: prefer
+    /// [`Report::percentile`] for display).
     pub fn percentile_ms(&self, q: f64) -> f64 {
-        if self.latency.is_empty() {
-            0.0
-        } else {
-            self.latency.value_at_quantile(q) as f64 / 1000.0
-        }
+        self.percentile(q).unwrap_or(0.0)
     }
     pub fn max_ms(&self) -> f64 {
         self.latency.max() as f64 / 1000.0
@@ -93,12 +148,72 @@ impl Report {
         self.status_errors += other.status_errors;
         self.timeouts += other.timeouts;
         self.connection_errors += other.connection_errors;
+        self.not_sent += other.not_sent;
+        self.max_in_flight += other.max_in_flight;
         self.elapsed = self.elapsed.max(other.elapsed);
+        self.window = self.window.max(other.window);
         self.target_rate = match (self.target_rate, other.target_rate) {
             (Some(a), Some(b)) => Some(a + b),
             (a, b) => a.or(b),
         };
+        for (k, v) in &other.statuses {
+            *self.statuses.entry(*k).or_default() += v;
+        }
+        for (k, v) in &other.reasons {
+            count_reason(&mut self.reasons, k.clone(), *v);
+        }
         let _ = self.latency.add(&other.latency);
+    }
+
+    /// Adds a later slice of the same run (sequential, unlike [`Report::merge`]'s parallel
+    /// workers): counts and measured time add up, the asked rate stays the configured one.
+    pub fn append(&mut self, slice: &Report) {
+        self.sent += slice.sent;
+        self.ok += slice.ok;
+        self.status_errors += slice.status_errors;
+        self.timeouts += slice.timeouts;
+        self.connection_errors += slice.connection_errors;
+        self.not_sent += slice.not_sent;
+        self.max_in_flight = self.max_in_flight.max(slice.max_in_flight);
+        self.elapsed += slice.elapsed;
+        self.window += slice.window;
+        self.target_rate = self.target_rate.or(slice.target_rate);
+        for (k, v) in &slice.statuses {
+            *self.statuses.entry(*k).or_default() += v;
+        }
+        for (k, v) in &slice.reasons {
+            count_reason(&mut self.reasons, k.clone(), *v);
+        }
+        let _ = self.latency.add(&slice.latency);
+    }
+
+    /// The latency histogram in fixed buckets: `(upper bound in ms, count)`, empty buckets left
+    /// out, the last bucket's bound the maximum.
+    pub fn buckets(&self) -> Vec<(f64, u64)> {
+        let mut out = Vec::new();
+        if self.latency.is_empty() {
+            return out;
+        }
+        let max = self.latency.max();
+        let mut lower = 0u64;
+        for edge_ms in [
+            1u64, 2, 3, 5, 7, 10, 15, 20, 30, 50, 70, 100, 150, 200, 300, 500, 700, 1000, 2000,
+            5000, 10000, 30000, 60000,
+        ]
+        .into_iter()
+        .chain([u64::MAX / 1000])
+        {
+            if lower > max {
+                break;
+            }
+            let upper = edge_ms.saturating_mul(1000).min(max);
+            let count = self.latency.count_between(lower, upper);
+            if count > 0 {
+                out.push((upper as f64 / 1000.0, count));
+            }
+            lower = upper + 1;
+        }
+        out
     }
 
     /// A compact, serialisable form (the histogram in HdrHistogram's V2 format, base64).
@@ -113,8 +228,13 @@ impl Report {
             status_errors: self.status_errors,
             timeouts: self.timeouts,
             connection_errors: self.connection_errors,
+            not_sent: self.not_sent,
+            max_in_flight: self.max_in_flight,
             elapsed_ms: self.elapsed.as_millis() as u64,
+            window_ms: self.window.as_millis() as u64,
             target_rate: self.target_rate,
+            statuses: self.statuses.clone(),
+            reasons: self.reasons.clone(),
             histogram: base64::engine::general_purpose::STANDARD.encode(buf),
         }
     }
@@ -128,8 +248,18 @@ pub struct WireReport {
     pub status_errors: u64,
     pub timeouts: u64,
     pub connection_errors: u64,
+    #[serde(default)]
+    pub not_sent: u64,
+    #[serde(default)]
+    pub max_in_flight: u64,
     pub elapsed_ms: u64,
+    #[serde(default)]
+    pub window_ms: u64,
     pub target_rate: Option<f64>,
+    #[serde(default)]
+    pub statuses: BTreeMap<u16, u64>,
+    #[serde(default)]
+    pub reasons: BTreeMap<String, u64>,
     pub histogram: String,
 }
 
@@ -147,14 +277,20 @@ impl WireReport {
             status_errors: self.status_errors,
             timeouts: self.timeouts,
             connection_errors: self.connection_errors,
+            not_sent: self.not_sent,
+            max_in_flight: self.max_in_flight,
             elapsed: Duration::from_millis(self.elapsed_ms),
+            window: Duration::from_millis(self.window_ms),
             target_rate: self.target_rate,
+            statuses: self.statuses,
+            reasons: self.reasons,
             latency,
         })
     }
 }
 
-/// Pass/fail limits. Absent ones are not checked.
+/// Pass/fail limits. Absent ones are not checked; [`Thresholds::with_defaults`] fills the
+/// error rate and the achieved ratio where the user gave none.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Thresholds {
@@ -162,7 +298,85 @@ pub struct Thresholds {
     pub p90_ms: Option<f64>,
     pub p99_ms: Option<f64>,
     pub max_error_rate: Option<f64>,
+    /// Completed requests per second of wall time.
     pub min_rps: Option<f64>,
+    /// Open model: the lowest share of the asked requests that must complete (0..1).
+    #[serde(default)]
+    pub min_achieved_ratio: Option<f64>,
+}
+
+impl Thresholds {
+    /// At most 1% errors (answers other than the expected status, timeouts, failures).
+    pub const DEFAULT_MAX_ERROR_RATE: f64 = 0.01;
+    /// Open model: at least 95% of the requests the rate asks for complete.
+    pub const DEFAULT_MIN_ACHIEVED_RATIO: f64 = 0.95;
+
+    /// The defaults alone.
+    pub fn defaults() -> Self {
+        Thresholds::default().with_defaults()
+    }
+
+    /// These thresholds, with the defaults where none is set.
+    pub fn with_defaults(mut self) -> Self {
+        self.max_error_rate
+            .get_or_insert(Self::DEFAULT_MAX_ERROR_RATE);
+        self.min_achieved_ratio
+            .get_or_insert(Self::DEFAULT_MIN_ACHIEVED_RATIO);
+        self
+    }
+
+    /// Checks each value's range; the error names the threshold.
+    pub fn validate(&self) -> Result<(), String> {
+        for (name, v) in [
+            ("P50Ms", self.p50_ms),
+            ("P90Ms", self.p90_ms),
+            ("P99Ms", self.p99_ms),
+            ("MinRps", self.min_rps),
+        ] {
+            if let Some(v) = v {
+                if !(v.is_finite() && v >= 0.0) {
+                    return Err(format!("{name}: {v} is not a non-negative number"));
+                }
+            }
+        }
+        for (name, v) in [
+            ("MaxErrorRate", self.max_error_rate),
+            ("MinAchievedRatio", self.min_achieved_ratio),
+        ] {
+            if let Some(v) = v {
+                if !(0.0..=1.0).contains(&v) {
+                    return Err(format!(
+                        "{name}: {v} is not a share between 0 and 1 (0.01 is 1%)"
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// One phrase per threshold checked, e.g. `p99 <= 800 ms`, `errors <= 1.0%`.
+    pub fn describe(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for (name, v) in [
+            ("p50", self.p50_ms),
+            ("p90", self.p90_ms),
+            ("p99", self.p99_ms),
+        ] {
+            if let Some(v) = v {
+                out.push(format!("{name} <= {}", ms(v)));
+            }
+        }
+        if let Some(v) = self.max_error_rate {
+            out.push(format!("errors <= {}", pct(v)));
+        }
+        if let Some(v) = self.min_rps {
+            out.push(format!(">= {v} rps completed"));
+        }
+        if let Some(v) = self.min_achieved_ratio {
+            out.push(format!(">= {} of the asked requests completed", pct(v)));
+        }
+        out
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -173,9 +387,6 @@ pub struct Verdict {
     /// One line for stack events and logs: the misses (or `passed`), the rate and the errors.
     pub summary: String,
 }
-
-/// The open model must send at least this share of its target rate to count.
-pub const MIN_SEND_RATIO: f64 = 0.95;
 
 fn ms(v: f64) -> String {
     if v >= 100.0 {
@@ -201,20 +412,19 @@ pub fn judge(r: &Report, t: &Thresholds) -> Verdict {
     let mut misses = Vec::new();
     if r.sent == 0 {
         misses.push("no request was sent".to_string());
-    } else if r.latency.is_empty() {
+    } else if r.answered() == 0 {
         misses.push(format!(
             "no response to any of {} requests ({} timeouts, {} connection errors)",
             r.sent, r.timeouts, r.connection_errors
         ));
     }
-    if !r.latency.is_empty() {
+    if r.answered() > 0 {
         for (name, q, limit) in [
             ("p50", 0.5, t.p50_ms),
             ("p90", 0.9, t.p90_ms),
             ("p99", 0.99, t.p99_ms),
         ] {
-            if let Some(limit) = limit {
-                let v = r.percentile_ms(q);
+            if let (Some(limit), Some(v)) = (limit, r.percentile(q)) {
                 if v > limit {
                     misses.push(format!("{name} {} > {}", ms(v), ms(limit)));
                 }
@@ -231,12 +441,23 @@ pub fn judge(r: &Report, t: &Thresholds) -> Verdict {
             misses.push(format!("{:.1} rps < {min} rps", r.rps()));
         }
     }
-    if let Some(target) = r.target_rate {
-        if r.sent > 0 && r.send_rate() < target * MIN_SEND_RATIO {
-            misses.push(format!(
-                "sent {:.1} rps of the {target} rps asked (the load generator could not keep up)",
-                r.send_rate()
-            ));
+    if let (Some(min), Some(ratio), Some(asked)) =
+        (t.min_achieved_ratio, r.achieved_ratio(), r.asked())
+    {
+        if ratio < min {
+            let mut m = format!(
+                "completed {} of {asked:.0} requests asked ({} < {})",
+                r.completed(),
+                pct(ratio),
+                pct(min)
+            );
+            if r.not_sent > 0 {
+                m.push_str(&format!(
+                    ", {} not sent on schedule (in-flight limit reached)",
+                    r.not_sent
+                ));
+            }
+            misses.push(m);
         }
     }
     let rate = match r.target_rate {
@@ -318,5 +539,63 @@ mod tests {
         assert_eq!(m.latency.len(), 5);
         assert_eq!(m.target_rate, Some(100.0));
         assert!((m.max_ms() - 200.0).abs() < 0.5);
+    }
+
+    #[test]
+    fn defaults_fill_only_what_is_unset_and_ranges_are_checked() {
+        let t = Thresholds {
+            max_error_rate: Some(0.2),
+            ..Default::default()
+        }
+        .with_defaults();
+        assert_eq!(t.max_error_rate, Some(0.2));
+        assert_eq!(t.min_achieved_ratio, Some(0.95));
+        assert_eq!(
+            Thresholds::defaults().describe(),
+            ["errors <= 1.0%", ">= 95.0% of the asked requests completed"]
+        );
+        let bad = Thresholds {
+            max_error_rate: Some(5.0),
+            ..Default::default()
+        };
+        assert_eq!(
+            bad.validate().unwrap_err(),
+            "MaxErrorRate: 5 is not a share between 0 and 1 (0.01 is 1%)"
+        );
+        assert!(Thresholds::defaults().validate().is_ok());
+    }
+
+    #[test]
+    fn statuses_reasons_and_the_not_sent_count_survive_the_wire_and_merge() {
+        let mut a = report(&[5], 0);
+        a.statuses.insert(200, 1);
+        a.reasons.insert("timeout: no answer within 5s".into(), 2);
+        a.not_sent = 7;
+        a.window = Duration::from_secs(1);
+        let mut m = a.to_wire().into_report().unwrap();
+        m.merge(&a);
+        assert_eq!(m.statuses.get(&200), Some(&2));
+        assert_eq!(m.reasons.get("timeout: no answer within 5s"), Some(&4));
+        assert_eq!(m.not_sent, 14);
+        // A worker from before these fields still parses.
+        let old = r#"{"Sent":1,"Ok":1,"StatusErrors":0,"Timeouts":0,"ConnectionErrors":0,"ElapsedMs":1000,"TargetRate":null,"Histogram":""}"#;
+        let w: WireReport = serde_json::from_str(old).unwrap();
+        assert_eq!(w.not_sent, 0);
+    }
+
+    #[test]
+    fn the_achieved_ratio_counts_completed_requests_against_those_asked() {
+        // 50 rps asked for 2 s = 100 requests; 60 completed, 40 never sent.
+        let mut r = report(&[10; 60], 0);
+        r.window = Duration::from_secs(2);
+        r.elapsed = Duration::from_secs(3);
+        r.not_sent = 40;
+        assert_eq!(r.achieved_ratio(), Some(0.6));
+        assert_eq!(r.rps(), 20.0, "completed per second of wall time");
+        let v = judge(&r, &Thresholds::defaults());
+        assert_eq!(
+            v.summary,
+            "completed 60 of 100 requests asked (60.0% < 95.0%), 40 not sent on schedule (in-flight limit reached) at 50 rps; 0% errors"
+        );
     }
 }

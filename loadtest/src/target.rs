@@ -24,6 +24,11 @@ pub struct Behaviour {
     pub error_every: Option<u64>,
     /// Never answer.
     pub stall: bool,
+    /// Never answer one request in this many (10 is 10%).
+    pub stall_every: Option<u64>,
+    /// Handle at most this many requests at once (with `delay`, a capacity of
+    /// `max_concurrent / delay` requests per second); the rest wait their turn.
+    pub max_concurrent: Option<usize>,
     /// Answer 503 until this long after start (a service still starting).
     pub unavailable_for: Duration,
 }
@@ -54,21 +59,26 @@ pub async fn start(b: Behaviour, port: u16) -> std::io::Result<TargetServer> {
     let counter = requests.clone();
     let started = Instant::now();
     let b = Arc::new(b);
+    let slots = Arc::new(tokio::sync::Semaphore::new(
+        b.max_concurrent
+            .unwrap_or(tokio::sync::Semaphore::MAX_PERMITS),
+    ));
     let task = tokio::spawn(async move {
         loop {
             let Ok((stream, _)) = listener.accept().await else {
                 continue;
             };
             let _ = stream.set_nodelay(true);
-            let (b, counter) = (b.clone(), counter.clone());
+            let (b, counter, slots) = (b.clone(), counter.clone(), slots.clone());
             tokio::spawn(async move {
                 let svc = service_fn(move |_req| {
-                    let (b, counter) = (b.clone(), counter.clone());
+                    let (b, counter, slots) = (b.clone(), counter.clone(), slots.clone());
                     async move {
                         let n = counter.fetch_add(1, Ordering::Relaxed) + 1;
-                        if b.stall {
+                        if b.stall || b.stall_every.is_some_and(|k| n % k == 0) {
                             std::future::pending::<()>().await;
                         }
+                        let _slot = slots.acquire().await;
                         let delay =
                             b.delay + b.slow_down_per_s.mul_f64(started.elapsed().as_secs_f64());
                         if !delay.is_zero() {

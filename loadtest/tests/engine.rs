@@ -2,7 +2,9 @@
 //! stalling and dead targets. Every run is bounded in time and count.
 
 use fargate_loadtest::target::{start, Behaviour};
-use fargate_loadtest::{judge, run, Config, EngineError, Model, Progress, Thresholds};
+use fargate_loadtest::{
+    judge, parse_duration, run, Config, EngineError, Model, Progress, Thresholds,
+};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -148,23 +150,27 @@ async fn a_dead_target_fails_with_a_clear_reason() {
     .await
     .unwrap();
     assert!(r.connection_errors > 0 && r.ok == 0);
+    let (reason, n) = r.reasons.iter().next().unwrap();
+    assert!(reason.starts_with("connection refused: "), "{reason}");
+    assert_eq!(*n, r.connection_errors);
+    assert!(r.latency.is_empty(), "no answer, no latency");
+    assert_eq!(r.percentile(0.5), None);
     assert!(judge(&r, &Thresholds::default())
         .summary
         .starts_with("no response to any of"));
     let mut cfg = Config::new(&url, Model::Rate(10.0), Duration::from_secs(1));
     cfg.warm_up = Duration::from_secs(1);
     let e = run(&cfg, Arc::default()).await.unwrap_err();
-    assert_eq!(
-        e,
-        EngineError::NotReady {
-            expected: 200,
-            waited_s: 1,
-            last: "connection error".into()
-        }
-    );
-    assert_eq!(
-        e.to_string(),
-        "the target did not answer 200 within the 1 s warm-up (last: connection error)"
+    let EngineError::NotReady { last, .. } = &e else {
+        panic!("{e:?}")
+    };
+    // The reason and the OS's own words, e.g. "Connection refused (os error 111)".
+    assert!(last.starts_with("connection refused: "), "{last}");
+    assert!(
+        e.to_string().starts_with(
+            "the target did not answer 200 within the 1 s warm-up (last: connection refused: "
+        ),
+        "{e}"
     );
 }
 
@@ -268,4 +274,180 @@ async fn method_headers_body_and_expected_status_are_sent() {
         r.sent > 0 && r.status_errors == r.sent && r.ok == 0,
         "{r:?}"
     );
+}
+
+// ---- Issue 11: every request counted, bounded open model, coordinated omission ----
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_that_never_answers_one_request_in_ten_fails_its_p99() {
+    // 10% of requests hang: at p99 the user waits for the timeout, whatever the other 90% do.
+    let server = start(
+        Behaviour {
+            stall_every: Some(10),
+            ..Default::default()
+        },
+        0,
+    )
+    .await
+    .unwrap();
+    let mut cfg = Config::new(&server.url("/"), Model::Rate(100.0), Duration::from_secs(1));
+    cfg.timeout = Duration::from_millis(500);
+    let r = run(&cfg, Arc::default()).await.unwrap();
+    assert_eq!(r.sent, 100);
+    assert_eq!(r.timeouts, 10, "{r:?}");
+    assert_eq!(r.completed(), 100);
+    assert!(
+        r.percentile_ms(0.99) >= 500.0,
+        "timeouts weigh at their timeout: p99 {}",
+        r.percentile_ms(0.99)
+    );
+    let v = judge(&r, &p99(100.0));
+    assert!(!v.passed, "{}", v.summary);
+    assert!(v.summary.starts_with("p99 "), "{}", v.summary);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn latency_runs_from_the_intended_send_time_not_the_actual_one() {
+    // Coordinated omission: one connection, a target taking 100 ms, a request asked every
+    // 50 ms. A request that waits 50 ms for the connection then takes 100 ms was 150 ms late
+    // for its user; timed from its actual send it would look like 100 ms.
+    let server = start(
+        Behaviour {
+            delay: Duration::from_millis(100),
+            ..Default::default()
+        },
+        0,
+    )
+    .await
+    .unwrap();
+    let mut cfg = Config::new(&server.url("/"), Model::Rate(20.0), Duration::from_secs(1));
+    cfg.max_connections = 1;
+    let r = run(&cfg, Arc::default()).await.unwrap();
+    assert!(r.ok >= 5, "{r:?}");
+    assert!(
+        r.max_ms() >= 140.0,
+        "waiting for the connection is latency: max {} ms",
+        r.max_ms()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_model_run_at_ten_times_capacity_ends_on_time_and_reports_what_completed() {
+    // The target serves 4 requests at a time in 20 ms each: 200 rps. We ask for 2,000 rps.
+    let server = start(
+        Behaviour {
+            delay: Duration::from_millis(20),
+            max_concurrent: Some(4),
+            ..Default::default()
+        },
+        0,
+    )
+    .await
+    .unwrap();
+    let mut cfg = Config::new(
+        &server.url("/"),
+        Model::Rate(2000.0),
+        Duration::from_secs(5),
+    );
+    cfg.timeout = Duration::from_secs(1);
+    cfg.max_connections = 100;
+    let r = run(&cfg, Arc::default()).await.unwrap();
+    // The run's own measure of its length, against its configured bound.
+    assert!(
+        r.elapsed <= cfg.duration + cfg.timeout + Duration::from_secs(1),
+        "ran {:?}",
+        r.elapsed
+    );
+    // Honest rate: what completed per second of wall time, near the target's 200 rps, and
+    // never more answers than the target gave.
+    assert!(r.ok <= server.requests.load(Ordering::Relaxed));
+    let answered_rate = r.ok as f64 / r.elapsed.as_secs_f64();
+    assert!(answered_rate <= 200.0 * 1.2, "{answered_rate} answers/s");
+    assert!((r.rps() - r.completed() as f64 / r.elapsed.as_secs_f64()).abs() < 1e-6);
+    // Bounded work: never more than 2 x max_connections in flight; the rest is counted, not
+    // queued, and every asked request is accounted for.
+    assert!(r.max_in_flight <= 200, "{}", r.max_in_flight);
+    assert!(r.not_sent > 0, "{r:?}");
+    assert_eq!(r.sent + r.not_sent, 10_000);
+    assert_eq!(r.completed(), r.sent, "every sent request ended");
+    assert!((r.send_rate() - r.sent as f64 / 5.0).abs() < 1e-6);
+    let v = judge(&r, &Thresholds::defaults());
+    assert!(!v.passed);
+    assert!(
+        v.summary
+            .contains("not sent on schedule (in-flight limit reached)"),
+        "{}",
+        v.summary
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_http_500s_fail_the_default_thresholds_and_are_counted_by_status() {
+    let server = start(
+        Behaviour {
+            error_every: Some(1),
+            ..Default::default()
+        },
+        0,
+    )
+    .await
+    .unwrap();
+    let cfg = Config::new(&server.url("/"), Model::Rate(50.0), Duration::from_secs(1));
+    let r = run(&cfg, Arc::default()).await.unwrap();
+    assert_eq!(r.statuses.get(&500), Some(&50), "{:?}", r.statuses);
+    assert_eq!(r.statuses.len(), 1);
+    assert!(
+        judge(&r, &Thresholds::default()).passed,
+        "no thresholds at all"
+    );
+    let v = judge(&r, &Thresholds::defaults());
+    assert!(!v.passed);
+    assert!(
+        v.summary.starts_with("errors 100.0% > 1.0%"),
+        "{}",
+        v.summary
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timeouts_are_counted_with_their_reason() {
+    let server = start(
+        Behaviour {
+            stall: true,
+            ..Default::default()
+        },
+        0,
+    )
+    .await
+    .unwrap();
+    let mut cfg = Config::new(
+        &server.url("/"),
+        Model::Concurrency(1),
+        Duration::from_millis(100),
+    );
+    cfg.timeout = Duration::from_millis(250);
+    let r = run(&cfg, Arc::default()).await.unwrap();
+    assert_eq!(r.timeouts, 1);
+    assert_eq!(
+        r.reasons.get("timeout: no answer within 250ms"),
+        Some(&1),
+        "{:?}",
+        r.reasons
+    );
+    // Recorded at its timeout, never as a fast answer.
+    assert!(r.percentile_ms(0.5) >= 250.0);
+}
+
+#[test]
+fn durations_need_a_unit() {
+    assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+    assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+    assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+    assert_eq!(parse_duration("1m 30s"), Ok(Duration::from_secs(90)));
+    let e = parse_duration("30").unwrap_err();
+    assert_eq!(
+        e,
+        "'30' has no unit: write 30s, 30ms or 30m (units: ms, s, m, h)"
+    );
+    assert!(parse_duration("3 fortnights").is_err());
 }

@@ -16,9 +16,7 @@
 
 use crate::{Clients, ProviderError};
 use aws_sdk_dynamodb::types::AttributeValue;
-use base64::Engine as _;
 use fargate_loadtest::{judge, Report, Thresholds};
-use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashMap};
@@ -212,8 +210,10 @@ impl GateSettings {
                 format!("{SETTINGS_KEY} is missing: the hook has no load-test settings"),
             )
         })?;
-        let s: GateSettings = serde_json::from_value(raw.clone())
+        let mut s: GateSettings = serde_json::from_value(raw.clone())
             .map_err(|e| ProviderError::bad("HookDetails", format!("{SETTINGS_KEY}: {e}")))?;
+        // No thresholds given still protects (errors at most 1%, 95% of the asked completed).
+        s.thresholds = s.thresholds.with_defaults();
         if s.rate.is_none() && s.concurrency.is_none() {
             return Err(ProviderError::bad(
                 "HookDetails",
@@ -502,72 +502,20 @@ fn conditional(r: Result<(), (bool, ProviderError)>) -> Result<bool, ProviderErr
     }
 }
 
-/// The merged run so far, compactly: counters and the latency histogram (HdrHistogram V2 with
-/// deflate, base64).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "PascalCase")]
-pub struct RunState {
-    pub sent: u64,
-    pub ok: u64,
-    pub status_errors: u64,
-    pub timeouts: u64,
-    pub connection_errors: u64,
-    pub elapsed_ms: u64,
-    pub target_rate: Option<f64>,
-    pub histogram: String,
-}
+/// The merged run so far, compactly: the engine's wire form of a report (counters, statuses,
+/// reasons and the HdrHistogram V2 with deflate, base64), the same the `Workers` fan-out sends.
+pub struct RunState;
 
 impl RunState {
     pub fn encode(r: &Report) -> String {
-        let mut buf = Vec::new();
-        V2DeflateSerializer::new()
-            .serialize(&r.latency, &mut buf)
-            .expect("serialising into memory");
-        let st = RunState {
-            sent: r.sent,
-            ok: r.ok,
-            status_errors: r.status_errors,
-            timeouts: r.timeouts,
-            connection_errors: r.connection_errors,
-            elapsed_ms: r.elapsed.as_millis() as u64,
-            target_rate: r.target_rate,
-            histogram: base64::engine::general_purpose::STANDARD.encode(buf),
-        };
-        serde_json::to_string(&st).expect("serialisable")
+        serde_json::to_string(&r.to_wire()).expect("serialisable")
     }
 
     pub fn decode(text: &str) -> Result<Report, String> {
-        let st: RunState = serde_json::from_str(text).map_err(|e| e.to_string())?;
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(&st.histogram)
-            .map_err(|e| e.to_string())?;
-        let latency = Deserializer::new()
-            .deserialize(&mut bytes.as_slice())
-            .map_err(|e| format!("{e:?}"))?;
-        Ok(Report {
-            sent: st.sent,
-            ok: st.ok,
-            status_errors: st.status_errors,
-            timeouts: st.timeouts,
-            connection_errors: st.connection_errors,
-            elapsed: Duration::from_millis(st.elapsed_ms),
-            target_rate: st.target_rate,
-            latency,
-        })
+        serde_json::from_str::<fargate_loadtest::report::WireReport>(text)
+            .map_err(|e| e.to_string())?
+            .into_report()
     }
-}
-
-/// Appends a later slice: counts and measured time add up (the slices are sequential, unlike
-/// `Report::merge`'s parallel workers), the target rate stays the configured one.
-pub fn append(total: &mut Report, slice: &Report) {
-    total.sent += slice.sent;
-    total.ok += slice.ok;
-    total.status_errors += slice.status_errors;
-    total.timeouts += slice.timeouts;
-    total.connection_errors += slice.connection_errors;
-    total.elapsed += slice.elapsed;
-    total.target_rate = total.target_rate.or(slice.target_rate);
-    let _ = total.latency.add(&slice.latency);
 }
 
 /// Handles one hook event from the Lambda entry point, with the state table from the
@@ -848,7 +796,7 @@ async fn gate(
             return settle(store, &key, &owner, &rec, None, a).await;
         }
     };
-    append(&mut merged, &slice_report);
+    merged.append(&slice_report);
     let measured_ms = merged.elapsed.as_millis() as u64;
     let encoded = RunState::encode(&merged);
     // The engine measures its configured slice; allow a little scheduling slack.

@@ -477,6 +477,8 @@ async fn bad_settings_fail_the_gate_naming_the_property() {
         (s.rate, s.duration, s.slice_seconds),
         (Some(12.5), 30, Some(10))
     );
+    // No thresholds given: the engine's protective defaults apply, as at the post-deploy gate.
+    assert_eq!(s.thresholds, fargate_loadtest::Thresholds::defaults());
 }
 
 #[tokio::test]

@@ -167,6 +167,39 @@ async fn a_healthy_deployment_passes_with_its_figures_as_attributes() {
     );
 }
 
+/// A gate given no thresholds still protects: the engine's defaults (errors at most 1%, at
+/// least 95% of the asked requests completed) apply, so a revision answering 500 to every
+/// other request (it passes the warm-up, which waits for one 200) fails the stack.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gate_without_thresholds_fails_a_deployment_that_answers_500_half_the_time() {
+    let target = start(
+        Behaviour {
+            error_every: Some(2),
+            ..Default::default()
+        },
+        0,
+    )
+    .await
+    .unwrap();
+    let server = ResponseServer::start(vec![]).await;
+    let steady = mock!(ecs::Client::describe_services).then_output(steady(1));
+    let c = clients(
+        &[&stack(cfn::types::StackStatus::CreateInProgress)],
+        &[&steady],
+        &[],
+    );
+    let mut ev = gate(&target.url("/"), &server.url, json!({}));
+    ev["ResourceProperties"]
+        .as_object_mut()
+        .unwrap()
+        .remove("Thresholds");
+    handle_event(c, ev, Instant::now() + Duration::from_secs(60)).await;
+    let b = &server.puts()[0].body;
+    assert_eq!(b["Status"], "FAILED", "{b}");
+    let reason = b["Reason"].as_str().unwrap();
+    assert!(reason.contains("errors 50.0% > 1.0%"), "{reason}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_deployment_fails_the_stack_with_the_reason() {
     let target = start(
@@ -1052,7 +1085,6 @@ async fn a_host_that_is_not_a_host_name_is_refused() {
 /// that name (SNI and the Host header). Needs the engine's option (engine branch): un-ignore
 /// once `present_host` in provider/src/load_test_gate/ sets it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the load-test engine's host option (engine branch)"]
 async fn the_host_is_presented_to_the_target() {
     let target = RecordingTarget::start().await;
     let server = ResponseServer::start(vec![]).await;

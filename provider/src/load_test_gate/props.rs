@@ -174,9 +174,10 @@ pub(super) fn parse(req: &Request) -> Result<Props, ProviderError> {
             p99_ms: threshold("P99Ms")?,
             max_error_rate: threshold("MaxErrorRate")?,
             min_rps: threshold("MinRps")?,
-            // Newer engines add thresholds (with their defaults).
             ..Thresholds::default()
-        },
+        }
+        // No thresholds given still protects: errors at most 1%, 95% of the asked completed.
+        .with_defaults(),
     })
 }
 
