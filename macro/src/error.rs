@@ -80,22 +80,48 @@ impl Problem {
             " is neither ",
             " must start with ",
             " is not Allow",
+            "not allowed in",
+            "starts with CMD",
+            "variable name is",
+            "applies to none of",
         ]) {
             "FA105" // value not allowed
         } else if m.starts_with("give ")
-            || has(&["not both", "not used with", "only used with", "also set in"])
+            || has(&[
+                "not both",
+                "not used with",
+                "only used with",
+                "also set in",
+                "is not valid with",
+                "tasks only",
+                "needs a Path and/or a Host",
+            ])
         {
             "FA106" // properties that conflict or go together
         } else if has(&[
             "has no attribute",
             "is not available",
             "cannot depend on itself",
+            "does not need to allow itself",
         ]) {
             "FA107" // reference to an App or attribute
         } else if m.starts_with("generates '") {
             "FA108" // logical ID collision
         } else if has(&["CloudFormation allows"]) {
             "FA109" // a CloudFormation limit
+        } else if has(&[
+            "may be a function or a target group",
+            "is the function's name",
+            "cannot tell which ARN",
+            "so its ARN is unknown",
+        ]) {
+            "FA110" // a reference whose kind or ARN the expansion cannot tell
+        } else if has(&[
+            "must name at least one",
+            "at least two Availability Zones",
+            "an ALB rule takes at most",
+        ]) {
+            "FA111" // a limit or rule of the AWS service (ELB, ECS)
         } else if matches!(self, Problem::Template { .. }) {
             "FA200" // other template problem
         } else {

@@ -12,7 +12,7 @@
 //! numbers), which cfn-lint accepts too; they use wrong types no conversion makes valid.
 
 use fargate_macro::gen::{attributes_of, Settings};
-use fargate_macro::spec::read_app;
+use fargate_macro::spec::{read_app, TemplateCtx};
 use fargate_macro::{expand, Problem, Problems};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeSet;
@@ -194,18 +194,24 @@ fn contexts() -> Vec<Value> {
         "TaskPolicies": [{ "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*" }],
         "LoadBalancer": {
             "Create": { "Scheme": "internal", "Subnets": ["subnet-a", "subnet-b"] },
-            "HealthCheck": { "Path": "/" }
+            // An intrinsic Interval: Timeout is compared with it only when both are literals.
+            "HealthCheck": { "Path": "/", "Interval": { "Ref": "Interval" } }
         },
         "Discovery": { "Name": "svc", "NamespaceName": "ns.local" },
         "Scaling": { "Min": { "Ref": "Min" }, "Max": { "Ref": "Max" }, "CpuPercent": { "Ref": "Cpu" } },
         "Deployment": { "CircuitBreaker": true },
         "Failover": {
             "Standby": { "FunctionArn": { "Ref": "Fn" } },
-            "Trigger": { "Namespace": "N", "MetricName": "M", "Threshold": 1 }
+            // A metric the macro does not know needs its Statistic.
+            "Trigger": { "Namespace": "N", "MetricName": "M", "Threshold": 1, "Statistic": "Sum" }
         },
         "LoadTest": { "Rate": { "Ref": "Rate" }, "Thresholds": { "P99Ms": { "Ref": "P99" } } }
     });
     let mut out = vec![full.clone()];
+    // DesiredCount is refused next to Scaling (it would undo scaling on every update).
+    let mut fixed = full.clone();
+    fixed.as_object_mut().unwrap().remove("Scaling");
+    out.push(fixed);
     let mut port = full.clone();
     port["LoadBalancer"] = json!({
         "Arn": { "Ref": "Alb" }, "SecurityGroup": { "Ref": "Sg" }, "ListenerPort": "auto",
@@ -321,6 +327,13 @@ fn expansion_accepts(ctx: &[Value], path: &[Seg], v: &Value) -> Result<(), Vec<S
     let at = render(path);
     let mut why = Vec::new();
     for c in ctx {
+        // A context that leaves out a property of the first (full) one is no surrounding for
+        // probes inside that property: a probe there would make a partial object.
+        if let (Some(Seg::Key(k)), true) = (path.first(), path.len() > 1) {
+            if ctx[0].get(k.as_str()).is_some() && c.get(k.as_str()).is_none() {
+                continue;
+            }
+        }
         let found = problems_at(&with(c, path, v.clone()), &at);
         if found.is_empty() {
             return Ok(());
@@ -664,7 +677,14 @@ fn schema_attributes_are_the_apps_attributes() {
     let root: Value = serde_json::from_str(SCHEMA).unwrap();
     let mut problems = Problems::default();
     let resource = json!({ "Type": "Fargate::App", "Properties": contexts()[0] });
-    let app = read_app("App", &resource, &["App".into()], &mut problems).expect("a valid App");
+    let resources = serde_json::Map::new();
+    let app_ids = ["App".to_string()];
+    let ctx = TemplateCtx {
+        resources: &resources,
+        parameters: None,
+        app_ids: &app_ids,
+    };
+    let app = read_app("App", &resource, &ctx, &mut problems).expect("a valid App");
     let expansion: BTreeSet<String> = attributes_of(&app, &Settings::default())
         .into_iter()
         .map(|(name, _)| name.to_string())

@@ -45,6 +45,10 @@ export type HostCondition = string | string[];
  * @minItems 1
  */
 export type StringList3 = NonEmptyString[];
+/**
+ * What serves while the alarm is OK: { FunctionArn } or { TargetGroupArn }, or a plain value whose kind is inferred (a literal Lambda function or target-group ARN, !GetAtt of a function's Arn, !Ref of a target group of the template; a parameter needs the object form).
+ */
+export type Standby = StandbyObject | NonEmptyString;
 
 /**
  * One Fargate service with everything it needs (roles, log group, security group, task definition, ECS service, and where asked an ALB or a listener on a shared one, Cloud Map registration, target-tracking scaling, weighted failover and a load-test gate). Expanded by the FargateApp macro: the template needs `Transform: FargateApp`. Intrinsic functions are accepted wherever a value is.
@@ -464,9 +468,9 @@ export interface Failover {
   HealthyTimeout?: number;
 }
 /**
- * What serves while the alarm is OK: exactly one of FunctionArn or TargetGroupArn.
+ * The standby named explicitly: exactly one of FunctionArn or TargetGroupArn.
  */
-export interface Standby {
+export interface StandbyObject {
   /**
    * A Lambda function (a target group for it is created).
    */
@@ -484,7 +488,7 @@ export interface Trigger {
   MetricName: NonEmptyString;
   Dimensions?: ScalarMap;
   /**
-   * Default: Sum.
+   * Default by metric kind: Sum for counts (Errors, RequestCount, HTTPCode_*), Maximum for gauges (ConcurrentExecutions, UnHealthyHostCount), Average for latencies and utilisation; required for a metric the expansion does not know.
    */
   Statistic?: 'Average' | 'Maximum' | 'Minimum' | 'Sum' | 'SampleCount';
   Threshold: number;
