@@ -563,6 +563,24 @@ fn rule_assign_public_ip_words(t: &Value) -> Vec<String> {
     bad
 }
 
+/// Rule 11: every custom resource has a literal `ServiceTimeout` within 1..=3600 s. Without it
+/// CloudFormation waits 3600 s for an answer that never comes (and again on rollback).
+/// https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-cloudformation-customresource.html
+fn rule_custom_resources_have_service_timeout(t: &Value) -> Vec<String> {
+    let mut bad = Vec::new();
+    for (id, r) in resources(t) {
+        let ty = r.get("Type").and_then(Value::as_str).unwrap_or("");
+        if !(ty.starts_with("Custom::") || ty == "AWS::CloudFormation::CustomResource") {
+            continue;
+        }
+        match props(r).get("ServiceTimeout").and_then(Value::as_u64) {
+            Some(1..=3600) => {}
+            other => bad.push(format!("{id}: ServiceTimeout {other:?} (want 1..=3600)")),
+        }
+    }
+    bad
+}
+
 fn all_rules(input: &Value, t: &Value) -> Vec<String> {
     let mut v = Vec::new();
     v.extend(rule_iam_resources_are_arns(t));
@@ -575,6 +593,7 @@ fn all_rules(input: &Value, t: &Value) -> Vec<String> {
     v.extend(rule_event_input_is_json(t));
     v.extend(rule_provider_permission_shared(t));
     v.extend(rule_assign_public_ip_words(t));
+    v.extend(rule_custom_resources_have_service_timeout(t));
     v
 }
 
@@ -782,4 +801,17 @@ fn provider_permission_matches_the_rule_prefix() {
         "cfn/provider.yaml grants EventBridge rule/{prefix}*"
     );
     assert!(provider.contains("SourceAccount: !Ref AWS::AccountId"));
+}
+
+#[test]
+fn rule_11_needs_a_service_timeout_within_range() {
+    let t = tpl(json!({
+        "None": { "Type": "Custom::FargateListenerPort", "Properties": {} },
+        "Long": { "Type": "Custom::FargateLoadTestGate", "Properties": { "ServiceTimeout": 3601 } },
+        "Zero": { "Type": "AWS::CloudFormation::CustomResource", "Properties": { "ServiceTimeout": 0 } },
+        "Good": { "Type": "Custom::FargateListenerRule", "Properties": { "ServiceTimeout": 300 } }
+    }));
+    let bad = rule_custom_resources_have_service_timeout(&t);
+    assert_eq!(bad.len(), 3, "{bad:?}");
+    assert!(bad.iter().all(|b| !b.starts_with("Good")));
 }

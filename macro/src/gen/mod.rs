@@ -7,6 +7,7 @@ pub mod ecs;
 pub mod gates;
 pub mod iam;
 pub mod scaling;
+pub mod timeouts;
 
 use crate::intrinsics::{get_att, import_value, ref_};
 use crate::spec::{App, NamespaceRef};
@@ -291,6 +292,7 @@ pub fn expand_app(app: &App, settings: &Settings, shared: &mut Shared) -> Expans
     ecs::service(app, &routing, &mut out);
     scaling::generate(app, &routing, &mut out);
     gates::generate(app, settings, &routing, &mut out);
+    timeouts::apply(&mut out.items);
     apply_attributes(app, &mut out.items);
     Expansion {
         resources: out.items,
