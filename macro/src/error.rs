@@ -67,6 +67,12 @@ impl Problem {
         } else if m.starts_with("expected ") {
             "FA103" // wrong type or shape
         } else if has(&[
+            "with Failover and LoadTest",
+            "the gate has nothing to measure",
+            "the gate's Lambda runs outside the VPC",
+        ]) {
+            "FA112" // the load-test gate could not reach the App's own tasks
+        } else if has(&[
             "out of range",
             "is greater than",
             "is outside",

@@ -48,7 +48,7 @@ export type StringList3 = NonEmptyString[];
 /**
  * What serves while the alarm is OK: { FunctionArn } or { TargetGroupArn }, or a plain value whose kind is inferred (a literal Lambda function or target-group ARN, !GetAtt of a function's Arn, !Ref of a target group of the template; a parameter needs the object form).
  */
-export type Standby = StandbyObject | NonEmptyString;
+export type Standby = StandbyObject | string;
 
 /**
  * One Fargate service with everything it needs (roles, log group, security group, task definition, ECS service, and where asked an ALB or a listener on a shared one, Cloud Map registration, target-tracking scaling, weighted failover and a load-test gate). Expanded by the FargateApp macro: the template needs `Transform: FargateApp`. Intrinsic functions are accepted wherever a value is.
@@ -569,6 +569,14 @@ export interface LoadTest {
    */
   TimeoutMs?: number;
   Thresholds?: Thresholds;
+  /**
+   * The name to present (TLS SNI and Host) while connecting to the ALB, when its certificate covers your domain, not the ALB's own name. A DNS name, no scheme or port.
+   */
+  Host?: string;
+  /**
+   * Where the load starts: internet (the provider Lambda) or vpc (worker functions in the App's subnets, admitted by the ALB's security group). Default: vpc behind an internal ALB the App creates, else internet.
+   */
+  From?: 'internet' | 'vpc';
 }
 /**
  * Map of header name to value.

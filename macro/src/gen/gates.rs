@@ -172,6 +172,7 @@ fn event_input(config: &Map<String, Value>) -> Value {
 
 fn load_test(app: &App, settings: &Settings, routing: &RoutingOut, out: &mut Out) {
     let Some(lt) = &app.load_test else { return };
+    let reach = super::gate_reach::generate(app, settings, routing, out);
     let ids = Ids(&app.id);
     let url = match (&lt.url, &routing.url) {
         (Some(u), _) => u.json(),
@@ -217,7 +218,18 @@ fn load_test(app: &App, settings: &Settings, routing: &RoutingOut, out: &mut Out
         }),
     );
     r["Properties"][model_key] = model;
+    let p = &mut r["Properties"];
+    if let Some(h) = &lt.host {
+        p["Host"] = h.json();
+    }
+    if let Some(h) = reach.routing_header {
+        p["RoutingHeader"] = h;
+    }
+    if let Some(f) = reach.worker_function {
+        p["WorkerFunctionArn"] = f;
+    }
     let mut deps = vec![ids.of("Service")];
     deps.extend(routing.attached_by.iter().cloned());
+    deps.extend(reach.depends_on);
     depends_on(r, &deps);
 }
