@@ -223,3 +223,22 @@ fn workers(
     reach.depends_on.push(function);
     reach.depends_on.push(ingress);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// ALB header condition values are at most 128 characters: a logical ID may have 255, and a
+    /// stack ID's UUID 36.
+    /// https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_HttpHeaderConditionConfig.html
+    #[test]
+    fn the_token_fits_an_alb_header_value() {
+        let long = "A".repeat(255);
+        let t = token(&long);
+        let app = t["Fn::Join"][1][0].as_str().unwrap();
+        assert_eq!(app.len(), TOKEN_APP_MAX);
+        assert!(app.len() + 1 + 36 <= 128);
+        assert!(ROUTING_HEADER.len() <= 40);
+        assert_eq!(token("Api")["Fn::Join"][1][0], "Api");
+    }
+}
