@@ -64,8 +64,16 @@ impl Problem {
             "FA101" // unknown property
         } else if m.starts_with("required") {
             "FA102" // required property missing
-        } else if m.starts_with("expected ") {
+        } else if m.starts_with("expected ") || m.starts_with("must be a literal") {
             "FA103" // wrong type or shape
+        } else if has(&[
+            "with Failover and LoadTest",
+            "the gate has nothing to measure",
+            "the gate's Lambda runs outside the VPC",
+            "the gate runs against the test route",
+            "cannot reach the test route",
+        ]) {
+            "FA112" // the load-test gate could not reach the App's own tasks
         } else if has(&[
             "out of range",
             "is greater than",
@@ -80,22 +88,51 @@ impl Problem {
             " is neither ",
             " must start with ",
             " is not Allow",
+            "not allowed in",
+            "starts with CMD",
+            "variable name is",
+            "applies to none of",
         ]) {
             "FA105" // value not allowed
         } else if m.starts_with("give ")
-            || has(&["not both", "not used with", "only used with", "also set in"])
+            || has(&[
+                "not both",
+                "not used with",
+                "only used with",
+                "also set in",
+                "is not valid with",
+                "tasks only",
+                "needs a Path and/or a Host",
+                "the test rule takes Priority - 1",
+                "leaves no room for the test rule",
+                "lifecycle hooks run in",
+            ])
         {
             "FA106" // properties that conflict or go together
         } else if has(&[
             "has no attribute",
             "is not available",
             "cannot depend on itself",
+            "does not need to allow itself",
         ]) {
             "FA107" // reference to an App or attribute
         } else if m.starts_with("generates '") {
             "FA108" // logical ID collision
-        } else if has(&["CloudFormation allows"]) {
+        } else if has(&["CloudFormation allows", "CloudFormation rejects"]) {
             "FA109" // a CloudFormation limit
+        } else if has(&[
+            "may be a function or a target group",
+            "is the function's name",
+            "cannot tell which ARN",
+            "so its ARN is unknown",
+        ]) {
+            "FA110" // a reference whose kind or ARN the expansion cannot tell
+        } else if has(&[
+            "must name at least one",
+            "at least two Availability Zones",
+            "an ALB rule takes at most",
+        ]) {
+            "FA111" // a limit or rule of the AWS service (ELB, ECS)
         } else if matches!(self, Problem::Template { .. }) {
             "FA200" // other template problem
         } else {

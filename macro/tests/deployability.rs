@@ -731,6 +731,74 @@ fn rule_traffic_shift_wiring(t: &Value) -> Vec<String> {
     bad
 }
 
+/// Rule 12: every custom resource has a literal `ServiceTimeout` within 1..=3600 s. Without it
+/// CloudFormation waits 3600 s for an answer that never comes (and again on rollback).
+/// https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-cloudformation-customresource.html
+fn rule_custom_resources_have_service_timeout(t: &Value) -> Vec<String> {
+    let mut bad = Vec::new();
+    for (id, r) in resources(t) {
+        let ty = r.get("Type").and_then(Value::as_str).unwrap_or("");
+        if !(ty.starts_with("Custom::") || ty == "AWS::CloudFormation::CustomResource") {
+            continue;
+        }
+        match props(r).get("ServiceTimeout").and_then(Value::as_u64) {
+            Some(1..=3600) => {}
+            other => bad.push(format!("{id}: ServiceTimeout {other:?} (want 1..=3600)")),
+        }
+    }
+    bad
+}
+
+/// Rule 13: a gate with a `RoutingHeader` has a route that matches exactly that header and
+/// forwards to a target group, and waits for it; a gate with `WorkerFunctionArn` names a
+/// function of the template that carries the workers tag and runs in a VPC. Without the route
+/// the gate measures the standby; without the tag the provider may not invoke the function.
+/// https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_HttpHeaderConditionConfig.html
+/// https://docs.aws.amazon.com/lambda/latest/dg/attribute-based-access-control.html
+fn rule_gate_reaches_the_app(t: &Value) -> Vec<String> {
+    let mut bad = Vec::new();
+    for (id, gate) in of_type(t, "Custom::FargateLoadTestGate") {
+        let p = props(gate);
+        let deps: Vec<&str> = match gate.get("DependsOn") {
+            Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
+            Some(Value::String(s)) => vec![s.as_str()],
+            _ => vec![],
+        };
+        if let Some(h) = p.get("RoutingHeader") {
+            let found = resources(t).into_iter().any(|(rid, r)| {
+                let rp = props(r);
+                let conditions = rp["Conditions"].as_array().cloned().unwrap_or_default();
+                let matches = conditions.iter().any(|c| {
+                    c["HttpHeaderConfig"]["HttpHeaderName"] == h["Name"]
+                        && c["HttpHeaderConfig"]["Values"] == json!([h["Value"].clone()])
+                });
+                let forwards = !rp["TargetGroupArn"].is_null()
+                    || rp["Actions"][0]["TargetGroupArn"].is_object();
+                matches && forwards && deps.contains(&rid.as_str())
+            });
+            if !found {
+                bad.push(format!(
+                    "{id}: no route the gate waits for matches its RoutingHeader"
+                ));
+            }
+        }
+        if let Some(f) = p.get("WorkerFunctionArn") {
+            let fid = f["Fn::GetAtt"][0].as_str().unwrap_or("");
+            let function = t["Resources"].get(fid).map(props).unwrap_or(&Value::Null);
+            let tagged = function["Tags"].as_array().is_some_and(|tags| {
+                tags.iter()
+                    .any(|t| t["Key"] == "fargate-app:load-test-workers" && t["Value"] == "true")
+            });
+            if !tagged || function["VpcConfig"]["SubnetIds"].is_null() {
+                bad.push(format!(
+                    "{id}: WorkerFunctionArn is not a tagged VPC function of the template"
+                ));
+            }
+        }
+    }
+    bad
+}
+
 fn all_rules(input: &Value, t: &Value) -> Vec<String> {
     let mut v = Vec::new();
     v.extend(rule_iam_resources_are_arns(t));
@@ -744,6 +812,8 @@ fn all_rules(input: &Value, t: &Value) -> Vec<String> {
     v.extend(rule_provider_permission_shared(t));
     v.extend(rule_assign_public_ip_words(t));
     v.extend(rule_traffic_shift_wiring(t));
+    v.extend(rule_custom_resources_have_service_timeout(t));
+    v.extend(rule_gate_reaches_the_app(t));
     v
 }
 
@@ -983,4 +1053,51 @@ fn rule_11_rejects_rules_that_miss_the_alternate_group_and_roles_that_cannot_inv
         .unwrap()
         .remove("AdvancedConfiguration");
     assert_eq!(rule_traffic_shift_wiring(&t).len(), 1);
+}
+
+#[test]
+fn rule_12_needs_a_service_timeout_within_range() {
+    let t = tpl(json!({
+        "None": { "Type": "Custom::FargateListenerPort", "Properties": {} },
+        "Long": { "Type": "Custom::FargateLoadTestGate", "Properties": { "ServiceTimeout": 3601 } },
+        "Zero": { "Type": "AWS::CloudFormation::CustomResource", "Properties": { "ServiceTimeout": 0 } },
+        "Good": { "Type": "Custom::FargateListenerRule", "Properties": { "ServiceTimeout": 300 } }
+    }));
+    let bad = rule_custom_resources_have_service_timeout(&t);
+    assert_eq!(bad.len(), 3, "{bad:?}");
+    assert!(bad.iter().all(|b| !b.starts_with("Good")));
+}
+
+#[test]
+fn rule_13_needs_the_gate_route_and_tagged_workers() {
+    let header = json!({ "Name": "X-FargateApp-Gate", "Value": "Api-1" });
+    let t = tpl(json!({
+        "Gate": { "Type": "Custom::FargateLoadTestGate", "DependsOn": ["Route"], "Properties": {
+            "RoutingHeader": header, "WorkerFunctionArn": { "Fn::GetAtt": ["Workers", "Arn"] } } },
+        "Route": { "Type": "AWS::ElasticLoadBalancingV2::ListenerRule", "Properties": {
+            "Conditions": [{ "Field": "http-header", "HttpHeaderConfig": { "HttpHeaderName": "X-FargateApp-Gate", "Values": ["Api-2"] } }],
+            "Actions": [{ "Type": "forward", "TargetGroupArn": { "Ref": "Tg" } }] } },
+        "Workers": { "Type": "AWS::Lambda::Function", "Properties": { "VpcConfig": { "SubnetIds": ["s"] } } }
+    }));
+    let bad = rule_gate_reaches_the_app(&t);
+    assert_eq!(bad.len(), 2, "{bad:?}");
+}
+
+/// The macro's VPC workers read the provider's code location from the SSM parameters
+/// cfn/provider.yaml writes, and carry the tag its invoke statement is conditioned on.
+#[test]
+fn provider_publishes_what_the_workers_read() {
+    use fargate_macro::gen::gate_reach::{code_parameter, WORKERS_TAG};
+    let provider = fs::read_to_string(root().join("cfn/provider.yaml")).unwrap();
+    let settings = Settings::default();
+    assert_eq!(settings.export_prefix, "FargateAppProvider");
+    for name in ["CodeBucket", "CodeKey", "Architecture"] {
+        assert!(provider.contains(&format!("/${{Prefix}}/{name}")), "{name}");
+        assert_eq!(
+            code_parameter(&settings.export_prefix, name),
+            format!("{{{{resolve:ssm:/FargateAppProvider/{name}}}}}")
+        );
+    }
+    assert!(provider.contains(r#"!Split ["-ServiceToken", !Ref ExportName]"#));
+    assert!(provider.contains(&format!("aws:ResourceTag/{WORKERS_TAG}: \"true\"")));
 }

@@ -135,3 +135,31 @@ fn expansion_is_deterministic() {
         assert_eq!(a, b, "{}", input.display());
     }
 }
+
+/// Every problem of the golden error cases has a specific rule code
+/// (`fargate-app expand --error-format json`), not the fallback FA100/FA200: CI annotations
+/// group by code, so a new kind of message needs its code in `Problem::code`.
+#[test]
+fn golden_errors_have_specific_codes() {
+    let mut generic = Vec::new();
+    for input in input_cases() {
+        let name = input.file_stem().unwrap().to_str().unwrap().to_string();
+        if !name.starts_with("error_") {
+            continue;
+        }
+        let tpl = template::parse(&fs::read_to_string(&input).unwrap()).unwrap();
+        let Err(problems) = expand(&tpl, &Settings::default()) else {
+            continue;
+        };
+        for p in problems.iter() {
+            if matches!(p.code(), "FA100" | "FA200") {
+                generic.push(format!("{name}: {} {p}", p.code()));
+            }
+        }
+    }
+    assert!(
+        generic.is_empty(),
+        "problems with the fallback code:\n{}",
+        generic.join("\n")
+    );
+}

@@ -94,6 +94,7 @@ fn file_problems_in_json_form() {
     assert_eq!(
         v,
         serde_json::json!([{
+            "severity": "error",
             "file": "../positions/duplicate.yml",
             "line": 6,
             "column": 3,

@@ -54,6 +54,10 @@ export type LifecycleStage =
   | 'PRE_PRODUCTION_TRAFFIC_SHIFT'
   | 'PRODUCTION_TRAFFIC_SHIFT'
   | 'POST_PRODUCTION_TRAFFIC_SHIFT';
+/**
+ * What serves while the alarm is OK: { FunctionArn } or { TargetGroupArn }, or a plain value whose kind is inferred (a literal Lambda function or target-group ARN, !GetAtt of a function's Arn, !Ref of a target group of the template; a parameter needs the object form).
+ */
+export type Standby = StandbyObject | string;
 
 /**
  * One Fargate service with everything it needs (roles, log group, security group, task definition, ECS service, and where asked an ALB or a listener on a shared one, Cloud Map registration, target-tracking scaling, weighted failover and a load-test gate). Expanded by the FargateApp macro: the template needs `Transform: FargateApp`. Intrinsic functions are accepted wherever a value is.
@@ -530,9 +534,9 @@ export interface Failover {
   HealthyTimeout?: number;
 }
 /**
- * What serves while the alarm is OK: exactly one of FunctionArn or TargetGroupArn.
+ * The standby named explicitly: exactly one of FunctionArn or TargetGroupArn.
  */
-export interface Standby {
+export interface StandbyObject {
   /**
    * A Lambda function (a target group for it is created).
    */
@@ -550,7 +554,7 @@ export interface Trigger {
   MetricName: NonEmptyString;
   Dimensions?: ScalarMap;
   /**
-   * Default: Sum.
+   * Default by metric kind: Sum for counts (Errors, RequestCount, HTTPCode_*), Maximum for gauges (ConcurrentExecutions, UnHealthyHostCount), Average for latencies and utilisation; required for a metric the expansion does not know.
    */
   Statistic?: 'Average' | 'Maximum' | 'Minimum' | 'Sum' | 'SampleCount';
   Threshold: number;
@@ -631,6 +635,14 @@ export interface LoadTest {
    */
   TimeoutMs?: number;
   Thresholds?: Thresholds;
+  /**
+   * The name to present (TLS SNI and Host) while connecting to the ALB, when its certificate covers your domain, not the ALB's own name. A DNS name, no scheme or port.
+   */
+  Host?: string;
+  /**
+   * Where the load starts: internet (the provider Lambda) or vpc (worker functions in the App's subnets, admitted by the ALB's security group). Default: vpc behind an internal ALB the App creates, else internet.
+   */
+  From?: 'internet' | 'vpc';
 }
 /**
  * Map of header name to value.

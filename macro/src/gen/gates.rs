@@ -175,6 +175,7 @@ fn load_test(app: &App, settings: &Settings, routing: &RoutingOut, out: &mut Out
     if app.deployment.strategy.shifts_traffic() {
         return; // a lifecycle hook instead (gen/deployment.rs)
     }
+    let reach = super::gate_reach::generate(app, settings, routing, out);
     let ids = Ids(&app.id);
     let url = match (&lt.url, &routing.url) {
         (Some(u), _) => u.json(),
@@ -220,7 +221,18 @@ fn load_test(app: &App, settings: &Settings, routing: &RoutingOut, out: &mut Out
         }),
     );
     r["Properties"][model_key] = model;
+    let p = &mut r["Properties"];
+    if let Some(h) = &lt.host {
+        p["Host"] = h.json();
+    }
+    if let Some(h) = reach.routing_header {
+        p["RoutingHeader"] = h;
+    }
+    if let Some(f) = reach.worker_function {
+        p["WorkerFunctionArn"] = f;
+    }
     let mut deps = vec![ids.of("Service")];
     deps.extend(routing.attached_by.iter().cloned());
+    deps.extend(reach.depends_on);
     depends_on(r, &deps);
 }

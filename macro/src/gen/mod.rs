@@ -5,9 +5,11 @@ pub mod alb;
 pub mod deployment;
 pub mod discovery;
 pub mod ecs;
+pub mod gate_reach;
 pub mod gates;
 pub mod iam;
 pub mod scaling;
+pub mod timeouts;
 
 use crate::intrinsics::{get_att, import_value, ref_};
 use crate::spec::{App, NamespaceRef};
@@ -19,6 +21,8 @@ pub const SHARED_CLUSTER_ID: &str = "FargateAppCluster";
 pub const NAMESPACE_ID_PREFIX: &str = "FargateAppNamespace";
 /// Name of the export holding the provider's ServiceToken (the provider stack exports it).
 pub const DEFAULT_SERVICE_TOKEN_EXPORT: &str = "FargateAppProvider-ServiceToken";
+/// cfn/provider.yaml names its other exports after the ServiceToken export without this.
+pub const SERVICE_TOKEN_SUFFIX: &str = "-ServiceToken";
 
 /// Settings of an expansion that do not come from the template.
 #[derive(Debug, Clone)]
@@ -26,6 +30,9 @@ pub struct Settings {
     /// The ServiceToken of every custom resource (and the provider Lambda's ARN, which is the
     /// same value: EventBridge targets it for `Failover`).
     pub service_token: Value,
+    /// The provider stack's export prefix: the ServiceToken export without `-ServiceToken`;
+    /// `<prefix>-CodeBucket`, `-CodeKey` and `-Architecture` locate its code (VPC workers).
+    pub export_prefix: String,
 }
 
 impl Default for Settings {
@@ -38,6 +45,10 @@ impl Settings {
     pub fn with_export(export: &str) -> Self {
         Settings {
             service_token: import_value(export),
+            export_prefix: export
+                .strip_suffix(SERVICE_TOKEN_SUFFIX)
+                .unwrap_or(export)
+                .to_string(),
         }
     }
 }
@@ -294,6 +305,7 @@ pub fn expand_app(app: &App, settings: &Settings, shared: &mut Shared) -> Expans
     deployment::configure_service(app, settings, &routing, &mut out);
     scaling::generate(app, &routing, &mut out);
     gates::generate(app, settings, &routing, &mut out);
+    timeouts::apply(&mut out.items);
     apply_attributes(app, &mut out.items);
     Expansion {
         resources: out.items,

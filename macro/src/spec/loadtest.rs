@@ -24,7 +24,16 @@ pub struct LoadTest {
     pub expected_status: Val<u64>,
     pub timeout_ms: Val<u64>,
     pub thresholds: Thresholds,
+    /// The name to present (TLS SNI and `Host`) while connecting to the ALB.
+    pub host: Option<Val<String>>,
+    /// Where the load starts: `internet` (the provider Lambda) or `vpc` (workers in the App's
+    /// subnets); absent: `vpc` behind an internal ALB the App creates, else `internet`.
+    pub from: Option<Val<String>>,
 }
+
+/// Values of `LoadTest.From`.
+pub const FROM_VPC: &str = "vpc";
+pub const FROM_INTERNET: &str = "internet";
 
 #[derive(Debug, Clone)]
 pub enum LoadModel {
@@ -55,7 +64,21 @@ pub const LOAD_TEST_KEYS: &[&str] = &[
     "ExpectedStatus",
     "TimeoutMs",
     "Thresholds",
+    "Host",
+    "From",
 ];
+
+/// A DNS name: dot-separated labels of letters, digits and hyphens (1-63 characters, no hyphen
+/// at either end), at most 253 characters.
+pub fn valid_dns_name(s: &str) -> bool {
+    s.len() <= 253
+        && s.split('.').all(|l| {
+            (1..=63).contains(&l.len())
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+        })
+}
 
 pub(super) fn read_load_test(r: &mut Reader, p: &str, v: &Value) -> Option<LoadTest> {
     let m = r.object(p, v, LOAD_TEST_KEYS)?;
@@ -157,5 +180,18 @@ pub(super) fn read_load_test(r: &mut Reader, p: &str, v: &Value) -> Option<LoadT
         expected_status: int(r, "ExpectedStatus", 100, 599).unwrap_or(Val::Lit(200)),
         timeout_ms: int(r, "TimeoutMs", 1, 60_000).unwrap_or(Val::Lit(5000)),
         thresholds,
+        host: m.get("Host").and_then(|v| match r.nonempty(&path(p, "Host"), v) {
+            Some(Val::Lit(h)) if !valid_dns_name(&h) => {
+                r.err(
+                    &path(p, "Host"),
+                    format!("'{h}' is not a DNS name (the name the ALB's certificate covers, without scheme or port)"),
+                );
+                None
+            }
+            other => other,
+        }),
+        from: m
+            .get("From")
+            .and_then(|v| r.word(&path(p, "From"), v, &[FROM_INTERNET, FROM_VPC])),
     })
 }

@@ -323,6 +323,9 @@ fn check_app(r: &mut Reader, p: &Props, app: &App, has_props: bool) {
             );
         }
     }
+    if let (Some(lt), Some(lb)) = (load_test, load_balancer) {
+        check_gate_reach(r, p, app, lt, lb);
+    }
     if architecture.lit().map(String::as_str) == Some("ARM64") && spot.is_some() {
         r.err(
             &p.path("Spot"),
@@ -393,4 +396,85 @@ fn read_attributes(r: &mut Reader, res: &Map<String, Value>) -> ResourceAttribut
     }
     a.metadata = res.get("Metadata").cloned();
     a
+}
+
+/// Whether the gate's load must start inside the App's VPC (`LoadTest.From`, or an internal ALB
+/// the App creates). `None` when that cannot be told (a Scheme given as an intrinsic).
+pub fn load_from_vpc(lt: &LoadTest, lb: &LoadBalancer) -> Option<bool> {
+    match (&lt.from, &lb.routing) {
+        (Some(Val::Lit(f)), _) => Some(f == FROM_VPC),
+        (Some(Val::Expr(_)), _) => None,
+        (None, Routing::Dedicated { scheme, .. }) => scheme.lit().map(|s| s == "internal"),
+        (None, _) => Some(false),
+    }
+}
+
+/// What the gate needs to reach the App's own tasks (README, "What the macro emits for the
+/// gate"): a routing rule below the App's with `Failover`, and a place to send load from.
+fn check_gate_reach(r: &mut Reader, p: &Props, app: &App, lt: &LoadTest, lb: &LoadBalancer) {
+    if app.failover.is_some() {
+        if let Routing::SharedRule {
+            priority,
+            paths,
+            hosts,
+            ..
+        } = &lb.routing
+        {
+            match priority {
+                Dynamic::Auto { .. } => r.err(
+                    &p.path("LoadBalancer.Priority"),
+                    "a number, not auto, with Failover and LoadTest: the gate's route must come before the App's weighted rule, at a priority from 1 to Priority - 1",
+                ),
+                Dynamic::Fixed(Val::Lit(n)) if *n < 2 => r.err(
+                    &p.path("LoadBalancer.Priority"),
+                    format!("{n} leaves no priority for the gate's route with Failover and LoadTest (it goes from 1 to Priority - 1): use 2 or more"),
+                ),
+                Dynamic::Fixed(Val::Expr(_)) => r.err(
+                    &p.path("LoadBalancer.Priority"),
+                    "a literal number with Failover and LoadTest: the gate's route takes a priority from 1 to Priority - 1",
+                ),
+                Dynamic::Fixed(_) => {}
+            }
+            // https://docs.aws.amazon.com/elasticloadbalancing/latest/application/listener-rules.html
+            let values = paths.len() + hosts.len();
+            if values > 4 {
+                r.err(
+                    &p.path("LoadBalancer.Path"),
+                    format!("{values} path and host values with Failover and LoadTest: the gate's route adds a header value and an ALB rule takes at most 5 condition values"),
+                );
+            }
+        }
+        let resting_zero = match (&app.desired_count, &app.scaling) {
+            (Some(Val::Lit(0)), _) => true,
+            (Some(_), _) => false,
+            (None, Some(s)) => s.min.lit() == Some(&0),
+            (None, None) => true,
+        };
+        if resting_zero {
+            r.err(
+                &p.path("LoadTest"),
+                "with Failover the service rests at 0 tasks while the standby serves, so the gate has nothing to measure: set DesiredCount or Scaling.Min to 1 or more",
+            );
+        }
+    }
+    match load_from_vpc(lt, lb) {
+        None if lt.from.is_none() => r.err(
+            &p.path("LoadTest.From"),
+            "required when LoadBalancer.Create.Scheme is not literal: give vpc (workers in the App's subnets) or internet (the provider Lambda)",
+        ),
+        Some(false) => {
+            // An internet-facing ALB admitting only some addresses: the provider Lambda runs
+            // outside any VPC, from addresses the template cannot name.
+            let own_ingress = matches!(lb.routing, Routing::Dedicated { .. } | Routing::SharedPort { .. });
+            if let (true, Some(cidr)) = (own_ingress, lb.ingress_cidr.lit()) {
+                if cidr != "0.0.0.0/0" && lt.url.is_none() {
+                    r.err(
+                        &p.path("LoadBalancer.IngressCidr"),
+                        format!("admits only {cidr}, and the gate's Lambda runs outside the VPC: set LoadTest.From: vpc to send the load from workers in the App's subnets"),
+                    );
+                }
+            }
+        }
+        _ => {}
+    }
 }

@@ -1,11 +1,13 @@
 //! `fargate-app expand`: exit 0 with the template on stdout; 2 with every problem on stderr,
 //! each as `FILE:LINE:COL: Resource [X] Properties.Path: message`; 1 when the file cannot be
 //! read or parsed. `--error-format json` writes the problems to stderr as one JSON array for
-//! CI annotators instead.
+//! CI annotators instead. Warnings (the template deploys but likely not as meant) go to stderr
+//! the same way, `FILE:LINE:COL: warning: ...` or items with `"severity": "warning"`, and do not
+//! change the exit code.
 
 use fargate_macro::gen::{Settings, DEFAULT_SERVICE_TOKEN_EXPORT};
 use fargate_macro::source::{self, Pos, SourceError};
-use fargate_macro::{template, Problem};
+use fargate_macro::{template, Problem, Warning};
 use serde_json::{json, Value};
 use std::io::Write;
 use std::process::ExitCode;
@@ -32,14 +34,30 @@ enum Format {
     Yaml,
 }
 
+#[derive(Clone, Copy, PartialEq)]
+enum Severity {
+    Error,
+    Warning,
+}
+
+impl Severity {
+    fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
 #[derive(Clone, Copy, PartialEq, clap::ValueEnum)]
 enum ErrorFormat {
     Text,
     Json,
 }
 
-/// One reported problem, wherever it came from.
+/// One reported problem or warning, wherever it came from.
 struct Report {
+    severity: Severity,
     pos: Option<Pos>,
     logical_id: Option<String>,
     path: Option<String>,
@@ -56,7 +74,8 @@ pub fn run(args: Args) -> ExitCode {
         args.file.clone()
     };
     let (code, reports, prefix) = match expand(&args) {
-        Ok(()) => return ExitCode::SUCCESS,
+        Ok(warnings) if warnings.is_empty() => return ExitCode::SUCCESS,
+        Ok(warnings) => (0, warnings, ""),
         Err(Failure::Invalid(r)) => (2, r, ""),
         Err(Failure::File(r)) => (1, vec![*r], "fargate-app: "),
     };
@@ -65,7 +84,11 @@ pub fn run(args: Args) -> ExitCode {
         ErrorFormat::Text => {
             for r in &reports {
                 let at = r.pos.map(|p| format!(":{p}")).unwrap_or_default();
-                let _ = writeln!(err, "{prefix}{file}{at}: {}", r.text);
+                let label = match r.severity {
+                    Severity::Warning => "warning: ",
+                    Severity::Error => "",
+                };
+                let _ = writeln!(err, "{prefix}{file}{at}: {label}{}", r.text);
             }
         }
         ErrorFormat::Json => {
@@ -73,6 +96,7 @@ pub fn run(args: Args) -> ExitCode {
                 .iter()
                 .map(|r| {
                     json!({
+                        "severity": r.severity.as_str(),
                         "file": file,
                         "line": r.pos.map(|p| p.line),
                         "column": r.pos.map(|p| p.col),
@@ -98,6 +122,7 @@ enum Failure {
 
 fn file_problem(pos: Option<Pos>, message: String, code: &'static str) -> Failure {
     Failure::File(Box::new(Report {
+        severity: Severity::Error,
         pos,
         logical_id: None,
         path: None,
@@ -107,7 +132,8 @@ fn file_problem(pos: Option<Pos>, message: String, code: &'static str) -> Failur
     }))
 }
 
-fn expand(a: &Args) -> Result<(), Failure> {
+/// Expands and prints the template; returns the warnings to report.
+fn expand(a: &Args) -> Result<Vec<Report>, Failure> {
     let text = if a.file == "-" {
         std::io::read_to_string(std::io::stdin())
     } else {
@@ -121,15 +147,22 @@ fn expand(a: &Args) -> Result<(), Failure> {
     if let Some(p) = source::too_many_resources(&src.value) {
         return Err(Failure::Invalid(vec![report(&p, src.positions.locate(&p))]));
     }
-    let expanded = fargate_macro::expand(&src.value, &Settings::with_export(&a.provider_export))
-        .map_err(|problems| {
-            Failure::Invalid(
-                problems
-                    .iter()
-                    .map(|p| report(p, src.positions.locate(p)))
-                    .collect(),
-            )
-        })?;
+    let expanded =
+        fargate_macro::expand_with_warnings(&src.value, &Settings::with_export(&a.provider_export))
+            .map_err(|problems| {
+                Failure::Invalid(
+                    problems
+                        .iter()
+                        .map(|p| report(p, src.positions.locate(p)))
+                        .collect(),
+                )
+            })?;
+    let warnings = expanded
+        .warnings
+        .iter()
+        .map(|w| warning_report(w, &src.positions))
+        .collect();
+    let expanded = expanded.template;
     let out = match a.format {
         Format::Json => template::to_json(&expanded),
         Format::Yaml => template::to_yaml(&expanded)
@@ -138,7 +171,31 @@ fn expand(a: &Args) -> Result<(), Failure> {
     std::io::stdout()
         .lock()
         .write_all(out.as_bytes())
-        .map_err(|e| file_problem(None, format!("cannot write the template: {e}"), "FA000"))
+        .map_err(|e| file_problem(None, format!("cannot write the template: {e}"), "FA000"))?;
+    Ok(warnings)
+}
+
+/// A warning at the App it names (its `Discovery`, what the warning is about), or at no place.
+fn warning_report(w: &Warning, positions: &source::PosTree) -> Report {
+    let (pos, logical_id, path, code) = match w {
+        Warning::MissingTransform => (None, None, None, "FA301"),
+        Warning::Unreachable { app, .. } => (
+            Some(positions.find(&format!("Resources.{app}.Properties.Discovery"))),
+            Some(app.clone()),
+            Some("Properties.Discovery".to_string()),
+            "FA302",
+        ),
+    };
+    let text = w.to_string();
+    Report {
+        severity: Severity::Warning,
+        pos,
+        logical_id,
+        path,
+        message: text.clone(),
+        code,
+        text,
+    }
 }
 
 fn report(p: &Problem, pos: Pos) -> Report {
@@ -151,6 +208,7 @@ fn report(p: &Problem, pos: Pos) -> Report {
         Problem::Template { path, message } => (None, path, message),
     };
     Report {
+        severity: Severity::Error,
         pos: Some(pos),
         logical_id,
         path: Some(path.clone()),
