@@ -105,7 +105,11 @@ async fn twenty_concurrent_port_claims_get_twenty_distinct_ports() {
             None,
             None,
         );
+        // Twenty Apps (different logical IDs) with identical listener settings: ELBv2's
+        // idempotent CreateListener hands each the same listener, so only the tags tell them
+        // apart.
         ev["RequestId"] = json!(format!("req-{i}"));
+        ev["LogicalResourceId"] = json!(format!("App{i}AutoListener"));
         tasks.push(tokio::spawn(handle_event(
             c.clone(),
             ev,
@@ -160,6 +164,7 @@ async fn twenty_concurrent_priority_claims_get_twenty_distinct_priorities() {
             None,
         );
         ev["RequestId"] = json!(format!("req-{i}"));
+        ev["LogicalResourceId"] = json!(format!("App{i}AutoListenerRule"));
         tasks.push(tokio::spawn(handle_event(
             c.clone(),
             ev,
