@@ -12,9 +12,7 @@
 mod common;
 
 use aws_sdk_cloudwatch as cw;
-use aws_sdk_ecs as ecs;
 use aws_sdk_elasticloadbalancingv2 as elb;
-use aws_smithy_mocks::{mock, mock_client, RuleMode};
 use common::*;
 use elb::types::{Action, ActionTypeEnum, ForwardActionConfig, TargetGroupTuple};
 use fargate_provider::respond::{body, run, Outcome};
@@ -103,44 +101,6 @@ fn listener_targets(state: &Arc<Mutex<FakeAlb>>, arn: &str) -> Vec<(String, i32)
     forward_targets(&state.lock().unwrap().actions[arn])
 }
 
-/// ECS as far as failover uses it: UpdateService sets the desired count DescribeServices shows.
-fn fake_ecs(desired: Arc<Mutex<i32>>) -> ecs::Client {
-    let d = desired.clone();
-    let describe = mock!(ecs::Client::describe_services).then_compute_output(move |_| {
-        ecs::operation::describe_services::DescribeServicesOutput::builder()
-            .services(
-                ecs::types::Service::builder()
-                    .service_name("api")
-                    .desired_count(*d.lock().unwrap())
-                    .build(),
-            )
-            .build()
-    });
-    let d = desired;
-    let update = mock!(ecs::Client::update_service).then_compute_output(move |req| {
-        if let Some(n) = req.desired_count() {
-            *d.lock().unwrap() = n;
-        }
-        ecs::operation::update_service::UpdateServiceOutput::builder().build()
-    });
-    mock_client!(ecs, RuleMode::MatchAny, &[&describe, &update])
-}
-
-/// CloudWatch with one alarm in whatever state the test sets.
-fn fake_alarm(state: Arc<Mutex<cw::types::StateValue>>) -> cw::Client {
-    let rule = mock!(cw::Client::describe_alarms).then_compute_output(move |_| {
-        cw::operation::describe_alarms::DescribeAlarmsOutput::builder()
-            .metric_alarms(
-                cw::types::MetricAlarm::builder()
-                    .alarm_name("api-throttles")
-                    .state_value(state.lock().unwrap().clone())
-                    .build(),
-            )
-            .build()
-    });
-    mock_client!(cw, RuleMode::MatchAny, &[&rule])
-}
-
 struct World {
     alb: Arc<Mutex<FakeAlb>>,
     alarm: Arc<Mutex<cw::types::StateValue>>,
@@ -164,7 +124,7 @@ fn world(alarm: cw::types::StateValue, desired: i32, action: Action) -> World {
     let desired = Arc::new(Mutex::new(desired));
     let mut c = test_clients(fake_alb_client(alb.clone(), 400));
     c.ecs = fake_ecs(desired.clone());
-    c.cloudwatch = fake_alarm(alarm.clone());
+    c.cloudwatch = fake_alarm("api-throttles", alarm.clone());
     World {
         alb,
         alarm,

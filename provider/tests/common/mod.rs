@@ -10,6 +10,7 @@ use aws_smithy_mocks::{mock, mock_client, MockResponse, Rule, RuleMode};
 use elb::operation::create_listener::{CreateListenerError, CreateListenerOutput};
 use elb::operation::create_rule::{CreateRuleError, CreateRuleOutput};
 use elb::operation::delete_listener::{DeleteListenerError, DeleteListenerOutput};
+use elb::operation::delete_rule::{DeleteRuleError, DeleteRuleOutput};
 use elb::operation::describe_listeners::DescribeListenersOutput;
 use elb::operation::describe_load_balancers::DescribeLoadBalancersOutput;
 use elb::operation::describe_rules::DescribeRulesOutput;
@@ -186,6 +187,9 @@ pub struct FakeAlb {
     /// Targets DescribeTargetHealth reports healthy (of `targets`).
     pub healthy: usize,
     pub targets: usize,
+    /// When set, every target turns healthy after this many DescribeTargetHealth calls.
+    pub healthy_after_polls: Option<usize>,
+    pub health_polls: usize,
 }
 
 pub const LB_ARN: &str =
@@ -468,6 +472,20 @@ pub fn fake_alb_client(state: Arc<Mutex<FakeAlb>>, page: usize) -> elb::Client {
         )
     });
     let s = state.clone();
+    let delete_rule = mock!(elb::Client::delete_rule).then_compute_response(move |req| {
+        let mut st = s.lock().unwrap();
+        st.calls.push("DeleteRule");
+        let arn = req.rule_arn().unwrap().to_string();
+        let before = st.rules.len();
+        st.rules.retain(|(_, a)| a != &arn);
+        if st.rules.len() == before {
+            return MockResponse::Error(DeleteRuleError::RuleNotFoundException(
+                RuleNotFoundException::builder().message("not found").build(),
+            ));
+        }
+        MockResponse::Output(DeleteRuleOutput::builder().build())
+    });
+    let s = state.clone();
     let describe_tags = mock!(elb::Client::describe_tags).then_compute_output(move |req| {
         let mut st = s.lock().unwrap();
         st.calls.push("DescribeTags");
@@ -500,9 +518,15 @@ pub fn fake_alb_client(state: Arc<Mutex<FakeAlb>>, page: usize) -> elb::Client {
     let target_health = mock!(elb::Client::describe_target_health).then_compute_output(move |_| {
         let mut st = s.lock().unwrap();
         st.calls.push("DescribeTargetHealth");
+        st.health_polls += 1;
+        let healthy = match st.healthy_after_polls {
+            Some(k) if st.health_polls > k => st.targets,
+            Some(_) => 0,
+            None => st.healthy,
+        };
         let mut o = DescribeTargetHealthOutput::builder();
         for i in 0..st.targets {
-            let state = if i < st.healthy {
+            let state = if i < healthy {
                 TargetHealthStateEnum::Healthy
             } else {
                 TargetHealthStateEnum::Initial
@@ -524,10 +548,56 @@ pub fn fake_alb_client(state: Arc<Mutex<FakeAlb>>, page: usize) -> elb::Client {
         describe_rules,
         create_rule,
         modify_rule,
+        delete_rule,
         describe_tags,
         target_health,
     ];
     mock_client!(elb, RuleMode::MatchAny, rules.iter())
+}
+
+/// ECS as far as failover uses it: UpdateService sets the desired count that DescribeServices
+/// reports (ECS API reference, UpdateService).
+pub fn fake_ecs(desired: Arc<Mutex<i32>>) -> aws_sdk_ecs::Client {
+    use aws_sdk_ecs as ecs;
+    let d = desired.clone();
+    let describe = mock!(ecs::Client::describe_services).then_compute_output(move |_| {
+        ecs::operation::describe_services::DescribeServicesOutput::builder()
+            .services(
+                ecs::types::Service::builder()
+                    .service_name("api")
+                    .desired_count(*d.lock().unwrap())
+                    .build(),
+            )
+            .build()
+    });
+    let d = desired;
+    let update = mock!(ecs::Client::update_service).then_compute_output(move |req| {
+        if let Some(n) = req.desired_count() {
+            *d.lock().unwrap() = n;
+        }
+        ecs::operation::update_service::UpdateServiceOutput::builder().build()
+    });
+    mock_client!(ecs, RuleMode::MatchAny, &[&describe, &update])
+}
+
+/// CloudWatch with one alarm in whatever state the test sets.
+pub fn fake_alarm(
+    name: &'static str,
+    state: Arc<Mutex<aws_sdk_cloudwatch::types::StateValue>>,
+) -> aws_sdk_cloudwatch::Client {
+    use aws_sdk_cloudwatch as cw;
+    let rule = mock!(cw::Client::describe_alarms).then_compute_output(move |req| {
+        assert_eq!(req.alarm_names(), [name]);
+        cw::operation::describe_alarms::DescribeAlarmsOutput::builder()
+            .metric_alarms(
+                cw::types::MetricAlarm::builder()
+                    .alarm_name(name)
+                    .state_value(state.lock().unwrap().clone())
+                    .build(),
+            )
+            .build()
+    });
+    mock_client!(cw, RuleMode::MatchAny, &[&rule])
 }
 
 /// Clients for tests: the given ELB client, and ECS/CloudFormation/Lambda clients with no
