@@ -157,7 +157,10 @@ async fn alarm_state(c: &Clients, alarm: &str) -> Result<String, ProviderError> 
 async fn route_actions(c: &Clients, s: &Settings) -> Result<Option<Vec<Action>>, ProviderError> {
     let actions = match &s.route {
         Route::Listener(arn) => match c.elb.describe_listeners().listener_arns(arn).send().await {
-            Ok(out) => out.listeners().first().map(|l| l.default_actions().to_vec()),
+            Ok(out) => out
+                .listeners()
+                .first()
+                .map(|l| l.default_actions().to_vec()),
             Err(e)
                 if e.as_service_error()
                     .is_some_and(|s| s.is_listener_not_found_exception()) =>
@@ -186,10 +189,7 @@ fn weights_of(actions: &[Action], s: &Settings) -> (i32, i32) {
     let tgs = forward_targets(actions);
     let weight = |tg: &str| match tgs.as_slice() {
         [(only, _)] => i32::from(only == tg) * 100,
-        _ => tgs
-            .iter()
-            .find(|(t, _)| t == tg)
-            .map_or(0, |(_, w)| *w),
+        _ => tgs.iter().find(|(t, _)| t == tg).map_or(0, |(_, w)| *w),
     };
     (weight(&s.app_tg), weight(&s.standby_tg))
 }
@@ -296,7 +296,9 @@ pub async fn reconcile(
     if trigger == Trigger::Event {
         wait = wait.min(EVENT_WAIT);
     }
-    let wait_until = Instant::now().checked_add(wait).map_or(deadline, |t| t.min(deadline));
+    let wait_until = Instant::now()
+        .checked_add(wait)
+        .map_or(deadline, |t| t.min(deadline));
     let mut changes = 0u32;
     let mut healthy_seen = None;
     loop {
@@ -316,7 +318,9 @@ pub async fn reconcile(
         };
         if changes >= MAX_CHANGES {
             d.serving = if app_w > 0 { "app" } else { "standby" }.into();
-            d.note = format!("{changes} changes made and still not settled; the next re-check continues");
+            d.note = format!(
+                "{changes} changes made and still not settled; the next re-check continues"
+            );
             return Ok(d);
         }
         let ok = match state.as_str() {
@@ -334,7 +338,9 @@ pub async fn reconcile(
             // Not (or no longer) a failover route: CloudFormation made it a plain forward when
             // Failover was removed, and the Delete that follows must find it so.
             d.serving = if app_w > 0 { "app" } else { "standby" }.into();
-            d.note = "the route has no weighted forward over the app and the standby; nothing changed".into();
+            d.note =
+                "the route has no weighted forward over the app and the standby; nothing changed"
+                    .into();
             return Ok(d);
         }
         if ok {
@@ -456,7 +462,10 @@ pub async fn handle(
 
 /// A forward over exactly the app's and the standby's target groups.
 fn over_both(actions: &[Action], s: &Settings) -> bool {
-    let mut tgs: Vec<String> = forward_targets(actions).into_iter().map(|(tg, _)| tg).collect();
+    let mut tgs: Vec<String> = forward_targets(actions)
+        .into_iter()
+        .map(|(tg, _)| tg)
+        .collect();
     tgs.sort();
     let mut ours = vec![s.app_tg.clone(), s.standby_tg.clone()];
     ours.sort();

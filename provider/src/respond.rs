@@ -168,7 +168,11 @@ pub fn answer_by(deadline: Instant) -> Instant {
 /// The deadline of one invocation: the Lambda's, `left` from `now`, and for a custom resource
 /// no later than its `ServiceTimeout` (CloudFormation stops waiting then). Never panics: an
 /// absurd deadline saturates.
-pub fn invocation_deadline(now: Instant, left: Duration, service_timeout: Option<Duration>) -> Instant {
+pub fn invocation_deadline(
+    now: Instant,
+    left: Duration,
+    service_timeout: Option<Duration>,
+) -> Instant {
     let left = service_timeout.map_or(left, |t| left.min(t));
     now.checked_add(left)
         .unwrap_or_else(|| now + Duration::from_secs(15 * 60))
@@ -177,7 +181,9 @@ pub fn invocation_deadline(now: Instant, left: Duration, service_timeout: Option
 /// `ServiceTimeout` (seconds, 1-3600) of a custom-resource request's properties, if set.
 pub fn service_timeout(req: &Request) -> Option<Duration> {
     let secs: u64 = req.prop("ServiceTimeout")?.trim().parse().ok()?;
-    (1..=3600).contains(&secs).then(|| Duration::from_secs(secs))
+    (1..=3600)
+        .contains(&secs)
+        .then(|| Duration::from_secs(secs))
 }
 
 /// Runs a handler and answers CloudFormation, whatever the handler does.
@@ -261,11 +267,9 @@ pub async fn put(http: &reqwest::Client, url: &str, body: String, deadline: Inst
                 tracing::warn!(url = %redact(url), error = %e, attempt = attempts, "response PUT failed")
             }
         }
-        if Instant::now()
-            .checked_add(backoff)
-            .map_or(true, |t| t >= deadline)
-        {
-            break;
+        match Instant::now().checked_add(backoff) {
+            Some(next) if next < deadline => {}
+            _ => break,
         }
         tokio::time::sleep(backoff).await;
         backoff = backoff.saturating_mul(2);

@@ -133,7 +133,10 @@ impl Owner {
         ]
     }
     fn owns(&self, tags: &[Tag]) -> bool {
-        let has = |k: &str, v: &str| tags.iter().any(|t| t.key() == Some(k) && t.value() == Some(v));
+        let has = |k: &str, v: &str| {
+            tags.iter()
+                .any(|t| t.key() == Some(k) && t.value() == Some(v))
+        };
         has(STACK_TAG, &self.stack) && has(LOGICAL_TAG, &self.logical)
     }
 }
@@ -256,7 +259,15 @@ async fn claim<S: Slot>(elb: &Client, req: &Request, slot: &S) -> Result<Outcome
         }
         .log(n, attempt, S::NUMBER)
     };
-    let (arn, n) = lowest_free(S::NUMBER, &slot.scope(), slot.range(), numbers(&holders), refresh, create).await?;
+    let (arn, n) = lowest_free(
+        S::NUMBER,
+        &slot.scope(),
+        slot.range(),
+        numbers(&holders),
+        refresh,
+        create,
+    )
+    .await?;
     slot.outcome(elb, &arn, n).await
 }
 

@@ -178,7 +178,12 @@ async fn a_create_replayed_after_its_listener_was_made_adopts_that_listener() {
         puts[1].body["PhysicalResourceId"]
     );
     let st = state.lock().unwrap();
-    assert_eq!(st.listeners.len(), 2, "one listener of ours: {:?}", st.listeners);
+    assert_eq!(
+        st.listeners.len(),
+        2,
+        "one listener of ours: {:?}",
+        st.listeners
+    );
     let ours = puts[0].body["PhysicalResourceId"].as_str().unwrap();
     let tags = &st.tags[ours];
     assert!(tags.iter().any(|(_, v)| v == STACK), "{tags:?}");
@@ -521,7 +526,12 @@ async fn a_response_url_that_refuses_connections_leaves_no_signature_in_the_logs
     assert!(!d.delivered);
     let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
     assert!(text.contains("response PUT failed"), "{text}");
-    for secret in ["X-Amz-Signature", "0123abcdsignature", "AKIDEXAMPLE", "X-Amz-Credential"] {
+    for secret in [
+        "X-Amz-Signature",
+        "0123abcdsignature",
+        "AKIDEXAMPLE",
+        "X-Amz-Credential",
+    ] {
         assert!(!text.contains(secret), "{secret} logged:\n{text}");
     }
 }
@@ -550,7 +560,11 @@ fn a_multi_byte_physical_id_gives_a_body_within_4096_bytes() {
             assert!(b.len() <= 4096, "{ch}: {} bytes", b.len());
             let v: Value = serde_json::from_str(&b).unwrap();
             let pid = v["PhysicalResourceId"].as_str().unwrap();
-            assert!(pid.len() <= 1024, "{ch}: physical ID of {} bytes", pid.len());
+            assert!(
+                pid.len() <= 1024,
+                "{ch}: physical ID of {} bytes",
+                pid.len()
+            );
             assert!(!pid.is_empty() && id.starts_with(pid));
         }
     }

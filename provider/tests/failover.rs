@@ -377,8 +377,8 @@ async fn targets_that_never_get_healthy_leave_the_weights_alone_within_the_deadl
         start + Duration::from_millis(500),
         Trigger::Event,
     )
-        .await
-        .unwrap();
+    .await
+    .unwrap();
     let took = start.elapsed();
     // The wait ends by the deadline it was given (one in-flight poll may finish just after).
     assert!(took < Duration::from_millis(550), "{took:?}");

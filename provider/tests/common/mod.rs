@@ -289,7 +289,9 @@ pub fn fake_alb_client(state: Arc<Mutex<FakeAlb>>, page: usize) -> elb::Client {
         if st.listeners.len() >= st.listener_quota.unwrap_or(50) {
             return MockResponse::Error(CreateListenerError::TooManyListenersException(
                 TooManyListenersException::builder()
-                    .message("You've reached the limit on the number of listeners per load balancer")
+                    .message(
+                        "You've reached the limit on the number of listeners per load balancer",
+                    )
                     .build(),
             ));
         }
@@ -305,7 +307,12 @@ pub fn fake_alb_client(state: Arc<Mutex<FakeAlb>>, page: usize) -> elb::Client {
         let tags = req
             .tags()
             .iter()
-            .map(|t| (t.key().unwrap_or_default().to_string(), t.value().unwrap_or_default().to_string()))
+            .map(|t| {
+                (
+                    t.key().unwrap_or_default().to_string(),
+                    t.value().unwrap_or_default().to_string(),
+                )
+            })
             .collect();
         st.tags.insert(arn.clone(), tags);
         MockResponse::Output(
@@ -376,7 +383,9 @@ pub fn fake_alb_client(state: Arc<Mutex<FakeAlb>>, page: usize) -> elb::Client {
                 .filter(|(_, a)| req.rule_arns().contains(a))
                 .map(|(p, a)| rule(&st, *p, a))
                 .collect();
-            return DescribeRulesOutput::builder().set_rules(Some(items)).build();
+            return DescribeRulesOutput::builder()
+                .set_rules(Some(items))
+                .build();
         }
         let start: usize = req.marker().and_then(|m| m.parse().ok()).unwrap_or(0);
         let visible = if st.stale_reads > 0 {
@@ -390,12 +399,7 @@ pub fn fake_alb_client(state: Arc<Mutex<FakeAlb>>, page: usize) -> elb::Client {
             .is_default(true)
             .rule_arn("default")
             .build()];
-        all.extend(
-            st.rules
-                .iter()
-                .take(visible)
-                .map(|(p, a)| rule(&st, *p, a)),
-        );
+        all.extend(st.rules.iter().take(visible).map(|(p, a)| rule(&st, *p, a)));
         let items: Vec<ElbRule> = all.iter().skip(start).take(page).cloned().collect();
         let next = (start + page < all.len()).then(|| (start + page).to_string());
         DescribeRulesOutput::builder()
@@ -432,7 +436,12 @@ pub fn fake_alb_client(state: Arc<Mutex<FakeAlb>>, page: usize) -> elb::Client {
         let tags = req
             .tags()
             .iter()
-            .map(|t| (t.key().unwrap_or_default().to_string(), t.value().unwrap_or_default().to_string()))
+            .map(|t| {
+                (
+                    t.key().unwrap_or_default().to_string(),
+                    t.value().unwrap_or_default().to_string(),
+                )
+            })
             .collect();
         st.tags.insert(arn.clone(), tags);
         MockResponse::Output(
@@ -453,7 +462,9 @@ pub fn fake_alb_client(state: Arc<Mutex<FakeAlb>>, page: usize) -> elb::Client {
         let arn = req.rule_arn().unwrap().to_string();
         let Some((prio, _)) = st.rules.iter().find(|(_, a)| *a == arn).cloned() else {
             return MockResponse::Error(ModifyRuleError::RuleNotFoundException(
-                RuleNotFoundException::builder().message("not found").build(),
+                RuleNotFoundException::builder()
+                    .message("not found")
+                    .build(),
             ));
         };
         if !req.actions().is_empty() {
@@ -480,7 +491,9 @@ pub fn fake_alb_client(state: Arc<Mutex<FakeAlb>>, page: usize) -> elb::Client {
         st.rules.retain(|(_, a)| a != &arn);
         if st.rules.len() == before {
             return MockResponse::Error(DeleteRuleError::RuleNotFoundException(
-                RuleNotFoundException::builder().message("not found").build(),
+                RuleNotFoundException::builder()
+                    .message("not found")
+                    .build(),
             ));
         }
         MockResponse::Output(DeleteRuleOutput::builder().build())
