@@ -663,3 +663,54 @@ async fn quotas_are_elbv2s_own_and_the_rule_quota_counts_the_whole_alb() {
     assert_eq!(b["Status"], "SUCCESS", "{b}");
     assert_eq!(b["Data"]["Port"], "8000");
 }
+
+#[test]
+fn deadlines_saturate_instead_of_panicking() {
+    use fargate_provider::respond::{answer_by, invocation_deadline, service_timeout};
+    let now = Instant::now();
+    // A Lambda context deadline of u64::MAX ms (a skewed or bogus clock): no overflow panic.
+    let far = invocation_deadline(now, Duration::from_millis(u64::MAX), None);
+    assert!(far > now);
+    // ServiceTimeout caps the Lambda's own deadline.
+    assert_eq!(
+        invocation_deadline(
+            now,
+            Duration::from_secs(900),
+            Some(Duration::from_secs(300))
+        ),
+        now + Duration::from_secs(300)
+    );
+    assert_eq!(
+        invocation_deadline(now, Duration::from_secs(60), Some(Duration::from_secs(300))),
+        now + Duration::from_secs(60)
+    );
+    // A deadline already past answers at once rather than panicking on Instant subtraction.
+    assert!(answer_by(now) <= Instant::now());
+    // The margin: a fifth of the time left, 0.2 to 10 s.
+    let d = Instant::now() + Duration::from_secs(100);
+    let by = answer_by(d);
+    assert_eq!(d - by, Duration::from_secs(10));
+    let mut props = port_props();
+    props["ServiceTimeout"] = json!("300");
+    let req = req_of(request(
+        "Create",
+        "Custom::FargateListenerPort",
+        "http://x",
+        props.clone(),
+        None,
+        None,
+    ));
+    assert_eq!(service_timeout(&req), Some(Duration::from_secs(300)));
+    for bad in ["0", "3601", "soon"] {
+        props["ServiceTimeout"] = json!(bad);
+        let req = req_of(request(
+            "Create",
+            "Custom::FargateListenerPort",
+            "http://x",
+            props.clone(),
+            None,
+            None,
+        ));
+        assert_eq!(service_timeout(&req), None, "{bad}");
+    }
+}
