@@ -714,3 +714,121 @@ fn deadlines_saturate_instead_of_panicking() {
         assert_eq!(service_timeout(&req), None, "{bad}");
     }
 }
+
+// Guarantees pinned for mutation testing -------------------------------------------------
+
+#[test]
+fn the_body_limit_is_exact_and_cuts_on_character_boundaries() {
+    use fargate_provider::respond::{margin, prefix_bytes};
+    assert_eq!(prefix_bytes("héllo", 2), "h");
+    assert_eq!(prefix_bytes("héllo", 3), "hé");
+    assert_eq!(prefix_bytes("héllo", 6), "héllo");
+    assert_eq!(prefix_bytes("", 0), "");
+    let req = req_of(request(
+        "Create",
+        "Custom::FargateListenerPort",
+        "http://x",
+        port_props(),
+        None,
+        None,
+    ));
+    // A body of exactly 4096 bytes keeps its attributes.
+    let base = body(&req, &Ok(Outcome::new("id").with("K", ""))).len();
+    let exact = body(
+        &req,
+        &Ok(Outcome::new("id").with("K", "x".repeat(4096 - base))),
+    );
+    assert_eq!(exact.len(), 4096);
+    let v: Value = serde_json::from_str(&exact).unwrap();
+    assert!(v.get("Data").is_some() && v.get("Reason").is_none(), "{v}");
+    // One byte more drops them, and says so.
+    let over = body(
+        &req,
+        &Ok(Outcome::new("id").with("K", "x".repeat(4097 - base))),
+    );
+    let v: Value = serde_json::from_str(&over).unwrap();
+    assert!(v.get("Data").is_none());
+    assert_eq!(
+        v["Reason"],
+        "attributes dropped: the response would exceed 4096 bytes"
+    );
+    // A long ASCII reason is cut to fill the body exactly.
+    let cut = body(&req, &Err(ProviderError::Exhausted("r".repeat(9000))));
+    assert_eq!(cut.len(), 4096);
+    // The answer margin: a fifth of the time left, within 0.2-10 s.
+    assert_eq!(margin(Duration::from_secs(20)), Duration::from_secs(4));
+    assert_eq!(
+        margin(Duration::from_millis(500)),
+        Duration::from_millis(200)
+    );
+    assert_eq!(margin(Duration::from_secs(100)), Duration::from_secs(10));
+}
+
+#[tokio::test]
+async fn a_claim_re_reads_what_is_taken_after_ten_lost_races() {
+    let server = ResponseServer::start(vec![]).await;
+    // The first read shows an empty ALB, but 15 ports are taken by other stacks' listeners.
+    let state = Arc::new(Mutex::new(FakeAlb {
+        stale_reads: 1,
+        ..Default::default()
+    }));
+    state
+        .lock()
+        .unwrap()
+        .listeners
+        .extend((0..15).map(|i| (8000 + i, format!("other-{i}"))));
+    let c = Arc::new(test_clients(fake_alb_client(state.clone(), 400)));
+    let ev = request(
+        "Create",
+        "Custom::FargateListenerPort",
+        &server.url,
+        port_props(),
+        None,
+        None,
+    );
+    handle_event(c, ev, deadline()).await;
+    let b = &server.puts()[0].body;
+    assert_eq!(b["Status"], "SUCCESS", "{b}");
+    assert_eq!(b["Data"]["Port"], "8015");
+    // 10 lost races (8000-8009), one re-read, then straight to the first free port.
+    assert_eq!(calls(&state, "DescribeListeners"), 2);
+    assert_eq!(calls(&state, "CreateListener"), 11);
+}
+
+#[tokio::test]
+async fn an_update_in_place_without_failover_forwards_to_the_new_target_group() {
+    let server = ResponseServer::start(vec![]).await;
+    let state = Arc::new(Mutex::new(FakeAlb::default()));
+    let c = Arc::new(test_clients(fake_alb_client(state.clone(), 400)));
+    let ev = request(
+        "Create",
+        "Custom::FargateListenerPort",
+        &server.url,
+        port_props(),
+        None,
+        None,
+    );
+    handle_event(c.clone(), ev, deadline()).await;
+    let arn = server.puts()[0].body["PhysicalResourceId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut newer = port_props();
+    newer["TargetGroupArn"] = json!("arn:tg/app-v2");
+    let ev = request(
+        "Update",
+        "Custom::FargateListenerPort",
+        &server.url,
+        newer,
+        Some(&arn),
+        Some(port_props()),
+    );
+    handle_event(c.clone(), ev, deadline()).await;
+    let b = &server.puts()[1].body;
+    assert_eq!(b["PhysicalResourceId"], json!(arn));
+    assert_eq!(b["Data"]["Port"], "8000");
+    assert_eq!(
+        listener_targets(&state, &arn),
+        vec![("arn:tg/app-v2".to_string(), 1)]
+    );
+}
