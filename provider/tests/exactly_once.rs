@@ -247,6 +247,9 @@ async fn a_rule_create_replayed_adopts_its_rule() {
     );
     assert_eq!(puts[1].body["Data"]["Priority"], "1");
     assert_eq!(state.lock().unwrap().rules.len(), 1);
+    // CreateRule is not idempotent, so a won rule needs no tag check: the one DescribeTags is
+    // the replay finding its rule.
+    assert_eq!(calls(&state, "DescribeTags"), 1);
 }
 
 // Defect 2 -------------------------------------------------------------------------------
@@ -830,5 +833,108 @@ async fn an_update_in_place_without_failover_forwards_to_the_new_target_group() 
     assert_eq!(
         listener_targets(&state, &arn),
         vec![("arn:tg/app-v2".to_string(), 1)]
+    );
+}
+
+#[tokio::test]
+async fn an_update_in_place_replaces_a_weighted_forward_that_is_not_over_its_target_group() {
+    // Weights over two other target groups are not a failover of this App's: the port
+    // resource owns the forward and writes its own.
+    let server = ResponseServer::start(vec![]).await;
+    let state = Arc::new(Mutex::new(FakeAlb::default()));
+    let c = Arc::new(test_clients(fake_alb_client(state.clone(), 400)));
+    let ev = request(
+        "Create",
+        "Custom::FargateListenerPort",
+        &server.url,
+        port_props(),
+        None,
+        None,
+    );
+    handle_event(c.clone(), ev, deadline()).await;
+    let arn = server.puts()[0].body["PhysicalResourceId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let other = Action::builder()
+        .r#type(ActionTypeEnum::Forward)
+        .forward_config(
+            ForwardActionConfig::builder()
+                .target_groups(
+                    TargetGroupTuple::builder()
+                        .target_group_arn("arn:tg/x")
+                        .weight(50)
+                        .build(),
+                )
+                .target_groups(
+                    TargetGroupTuple::builder()
+                        .target_group_arn("arn:tg/y")
+                        .weight(50)
+                        .build(),
+                )
+                .build(),
+        )
+        .build();
+    state
+        .lock()
+        .unwrap()
+        .actions
+        .insert(arn.clone(), vec![other]);
+    let ev = request(
+        "Update",
+        "Custom::FargateListenerPort",
+        &server.url,
+        port_props(),
+        Some(&arn),
+        Some(port_props()),
+    );
+    handle_event(c.clone(), ev, deadline()).await;
+    assert_eq!(server.puts()[1].body["Status"], "SUCCESS");
+    assert_eq!(
+        listener_targets(&state, &arn),
+        vec![(APP_TG.to_string(), 1)]
+    );
+}
+
+#[tokio::test]
+async fn a_new_target_group_while_failed_over_leaves_the_weights_to_the_failover_resource() {
+    // The App's target group is replaced: the failover resource's own Update rewrites the
+    // weights with the new group; the port resource must not send all traffic to it first.
+    let server = ResponseServer::start(vec![]).await;
+    let state = Arc::new(Mutex::new(FakeAlb::default()));
+    let c = Arc::new(test_clients(fake_alb_client(state.clone(), 400)));
+    let ev = request(
+        "Create",
+        "Custom::FargateListenerPort",
+        &server.url,
+        port_props(),
+        None,
+        None,
+    );
+    handle_event(c.clone(), ev, deadline()).await;
+    let arn = server.puts()[0].body["PhysicalResourceId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    state
+        .lock()
+        .unwrap()
+        .actions
+        .insert(arn.clone(), vec![weighted(100, 0)]);
+    let mut newer = port_props();
+    newer["TargetGroupArn"] = json!("arn:tg/app-v2");
+    let ev = request(
+        "Update",
+        "Custom::FargateListenerPort",
+        &server.url,
+        newer,
+        Some(&arn),
+        Some(port_props()),
+    );
+    handle_event(c.clone(), ev, deadline()).await;
+    assert_eq!(server.puts()[1].body["Status"], "SUCCESS");
+    assert_eq!(
+        listener_targets(&state, &arn),
+        vec![(APP_TG.to_string(), 100), (STANDBY_TG.to_string(), 0)]
     );
 }
