@@ -7,10 +7,15 @@
 //! Every invocation (alarm event, periodic re-check, custom-resource Create/Update) reconciles
 //! from the alarm's *current* state and the listener's *current* weights, so duplicate,
 //! late or out-of-order events do no harm, and a wait cut short by the Lambda deadline is
-//! picked up by the next re-check.
+//! picked up by the next re-check. It reconciles in passes: each pass reads the alarm, the
+//! weights and the desired count afresh and makes at most one change right after; so an alarm
+//! flip or a concurrent invocation is seen before anything moves (compare, then set), and
+//! concurrent invocations converge on the alarm's final state.
 
+pub use crate::clients::FailoverTiming;
 use crate::request::{Request, RequestType};
-use crate::respond::{margin, Outcome};
+use crate::respond::{answer_by, Outcome};
+use crate::slot::{forward, forward_targets};
 use crate::{Clients, ProviderError};
 use aws_sdk_elasticloadbalancingv2::types::{
     Action, ActionTypeEnum, ForwardActionConfig, TargetGroupTuple,
@@ -39,7 +44,10 @@ pub struct Settings {
     pub cluster: String,
     pub service: String,
     pub standby_count: i32,
-    pub resting_count: i32,
+    /// `RestingCount`: the service's count while the standby serves. Given, Create and Update
+    /// apply it exactly (the service has no DesiredCount of its own); absent, the service is
+    /// only scaled down to 0.
+    pub resting_count: Option<i32>,
     pub healthy_timeout: Duration,
 }
 
@@ -80,7 +88,10 @@ impl Settings {
             cluster: req("Cluster")?,
             service: req("ServiceName")?,
             standby_count: int("StandbyCount", 1)?.clamp(1, 5000) as i32,
-            resting_count: int("RestingCount", 0)?.clamp(0, 5000) as i32,
+            resting_count: match field(v, "RestingCount") {
+                Some(_) => Some(int("RestingCount", 0)?.clamp(0, 5000) as i32),
+                None => None,
+            },
             healthy_timeout: Duration::from_secs(int("HealthyTimeout", 600)?.clamp(1, 3600) as u64),
         })
     }
@@ -102,18 +113,23 @@ pub struct Decision {
     pub note: String,
 }
 
-#[derive(Debug, Clone)]
-pub struct FailoverTiming {
-    pub health_poll: Duration,
+/// What started a reconciliation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    /// An alarm event or a re-check.
+    Event,
+    /// The custom resource's Create: an alarm with no data yet counts as OK.
+    Create,
+    Update,
 }
 
-impl Default for FailoverTiming {
-    fn default() -> Self {
-        FailoverTiming {
-            health_poll: Duration::from_secs(5),
-        }
-    }
-}
+/// The re-check rule's period (the macro's `rate(2 minutes)`). An event waits for healthy
+/// targets for less than that, so re-checks do not pile up waiting; the next one goes on.
+pub const RECHECK_PERIOD: Duration = Duration::from_secs(120);
+const EVENT_WAIT: Duration = Duration::from_secs(100);
+/// Changes one reconciliation makes at most (a full failover takes two: scale, then weights);
+/// beyond that something keeps undoing them and the next re-check tries again.
+const MAX_CHANGES: u32 = 6;
 
 async fn alarm_state(c: &Clients, alarm: &str) -> Result<String, ProviderError> {
     let out = c
@@ -137,54 +153,45 @@ async fn alarm_state(c: &Clients, alarm: &str) -> Result<String, ProviderError> 
     state.ok_or_else(|| ProviderError::bad("AlarmName", format!("alarm {alarm} not found")))
 }
 
-/// (app weight, standby weight) of the route's forward action.
-async fn weights(c: &Clients, s: &Settings) -> Result<Option<(i32, i32)>, ProviderError> {
-    let actions: Vec<Action> = match &s.route {
-        Route::Listener(arn) => {
-            let out = c
-                .elb
-                .describe_listeners()
-                .listener_arns(arn)
-                .send()
-                .await
-                .map_err(|e| ProviderError::sdk("DescribeListeners", &e))?;
-            out.listeners()
+/// The route's current actions (empty when it is gone).
+async fn route_actions(c: &Clients, s: &Settings) -> Result<Option<Vec<Action>>, ProviderError> {
+    let actions = match &s.route {
+        Route::Listener(arn) => match c.elb.describe_listeners().listener_arns(arn).send().await {
+            Ok(out) => out
+                .listeners()
                 .first()
-                .map(|l| l.default_actions().to_vec())
-                .unwrap_or_default()
-        }
-        Route::Rule(arn) => {
-            let out = c
-                .elb
-                .describe_rules()
-                .rule_arns(arn)
-                .send()
-                .await
-                .map_err(|e| ProviderError::sdk("DescribeRules", &e))?;
-            out.rules()
-                .first()
-                .map(|r| r.actions().to_vec())
-                .unwrap_or_default()
-        }
+                .map(|l| l.default_actions().to_vec()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_listener_not_found_exception()) =>
+            {
+                None
+            }
+            Err(e) => return Err(ProviderError::sdk("DescribeListeners", &e)),
+        },
+        Route::Rule(arn) => match c.elb.describe_rules().rule_arns(arn).send().await {
+            Ok(out) => out.rules().first().map(|r| r.actions().to_vec()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_rule_not_found_exception()) =>
+            {
+                None
+            }
+            Err(e) => return Err(ProviderError::sdk("DescribeRules", &e)),
+        },
     };
-    let Some(forward) = actions
-        .iter()
-        .find(|a| a.r#type() == Some(&ActionTypeEnum::Forward))
-    else {
-        return Ok(None);
+    Ok(actions)
+}
+
+/// (app weight, standby weight) of the route's forward action; a plain forward to one of them
+/// counts as 100.
+fn weights_of(actions: &[Action], s: &Settings) -> (i32, i32) {
+    let tgs = forward_targets(actions);
+    let weight = |tg: &str| match tgs.as_slice() {
+        [(only, _)] => i32::from(only == tg) * 100,
+        _ => tgs.iter().find(|(t, _)| t == tg).map_or(0, |(_, w)| *w),
     };
-    let weight_of = |tg: &str| -> i32 {
-        match forward.forward_config() {
-            Some(fc) => fc
-                .target_groups()
-                .iter()
-                .find(|t| t.target_group_arn() == Some(tg))
-                .map(|t| t.weight().unwrap_or(1))
-                .unwrap_or(0),
-            None => i32::from(forward.target_group_arn() == Some(tg)) * 100,
-        }
-    };
-    Ok(Some((weight_of(&s.app_tg), weight_of(&s.standby_tg))))
+    (weight(&s.app_tg), weight(&s.standby_tg))
 }
 
 async fn set_weights(
@@ -193,7 +200,11 @@ async fn set_weights(
     app: i32,
     standby: i32,
 ) -> Result<(), ProviderError> {
-    let action = Action::builder()
+    set_action(c, s, weighted(s, app, standby)).await
+}
+
+fn weighted(s: &Settings, app: i32, standby: i32) -> Action {
+    Action::builder()
         .r#type(ActionTypeEnum::Forward)
         .forward_config(
             ForwardActionConfig::builder()
@@ -211,7 +222,10 @@ async fn set_weights(
                 )
                 .build(),
         )
-        .build();
+        .build()
+}
+
+async fn set_action(c: &Clients, s: &Settings, action: Action) -> Result<(), ProviderError> {
     match &s.route {
         Route::Listener(arn) => c
             .elb
@@ -270,78 +284,113 @@ async fn healthy_targets(c: &Clients, tg: &str) -> Result<usize, ProviderError> 
         .count())
 }
 
-/// Brings weights and scale in line with the alarm. `treat_unknown_as_ok`: at Create, an alarm
-/// with no data yet means the standby serves.
+/// Brings weights and scale in line with the alarm, one change per pass, each right after a
+/// fresh read of the alarm and the weights.
 pub async fn reconcile(
     c: &Clients,
     s: &Settings,
     deadline: Instant,
-    treat_unknown_as_ok: bool,
+    trigger: Trigger,
 ) -> Result<Decision, ProviderError> {
-    let state = alarm_state(c, &s.alarm).await?;
-    let (app_w, standby_w) = weights(c, s).await?.unwrap_or((0, 0));
-    let mut d = Decision {
-        alarm_state: state.clone(),
-        serving: String::new(),
-        app_weight: app_w,
-        standby_weight: standby_w,
-        desired_count: None,
-        healthy_targets: None,
-        changed: false,
-        note: String::new(),
-    };
-    let effective = match state.as_str() {
-        "ALARM" => "ALARM",
-        "OK" => "OK",
-        _ if treat_unknown_as_ok => "OK",
-        // No data: leave things as they are.
-        _ => {
+    let mut wait = s.healthy_timeout;
+    if trigger == Trigger::Event {
+        wait = wait.min(EVENT_WAIT);
+    }
+    let wait_until = Instant::now()
+        .checked_add(wait)
+        .map_or(deadline, |t| t.min(deadline));
+    let mut changes = 0u32;
+    let mut healthy_seen = None;
+    loop {
+        let state = alarm_state(c, &s.alarm).await?;
+        let actions = route_actions(c, s).await?;
+        let (app_w, standby_w) = actions.as_deref().map_or((0, 0), |a| weights_of(a, s));
+        let managed = actions.as_deref().is_some_and(|a| over_both(a, s));
+        let mut d = Decision {
+            alarm_state: state.clone(),
+            serving: String::new(),
+            app_weight: app_w,
+            standby_weight: standby_w,
+            desired_count: None,
+            healthy_targets: healthy_seen,
+            changed: changes > 0,
+            note: String::new(),
+        };
+        if changes >= MAX_CHANGES {
             d.serving = if app_w > 0 { "app" } else { "standby" }.into();
-            d.note = "alarm has insufficient data; nothing changed".into();
+            d.note = format!(
+                "{changes} changes made and still not settled; the next re-check continues"
+            );
             return Ok(d);
         }
-    };
-    if effective == "OK" {
-        if (app_w, standby_w) != (0, 100) {
-            set_weights(c, s, 0, 100).await?;
-            d.changed = true;
+        let ok = match state.as_str() {
+            "ALARM" => false,
+            "OK" => true,
+            _ if trigger == Trigger::Create => true,
+            // No data: leave things as they are.
+            _ => {
+                d.serving = if app_w > 0 { "app" } else { "standby" }.into();
+                d.note = "alarm has insufficient data; nothing changed".into();
+                return Ok(d);
+            }
+        };
+        if trigger == Trigger::Event && !managed {
+            // Not (or no longer) a failover route: CloudFormation made it a plain forward when
+            // Failover was removed, and the Delete that follows must find it so.
+            d.serving = if app_w > 0 { "app" } else { "standby" }.into();
+            d.note =
+                "the route has no weighted forward over the app and the standby; nothing changed"
+                    .into();
+            return Ok(d);
+        }
+        if ok {
+            // Weights back first, then the service rests.
+            if (app_w, standby_w) != (0, 100) {
+                set_weights(c, s, 0, 100).await?;
+                changes += 1;
+                continue;
+            }
+            let desired = desired_count(c, s).await?;
+            let resting = match s.resting_count {
+                Some(n) if trigger != Trigger::Event => n,
+                Some(n) => desired.min(n),
+                None => 0,
+            };
+            if desired != resting {
+                scale(c, s, resting).await?;
+                changes += 1;
+                continue;
+            }
+            d.desired_count = Some(desired);
+            d.serving = "standby".into();
+            d.note = "standby serves; service at its resting count".into();
+            return Ok(d);
+        }
+        if (app_w, standby_w) == (100, 0) {
+            d.serving = "app".into();
+            d.note = match healthy_seen {
+                Some(h) if changes > 0 => {
+                    format!("{h} healthy targets; traffic moved to the service")
+                }
+                _ => "already failed over".into(),
+            };
+            return Ok(d);
         }
         let desired = desired_count(c, s).await?;
-        if desired > s.resting_count {
-            scale(c, s, s.resting_count).await?;
-            d.changed = true;
+        if desired < s.standby_count {
+            scale(c, s, s.standby_count).await?;
+            changes += 1;
+            continue;
         }
-        d.desired_count = Some(desired.min(s.resting_count));
-        d.serving = "standby".into();
-        d.app_weight = 0;
-        d.standby_weight = 100;
-        d.note = "standby serves; service at its resting count".into();
-        return Ok(d);
-    }
-    // ALARM.
-    if (app_w, standby_w) == (100, 0) {
-        d.serving = "app".into();
-        d.note = "already failed over".into();
-        return Ok(d);
-    }
-    let desired = desired_count(c, s).await?;
-    if desired < s.standby_count {
-        scale(c, s, s.standby_count).await?;
-        d.changed = true;
-    }
-    d.desired_count = Some(desired.max(s.standby_count));
-    let wait_until = (Instant::now() + s.healthy_timeout).min(deadline);
-    loop {
+        d.desired_count = Some(desired);
         let healthy = healthy_targets(c, &s.app_tg).await?;
-        d.healthy_targets = Some(healthy);
+        healthy_seen = Some(healthy);
+        d.healthy_targets = healthy_seen;
         if healthy >= s.standby_count as usize {
+            // The next pass re-reads the alarm before anything else moves.
             set_weights(c, s, 100, 0).await?;
-            d.changed = true;
-            d.serving = "app".into();
-            d.app_weight = 100;
-            d.standby_weight = 0;
-            d.note = format!("{healthy} healthy targets; traffic moved to the service");
-            return Ok(d);
+            changes += 1;
+            continue;
         }
         if Instant::now() + c.failover_timing.health_poll >= wait_until {
             d.serving = "waiting".into();
@@ -352,15 +401,10 @@ pub async fn reconcile(
     }
 }
 
-/// The time a reconciliation may take inside this call.
-fn budget(deadline: Instant) -> Instant {
-    deadline - margin(deadline.saturating_duration_since(Instant::now()))
-}
-
 /// An alarm-state event or a re-check.
 pub async fn handle_event(c: &Clients, config: &Value, deadline: Instant) -> Value {
     let result = match Settings::from_value(config) {
-        Ok(s) => reconcile(c, &s, budget(deadline), false).await,
+        Ok(s) => reconcile(c, &s, answer_by(deadline), Trigger::Event).await,
         Err(e) => Err(e),
     };
     log_and_render(
@@ -386,8 +430,8 @@ fn log_and_render(alarm: &str, result: Result<Decision, ProviderError>) -> Value
     }
 }
 
-/// The custom resource: Create sets the initial weights, Update applies new settings, Delete
-/// leaves all traffic on the standby (or nothing, when the listener is already gone).
+/// The custom resource: Create sets the initial weights and the resting count, Update applies
+/// new settings, Delete undoes only what it owns (see [`delete`]).
 pub async fn handle(
     c: &Clients,
     req: &Request,
@@ -401,24 +445,48 @@ pub async fn handle(
         let Ok(s) = Settings::from_value(&req.properties) else {
             return Ok(Outcome::new(physical));
         };
-        return match set_weights(c, &s, 0, 100).await {
-            Ok(()) => Ok(Outcome::new(physical)),
-            Err(ProviderError::Aws { message, .. }) if message.contains("NotFound") => {
-                Ok(Outcome::new(physical))
-            }
-            Err(e) => Err(e),
-        };
+        delete(c, &s).await?;
+        return Ok(Outcome::new(physical));
     }
     let s = Settings::from_value(&req.properties)?;
-    let d = reconcile(
-        c,
-        &s,
-        budget(deadline),
-        req.request_type == RequestType::Create,
-    )
-    .await?;
+    let trigger = match req.request_type {
+        RequestType::Create => Trigger::Create,
+        _ => Trigger::Update,
+    };
+    let d = reconcile(c, &s, deadline, trigger).await?;
     let _ = log_and_render(&s.alarm, Ok(d.clone()));
     Ok(Outcome::new(physical)
         .with("Serving", d.serving)
         .with("AlarmState", d.alarm_state))
+}
+
+/// A forward over exactly the app's and the standby's target groups.
+fn over_both(actions: &[Action], s: &Settings) -> bool {
+    let mut tgs: Vec<String> = forward_targets(actions)
+        .into_iter()
+        .map(|(tg, _)| tg)
+        .collect();
+    tgs.sort();
+    let mut ours = vec![s.app_tg.clone(), s.standby_tg.clone()];
+    ours.sort();
+    tgs == ours
+}
+
+/// Delete owns only the weighted forward over its two target groups. If the route still has it,
+/// it becomes a plain forward to the app (the standby target group is about to be deleted and
+/// must not be referenced; the service has its own count again once failover is removed). A
+/// route CloudFormation already changed (failover removed: a plain forward), or one that is
+/// gone, is left alone.
+async fn delete(c: &Clients, s: &Settings) -> Result<(), ProviderError> {
+    let Some(actions) = route_actions(c, s).await? else {
+        return Ok(());
+    };
+    if !over_both(&actions, s) {
+        tracing::info!(alarm = %s.alarm, "the route no longer carries the failover's weights; left as it is");
+        return Ok(());
+    }
+    match set_action(c, s, forward(&s.app_tg)).await {
+        Err(ProviderError::Aws { message, .. }) if message.contains("NotFound") => Ok(()),
+        other => other,
+    }
 }

@@ -1,6 +1,6 @@
 //! The FargateApp provider: one Lambda for every custom resource the macro emits.
 
-pub mod claim;
+pub mod clients;
 pub mod error;
 pub mod failover;
 pub mod lifecycle_hook;
@@ -9,7 +9,10 @@ pub mod listener_rule;
 pub mod load_test_gate;
 pub mod request;
 pub mod respond;
+pub mod slot;
 
+// `Clients` and `http_client` stay reachable from the crate root for `load_test_gate.rs`.
+pub use clients::{http_client, Clients};
 pub use error::ProviderError;
 pub use request::{Request, RequestType};
 pub use respond::{Delivery, Outcome};
@@ -18,68 +21,6 @@ use aws_lambda_events::event::cloudformation::CloudFormationCustomResourceReques
 use serde_json::Value;
 use std::sync::Arc;
 use tokio::time::Instant;
-
-/// SDK and HTTP clients, built once per Lambda instance.
-#[derive(Clone, Debug)]
-pub struct Clients {
-    pub elb: aws_sdk_elasticloadbalancingv2::Client,
-    pub ecs: aws_sdk_ecs::Client,
-    pub cfn: aws_sdk_cloudformation::Client,
-    pub lambda: aws_sdk_lambda::Client,
-    pub cloudwatch: aws_sdk_cloudwatch::Client,
-    pub http: reqwest::Client,
-    /// This Lambda's name, for the load-test gate's fan-out (`AWS_LAMBDA_FUNCTION_NAME`).
-    pub function_name: Option<String>,
-    pub gate_timing: load_test_gate::GateTiming,
-    pub failover_timing: failover::FailoverTiming,
-}
-
-impl Clients {
-    pub fn from_conf(conf: &aws_config::SdkConfig) -> Self {
-        Clients {
-            elb: aws_sdk_elasticloadbalancingv2::Client::new(conf),
-            ecs: aws_sdk_ecs::Client::new(conf),
-            cfn: aws_sdk_cloudformation::Client::new(conf),
-            lambda: aws_sdk_lambda::Client::new(conf),
-            cloudwatch: aws_sdk_cloudwatch::Client::new(conf),
-            http: http_client(),
-            function_name: std::env::var("AWS_LAMBDA_FUNCTION_NAME").ok(),
-            gate_timing: Default::default(),
-            failover_timing: Default::default(),
-        }
-    }
-}
-
-impl Clients {
-    /// One ECS service, as DescribeServices returns it.
-    pub async fn ecs_service(
-        &self,
-        cluster: &str,
-        service: &str,
-    ) -> Result<aws_sdk_ecs::types::Service, ProviderError> {
-        let out = self
-            .ecs
-            .describe_services()
-            .cluster(cluster)
-            .services(service)
-            .send()
-            .await
-            .map_err(|e| ProviderError::sdk("DescribeServices", &e))?;
-        out.services().first().cloned().ok_or_else(|| {
-            ProviderError::bad(
-                "ServiceName",
-                format!("service {service} not found in cluster {cluster}"),
-            )
-        })
-    }
-}
-
-pub fn http_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .connect_timeout(std::time::Duration::from_secs(5))
-        .build()
-        .expect("TLS backend available")
-}
 
 /// Runs the handler for one custom-resource request (without answering).
 pub async fn dispatch(
@@ -109,6 +50,10 @@ pub async fn handle_event(clients: Arc<Clients>, event: Value, deadline: Instant
         match serde_json::from_value::<CloudFormationCustomResourceRequest>(event.clone()) {
             Ok(r) => {
                 let req: Request = r.into();
+                // Answer before CloudFormation stops waiting, not only before Lambda stops us.
+                let deadline = respond::service_budget(&req)
+                    .and_then(|t| Instant::now().checked_add(t))
+                    .map_or(deadline, |t| t.min(deadline));
                 let fut = dispatch(clients.clone(), req.clone(), deadline);
                 let d = respond::run(&req, deadline, &clients.http, fut).await;
                 return serde_json::json!({ "delivered": d.delivered, "attempts": d.attempts });

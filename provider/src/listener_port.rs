@@ -1,18 +1,15 @@
-//! `Custom::FargateListenerPort`: claims a free port on a shared ALB by creating the listener
-//! itself. The claim is atomic because ELBv2 refuses a second listener on a port
-//! (`DuplicateListener`): a lost race just moves on to the next free port.
+//! `Custom::FargateListenerPort`: a free port on a shared ALB, claimed by creating the listener
+//! itself (the slot adapter for listeners; the allocator is `slot.rs`).
 
-use crate::claim::{Attempt, Claim};
-use crate::request::{parse_range, Request, RequestType};
+use crate::request::{parse_range, Request};
 use crate::respond::Outcome;
+use crate::slot::{self, Attempt, Holder, Slot};
 use crate::ProviderError;
-use aws_sdk_elasticloadbalancingv2::types::{Action, ActionTypeEnum, Certificate, ProtocolEnum};
+use aws_sdk_elasticloadbalancingv2::types::{Action, Certificate, ProtocolEnum, Tag};
 use aws_sdk_elasticloadbalancingv2::Client;
-use std::collections::BTreeSet;
+use std::sync::OnceLock;
 
 pub const RESOURCE_TYPE: &str = "Custom::FargateListenerPort";
-/// ELBv2's quota of listeners per load balancer.
-pub const MAX_LISTENERS: usize = 50;
 
 struct Props {
     load_balancer: String,
@@ -21,6 +18,8 @@ struct Props {
     protocol: ProtocolEnum,
     certificate: Option<String>,
     ssl_policy: Option<String>,
+    /// The ALB's DNS name, read once with the first listing.
+    dns: OnceLock<String>,
 }
 
 fn props(req: &Request) -> Result<Props, ProviderError> {
@@ -50,33 +49,12 @@ fn props(req: &Request) -> Result<Props, ProviderError> {
         protocol,
         certificate,
         ssl_policy: req.prop("SslPolicy").filter(|s| !s.is_empty()),
+        dns: OnceLock::new(),
     })
 }
 
 pub async fn handle(elb: &Client, req: &Request) -> Result<Outcome, ProviderError> {
-    let existing = req
-        .physical_resource_id
-        .clone()
-        .filter(|id| id.starts_with("arn:"));
-    match (req.request_type, existing) {
-        (RequestType::Delete, None) => Ok(Outcome::new(
-            req.physical_resource_id.clone().unwrap_or_default(),
-        )),
-        (RequestType::Delete, Some(arn)) => delete(elb, &arn).await,
-        (RequestType::Create, _) | (RequestType::Update, None) => create(elb, &props(req)?).await,
-        (RequestType::Update, Some(arn)) => {
-            let p = props(req)?;
-            let same_alb =
-                req.old_prop("LoadBalancerArn").as_deref() == Some(p.load_balancer.as_str());
-            let same_range = req.old_prop("PortRange") == req.prop("PortRange");
-            if same_alb && same_range {
-                update_in_place(elb, &arn, &p).await
-            } else {
-                // A new ALB or range is a new claim; CloudFormation deletes the old listener.
-                create(elb, &p).await
-            }
-        }
-    }
+    slot::handle::<Props>(elb, req).await
 }
 
 fn certificates(p: &Props) -> Option<Vec<Certificate>> {
@@ -85,19 +63,17 @@ fn certificates(p: &Props) -> Option<Vec<Certificate>> {
         .map(|c| vec![Certificate::builder().certificate_arn(c).build()])
 }
 
-fn forward(target_group: &str) -> Action {
-    Action::builder()
-        .r#type(ActionTypeEnum::Forward)
-        .target_group_arn(target_group)
-        .build()
+fn holder_of(l: &aws_sdk_elasticloadbalancingv2::types::Listener) -> Option<Holder> {
+    Some(Holder {
+        number: u32::try_from(l.port()?).ok()?,
+        arn: l.listener_arn()?.to_string(),
+        actions: l.default_actions().to_vec(),
+    })
 }
 
-/// Ports of every listener on the ALB, following `NextMarker`.
-pub async fn listener_ports(
-    elb: &Client,
-    load_balancer: &str,
-) -> Result<BTreeSet<u32>, ProviderError> {
-    let mut ports = BTreeSet::new();
+/// Every listener on the ALB, following `NextMarker`.
+pub async fn listeners(elb: &Client, load_balancer: &str) -> Result<Vec<Holder>, ProviderError> {
+    let mut out = Vec::new();
     let mut marker = None;
     loop {
         let page = elb
@@ -108,14 +84,10 @@ pub async fn listener_ports(
             .send()
             .await
             .map_err(|e| ProviderError::sdk("DescribeListeners", &e))?;
-        for l in page.listeners() {
-            if let Some(p) = l.port() {
-                ports.insert(p as u32);
-            }
-        }
+        out.extend(page.listeners().iter().filter_map(holder_of));
         match page.next_marker() {
             Some(m) if !m.is_empty() => marker = Some(m.to_string()),
-            _ => return Ok(ports),
+            _ => return Ok(out),
         }
     }
 }
@@ -135,104 +107,131 @@ async fn dns_name(elb: &Client, load_balancer: &str) -> Result<String, ProviderE
         .to_string())
 }
 
-/// The attributes of a claimed listener.
-fn claimed(arn: &str, port: impl ToString, dns: String) -> Outcome {
-    Outcome::new(arn)
-        .with("Port", port.to_string())
-        .with("ListenerArn", arn)
-        .with("DnsName", dns)
+impl Props {
+    async fn dns(&self, elb: &Client) -> Result<String, ProviderError> {
+        if let Some(d) = self.dns.get() {
+            return Ok(d.clone());
+        }
+        let d = dns_name(elb, &self.load_balancer).await?;
+        Ok(self.dns.get_or_init(|| d).clone())
+    }
 }
 
-async fn create(elb: &Client, p: &Props) -> Result<Outcome, ProviderError> {
-    let dns = dns_name(elb, &p.load_balancer).await?;
-    let on = format!("load balancer {}", p.load_balancer);
-    let claim = Claim {
-        what: "port",
-        on: &on,
-        holders: "listeners",
-        range: p.range,
-        quota: MAX_LISTENERS,
-    };
-    let taken = listener_ports(elb, &p.load_balancer).await?;
-    let refresh = || listener_ports(elb, &p.load_balancer);
-    let dns = &dns;
-    let create = |port: u32, attempt: usize| async move {
+impl Slot for Props {
+    const NUMBER: &'static str = "port";
+    // ELBv2: "If you attempt to create multiple listeners with the same settings, each call
+    // succeeds" (CreateListener, Elastic Load Balancing API Reference).
+    const CREATE_MAY_RETURN_EXISTING: bool = true;
+
+    fn parse(req: &Request) -> Result<Self, ProviderError> {
+        props(req)
+    }
+    fn same_claim(&self, req: &Request) -> bool {
+        req.old_prop("LoadBalancerArn").as_deref() == Some(self.load_balancer.as_str())
+            && req.old_prop("PortRange") == req.prop("PortRange")
+    }
+    fn range(&self) -> (u32, u32) {
+        self.range
+    }
+    fn scope(&self) -> String {
+        format!("load balancer {}", self.load_balancer)
+    }
+    fn target_group(&self) -> &str {
+        &self.target_group
+    }
+    async fn holders(&self, elb: &Client) -> Result<Vec<Holder>, ProviderError> {
+        // The DNS name first: it also tells a missing ALB apart before anything is listed.
+        self.dns(elb).await?;
+        listeners(elb, &self.load_balancer).await
+    }
+    async fn holder(elb: &Client, arn: &str) -> Result<Option<Holder>, ProviderError> {
+        match elb.describe_listeners().listener_arns(arn).send().await {
+            Ok(out) => Ok(out.listeners().iter().find_map(holder_of)),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_listener_not_found_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(ProviderError::sdk("DescribeListeners", &e)),
+        }
+    }
+    async fn create(&self, elb: &Client, port: u32, tags: Vec<Tag>) -> Attempt<String> {
         let created = elb
             .create_listener()
-            .load_balancer_arn(&p.load_balancer)
+            .load_balancer_arn(&self.load_balancer)
             .port(port as i32)
-            .protocol(p.protocol.clone())
-            .set_certificates(certificates(p))
-            .set_ssl_policy(p.ssl_policy.clone())
-            .default_actions(forward(&p.target_group))
+            .protocol(self.protocol.clone())
+            .set_certificates(certificates(self))
+            .set_ssl_policy(self.ssl_policy.clone())
+            .default_actions(slot::forward(&self.target_group))
+            .set_tags(Some(tags))
             .send()
             .await;
         match created {
-            Ok(out) => {
-                let arn = out
-                    .listeners()
+            Ok(out) => Attempt::Won(
+                out.listeners()
                     .first()
                     .and_then(|l| l.listener_arn())
                     .unwrap_or_default()
-                    .to_string();
-                tracing::info!(port, attempt, listener = %arn, "claimed listener port");
-                Attempt::Won(claimed(&arn, port, dns.clone()))
-            }
+                    .to_string(),
+            ),
             Err(e) => match e.as_service_error() {
                 // Someone claimed it between our read and our create.
                 Some(se) if se.is_duplicate_listener_exception() => Attempt::Taken,
                 Some(se) if se.is_too_many_listeners_exception() => {
                     Attempt::Failed(ProviderError::Exhausted(format!(
-                        "load balancer {} has reached its listener quota (TooManyListeners)",
-                        p.load_balancer
+                        "load balancer {} has reached its listener quota (TooManyListeners; 50 \
+                         per ALB unless the account's quota was raised)",
+                        self.load_balancer
                     )))
                 }
                 _ => Attempt::Failed(ProviderError::sdk("CreateListener", &e)),
             },
         }
-    };
-    claim.lowest_free(taken, refresh, create).await
-}
-
-async fn update_in_place(elb: &Client, arn: &str, p: &Props) -> Result<Outcome, ProviderError> {
-    let out = elb
-        .modify_listener()
-        .listener_arn(arn)
-        .protocol(p.protocol.clone())
-        .set_certificates(certificates(p))
-        .set_ssl_policy(p.ssl_policy.clone())
-        .default_actions(forward(&p.target_group))
-        .send()
-        .await;
-    match out {
-        Ok(o) => {
-            let port = o
-                .listeners()
-                .first()
-                .and_then(|l| l.port())
-                .unwrap_or_default();
-            Ok(claimed(arn, port, dns_name(elb, &p.load_balancer).await?))
-        }
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_listener_not_found_exception()) =>
-        {
-            // Removed by hand: claim a port again (a new physical ID).
-            create(elb, p).await
-        }
-        Err(e) => Err(ProviderError::sdk("ModifyListener", &e)),
     }
-}
-
-async fn delete(elb: &Client, arn: &str) -> Result<Outcome, ProviderError> {
-    match elb.delete_listener().listener_arn(arn).send().await {
-        Ok(_) => Ok(Outcome::new(arn)),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_listener_not_found_exception()) =>
-        {
-            Ok(Outcome::new(arn))
+    async fn modify(
+        &self,
+        elb: &Client,
+        arn: &str,
+        forward: Option<Action>,
+    ) -> Result<bool, ProviderError> {
+        let out = elb
+            .modify_listener()
+            .listener_arn(arn)
+            .protocol(self.protocol.clone())
+            .set_certificates(certificates(self))
+            .set_ssl_policy(self.ssl_policy.clone())
+            .set_default_actions(forward.map(|a| vec![a]))
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_listener_not_found_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(ProviderError::sdk("ModifyListener", &e)),
         }
-        Err(e) => Err(ProviderError::sdk("DeleteListener", &e)),
+    }
+    async fn delete(elb: &Client, arn: &str) -> Result<(), ProviderError> {
+        match elb.delete_listener().listener_arn(arn).send().await {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_listener_not_found_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(ProviderError::sdk("DeleteListener", &e)),
+        }
+    }
+    async fn outcome(&self, elb: &Client, arn: &str, port: u32) -> Result<Outcome, ProviderError> {
+        Ok(Outcome::new(arn)
+            .with("Port", port.to_string())
+            .with("ListenerArn", arn)
+            .with("DnsName", self.dns(elb).await?))
     }
 }

@@ -1,21 +1,17 @@
-//! `Custom::FargateListenerRule`: a rule on a shared listener at a free priority. The claim is
-//! atomic because ELBv2 refuses a second rule at a priority (`PriorityInUse`): a lost race moves
-//! on to the next free priority.
+//! `Custom::FargateListenerRule`: a rule on a shared listener at a free priority (the slot
+//! adapter for rules; the allocator is `slot.rs`).
 
-use crate::claim::{Attempt, Claim};
-use crate::request::{parse_range, Request, RequestType};
+use crate::request::{parse_range, Request};
 use crate::respond::Outcome;
+use crate::slot::{self, Attempt, Holder, Slot};
 use crate::ProviderError;
 use aws_sdk_elasticloadbalancingv2::types::{
-    Action, ActionTypeEnum, HostHeaderConditionConfig, PathPatternConditionConfig, RuleCondition,
+    Action, HostHeaderConditionConfig, PathPatternConditionConfig, RuleCondition, Tag,
 };
 use aws_sdk_elasticloadbalancingv2::Client;
 use serde_json::Value;
-use std::collections::BTreeSet;
 
 pub const RESOURCE_TYPE: &str = "Custom::FargateListenerRule";
-/// ELBv2's quota of rules per load balancer (default rules excluded).
-pub const MAX_RULES: usize = 100;
 
 struct Props {
     listener: String,
@@ -93,39 +89,21 @@ fn props(req: &Request) -> Result<Props, ProviderError> {
 }
 
 pub async fn handle(elb: &Client, req: &Request) -> Result<Outcome, ProviderError> {
-    let existing = req
-        .physical_resource_id
-        .clone()
-        .filter(|id| id.starts_with("arn:"));
-    match (req.request_type, existing) {
-        (RequestType::Delete, None) => Ok(Outcome::new(
-            req.physical_resource_id.clone().unwrap_or_default(),
-        )),
-        (RequestType::Delete, Some(arn)) => delete(elb, &arn).await,
-        (RequestType::Create, _) | (RequestType::Update, None) => create(elb, &props(req)?).await,
-        (RequestType::Update, Some(arn)) => {
-            let p = props(req)?;
-            if req.old_prop("ListenerArn").as_deref() == Some(p.listener.as_str())
-                && req.old_prop("PriorityRange") == req.prop("PriorityRange")
-            {
-                modify(elb, &arn, &p).await
-            } else {
-                create(elb, &p).await
-            }
-        }
-    }
+    slot::handle::<Props>(elb, req).await
 }
 
-fn forward(target_group: &str) -> Action {
-    Action::builder()
-        .r#type(ActionTypeEnum::Forward)
-        .target_group_arn(target_group)
-        .build()
+fn holder_of(r: &aws_sdk_elasticloadbalancingv2::types::Rule) -> Option<Holder> {
+    // The default rule has no numeric priority.
+    Some(Holder {
+        number: r.priority()?.parse::<u32>().ok()?,
+        arn: r.rule_arn()?.to_string(),
+        actions: r.actions().to_vec(),
+    })
 }
 
-/// Priorities of the listener's rules (the default rule has none), following `NextMarker`.
-pub async fn rule_priorities(elb: &Client, listener: &str) -> Result<BTreeSet<u32>, ProviderError> {
-    let mut used = BTreeSet::new();
+/// The listener's rules (the default rule excluded), following `NextMarker`.
+pub async fn rules(elb: &Client, listener: &str) -> Result<Vec<Holder>, ProviderError> {
+    let mut out = Vec::new();
     let mut marker = None;
     loop {
         let page = elb
@@ -136,107 +114,127 @@ pub async fn rule_priorities(elb: &Client, listener: &str) -> Result<BTreeSet<u3
             .send()
             .await
             .map_err(|e| ProviderError::sdk("DescribeRules", &e))?;
-        for r in page.rules() {
-            if let Some(p) = r.priority().and_then(|p| p.parse::<u32>().ok()) {
-                used.insert(p);
-            }
-        }
+        out.extend(page.rules().iter().filter_map(holder_of));
         match page.next_marker() {
             Some(m) if !m.is_empty() => marker = Some(m.to_string()),
-            _ => return Ok(used),
+            _ => return Ok(out),
         }
     }
 }
 
-async fn create(elb: &Client, p: &Props) -> Result<Outcome, ProviderError> {
-    let on = format!("listener {}", p.listener);
-    let claim = Claim {
-        what: "priority",
-        on: &on,
-        holders: "rules",
-        range: p.range,
-        quota: MAX_RULES,
-    };
-    let taken = rule_priorities(elb, &p.listener).await?;
-    let refresh = || rule_priorities(elb, &p.listener);
-    let create = |priority: u32, attempt: usize| async move {
+impl Slot for Props {
+    const NUMBER: &'static str = "priority";
+    // CreateRule is not documented as idempotent: a taken priority is PriorityInUse.
+    const CREATE_MAY_RETURN_EXISTING: bool = false;
+
+    fn parse(req: &Request) -> Result<Self, ProviderError> {
+        props(req)
+    }
+    fn same_claim(&self, req: &Request) -> bool {
+        req.old_prop("ListenerArn").as_deref() == Some(self.listener.as_str())
+            && req.old_prop("PriorityRange") == req.prop("PriorityRange")
+    }
+    fn range(&self) -> (u32, u32) {
+        self.range
+    }
+    fn scope(&self) -> String {
+        format!("listener {}", self.listener)
+    }
+    fn target_group(&self) -> &str {
+        &self.target_group
+    }
+    async fn holders(&self, elb: &Client) -> Result<Vec<Holder>, ProviderError> {
+        rules(elb, &self.listener).await
+    }
+    async fn holder(elb: &Client, arn: &str) -> Result<Option<Holder>, ProviderError> {
+        match elb.describe_rules().rule_arns(arn).send().await {
+            Ok(out) => Ok(out.rules().iter().find_map(holder_of)),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_rule_not_found_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(ProviderError::sdk("DescribeRules", &e)),
+        }
+    }
+    async fn create(&self, elb: &Client, priority: u32, tags: Vec<Tag>) -> Attempt<String> {
         let created = elb
             .create_rule()
-            .listener_arn(&p.listener)
+            .listener_arn(&self.listener)
             .priority(priority as i32)
-            .set_conditions(Some(p.conditions.clone()))
-            .actions(forward(&p.target_group))
+            .set_conditions(Some(self.conditions.clone()))
+            .actions(slot::forward(&self.target_group))
+            .set_tags(Some(tags))
             .send()
             .await;
         match created {
-            Ok(out) => {
-                let arn = out
-                    .rules()
+            Ok(out) => Attempt::Won(
+                out.rules()
                     .first()
                     .and_then(|r| r.rule_arn())
                     .unwrap_or_default()
-                    .to_string();
-                tracing::info!(priority, attempt, rule = %arn, "claimed rule priority");
-                Attempt::Won(
-                    Outcome::new(arn.clone())
-                        .with("Priority", priority.to_string())
-                        .with("RuleArn", arn),
-                )
-            }
+                    .to_string(),
+            ),
             Err(e) => match e.as_service_error() {
                 Some(se) if se.is_priority_in_use_exception() => Attempt::Taken,
+                // The quota counts the rules of every listener of the ALB.
                 Some(se) if se.is_too_many_rules_exception() => {
                     Attempt::Failed(ProviderError::Exhausted(format!(
-                    "the load balancer of listener {} has reached its rule quota (TooManyRules)",
-                    p.listener
-                )))
+                        "the load balancer of listener {} has reached its rule quota \
+                         (TooManyRules; 100 rules per load balancer across all its listeners, \
+                         default rules excluded, unless the account's quota was raised)",
+                        self.listener
+                    )))
                 }
                 _ => Attempt::Failed(ProviderError::sdk("CreateRule", &e)),
             },
         }
-    };
-    claim.lowest_free(taken, refresh, create).await
-}
-
-async fn modify(elb: &Client, arn: &str, p: &Props) -> Result<Outcome, ProviderError> {
-    match elb
-        .modify_rule()
-        .rule_arn(arn)
-        .set_conditions(Some(p.conditions.clone()))
-        .actions(forward(&p.target_group))
-        .send()
-        .await
-    {
-        Ok(o) => {
-            let priority = o
-                .rules()
-                .first()
-                .and_then(|r| r.priority())
-                .unwrap_or_default()
-                .to_string();
-            Ok(Outcome::new(arn)
-                .with("Priority", priority)
-                .with("RuleArn", arn))
-        }
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_rule_not_found_exception()) =>
-        {
-            create(elb, p).await
-        }
-        Err(e) => Err(ProviderError::sdk("ModifyRule", &e)),
     }
-}
-
-async fn delete(elb: &Client, arn: &str) -> Result<Outcome, ProviderError> {
-    match elb.delete_rule().rule_arn(arn).send().await {
-        Ok(_) => Ok(Outcome::new(arn)),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_rule_not_found_exception()) =>
-        {
-            Ok(Outcome::new(arn))
+    async fn modify(
+        &self,
+        elb: &Client,
+        arn: &str,
+        forward: Option<Action>,
+    ) -> Result<bool, ProviderError> {
+        let out = elb
+            .modify_rule()
+            .rule_arn(arn)
+            .set_conditions(Some(self.conditions.clone()))
+            .set_actions(forward.map(|a| vec![a]))
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_rule_not_found_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(ProviderError::sdk("ModifyRule", &e)),
         }
-        Err(e) => Err(ProviderError::sdk("DeleteRule", &e)),
+    }
+    async fn delete(elb: &Client, arn: &str) -> Result<(), ProviderError> {
+        match elb.delete_rule().rule_arn(arn).send().await {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_rule_not_found_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(ProviderError::sdk("DeleteRule", &e)),
+        }
+    }
+    async fn outcome(
+        &self,
+        _elb: &Client,
+        arn: &str,
+        priority: u32,
+    ) -> Result<Outcome, ProviderError> {
+        Ok(Outcome::new(arn)
+            .with("Priority", priority.to_string())
+            .with("RuleArn", arn))
     }
 }

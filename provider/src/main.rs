@@ -1,5 +1,6 @@
 //! The provider Lambda (`bootstrap`).
 
+use fargate_provider::respond::invocation_deadline;
 use fargate_provider::{handle_event, Clients};
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use serde_json::Value;
@@ -11,8 +12,15 @@ const PAST_DEADLINE_BUDGET: Duration = Duration::from_secs(30);
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
+    // RUST_LOG picks the level (`RUST_LOG=debug`, `RUST_LOG=fargate_provider=trace`); info
+    // without it.
     tracing_subscriber::fmt()
         .json()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::builder()
+                .with_default_directive(tracing_subscriber::filter::LevelFilter::INFO.into())
+                .from_env_lossy(),
+        )
         .with_target(false)
         .without_time()
         .init();
@@ -24,7 +32,9 @@ async fn main() -> Result<(), Error> {
             let now_ms = SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .unwrap_or_default()
-                .as_millis() as u64;
+                .as_millis()
+                .try_into()
+                .unwrap_or(u64::MAX);
             let mut left = Duration::from_millis(event.context.deadline.saturating_sub(now_ms));
             if left.is_zero() {
                 // A deadline already past (a runtime emulator's, or a skewed clock): keep a
@@ -37,7 +47,7 @@ async fn main() -> Result<(), Error> {
                 );
                 left = PAST_DEADLINE_BUDGET;
             }
-            let deadline = tokio::time::Instant::now() + left;
+            let deadline = invocation_deadline(tokio::time::Instant::now(), left, None);
             Ok::<_, Error>(handle_event(clients, event.payload, deadline).await)
         }
     }))

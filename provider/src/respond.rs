@@ -53,14 +53,33 @@ struct Body<'a> {
     data: Map<String, Value>,
 }
 
-/// The response body for a result, at most [`MAX_BODY_BYTES`]: a long Reason is cut (saying
-/// so); if Data still does not fit it is dropped and the Reason says that too.
+/// CloudFormation's limit on a PhysicalResourceId (1 KB).
+pub const MAX_PHYSICAL_ID_BYTES: usize = 1024;
+const CUT: &str = " ... (reason truncated)";
+const DROPPED: &str = "attributes dropped: the response would exceed 4096 bytes";
+
+/// The longest prefix of `s` of at most `max` bytes that ends on a character boundary.
+pub fn prefix_bytes(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// The response body for a result, at most [`MAX_BODY_BYTES`] for any UTF-8 input: attributes
+/// that do not fit are dropped and a long Reason is cut (each saying so); IDs longer than
+/// CloudFormation's own limits (only a crafted request has them) are cut last. Every pass
+/// shrinks the body, so this always returns.
 pub fn body(req: &Request, result: &Result<Outcome, ProviderError>) -> String {
     let fallback_id = req
         .physical_resource_id
         .clone()
         .unwrap_or_else(|| req.placeholder_id());
-    let (status, mut reason, physical_id, data) = match result {
+    let (status, mut reason, physical_id, mut data) = match result {
         Ok(o) => (
             "SUCCESS",
             None,
@@ -69,16 +88,20 @@ pub fn body(req: &Request, result: &Result<Outcome, ProviderError>) -> String {
         ),
         Err(e) => ("FAILED", Some(e.to_string()), fallback_id, Map::new()),
     };
-    let physical_id: String = physical_id.chars().take(1024).collect();
-    let mut data = data;
+    let mut ids = [
+        prefix_bytes(&physical_id, MAX_PHYSICAL_ID_BYTES).to_string(),
+        req.stack_id.clone(),
+        req.request_id.clone(),
+        req.logical_resource_id.clone(),
+    ];
     loop {
         let b = Body {
             status,
             reason: reason.clone(),
-            physical_resource_id: &physical_id,
-            stack_id: &req.stack_id,
-            request_id: &req.request_id,
-            logical_resource_id: &req.logical_resource_id,
+            physical_resource_id: &ids[0],
+            stack_id: &ids[1],
+            request_id: &ids[2],
+            logical_resource_id: &ids[3],
             no_echo: false,
             data: data.clone(),
         };
@@ -87,30 +110,31 @@ pub fn body(req: &Request, result: &Result<Outcome, ProviderError>) -> String {
             return s;
         }
         let over = s.len() - MAX_BODY_BYTES;
-        match &reason {
-            Some(r) if r.len() > over + 40 => {
-                const CUT: &str = " ... (reason truncated)";
-                let keep = r.len().saturating_sub(over + CUT.len());
-                let mut end = keep;
-                while !r.is_char_boundary(end) {
-                    end -= 1;
-                }
-                reason = Some(format!("{}{CUT}", &r[..end]));
-            }
-            _ if !data.is_empty() => {
-                data.clear();
-                let note = "attributes dropped: the response would exceed 4096 bytes";
-                reason = Some(match reason {
-                    Some(r) => format!("{r}; {note}"),
-                    None => note.to_string(),
-                });
-            }
-            _ => {
-                // Only the IDs are left and they are bounded by CloudFormation; cut the reason.
-                reason = reason.map(|r| r.chars().take(200).collect());
-                data.clear();
-            }
+        if !data.is_empty() {
+            data.clear();
+            reason = Some(match reason {
+                Some(r) => format!("{r}; {DROPPED}"),
+                None => DROPPED.to_string(),
+            });
+            continue;
         }
+        // JSON escaping never shrinks text, so cutting `over` bytes of the raw Reason cuts at
+        // least `over` bytes of the body.
+        if let Some(r) = &reason {
+            let keep = r.len().saturating_sub(over + CUT.len());
+            if keep > 0 {
+                reason = Some(format!("{}{CUT}", prefix_bytes(r, keep)));
+                continue;
+            }
+            reason = None;
+            continue;
+        }
+        // Only IDs are left: halve the longest.
+        let longest = (0..ids.len())
+            .max_by_key(|&i| ids[i].len())
+            .expect("four IDs");
+        let half = ids[longest].len() / 2;
+        ids[longest] = prefix_bytes(&ids[longest], half).to_string();
     }
 }
 
@@ -129,9 +153,45 @@ pub struct Delivery {
 }
 
 /// The margin kept before the deadline to send the answer: a fifth of the time left, between
-/// 200 ms and 10 s.
+/// 200 ms and 10 s (a PUT to S3 takes well under a second; four attempts with backoff fit).
 pub fn margin(left: Duration) -> Duration {
     (left / 5).clamp(Duration::from_millis(200), Duration::from_secs(10))
+}
+
+/// When a handler must be done so that the answer still goes out before `deadline`.
+pub fn answer_by(deadline: Instant) -> Instant {
+    let now = Instant::now();
+    let left = deadline.saturating_duration_since(now);
+    deadline.checked_sub(margin(left)).unwrap_or(now)
+}
+
+/// The deadline of one invocation: the Lambda's, `left` from `now`, and for a custom resource
+/// no later than its `ServiceTimeout` (CloudFormation stops waiting then). Never panics: an
+/// absurd deadline saturates.
+pub fn invocation_deadline(
+    now: Instant,
+    left: Duration,
+    service_timeout: Option<Duration>,
+) -> Instant {
+    let left = service_timeout.map_or(left, |t| left.min(t));
+    now.checked_add(left)
+        .unwrap_or_else(|| now + Duration::from_secs(15 * 60))
+}
+
+/// `ServiceTimeout` (seconds, 1-3600) of a custom-resource request's properties, if set.
+pub fn service_timeout(req: &Request) -> Option<Duration> {
+    let secs: u64 = req.prop("ServiceTimeout")?.trim().parse().ok()?;
+    (1..=3600)
+        .contains(&secs)
+        .then(|| Duration::from_secs(secs))
+}
+
+/// What this invocation may spend of `ServiceTimeout`: CloudFormation's clock started when it
+/// sent the request, before this invocation (a Lambda retry after a crash comes a minute or two
+/// later), so the macro's 60 s of delivery slack is kept back (half of a shorter timeout).
+pub fn service_budget(req: &Request) -> Option<Duration> {
+    const DELIVERY_SLACK: Duration = Duration::from_secs(60);
+    service_timeout(req).map(|t| t - DELIVERY_SLACK.min(t / 2))
 }
 
 /// Runs a handler and answers CloudFormation, whatever the handler does.
@@ -144,8 +204,8 @@ pub async fn run<F>(
 where
     F: Future<Output = Result<Outcome, ProviderError>> + Send + 'static,
 {
-    let margin = margin(deadline.saturating_duration_since(Instant::now()));
-    let answer_at = deadline.checked_sub(margin).unwrap_or_else(Instant::now);
+    let answer_at = answer_by(deadline);
+    let margin = deadline.saturating_duration_since(answer_at);
     let task = tokio::spawn(handler);
     let abort = task.abort_handle();
     let result = tokio::select! {
@@ -162,7 +222,7 @@ where
         },
         _ = tokio::time::sleep_until(answer_at) => {
             abort.abort();
-            Err(ProviderError::Timeout { margin_ms: margin.as_millis() as u64 })
+            Err(ProviderError::Timeout { margin_ms: u64::try_from(margin.as_millis()).unwrap_or(u64::MAX) })
         }
     };
     match &result {
@@ -210,14 +270,17 @@ pub async fn put(http: &reqwest::Client, url: &str, body: String, deadline: Inst
                 last = Some(resp.status().as_u16());
             }
             Err(e) => {
+                // reqwest's error text carries the whole URL, signature included.
+                let e = e.without_url();
                 tracing::warn!(url = %redact(url), error = %e, attempt = attempts, "response PUT failed")
             }
         }
-        if Instant::now() + backoff >= deadline {
-            break;
+        match Instant::now().checked_add(backoff) {
+            Some(next) if next < deadline => {}
+            _ => break,
         }
         tokio::time::sleep(backoff).await;
-        backoff *= 2;
+        backoff = backoff.saturating_mul(2);
     }
     tracing::error!(url = %redact(url), attempts, "could not deliver the response to CloudFormation");
     Delivery {

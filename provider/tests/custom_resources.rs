@@ -74,7 +74,8 @@ async fn create_claims_the_lowest_free_port_and_answers_exactly() {
             "Data": { "Port": "8002", "ListenerArn": arn, "DnsName": "shared-1.elb.test" }
         })
     );
-    // Pages of 2 over 3 listeners: two DescribeListeners calls.
+    // Pages of 2 over 3 listeners: two DescribeListeners calls. CreateListener may hand back
+    // an identical listener of someone else's, so its tags are read.
     let calls = state.lock().unwrap().calls.clone();
     assert_eq!(
         calls,
@@ -82,7 +83,8 @@ async fn create_claims_the_lowest_free_port_and_answers_exactly() {
             "DescribeLoadBalancers",
             "DescribeListeners",
             "DescribeListeners",
-            "CreateListener"
+            "CreateListener",
+            "DescribeTags"
         ]
     );
 }
@@ -105,7 +107,11 @@ async fn twenty_concurrent_port_claims_get_twenty_distinct_ports() {
             None,
             None,
         );
+        // Twenty Apps (different logical IDs) with identical listener settings: ELBv2's
+        // idempotent CreateListener hands each the same listener, so only the tags tell them
+        // apart.
         ev["RequestId"] = json!(format!("req-{i}"));
+        ev["LogicalResourceId"] = json!(format!("App{i}AutoListener"));
         tasks.push(tokio::spawn(handle_event(
             c.clone(),
             ev,
@@ -160,6 +166,7 @@ async fn twenty_concurrent_priority_claims_get_twenty_distinct_priorities() {
             None,
         );
         ev["RequestId"] = json!(format!("req-{i}"));
+        ev["LogicalResourceId"] = json!(format!("App{i}AutoListenerRule"));
         tasks.push(tokio::spawn(handle_event(
             c.clone(),
             ev,
@@ -254,12 +261,10 @@ async fn a_full_range_and_the_listener_quota_fail_with_a_clear_reason() {
     .await;
     let b = &server.puts()[1].body;
     assert_eq!(b["Status"], "FAILED");
-    assert!(
-        b["Reason"]
-            .as_str()
-            .unwrap()
-            .contains("already has 50 listeners, the quota"),
-        "{b}"
+    // ELBv2's own quota (adjustable, so not counted here): TooManyListeners.
+    assert_eq!(
+        b["Reason"],
+        format!("load balancer {LB_ARN} has reached its listener quota (TooManyListeners; 50 per ALB unless the account's quota was raised)")
     );
 }
 
@@ -597,7 +602,8 @@ async fn calls_per_allocation_stay_constant_as_listeners_grow() {
             vec![
                 "DescribeLoadBalancers",
                 "DescribeListeners",
-                "CreateListener"
+                "CreateListener",
+                "DescribeTags"
             ],
             "{existing} listeners"
         );
@@ -637,10 +643,31 @@ async fn throttled_reads_are_retried_by_the_sdk() {
             )
             .build()
     });
+    let tags = mock!(elb::Client::describe_tags).then_output(|| {
+        elb::operation::describe_tags::DescribeTagsOutput::builder()
+            .tag_descriptions(
+                elb::types::TagDescription::builder()
+                    .resource_arn("arn:aws:elasticloadbalancing:us-east-1:1:listener/app/x/1/2")
+                    .tags(
+                        elb::types::Tag::builder()
+                            .key("fargate-app:stack-id")
+                            .value("arn:aws:cloudformation:us-east-1:123456789012:stack/app/1")
+                            .build(),
+                    )
+                    .tags(
+                        elb::types::Tag::builder()
+                            .key("fargate-app:logical-id")
+                            .value("UsersAutoListener")
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build()
+    });
     let client = mock_client!(
         elb,
         RuleMode::Sequential,
-        &[&describe_lb, &describe, &create],
+        &[&describe_lb, &describe, &create, &tags],
         |c| c.retry_config(
             elb::config::retry::RetryConfig::standard()
                 .with_max_attempts(3)

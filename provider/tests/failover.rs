@@ -11,7 +11,7 @@ use aws_sdk_elasticloadbalancingv2 as elb;
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
 use common::moto::Moto;
 use common::*;
-use fargate_provider::failover::{reconcile, Decision, Settings};
+use fargate_provider::failover::{reconcile, Decision, Settings, Trigger};
 use fargate_provider::{handle_event, Clients};
 use serde_json::json;
 use std::sync::Arc;
@@ -234,7 +234,8 @@ async fn the_alarm_cycle_against_moto() {
     let d: Decision = serde_json::from_value(event(&c).await).unwrap();
     assert_eq!((d.serving.as_str(), d.changed), ("standby", false));
 
-    // Update with a new standby count while in ALARM; then Delete leaves the standby serving.
+    // Update with a new standby count while in ALARM; then Delete hands the listener back as
+    // a plain forward to the app (the standby target group is deleted next).
     set_alarm(&cw, cw::types::StateValue::Alarm).await;
     let mut newer = config.clone();
     newer["StandbyCount"] = json!("1");
@@ -266,10 +267,22 @@ async fn the_alarm_cycle_against_moto() {
     );
     handle_event(c.clone(), ev, deadline()).await;
     assert_eq!(server.puts()[2].body["Status"], "SUCCESS");
-    assert_eq!(
-        weights(&elb, &listener).await,
-        vec![(app_tg.clone(), 0), (standby_tg.clone(), 100)]
-    );
+    let l = elb
+        .describe_listeners()
+        .listener_arns(&listener)
+        .send()
+        .await
+        .unwrap();
+    let action = &l.listeners()[0].default_actions()[0];
+    let targets: Vec<&str> = match action.forward_config() {
+        Some(fc) => fc
+            .target_groups()
+            .iter()
+            .filter_map(|t| t.target_group_arn())
+            .collect(),
+        None => action.target_group_arn().into_iter().collect(),
+    };
+    assert_eq!(targets, vec![app_tg.as_str()], "{action:?}");
     println!("failover to the service against moto: {failover_time:?}");
 }
 
@@ -278,109 +291,66 @@ fn settings() -> Settings {
         "Cluster": "apps", "ServiceName": "api", "StandbyCount": 2, "RestingCount": 0, "HealthyTimeout": 600 })).unwrap()
 }
 
-fn mocked(
-    healthy_after: Option<usize>,
-) -> (Arc<Clients>, aws_smithy_mocks::Rule, aws_smithy_mocks::Rule) {
-    let alarm = mock!(cw::Client::describe_alarms).then_output(|| {
-        cw::operation::describe_alarms::DescribeAlarmsOutput::builder()
-            .metric_alarms(
-                cw::types::MetricAlarm::builder()
-                    .alarm_name("a")
-                    .state_value(cw::types::StateValue::Alarm)
-                    .build(),
-            )
-            .build()
-    });
-    let listeners = mock!(elb::Client::describe_listeners).then_output(|| {
-        let fc = elb::types::ForwardActionConfig::builder()
-            .target_groups(
-                elb::types::TargetGroupTuple::builder()
-                    .target_group_arn("tg-app")
-                    .weight(0)
-                    .build(),
-            )
-            .target_groups(
-                elb::types::TargetGroupTuple::builder()
-                    .target_group_arn("tg-standby")
-                    .weight(100)
-                    .build(),
-            )
-            .build();
-        elb::operation::describe_listeners::DescribeListenersOutput::builder()
-            .listeners(
-                elb::types::Listener::builder()
-                    .default_actions(
-                        elb::types::Action::builder()
-                            .r#type(elb::types::ActionTypeEnum::Forward)
-                            .forward_config(fc)
-                            .build(),
-                    )
-                    .build(),
-            )
-            .build()
-    });
-    let health = |n: usize| {
-        move || {
-            let mut o =
-                elb::operation::describe_target_health::DescribeTargetHealthOutput::builder();
-            for i in 0..2 {
-                let state = if i < n {
-                    elb::types::TargetHealthStateEnum::Healthy
-                } else {
-                    elb::types::TargetHealthStateEnum::Initial
-                };
-                o = o.target_health_descriptions(
-                    elb::types::TargetHealthDescription::builder()
-                        .target_health(elb::types::TargetHealth::builder().state(state).build())
-                        .build(),
-                );
-            }
-            o.build()
-        }
-    };
-    let health_rule = match healthy_after {
-        Some(k) => mock!(elb::Client::describe_target_health)
-            .sequence()
-            .output(health(0))
-            .times(k)
-            .output(health(2))
-            .build(),
-        None => mock!(elb::Client::describe_target_health)
-            .sequence()
-            .output(health(1))
-            .repeatedly()
-            .build(),
-    };
-    let modify = mock!(elb::Client::modify_listener)
-        .sequence()
-        .output(|| elb::operation::modify_listener::ModifyListenerOutput::builder().build())
-        .repeatedly()
+/// A listener whose standby serves, a service at 0 and an alarm in ALARM, as stateful fakes;
+/// the targets turn healthy after `healthy_after` polls (or one of two stays unhealthy).
+fn mocked(healthy_after: Option<usize>) -> (Arc<Clients>, Arc<std::sync::Mutex<FakeAlb>>) {
+    let alb = Arc::new(std::sync::Mutex::new(FakeAlb {
+        targets: 2,
+        healthy: 1,
+        healthy_after_polls: healthy_after,
+        ..Default::default()
+    }));
+    let fc = elb::types::ForwardActionConfig::builder()
+        .target_groups(
+            elb::types::TargetGroupTuple::builder()
+                .target_group_arn("tg-app")
+                .weight(0)
+                .build(),
+        )
+        .target_groups(
+            elb::types::TargetGroupTuple::builder()
+                .target_group_arn("tg-standby")
+                .weight(100)
+                .build(),
+        )
         .build();
-    let describe_svc = mock!(ecs::Client::describe_services).then_output(|| {
-        ecs::operation::describe_services::DescribeServicesOutput::builder()
-            .services(ecs::types::Service::builder().desired_count(0).build())
-            .build()
-    });
-    let update_svc = mock!(ecs::Client::update_service)
-        .then_output(|| ecs::operation::update_service::UpdateServiceOutput::builder().build());
-    let mut c = test_clients(mock_client!(
-        elb,
-        RuleMode::MatchAny,
-        &[&listeners, &health_rule, &modify]
-    ));
-    c.cloudwatch = mock_client!(cw, RuleMode::MatchAny, &[&alarm]);
-    c.ecs = mock_client!(ecs, RuleMode::MatchAny, &[&describe_svc, &update_svc]);
-    (Arc::new(c), health_rule, modify)
+    {
+        let mut st = alb.lock().unwrap();
+        st.listeners.push((80, LISTENER_ARN.to_string()));
+        st.actions.insert(
+            LISTENER_ARN.to_string(),
+            vec![elb::types::Action::builder()
+                .r#type(elb::types::ActionTypeEnum::Forward)
+                .forward_config(fc)
+                .build()],
+        );
+    }
+    let mut c = test_clients(fake_alb_client(alb.clone(), 400));
+    c.cloudwatch = fake_alarm(
+        "a",
+        Arc::new(std::sync::Mutex::new(cw::types::StateValue::Alarm)),
+    );
+    c.ecs = fake_ecs(Arc::new(std::sync::Mutex::new(0)));
+    (Arc::new(c), alb)
+}
+
+fn count(alb: &Arc<std::sync::Mutex<FakeAlb>>, call: &str) -> usize {
+    alb.lock()
+        .unwrap()
+        .calls
+        .iter()
+        .filter(|c| **c == call)
+        .count()
 }
 
 #[tokio::test]
 async fn weights_move_only_once_the_targets_are_healthy() {
-    let (c, health, modify) = mocked(Some(3));
+    let (c, alb) = mocked(Some(3));
     let d = reconcile(
         &c,
         &settings(),
         Instant::now() + Duration::from_secs(5),
-        false,
+        Trigger::Event,
     )
     .await
     .unwrap();
@@ -389,17 +359,26 @@ async fn weights_move_only_once_the_targets_are_healthy() {
         ("app", 100, Some(2)),
         "{d:?}"
     );
-    assert_eq!(health.num_calls(), 4, "three unhealthy polls, then healthy");
-    assert_eq!(modify.num_calls(), 1);
+    assert_eq!(
+        count(&alb, "DescribeTargetHealth"),
+        4,
+        "three unhealthy polls, then healthy"
+    );
+    assert_eq!(count(&alb, "ModifyListener"), 1);
 }
 
 #[tokio::test]
 async fn targets_that_never_get_healthy_leave_the_weights_alone_within_the_deadline() {
-    let (c, health, modify) = mocked(None);
+    let (c, alb) = mocked(None);
     let start = Instant::now();
-    let d = reconcile(&c, &settings(), start + Duration::from_millis(500), false)
-        .await
-        .unwrap();
+    let d = reconcile(
+        &c,
+        &settings(),
+        start + Duration::from_millis(500),
+        Trigger::Event,
+    )
+    .await
+    .unwrap();
     let took = start.elapsed();
     // The wait ends by the deadline it was given (one in-flight poll may finish just after).
     assert!(took < Duration::from_millis(550), "{took:?}");
@@ -409,7 +388,7 @@ async fn targets_that_never_get_healthy_leave_the_weights_alone_within_the_deadl
         d.note,
         "1 of 2 targets healthy in time; weights unchanged, the next re-check continues"
     );
-    assert!(health.num_calls() >= 5);
-    assert_eq!(modify.num_calls(), 0, "no weight moved");
+    assert!(count(&alb, "DescribeTargetHealth") >= 5);
+    assert_eq!(count(&alb, "ModifyListener"), 0, "no weight moved");
     println!("worst case before a decision (deadline 500 ms, poll 20 ms): {took:?}");
 }

@@ -175,30 +175,28 @@ async fn listener_ports_and_rule_priorities_against_moto() {
         json!({ "ListenerArn": listener, "TargetGroupArn": tg_b, "PriorityRange": "1-50000",
         "Conditions": [{ "Field": "path-pattern", "PathPatternConfig": { "Values": [path] } }] })
     };
-    call(
-        &c,
-        request(
-            "Create",
-            "Custom::FargateListenerRule",
-            &server.url,
-            rule_props("/a/*"),
-            None,
-            None,
-        ),
-    )
-    .await;
-    call(
-        &c,
-        request(
-            "Create",
-            "Custom::FargateListenerRule",
-            &server.url,
-            rule_props("/b/*"),
-            None,
-            None,
-        ),
-    )
-    .await;
+    let mut ev = request(
+        "Create",
+        "Custom::FargateListenerRule",
+        &server.url,
+        rule_props("/a/*"),
+        None,
+        None,
+    );
+    // Two resources (the same logical ID would be one resource's repeated Create).
+    ev["LogicalResourceId"] = json!("ARule");
+    call(&c, ev).await;
+    let mut ev = request(
+        "Create",
+        "Custom::FargateListenerRule",
+        &server.url,
+        rule_props("/b/*"),
+        None,
+        None,
+    );
+    // Two resources (the same logical ID would be one resource's repeated Create).
+    ev["LogicalResourceId"] = json!("BRule");
+    call(&c, ev).await;
     let puts = server.puts();
     assert_eq!(puts[6].body["Data"]["Priority"], "1", "{:?}", puts[6].body);
     assert_eq!(puts[7].body["Data"]["Priority"], "2");

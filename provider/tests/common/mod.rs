@@ -10,14 +10,24 @@ use aws_smithy_mocks::{mock, mock_client, MockResponse, Rule, RuleMode};
 use elb::operation::create_listener::{CreateListenerError, CreateListenerOutput};
 use elb::operation::create_rule::{CreateRuleError, CreateRuleOutput};
 use elb::operation::delete_listener::{DeleteListenerError, DeleteListenerOutput};
+use elb::operation::delete_rule::{DeleteRuleError, DeleteRuleOutput};
 use elb::operation::describe_listeners::DescribeListenersOutput;
 use elb::operation::describe_load_balancers::DescribeLoadBalancersOutput;
 use elb::operation::describe_rules::DescribeRulesOutput;
+use elb::operation::describe_tags::DescribeTagsOutput;
+use elb::operation::describe_target_health::DescribeTargetHealthOutput;
+use elb::operation::modify_listener::{ModifyListenerError, ModifyListenerOutput};
+use elb::operation::modify_rule::{ModifyRuleError, ModifyRuleOutput};
 use elb::types::error::{
     DuplicateListenerException, ListenerNotFoundException, PriorityInUseException,
+    RuleNotFoundException, TooManyListenersException, TooManyRulesException,
 };
-use elb::types::{Listener, LoadBalancer, Rule as ElbRule};
+use elb::types::{
+    Action, Listener, LoadBalancer, Rule as ElbRule, Tag, TagDescription, TargetHealth,
+    TargetHealthDescription, TargetHealthStateEnum,
+};
 use serde_json::Value;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -140,6 +150,19 @@ pub fn request(
 }
 
 /// A fake ALB: listeners and rules kept in memory; describes page by `page` items.
+///
+/// ELBv2 behaviour it reproduces (Elastic Load Balancing API Reference, Application Load
+/// Balancers Guide "Quotas"):
+/// - `CreateListener` is idempotent: the same port with the same settings (protocol,
+///   certificates, default actions) succeeds again and returns the existing listener; a
+///   different listener on a taken port is `DuplicateListener`. Whether a repeated call with
+///   other tags re-tags the listener is not documented: the fake keeps the first tags, the
+///   least convenient reading for an allocator that identifies its listener by tags.
+/// - `CreateRule` is not documented as idempotent: a taken priority is `PriorityInUse`.
+/// - Quotas: 50 listeners per ALB (`TooManyListeners`), 100 rules per ALB counting every
+///   listener's rules and not the default rules (`TooManyRules`); both adjustable, so tests
+///   may raise them.
+/// - `DescribeTags` takes at most 20 resource ARNs.
 #[derive(Default)]
 pub struct FakeAlb {
     pub listeners: Vec<(i32, String)>,
@@ -151,12 +174,38 @@ pub struct FakeAlb {
     pub stale_reads: usize,
     pub initial_listeners: usize,
     pub initial_rules: usize,
+    /// Actions by listener or rule ARN (a listener's default actions).
+    pub actions: HashMap<String, Vec<Action>>,
+    /// Tags by listener or rule ARN.
+    pub tags: HashMap<String, Vec<(String, String)>>,
+    /// What makes two CreateListener calls "the same settings", by listener ARN.
+    pub settings: HashMap<String, String>,
+    /// Rules on the ALB's other listeners (they count toward the per-ALB rule quota).
+    pub other_rules: usize,
+    pub listener_quota: Option<usize>,
+    pub rule_quota: Option<usize>,
+    /// Targets DescribeTargetHealth reports healthy (of `targets`).
+    pub healthy: usize,
+    pub targets: usize,
+    /// When set, every target turns healthy after this many DescribeTargetHealth calls.
+    pub healthy_after_polls: Option<usize>,
+    pub health_polls: usize,
 }
 
 pub const LB_ARN: &str =
     "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/shared/1";
 pub const LISTENER_ARN: &str =
     "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/shared/1/9";
+
+fn listener_settings(req: &elb::operation::create_listener::CreateListenerInput) -> String {
+    format!(
+        "{:?}|{:?}|{:?}|{:?}",
+        req.protocol(),
+        req.certificates(),
+        req.ssl_policy(),
+        req.default_actions()
+    )
+}
 
 pub fn fake_alb_client(state: Arc<Mutex<FakeAlb>>, page: usize) -> elb::Client {
     let s = state.clone();
@@ -176,6 +225,25 @@ pub fn fake_alb_client(state: Arc<Mutex<FakeAlb>>, page: usize) -> elb::Client {
         mock!(elb::Client::describe_listeners).then_compute_output(move |req| {
             let mut st = s.lock().unwrap();
             st.calls.push("DescribeListeners");
+            let listener = |st: &FakeAlb, p: i32, a: &String| {
+                Listener::builder()
+                    .port(p)
+                    .listener_arn(a)
+                    .load_balancer_arn(LB_ARN)
+                    .set_default_actions(st.actions.get(a).cloned())
+                    .build()
+            };
+            if !req.listener_arns().is_empty() {
+                let items: Vec<Listener> = st
+                    .listeners
+                    .iter()
+                    .filter(|(_, a)| req.listener_arns().contains(a))
+                    .map(|(p, a)| listener(&st, *p, a))
+                    .collect();
+                return DescribeListenersOutput::builder()
+                    .set_listeners(Some(items))
+                    .build();
+            }
             let start: usize = req.marker().and_then(|m| m.parse().ok()).unwrap_or(0);
             let visible = if st.stale_reads > 0 {
                 st.stale_reads -= 1;
@@ -189,7 +257,7 @@ pub fn fake_alb_client(state: Arc<Mutex<FakeAlb>>, page: usize) -> elb::Client {
                 .take(visible)
                 .skip(start)
                 .take(page)
-                .map(|(p, a)| Listener::builder().port(*p).listener_arn(a).build())
+                .map(|(p, a)| listener(&st, *p, a))
                 .collect();
             let next = (start + page < visible).then(|| (start + page).to_string());
             DescribeListenersOutput::builder()
@@ -202,10 +270,28 @@ pub fn fake_alb_client(state: Arc<Mutex<FakeAlb>>, page: usize) -> elb::Client {
         let mut st = s.lock().unwrap();
         st.calls.push("CreateListener");
         let port = req.port().unwrap();
-        if st.listeners.iter().any(|(p, _)| *p == port) {
+        let settings = listener_settings(req);
+        if let Some((_, arn)) = st.listeners.iter().find(|(p, _)| *p == port).cloned() {
+            if st.settings.get(&arn) == Some(&settings) {
+                // Idempotent: the same settings again return the existing listener.
+                return MockResponse::Output(
+                    CreateListenerOutput::builder()
+                        .listeners(Listener::builder().port(port).listener_arn(arn).build())
+                        .build(),
+                );
+            }
             return MockResponse::Error(CreateListenerError::DuplicateListenerException(
                 DuplicateListenerException::builder()
                     .message("A listener already exists on this port")
+                    .build(),
+            ));
+        }
+        if st.listeners.len() >= st.listener_quota.unwrap_or(50) {
+            return MockResponse::Error(CreateListenerError::TooManyListenersException(
+                TooManyListenersException::builder()
+                    .message(
+                        "You've reached the limit on the number of listeners per load balancer",
+                    )
                     .build(),
             ));
         }
@@ -215,9 +301,51 @@ pub fn fake_alb_client(state: Arc<Mutex<FakeAlb>>, page: usize) -> elb::Client {
             st.next_id
         );
         st.listeners.push((port, arn.clone()));
+        st.settings.insert(arn.clone(), settings);
+        st.actions
+            .insert(arn.clone(), req.default_actions().to_vec());
+        let tags = req
+            .tags()
+            .iter()
+            .map(|t| {
+                (
+                    t.key().unwrap_or_default().to_string(),
+                    t.value().unwrap_or_default().to_string(),
+                )
+            })
+            .collect();
+        st.tags.insert(arn.clone(), tags);
         MockResponse::Output(
             CreateListenerOutput::builder()
                 .listeners(Listener::builder().port(port).listener_arn(arn).build())
+                .build(),
+        )
+    });
+    let s = state.clone();
+    let modify_listener = mock!(elb::Client::modify_listener).then_compute_response(move |req| {
+        let mut st = s.lock().unwrap();
+        st.calls.push("ModifyListener");
+        let arn = req.listener_arn().unwrap().to_string();
+        let Some((port, _)) = st.listeners.iter().find(|(_, a)| *a == arn).cloned() else {
+            return MockResponse::Error(ModifyListenerError::ListenerNotFoundException(
+                ListenerNotFoundException::builder()
+                    .message("not found")
+                    .build(),
+            ));
+        };
+        if !req.default_actions().is_empty() {
+            st.actions
+                .insert(arn.clone(), req.default_actions().to_vec());
+        }
+        MockResponse::Output(
+            ModifyListenerOutput::builder()
+                .listeners(
+                    Listener::builder()
+                        .port(port)
+                        .listener_arn(&arn)
+                        .set_default_actions(st.actions.get(&arn).cloned())
+                        .build(),
+                )
                 .build(),
         )
     });
@@ -241,6 +369,24 @@ pub fn fake_alb_client(state: Arc<Mutex<FakeAlb>>, page: usize) -> elb::Client {
     let describe_rules = mock!(elb::Client::describe_rules).then_compute_output(move |req| {
         let mut st = s.lock().unwrap();
         st.calls.push("DescribeRules");
+        let rule = |st: &FakeAlb, p: i32, a: &String| {
+            ElbRule::builder()
+                .priority(p.to_string())
+                .rule_arn(a)
+                .set_actions(st.actions.get(a).cloned())
+                .build()
+        };
+        if !req.rule_arns().is_empty() {
+            let items: Vec<ElbRule> = st
+                .rules
+                .iter()
+                .filter(|(_, a)| req.rule_arns().contains(a))
+                .map(|(p, a)| rule(&st, *p, a))
+                .collect();
+            return DescribeRulesOutput::builder()
+                .set_rules(Some(items))
+                .build();
+        }
         let start: usize = req.marker().and_then(|m| m.parse().ok()).unwrap_or(0);
         let visible = if st.stale_reads > 0 {
             st.stale_reads -= 1;
@@ -253,12 +399,7 @@ pub fn fake_alb_client(state: Arc<Mutex<FakeAlb>>, page: usize) -> elb::Client {
             .is_default(true)
             .rule_arn("default")
             .build()];
-        all.extend(st.rules.iter().take(visible).map(|(p, a)| {
-            ElbRule::builder()
-                .priority(p.to_string())
-                .rule_arn(a)
-                .build()
-        }));
+        all.extend(st.rules.iter().take(visible).map(|(p, a)| rule(&st, *p, a)));
         let items: Vec<ElbRule> = all.iter().skip(start).take(page).cloned().collect();
         let next = (start + page < all.len()).then(|| (start + page).to_string());
         DescribeRulesOutput::builder()
@@ -278,12 +419,31 @@ pub fn fake_alb_client(state: Arc<Mutex<FakeAlb>>, page: usize) -> elb::Client {
                     .build(),
             ));
         }
+        if st.rules.len() + st.other_rules >= st.rule_quota.unwrap_or(100) {
+            return MockResponse::Error(CreateRuleError::TooManyRulesException(
+                TooManyRulesException::builder()
+                    .message("You've reached the limit on the number of rules per load balancer")
+                    .build(),
+            ));
+        }
         st.next_id += 1;
         let arn = format!(
             "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/shared/1/9/{}",
             st.next_id
         );
         st.rules.push((prio, arn.clone()));
+        st.actions.insert(arn.clone(), req.actions().to_vec());
+        let tags = req
+            .tags()
+            .iter()
+            .map(|t| {
+                (
+                    t.key().unwrap_or_default().to_string(),
+                    t.value().unwrap_or_default().to_string(),
+                )
+            })
+            .collect();
+        st.tags.insert(arn.clone(), tags);
         MockResponse::Output(
             CreateRuleOutput::builder()
                 .rules(
@@ -295,15 +455,162 @@ pub fn fake_alb_client(state: Arc<Mutex<FakeAlb>>, page: usize) -> elb::Client {
                 .build(),
         )
     });
+    let s = state.clone();
+    let modify_rule = mock!(elb::Client::modify_rule).then_compute_response(move |req| {
+        let mut st = s.lock().unwrap();
+        st.calls.push("ModifyRule");
+        let arn = req.rule_arn().unwrap().to_string();
+        let Some((prio, _)) = st.rules.iter().find(|(_, a)| *a == arn).cloned() else {
+            return MockResponse::Error(ModifyRuleError::RuleNotFoundException(
+                RuleNotFoundException::builder()
+                    .message("not found")
+                    .build(),
+            ));
+        };
+        if !req.actions().is_empty() {
+            st.actions.insert(arn.clone(), req.actions().to_vec());
+        }
+        MockResponse::Output(
+            ModifyRuleOutput::builder()
+                .rules(
+                    ElbRule::builder()
+                        .priority(prio.to_string())
+                        .rule_arn(&arn)
+                        .set_actions(st.actions.get(&arn).cloned())
+                        .build(),
+                )
+                .build(),
+        )
+    });
+    let s = state.clone();
+    let delete_rule = mock!(elb::Client::delete_rule).then_compute_response(move |req| {
+        let mut st = s.lock().unwrap();
+        st.calls.push("DeleteRule");
+        let arn = req.rule_arn().unwrap().to_string();
+        let before = st.rules.len();
+        st.rules.retain(|(_, a)| a != &arn);
+        if st.rules.len() == before {
+            return MockResponse::Error(DeleteRuleError::RuleNotFoundException(
+                RuleNotFoundException::builder()
+                    .message("not found")
+                    .build(),
+            ));
+        }
+        MockResponse::Output(DeleteRuleOutput::builder().build())
+    });
+    let s = state.clone();
+    let describe_tags = mock!(elb::Client::describe_tags).then_compute_output(move |req| {
+        let mut st = s.lock().unwrap();
+        st.calls.push("DescribeTags");
+        assert!(
+            req.resource_arns().len() <= 20,
+            "DescribeTags takes at most 20 ARNs"
+        );
+        let descriptions = req
+            .resource_arns()
+            .iter()
+            .filter_map(|a| {
+                let tags = st.tags.get(a)?;
+                Some(
+                    TagDescription::builder()
+                        .resource_arn(a)
+                        .set_tags(Some(
+                            tags.iter()
+                                .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                                .collect(),
+                        ))
+                        .build(),
+                )
+            })
+            .collect();
+        DescribeTagsOutput::builder()
+            .set_tag_descriptions(Some(descriptions))
+            .build()
+    });
+    let s = state.clone();
+    let target_health = mock!(elb::Client::describe_target_health).then_compute_output(move |_| {
+        let mut st = s.lock().unwrap();
+        st.calls.push("DescribeTargetHealth");
+        st.health_polls += 1;
+        let healthy = match st.healthy_after_polls {
+            Some(k) if st.health_polls > k => st.targets,
+            Some(_) => 0,
+            None => st.healthy,
+        };
+        let mut o = DescribeTargetHealthOutput::builder();
+        for i in 0..st.targets {
+            let state = if i < healthy {
+                TargetHealthStateEnum::Healthy
+            } else {
+                TargetHealthStateEnum::Initial
+            };
+            o = o.target_health_descriptions(
+                TargetHealthDescription::builder()
+                    .target_health(TargetHealth::builder().state(state).build())
+                    .build(),
+            );
+        }
+        o.build()
+    });
     let rules: Vec<Rule> = vec![
         describe_lb,
         describe_listeners,
         create_listener,
+        modify_listener,
         delete_listener,
         describe_rules,
         create_rule,
+        modify_rule,
+        delete_rule,
+        describe_tags,
+        target_health,
     ];
     mock_client!(elb, RuleMode::MatchAny, rules.iter())
+}
+
+/// ECS as far as failover uses it: UpdateService sets the desired count that DescribeServices
+/// reports (ECS API reference, UpdateService).
+pub fn fake_ecs(desired: Arc<Mutex<i32>>) -> aws_sdk_ecs::Client {
+    use aws_sdk_ecs as ecs;
+    let d = desired.clone();
+    let describe = mock!(ecs::Client::describe_services).then_compute_output(move |_| {
+        ecs::operation::describe_services::DescribeServicesOutput::builder()
+            .services(
+                ecs::types::Service::builder()
+                    .service_name("api")
+                    .desired_count(*d.lock().unwrap())
+                    .build(),
+            )
+            .build()
+    });
+    let d = desired;
+    let update = mock!(ecs::Client::update_service).then_compute_output(move |req| {
+        if let Some(n) = req.desired_count() {
+            *d.lock().unwrap() = n;
+        }
+        ecs::operation::update_service::UpdateServiceOutput::builder().build()
+    });
+    mock_client!(ecs, RuleMode::MatchAny, &[&describe, &update])
+}
+
+/// CloudWatch with one alarm in whatever state the test sets.
+pub fn fake_alarm(
+    name: &'static str,
+    state: Arc<Mutex<aws_sdk_cloudwatch::types::StateValue>>,
+) -> aws_sdk_cloudwatch::Client {
+    use aws_sdk_cloudwatch as cw;
+    let rule = mock!(cw::Client::describe_alarms).then_compute_output(move |req| {
+        assert_eq!(req.alarm_names(), [name]);
+        cw::operation::describe_alarms::DescribeAlarmsOutput::builder()
+            .metric_alarms(
+                cw::types::MetricAlarm::builder()
+                    .alarm_name(name)
+                    .state_value(state.lock().unwrap().clone())
+                    .build(),
+            )
+            .build()
+    });
+    mock_client!(cw, RuleMode::MatchAny, &[&rule])
 }
 
 /// Clients for tests: the given ELB client, and ECS/CloudFormation/Lambda clients with no

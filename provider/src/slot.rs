@@ -1,0 +1,320 @@
+//! One allocator for "a numbered slot on an ALB": a listener port on a load balancer
+//! (`Custom::FargateListenerPort`) or a rule priority on a listener
+//! (`Custom::FargateListenerRule`). `listener_port.rs` and `listener_rule.rs` are the adapters.
+//!
+//! The claim is the create: ELBv2 refuses a second listener on a port (`DuplicateListener`) and
+//! a second rule at a priority (`PriorityInUse`), so a caller that loses a race to a concurrent
+//! stack marks the number taken and tries the next one, re-reading what is taken every 10
+//! losses. What it creates is tagged with the stack ID and logical ID, so a repeated Create
+//! (Lambda's retry after a crash, a duplicate delivery, a deadline abort after the create)
+//! adopts its own listener or rule instead of claiming a second one. `CreateListener` is
+//! idempotent for identical settings and may hand back another resource's listener: the tags
+//! decide whose it is. Quotas are ELBv2's own (`TooManyListeners`, `TooManyRules`): both are
+//! adjustable, so a fixed count here would refuse claims an account is allowed.
+
+use crate::request::{Request, RequestType};
+use crate::respond::Outcome;
+use crate::ProviderError;
+use aws_sdk_elasticloadbalancingv2::types::{Action, ActionTypeEnum, Tag};
+use aws_sdk_elasticloadbalancingv2::Client;
+use std::collections::BTreeSet;
+
+const MAX_ATTEMPTS: usize = 200;
+/// Tag keys marking what the provider created (ELBv2 tags: key <= 128, value <= 256 chars).
+pub const STACK_TAG: &str = "fargate-app:stack-id";
+pub const LOGICAL_TAG: &str = "fargate-app:logical-id";
+const MAX_TAG_VALUE: usize = 256;
+/// DescribeTags takes at most 20 resource ARNs a call.
+const TAGS_PER_CALL: usize = 20;
+
+/// A listener or rule holding a number.
+#[derive(Debug, Clone)]
+pub struct Holder {
+    pub number: u32,
+    pub arn: String,
+    pub actions: Vec<Action>,
+}
+
+/// How one create attempt ended.
+pub enum Attempt<T> {
+    Won(T),
+    /// Someone else holds the number now.
+    Taken,
+    Failed(ProviderError),
+}
+
+/// What the allocator needs from one kind of slot.
+pub(crate) trait Slot: Sized {
+    /// "port", "priority".
+    const NUMBER: &'static str;
+    /// True when the create call may return an existing holder (ELBv2's idempotent
+    /// CreateListener), whose owner must then be checked.
+    const CREATE_MAY_RETURN_EXISTING: bool;
+    fn parse(req: &Request) -> Result<Self, ProviderError>;
+    /// Whether an Update keeps the existing holder (same scope and range).
+    fn same_claim(&self, req: &Request) -> bool;
+    fn range(&self) -> (u32, u32);
+    /// Where numbers are unique, for reasons: "load balancer arn:...".
+    fn scope(&self) -> String;
+    fn target_group(&self) -> &str;
+    async fn holders(&self, elb: &Client) -> Result<Vec<Holder>, ProviderError>;
+    /// One holder by ARN; None when it is gone.
+    async fn holder(elb: &Client, arn: &str) -> Result<Option<Holder>, ProviderError>;
+    async fn create(&self, elb: &Client, number: u32, tags: Vec<Tag>) -> Attempt<String>;
+    /// Applies the settings to an existing holder; `forward: None` leaves its actions as they
+    /// are. False when the holder is gone.
+    async fn modify(
+        &self,
+        elb: &Client,
+        arn: &str,
+        forward: Option<Action>,
+    ) -> Result<bool, ProviderError>;
+    async fn delete(elb: &Client, arn: &str) -> Result<(), ProviderError>;
+    async fn outcome(&self, elb: &Client, arn: &str, number: u32)
+        -> Result<Outcome, ProviderError>;
+}
+
+/// A plain forward to one target group.
+pub fn forward(target_group: &str) -> Action {
+    Action::builder()
+        .r#type(ActionTypeEnum::Forward)
+        .target_group_arn(target_group)
+        .build()
+}
+
+/// Target groups a forward action sends to, with their weights (a plain forward: weight 1).
+pub fn forward_targets(actions: &[Action]) -> Vec<(String, i32)> {
+    let Some(a) = actions
+        .iter()
+        .find(|a| a.r#type() == Some(&ActionTypeEnum::Forward))
+    else {
+        return Vec::new();
+    };
+    match a.forward_config().map(|fc| fc.target_groups()) {
+        Some(tgs) if !tgs.is_empty() => tgs
+            .iter()
+            .filter_map(|t| Some((t.target_group_arn()?.to_string(), t.weight().unwrap_or(1))))
+            .collect(),
+        _ => a
+            .target_group_arn()
+            .map(|tg| vec![(tg.to_string(), 1)])
+            .unwrap_or_default(),
+    }
+}
+
+/// A weighted forward over two or more target groups including `target_group`: a failover
+/// resource owns it and sets its weights.
+pub fn weighted_over(actions: &[Action], target_group: &str) -> bool {
+    let tgs = forward_targets(actions);
+    tgs.len() > 1 && tgs.iter().any(|(tg, _)| tg == target_group)
+}
+
+/// The resource a request is about, as tags.
+struct Owner {
+    stack: String,
+    logical: String,
+}
+
+fn tag_value(s: &str) -> String {
+    s.chars().take(MAX_TAG_VALUE).collect()
+}
+
+impl Owner {
+    fn of(req: &Request) -> Owner {
+        Owner {
+            stack: tag_value(&req.stack_id),
+            logical: tag_value(&req.logical_resource_id),
+        }
+    }
+    fn tags(&self) -> Vec<Tag> {
+        vec![
+            Tag::builder().key(STACK_TAG).value(&self.stack).build(),
+            Tag::builder().key(LOGICAL_TAG).value(&self.logical).build(),
+        ]
+    }
+    fn owns(&self, tags: &[Tag]) -> bool {
+        let has = |k: &str, v: &str| {
+            tags.iter()
+                .any(|t| t.key() == Some(k) && t.value() == Some(v))
+        };
+        has(STACK_TAG, &self.stack) && has(LOGICAL_TAG, &self.logical)
+    }
+}
+
+/// The first of `arns` tagged as the owner's.
+async fn owned(
+    elb: &Client,
+    arns: &[String],
+    owner: &Owner,
+) -> Result<Option<String>, ProviderError> {
+    for chunk in arns.chunks(TAGS_PER_CALL) {
+        let out = elb
+            .describe_tags()
+            .set_resource_arns(Some(chunk.to_vec()))
+            .send()
+            .await
+            .map_err(|e| ProviderError::sdk("DescribeTags", &e))?;
+        if let Some(d) = out.tag_descriptions().iter().find(|d| owner.owns(d.tags())) {
+            return Ok(d.resource_arn().map(String::from));
+        }
+    }
+    Ok(None)
+}
+
+fn numbers(holders: &[Holder]) -> BTreeSet<u32> {
+    holders.iter().map(|h| h.number).collect()
+}
+
+/// Create, Update and Delete of a slot resource.
+pub(crate) async fn handle<S: Slot>(elb: &Client, req: &Request) -> Result<Outcome, ProviderError> {
+    let existing = req
+        .physical_resource_id
+        .clone()
+        .filter(|id| id.starts_with("arn:"));
+    match (req.request_type, existing) {
+        // A Create that failed before anything existed: nothing to delete.
+        (RequestType::Delete, None) => Ok(Outcome::new(
+            req.physical_resource_id.clone().unwrap_or_default(),
+        )),
+        (RequestType::Delete, Some(arn)) => {
+            S::delete(elb, &arn).await?;
+            Ok(Outcome::new(arn))
+        }
+        (RequestType::Create, _) | (RequestType::Update, None) => {
+            claim(elb, req, &S::parse(req)?).await
+        }
+        (RequestType::Update, Some(arn)) => {
+            let slot = S::parse(req)?;
+            if slot.same_claim(req) {
+                update_in_place(elb, req, &slot, &arn).await
+            } else {
+                // A new scope or range is a new claim; CloudFormation deletes the old holder.
+                claim(elb, req, &slot).await
+            }
+        }
+    }
+}
+
+/// The forward action of a route with failover belongs to the failover resource: an update
+/// keeps its weights and changes only the rest.
+async fn update_in_place<S: Slot>(
+    elb: &Client,
+    req: &Request,
+    slot: &S,
+    arn: &str,
+) -> Result<Outcome, ProviderError> {
+    let Some(current) = S::holder(elb, arn).await? else {
+        // Removed by hand: claim again (a new physical ID).
+        return claim(elb, req, slot).await;
+    };
+    let old_tg = req.old_prop("TargetGroupArn").unwrap_or_default();
+    let failover_owned = weighted_over(&current.actions, slot.target_group())
+        || (!old_tg.is_empty() && weighted_over(&current.actions, &old_tg));
+    let action = (!failover_owned).then(|| forward(slot.target_group()));
+    if !slot.modify(elb, arn, action).await? {
+        return claim(elb, req, slot).await;
+    }
+    slot.outcome(elb, arn, current.number).await
+}
+
+async fn claim<S: Slot>(elb: &Client, req: &Request, slot: &S) -> Result<Outcome, ProviderError> {
+    let owner = Owner::of(req);
+    let holders = slot.holders(elb).await?;
+    // A repeated Create (or replacing Update): our own holder forwards to our target group,
+    // holds a number of the range and carries our tags. The holder being replaced is not one.
+    let (low, high) = slot.range();
+    let replaced = req.physical_resource_id.as_deref();
+    let candidates: Vec<String> = holders
+        .iter()
+        .filter(|h| {
+            (low..=high).contains(&h.number)
+                && Some(h.arn.as_str()) != replaced
+                && forward_targets(&h.actions)
+                    .iter()
+                    .any(|(tg, _)| tg == slot.target_group())
+        })
+        .map(|h| h.arn.clone())
+        .collect();
+    if let Some(arn) = owned(elb, &candidates, &owner).await? {
+        if let Some(h) = holders.iter().find(|h| h.arn == arn) {
+            tracing::info!(number = h.number, holder = %arn, "adopted the {} this resource created before", S::NUMBER);
+            return slot.outcome(elb, &h.arn, h.number).await;
+        }
+    }
+    let refresh = || async { Ok(numbers(&slot.holders(elb).await?)) };
+    let owner = &owner;
+    let create = |n: u32, attempt: usize| async move {
+        match slot.create(elb, n, owner.tags()).await {
+            Attempt::Won(arn) if S::CREATE_MAY_RETURN_EXISTING => {
+                match owned(elb, std::slice::from_ref(&arn), owner).await {
+                    Ok(Some(_)) => Attempt::Won((arn, n)),
+                    // An identical listener of someone else's, handed back by ELBv2.
+                    Ok(None) => Attempt::Taken,
+                    Err(e) => Attempt::Failed(e),
+                }
+            }
+            Attempt::Won(arn) => Attempt::Won((arn, n)),
+            Attempt::Taken => Attempt::Taken,
+            Attempt::Failed(e) => Attempt::Failed(e),
+        }
+        .log(n, attempt, S::NUMBER)
+    };
+    let (arn, n) = lowest_free(
+        S::NUMBER,
+        &slot.scope(),
+        slot.range(),
+        numbers(&holders),
+        refresh,
+        create,
+    )
+    .await?;
+    slot.outcome(elb, &arn, n).await
+}
+
+impl<T> Attempt<T> {
+    fn log(self, n: u32, attempt: usize, what: &str) -> Self {
+        match &self {
+            Attempt::Won(_) => tracing::info!(number = n, attempt, "claimed {what}"),
+            Attempt::Taken => tracing::debug!(number = n, attempt, "{what} taken meanwhile"),
+            Attempt::Failed(_) => {}
+        }
+        self
+    }
+}
+
+/// Claims the lowest number of `range` not in `taken` by calling `create` on it; a lost race
+/// marks the number taken and moves on, re-reading `taken` every 10 losses.
+pub async fn lowest_free<T, R, C>(
+    what: &str,
+    scope: &str,
+    range: (u32, u32),
+    mut taken: BTreeSet<u32>,
+    refresh: impl Fn() -> R,
+    create: impl Fn(u32, usize) -> C,
+) -> Result<T, ProviderError>
+where
+    R: std::future::Future<Output = Result<BTreeSet<u32>, ProviderError>>,
+    C: std::future::Future<Output = Attempt<T>>,
+{
+    for attempt in 0..MAX_ATTEMPTS {
+        let Some(n) = (range.0..=range.1).find(|x| !taken.contains(x)) else {
+            return Err(ProviderError::Exhausted(format!(
+                "no free {what} in {}-{} on {scope}: every {what} of the range is taken",
+                range.0, range.1
+            )));
+        };
+        match create(n, attempt).await {
+            Attempt::Won(t) => return Ok(t),
+            Attempt::Failed(e) => return Err(e),
+            Attempt::Taken => {
+                taken.insert(n);
+                if attempt % 10 == 9 {
+                    taken.extend(refresh().await?);
+                }
+            }
+        }
+    }
+    Err(ProviderError::Exhausted(format!(
+        "gave up after {MAX_ATTEMPTS} attempts to claim a {what} on {scope}"
+    )))
+}

@@ -1,0 +1,954 @@
+//! Exactly-once effects under retries, duplicate deliveries, concurrent events and stack
+//! updates (issue 10), against the stateful fake ALB (which has ELBv2's idempotent
+//! CreateListener), stateful fakes of ECS and CloudWatch, and a real local ResponseURL server.
+//!
+//! AWS behaviour relied on:
+//! - Lambda retries a failed asynchronous invocation, and CloudFormation custom-resource
+//!   requests may arrive more than once: a handler sees the same Create twice (Lambda developer
+//!   guide, "Error handling and automatic retries"; CloudFormation user guide, custom resources).
+//! - ECS: a service created without DesiredCount starts at 1; UpdateService sets it (ECS API
+//!   reference, CreateService / UpdateService).
+
+mod common;
+
+use aws_sdk_cloudwatch as cw;
+use aws_sdk_elasticloadbalancingv2 as elb;
+use common::*;
+use elb::types::{Action, ActionTypeEnum, ForwardActionConfig, TargetGroupTuple};
+use fargate_provider::respond::{body, run, Outcome};
+use fargate_provider::{handle_event, Clients, ProviderError, Request};
+use serde_json::{json, Value};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::time::Instant;
+
+const APP_TG: &str = "arn:tg/app";
+const STANDBY_TG: &str = "arn:tg/standby";
+const STACK: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/app/1";
+
+fn port_props() -> Value {
+    json!({ "ServiceToken": "x", "LoadBalancerArn": LB_ARN, "TargetGroupArn": APP_TG, "PortRange": "8000-8999", "Protocol": "HTTP" })
+}
+
+fn rule_props() -> Value {
+    json!({ "ServiceToken": "x", "ListenerArn": LISTENER_ARN, "TargetGroupArn": APP_TG, "PriorityRange": "1-100",
+        "Conditions": [{ "Field": "path-pattern", "PathPatternConfig": { "Values": ["/api/*"] } }] })
+}
+
+fn failover_props() -> Value {
+    json!({ "ServiceToken": "x", "AlarmName": "api-throttles", "ListenerArn": LISTENER_ARN, "TargetGroupArn": APP_TG,
+        "StandbyTargetGroupArn": STANDBY_TG, "Cluster": "apps", "ServiceName": "api", "StandbyCount": "2",
+        "RestingCount": "0", "HealthyTimeout": "30" })
+}
+
+fn deadline() -> Instant {
+    Instant::now() + Duration::from_secs(20)
+}
+
+fn req_of(v: Value) -> Request {
+    serde_json::from_value::<
+        aws_lambda_events::event::cloudformation::CloudFormationCustomResourceRequest,
+    >(v)
+    .unwrap()
+    .into()
+}
+
+fn weighted(app: i32, standby: i32) -> Action {
+    Action::builder()
+        .r#type(ActionTypeEnum::Forward)
+        .forward_config(
+            ForwardActionConfig::builder()
+                .target_groups(
+                    TargetGroupTuple::builder()
+                        .target_group_arn(APP_TG)
+                        .weight(app)
+                        .build(),
+                )
+                .target_groups(
+                    TargetGroupTuple::builder()
+                        .target_group_arn(STANDBY_TG)
+                        .weight(standby)
+                        .build(),
+                )
+                .build(),
+        )
+        .build()
+}
+
+/// (target group, weight) of a forward action; a plain forward is its one group at weight 1.
+fn forward_targets(actions: &[Action]) -> Vec<(String, i32)> {
+    let a = actions
+        .iter()
+        .find(|a| a.r#type() == Some(&ActionTypeEnum::Forward))
+        .expect("a forward action");
+    match (a.forward_config(), a.target_group_arn()) {
+        (Some(fc), _) if !fc.target_groups().is_empty() => fc
+            .target_groups()
+            .iter()
+            .map(|t| {
+                (
+                    t.target_group_arn().unwrap().to_string(),
+                    t.weight().unwrap_or(1),
+                )
+            })
+            .collect(),
+        (_, Some(tg)) => vec![(tg.to_string(), 1)],
+        _ => panic!("forward without a target group: {a:?}"),
+    }
+}
+
+fn listener_targets(state: &Arc<Mutex<FakeAlb>>, arn: &str) -> Vec<(String, i32)> {
+    forward_targets(&state.lock().unwrap().actions[arn])
+}
+
+struct World {
+    alb: Arc<Mutex<FakeAlb>>,
+    alarm: Arc<Mutex<cw::types::StateValue>>,
+    desired: Arc<Mutex<i32>>,
+    clients: Arc<Clients>,
+}
+
+/// A shared listener with a weighted forward (as the macro creates it: the standby serves),
+/// an ECS service at `desired`, an alarm in `alarm`.
+fn world(alarm: cw::types::StateValue, desired: i32, action: Action) -> World {
+    let alb = Arc::new(Mutex::new(FakeAlb {
+        targets: 2,
+        ..Default::default()
+    }));
+    {
+        let mut st = alb.lock().unwrap();
+        st.listeners.push((80, LISTENER_ARN.to_string()));
+        st.actions.insert(LISTENER_ARN.to_string(), vec![action]);
+    }
+    let alarm = Arc::new(Mutex::new(alarm));
+    let desired = Arc::new(Mutex::new(desired));
+    let mut c = test_clients(fake_alb_client(alb.clone(), 400));
+    c.ecs = fake_ecs(desired.clone());
+    c.cloudwatch = fake_alarm("api-throttles", alarm.clone());
+    World {
+        alb,
+        alarm,
+        desired,
+        clients: Arc::new(c),
+    }
+}
+
+fn calls(state: &Arc<Mutex<FakeAlb>>, name: &str) -> usize {
+    state
+        .lock()
+        .unwrap()
+        .calls
+        .iter()
+        .filter(|c| **c == name)
+        .count()
+}
+
+// Defect 1 -------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_create_replayed_after_its_listener_was_made_adopts_that_listener() {
+    let server = ResponseServer::start(vec![]).await;
+    let state = Arc::new(Mutex::new(FakeAlb::default()));
+    state
+        .lock()
+        .unwrap()
+        .listeners
+        .push((8000, "someone-elses".into()));
+    let c = Arc::new(test_clients(fake_alb_client(state.clone(), 400)));
+    let ev = request(
+        "Create",
+        "Custom::FargateListenerPort",
+        &server.url,
+        port_props(),
+        None,
+        None,
+    );
+    // The first run made the listener; its answer was lost (a crash, a deadline abort), so
+    // Lambda runs the same event again.
+    handle_event(c.clone(), ev.clone(), deadline()).await;
+    handle_event(c.clone(), ev, deadline()).await;
+    let puts = server.puts();
+    assert_eq!(puts.len(), 2);
+    for p in &puts {
+        assert_eq!(p.body["Status"], "SUCCESS", "{}", p.body);
+        assert_eq!(p.body["Data"]["Port"], "8001");
+    }
+    assert_eq!(
+        puts[0].body["PhysicalResourceId"],
+        puts[1].body["PhysicalResourceId"]
+    );
+    let st = state.lock().unwrap();
+    assert_eq!(
+        st.listeners.len(),
+        2,
+        "one listener of ours: {:?}",
+        st.listeners
+    );
+    let ours = puts[0].body["PhysicalResourceId"].as_str().unwrap();
+    let tags = &st.tags[ours];
+    assert!(tags.iter().any(|(_, v)| v == STACK), "{tags:?}");
+    assert!(
+        tags.iter().any(|(_, v)| v == "UsersAutoListener"),
+        "{tags:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_create_delivered_twice_at_once_makes_one_listener() {
+    let server = ResponseServer::start(vec![]).await;
+    // Both deliveries read the ALB before either created anything.
+    let state = Arc::new(Mutex::new(FakeAlb {
+        stale_reads: 2,
+        ..Default::default()
+    }));
+    let c = Arc::new(test_clients(fake_alb_client(state.clone(), 400)));
+    let ev = request(
+        "Create",
+        "Custom::FargateListenerPort",
+        &server.url,
+        port_props(),
+        None,
+        None,
+    );
+    let a = tokio::spawn(handle_event(c.clone(), ev.clone(), deadline()));
+    let b = tokio::spawn(handle_event(c.clone(), ev, deadline()));
+    a.await.unwrap();
+    b.await.unwrap();
+    let puts = server.puts();
+    assert_eq!(puts.len(), 2);
+    assert_eq!(
+        puts[0].body["PhysicalResourceId"],
+        puts[1].body["PhysicalResourceId"]
+    );
+    assert_eq!(state.lock().unwrap().listeners.len(), 1);
+}
+
+#[tokio::test]
+async fn a_rule_create_replayed_adopts_its_rule() {
+    let server = ResponseServer::start(vec![]).await;
+    let state = Arc::new(Mutex::new(FakeAlb::default()));
+    let c = Arc::new(test_clients(fake_alb_client(state.clone(), 400)));
+    let ev = request(
+        "Create",
+        "Custom::FargateListenerRule",
+        &server.url,
+        rule_props(),
+        None,
+        None,
+    );
+    handle_event(c.clone(), ev.clone(), deadline()).await;
+    handle_event(c.clone(), ev, deadline()).await;
+    let puts = server.puts();
+    assert_eq!(puts.len(), 2);
+    assert_eq!(puts[1].body["Status"], "SUCCESS", "{}", puts[1].body);
+    assert_eq!(
+        puts[0].body["PhysicalResourceId"],
+        puts[1].body["PhysicalResourceId"]
+    );
+    assert_eq!(puts[1].body["Data"]["Priority"], "1");
+    assert_eq!(state.lock().unwrap().rules.len(), 1);
+    // CreateRule is not idempotent, so a won rule needs no tag check: the one DescribeTags is
+    // the replay finding its rule.
+    assert_eq!(calls(&state, "DescribeTags"), 1);
+}
+
+// Defect 2 -------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn failover_deleted_after_its_listener_became_a_plain_forward_leaves_it_untouched() {
+    // Failover removed from the App: CloudFormation first updates the listener to a plain
+    // forward, then deletes the failover resource.
+    let plain = Action::builder()
+        .r#type(ActionTypeEnum::Forward)
+        .target_group_arn(APP_TG)
+        .build();
+    let w = world(cw::types::StateValue::Ok, 2, plain.clone());
+    let server = ResponseServer::start(vec![]).await;
+    let ev = request(
+        "Delete",
+        "Custom::FargateWeightedFailover",
+        &server.url,
+        failover_props(),
+        Some("ApiWeightedFailover-weighted-failover"),
+        None,
+    );
+    handle_event(w.clients.clone(), ev, deadline()).await;
+    assert_eq!(server.puts()[0].body["Status"], "SUCCESS");
+    assert_eq!(calls(&w.alb, "ModifyListener"), 0);
+    assert_eq!(w.alb.lock().unwrap().actions[LISTENER_ARN], vec![plain]);
+}
+
+#[tokio::test]
+async fn failover_deleted_with_its_weights_in_place_hands_back_a_plain_forward() {
+    // The listener still carries the failover's weights (a custom listener CloudFormation did
+    // not update): the standby target group is about to be deleted, so nothing may point at it.
+    let w = world(cw::types::StateValue::Ok, 0, weighted(0, 100));
+    let server = ResponseServer::start(vec![]).await;
+    let ev = request(
+        "Delete",
+        "Custom::FargateWeightedFailover",
+        &server.url,
+        failover_props(),
+        Some("ApiWeightedFailover-weighted-failover"),
+        None,
+    );
+    handle_event(w.clients.clone(), ev, deadline()).await;
+    assert_eq!(server.puts()[0].body["Status"], "SUCCESS");
+    assert_eq!(
+        listener_targets(&w.alb, LISTENER_ARN),
+        vec![(APP_TG.to_string(), 1)]
+    );
+}
+
+// Defect 3 -------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn an_auto_listener_updated_while_failed_over_keeps_the_weights() {
+    let server = ResponseServer::start(vec![]).await;
+    let state = Arc::new(Mutex::new(FakeAlb::default()));
+    let c = Arc::new(test_clients(fake_alb_client(state.clone(), 400)));
+    let ev = request(
+        "Create",
+        "Custom::FargateListenerPort",
+        &server.url,
+        port_props(),
+        None,
+        None,
+    );
+    handle_event(c.clone(), ev, deadline()).await;
+    let arn = server.puts()[0].body["PhysicalResourceId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // The failover resource moved the traffic to the app.
+    state
+        .lock()
+        .unwrap()
+        .actions
+        .insert(arn.clone(), vec![weighted(100, 0)]);
+    let mut newer = port_props();
+    newer["SslPolicy"] = json!("");
+    newer["Protocol"] = json!("HTTP");
+    let ev = request(
+        "Update",
+        "Custom::FargateListenerPort",
+        &server.url,
+        newer,
+        Some(&arn),
+        Some(port_props()),
+    );
+    handle_event(c.clone(), ev, deadline()).await;
+    let b = &server.puts()[1].body;
+    assert_eq!(b["Status"], "SUCCESS", "{b}");
+    assert_eq!(b["PhysicalResourceId"], json!(arn));
+    assert_eq!(
+        listener_targets(&state, &arn),
+        vec![(APP_TG.to_string(), 100), (STANDBY_TG.to_string(), 0)]
+    );
+}
+
+#[tokio::test]
+async fn an_auto_rule_updated_while_failed_over_keeps_the_weights() {
+    let server = ResponseServer::start(vec![]).await;
+    let state = Arc::new(Mutex::new(FakeAlb::default()));
+    let c = Arc::new(test_clients(fake_alb_client(state.clone(), 400)));
+    let ev = request(
+        "Create",
+        "Custom::FargateListenerRule",
+        &server.url,
+        rule_props(),
+        None,
+        None,
+    );
+    handle_event(c.clone(), ev, deadline()).await;
+    let arn = server.puts()[0].body["PhysicalResourceId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    state
+        .lock()
+        .unwrap()
+        .actions
+        .insert(arn.clone(), vec![weighted(0, 100)]);
+    let mut newer = rule_props();
+    newer["Conditions"] =
+        json!([{ "Field": "path-pattern", "PathPatternConfig": { "Values": ["/v2/*"] } }]);
+    let ev = request(
+        "Update",
+        "Custom::FargateListenerRule",
+        &server.url,
+        newer,
+        Some(&arn),
+        Some(rule_props()),
+    );
+    handle_event(c.clone(), ev, deadline()).await;
+    let b = &server.puts()[1].body;
+    assert_eq!(b["Status"], "SUCCESS", "{b}");
+    assert_eq!(
+        listener_targets(&state, &arn),
+        vec![(APP_TG.to_string(), 0), (STANDBY_TG.to_string(), 100)]
+    );
+}
+
+// Defect 4 -------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_failover_invocations_racing_with_an_alarm_flip_end_in_the_final_alarm_state() {
+    let w = world(cw::types::StateValue::Alarm, 0, weighted(0, 100));
+    let event = json!({ "FargateAppFailover": failover_props() });
+    // A: the ALARM event scales the service up and waits for healthy targets.
+    let a = tokio::spawn(handle_event(w.clients.clone(), event.clone(), deadline()));
+    for _ in 0..500 {
+        if *w.desired.lock().unwrap() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(*w.desired.lock().unwrap(), 2, "A scaled the service up");
+    // The alarm returns to OK and B (its event) runs to the end while A still waits.
+    *w.alarm.lock().unwrap() = cw::types::StateValue::Ok;
+    let b = handle_event(w.clients.clone(), event.clone(), deadline()).await;
+    assert_eq!(b["Serving"], "standby", "{b}");
+    assert_eq!(*w.desired.lock().unwrap(), 0);
+    // Only now do the targets A waited for report healthy.
+    w.alb.lock().unwrap().healthy = 2;
+    let a = a.await.unwrap();
+    assert_eq!(
+        listener_targets(&w.alb, LISTENER_ARN),
+        vec![(APP_TG.to_string(), 0), (STANDBY_TG.to_string(), 100)],
+        "A's decision: {a}"
+    );
+    assert_eq!(*w.desired.lock().unwrap(), 0, "the service rests: {a}");
+}
+
+// RestingCount (the service has no DesiredCount of its own) -------------------------------
+
+#[tokio::test]
+async fn create_and_update_apply_the_resting_count_when_the_alarm_is_ok() {
+    // A new ECS service without DesiredCount starts at 1.
+    let w = world(cw::types::StateValue::InsufficientData, 1, weighted(0, 100));
+    let server = ResponseServer::start(vec![]).await;
+    let mut props = failover_props();
+    props["RestingCount"] = json!("2");
+    let ev = request(
+        "Create",
+        "Custom::FargateWeightedFailover",
+        &server.url,
+        props.clone(),
+        None,
+        None,
+    );
+    handle_event(w.clients.clone(), ev, deadline()).await;
+    assert_eq!(server.puts()[0].body["Status"], "SUCCESS");
+    assert_eq!(*w.desired.lock().unwrap(), 2);
+    *w.alarm.lock().unwrap() = cw::types::StateValue::Ok;
+    let mut newer = props.clone();
+    newer["RestingCount"] = json!("3");
+    let ev = request(
+        "Update",
+        "Custom::FargateWeightedFailover",
+        &server.url,
+        newer,
+        Some("UsersAutoListener-weighted-failover"),
+        Some(props),
+    );
+    handle_event(w.clients.clone(), ev, deadline()).await;
+    assert_eq!(server.puts()[1].body["Status"], "SUCCESS");
+    assert_eq!(*w.desired.lock().unwrap(), 3);
+    assert_eq!(
+        listener_targets(&w.alb, LISTENER_ARN),
+        vec![(APP_TG.to_string(), 0), (STANDBY_TG.to_string(), 100)]
+    );
+}
+
+#[tokio::test]
+async fn without_a_resting_count_create_scales_down_to_zero_as_before() {
+    let w = world(cw::types::StateValue::Ok, 1, weighted(0, 100));
+    let server = ResponseServer::start(vec![]).await;
+    let mut props = failover_props();
+    props.as_object_mut().unwrap().remove("RestingCount");
+    let ev = request(
+        "Create",
+        "Custom::FargateWeightedFailover",
+        &server.url,
+        props,
+        None,
+        None,
+    );
+    handle_event(w.clients.clone(), ev, deadline()).await;
+    assert_eq!(server.puts()[0].body["Status"], "SUCCESS");
+    assert_eq!(*w.desired.lock().unwrap(), 0);
+}
+
+// Defect 5 -------------------------------------------------------------------------------
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_response_url_that_refuses_connections_leaves_no_signature_in_the_logs() {
+    // A port nobody listens on: connections are refused.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}/cfn-response?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDEXAMPLE%2F20261122&X-Amz-Signature=0123abcdsignature");
+    let logs = Captured::default();
+    let sink = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || sink.clone())
+        .with_max_level(tracing::Level::TRACE)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let req = req_of(request(
+        "Create",
+        "Custom::FargateListenerPort",
+        &url,
+        port_props(),
+        None,
+        None,
+    ));
+    let d = run(
+        &req,
+        Instant::now() + Duration::from_secs(3),
+        &fargate_provider::http_client(),
+        async { Ok(Outcome::new("id-1")) },
+    )
+    .await;
+    assert!(!d.delivered);
+    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert!(text.contains("response PUT failed"), "{text}");
+    for secret in [
+        "X-Amz-Signature",
+        "0123abcdsignature",
+        "AKIDEXAMPLE",
+        "X-Amz-Credential",
+    ] {
+        assert!(!text.contains(secret), "{secret} logged:\n{text}");
+    }
+}
+
+// Defect 6 -------------------------------------------------------------------------------
+
+#[test]
+fn a_multi_byte_physical_id_gives_a_body_within_4096_bytes() {
+    for ch in ["😀", "€", "é"] {
+        let id = ch.repeat(1024);
+        let mut req = req_of(request(
+            "Delete",
+            "Custom::FargateListenerPort",
+            "http://x",
+            port_props(),
+            Some(&id),
+            None,
+        ));
+        req.logical_resource_id = ch.repeat(255);
+        let results = [
+            Ok(Outcome::new(id.clone()).with("Port", "8000")),
+            Err(ProviderError::Exhausted(ch.repeat(3000))),
+        ];
+        for result in results {
+            let b = body(&req, &result);
+            assert!(b.len() <= 4096, "{ch}: {} bytes", b.len());
+            let v: Value = serde_json::from_str(&b).unwrap();
+            let pid = v["PhysicalResourceId"].as_str().unwrap();
+            assert!(
+                pid.len() <= 1024,
+                "{ch}: physical ID of {} bytes",
+                pid.len()
+            );
+            assert!(!pid.is_empty() && id.starts_with(pid));
+        }
+    }
+}
+
+// Defect 8 -------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn quotas_are_elbv2s_own_and_the_rule_quota_counts_the_whole_alb() {
+    let server = ResponseServer::start(vec![]).await;
+    // 100 rules on this listener, with the account's rule quota raised to 200.
+    let state = Arc::new(Mutex::new(FakeAlb {
+        rule_quota: Some(200),
+        ..Default::default()
+    }));
+    state
+        .lock()
+        .unwrap()
+        .rules
+        .extend((1..=100).map(|p| (p, format!("r{p}"))));
+    let mut props = rule_props();
+    props["PriorityRange"] = json!("1-50000");
+    let ev = request(
+        "Create",
+        "Custom::FargateListenerRule",
+        &server.url,
+        props.clone(),
+        None,
+        None,
+    );
+    handle_event(
+        Arc::new(test_clients(fake_alb_client(state.clone(), 400))),
+        ev,
+        deadline(),
+    )
+    .await;
+    let b = &server.puts()[0].body;
+    assert_eq!(b["Status"], "SUCCESS", "{b}");
+    assert_eq!(b["Data"]["Priority"], "101");
+
+    // 60 rules here and 40 on the ALB's other listeners: the default quota of 100 is reached.
+    let state = Arc::new(Mutex::new(FakeAlb {
+        other_rules: 40,
+        ..Default::default()
+    }));
+    state
+        .lock()
+        .unwrap()
+        .rules
+        .extend((1..=60).map(|p| (p, format!("r{p}"))));
+    let ev = request(
+        "Create",
+        "Custom::FargateListenerRule",
+        &server.url,
+        props,
+        None,
+        None,
+    );
+    handle_event(
+        Arc::new(test_clients(fake_alb_client(state.clone(), 400))),
+        ev,
+        deadline(),
+    )
+    .await;
+    let b = &server.puts()[1].body;
+    assert_eq!(b["Status"], "FAILED");
+    let reason = b["Reason"].as_str().unwrap();
+    assert!(reason.contains("load balancer"), "{reason}");
+    assert!(reason.contains("TooManyRules"), "{reason}");
+
+    // 50 listeners with the listener quota raised to 60.
+    let state = Arc::new(Mutex::new(FakeAlb {
+        listener_quota: Some(60),
+        ..Default::default()
+    }));
+    state
+        .lock()
+        .unwrap()
+        .listeners
+        .extend((0..50).map(|i| (100 + i, format!("l{i}"))));
+    let ev = request(
+        "Create",
+        "Custom::FargateListenerPort",
+        &server.url,
+        port_props(),
+        None,
+        None,
+    );
+    handle_event(
+        Arc::new(test_clients(fake_alb_client(state.clone(), 400))),
+        ev,
+        deadline(),
+    )
+    .await;
+    let b = &server.puts()[2].body;
+    assert_eq!(b["Status"], "SUCCESS", "{b}");
+    assert_eq!(b["Data"]["Port"], "8000");
+}
+
+#[test]
+fn deadlines_saturate_instead_of_panicking() {
+    use fargate_provider::respond::{
+        answer_by, invocation_deadline, service_budget, service_timeout,
+    };
+    let now = Instant::now();
+    // A Lambda context deadline of u64::MAX ms (a skewed or bogus clock): no overflow panic.
+    let far = invocation_deadline(now, Duration::from_millis(u64::MAX), None);
+    assert!(far > now);
+    // ServiceTimeout caps the Lambda's own deadline.
+    assert_eq!(
+        invocation_deadline(
+            now,
+            Duration::from_secs(900),
+            Some(Duration::from_secs(300))
+        ),
+        now + Duration::from_secs(300)
+    );
+    assert_eq!(
+        invocation_deadline(now, Duration::from_secs(60), Some(Duration::from_secs(300))),
+        now + Duration::from_secs(60)
+    );
+    // A deadline already past answers at once rather than panicking on Instant subtraction.
+    assert!(answer_by(now) <= Instant::now());
+    // The margin: a fifth of the time left, 0.2 to 10 s.
+    let d = Instant::now() + Duration::from_secs(100);
+    let by = answer_by(d);
+    assert_eq!(d - by, Duration::from_secs(10));
+    let mut props = port_props();
+    props["ServiceTimeout"] = json!("300");
+    let req = req_of(request(
+        "Create",
+        "Custom::FargateListenerPort",
+        "http://x",
+        props.clone(),
+        None,
+        None,
+    ));
+    assert_eq!(service_timeout(&req), Some(Duration::from_secs(300)));
+    // The invocation keeps the macro's 60 s of delivery slack back (half of a short timeout).
+    assert_eq!(service_budget(&req), Some(Duration::from_secs(240)));
+    props["ServiceTimeout"] = json!("30");
+    let short = req_of(request(
+        "Create",
+        "Custom::FargateListenerPort",
+        "http://x",
+        props.clone(),
+        None,
+        None,
+    ));
+    assert_eq!(service_budget(&short), Some(Duration::from_secs(15)));
+    for bad in ["0", "3601", "soon"] {
+        props["ServiceTimeout"] = json!(bad);
+        let req = req_of(request(
+            "Create",
+            "Custom::FargateListenerPort",
+            "http://x",
+            props.clone(),
+            None,
+            None,
+        ));
+        assert_eq!(service_timeout(&req), None, "{bad}");
+    }
+}
+
+// Guarantees pinned for mutation testing -------------------------------------------------
+
+#[test]
+fn the_body_limit_is_exact_and_cuts_on_character_boundaries() {
+    use fargate_provider::respond::{margin, prefix_bytes};
+    assert_eq!(prefix_bytes("héllo", 2), "h");
+    assert_eq!(prefix_bytes("héllo", 3), "hé");
+    assert_eq!(prefix_bytes("héllo", 6), "héllo");
+    assert_eq!(prefix_bytes("", 0), "");
+    let req = req_of(request(
+        "Create",
+        "Custom::FargateListenerPort",
+        "http://x",
+        port_props(),
+        None,
+        None,
+    ));
+    // A body of exactly 4096 bytes keeps its attributes.
+    let base = body(&req, &Ok(Outcome::new("id").with("K", ""))).len();
+    let exact = body(
+        &req,
+        &Ok(Outcome::new("id").with("K", "x".repeat(4096 - base))),
+    );
+    assert_eq!(exact.len(), 4096);
+    let v: Value = serde_json::from_str(&exact).unwrap();
+    assert!(v.get("Data").is_some() && v.get("Reason").is_none(), "{v}");
+    // One byte more drops them, and says so.
+    let over = body(
+        &req,
+        &Ok(Outcome::new("id").with("K", "x".repeat(4097 - base))),
+    );
+    let v: Value = serde_json::from_str(&over).unwrap();
+    assert!(v.get("Data").is_none());
+    assert_eq!(
+        v["Reason"],
+        "attributes dropped: the response would exceed 4096 bytes"
+    );
+    // A long ASCII reason is cut to fill the body exactly.
+    let cut = body(&req, &Err(ProviderError::Exhausted("r".repeat(9000))));
+    assert_eq!(cut.len(), 4096);
+    // The answer margin: a fifth of the time left, within 0.2-10 s.
+    assert_eq!(margin(Duration::from_secs(20)), Duration::from_secs(4));
+    assert_eq!(
+        margin(Duration::from_millis(500)),
+        Duration::from_millis(200)
+    );
+    assert_eq!(margin(Duration::from_secs(100)), Duration::from_secs(10));
+}
+
+#[tokio::test]
+async fn a_claim_re_reads_what_is_taken_after_ten_lost_races() {
+    let server = ResponseServer::start(vec![]).await;
+    // The first read shows an empty ALB, but 15 ports are taken by other stacks' listeners.
+    let state = Arc::new(Mutex::new(FakeAlb {
+        stale_reads: 1,
+        ..Default::default()
+    }));
+    state
+        .lock()
+        .unwrap()
+        .listeners
+        .extend((0..15).map(|i| (8000 + i, format!("other-{i}"))));
+    let c = Arc::new(test_clients(fake_alb_client(state.clone(), 400)));
+    let ev = request(
+        "Create",
+        "Custom::FargateListenerPort",
+        &server.url,
+        port_props(),
+        None,
+        None,
+    );
+    handle_event(c, ev, deadline()).await;
+    let b = &server.puts()[0].body;
+    assert_eq!(b["Status"], "SUCCESS", "{b}");
+    assert_eq!(b["Data"]["Port"], "8015");
+    // 10 lost races (8000-8009), one re-read, then straight to the first free port.
+    assert_eq!(calls(&state, "DescribeListeners"), 2);
+    assert_eq!(calls(&state, "CreateListener"), 11);
+}
+
+#[tokio::test]
+async fn an_update_in_place_without_failover_forwards_to_the_new_target_group() {
+    let server = ResponseServer::start(vec![]).await;
+    let state = Arc::new(Mutex::new(FakeAlb::default()));
+    let c = Arc::new(test_clients(fake_alb_client(state.clone(), 400)));
+    let ev = request(
+        "Create",
+        "Custom::FargateListenerPort",
+        &server.url,
+        port_props(),
+        None,
+        None,
+    );
+    handle_event(c.clone(), ev, deadline()).await;
+    let arn = server.puts()[0].body["PhysicalResourceId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut newer = port_props();
+    newer["TargetGroupArn"] = json!("arn:tg/app-v2");
+    let ev = request(
+        "Update",
+        "Custom::FargateListenerPort",
+        &server.url,
+        newer,
+        Some(&arn),
+        Some(port_props()),
+    );
+    handle_event(c.clone(), ev, deadline()).await;
+    let b = &server.puts()[1].body;
+    assert_eq!(b["PhysicalResourceId"], json!(arn));
+    assert_eq!(b["Data"]["Port"], "8000");
+    assert_eq!(
+        listener_targets(&state, &arn),
+        vec![("arn:tg/app-v2".to_string(), 1)]
+    );
+}
+
+#[tokio::test]
+async fn an_update_in_place_replaces_a_weighted_forward_that_is_not_over_its_target_group() {
+    // Weights over two other target groups are not a failover of this App's: the port
+    // resource owns the forward and writes its own.
+    let server = ResponseServer::start(vec![]).await;
+    let state = Arc::new(Mutex::new(FakeAlb::default()));
+    let c = Arc::new(test_clients(fake_alb_client(state.clone(), 400)));
+    let ev = request(
+        "Create",
+        "Custom::FargateListenerPort",
+        &server.url,
+        port_props(),
+        None,
+        None,
+    );
+    handle_event(c.clone(), ev, deadline()).await;
+    let arn = server.puts()[0].body["PhysicalResourceId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let other = Action::builder()
+        .r#type(ActionTypeEnum::Forward)
+        .forward_config(
+            ForwardActionConfig::builder()
+                .target_groups(
+                    TargetGroupTuple::builder()
+                        .target_group_arn("arn:tg/x")
+                        .weight(50)
+                        .build(),
+                )
+                .target_groups(
+                    TargetGroupTuple::builder()
+                        .target_group_arn("arn:tg/y")
+                        .weight(50)
+                        .build(),
+                )
+                .build(),
+        )
+        .build();
+    state
+        .lock()
+        .unwrap()
+        .actions
+        .insert(arn.clone(), vec![other]);
+    let ev = request(
+        "Update",
+        "Custom::FargateListenerPort",
+        &server.url,
+        port_props(),
+        Some(&arn),
+        Some(port_props()),
+    );
+    handle_event(c.clone(), ev, deadline()).await;
+    assert_eq!(server.puts()[1].body["Status"], "SUCCESS");
+    assert_eq!(
+        listener_targets(&state, &arn),
+        vec![(APP_TG.to_string(), 1)]
+    );
+}
+
+#[tokio::test]
+async fn a_new_target_group_while_failed_over_leaves_the_weights_to_the_failover_resource() {
+    // The App's target group is replaced: the failover resource's own Update rewrites the
+    // weights with the new group; the port resource must not send all traffic to it first.
+    let server = ResponseServer::start(vec![]).await;
+    let state = Arc::new(Mutex::new(FakeAlb::default()));
+    let c = Arc::new(test_clients(fake_alb_client(state.clone(), 400)));
+    let ev = request(
+        "Create",
+        "Custom::FargateListenerPort",
+        &server.url,
+        port_props(),
+        None,
+        None,
+    );
+    handle_event(c.clone(), ev, deadline()).await;
+    let arn = server.puts()[0].body["PhysicalResourceId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    state
+        .lock()
+        .unwrap()
+        .actions
+        .insert(arn.clone(), vec![weighted(100, 0)]);
+    let mut newer = port_props();
+    newer["TargetGroupArn"] = json!("arn:tg/app-v2");
+    let ev = request(
+        "Update",
+        "Custom::FargateListenerPort",
+        &server.url,
+        newer,
+        Some(&arn),
+        Some(port_props()),
+    );
+    handle_event(c.clone(), ev, deadline()).await;
+    assert_eq!(server.puts()[1].body["Status"], "SUCCESS");
+    assert_eq!(
+        listener_targets(&state, &arn),
+        vec![(APP_TG.to_string(), 100), (STANDBY_TG.to_string(), 0)]
+    );
+}
