@@ -200,6 +200,29 @@ async fn a_gate_without_thresholds_fails_a_deployment_that_answers_500_half_the_
     assert!(reason.contains("errors 50.0% > 1.0%"), "{reason}");
 }
 
+/// Seconds given as a huge number are refused naming the property, not multiplied into an
+/// overflow (a panic in a debug build, a wrapped duration in a release one).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_duration_too_large_to_count_in_milliseconds_is_refused() {
+    for prop in ["Duration", "WarmUp"] {
+        let server = ResponseServer::start(vec![]).await;
+        let c = clients(&[], &[], &[]);
+        let ev = gate(
+            "http://127.0.0.1:9/",
+            &server.url,
+            json!({ prop: u64::MAX.to_string() }),
+        );
+        handle_event(c, ev, Instant::now() + Duration::from_secs(60)).await;
+        let b = &server.puts()[0].body;
+        assert_eq!(b["Status"], "FAILED", "{b}");
+        let reason = b["Reason"].as_str().unwrap();
+        assert!(
+            reason.contains(prop) && !reason.contains("panic"),
+            "{reason}"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_deployment_fails_the_stack_with_the_reason() {
     let target = start(

@@ -35,6 +35,13 @@ fn num<T: std::str::FromStr>(
     }
 }
 
+/// Seconds given as `name`, in milliseconds; a number too large to count that way is refused.
+fn millis(req: &Request, name: &'static str, default: u64) -> Result<u64, ProviderError> {
+    let secs = num::<u64>(req, name, Some(default))?.unwrap_or(default);
+    secs.checked_mul(1000)
+        .ok_or_else(|| ProviderError::bad(name, format!("{secs} seconds is too long")))
+}
+
 /// A header field name (RFC 9110 `token`), as ALB's http-header condition takes it: at most 40
 /// characters, and never Host (a host-header condition matches that).
 /// https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_HttpHeaderConditionConfig.html
@@ -146,8 +153,8 @@ pub(super) fn parse(req: &Request) -> Result<Props, ProviderError> {
         timeout_ms: num(req, "TimeoutMs", Some(5000))?.unwrap_or(5000),
         rate,
         concurrency,
-        duration_ms: num::<u64>(req, "Duration", Some(30))?.unwrap_or(30) * 1000,
-        warm_up_ms: num::<u64>(req, "WarmUp", Some(60))?.unwrap_or(60) * 1000,
+        duration_ms: millis(req, "Duration", 30)?,
+        warm_up_ms: millis(req, "WarmUp", 60)?,
         host: host.clone(),
     };
     if let Some(h) = &host {
