@@ -44,8 +44,20 @@ pub struct HookEvent {
     #[serde(default)]
     pub resource_arn: Option<String>,
     pub execution_details: ExecutionDetails,
-    #[serde(default)]
+    /// An object; CloudFormation takes `HookDetails` as "a JSON object as a string", so a string
+    /// holding a JSON object is read as that object.
+    #[serde(default, deserialize_with = "details_object")]
     pub hook_details: Option<Value>,
+}
+
+fn details_object<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Ok(match Option::<Value>::deserialize(d)? {
+        Some(Value::String(text)) => match serde_json::from_str::<Value>(&text) {
+            Ok(v @ Value::Object(_)) => Some(v),
+            _ => Some(Value::String(text)),
+        },
+        other => other,
+    })
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -570,3 +570,18 @@ async fn sixty_second_gate_figures() {
         rec.report.unwrap().len()
     );
 }
+
+/// CloudFormation takes `HookDetails` as "a JSON object as a string" (the AWS::ECS::Service
+/// schema) while the ECS guide shows the hook receiving a dictionary; the macro writes the
+/// string form, so a hook must read its settings from either.
+/// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/lambda-lifecycle-hooks.html
+#[test]
+fn hook_details_given_as_a_json_string_are_read_like_an_object() {
+    let mut raw = fixture("post_test_traffic_shift");
+    let settings = json!({ SETTINGS_KEY: { "Url": "http://x/", "Rate": 5, "Duration": 10 } });
+    raw["hookDetails"] = json!(settings.to_string());
+    let ev: HookEvent = serde_json::from_value(raw).unwrap();
+    let s = lifecycle_hook::GateSettings::from_hook_details(ev.hook_details.as_ref()).unwrap();
+    assert_eq!((s.rate, s.duration), (Some(5.0), 10));
+    assert!(ev.hook_details.unwrap().is_object());
+}
