@@ -106,6 +106,7 @@ impl Problem {
                 "the test rule takes Priority - 1",
                 "leaves no room for the test rule",
                 "lifecycle hooks run in",
+                "traffic through a load balancer",
             ])
         {
             "FA106" // properties that conflict or go together

@@ -398,6 +398,12 @@ pub(super) fn check_deployment(r: &mut Reader, p: &Props, app: &App) {
         r.err(&sp, format!("{name} is not used with Failover: ECS shifts the listener rule's weights during a deployment, and Failover moves the same weights"));
     }
     let Some(lb) = &app.load_balancer else {
+        if matches!(d.strategy, Strategy::Canary | Strategy::Linear) {
+            // Canary and linear shift production traffic in steps, which needs a load balancer
+            // or Service Connect; only blue/green also runs without one.
+            // https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deploy-canary-service.html
+            r.err(&sp, format!("{name} needs a LoadBalancer: ECS shifts canary and linear traffic through a load balancer; use BlueGreen or Rolling for a worker"));
+        }
         if app.load_test.is_some() {
             r.err(&sp, format!("{name} with LoadTest needs a LoadBalancer: the gate runs against the test route, which only a load balancer has"));
         }
