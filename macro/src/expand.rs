@@ -495,10 +495,11 @@ fn unreachable_apps(apps: &[App], resources: &Map<String, Value>) -> Vec<Warning
         if !a.network.allow_from.is_empty() || a.network.security_groups.is_some() {
             continue;
         }
+        let in_sub = format!("${{{}.DiscoveryName}}", a.id);
         let peers: Vec<String> = apps
             .iter()
             .filter(|p| p.id != a.id)
-            .filter(|p| refers_to_discovery_name(&resources[&p.id]["Properties"], &a.id))
+            .filter(|p| refers_to_discovery_name(&resources[&p.id]["Properties"], &a.id, &in_sub))
             .map(|p| p.id.clone())
             .collect();
         let ns = match &d.namespace {
@@ -521,7 +522,8 @@ fn unreachable_apps(apps: &[App], resources: &Map<String, Value>) -> Vec<Warning
     out
 }
 
-fn refers_to_discovery_name(v: &Value, app: &str) -> bool {
+/// Whether `v` holds `!GetAtt app.DiscoveryName`, or `in_sub` (`${app.DiscoveryName}`) in a string.
+fn refers_to_discovery_name(v: &Value, app: &str, in_sub: &str) -> bool {
     match v {
         Value::Object(m) => {
             if let Some(Value::Array(a)) = m.get("Fn::GetAtt") {
@@ -531,10 +533,10 @@ fn refers_to_discovery_name(v: &Value, app: &str) -> bool {
                     return true;
                 }
             }
-            m.values().any(|x| refers_to_discovery_name(x, app))
+            m.values().any(|x| refers_to_discovery_name(x, app, in_sub))
         }
-        Value::Array(a) => a.iter().any(|x| refers_to_discovery_name(x, app)),
-        Value::String(s) => s.contains(&format!("${{{app}.DiscoveryName}}")),
+        Value::Array(a) => a.iter().any(|x| refers_to_discovery_name(x, app, in_sub)),
+        Value::String(s) => s.contains(in_sub),
         _ => false,
     }
 }

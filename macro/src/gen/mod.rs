@@ -214,8 +214,11 @@ pub struct Out {
 impl Out {
     pub fn add(&mut self, id: String, ty: &str, mut props: Value) -> &mut Value {
         prune_nulls(&mut props);
-        self.items
-            .push((id, json!({ "Type": ty, "Properties": props })));
+        // Built by hand: `json!` would serialise `props` into a deep copy.
+        let mut resource = Map::new();
+        resource.insert("Type".into(), Value::String(ty.into()));
+        resource.insert("Properties".into(), props);
+        self.items.push((id, Value::Object(resource)));
         &mut self.items.last_mut().expect("just pushed").1
     }
 }
