@@ -190,17 +190,18 @@ pub(super) fn read_load_balancer(
     })
 }
 
+/// Reports each of `keys` present in `m` as "not used {why}".
+fn forbid_keys(r: &mut Reader, p: &str, m: &Map<String, Value>, keys: &[&str], why: &str) {
+    for k in keys.iter().filter(|k| m.contains_key(**k)) {
+        r.err(&path(p, k), format!("not used {why}"));
+    }
+}
+
 /// `Create`: an ALB made for the App alone.
 fn read_dedicated(r: &mut Reader, p: &str, m: &Map<String, Value>, c: &Value) -> Option<Routing> {
     let kp = |k: &str| path(p, k);
     let has = |k: &str| m.contains_key(k);
-    let forbid = |r: &mut Reader, keys: &[&str], why: &str| {
-        for k in keys {
-            if has(k) {
-                r.err(&kp(k), format!("not used {why}"));
-            }
-        }
-    };
+    let forbid = |r: &mut Reader, keys: &[&str], why: &str| forbid_keys(r, p, m, keys, why);
     if has("Arn") {
         r.err(
             &kp("Arn"),
@@ -260,13 +261,7 @@ fn read_shared_rule(
 ) -> Option<Routing> {
     let kp = |k: &str| path(p, k);
     let has = |k: &str| m.contains_key(k);
-    let forbid = |r: &mut Reader, keys: &[&str], why: &str| {
-        for k in keys {
-            if has(k) {
-                r.err(&kp(k), format!("not used {why}"));
-            }
-        }
-    };
+    let forbid = |r: &mut Reader, keys: &[&str], why: &str| forbid_keys(r, p, m, keys, why);
     let s = |r: &mut Reader, k: &str| m.get(k).and_then(|v| r.nonempty(&path(p, k), v));
     forbid(
         r,
@@ -384,13 +379,7 @@ fn read_shared_port(
 ) -> Option<Routing> {
     let kp = |k: &str| path(p, k);
     let has = |k: &str| m.contains_key(k);
-    let forbid = |r: &mut Reader, keys: &[&str], why: &str| {
-        for k in keys {
-            if has(k) {
-                r.err(&kp(k), format!("not used {why}"));
-            }
-        }
-    };
+    let forbid = |r: &mut Reader, keys: &[&str], why: &str| forbid_keys(r, p, m, keys, why);
     let s = |r: &mut Reader, k: &str| m.get(k).and_then(|v| r.nonempty(&path(p, k), v));
     forbid(
         r,
