@@ -10,16 +10,20 @@ BUCKET ?=
 # AWS region; empty: AWS_REGION, AWS_DEFAULT_REGION or the profile's region.
 REGION ?=
 VERSION ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo dev)
+# The release: the pinned macro name FargateApp-$(RELEASE) and the upgrade baseline's name.
+RELEASE ?= 2026-12
+# Only what building the Lambda zips needs (cargo-lambda), apart from the test tools.
+BUILD_VENV := .venv-build
 PROVIDER_STACK ?= fargate-app-provider
 MACRO_STACK ?= fargate-app-macro
 BOOTSTRAP_STACK ?= fargate-app-bootstrap
 # What cfn/install.sh reads.
-INSTALL_ENV = BUCKET="$(BUCKET)" REGION="$(REGION)" ARCH="$(ARCH)" VERSION="$(VERSION)" VENV="$(VENV)" \
+INSTALL_ENV = BUCKET="$(BUCKET)" REGION="$(REGION)" ARCH="$(ARCH)" VERSION="$(VERSION)" RELEASE="$(RELEASE)" \
   BOOTSTRAP_STACK="$(BOOTSTRAP_STACK)" PROVIDER_STACK="$(PROVIDER_STACK)" MACRO_STACK="$(MACRO_STACK)" MAKE="$(MAKE)"
 LAMBDA_ZIPS = target/lambda/fargate-app-provider/bootstrap.zip target/lambda/fargate-app-macro/bootstrap.zip
 
 .DEFAULT_GOAL := help
-.PHONY: help setup build test test-rust lint lint-templates expand diff-example check-aws bench bench-loadtest bench-lambda cdk-example package deploy clean
+.PHONY: help setup build release upgrade-baseline test test-rust lint lint-templates expand diff-example check-aws bench bench-loadtest bench-lambda cdk-example package deploy clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -35,10 +39,21 @@ tests/node_modules/.installed: tests/package.json tests/package-lock.json
 	cd tests && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-build: setup ## Build both Lambda zips (release, provided.al2023) with cargo-lambda: make build [ARCH=x86_64]
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda build --release $(if $(filter x86_64,$(ARCH)),--x86-64,--arm64) \
+$(BUILD_VENV)/.installed: cfn/build-requirements.txt
+	python3 -m venv $(BUILD_VENV)
+	$(BUILD_VENV)/bin/pip install -q --disable-pip-version-check -r cfn/build-requirements.txt
+	touch $@
+
+build: $(BUILD_VENV)/.installed ## Build both Lambda zips (release, provided.al2023) with cargo-lambda: make build [ARCH=x86_64]
+	PATH="$(CURDIR)/$(BUILD_VENV)/bin:$$PATH" cargo lambda build --release $(if $(filter x86_64,$(ARCH)),--x86-64,--arm64) \
 	  --output-format zip --bin fargate-app-provider --bin fargate-app-macro
 	@ls -l $(LAMBDA_ZIPS)
+
+release: $(BUILD_VENV)/.installed ## Release artifacts in dist/$(RELEASE)/: both zips per architecture, the CLI, cfn/install.json, SHA256SUMS
+	RELEASE="$(RELEASE)" BUILD_VENV="$(BUILD_VENV)" cfn/release.sh
+
+upgrade-baseline: ## Record this commit's expansions as the next release's upgrade baseline: make upgrade-baseline RELEASE=...
+	tests/upgrade-baseline.sh $(RELEASE)
 
 check-aws: ## Check for AWS credentials and a region (no network; what package and deploy do first)
 	@$(INSTALL_ENV) CHECK_FOR=deploy cfn/install.sh check
@@ -96,4 +111,4 @@ cdk-example: ## Synthesize examples/cdk with the CDK (npm) into tests/.tmp/cdk/ 
 
 clean: ## Remove build output, Lambda zips and the venv
 	cargo clean
-	rm -rf $(VENV) tests/.tmp
+	rm -rf $(VENV) $(BUILD_VENV) tests/.tmp dist

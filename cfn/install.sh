@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# make package / make deploy. Checks the inputs first (in well under a second, before the venv
-# setup and the release build), then: venv, credential check with STS, artifact bucket (BUCKET,
-# or the bootstrap stack's), cargo-lambda build, upload, and for deploy the provider and macro stacks.
+# make package / make deploy. Checks the inputs first (in well under a second, before the
+# release build), then: credential check with STS, artifact bucket (BUCKET, or the bootstrap
+# stack's), cargo-lambda build (make build installs cargo-lambda alone, never the test tools),
+# upload, and for deploy the provider stack, the macro under its latest name (FargateApp) and the
+# same macro pinned under this release's name (FargateApp-$RELEASE, a stack of its own that later
+# releases leave in place). Needs the AWS CLI on PATH (or AWS_CLI=/path/to/aws).
 # Usage: cfn/install.sh check|bucket|package|deploy   (settings come from the Makefile's environment;
 # `bucket` stops after printing the artifact bucket, for tests)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 step=${1:?usage: cfn/install.sh check|bucket|package|deploy}
-: "${ARCH:=arm64}" "${VENV:=.venv}" "${VERSION:=dev}" "${MAKE:=make}"
+: "${ARCH:=arm64}" "${VERSION:=dev}" "${MAKE:=make}" "${RELEASE:?RELEASE (the Makefile sets it)}"
 : "${BOOTSTRAP_STACK:=fargate-app-bootstrap}" "${PROVIDER_STACK:=fargate-app-provider}" "${MACRO_STACK:=fargate-app-macro}"
 [[ -n "${REGION:-}" ]] && export AWS_REGION="$REGION"
 # The venv's AWS CLI (v1) reads only AWS_DEFAULT_REGION (docs.aws.amazon.com/cli/v1/userguide/
@@ -61,9 +64,12 @@ TARGET=$step
 check_inputs
 [[ $step == check ]] && exit 0
 
-# Only the AWS CLI is needed before the build (which sets the rest of the venv up itself).
-[[ -x "$VENV/bin/aws" ]] || "$MAKE" --no-print-directory setup
-aws() { "$VENV/bin/aws" "$@"; }
+aws_cli=${AWS_CLI:-$(command -v aws || true)}
+if [[ -z $aws_cli ]]; then
+  echo "make $step: the AWS CLI is not on PATH (https://docs.aws.amazon.com/cli/latest/userguide/getting-started-install.html), or set AWS_CLI=/path/to/aws" >&2
+  exit 2
+fi
+aws() { "$aws_cli" "$@"; }
 who=$(aws sts get-caller-identity --query Arn --output text) || {
   echo "make $step: the AWS credentials found do not work (aws sts get-caller-identity failed above)" >&2
   exit 2
@@ -95,6 +101,12 @@ aws s3 cp target/lambda/fargate-app-macro/bootstrap.zip "s3://$bucket/$prefix/ma
 aws cloudformation deploy --template-file cfn/provider.yaml --stack-name "$PROVIDER_STACK" \
   --capabilities CAPABILITY_IAM --no-fail-on-empty-changeset \
   --parameter-overrides CodeBucket="$bucket" CodeKey="$prefix/provider.zip" Architecture="$ARCH"
-aws cloudformation deploy --template-file cfn/macro.yaml --stack-name "$MACRO_STACK" \
-  --capabilities CAPABILITY_IAM --no-fail-on-empty-changeset \
-  --parameter-overrides CodeBucket="$bucket" CodeKey="$prefix/macro.zip" Architecture="$ARCH"
+# The latest (FargateApp) and this release pinned (FargateApp-$RELEASE): a template that names the
+# pinned transform keeps this release's expansion when a later release updates FargateApp.
+for name in FargateApp "FargateApp-$RELEASE"; do
+  stack=$MACRO_STACK
+  [[ $name == FargateApp ]] || stack="$MACRO_STACK-$RELEASE"
+  aws cloudformation deploy --template-file cfn/macro.yaml --stack-name "$stack" \
+    --capabilities CAPABILITY_IAM --no-fail-on-empty-changeset \
+    --parameter-overrides CodeBucket="$bucket" CodeKey="$prefix/macro.zip" Architecture="$ARCH" MacroName="$name"
+done

@@ -14,6 +14,7 @@ moto=$!
 trap 'kill $moto 2>/dev/null; wait $moto 2>/dev/null || true; rm -f "${tmp:-}"' EXIT
 for _ in $(seq 300); do (echo > "/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
 fail() { echo "install-bootstrap: $*" >&2; exit 1; }
+export AWS_CLI="$PWD/.venv/bin/aws" RELEASE=2026-12
 export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1
 export AWS_ENDPOINT_URL="http://127.0.0.1:$port" BOOTSTRAP_STACK=fargate-app-bootstrap-test
 unset BUCKET AWS_PROFILE

@@ -25,7 +25,7 @@ done
 files=("$out"/*.json)
 if ! $only_examples; then
   files=(tests/macro/output/*.json "${files[@]}")
-  if ls cfn/*.yaml >/dev/null 2>&1; then files+=(cfn/*.yaml); fi
+  if ls cfn/*.yaml >/dev/null 2>&1; then files+=(cfn/*.yaml cfn/*.json); fi
 fi
 set +e
 .venv/bin/cfn-lint --config-file .cfnlintrc.yaml -- "${files[@]}"

@@ -29,7 +29,14 @@ fn spawn_group(cmd: &mut Command) -> Child {
 
 impl Function {
     /// Starts the emulator and the function binary `exe`, with `env` added.
+    /// `exe` is the test build's binary, unless `BOOTSTRAP_<NAME>` (the name upper-cased, `-` as
+    /// `_`: `BOOTSTRAP_FARGATE_APP_PROVIDER`) names another: the `bootstrap` of a release zip, so
+    /// that the shipped artifact is the tested one (`cfn/release.sh`).
     pub fn start(name: &str, exe: &str, env: &[(&str, String)]) -> Function {
+        let var = format!("BOOTSTRAP_{}", name.to_uppercase().replace('-', "_"));
+        let given = std::env::var(&var).ok();
+        let exe = given.as_deref().unwrap_or(exe);
+        eprintln!("{name}: running {exe}");
         let venv_bin = format!("{}/.venv/bin", root());
         assert!(
             std::path::Path::new(&format!("{venv_bin}/cargo-lambda")).exists(),
