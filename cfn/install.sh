@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 step=${1:?usage: cfn/install.sh check|bucket|package|deploy}
-: "${ARCH:=arm64}" "${VERSION:=dev}" "${MAKE:=make}" "${RELEASE:?RELEASE (the Makefile sets it)}"
+: "${LAMBDA_DIR:=target/lambda}" "${ARCH:=arm64}" "${VERSION:=dev}" "${MAKE:=make}" "${RELEASE:?RELEASE (the Makefile sets it)}"
 : "${BOOTSTRAP_STACK:=fargate-app-bootstrap}" "${PROVIDER_STACK:=fargate-app-provider}" "${MACRO_STACK:=fargate-app-macro}"
 [[ -n "${REGION:-}" ]] && export AWS_REGION="$REGION"
 # The venv's AWS CLI (v1) reads only AWS_DEFAULT_REGION (docs.aws.amazon.com/cli/v1/userguide/
@@ -94,8 +94,8 @@ if [[ $step == bucket ]]; then echo "$bucket"; exit 0; fi
 prefix="fargate-app/$VERSION/$ARCH"
 
 "$MAKE" --no-print-directory build ARCH="$ARCH"
-aws s3 cp target/lambda/fargate-app-provider/bootstrap.zip "s3://$bucket/$prefix/provider.zip"
-aws s3 cp target/lambda/fargate-app-macro/bootstrap.zip "s3://$bucket/$prefix/macro.zip"
+aws s3 cp "$LAMBDA_DIR/fargate-app-provider/bootstrap.zip" "s3://$bucket/$prefix/provider.zip"
+aws s3 cp "$LAMBDA_DIR/fargate-app-macro/bootstrap.zip" "s3://$bucket/$prefix/macro.zip"
 [[ $step == package ]] && exit 0
 
 aws cloudformation deploy --template-file cfn/provider.yaml --stack-name "$PROVIDER_STACK" \

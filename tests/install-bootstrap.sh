@@ -11,11 +11,11 @@ cd "$(dirname "$0")/.."
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 .venv/bin/moto_server -H 127.0.0.1 -p "$port" > /dev/null 2>&1 &
 moto=$!
-trap 'kill $moto 2>/dev/null; wait $moto 2>/dev/null || true; rm -f "${tmp:-}"' EXIT
+trap 'kill $moto 2>/dev/null; wait $moto 2>/dev/null || true; rm -f "${tmp:-}"; rm -rf "${fake:-}"' EXIT
 for _ in $(seq 300); do (echo > "/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
 fail() { echo "install-bootstrap: $*" >&2; exit 1; }
 export AWS_CLI="$PWD/.venv/bin/aws" RELEASE=2026-12
-export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1
+export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
 export AWS_ENDPOINT_URL="http://127.0.0.1:$port" BOOTSTRAP_STACK=fargate-app-bootstrap-test
 unset BUCKET AWS_PROFILE
 run() { "$@" > "$tmp" 2>&1 || fail "$* failed: $(cat "$tmp")"; tail -1 "$tmp"; }
@@ -33,3 +33,23 @@ if .venv/bin/aws cloudformation describe-stacks --stack-name not-made > /dev/nul
   fail "BUCKET was given, yet a bootstrap stack was made"
 fi
 echo "ok: BUCKET=my-own-bucket is used as is, no stack made"
+
+# The whole `make deploy` path after the build, with a stand-in for `make build` (the release
+# build of both Lambdas is `make release`'s test): the zips are uploaded, the provider stack, the
+# macro under its latest name and the macro pinned under this release's name are created, and no
+# test tool (cfn-lint, checkov, npm packages) is installed on the way.
+fake=$(mktemp -d)
+printf '#!/usr/bin/env bash\nset -e\nfor f in provider macro; do mkdir -p %s/lambda/fargate-app-$f; printf x > %s/bootstrap; (cd %s && zip -q -o lambda/fargate-app-$f/bootstrap.zip bootstrap); done\n' "$fake" "$fake" "$fake" > "$fake/make"
+chmod +x "$fake/make"
+run env BUCKET="$first" MAKE="$fake/make" LAMBDA_DIR="$fake/lambda" cfn/install.sh deploy > /dev/null
+for stack in fargate-app-provider fargate-app-macro fargate-app-macro-2026-12; do
+  status=$(.venv/bin/aws cloudformation describe-stacks --stack-name "$stack" --query 'Stacks[0].StackStatus' --output text)
+  [[ $status == CREATE_COMPLETE ]] || fail "stack $stack is $status"
+done
+.venv/bin/aws s3api head-object --bucket "$first" --key fargate-app/dev/arm64/provider.zip > /dev/null || fail "provider zip not uploaded"
+echo "ok: deploy uploads both zips and creates the provider, FargateApp and FargateApp-2026-12 macro stacks"
+# The single install template deploys on its own too.
+.venv/bin/aws cloudformation deploy --template-file cfn/install.json --stack-name fargate-app-one --capabilities CAPABILITY_IAM \
+  --parameter-overrides CodeBucket="$first" ProviderCodeKey=fargate-app/dev/arm64/provider.zip MacroCodeKey=fargate-app/dev/arm64/macro.zip \
+  ExportName=FargateAppOne-ServiceToken MacroName=FargateApp-2026-12-1 > "$tmp" 2>&1 || fail "cfn/install.json did not deploy: $(cat "$tmp")"
+echo "ok: cfn/install.json installs provider and macro in one stack"
