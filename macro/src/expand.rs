@@ -11,6 +11,25 @@ use std::fmt;
 
 /// The name the macro is installed under; removed from the template's `Transform`.
 pub const MACRO_NAME: &str = "FargateApp";
+
+/// `FargateApp` (the latest release) or a release's pinned name, `FargateApp-YYYY-MM` with an
+/// optional `-N` (the names `cfn/macro.yaml` allows): `make deploy` installs both, so a template
+/// may name either.
+pub fn is_macro_name(name: &str) -> bool {
+    let Some(rest) = name.strip_prefix(MACRO_NAME) else {
+        return false;
+    };
+    if rest.is_empty() {
+        return true;
+    }
+    let parts: Vec<&str> = rest.split('-').collect();
+    let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+    match parts.as_slice() {
+        ["", y, m] => digits(y, 4) && digits(m, 2),
+        ["", y, m, n] => digits(y, 4) && digits(m, 2) && !n.is_empty() && digits(n, n.len()),
+        _ => false,
+    }
+}
 /// CloudFormation's limit of resources in one stack.
 pub const MAX_RESOURCES: usize = 500;
 
@@ -480,8 +499,8 @@ fn or_of(mut terms: Vec<Value>) -> Value {
 
 fn names_macro(transform: Option<&Value>) -> bool {
     match transform {
-        Some(Value::String(s)) => s == MACRO_NAME,
-        Some(Value::Array(a)) => a.iter().any(|t| t.as_str() == Some(MACRO_NAME)),
+        Some(Value::String(s)) => is_macro_name(s),
+        Some(Value::Array(a)) => a.iter().any(|t| t.as_str().is_some_and(is_macro_name)),
         _ => false,
     }
 }
@@ -554,11 +573,11 @@ fn shared_cluster(apps: &[App]) -> Value {
 
 fn remove_macro_from_transform(root: &mut Map<String, Value>) {
     match root.get_mut("Transform") {
-        Some(Value::String(s)) if s == MACRO_NAME => {
+        Some(Value::String(s)) if is_macro_name(s) => {
             root.shift_remove("Transform");
         }
         Some(Value::Array(a)) => {
-            a.retain(|t| t.as_str() != Some(MACRO_NAME));
+            a.retain(|t| !t.as_str().is_some_and(is_macro_name));
             if a.is_empty() {
                 root.shift_remove("Transform");
             }
