@@ -58,6 +58,9 @@ fn allowed(changelog: &str) -> Allowed {
         let Some(item) = line.strip_prefix("- ") else {
             continue;
         };
+        if section.is_empty() {
+            continue;
+        }
         let spans = code_spans(item);
         assert!(
             item.contains(": "),
@@ -70,7 +73,6 @@ fn allowed(changelog: &str) -> Allowed {
             ("refused", [case, ..]) => {
                 a.refused.insert(case.to_string());
             }
-            ("", _) => {}
             _ => panic!("CHANGELOG.md: `{line}` is not of the section's form"),
         }
     }
