@@ -64,7 +64,7 @@ test: setup ## Run every test (Rust unit, golden, property and integration tests
 	cargo test --workspace
 	$(VENV)/bin/python tests/create-only.py --check
 	tests/make-targets.sh
-	$(VENV)/bin/python tests/example-health.py
+	$(VENV)/bin/python tests/example-probe.py
 	tests/lint-templates.sh
 
 test-rust: ## Run only the Rust tests

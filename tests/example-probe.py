@@ -25,14 +25,17 @@ reason. Then NEGATIVE_CONTROLS re-run the probe on broken variants of the exampl
 each to fail with the expected message: the probe can fail.
 """
 import glob
+import http.server
 import json
 import os
 import re
 import shutil
 import socket
+import socketserver
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -66,7 +69,9 @@ RUNS = {
     "002-users-products": SEED002,
     "002-users-products-bluegreen": SEED002,
     "003-lambda-fargate-standby": {"Api": {"app": "seed003_app.py", "routes": [
-        ("/pong", 200, "ping"), ("/bang", 200, "boom"), ("/env", 200, "server")]}},
+        ("/pong", 200, "ping"), ("/bang", 200, "boom"), ("/env", 200, "server")],
+        # The standby function runs the same image: ALB events through the Lambda runtime API.
+        "function": {"events": [("/env", 200, "lambda"), ("/pong", 200, "ping")]}}},
     "004-branch-environment": {"BranchApp": {"app": "seed004_app.py", "routes": [("/", 200, "branch ")]}},
     # Not a seed: the stock nginx image, whose /etc/nginx/conf.d/default.conf serves
     # /usr/share/nginx/html (index.html, 50x.html) and answers 404 elsewhere; checked against
@@ -90,6 +95,16 @@ NEGATIVE_CONTROLS = [
     ("001-app-behind-alb", "Port: 8448", "Port: 8080", "never answered"),
     ("000-locust", "LOCUST_MASTER: !GetAtt LocustMaster.DiscoveryName", "LOCUST_MASTER: locust-master",
      "the seed's workers find the master as locust-master.locust"),
+    ("003-lambda-fargate-standby", "Code: { ImageUri: !Ref ApiImage }", "Code: { ImageUri: other:latest }",
+     "not the App's image"),
+]
+# ci/stack-name.sh of example 004 over branch names: (project, branch, exact name or None).
+STACK_NAMES = [
+    ("my-project", "feature/test123", "my-project-feature-test123"),
+    ("my-project", "Feature/UPPER_case.v2", "my-project-feature-upper-case-v2"),
+    ("9lives", "--hot--fix--", "env-9lives-hot-fix"),
+    ("my-project", "feature/" + "x" * 300, None),
+    ("my-project", "feature/" + "x" * 299 + "y", None),
 ]
 
 
@@ -274,7 +289,7 @@ def exit_reason(app):
 def check_health(app, out):
     """Start time within the grace period, the health check's status and timeout."""
     path, matcher, timeout = app.health()
-    deadline = app.started + min(max(app.grace, 10), 30)
+    deadline = app.started + min(max(app.grace, 10), 15)
     while True:
         status, _, took = get(app.url(path), timeout)
         if status is not None:
@@ -316,6 +331,97 @@ def check_routes(app, run, out):
             out.ok(f"{app.lid}: GET {path} -> {status} in {took * 1000:.0f} ms")
 
 
+class FakeRuntime(http.server.BaseHTTPRequestHandler):
+    """The Lambda runtime API's two calls, serving `self.server.events` in turn
+    (https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html)."""
+
+    def do_GET(self):
+        if not self.server.events:
+            time.sleep(30)  # no more invocations: the runtime waits, as Lambda's does
+            return
+        rid, event = self.server.events.pop(0)
+        body = json.dumps(event).encode()
+        self.send_response(200)
+        self.send_header("Lambda-Runtime-Aws-Request-Id", rid)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self):
+        rid = self.path.split("/")[-2]
+        self.server.answers[rid] = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.send_response(202)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *a):
+        pass
+
+
+def check_function(app, run, res, out):
+    """The standby function runs the App's own image, answering ALB events (the ALB's Lambda
+    event and response fields:
+    https://docs.aws.amazon.com/elasticloadbalancing/latest/application/lambda-functions.html)."""
+    spec = run.get("function")
+    if not spec:
+        return
+    fns = [(k, r) for k, r in res.items() if r["Type"] == "AWS::Lambda::Function"
+           and r["Properties"].get("PackageType") == "Image"
+           and r["Properties"].get("Code", {}).get("ImageUri") == app.container["Image"]]
+    if not fns:
+        return out.fail(f"{app.lid}: the standby function's image is not the App's image "
+                        f"({json.dumps(app.container['Image'])}): not one codebase")
+    fid = fns[0][0]
+    timeout = int(fns[0][1]["Properties"].get("Timeout", 3))
+    srv = socketserver.ThreadingTCPServer(("127.0.0.1", 0), FakeRuntime)
+    srv.daemon_threads = True
+    srv.events = [(f"req-{i}", {"requestContext": {"elb": {"targetGroupArn": "arn:probe"}},
+                                "httpMethod": "GET", "path": path, "queryStringParameters": {},
+                                "headers": {}, "body": "", "isBase64Encoded": False})
+                  for i, (path, _, _) in enumerate(spec["events"])]
+    srv.answers = {}
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    env = {"AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{srv.server_address[1]}", "PATH": os.environ["PATH"]}
+    proc = subprocess.Popen([sys.executable, os.path.join(APPS, run["app"])], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + min(timeout, 10) + 5
+        while len(srv.answers) < len(spec["events"]) and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        for i, (path, want, text) in enumerate(spec["events"]):
+            a = srv.answers.get(f"req-{i}")
+            if not a or a.get("statusCode") != want or text not in a.get("body", "") or "statusDescription" not in a:
+                out.fail(f"{fid}: ALB event GET {path} answered {a}, want {want} with {text!r}")
+            else:
+                out.ok(f"{fid} (image {json.dumps(app.container['Image'])}): ALB event GET {path} -> {want} {a['body'].strip()}")
+    finally:
+        proc.kill()
+        proc.wait()
+        srv.shutdown()
+        srv.server_close()
+
+
+def check_stack_names(out):
+    """Example 004's stack names: CloudFormation's rule (letters, digits, hyphens; a letter
+    first; at most 128: API_CreateStack) for every branch, and distinct for distinct branches."""
+    script = os.path.join(ROOT, "examples", "004-branch-environment", "ci", "stack-name.sh")
+    seen = {}
+    for project, branch, want in STACK_NAMES:
+        r = subprocess.run(["sh", script, project, branch], capture_output=True, text=True)
+        name = r.stdout.strip()
+        bad = [why for why, failed in (
+            (f"exit {r.returncode}", r.returncode != 0),
+            ("not [A-Za-z][A-Za-z0-9-]*", not re.fullmatch(r"[A-Za-z][A-Za-z0-9-]*", name)),
+            (f"{len(name)} > 128 characters", len(name) > 128),
+            (f"want {want}", want is not None and name != want),
+            (f"the same as for {seen.get(name)!r}", name in seen)) if failed]
+        seen[name] = branch
+        if bad:
+            out.fail(f"stack name for {branch[:40]!r}: {name!r}: {'; '.join(bad)}")
+        else:
+            out.ok(f"stack name for {branch[:40]!r}{'...' if len(branch) > 40 else ''}: {name[:60]}{'...' if len(name) > 60 else ''} ({len(name)} chars)")
+
+
 def deploy_count(props):
     scaling = props.get("Scaling") or {}
     for v in (scaling.get("Min"), props.get("DesiredCount")):
@@ -331,16 +437,18 @@ def check_gate(app, out):
     path = lt.get("Path", "/")
     expect = int(lt.get("ExpectedStatus", 200))
     t = lt.get("Thresholds") or {}
-    # CPU per request, measured on the app: the mean of three sequential requests.
-    before = cpu_seconds(app.proc.pid)
-    for _ in range(3):
+    # CPU per request, measured on the app: the mean of sequential requests (at least 3, more
+    # for a cheap route, up to 1 s, so that the clock ticks of /proc resolve it).
+    before, t0, n = cpu_seconds(app.proc.pid), time.monotonic(), 0
+    while n < 3 or (n < 200 and time.monotonic() - t0 < 1):
         get(app.url(path), 30)
-    cost = (cpu_seconds(app.proc.pid) - before) / 3
+        n += 1
+    cost = (cpu_seconds(app.proc.pid) - before) / n
     vcpu = int(app.props.get("Cpu", 256)) / 1024
     tasks = deploy_count(app.props)
     if "Rate" in lt:
         need = lt["Rate"] * cost
-        what = (f"gate {lt['Rate']} req/s on {path} x {cost:.3f} CPU-s = {need:.2f} vCPU; "
+        what = (f"gate {lt['Rate']} req/s on {path} x {cost:.4f} CPU-s = {need:.2f} vCPU; "
                 f"{tasks} task(s) x {vcpu:g} vCPU = {tasks * vcpu:g} vCPU")
         if need >= tasks * vcpu:
             out.fail(f"{app.lid}: {what}: the gate's load does not fit the App")
@@ -432,17 +540,15 @@ def probe_example(name, tpl, out):
         live = [(a, run) for a, run in apps if "nginx" not in run]
         # Apps behind a load balancer first: the others (workers) connect to them.
         live.sort(key=lambda ar: ar[0].lb is None)
+        # Every App behind a load balancer runs before any is checked (they call each other),
+        # then the others (workers that connect to them).
         for a, run in live:
             try:
                 a.start(run, resolve, peers)
             except KeyError as e:
                 out.fail(f"{a.lid}: {e.args[0]}")
                 return
-            if a.lb:
-                if check_health(a, out):
-                    check_routes(a, run, out)
-                    check_gate(a, out)
-            else:
+            if a.lb is None:
                 try:
                     a.proc.wait(20)
                 except subprocess.TimeoutExpired:
@@ -452,6 +558,13 @@ def probe_example(name, tpl, out):
                     out.ok(f"{a.lid}: {exit_reason(a).split(': ', 1)[1]}")
                 else:
                     out.fail(f"{a.lid}: {exit_reason(a)}")
+                continue
+            check_health(a, out)
+        for a, run in live:
+            if a.lb and a.proc.poll() is None:
+                check_routes(a, run, out)
+                check_gate(a, out)
+            check_function(a, run, res, out)
     finally:
         for a, _ in apps:
             a.stop()
@@ -468,6 +581,9 @@ def main():
         probe_example(name, tpl, out)
         failures += out.failures
         probed += 1
+    out = Out("004-branch-environment")
+    check_stack_names(out)
+    failures += out.failures
     for d in sorted(glob.glob(os.path.join(ROOT, "examples/*/"))):
         name = os.path.basename(d.rstrip("/"))
         if not os.path.exists(os.path.join(d, "template.yaml")) and name not in NOT_PROBED:
