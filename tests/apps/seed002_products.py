@@ -8,7 +8,6 @@ what the task's environment leaves unset, as godotenv.Load does.
 """
 import os
 import sys
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import seednet  # noqa: E402
@@ -20,14 +19,8 @@ PRODUCTS = [{"id": 1, "name": "Laptop", "price": 1000},
             {"id": 3, "name": "Keyboard", "price": 50}]
 
 
-def service_users():
-    url = seednet.resolve_url(ENV["SERVICE_USERS"] + "/users")
-    with urllib.request.urlopen(url, timeout=10) as r:
-        return 200, "text/plain; charset=utf-8", r.read()
-
-
 seednet.serve(3000, {
     "/": lambda: seednet.text("service products API version " + ENV["API_VERSION"]),
     "/products": lambda: seednet.as_json(PRODUCTS),
-    "/service-users": service_users,
+    "/service-users": seednet.relay(ENV["SERVICE_USERS"] + "/users"),
 })

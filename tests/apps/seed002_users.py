@@ -15,7 +15,6 @@ STRESS_CPU_SECONDS (default 0.25) of CPU: the seed's cost, not its instructions.
 import os
 import sys
 import time
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import seednet  # noqa: E402
@@ -45,15 +44,9 @@ def stress_test():
     return seednet.text("Stress test completed")
 
 
-def service_products():
-    url = seednet.resolve_url(ENV["SERVICE_PRODUCTS"] + "/products")
-    with urllib.request.urlopen(url, timeout=10) as r:
-        return 200, "text/plain; charset=utf-8", r.read()
-
-
 seednet.serve(3000, {
     "/": lambda: seednet.text("service users version " + ENV["API_VERSION"]),
     "/users": lambda: seednet.as_json(USERS),
-    "/service-products": service_products,
+    "/service-products": seednet.relay(ENV["SERVICE_PRODUCTS"] + "/products"),
     "/stress-test": stress_test,
 })

@@ -14,6 +14,7 @@ import os
 import socketserver
 import sys
 import time
+import urllib.request
 
 STARTED = time.monotonic()
 
@@ -76,6 +77,15 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 128
+
+
+def relay(url):
+    """A route that GETs a peer's URL (by its name in the task) and answers with its body, as the
+    seed 002 services' /service-* routes do; a failed call answers 500 through Handler."""
+    def route():
+        with urllib.request.urlopen(resolve_url(url), timeout=10) as r:
+            return 200, "text/plain; charset=utf-8", r.read()
+    return route
 
 
 def serve(seed_port, routes, host="127.0.0.1"):
