@@ -287,7 +287,12 @@ def exit_reason(app):
 
 
 def check_health(app, out):
-    """Start time within the grace period, the health check's status and timeout."""
+    """Start time within the grace period, the health check's status and timeout.
+    Target group: GET HealthCheckPath on the traffic port; healthy when the code is in
+    Matcher.HttpCode; no answer within HealthCheckTimeoutSeconds is a failed check
+    (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/target-group-health-checks.html).
+    ECS: failing checks are ignored for HealthCheckGracePeriodSeconds after the task starts
+    (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CreateService.html)."""
     path, matcher, timeout = app.health()
     deadline = app.started + min(max(app.grace, 10), 15)
     while True:
@@ -444,6 +449,8 @@ def check_gate(app, out):
         get(app.url(path), 30)
         n += 1
     cost = (cpu_seconds(app.proc.pid) - before) / n
+    # Task CPU units: 256 is .25 vCPU, 1024 is 1 vCPU
+    # (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_TaskDefinition.html).
     vcpu = int(app.props.get("Cpu", 256)) / 1024
     tasks = deploy_count(app.props)
     if "Rate" in lt:
