@@ -47,6 +47,8 @@ APPS = os.path.join(ROOT, "tests", "apps")
 
 # Defaults of AWS::ElasticLoadBalancingV2::TargetGroup and AWS::ECS::Service (pages above).
 DEFAULT_HEALTH_PATH, DEFAULT_MATCHER, DEFAULT_HTTP_TIMEOUT, DEFAULT_GRACE = "/", "200", 6, 0
+DEFAULT_INTERVAL, DEFAULT_UNHEALTHY_THRESHOLD = 30, 2
+LOCAL_START_WAIT = 30
 # The gate's local run: a few seconds at a rate bounded for a shared 2-core machine.
 GATE_SECONDS, GATE_MAX_RATE, GATE_MAX_CONCURRENCY = 3, 20, 4
 
@@ -294,7 +296,15 @@ def check_health(app, out):
     ECS: failing checks are ignored for HealthCheckGracePeriodSeconds after the task starts
     (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CreateService.html)."""
     path, matcher, timeout = app.health()
-    deadline = app.started + min(max(app.grace, 10), 15)
+    tg = app.tg
+    # After the grace period a target that fails UnhealthyThresholdCount checks in a row, one
+    # every HealthCheckIntervalSeconds, is unhealthy and ECS replaces its task: the app must
+    # answer before grace + threshold x interval. Locally the app starts without an image pull,
+    # so a local start already over that fails on Fargate too. This probe waits at most
+    # LOCAL_START_WAIT of it (the seeds' apps start in well under a second).
+    allowed = app.grace + int(tg.get("UnhealthyThresholdCount", DEFAULT_UNHEALTHY_THRESHOLD)) * int(
+        tg.get("HealthCheckIntervalSeconds", DEFAULT_INTERVAL))
+    deadline = app.started + min(allowed, LOCAL_START_WAIT)
     while True:
         status, _, took = get(app.url(path), timeout)
         if status is not None:
@@ -304,7 +314,8 @@ def check_health(app, out):
         if took >= timeout:
             return out.fail(f"{app.lid}: GET {path}: no answer within the {timeout} s health-check timeout")
         if time.monotonic() > deadline:
-            return out.fail(f"{app.lid}: never answered on its port {app.lb['ContainerPort']} within {deadline - app.started:.0f} s")
+            return out.fail(f"{app.lid}: never answered on its port {app.lb['ContainerPort']} within "
+                            f"{deadline - app.started:.0f} s (AWS would wait {allowed} s)")
         time.sleep(0.1)
     start_s = time.monotonic() - app.started
     if not matches(status, matcher):
@@ -318,12 +329,11 @@ def check_health(app, out):
             return out.fail(f"{app.lid}: GET {path}: {status or 'no answer'} within the {timeout} s timeout")
     out.ok(f"{app.lid}: GET {path} -> {status} (matcher {matcher}), slowest {worst * 1000:.0f} ms "
            f"< timeout {timeout} s")
-    # Locally the app starts without an image pull; on Fargate the grace period starts when
-    # the task starts, so a local start already over it fails there too.
-    if start_s > app.grace:
-        return out.fail(f"{app.lid}: first healthy answer after {start_s:.1f} s, after the "
-                        f"{app.grace} s grace period")
-    out.ok(f"{app.lid}: healthy {start_s:.1f} s after start, grace period {app.grace} s")
+    if start_s > allowed:
+        return out.fail(f"{app.lid}: first healthy answer after {start_s:.1f} s, later than the "
+                        f"{app.grace} s grace period and the failed checks after it ({allowed} s)")
+    out.ok(f"{app.lid}: healthy {start_s:.1f} s after start; allowed {allowed} s (grace period "
+           f"{app.grace} s + unhealthy threshold x interval)")
     return True
 
 
