@@ -69,7 +69,7 @@ expand: ## Expand an example locally: make expand [EXAMPLE=path] [FORMAT=yaml] >
 
 diff-example: ## What a Port change of example 001 would replace (fargate-app diff; exit 2 = replacement)
 	@mkdir -p tests/.tmp
-	@sed 's/Port: 8080/Port: 9090/' examples/001-app-behind-alb/template.yaml > tests/.tmp/001-port-9090.yaml
+	@sed 's/Port: 8448/Port: 9090/' examples/001-app-behind-alb/template.yaml > tests/.tmp/001-port-9090.yaml
 	@cargo run -q --bin fargate-app -- diff examples/001-app-behind-alb/template.yaml tests/.tmp/001-port-9090.yaml; \
 	  rc=$$?; echo "(fargate-app diff exit code $$rc)"; [ $$rc -le 2 ]
 
@@ -79,7 +79,7 @@ test: setup ## Run every test (Rust unit, golden, property and integration tests
 	cargo test --workspace
 	$(VENV)/bin/python tests/create-only.py --check
 	tests/make-targets.sh
-	$(VENV)/bin/python tests/example-health.py
+	$(VENV)/bin/python tests/example-probe.py
 	tests/lint-templates.sh
 
 test-rust: ## Run only the Rust tests
