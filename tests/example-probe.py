@@ -79,6 +79,9 @@ RUNS = {
     # /usr/share/nginx/html (index.html, 50x.html) and answers 404 elsewhere; checked against
     # that, not run.
     "shared-listener-routing": {a: {"nginx": ["/", "/index.html", "/50x.html"]} for a in ("Api", "Web", "Admin")},
+    # The README's quick start (and its VPC-making twin): the stock nginx image on port 80.
+    "quickstart": {"Web": {"nginx": ["/", "/index.html", "/50x.html"]}},
+    "quickstart-with-vpc": {"Web": {"nginx": ["/", "/index.html", "/50x.html"]}},
 }
 NOT_PROBED = {"cdk": "its template is synthesized by `make cdk-example` (npm), not a file here"}
 # Values for parameters without a Default (what a deployment would be given).
