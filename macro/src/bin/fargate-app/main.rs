@@ -3,6 +3,7 @@
 
 mod diff;
 mod expand;
+mod lint;
 mod loadtest;
 
 use clap::{Parser, Subcommand};
@@ -28,6 +29,10 @@ enum Command {
     /// Show what deploying NEW over OLD adds, removes, modifies and replaces (exit 0 no change,
     /// 1 changes, 2 a replacement, 3 bad input).
     Diff(diff::Args),
+    /// Check a source template in one step: App problems, undefined names, a misspelt
+    /// Fargate::App type, and cfn-lint's findings on the expansion at the source lines that made
+    /// them (exit 0 clean, 1 an error, 2 cannot run).
+    Lint(lint::Args),
 }
 
 fn main() -> ExitCode {
@@ -35,5 +40,6 @@ fn main() -> ExitCode {
         Command::Expand(a) => expand::run(a),
         Command::Loadtest(a) => loadtest::run(*a),
         Command::Diff(a) => diff::run(a),
+        Command::Lint(a) => lint::run(a),
     }
 }
