@@ -3,6 +3,7 @@
 
 pub mod create_only;
 pub mod diff;
+pub mod editor_schema;
 pub mod error;
 pub mod expand;
 pub mod gen;

@@ -33,6 +33,17 @@ enum Command {
     /// Fargate::App type, and cfn-lint's findings on the expansion at the source lines that made
     /// them (exit 0 clean, 1 an error, 2 cannot run).
     Lint(lint::Args),
+    /// Print the JSON Schema editors validate templates with (the Fargate::App registry schema
+    /// applied to every App's Properties, intrinsics allowed wherever a value goes);
+    /// `--registry` prints the registry schema itself.
+    Schema(SchemaArgs),
+}
+
+#[derive(clap::Args)]
+struct SchemaArgs {
+    /// The Fargate::App registry schema (schema/Fargate-App.json) instead of the editor schema.
+    #[arg(long)]
+    registry: bool,
 }
 
 fn main() -> ExitCode {
@@ -40,6 +51,17 @@ fn main() -> ExitCode {
         Command::Expand(a) => expand::run(a),
         Command::Loadtest(a) => loadtest::run(*a),
         Command::Diff(a) => diff::run(a),
+        Command::Schema(a) => {
+            if a.registry {
+                print!("{}", fargate_macro::editor_schema::REGISTRY_SCHEMA);
+            } else {
+                print!(
+                    "{}",
+                    fargate_macro::template::to_json(&fargate_macro::editor_schema::editor_schema())
+                );
+            }
+            ExitCode::SUCCESS
+        }
         Command::Lint(a) => lint::run(a),
     }
 }
