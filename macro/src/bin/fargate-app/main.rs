@@ -3,6 +3,7 @@
 
 mod diff;
 mod expand;
+mod explain;
 mod loadtest;
 
 use clap::{Parser, Subcommand};
@@ -28,6 +29,10 @@ enum Command {
     /// Show what deploying NEW over OLD adds, removes, modifies and replaces (exit 0 no change,
     /// 1 changes, 2 a replacement, 3 bad input).
     Diff(diff::Args),
+    /// Show what AWS would do with the expansion: each App's routes, who can reach whom, what
+    /// the gate measures, and findings naming the AWS rule (exit 0 none is an error, 1 one is,
+    /// 2 bad input).
+    Explain(explain::Args),
 }
 
 fn main() -> ExitCode {
@@ -35,5 +40,6 @@ fn main() -> ExitCode {
         Command::Expand(a) => expand::run(a),
         Command::Loadtest(a) => loadtest::run(*a),
         Command::Diff(a) => diff::run(a),
+        Command::Explain(a) => explain::run(a),
     }
 }
