@@ -251,6 +251,9 @@ pub fn sub_text(v: &Value) -> Option<String> {
         let name = &after[..end];
         match vars.and_then(|m| m.get(name)) {
             Some(Value::String(s)) => out.push_str(s),
+            Some(nested) if single(nested, "Fn::Sub").is_some() => {
+                out.push_str(&sub_text(nested)?);
+            }
             Some(other) => {
                 let shown = match (target(other), attribute(other)) {
                     (Some(t), Some(a)) => format!("{t}.{a}"),
