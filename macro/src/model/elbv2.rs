@@ -554,9 +554,17 @@ pub fn listener_for<'a>(
         return net.listeners.iter().find(|l| &l.id == of);
     }
     let lbs: Vec<&String> = app_listeners.iter().filter_map(|l| l.lb.as_ref()).collect();
-    if let Some(l) = net.listeners.iter().find(|l| {
-        l.lb.as_ref().is_some_and(|lb| lbs.contains(&lb)) && l.port == url.port && l.port.is_some()
-    }) {
+    let on_port = |l: &Listener| l.port.is_some() && l.port == url.port;
+    // The App's own listener on that port first: when two claim the port (a defect reported
+    // on its own), the App's request is judged on its own listener.
+    if let Some(l) = app_listeners.iter().find(|l| on_port(l)) {
+        return Some(l);
+    }
+    if let Some(l) = net
+        .listeners
+        .iter()
+        .find(|l| l.lb.as_ref().is_some_and(|lb| lbs.contains(&lb)) && on_port(l))
+    {
         return Some(l);
     }
     match app_listeners {
@@ -590,10 +598,36 @@ fn prefixes(rule: &ListenerRule) -> Vec<String> {
 
 fn check_gate(st: &Stack, app: &App, net: &Network, g: &GateRequest, out: &mut Vec<Finding>) {
     let mine = net.listeners_of(st, app);
+    let name = app.name.as_str();
     let Some(l) = listener_for(net, &mine, &g.url) else {
+        // A load balancer of the template has all its listeners in the template: nothing
+        // listens on the URL's port.
+        let in_template = |l: &&&Listener| {
+            l.lb.as_deref()
+                .and_then(|k| serde_json::from_str::<Value>(k).ok())
+                .and_then(|v| target(&v).map(String::from))
+                .is_some_and(|id| {
+                    st.type_of(&id) == Some("AWS::ElasticLoadBalancingV2::LoadBalancer")
+                })
+        };
+        if let (Some(port), Some(l)) = (g.url.port, mine.iter().find(in_template)) {
+            out.push(Finding::new(
+                &SCHEME_MISMATCH,
+                name,
+                &[&g.origin, &l.id],
+                format!(
+                    "{} connects with {} to port {port}, where the load balancer has no listener; {name}'s listener {} is {} on {} ({})",
+                    g.origin,
+                    g.url.scheme,
+                    l.id,
+                    l.protocol.as_deref().unwrap_or("?"),
+                    l.port.map(|p| p.to_string()).unwrap_or_else(|| "?".into()),
+                    g.stage
+                ),
+            ));
+        }
         return;
     };
-    let name = app.name.as_str();
     match l.protocol.as_deref() {
         Some("HTTPS") if g.url.scheme == "http" => out.push(Finding::new(
             &SCHEME_MISMATCH,

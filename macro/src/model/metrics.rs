@@ -110,7 +110,7 @@ mod tests {
         ];
         for (label, want) in cases {
             assert_eq!(
-                check(&st(label.clone()), &[app.clone()]).len(),
+                check(&st(label.clone()), std::slice::from_ref(&app)).len(),
                 want,
                 "{label}"
             );

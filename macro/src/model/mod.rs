@@ -139,10 +139,10 @@ impl Stack {
     }
 
     pub fn of_type<'a>(&'a self, ty: &'a str) -> impl Iterator<Item = (&'a str, &'a Value)> + 'a {
-        self.resources.iter().filter_map(move |(id, r)| {
-            (r.get("Type").and_then(Value::as_str) == Some(ty))
-                .then(|| (id.as_str(), r.get("Properties").unwrap_or(&Value::Null)))
-        })
+        self.resources
+            .iter()
+            .filter(move |(_, r)| r.get("Type").and_then(Value::as_str) == Some(ty))
+            .map(|(id, r)| (id.as_str(), r.get("Properties").unwrap_or(&Value::Null)))
     }
 }
 
