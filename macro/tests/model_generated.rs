@@ -253,52 +253,116 @@ fn goldens_and_examples_pass_the_model() {
     assert!(unknown.is_empty(), "new findings:\n{}", unknown.join("\n"));
 }
 
-/// The model finds a defect planted in a golden output (so the golden test above can fail).
+/// Each rule fires on a golden output with one defect planted in its text, and not before:
+/// the rules can fail on real expansions, not only on hand-made fragments.
 #[test]
 fn the_model_finds_planted_defects() {
-    let read = |name: &str| -> Value {
-        serde_json::from_str(
-            &std::fs::read_to_string(root().join("tests/macro/output").join(name)).unwrap(),
-        )
-        .unwrap()
-    };
-    type Plant = fn(&mut Value);
-    let cases: [(&str, Plant, &str); 4] = [
+    let cases: &[(&str, &str, &str, &str)] = &[
+        ("canary_dedicated_https.json", "\"Priority\": 1,", "\"Priority\": 2,", "ELB_PRIORITY_IN_USE"),
         (
             "canary_dedicated_https.json",
-            |t| t["Resources"]["WebTestRule"]["Properties"]["Priority"] = 2.into(),
-            "ELB_PRIORITY_IN_USE",
+            "\"Port\": 80,\n        \"Protocol\": \"HTTP\"",
+            "\"Port\": 443,\n        \"Protocol\": \"HTTP\"",
+            "ELB_DUPLICATE_LISTENER",
         ),
         (
             "canary_dedicated_https.json",
-            |t| t["Resources"]["WebListener"]["Properties"]["DefaultActions"] = serde_json::json!([{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "404"}}]),
+            "\"DefaultActions\": [\n          {\n            \"Type\": \"forward\"",
+            "\"DefaultActions\": [\n          {\n            \"Type\": \"fixed-response\"",
             "ECS_STRATEGY_LISTENER_NOT_FORWARD",
         ),
         (
+            "canary_dedicated_https.json",
+            "\"Key\": \"deregistration_delay.timeout_seconds\"",
+            "\"Key\": \"stickiness.enabled\", \"Value\": \"true\"}, {\"Key\": \"deregistration_delay.timeout_seconds\"",
+            "ELB_STICKINESS_NOT_IN_WEIGHTED_FORWARD",
+        ),
+        (
+            "canary_dedicated_https.json",
+            "\"Resources\": {",
+            "\"Resources\": {\"WebRequestScaling\": {\"Type\": \"AWS::ApplicationAutoScaling::ScalingPolicy\", \"Properties\": {\"TargetTrackingScalingPolicyConfiguration\": {\"PredefinedMetricSpecification\": {\"PredefinedMetricType\": \"ALBRequestCountPerTarget\", \"ResourceLabel\": {\"Fn::GetAtt\": [\"WebTargetGroup\", \"TargetGroupFullName\"]}}}}},",
+            "METRIC_NAMES_ONE_TARGET_GROUP",
+        ),
+        ("load_test_vpc_workers.json", "\"Scheme\": \"internal\"", "\"Scheme\": \"internet-facing\"", "VPC_SG_REFERENCE_TO_PUBLIC_ADDRESS"),
+        (
             "load_test_vpc_workers.json",
-            |t| {
-                t["Resources"]["LedgerLoadBalancer"]["Properties"]["Scheme"] =
-                    "internet-facing".into()
-            },
-            "VPC_SG_REFERENCE_TO_PUBLIC_ADDRESS",
+            "\"Description\": \"from the load balancer\",\n            \"IpProtocol\": \"tcp\",\n            \"FromPort\": 80,\n            \"ToPort\": 80",
+            "\"Description\": \"from the load balancer\",\n            \"IpProtocol\": \"tcp\",\n            \"FromPort\": 81,\n            \"ToPort\": 81",
+            "VPC_ALB_CANNOT_REACH_TASK",
         ),
         (
             "load_test_vpc_workers.json",
-            |t| {
-                t["Resources"]["LedgerSecurityGroup"]["Properties"]["SecurityGroupIngress"] =
-                    serde_json::json!([])
-            },
-            "VPC_ALB_CANNOT_REACH_TASK",
+            "http://${LedgerLoadBalancer.DNSName}/health",
+            "https://${LedgerLoadBalancer.DNSName}:80/health",
+            "ELB_SCHEME_MISMATCH",
+        ),
+        (
+            "linear_shared_rule.json",
+            "http://api.example.com/api/health",
+            "https://shared-123.us-east-1.elb.amazonaws.com/api/health",
+            "ELB_TLS_NAME_NOT_COVERED",
+        ),
+        ("linear_shared_rule.json", "http://api.example.com/api/health", "http://api.example.com/api/api/health", "ELB_GATE_PATH_DOUBLED"),
+        (
+            "strategy_routing_matrix.json",
+            "https://${LinearHttpsIfLoadBalancer.DNSName}",
+            "http://${LinearHttpsIfLoadBalancer.DNSName}",
+            "ELB_GATE_MISROUTED",
+        ),
+        ("bluegreen_dedicated_alb.json", "\\\"P99Ms\\\":300", "\\\"P99Ms\\\":\\\"300\\\"", "ECS_HOOK_DETAILS_NOT_NUMBER"),
+        ("failover_lambda_trigger.json", "\"LaunchType\": \"FARGATE\"", "\"DesiredCount\": 1, \"LaunchType\": \"FARGATE\"", "ECS_DESIRED_COUNT_REAPPLIED"),
+        (
+            "secrets_intrinsic_forms.json",
+            "\"GenerateSecretString\": {",
+            "\"KmsKeyId\": \"arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab\", \"GenerateSecretString\": {",
+            "IAM_KMS_DECRYPT_NOT_GRANTED",
+        ),
+        ("secrets_intrinsic_forms.json", "secret:prod/partial-??????", "secret:prod/elsewhere-??????", "IAM_SECRET_NOT_GRANTED"),
+        ("execution_role_scoped.json", "repository/team/users\"", "repository/team/other\"", "IAM_IMAGE_PULL_NOT_GRANTED"),
+        ("execution_role_scoped.json", "repository/team/users\"", "repository/*\"", "IAM_IMAGE_PULL_WIDER"),
+        (
+            "conditional_apps_shared_resources.json",
+            "\"Condition\": \"FargateAppClusterCondition\"",
+            "\"Condition\": \"IsStaging\"",
+            "CFN_REF_TO_ABSENT",
         ),
     ];
-    for (file, plant, code) in cases {
-        let mut t = read(file);
+    let mut codes_planted = std::collections::BTreeSet::new();
+    for (file, from, to, code) in cases {
+        let text = std::fs::read_to_string(root().join("tests/macro/output").join(file)).unwrap();
+        assert!(text.contains(from), "{file}: {from:?} not found");
+        let codes = |t: &str| -> Vec<&'static str> {
+            let v: Value = serde_json::from_str(t).unwrap_or_else(|e| panic!("{file}: {e}"));
+            model::analyse(&v).findings.iter().map(|f| f.code).collect()
+        };
+        assert!(!codes(&text).contains(code), "{file} already has {code}");
+        let planted = codes(&text.replacen(from, to, 1));
+        assert!(planted.contains(code), "{file}: {code} not in {planted:?}");
+        codes_planted.insert(*code);
+    }
+    // Every rule but the two the generator and the goldens show (rule values per condition,
+    // the open test route) has a planted case.
+    for r in model::all_rules() {
         assert!(
-            model::analyse(&t).findings.iter().all(|f| f.code != code),
-            "{file} already has {code}"
+            codes_planted.contains(r.code)
+                || ["ELB_RULE_CONDITION_VALUES", "ECS_TEST_ROUTE_OPEN"].contains(&r.code),
+            "no planted case for {}",
+            r.code
         );
-        plant(&mut t);
-        let codes: Vec<_> = model::analyse(&t).findings.iter().map(|f| f.code).collect();
-        assert!(codes.contains(&code), "{file}: {code} not in {codes:?}");
+    }
+}
+
+/// `docs/model.md` lists every rule with its page.
+#[test]
+fn docs_list_every_rule() {
+    let doc = std::fs::read_to_string(root().join("docs/model.md")).unwrap();
+    for r in model::all_rules() {
+        let line = doc.lines().find(|l| l.contains(&format!("`{}`", r.code)));
+        assert!(
+            line.is_some_and(|l| l.contains(r.doc)),
+            "docs/model.md: {} with {}",
+            r.code,
+            r.doc
+        );
     }
 }

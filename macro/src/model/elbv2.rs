@@ -729,8 +729,11 @@ fn check_gate(st: &Stack, app: &App, net: &Network, g: &GateRequest, out: &mut V
 /// The rules of this family over one stack.
 pub fn check(st: &Stack, apps: &[App], net: &Network) -> Vec<Finding> {
     let mut out = Vec::new();
-    let app_of = |id: &str| {
-        super::owner(apps, id)
+    // The App a finding about one or two resources belongs to: the second's, else the first's.
+    let app_of = |ids: &[&str]| {
+        ids.iter()
+            .rev()
+            .find_map(|id| super::owner(apps, id))
             .map(|a| a.name.clone())
             .unwrap_or_else(|| "-".into())
     };
@@ -744,7 +747,7 @@ pub fn check(st: &Stack, apps: &[App], net: &Network) -> Vec<Finding> {
                 if x == y && u == v && x == u {
                     out.push(Finding::new(
                         &PRIORITY_IN_USE,
-                        &app_of(&b.id),
+                        &app_of(&[&a.id, &b.id]),
                         &[&a.id, &b.id],
                         format!(
                             "{} and {} both take priority {x} on the same listener",
@@ -761,7 +764,7 @@ pub fn check(st: &Stack, apps: &[App], net: &Network) -> Vec<Finding> {
             if a.lb.is_some() && a.lb == b.lb && a.port.is_some() && a.port == b.port {
                 out.push(Finding::new(
                     &DUPLICATE_LISTENER,
-                    &app_of(&b.id),
+                    &app_of(&[&a.id, &b.id]),
                     &[&a.id, &b.id],
                     format!(
                         "{} and {} both listen on port {} of the same load balancer",
@@ -795,7 +798,7 @@ pub fn check(st: &Stack, apps: &[App], net: &Network) -> Vec<Finding> {
         if n > 5 {
             out.push(Finding::new(
                 &CONDITION_VALUES,
-                &app_of(&r.id),
+                &app_of(&[&r.id]),
                 &[&r.id],
                 format!("{} has {n} comparison strings", r.id),
             ));
@@ -885,10 +888,21 @@ fn targets_text(actions: &[Value]) -> String {
         .join(", ")
 }
 
+/// A listener's name for people: its logical ID, or the tail of a literal ARN.
+fn short(id: &str) -> String {
+    match id.split_once(":listener/") {
+        Some((_, tail)) => format!("listener/{tail}")
+            .rsplit_once('/')
+            .map(|(_, last)| format!("listener .../{last}"))
+            .unwrap_or_default(),
+        None => id.to_string(),
+    }
+}
+
 fn listener_text(l: &Listener) -> (String, String) {
     let port = l.port.map(|p| p.to_string()).unwrap_or_else(|| "?".into());
     (
-        format!("{}:{port}", l.id),
+        format!("{}:{port}", short(&l.id)),
         l.protocol.clone().unwrap_or_else(|| "?".into()),
     )
 }
@@ -969,10 +983,17 @@ pub fn gate_lines(st: &Stack, app: &App, net: &Network) -> Vec<String> {
             let landed = match listener_for(net, &mine, &g.url) {
                 Some(l) => match evaluate(net, l, &g.request()) {
                     Outcome::Rule(r) => {
-                        format!("{} -> {} -> {}", l.id, r.id, targets_text(&r.actions))
+                        format!(
+                            "{} -> {} -> {}",
+                            short(&l.id),
+                            r.id,
+                            targets_text(&r.actions)
+                        )
                     }
-                    Outcome::Default(a) => format!("{} -> default -> {}", l.id, targets_text(a)),
-                    Outcome::Unknown => format!("{} -> (decided at deploy time)", l.id),
+                    Outcome::Default(a) => {
+                        format!("{} -> default -> {}", short(&l.id), targets_text(a))
+                    }
+                    Outcome::Unknown => format!("{} -> (decided at deploy time)", short(&l.id)),
                 },
                 None => "listener not in the template".into(),
             };
