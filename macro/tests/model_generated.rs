@@ -283,6 +283,13 @@ fn the_model_finds_planted_defects() {
             "\"Resources\": {\"WebRequestScaling\": {\"Type\": \"AWS::ApplicationAutoScaling::ScalingPolicy\", \"Properties\": {\"TargetTrackingScalingPolicyConfiguration\": {\"PredefinedMetricSpecification\": {\"PredefinedMetricType\": \"ALBRequestCountPerTarget\", \"ResourceLabel\": {\"Fn::GetAtt\": [\"WebTargetGroup\", \"TargetGroupFullName\"]}}}}},",
             "METRIC_NAMES_ONE_TARGET_GROUP",
         ),
+        ("canary_dedicated_https.json", "\"Weight\": 100", "\"Weight\": 1000", "ELB_WEIGHTED_FORWARD_LIMITS"),
+        (
+            "canary_dedicated_https.json",
+            "\"TargetType\": \"ip\"",
+            "\"Name\": \"a-target-group-name-of-33-chars-x\", \"TargetType\": \"ip\"",
+            "ELB_NAME_TOO_LONG",
+        ),
         ("load_test_vpc_workers.json", "\"Scheme\": \"internal\"", "\"Scheme\": \"internet-facing\"", "VPC_SG_REFERENCE_TO_PUBLIC_ADDRESS"),
         (
             "load_test_vpc_workers.json",

@@ -54,7 +54,22 @@ pub const PATH_DOUBLED: Rule = Rule {
     doc: RULES_PAGE,
 };
 
+pub const WEIGHTED_FORWARD: Rule = Rule {
+    code: "ELB_WEIGHTED_FORWARD_LIMITS",
+    severity: Severity::Error,
+    rule: "a forward action takes at most 5 target groups, each weight 0 to 999",
+    doc: "https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_TargetGroupTuple.html",
+};
+pub const NAME_LENGTH: Rule = Rule {
+    code: "ELB_NAME_TOO_LONG",
+    severity: Severity::Error,
+    rule: "a load balancer's or target group's name has at most 32 characters",
+    doc: "https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateTargetGroup.html",
+};
+
 pub const RULES: &[&Rule] = &[
+    &WEIGHTED_FORWARD,
+    &NAME_LENGTH,
     &PRIORITY_IN_USE,
     &DUPLICATE_LISTENER,
     &CONDITION_VALUES,
@@ -804,6 +819,54 @@ pub fn check(st: &Stack, apps: &[App], net: &Network) -> Vec<Finding> {
             ));
         }
     }
+    // Forward actions of rules and default actions.
+    let defaults = net.listeners.iter().flat_map(|l| {
+        l.default_actions
+            .iter()
+            .flatten()
+            .map(move |a| (l.id.as_str(), a))
+    });
+    let rule_actions = net
+        .rules
+        .iter()
+        .flat_map(|r| r.actions.iter().map(move |a| (r.id.as_str(), a)));
+    for (id, a) in defaults.chain(rule_actions) {
+        let groups = forward_targets(a);
+        let bad_weight = groups
+            .iter()
+            .filter_map(|(_, w)| *w)
+            .find(|w| !(0.0..=999.0).contains(w));
+        if groups.len() > 5 || bad_weight.is_some() {
+            out.push(Finding::new(
+                &WEIGHTED_FORWARD,
+                &app_of(&[id]),
+                &[id],
+                format!(
+                    "{id} forwards to {} target groups{}",
+                    groups.len(),
+                    bad_weight
+                        .map(|w| format!(" with weight {w}"))
+                        .unwrap_or_default()
+                ),
+            ));
+        }
+    }
+    // Names.
+    for ty in [
+        "AWS::ElasticLoadBalancingV2::TargetGroup",
+        "AWS::ElasticLoadBalancingV2::LoadBalancer",
+    ] {
+        for (id, p) in st.of_type(ty) {
+            if let Some(n) = lit_str(&p["Name"]).filter(|n| n.chars().count() > 32) {
+                out.push(Finding::new(
+                    &NAME_LENGTH,
+                    &app_of(&[id]),
+                    &[id],
+                    format!("{id}'s name {n} has {} characters", n.chars().count()),
+                ));
+            }
+        }
+    }
     for app in apps {
         for g in gate_requests(st, app) {
             check_gate(st, app, net, &g, &mut out);
@@ -1219,6 +1282,37 @@ mod tests {
         assert!(is_elb_name("shared-123.us-east-1.elb.amazonaws.com"));
         assert!(is_elb_name("{{WebLoadBalancer.DNSName}}"));
         assert!(!is_elb_name("api.example.com"));
+    }
+
+    /// TargetGroupTuple: weights 0-999; the forward action's quota: 5 target groups.
+    #[test]
+    fn weighted_forward_limits() {
+        let fwd = |groups: Value| {
+            json!({"A": {"Type": "AWS::ElasticLoadBalancingV2::ListenerRule", "Properties": {
+            "ListenerArn": "arn:l", "Priority": 1, "Conditions": [],
+            "Actions": [{"Type": "forward", "ForwardConfig": {"TargetGroups": groups}}]}}})
+        };
+        let tg = |w: u64| json!({"TargetGroupArn": "arn:tg", "Weight": w});
+        let cases = [
+            (fwd(json!([tg(100), tg(0)])), 0),
+            (fwd(json!([tg(999), tg(1)])), 0),
+            (fwd(json!([tg(1000), tg(0)])), 1),
+            (fwd(json!([tg(1), tg(1), tg(1), tg(1), tg(1), tg(1)])), 1),
+        ];
+        for (res, want) in cases {
+            let st = Stack {
+                resources: res
+                    .as_object()
+                    .unwrap()
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+                apps: vec![],
+                parameters: Default::default(),
+                conditions: String::new(),
+            };
+            assert_eq!(check(&st, &[], &Network::read(&st)).len(), want, "{res}");
+        }
     }
 
     /// The quotas: five comparison strings per rule; CreateRule refuses a used priority.
