@@ -290,6 +290,12 @@ fn the_model_finds_planted_defects() {
             "\"Name\": \"a-target-group-name-of-33-chars-x\", \"TargetType\": \"ip\"",
             "ELB_NAME_TOO_LONG",
         ),
+        (
+            "load_test_vpc_workers.json",
+            "\"FromPort\": 80,\n            \"ToPort\": 80,\n            \"SourceSecurityGroupId\": {\n              \"Fn::GetAtt\": [\n                \"LedgerLoadBalancerSecurityGroup\"",
+            "\"FromPort\": 80,\n            \"ToPort\": 80,\n            \"CidrIp\": \"0.0.0.0/0\", \"SourceSecurityGroupId\": {\n              \"Fn::GetAtt\": [\n                \"LedgerLoadBalancerSecurityGroup\"",
+            "VPC_TASK_OPEN_TO_ANYONE",
+        ),
         ("load_test_vpc_workers.json", "\"Scheme\": \"internal\"", "\"Scheme\": \"internet-facing\"", "VPC_SG_REFERENCE_TO_PUBLIC_ADDRESS"),
         (
             "load_test_vpc_workers.json",

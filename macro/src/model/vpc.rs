@@ -26,7 +26,14 @@ pub const ALB_TO_TASK: Rule = Rule {
     doc: PAGE,
 };
 
-pub const RULES: &[&Rule] = &[&REFERENCE_TO_PUBLIC, &ALB_TO_TASK];
+pub const TASK_OPEN: Rule = Rule {
+    code: "VPC_TASK_OPEN_TO_ANYONE",
+    severity: Severity::Warning,
+    rule: "an ingress rule with 0.0.0.0/0 admits every address; tasks behind a load balancer need only its group",
+    doc: PAGE,
+};
+
+pub const RULES: &[&Rule] = &[&REFERENCE_TO_PUBLIC, &ALB_TO_TASK, &TASK_OPEN];
 
 /// Who can reach whom on which port, as the model decides it.
 #[derive(Debug, Clone, Serialize)]
@@ -162,6 +169,31 @@ pub fn reach(st: &Stack, app: &App, net: &Network) -> Vec<Reach> {
             });
         }
     }
+    // Peers: ingress to the App's tasks from another App's group (AllowFrom), with the
+    // peer's egress.
+    for t in service_groups(st, app) {
+        for r in ingress(st, t) {
+            let Some(src) = target(&r["SourceSecurityGroupId"]) else {
+                continue;
+            };
+            let Some(peer) = super::owner(&st.apps, src).filter(|p| p.name != app.name) else {
+                continue;
+            };
+            let port = match (lit_num(&r["FromPort"]), lit_num(&r["ToPort"])) {
+                (Some(a), Some(b)) if a == b => format!("tcp/{a}"),
+                (Some(a), Some(b)) => format!("tcp/{a}-{b}"),
+                _ => "all".to_string(),
+            };
+            let open = lit_num(&r["FromPort"])
+                .and_then(|p| egress_allows(st, &r["SourceSecurityGroupId"], t, p as u64));
+            out.push(Reach {
+                from: peer.service.clone(),
+                to: app.service.clone(),
+                port,
+                open,
+            });
+        }
+    }
     for g in gate_requests(st, app) {
         let workers = st
             .of_type("Custom::FargateLoadTestGate")
@@ -196,6 +228,19 @@ pub fn check(st: &Stack, apps: &[App], net: &Network) -> Vec<Finding> {
                     &app.name,
                     &[&r.from, &r.to],
                     format!("{} cannot open {} to {}'s tasks", r.from, r.port, app.name),
+                ));
+            }
+        }
+        for t in service_groups(st, app) {
+            let world = ingress(st, t)
+                .into_iter()
+                .any(|r| r["CidrIp"] == "0.0.0.0/0" || r["CidrIpv6"] == "::/0");
+            if world {
+                out.push(Finding::new(
+                    &TASK_OPEN,
+                    &app.name,
+                    &[target(t).unwrap_or("-")],
+                    format!("{}'s tasks admit 0.0.0.0/0", app.name),
                 ));
             }
         }
