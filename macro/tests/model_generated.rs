@@ -379,3 +379,50 @@ fn docs_list_every_rule() {
         );
     }
 }
+
+/// One small template per issue 17 section 3 item (`tests/macro/model-items/`, the code on the
+/// first line). While the code is listed in `model_known.txt` the defect must still show (a
+/// finding with that code, or a refusal for a `GEN_REFUSED_` shape); once its line is deleted it
+/// must not: the template expands and the model does not report the code.
+#[test]
+fn section_3_items_show_until_fixed() {
+    let known = known();
+    let dir = root().join("tests/macro/model-items");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert!(files.len() >= 15, "{} item templates", files.len());
+    for p in files {
+        let text = std::fs::read_to_string(&p).unwrap();
+        let code = text
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("# "))
+            .unwrap()
+            .trim();
+        let open = known.contains_key(code);
+        let src = template::parse(&text).unwrap();
+        let expanded = expand(&src, &Settings::default());
+        let shown = match &expanded {
+            Ok(out) => model::analyse(out).findings.iter().any(|f| f.code == code),
+            Err(_) => code.starts_with("GEN_REFUSED_"),
+        };
+        assert_eq!(
+            shown,
+            open,
+            "{}: {code} {} ({})",
+            p.display(),
+            if open {
+                "is listed as open but no longer shows: delete its line from model_known.txt"
+            } else {
+                "shows but is not listed as open"
+            },
+            match &expanded {
+                Ok(_) => "expanded".to_string(),
+                Err(e) => e.to_string(),
+            }
+        );
+    }
+}

@@ -376,9 +376,10 @@ pub fn assignments(template: &Value) -> Vec<BTreeMap<String, bool>> {
         .and_then(Value::as_object)
         .cloned()
         .unwrap_or_default();
+    let used = used_conditions(template, &defs);
     let free: Vec<&String> = defs
         .iter()
-        .filter(|(_, d)| !is_derived(d))
+        .filter(|(n, d)| !is_derived(d) && used.contains(*n))
         .map(|(n, _)| n)
         .collect();
     let of = |bits: &dyn Fn(usize) -> bool| -> BTreeMap<String, bool> {
@@ -400,6 +401,51 @@ pub fn assignments(template: &Value) -> Vec<BTreeMap<String, bool>> {
         }
         v
     }
+}
+
+/// Conditions the resources use (a resource's `Condition`, an `Fn::If`), with the conditions
+/// those are built from: a condition nothing uses does not change the stack.
+fn used_conditions(template: &Value, defs: &Map<String, Value>) -> BTreeSet<String> {
+    fn walk(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(m) => {
+                if let Some(c) = single(v, "Fn::If")
+                    .and_then(|a| a.get(0))
+                    .and_then(Value::as_str)
+                {
+                    out.push(c.to_string());
+                }
+                if let Some(c) = single(v, "Condition").and_then(Value::as_str) {
+                    out.push(c.to_string());
+                }
+                m.values().for_each(|x| walk(x, out));
+            }
+            Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
+            _ => {}
+        }
+    }
+    let mut todo = Vec::new();
+    for r in template
+        .get("Resources")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .map(|(_, r)| r)
+    {
+        if let Some(c) = r.get("Condition").and_then(Value::as_str) {
+            todo.push(c.to_string());
+        }
+        walk(r, &mut todo);
+    }
+    let mut used = BTreeSet::new();
+    while let Some(c) = todo.pop() {
+        if used.insert(c.clone()) {
+            if let Some(d) = defs.get(&c) {
+                walk(d, &mut todo);
+            }
+        }
+    }
+    used
 }
 
 /// `v` with `Fn::If` resolved and `AWS::NoValue` removed; `None` is "no value".
@@ -650,9 +696,21 @@ mod tests {
                 json!({"Fn::Or": [{"Condition": "C0"}, {"Condition": "C1"}]}),
             )])
             .collect();
-        let t = json!({"Conditions": conds, "Resources": {}});
+        let used: Map<String, Value> = (0..6)
+            .map(|i| {
+                (
+                    format!("R{i}"),
+                    json!({"Type": "AWS::SNS::Topic", "Condition": format!("C{i}")}),
+                )
+            })
+            .chain([("Unused".to_string(), json!({"Type": "AWS::SNS::Topic"}))])
+            .collect();
+        let t = json!({"Conditions": conds, "Resources": used});
         // 6 free conditions (D is derived): all-true, all-false and each flipped both ways.
         assert_eq!(assignments(&t).len(), 2 + 2 * 6);
+        // Conditions no resource uses do not change the stack.
+        let unused = json!({"Conditions": t["Conditions"].clone(), "Resources": {}});
+        assert_eq!(assignments(&unused).len(), 1);
     }
 
     #[test]
