@@ -51,9 +51,16 @@ struct Stats {
 }
 
 impl Stats {
+    /// Counts a known code, keeping its shortest example (the smallest case that shows it).
     fn saw(&mut self, code: &str, what: String) {
-        let e = self.seen.entry(code.to_string()).or_insert((0, what));
+        let e = self
+            .seen
+            .entry(code.to_string())
+            .or_insert((0, what.clone()));
         e.0 += 1;
+        if what.len() < e.1.len() {
+            e.1 = what;
+        }
     }
 }
 
@@ -159,12 +166,17 @@ fn generated_templates_expand_and_pass_the_model_or_are_refused() {
     let stats = RefCell::new(Stats::default());
     let started = Instant::now();
     // Every case runs (no stop at the first failure): the report lists each failing code
-    // once, with the first case that shows it.
+    // once, with the smallest case that shows it.
     let failures: RefCell<BTreeMap<String, (usize, String)>> = RefCell::new(BTreeMap::new());
     runner
         .run(&gen::case(), |c| {
             for (k, text) in judge(&c, &known, &mut stats.borrow_mut()) {
-                failures.borrow_mut().entry(k).or_insert((0, text)).0 += 1;
+                let mut f = failures.borrow_mut();
+                let e = f.entry(k).or_insert((0, text.clone()));
+                e.0 += 1;
+                if text.len() < e.1.len() {
+                    e.1 = text;
+                }
             }
             Ok(())
         })
