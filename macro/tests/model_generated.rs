@@ -329,6 +329,12 @@ fn the_model_finds_planted_defects() {
         ),
         ("linear_shared_rule.json", "http://api.example.com/api/health", "http://api.example.com/api/api/health", "ELB_GATE_PATH_DOUBLED"),
         (
+            "linear_shared_rule.json",
+            "\\\"Headers\\\":{\\\"X-FargateApp-Route\\\":\\\"test\\\"}",
+            "\\\"Headers\\\":{}",
+            "ECS_GATE_MEASURES_OLD_REVISION",
+        ),
+        (
             "strategy_routing_matrix.json",
             "https://${LinearHttpsIfLoadBalancer.DNSName}",
             "http://${LinearHttpsIfLoadBalancer.DNSName}",

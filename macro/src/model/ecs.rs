@@ -4,7 +4,7 @@
 //! authenticate actions makes the deployment fail; lifecycle hooks receive their `HookDetails`
 //! unchanged. A service's `DesiredCount` in the template is applied again on every stack update.
 
-use super::elbv2::{forward_targets, gate_requests, Network};
+use super::elbv2::{evaluate, forward_targets, gate_requests, listener_for, Network, Outcome};
 use super::{items, target, App, Finding, Rule, Severity, Stack};
 use serde_json::Value;
 
@@ -42,7 +42,15 @@ pub const STICKINESS: Rule = Rule {
     doc: "https://docs.aws.amazon.com/elasticloadbalancing/latest/application/sticky-sessions.html",
 };
 
+pub const GATE_OLD_REVISION: Rule = Rule {
+    code: "ECS_GATE_MEASURES_OLD_REVISION",
+    severity: Severity::Error,
+    rule: "until PRODUCTION_TRAFFIC_SHIFT production traffic stays on the blue revision; at TEST_TRAFFIC_SHIFT and POST_TEST_TRAFFIC_SHIFT only the test listener rule reaches green",
+    doc: "https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ServiceDeployment.html",
+};
+
 pub const RULES: &[&Rule] = &[
+    &GATE_OLD_REVISION,
     &LISTENER_ACTIONS,
     &TEST_ROUTE_OPEN,
     &DESIRED_COUNT_REAPPLIED,
@@ -108,6 +116,32 @@ pub fn check(st: &Stack, apps: &[App], net: &Network) -> Vec<Finding> {
                             format!("{strategy} on {}, where {} is {kind}", l.id, r.id),
                         ));
                     }
+                }
+            }
+            // The gate's hooks at the test stages must ride the test rule to reach green.
+            let mine = net.listeners_of(st, app);
+            for g in gate_requests(st, app) {
+                if !g.origin.contains("LifecycleHooks") || !g.stage.contains("TEST_TRAFFIC_SHIFT") {
+                    continue;
+                }
+                let Some(l) = listener_for(net, &mine, &g.url) else {
+                    continue;
+                };
+                let landed = match evaluate(net, l, &g.request()) {
+                    Outcome::Rule(r) if r.id != test => Some(r.id.clone()),
+                    Outcome::Default(_) => Some(format!("{}'s default action", l.id)),
+                    _ => None,
+                };
+                if let Some(landed) = landed {
+                    out.push(Finding::new(
+                        &GATE_OLD_REVISION,
+                        name,
+                        &[&g.origin, &landed],
+                        format!(
+                            "{} ({}) lands on {landed}, not on the test rule {test}: it measures the old revision",
+                            g.origin, g.stage
+                        ),
+                    ));
                 }
             }
             if tl.as_deref() == Some(pl.as_str()) {

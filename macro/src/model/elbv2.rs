@@ -1040,17 +1040,26 @@ pub fn routes(st: &Stack, app: &App, net: &Network) -> Vec<Route> {
 /// The gate's requests, one line each: stage, URL, TLS name, headers, where it lands.
 pub fn gate_lines(st: &Stack, app: &App, net: &Network) -> Vec<String> {
     let mine = net.listeners_of(st, app);
+    let test_rule = items(&st.props(&app.service)["LoadBalancers"])
+        .find_map(|lb| target(&lb["AdvancedConfiguration"]["TestListenerRule"]));
     gate_requests(st, app)
         .iter()
         .map(|g| {
+            // Which revision answers: at the test stages only the test rule reaches green.
+            let revision = |rule: &str| match (g.stage.contains("TEST_TRAFFIC_SHIFT"), test_rule) {
+                (true, Some(t)) if t == rule => " (new revision)",
+                (true, _) => " (old revision)",
+                _ => "",
+            };
             let landed = match listener_for(net, &mine, &g.url) {
                 Some(l) => match evaluate(net, l, &g.request()) {
                     Outcome::Rule(r) => {
                         format!(
-                            "{} -> {} -> {}",
+                            "{} -> {} -> {}{}",
                             short(&l.id),
                             r.id,
-                            targets_text(&r.actions)
+                            targets_text(&r.actions),
+                            revision(&r.id)
                         )
                     }
                     Outcome::Default(a) => {
