@@ -40,6 +40,10 @@ pub enum Routing {
         path: bool,
         host: bool,
         priority: Option<u16>,
+        /// The priority as a parameter (its value unknown to the macro).
+        priority_param: bool,
+        /// `Arn` beside an imported `Listener` (what RequestsPerTarget needs).
+        with_arn: bool,
     },
 }
 
@@ -115,6 +119,8 @@ pub struct AppCase {
     pub allow_from_previous: bool,
     pub arm_spot: bool,
     pub sticky: bool,
+    /// The container port: default, a literal, or a parameter.
+    pub port: Option<Form>,
 }
 
 /// The user's own load balancer, listener and rule beside the Apps.
@@ -143,10 +149,10 @@ fn form() -> impl Strategy<Value = Form> {
 
 fn routing() -> impl Strategy<Value = Routing> {
     prop_oneof![
-        Just(Routing::None),
-        (proptest::option::of(form()), any::<bool>())
+        1 => Just(Routing::None),
+        2 => (proptest::option::of(form()), any::<bool>())
             .prop_map(|(cert, internal)| Routing::Dedicated { cert, internal }),
-        (
+        2 => (
             proptest::option::of(8080u16..=8082),
             proptest::option::weighted(0.3, form()),
             any::<bool>()
@@ -156,19 +162,25 @@ fn routing() -> impl Strategy<Value = Routing> {
                 cert,
                 user_alb
             }),
-        (
+        2 => (
             any::<bool>(),
             any::<bool>(),
             any::<bool>(),
-            proptest::option::weighted(0.8, 10u16..=13)
+            proptest::option::weighted(0.8, 10u16..=13),
+            proptest::bool::weighted(0.15),
+            any::<bool>()
         )
             .prop_map(
-                |(user_listener, path, host, priority)| Routing::SharedRule {
-                    user_listener,
-                    path,
-                    // A rule needs a path or a host condition.
-                    host: host || !path,
-                    priority
+                |(user_listener, path, host, priority, priority_param, with_arn)| {
+                    Routing::SharedRule {
+                        user_listener,
+                        path,
+                        // A rule needs a path or a host condition.
+                        host: host || !path,
+                        priority,
+                        priority_param,
+                        with_arn,
+                    }
                 }
             ),
     ]
@@ -217,6 +229,7 @@ prop_compose! {
         image in prop_oneof![Just(Image::Public), Just(Image::EcrLiteral), Just(Image::EcrSub), Just(Image::Param)],
         secret in prop_oneof![16 => Just(Secret::None), 3 => Just(Secret::CustomerKey), 1 => Just(Secret::SsmSubName)],
         keep_conflict in proptest::bool::weighted(0.1),
+        port in proptest::option::weighted(0.3, prop_oneof![Just(Form::Literal), Just(Form::Param)]),
         (desired, allow_from_previous, arm_spot, sticky) in (proptest::bool::weighted(0.08), proptest::bool::weighted(0.3), proptest::bool::weighted(0.05), proptest::bool::weighted(0.2)),
     ) -> AppCase {
         // Hooks belong to BlueGreen, Canary and Linear (the schema says so): Rolling with hooks
@@ -225,7 +238,7 @@ prop_compose! {
         // one case in ten of it, so the rest of such cases still expand.
         let strategy = if failover != Failover::None && !keep_conflict { Deploy::Rolling } else { strategy };
         let hooks = hooks && strategy != Deploy::Rolling;
-        AppCase { routing, strategy, hooks, gate, failover, scaling, discovery, condition, retain, image, secret, desired, allow_from_previous, arm_spot, sticky }
+        AppCase { routing, strategy, hooks, gate, failover, scaling, discovery, condition, retain, image, secret, desired, allow_from_previous, arm_spot, sticky, port }
     }
 }
 
@@ -419,6 +432,19 @@ pub fn render(c: &Case) -> Value {
             net["AllowFrom"] = json!([Case::app_id(i - 1)]);
         }
         p.insert("Network".into(), net);
+        match a.port {
+            Some(Form::Param) => {
+                params.insert(
+                    format!("{id}Port"),
+                    json!({"Type": "Number", "Default": 8080}),
+                );
+                p.insert("Port".into(), json!({"Ref": format!("{id}Port")}));
+            }
+            Some(_) => {
+                p.insert("Port".into(), json!(8080));
+            }
+            None => {}
+        }
         let lb = match &a.routing {
             Routing::None => None,
             Routing::Dedicated { cert: cf, internal } => {
@@ -447,6 +473,8 @@ pub fn render(c: &Case) -> Value {
                 path,
                 host,
                 priority,
+                priority_param,
+                with_arn,
             } => {
                 let listener = if *user_listener && c.user.is_some() {
                     json!({"Ref": "UserListener"})
@@ -461,6 +489,16 @@ pub fn render(c: &Case) -> Value {
                 }
                 if *host {
                     lb["Host"] = json!(format!("app{i}.example.com"));
+                }
+                if let (true, Some(p)) = (*priority_param, priority) {
+                    params.insert(
+                        format!("{id}Priority"),
+                        json!({"Type": "Number", "Default": p}),
+                    );
+                    lb["Priority"] = json!({"Ref": format!("{id}Priority")});
+                }
+                if *with_arn && !(*user_listener && c.user.is_some()) {
+                    lb["Arn"] = json!({"Fn::ImportValue": "shared-alb"});
                 }
                 Some(lb)
             }
