@@ -1309,17 +1309,7 @@ mod tests {
             (fwd(json!([tg(1), tg(1), tg(1), tg(1), tg(1), tg(1)])), 1),
         ];
         for (res, want) in cases {
-            let st = Stack {
-                resources: res
-                    .as_object()
-                    .unwrap()
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect(),
-                apps: vec![],
-                parameters: Default::default(),
-                conditions: String::new(),
-            };
+            let st = super::super::test_stack(&res);
             assert_eq!(check(&st, &[], &Network::read(&st)).len(), want, "{res}");
         }
     }
@@ -1356,17 +1346,7 @@ mod tests {
             (json!({"A": ls(8080), "B": ls(8081)}), vec![]),
         ];
         for (res, want) in cases {
-            let st = Stack {
-                resources: res
-                    .as_object()
-                    .unwrap()
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect(),
-                apps: vec![],
-                parameters: Default::default(),
-                conditions: String::new(),
-            };
+            let st = super::super::test_stack(&res);
             let net = Network::read(&st);
             let got: Vec<_> = check(&st, &[], &net).iter().map(|f| f.code).collect();
             assert_eq!(got, want, "{res}");

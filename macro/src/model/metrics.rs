@@ -77,20 +77,15 @@ mod tests {
     #[test]
     fn a_label_for_one_of_two_groups_is_found() {
         let st = |label: serde_json::Value| {
-            Stack {
-            resources: [
-                ("WebService".to_string(), json!({"Type": "AWS::ECS::Service", "Properties": {
+            super::super::test_stack(&json!({
+                "WebService": {"Type": "AWS::ECS::Service", "Properties": {
                     "TaskDefinition": {"Ref": "WebTaskDefinition"},
                     "LoadBalancers": [{"TargetGroupArn": {"Ref": "WebTargetGroup"},
-                        "AdvancedConfiguration": {"AlternateTargetGroupArn": {"Ref": "WebAlternateTargetGroup"}}}]}})),
-                ("WebRequestScaling".to_string(), json!({"Type": "AWS::ApplicationAutoScaling::ScalingPolicy", "Properties": {
+                        "AdvancedConfiguration": {"AlternateTargetGroupArn": {"Ref": "WebAlternateTargetGroup"}}}]}},
+                "WebRequestScaling": {"Type": "AWS::ApplicationAutoScaling::ScalingPolicy", "Properties": {
                     "TargetTrackingScalingPolicyConfiguration": {"PredefinedMetricSpecification": {
-                        "PredefinedMetricType": "ALBRequestCountPerTarget", "ResourceLabel": label}}}})),
-            ].into_iter().collect(),
-            apps: vec![],
-            parameters: Default::default(),
-            conditions: String::new(),
-        }
+                        "PredefinedMetricType": "ALBRequestCountPerTarget", "ResourceLabel": label}}}}
+            }))
         };
         let app = App {
             name: "Web".into(),

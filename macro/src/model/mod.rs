@@ -514,6 +514,25 @@ pub fn stack(template: &Value, free: &BTreeMap<String, bool>) -> Stack {
     st
 }
 
+/// A stack of the given resources (an object of logical ID to resource), no conditions: for
+/// the rule families' unit tests.
+#[cfg(test)]
+pub(crate) fn test_stack(resources: &Value) -> Stack {
+    let mut st = Stack {
+        resources: resources
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        apps: vec![],
+        parameters: BTreeSet::new(),
+        conditions: String::new(),
+    };
+    st.apps = apps(&st);
+    st
+}
+
 /// Rule CFN_REF_TO_ABSENT over one stack.
 fn check_references(st: &Stack, apps: &[App]) -> Vec<Finding> {
     let mut out = Vec::new();

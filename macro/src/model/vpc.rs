@@ -282,12 +282,7 @@ mod tests {
             if let Some(e) = egress {
                 sg["Properties"]["SecurityGroupEgress"] = e;
             }
-            Stack {
-                resources: [("Lb".to_string(), sg)].into_iter().collect(),
-                apps: vec![],
-                parameters: Default::default(),
-                conditions: String::new(),
-            }
+            super::super::test_stack(&json!({ "Lb": sg }))
         };
         let task = json!({"Fn::GetAtt": ["Task", "GroupId"]});
         let lb = json!({"Ref": "Lb"});
