@@ -145,11 +145,15 @@ pub fn check(st: &Stack, apps: &[App], net: &Network) -> Vec<Finding> {
                 }
             }
             if tl.as_deref() == Some(pl.as_str()) {
-                let closed = net
-                    .rules
-                    .iter()
-                    .find(|r| r.id == test)
-                    .is_some_and(|r| r.conditions.iter().any(|c| c["Field"] == "source-ip"));
+                // Closed: a source-ip condition, or a header whose value is decided at deploy
+                // time (a secret the public cannot guess); a literal header value is public.
+                let closed = net.rules.iter().find(|r| r.id == test).is_some_and(|r| {
+                    r.conditions.iter().any(|c| {
+                        c["Field"] == "source-ip"
+                            || (c["Field"] == "http-header"
+                                && items(&c["HttpHeaderConfig"]["Values"]).any(|v| !v.is_string()))
+                    })
+                });
                 if !closed {
                     out.push(Finding::new(
                         &TEST_ROUTE_OPEN,
@@ -223,6 +227,50 @@ pub fn check(st: &Stack, apps: &[App], net: &Network) -> Vec<Finding> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// A test rule on the production listener is open unless a source-ip condition or a
+    /// deploy-time header value closes it.
+    #[test]
+    fn open_and_closed_test_routes() {
+        let rule = |extra: Value| {
+            json!({"Type": "AWS::ElasticLoadBalancingV2::ListenerRule", "Properties": {
+                "ListenerArn": {"Ref": "L"}, "Priority": 1,
+                "Conditions": [{"Field": "http-header", "HttpHeaderConfig": {"HttpHeaderName": "X-FargateApp-Route", "Values": ["test"]}}, extra],
+                "Actions": [{"Type": "forward", "ForwardConfig": {"TargetGroups": [{"TargetGroupArn": {"Ref": "WebTargetGroup"}}, {"TargetGroupArn": {"Ref": "WebAlternateTargetGroup"}}]}}]}})
+        };
+        let cases = [
+            (json!({"Field": "path-pattern", "Values": ["/*"]}), 1),
+            (
+                json!({"Field": "source-ip", "SourceIpConfig": {"Values": ["10.0.0.0/16"]}}),
+                0,
+            ),
+            (
+                json!({"Field": "http-header", "HttpHeaderConfig": {"HttpHeaderName": "X-Key", "Values": [{"Ref": "AWS::StackId"}]}}),
+                0,
+            ),
+            (
+                json!({"Field": "http-header", "HttpHeaderConfig": {"HttpHeaderName": "X-Key", "Values": ["public"]}}),
+                1,
+            ),
+        ];
+        for (extra, want) in cases {
+            let st = super::super::test_stack(&json!({
+                "WebService": {"Type": "AWS::ECS::Service", "Properties": {
+                    "TaskDefinition": {"Ref": "WebTaskDefinition"},
+                    "DeploymentConfiguration": {"Strategy": "BLUE_GREEN"},
+                    "LoadBalancers": [{"TargetGroupArn": {"Ref": "WebTargetGroup"}, "AdvancedConfiguration": {
+                        "AlternateTargetGroupArn": {"Ref": "WebAlternateTargetGroup"},
+                        "ProductionListenerRule": {"Ref": "WebTestRule"}, "TestListenerRule": {"Ref": "WebTestRule"}}}]}},
+                "WebTestRule": rule(extra.clone()),
+            }));
+            let net = Network::read(&st);
+            let open = check(&st, &st.apps, &net)
+                .iter()
+                .filter(|f| f.code == "ECS_TEST_ROUTE_OPEN")
+                .count();
+            assert_eq!(open, want, "{extra}");
+        }
+    }
 
     /// The page's limitation: a listener with redirect, fixed-response or authenticate actions
     /// beside forward cannot carry a blue/green deployment.
