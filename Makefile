@@ -23,7 +23,11 @@ INSTALL_ENV = BUCKET="$(BUCKET)" REGION="$(REGION)" ARCH="$(ARCH)" VERSION="$(VE
 LAMBDA_ZIPS = target/lambda/fargate-app-provider/bootstrap.zip target/lambda/fargate-app-macro/bootstrap.zip
 
 .DEFAULT_GOAL := help
+<<<<<<< HEAD
 .PHONY: help setup build release upgrade-baseline test test-rust lint lint-templates expand diff-example check-aws bench bench-loadtest bench-lambda cdk-example package deploy clean
+=======
+.PHONY: help setup build test test-rust lint lint-templates expand diff-example model-long check-aws bench bench-loadtest bench-lambda cdk-example package deploy clean
+>>>>>>> model
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -92,6 +96,9 @@ lint: setup ## cargo fmt --check, clippy -D warnings, cfn-lint of goldens, examp
 
 lint-templates: setup ## cfn-lint every golden output, example expansion and cfn/ template
 	tests/lint-templates.sh
+
+model-long: ## The model over 10,000 generated templates (count, refusals by reason, known defects, failures, time)
+	MODEL_CASES=$${MODEL_CASES:-10000} cargo test -p fargate-app-macro --test model_generated generated -- --nocapture
 
 bench: ## Benchmarks (release build; not part of make test)
 	cargo build --release -q --bin fargate-app

@@ -9,6 +9,7 @@ pub mod expand;
 pub mod gen;
 pub mod intrinsics;
 pub mod lambda;
+pub mod model;
 pub mod reader;
 pub mod refs;
 pub mod source;

@@ -289,3 +289,62 @@ fn expand_json_error_format_lists_warnings_with_a_severity() {
     let items: serde_json::Value = serde_json::from_slice(&bad.stderr).unwrap();
     assert_eq!(items[0]["severity"], "error");
 }
+
+/// `explain`: 0 with no error finding, 1 with one (naming the App, resources and AWS rule), 2
+/// for a template that does not expand; `--format json` for tools.
+#[test]
+fn explain_exit_codes_and_formats() {
+    // The user's own second listener on the port of the App's dedicated listener: ELBv2 refuses
+    // it (DuplicateListener) whatever the macro does.
+    let clash = format!(
+        "{}/explain-duplicate-listener.yaml",
+        env!("CARGO_TARGET_TMPDIR")
+    );
+    std::fs::write(
+        &clash,
+        r#"Transform: FargateApp
+Parameters:
+  VpcId: { Type: "AWS::EC2::VPC::Id" }
+  Subnets: { Type: "List<AWS::EC2::Subnet::Id>" }
+Resources:
+  Web:
+    Type: Fargate::App
+    Properties:
+      Image: nginx:1.27
+      Network: { VpcId: !Ref VpcId, Subnets: !Ref Subnets }
+      LoadBalancer: { Create: true }
+  Extra:
+    Type: AWS::ElasticLoadBalancingV2::Listener
+    Properties:
+      LoadBalancerArn: !Ref WebLoadBalancer
+      Port: 80
+      Protocol: HTTP
+      DefaultActions: [{ Type: fixed-response, FixedResponseConfig: { StatusCode: "404" } }]
+"#,
+    )
+    .unwrap();
+    let cases: [(Vec<String>, i32, &str); 4] = [
+        (vec![case("dedicated_alb_http.yaml")], 0, "App Web"),
+        (
+            vec![clash.clone()],
+            1,
+            "ELB_DUPLICATE_LISTENER [Web] Extra, WebListener",
+        ),
+        (vec![case("error_scaling_problems.yaml")], 2, ""),
+        (
+            vec!["--format".into(), "json".into(), clash],
+            1,
+            "\"code\": \"ELB_DUPLICATE_LISTENER\"",
+        ),
+    ];
+    for (args, code, needle) in cases {
+        let out = bin().arg("explain").args(&args).output().unwrap();
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {stdout}");
+        assert!(stdout.contains(needle), "{args:?}: {stdout}");
+        if args[0] == "--format" {
+            let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+            assert!(v["apps"].is_array() && v["findings"].is_array());
+        }
+    }
+}

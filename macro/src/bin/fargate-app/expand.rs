@@ -50,13 +50,13 @@ impl Severity {
 }
 
 #[derive(Clone, Copy, PartialEq, clap::ValueEnum)]
-enum ErrorFormat {
+pub enum ErrorFormat {
     Text,
     Json,
 }
 
 /// One reported problem or warning, wherever it came from.
-struct Report {
+pub struct Report {
     severity: Severity,
     pos: Option<Pos>,
     logical_id: Option<String>,
@@ -79,10 +79,16 @@ pub fn run(args: Args) -> ExitCode {
         Err(Failure::Invalid(r)) => (2, r, ""),
         Err(Failure::File(r)) => (1, vec![*r], "fargate-app: "),
     };
+    write_reports(&file, &reports, prefix, args.error_format);
+    ExitCode::from(code)
+}
+
+/// Writes problems and warnings to stderr, as text lines or one JSON array.
+pub fn write_reports(file: &str, reports: &[Report], prefix: &str, format: ErrorFormat) {
     let mut err = std::io::stderr().lock();
-    match args.error_format {
+    match format {
         ErrorFormat::Text => {
-            for r in &reports {
+            for r in reports {
                 let at = r.pos.map(|p| format!(":{p}")).unwrap_or_default();
                 let label = match r.severity {
                     Severity::Warning => "warning: ",
@@ -110,10 +116,9 @@ pub fn run(args: Args) -> ExitCode {
             let _ = writeln!(err, "{}", Value::Array(items));
         }
     }
-    ExitCode::from(code)
 }
 
-enum Failure {
+pub enum Failure {
     /// The template was read and has problems (exit 2).
     Invalid(Vec<Report>),
     /// The file could not be read or parsed (exit 1).
@@ -134,10 +139,26 @@ fn file_problem(pos: Option<Pos>, message: String, code: &'static str) -> Failur
 
 /// Expands and prints the template; returns the warnings to report.
 fn expand(a: &Args) -> Result<Vec<Report>, Failure> {
-    let text = if a.file == "-" {
+    let (expanded, warnings) = load(&a.file, &a.provider_export)?;
+    let out = match a.format {
+        Format::Json => template::to_json(&expanded),
+        Format::Yaml => template::to_yaml(&expanded)
+            .map_err(|e| file_problem(None, format!("cannot write YAML: {e}"), "FA000"))?,
+    };
+    std::io::stdout()
+        .lock()
+        .write_all(out.as_bytes())
+        .map_err(|e| file_problem(None, format!("cannot write the template: {e}"), "FA000"))?;
+    Ok(warnings)
+}
+
+/// Reads `file` (`-` is standard input) and expands it: the expanded template and the
+/// warnings, or what went wrong. `explain` reads templates the same way.
+pub fn load(file: &str, provider_export: &str) -> Result<(Value, Vec<Report>), Failure> {
+    let text = if file == "-" {
         std::io::read_to_string(std::io::stdin())
     } else {
-        std::fs::read_to_string(&a.file)
+        std::fs::read_to_string(file)
     }
     .map_err(|e| file_problem(None, format!("cannot read: {e}"), "FA000"))?;
     let src = source::parse(&text).map_err(|e: SourceError| {
@@ -148,7 +169,7 @@ fn expand(a: &Args) -> Result<Vec<Report>, Failure> {
         return Err(Failure::Invalid(vec![report(&p, src.positions.locate(&p))]));
     }
     let expanded =
-        fargate_macro::expand_with_warnings(&src.value, &Settings::with_export(&a.provider_export))
+        fargate_macro::expand_with_warnings(&src.value, &Settings::with_export(provider_export))
             .map_err(|problems| {
                 Failure::Invalid(
                     problems
@@ -162,17 +183,7 @@ fn expand(a: &Args) -> Result<Vec<Report>, Failure> {
         .iter()
         .map(|w| warning_report(w, &src.positions))
         .collect();
-    let expanded = expanded.template;
-    let out = match a.format {
-        Format::Json => template::to_json(&expanded),
-        Format::Yaml => template::to_yaml(&expanded)
-            .map_err(|e| file_problem(None, format!("cannot write YAML: {e}"), "FA000"))?,
-    };
-    std::io::stdout()
-        .lock()
-        .write_all(out.as_bytes())
-        .map_err(|e| file_problem(None, format!("cannot write the template: {e}"), "FA000"))?;
-    Ok(warnings)
+    Ok((expanded.template, warnings))
 }
 
 /// A warning at the App it names (its `Discovery`, what the warning is about), or at no place.

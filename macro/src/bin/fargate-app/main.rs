@@ -3,6 +3,7 @@
 
 mod diff;
 mod expand;
+mod explain;
 mod lint;
 mod loadtest;
 
@@ -29,6 +30,10 @@ enum Command {
     /// Show what deploying NEW over OLD adds, removes, modifies and replaces (exit 0 no change,
     /// 1 changes, 2 a replacement, 3 bad input).
     Diff(diff::Args),
+    /// Show what AWS would do with the expansion: each App's routes, who can reach whom, what
+    /// the gate measures, and findings naming the AWS rule (exit 0 none is an error, 1 one is,
+    /// 2 bad input).
+    Explain(explain::Args),
     /// Check a source template in one step: App problems, undefined names, a misspelt
     /// Fargate::App type, and cfn-lint's findings on the expansion at the source lines that made
     /// them (exit 0 clean, 1 an error, 2 cannot run).
@@ -51,6 +56,7 @@ fn main() -> ExitCode {
         Command::Expand(a) => expand::run(a),
         Command::Loadtest(a) => loadtest::run(*a),
         Command::Diff(a) => diff::run(a),
+        Command::Explain(a) => explain::run(a),
         Command::Schema(a) => {
             if a.registry {
                 print!("{}", fargate_macro::editor_schema::REGISTRY_SCHEMA);

@@ -1,0 +1,1355 @@
+//! ELBv2 as the Application Load Balancer guide defines it: listeners (one per port per load
+//! balancer), rules evaluated in priority order with the default action last, condition types
+//! and their matching, rule limits, and the TLS name a client must present to an HTTPS listener.
+
+use super::{
+    items, key, lit_num, lit_str, single, sub_text, target, App, Finding, Rule, Severity, Stack,
+};
+use serde::Serialize;
+use serde_json::Value;
+
+const RULES_PAGE: &str =
+    "https://docs.aws.amazon.com/elasticloadbalancing/latest/application/listener-rules.html";
+
+pub const PRIORITY_IN_USE: Rule = Rule {
+    code: "ELB_PRIORITY_IN_USE",
+    severity: Severity::Error,
+    rule: "a listener can't have multiple rules with the same priority (CreateRule: PriorityInUse)",
+    doc: "https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateRule.html",
+};
+pub const DUPLICATE_LISTENER: Rule = Rule {
+    code: "ELB_DUPLICATE_LISTENER",
+    severity: Severity::Error,
+    rule: "one listener per port on a load balancer (CreateListener: DuplicateListener)",
+    doc: "https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateListener.html",
+};
+pub const CONDITION_VALUES: Rule = Rule {
+    code: "ELB_RULE_CONDITION_VALUES",
+    severity: Severity::Error,
+    rule: "a rule takes at most five comparison strings across its conditions",
+    doc: RULES_PAGE,
+};
+pub const GATE_MISROUTED: Rule = Rule {
+    code: "ELB_GATE_MISROUTED",
+    severity: Severity::Error,
+    rule: "rules are evaluated in priority order, the default rule last: the gate's request must reach the App's target groups",
+    doc: RULES_PAGE,
+};
+pub const SCHEME_MISMATCH: Rule = Rule {
+    code: "ELB_SCHEME_MISMATCH",
+    severity: Severity::Error,
+    rule: "an HTTPS listener accepts only TLS connections and an HTTP listener only plain HTTP; a redirect default action answers 301",
+    doc: "https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-listeners.html",
+};
+pub const TLS_NAME: Rule = Rule {
+    code: "ELB_TLS_NAME_NOT_COVERED",
+    severity: Severity::Error,
+    rule: "an HTTPS listener presents an ACM certificate for your domain (chosen by SNI); it never covers the load balancer's *.elb.amazonaws.com name",
+    doc: "https://docs.aws.amazon.com/elasticloadbalancing/latest/application/https-listener-certificates.html",
+};
+pub const PATH_DOUBLED: Rule = Rule {
+    code: "ELB_GATE_PATH_DOUBLED",
+    severity: Severity::Error,
+    rule: "the load balancer forwards the request path unchanged (no rewrite without a transform): a path that repeats the rule's prefix reaches the container doubled",
+    doc: RULES_PAGE,
+};
+
+pub const WEIGHTED_FORWARD: Rule = Rule {
+    code: "ELB_WEIGHTED_FORWARD_LIMITS",
+    severity: Severity::Error,
+    rule: "a forward action takes at most 5 target groups, each weight 0 to 999",
+    doc: "https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_TargetGroupTuple.html",
+};
+pub const NAME_LENGTH: Rule = Rule {
+    code: "ELB_NAME_TOO_LONG",
+    severity: Severity::Error,
+    rule: "a load balancer's or target group's name has at most 32 characters",
+    doc: "https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateTargetGroup.html",
+};
+
+pub const RULES: &[&Rule] = &[
+    &WEIGHTED_FORWARD,
+    &NAME_LENGTH,
+    &PRIORITY_IN_USE,
+    &DUPLICATE_LISTENER,
+    &CONDITION_VALUES,
+    &GATE_MISROUTED,
+    &SCHEME_MISMATCH,
+    &TLS_NAME,
+    &PATH_DOUBLED,
+];
+
+/// A listener: from the template (`AWS::ElasticLoadBalancingV2::Listener`, a provider-claimed
+/// `Custom::FargateListenerPort`) or only named by an ARN (everything unknown).
+#[derive(Debug, Clone)]
+pub struct Listener {
+    pub key: String,
+    pub id: String,
+    pub lb: Option<String>,
+    pub port: Option<u64>,
+    pub protocol: Option<String>,
+    /// Default actions; `None` when the listener is not in the template.
+    pub default_actions: Option<Vec<Value>>,
+}
+
+/// A rule on a listener; `priority` is a range for a rule the provider claims at deploy time.
+#[derive(Debug, Clone)]
+pub struct ListenerRule {
+    pub id: String,
+    pub listener: String,
+    pub priority: Option<(u64, u64)>,
+    pub conditions: Vec<Value>,
+    pub actions: Vec<Value>,
+}
+
+/// Listeners and rules of one stack.
+pub struct Network {
+    pub listeners: Vec<Listener>,
+    pub rules: Vec<ListenerRule>,
+}
+
+fn range(text: &str) -> Option<(u64, u64)> {
+    let (a, b) = text.split_once('-')?;
+    Some((a.trim().parse().ok()?, b.trim().parse().ok()?))
+}
+
+impl Network {
+    pub fn read(st: &Stack) -> Network {
+        let mut listeners = Vec::new();
+        for (id, p) in st.of_type("AWS::ElasticLoadBalancingV2::Listener") {
+            listeners.push(Listener {
+                key: key(&crate::intrinsics::ref_(id)),
+                id: id.to_string(),
+                lb: Some(key(&p["LoadBalancerArn"])),
+                port: lit_num(&p["Port"]).map(|n| n as u64),
+                protocol: lit_str(&p["Protocol"]).map(str::to_uppercase),
+                default_actions: Some(items(&p["DefaultActions"]).cloned().collect()),
+            });
+        }
+        for (id, p) in st.of_type("Custom::FargateListenerPort") {
+            listeners.push(Listener {
+                key: key(&serde_json::json!({"Fn::GetAtt": [id, "ListenerArn"]})),
+                id: id.to_string(),
+                lb: Some(key(&p["LoadBalancerArn"])),
+                port: None,
+                protocol: lit_str(&p["Protocol"]).map(str::to_uppercase),
+                default_actions: Some(vec![
+                    serde_json::json!({"Type": "forward", "TargetGroupArn": p["TargetGroupArn"]}),
+                ]),
+            });
+        }
+        let mut rules = Vec::new();
+        for (id, p) in st.of_type("AWS::ElasticLoadBalancingV2::ListenerRule") {
+            let prio = lit_num(&p["Priority"]).map(|n| (n as u64, n as u64));
+            rules.push(ListenerRule {
+                id: id.to_string(),
+                listener: key(&p["ListenerArn"]),
+                priority: prio,
+                conditions: items(&p["Conditions"]).cloned().collect(),
+                actions: items(&p["Actions"]).cloned().collect(),
+            });
+        }
+        for (id, p) in st.of_type("Custom::FargateListenerRule") {
+            let prio = lit_str(&p["PriorityRange"])
+                .and_then(range)
+                .or_else(|| lit_num(&p["Priority"]).map(|n| (n as u64, n as u64)));
+            rules.push(ListenerRule {
+                id: id.to_string(),
+                listener: key(&p["ListenerArn"]),
+                priority: prio,
+                conditions: items(&p["Conditions"]).cloned().collect(),
+                actions: vec![
+                    serde_json::json!({"Type": "forward", "TargetGroupArn": p["TargetGroupArn"]}),
+                ],
+            });
+        }
+        rules.sort_by_key(|r| r.priority.map(|p| p.0).unwrap_or(u64::MAX));
+        for r in &rules {
+            if !listeners.iter().any(|l| l.key == r.listener) {
+                listeners.push(Listener {
+                    key: r.listener.clone(),
+                    id: lit_str(&serde_json::from_str(&r.listener).unwrap_or(Value::Null))
+                        .map(String::from)
+                        .unwrap_or_else(|| r.listener.clone()),
+                    lb: None,
+                    port: None,
+                    protocol: None,
+                    default_actions: None,
+                });
+            }
+        }
+        Network { listeners, rules }
+    }
+
+    pub fn listener(&self, key: &str) -> Option<&Listener> {
+        self.listeners.iter().find(|l| l.key == key)
+    }
+
+    pub fn rules_on<'a>(&'a self, listener: &'a str) -> impl Iterator<Item = &'a ListenerRule> {
+        self.rules.iter().filter(move |r| r.listener == listener)
+    }
+
+    /// Listeners whose default action or one of whose rules forwards to a target group of `app`.
+    pub fn listeners_of(&self, st: &Stack, app: &App) -> Vec<&Listener> {
+        self.listeners
+            .iter()
+            .filter(|l| {
+                l.default_actions
+                    .iter()
+                    .flatten()
+                    .any(|a| forwards_to_app(st, a, app))
+                    || self
+                        .rules_on(&l.key)
+                        .any(|r| r.actions.iter().any(|a| forwards_to_app(st, a, app)))
+            })
+            .collect()
+    }
+}
+
+/// Target groups an action forwards to (`TargetGroupArn` or `ForwardConfig.TargetGroups`), with
+/// their weights (`None` when not literal).
+pub fn forward_targets(action: &Value) -> Vec<(&Value, Option<f64>)> {
+    if action["Type"] != "forward" {
+        return vec![];
+    }
+    let mut out: Vec<(&Value, Option<f64>)> = items(&action["ForwardConfig"]["TargetGroups"])
+        .map(|g| {
+            (
+                &g["TargetGroupArn"],
+                g.get("Weight").map_or(Some(1.0), lit_num),
+            )
+        })
+        .collect();
+    if out.is_empty() && !action["TargetGroupArn"].is_null() {
+        out.push((&action["TargetGroupArn"], Some(1.0)));
+    }
+    out
+}
+
+/// True when the action forwards to one of the App's own target groups.
+pub fn forwards_to_app(st: &Stack, action: &Value, app: &App) -> bool {
+    forward_targets(action).iter().any(|(tg, _)| {
+        target(tg).is_some_and(|t| {
+            super::owner(&st.apps, t).is_some_and(|a| a.name == app.name)
+                && st.type_of(t) == Some("AWS::ElasticLoadBalancingV2::TargetGroup")
+        })
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rule evaluation
+
+/// A request as the load balancer sees it. `None` in `host` is a name the template does not
+/// know (a parameter, an attribute).
+#[derive(Debug, Clone, Default)]
+pub struct Request {
+    pub host: Option<String>,
+    pub path: String,
+    pub method: String,
+    pub headers: Vec<(String, Value)>,
+}
+
+/// Three-valued matching: a condition on a value the template does not fix is unknown.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Tri {
+    Yes,
+    No,
+    Unknown,
+}
+
+/// ELBv2 wildcard matching: `*` any run of characters, `?` exactly one.
+pub fn wildcard(pattern: &str, text: &str, case_insensitive: bool) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = if case_insensitive {
+        (
+            pattern.to_lowercase().chars().collect(),
+            text.to_lowercase().chars().collect(),
+        )
+    } else {
+        (pattern.chars().collect(), text.chars().collect())
+    };
+    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
+}
+
+fn any_of(values: &Value, f: impl Fn(&Value) -> Tri) -> Tri {
+    let mut out = Tri::No;
+    for v in items(values) {
+        match f(v) {
+            Tri::Yes => return Tri::Yes,
+            Tri::Unknown => out = Tri::Unknown,
+            Tri::No => {}
+        }
+    }
+    out
+}
+
+/// One condition against a request, per the condition types page: host-header and http-header
+/// values are not case-sensitive, path-pattern is, both take `*` and `?`; path-pattern applies
+/// to the path only. Source IP and query strings are unknown to the model.
+/// https://docs.aws.amazon.com/elasticloadbalancing/latest/application/rule-condition-types.html
+pub fn condition_matches(cond: &Value, req: &Request) -> Tri {
+    let field = cond["Field"].as_str().unwrap_or("");
+    let values_of = |config: &str| {
+        if cond[config]["Values"].is_array() {
+            cond[config]["Values"].clone()
+        } else {
+            cond["Values"].clone()
+        }
+    };
+    match field {
+        "path-pattern" => any_of(&values_of("PathPatternConfig"), |v| match v.as_str() {
+            Some(p) => bool_tri(wildcard(p, &req.path, false)),
+            None => Tri::Unknown,
+        }),
+        "host-header" => any_of(&values_of("HostHeaderConfig"), |v| {
+            match (v.as_str(), req.host.as_deref()) {
+                (Some(p), Some(h)) if !h.contains("{{") => bool_tri(wildcard(p, h, true)),
+                _ => Tri::Unknown,
+            }
+        }),
+        "http-header" => {
+            let name = cond["HttpHeaderConfig"]["HttpHeaderName"]
+                .as_str()
+                .unwrap_or("");
+            let sent: Vec<&Value> = req
+                .headers
+                .iter()
+                .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v)
+                .collect();
+            if sent.is_empty() {
+                return Tri::No;
+            }
+            any_of(&cond["HttpHeaderConfig"]["Values"], |want| {
+                let mut out = Tri::No;
+                for got in &sent {
+                    let t = match (want.as_str(), got.as_str()) {
+                        (Some(p), Some(g)) => bool_tri(wildcard(p, g, true)),
+                        _ if want == *got => Tri::Yes,
+                        _ => Tri::Unknown,
+                    };
+                    if t == Tri::Yes {
+                        return Tri::Yes;
+                    }
+                    if t == Tri::Unknown {
+                        out = Tri::Unknown;
+                    }
+                }
+                out
+            })
+        }
+        "http-request-method" => any_of(&values_of("HttpRequestMethodConfig"), |v| {
+            match v.as_str() {
+                Some(m) => bool_tri(m == req.method),
+                None => Tri::Unknown,
+            }
+        }),
+        _ => Tri::Unknown,
+    }
+}
+
+fn bool_tri(b: bool) -> Tri {
+    if b {
+        Tri::Yes
+    } else {
+        Tri::No
+    }
+}
+
+/// All of a rule's conditions (they are ANDed).
+pub fn rule_matches(rule: &ListenerRule, req: &Request) -> Tri {
+    let mut out = Tri::Yes;
+    for c in &rule.conditions {
+        match condition_matches(c, req) {
+            Tri::No => return Tri::No,
+            Tri::Unknown => out = Tri::Unknown,
+            Tri::Yes => {}
+        }
+    }
+    out
+}
+
+/// Where a listener sends a request.
+#[derive(Debug, Clone)]
+pub enum Outcome<'a> {
+    Rule(&'a ListenerRule),
+    Default(&'a [Value]),
+    /// A rule the template cannot decide comes first, or the listener is not in the template
+    /// and no rule of the template matched.
+    Unknown,
+}
+
+/// ELBv2's rule evaluation: lowest priority first, the default rule last.
+pub fn evaluate<'a>(net: &'a Network, listener: &'a Listener, req: &Request) -> Outcome<'a> {
+    for r in net.rules_on(&listener.key) {
+        match rule_matches(r, req) {
+            Tri::Yes => return Outcome::Rule(r),
+            Tri::Unknown => return Outcome::Unknown,
+            Tri::No => {}
+        }
+    }
+    match &listener.default_actions {
+        Some(a) => Outcome::Default(a),
+        None => Outcome::Unknown,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// What the gate sends
+
+/// A URL split the way the load balancer sees it; a host from an attribute stays `{{X.Attr}}`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Url {
+    pub scheme: String,
+    pub host: String,
+    pub port: Option<u64>,
+    /// The port is an attribute (`{{X.Port}}`): which one.
+    pub port_of: Option<String>,
+    pub path: String,
+}
+
+pub fn parse_url(text: &str) -> Option<Url> {
+    let (scheme, rest) = text.split_once("://")?;
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    let path = path.split(['?', '#']).next().unwrap_or("/").to_string();
+    let (host, port_text) = match authority.rfind(':') {
+        Some(i) if !authority[i..].contains("}}") || authority[i + 1..].starts_with("{{") => {
+            (&authority[..i], Some(&authority[i + 1..]))
+        }
+        _ => (authority, None),
+    };
+    let default = if scheme.eq_ignore_ascii_case("https") {
+        443
+    } else {
+        80
+    };
+    let (port, port_of) = match port_text {
+        None => (Some(default), None),
+        Some(p) => match p.parse() {
+            Ok(n) => (Some(n), None),
+            Err(_) => (
+                None,
+                p.strip_prefix("{{")
+                    .and_then(|x| x.strip_suffix("}}"))
+                    .and_then(|x| x.split('.').next())
+                    .map(String::from),
+            ),
+        },
+    };
+    Some(Url {
+        scheme: scheme.to_lowercase(),
+        host: host.to_string(),
+        port,
+        port_of,
+        path,
+    })
+}
+
+/// A name the load balancer's certificate can never cover: its own DNS name.
+pub fn is_elb_name(host: &str) -> bool {
+    let h = host.to_lowercase();
+    h.ends_with(".elb.amazonaws.com") || h.contains(".dnsname}}")
+}
+
+/// One request the App's gate sends (the custom-resource gate, or a lifecycle hook).
+#[derive(Debug, Clone)]
+pub struct GateRequest {
+    pub origin: String,
+    pub stage: String,
+    pub url: Url,
+    pub host_header: Option<String>,
+    pub headers: Vec<(String, Value)>,
+    pub method: String,
+    pub thresholds: Value,
+}
+
+impl GateRequest {
+    pub fn tls_name(&self) -> &str {
+        self.host_header.as_deref().unwrap_or(&self.url.host)
+    }
+
+    pub fn request(&self) -> Request {
+        Request {
+            host: Some(self.tls_name().to_string()),
+            path: self.url.path.clone(),
+            method: self.method.clone(),
+            headers: self.headers.clone(),
+        }
+    }
+}
+
+fn headers_of(v: &Value) -> Vec<(String, Value)> {
+    v.as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+/// The requests the App's gates send: the `Custom::FargateLoadTestGate` (during the stack
+/// update) and each lifecycle hook whose details carry `FargateAppLoadTest`.
+pub fn gate_requests(st: &Stack, app: &App) -> Vec<GateRequest> {
+    let mut out = Vec::new();
+    for (id, p) in st.of_type("Custom::FargateLoadTestGate") {
+        if target(&p["ServiceName"]) != Some(app.service.as_str()) {
+            continue;
+        }
+        let Some(url) = sub_text(&p["Url"]).as_deref().and_then(parse_url) else {
+            continue;
+        };
+        let mut headers = headers_of(&p["Headers"]);
+        if let Some(n) = p["RoutingHeader"]["Name"].as_str() {
+            headers.push((n.to_string(), p["RoutingHeader"]["Value"].clone()));
+        }
+        out.push(GateRequest {
+            origin: id.to_string(),
+            stage: "stack update".into(),
+            url,
+            host_header: lit_str(&p["Host"]).map(String::from),
+            headers,
+            method: lit_str(&p["Method"]).unwrap_or("GET").to_string(),
+            thresholds: p["Thresholds"].clone(),
+        });
+    }
+    let hooks = &st.props(&app.service)["DeploymentConfiguration"]["LifecycleHooks"];
+    for (i, h) in items(hooks).enumerate() {
+        let Some(text) = sub_text(&h["HookDetails"]) else {
+            continue;
+        };
+        let Ok(details) = serde_json::from_str::<Value>(&text) else {
+            continue;
+        };
+        let d = &details["FargateAppLoadTest"];
+        let Some(url) = d["Url"].as_str().and_then(parse_url) else {
+            continue;
+        };
+        let stages: Vec<&str> = items(&h["LifecycleStages"])
+            .filter_map(Value::as_str)
+            .collect();
+        out.push(GateRequest {
+            origin: format!("{}.LifecycleHooks[{i}]", app.service),
+            stage: stages.join("+"),
+            url,
+            host_header: d["Host"].as_str().map(String::from),
+            headers: headers_of(&d["Headers"]),
+            method: d["Method"].as_str().unwrap_or("GET").to_string(),
+            thresholds: d["Thresholds"].clone(),
+        });
+    }
+    out
+}
+
+/// The listener a gate request reaches: on the App's load balancer, the one on the URL's port;
+/// an auto-claimed port names its listener; else the App's only listener.
+pub fn listener_for<'a>(
+    net: &'a Network,
+    app_listeners: &[&'a Listener],
+    url: &Url,
+) -> Option<&'a Listener> {
+    if let Some(of) = &url.port_of {
+        return net.listeners.iter().find(|l| &l.id == of);
+    }
+    let lbs: Vec<&String> = app_listeners.iter().filter_map(|l| l.lb.as_ref()).collect();
+    let on_port = |l: &Listener| l.port.is_some() && l.port == url.port;
+    // The App's own listener on that port first: when two claim the port (a defect reported
+    // on its own), the App's request is judged on its own listener.
+    if let Some(l) = app_listeners.iter().find(|l| on_port(l)) {
+        return Some(l);
+    }
+    if let Some(l) = net
+        .listeners
+        .iter()
+        .find(|l| l.lb.as_ref().is_some_and(|lb| lbs.contains(&lb)) && on_port(l))
+    {
+        return Some(l);
+    }
+    match app_listeners {
+        [one] if one.port.is_none() || lbs.is_empty() => Some(one),
+        _ => None,
+    }
+}
+
+/// Paths a rule's path-pattern names, without the trailing wildcard: `/api/*` is `/api`.
+fn prefixes(rule: &ListenerRule) -> Vec<String> {
+    rule.conditions
+        .iter()
+        .filter(|c| c["Field"] == "path-pattern")
+        .flat_map(|c| {
+            let v = if c["PathPatternConfig"]["Values"].is_array() {
+                &c["PathPatternConfig"]["Values"]
+            } else {
+                &c["Values"]
+            };
+            items(v).filter_map(Value::as_str).map(|p| {
+                p.split(['*', '?'])
+                    .next()
+                    .unwrap_or("")
+                    .trim_end_matches('/')
+                    .to_string()
+            })
+        })
+        .filter(|p| !p.is_empty())
+        .collect()
+}
+
+fn check_gate(st: &Stack, app: &App, net: &Network, g: &GateRequest, out: &mut Vec<Finding>) {
+    let mine = net.listeners_of(st, app);
+    let name = app.name.as_str();
+    let Some(l) = listener_for(net, &mine, &g.url) else {
+        // A load balancer of the template has all its listeners in the template: nothing
+        // listens on the URL's port.
+        let in_template = |l: &&&Listener| {
+            l.lb.as_deref()
+                .and_then(|k| serde_json::from_str::<Value>(k).ok())
+                .and_then(|v| target(&v).map(String::from))
+                .is_some_and(|id| {
+                    st.type_of(&id) == Some("AWS::ElasticLoadBalancingV2::LoadBalancer")
+                })
+        };
+        if let (Some(port), Some(l)) = (g.url.port, mine.iter().find(in_template)) {
+            out.push(Finding::new(
+                &SCHEME_MISMATCH,
+                name,
+                &[&g.origin, &l.id],
+                format!(
+                    "{} connects with {} to port {port}, where the load balancer has no listener; {name}'s listener {} is {} on {} ({})",
+                    g.origin,
+                    g.url.scheme,
+                    l.id,
+                    l.protocol.as_deref().unwrap_or("?"),
+                    l.port.map(|p| p.to_string()).unwrap_or_else(|| "?".into()),
+                    g.stage
+                ),
+            ));
+        }
+        return;
+    };
+    match l.protocol.as_deref() {
+        Some("HTTPS") if g.url.scheme == "http" => out.push(Finding::new(
+            &SCHEME_MISMATCH,
+            name,
+            &[&g.origin, &l.id],
+            format!(
+                "{} sends plain HTTP to the HTTPS listener {} ({})",
+                g.origin, l.id, g.stage
+            ),
+        )),
+        Some("HTTP") if g.url.scheme == "https" => out.push(Finding::new(
+            &SCHEME_MISMATCH,
+            name,
+            &[&g.origin, &l.id],
+            format!(
+                "{} opens TLS to the HTTP listener {} ({})",
+                g.origin, l.id, g.stage
+            ),
+        )),
+        _ => {}
+    }
+    if g.url.scheme == "https" && is_elb_name(g.tls_name()) {
+        out.push(Finding::new(
+            &TLS_NAME,
+            name,
+            &[&g.origin, &l.id],
+            format!(
+                "{} presents {} (SNI) to {}: no ACM certificate covers the load balancer's name; give LoadTest.Host ({})",
+                g.origin,
+                g.tls_name(),
+                l.id,
+                g.stage
+            ),
+        ));
+    }
+    let req = g.request();
+    let redirects = |actions: &[Value]| {
+        actions
+            .iter()
+            .find(|a| a["Type"] == "redirect" || a["Type"] == "fixed-response")
+            .map(|a| a["Type"].as_str().unwrap_or("").to_string())
+    };
+    match evaluate(net, l, &req) {
+        Outcome::Rule(r) => {
+            if !r.actions.iter().any(|a| forwards_to_app(st, a, app)) {
+                out.push(Finding::new(
+                    &GATE_MISROUTED,
+                    name,
+                    &[&g.origin, &r.id],
+                    format!(
+                        "{} ({}) {}{} matches {} first, which does not forward to {name}",
+                        g.origin, g.stage, g.url.host, g.url.path, r.id
+                    ),
+                ));
+            }
+            for p in prefixes(r) {
+                if g.url.path.starts_with(&format!("{p}{p}")) {
+                    out.push(Finding::new(
+                        &PATH_DOUBLED,
+                        name,
+                        &[&g.origin, &r.id],
+                        format!(
+                            "{} requests {} under the rule prefix {p}: the container receives {}",
+                            g.origin, g.url.path, g.url.path
+                        ),
+                    ));
+                }
+            }
+        }
+        Outcome::Default(actions) => {
+            if let Some(kind) = redirects(actions) {
+                if l.protocol.as_deref() != Some("HTTPS") || g.url.scheme != "http" {
+                    out.push(Finding::new(
+                        &GATE_MISROUTED,
+                        name,
+                        &[&g.origin, &l.id],
+                        format!(
+                            "{} ({}) reaches {}'s default {kind} action",
+                            g.origin, g.stage, l.id
+                        ),
+                    ));
+                }
+            } else if !actions.iter().any(|a| forwards_to_app(st, a, app)) {
+                out.push(Finding::new(
+                    &GATE_MISROUTED,
+                    name,
+                    &[&g.origin, &l.id],
+                    format!(
+                        "{} ({}) {}{} matches no rule of {name} and takes {}'s default action",
+                        g.origin, g.stage, g.url.host, g.url.path, l.id
+                    ),
+                ));
+            }
+        }
+        Outcome::Unknown => {}
+    }
+}
+
+/// The rules of this family over one stack.
+pub fn check(st: &Stack, apps: &[App], net: &Network) -> Vec<Finding> {
+    let mut out = Vec::new();
+    // The App a finding about one or two resources belongs to: the second's, else the first's.
+    let app_of = |ids: &[&str]| {
+        ids.iter()
+            .rev()
+            .find_map(|id| super::owner(apps, id))
+            .map(|a| a.name.clone())
+            .unwrap_or_else(|| "-".into())
+    };
+    // Priorities per listener.
+    for (i, a) in net.rules.iter().enumerate() {
+        for b in &net.rules[i + 1..] {
+            if a.listener != b.listener {
+                continue;
+            }
+            if let (Some((x, y)), Some((u, v))) = (a.priority, b.priority) {
+                if x == y && u == v && x == u {
+                    out.push(Finding::new(
+                        &PRIORITY_IN_USE,
+                        &app_of(&[&a.id, &b.id]),
+                        &[&a.id, &b.id],
+                        format!(
+                            "{} and {} both take priority {x} on the same listener",
+                            a.id, b.id
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    // Ports per load balancer.
+    for (i, a) in net.listeners.iter().enumerate() {
+        for b in &net.listeners[i + 1..] {
+            if a.lb.is_some() && a.lb == b.lb && a.port.is_some() && a.port == b.port {
+                out.push(Finding::new(
+                    &DUPLICATE_LISTENER,
+                    &app_of(&[&a.id, &b.id]),
+                    &[&a.id, &b.id],
+                    format!(
+                        "{} and {} both listen on port {} of the same load balancer",
+                        a.id,
+                        b.id,
+                        a.port.unwrap_or(0)
+                    ),
+                ));
+            }
+        }
+    }
+    // Comparison strings per rule.
+    for r in &net.rules {
+        let n: usize = r
+            .conditions
+            .iter()
+            .map(|c| {
+                let o = c.as_object();
+                o.into_iter()
+                    .flatten()
+                    .map(|(k, v)| {
+                        if k == "Values" {
+                            items(v).count()
+                        } else {
+                            items(&v["Values"]).count()
+                        }
+                    })
+                    .sum::<usize>()
+            })
+            .sum();
+        if n > 5 {
+            out.push(Finding::new(
+                &CONDITION_VALUES,
+                &app_of(&[&r.id]),
+                &[&r.id],
+                format!("{} has {n} comparison strings", r.id),
+            ));
+        }
+    }
+    // Forward actions of rules and default actions.
+    let defaults = net.listeners.iter().flat_map(|l| {
+        l.default_actions
+            .iter()
+            .flatten()
+            .map(move |a| (l.id.as_str(), a))
+    });
+    let rule_actions = net
+        .rules
+        .iter()
+        .flat_map(|r| r.actions.iter().map(move |a| (r.id.as_str(), a)));
+    for (id, a) in defaults.chain(rule_actions) {
+        let groups = forward_targets(a);
+        let bad_weight = groups
+            .iter()
+            .filter_map(|(_, w)| *w)
+            .find(|w| !(0.0..=999.0).contains(w));
+        if groups.len() > 5 || bad_weight.is_some() {
+            out.push(Finding::new(
+                &WEIGHTED_FORWARD,
+                &app_of(&[id]),
+                &[id],
+                format!(
+                    "{id} forwards to {} target groups{}",
+                    groups.len(),
+                    bad_weight
+                        .map(|w| format!(" with weight {w}"))
+                        .unwrap_or_default()
+                ),
+            ));
+        }
+    }
+    // Names.
+    for ty in [
+        "AWS::ElasticLoadBalancingV2::TargetGroup",
+        "AWS::ElasticLoadBalancingV2::LoadBalancer",
+    ] {
+        for (id, p) in st.of_type(ty) {
+            if let Some(n) = lit_str(&p["Name"]).filter(|n| n.chars().count() > 32) {
+                out.push(Finding::new(
+                    &NAME_LENGTH,
+                    &app_of(&[id]),
+                    &[id],
+                    format!("{id}'s name {n} has {} characters", n.chars().count()),
+                ));
+            }
+        }
+    }
+    for app in apps {
+        for g in gate_requests(st, app) {
+            check_gate(st, app, net, &g, &mut out);
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// What `explain` shows
+
+/// One traffic path of an App.
+#[derive(Debug, Clone, Serialize)]
+pub struct Route {
+    pub who: String,
+    pub listener: String,
+    pub protocol: String,
+    pub rule: String,
+    pub matches: String,
+    pub target: String,
+    pub container_path: String,
+    pub tls_name: String,
+}
+
+fn conditions_text(r: &ListenerRule) -> String {
+    let parts: Vec<String> = r
+        .conditions
+        .iter()
+        .map(|c| {
+            let field = c["Field"].as_str().unwrap_or("?");
+            let vals: Vec<String> = c
+                .as_object()
+                .into_iter()
+                .flatten()
+                .flat_map(|(k, v)| {
+                    let vs = if k == "Values" { v } else { &v["Values"] };
+                    items(vs)
+                        .map(|x| {
+                            x.as_str()
+                                .map(String::from)
+                                .unwrap_or_else(|| "<deploy-time>".into())
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            let name = c["HttpHeaderConfig"]["HttpHeaderName"].as_str();
+            match name {
+                Some(n) => format!("{n}: {}", vals.join("|")),
+                None => format!("{field} {}", vals.join("|")),
+            }
+        })
+        .collect();
+    parts.join(" & ")
+}
+
+fn targets_text(actions: &[Value]) -> String {
+    actions
+        .iter()
+        .map(|a| {
+            let t = forward_targets(a);
+            if t.is_empty() {
+                a["Type"].as_str().unwrap_or("?").to_string()
+            } else {
+                t.iter()
+                    .map(|(tg, w)| {
+                        let n = target(tg)
+                            .map(String::from)
+                            .or_else(|| {
+                                single(tg, "Fn::ImportValue").map(|v| format!("import {v}"))
+                            })
+                            .unwrap_or_else(|| tg.to_string());
+                        match w {
+                            Some(w) if t.len() > 1 => format!("{n}={w}"),
+                            _ => n,
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A listener's name for people: its logical ID, or the tail of a literal ARN.
+fn short(id: &str) -> String {
+    match id.split_once(":listener/") {
+        Some((_, tail)) => format!("listener/{tail}")
+            .rsplit_once('/')
+            .map(|(_, last)| format!("listener .../{last}"))
+            .unwrap_or_default(),
+        None => id.to_string(),
+    }
+}
+
+fn listener_text(l: &Listener) -> (String, String) {
+    let port = l.port.map(|p| p.to_string()).unwrap_or_else(|| "?".into());
+    (
+        format!("{}:{port}", short(&l.id)),
+        l.protocol.clone().unwrap_or_else(|| "?".into()),
+    )
+}
+
+/// The App's production paths: each rule of its listeners that forwards to it, else the
+/// default action.
+pub fn routes(st: &Stack, app: &App, net: &Network) -> Vec<Route> {
+    let mut out = Vec::new();
+    for l in net.listeners_of(st, app) {
+        let (listener, protocol) = listener_text(l);
+        for r in net.rules_on(&l.key) {
+            if !r.actions.iter().any(|a| forwards_to_app(st, a, app)) {
+                continue;
+            }
+            let who = if r.conditions.iter().any(|c| {
+                c["HttpHeaderConfig"]["HttpHeaderName"]
+                    .as_str()
+                    .is_some_and(|n| n.starts_with("X-FargateApp-"))
+            }) {
+                "test/gate"
+            } else {
+                "production"
+            };
+            let prio = match r.priority {
+                Some((a, b)) if a == b => a.to_string(),
+                Some((a, b)) => format!("{a}-{b}"),
+                None => "?".into(),
+            };
+            out.push(Route {
+                who: who.into(),
+                listener: listener.clone(),
+                protocol: protocol.clone(),
+                rule: format!("{} (priority {prio})", r.id),
+                matches: conditions_text(r),
+                target: targets_text(&r.actions),
+                container_path: "as sent (no rewrite)".into(),
+                tls_name: String::new(),
+            });
+        }
+        if let Some(d) = &l.default_actions {
+            if d.iter().any(|a| forwards_to_app(st, a, app)) {
+                out.push(Route {
+                    who: "production".into(),
+                    listener: listener.clone(),
+                    protocol: protocol.clone(),
+                    rule: "default".into(),
+                    matches: "anything".into(),
+                    target: targets_text(d),
+                    container_path: "as sent (no rewrite)".into(),
+                    tls_name: String::new(),
+                });
+            }
+        }
+    }
+    for (tg, p) in st.of_type("AWS::ElasticLoadBalancingV2::TargetGroup") {
+        if super::owner(&st.apps, tg).is_some_and(|a| a.name == app.name) {
+            out.push(Route {
+                who: "health check".into(),
+                listener: "-".into(),
+                protocol: lit_str(&p["HealthCheckProtocol"]).unwrap_or("HTTP").into(),
+                rule: "-".into(),
+                matches: "-".into(),
+                target: tg.into(),
+                container_path: lit_str(&p["HealthCheckPath"]).unwrap_or("/").into(),
+                tls_name: String::new(),
+            });
+        }
+    }
+    out
+}
+
+/// The gate's requests, one line each: stage, URL, TLS name, headers, where it lands.
+pub fn gate_lines(st: &Stack, app: &App, net: &Network) -> Vec<String> {
+    let mine = net.listeners_of(st, app);
+    let test_rule = items(&st.props(&app.service)["LoadBalancers"])
+        .find_map(|lb| target(&lb["AdvancedConfiguration"]["TestListenerRule"]));
+    gate_requests(st, app)
+        .iter()
+        .map(|g| {
+            // Which revision answers: at the test stages only the test rule reaches green.
+            let revision = |rule: &str| match (g.stage.contains("TEST_TRAFFIC_SHIFT"), test_rule) {
+                (true, Some(t)) if t == rule => " (new revision)",
+                (true, _) => " (old revision)",
+                _ => "",
+            };
+            let landed = match listener_for(net, &mine, &g.url) {
+                Some(l) => match evaluate(net, l, &g.request()) {
+                    Outcome::Rule(r) => {
+                        format!(
+                            "{} -> {} -> {}{}",
+                            short(&l.id),
+                            r.id,
+                            targets_text(&r.actions),
+                            revision(&r.id)
+                        )
+                    }
+                    Outcome::Default(a) => {
+                        format!("{} -> default -> {}", short(&l.id), targets_text(a))
+                    }
+                    Outcome::Unknown => format!("{} -> (decided at deploy time)", short(&l.id)),
+                },
+                None => "listener not in the template".into(),
+            };
+            let headers: Vec<String> = g
+                .headers
+                .iter()
+                .map(|(n, v)| format!("{n}: {}", v.as_str().unwrap_or("<deploy-time>")))
+                .collect();
+            format!(
+                "[{}] {} {}://{}{}{} SNI/Host {} headers [{}] thresholds {} => {landed}",
+                g.stage,
+                g.method,
+                g.url.scheme,
+                g.url.host,
+                g.url.port.map(|p| format!(":{p}")).unwrap_or_default(),
+                g.url.path,
+                g.tls_name(),
+                headers.join(", "),
+                g.thresholds
+            )
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn rule(id: &str, prio: u64, conditions: Value) -> ListenerRule {
+        ListenerRule {
+            id: id.into(),
+            listener: "L".into(),
+            priority: Some((prio, prio)),
+            conditions: conditions.as_array().cloned().unwrap_or_default(),
+            actions: vec![json!({"Type": "forward", "TargetGroupArn": {"Ref": id}})],
+        }
+    }
+
+    fn req(host: &str, path: &str, headers: &[(&str, &str)]) -> Request {
+        Request {
+            host: Some(host.into()),
+            path: path.into(),
+            method: "GET".into(),
+            headers: headers
+                .iter()
+                .map(|(n, v)| (n.to_string(), json!(v)))
+                .collect(),
+        }
+    }
+
+    /// The condition types page's examples: `*.example.com` matches `api.example.com` (host
+    /// names are not case-sensitive); `/img/*` matches `/img/a.png` but paths are
+    /// case-sensitive; `?` is exactly one character; header values are not case-sensitive.
+    #[test]
+    fn conditions_match_as_the_condition_types_page_says() {
+        let cases = [
+            (
+                json!({"Field": "host-header", "HostHeaderConfig": {"Values": ["*.example.com"]}}),
+                req("API.Example.com", "/", &[]),
+                Tri::Yes,
+            ),
+            (
+                json!({"Field": "host-header", "HostHeaderConfig": {"Values": ["example.com"]}}),
+                req("www.example.com", "/", &[]),
+                Tri::No,
+            ),
+            (
+                json!({"Field": "host-header", "Values": ["example.com"]}),
+                Request {
+                    host: None,
+                    ..req("", "/", &[])
+                },
+                Tri::Unknown,
+            ),
+            (
+                json!({"Field": "path-pattern", "PathPatternConfig": {"Values": ["/img/*"]}}),
+                req("h", "/img/a.png", &[]),
+                Tri::Yes,
+            ),
+            (
+                json!({"Field": "path-pattern", "PathPatternConfig": {"Values": ["/img/*"]}}),
+                req("h", "/IMG/a.png", &[]),
+                Tri::No,
+            ),
+            (
+                json!({"Field": "path-pattern", "PathPatternConfig": {"Values": ["/v?/x"]}}),
+                req("h", "/v2/x", &[]),
+                Tri::Yes,
+            ),
+            (
+                json!({"Field": "path-pattern", "PathPatternConfig": {"Values": ["/v?/x"]}}),
+                req("h", "/v22/x", &[]),
+                Tri::No,
+            ),
+            (
+                json!({"Field": "http-header", "HttpHeaderConfig": {"HttpHeaderName": "User-Agent", "Values": ["*Chrome*"]}}),
+                req("h", "/", &[("user-agent", "Mozilla chrome/1")]),
+                Tri::Yes,
+            ),
+            (
+                json!({"Field": "http-header", "HttpHeaderConfig": {"HttpHeaderName": "X-Route", "Values": ["test"]}}),
+                req("h", "/", &[]),
+                Tri::No,
+            ),
+            (
+                json!({"Field": "http-header", "HttpHeaderConfig": {"HttpHeaderName": "X-Gate", "Values": [{"Fn::Join": ["-", ["a", {"Ref": "AWS::StackId"}]]}]}}),
+                req("h", "/", &[("X-Gate", "other")]),
+                Tri::Unknown,
+            ),
+            (
+                json!({"Field": "http-request-method", "HttpRequestMethodConfig": {"Values": ["POST"]}}),
+                req("h", "/", &[]),
+                Tri::No,
+            ),
+            (
+                json!({"Field": "source-ip", "SourceIpConfig": {"Values": ["10.0.0.0/8"]}}),
+                req("h", "/", &[]),
+                Tri::Unknown,
+            ),
+        ];
+        for (i, (c, r, want)) in cases.iter().enumerate() {
+            assert_eq!(condition_matches(c, r), *want, "case {i}: {c}");
+        }
+    }
+
+    /// The listener rules page: rules are evaluated from the lowest priority; when none
+    /// matches, the default rule's action is taken.
+    #[test]
+    fn lowest_priority_first_then_default() {
+        let net = Network {
+            listeners: vec![Listener {
+                key: "L".into(),
+                id: "L".into(),
+                lb: None,
+                port: Some(80),
+                protocol: Some("HTTP".into()),
+                default_actions: Some(vec![json!({"Type": "fixed-response"})]),
+            }],
+            rules: vec![
+                rule(
+                    "Test",
+                    9,
+                    json!([{"Field": "path-pattern", "Values": ["/api/*"]}, {"Field": "http-header", "HttpHeaderConfig": {"HttpHeaderName": "X-Route", "Values": ["test"]}}]),
+                ),
+                rule(
+                    "Api",
+                    10,
+                    json!([{"Field": "path-pattern", "Values": ["/api/*"]}]),
+                ),
+                rule(
+                    "All",
+                    20,
+                    json!([{"Field": "path-pattern", "Values": ["/*"]}]),
+                ),
+            ],
+        };
+        let l = &net.listeners[0];
+        let cases = [
+            (req("h", "/api/x", &[("X-Route", "test")]), Some("Test")),
+            (req("h", "/api/x", &[]), Some("Api")),
+            (req("h", "/other", &[]), Some("All")),
+        ];
+        for (r, want) in cases {
+            match evaluate(&net, l, &r) {
+                Outcome::Rule(x) => assert_eq!(Some(x.id.as_str()), want),
+                other => panic!("{other:?}"),
+            }
+        }
+        let only_api = Network {
+            rules: net.rules[..2].to_vec(),
+            listeners: net.listeners.clone(),
+        };
+        assert!(matches!(
+            evaluate(&only_api, &only_api.listeners[0], &req("h", "/x", &[])),
+            Outcome::Default(_)
+        ));
+    }
+
+    #[test]
+    fn urls_split_as_the_load_balancer_sees_them() {
+        let cases = [
+            (
+                "https://api.example.com/x?q=1",
+                "https",
+                "api.example.com",
+                Some(443),
+                None,
+                "/x",
+            ),
+            (
+                "http://{{Lb.DNSName}}",
+                "http",
+                "{{Lb.DNSName}}",
+                Some(80),
+                None,
+                "/",
+            ),
+            (
+                "http://{{L.DnsName}}:{{L.Port}}/h",
+                "http",
+                "{{L.DnsName}}",
+                None,
+                Some("L"),
+                "/h",
+            ),
+            ("http://h:8443/", "http", "h", Some(8443), None, "/"),
+        ];
+        for (text, scheme, host, port, port_of, path) in cases {
+            let u = parse_url(text).unwrap();
+            assert_eq!(
+                (
+                    u.scheme.as_str(),
+                    u.host.as_str(),
+                    u.port,
+                    u.port_of.as_deref(),
+                    u.path.as_str()
+                ),
+                (scheme, host, port, port_of, path),
+                "{text}"
+            );
+        }
+        assert!(is_elb_name("shared-123.us-east-1.elb.amazonaws.com"));
+        assert!(is_elb_name("{{WebLoadBalancer.DNSName}}"));
+        assert!(!is_elb_name("api.example.com"));
+    }
+
+    /// TargetGroupTuple: weights 0-999; the forward action's quota: 5 target groups.
+    #[test]
+    fn weighted_forward_limits() {
+        let fwd = |groups: Value| {
+            json!({"A": {"Type": "AWS::ElasticLoadBalancingV2::ListenerRule", "Properties": {
+            "ListenerArn": "arn:l", "Priority": 1, "Conditions": [],
+            "Actions": [{"Type": "forward", "ForwardConfig": {"TargetGroups": groups}}]}}})
+        };
+        let tg = |w: u64| json!({"TargetGroupArn": "arn:tg", "Weight": w});
+        let cases = [
+            (fwd(json!([tg(100), tg(0)])), 0),
+            (fwd(json!([tg(999), tg(1)])), 0),
+            (fwd(json!([tg(1000), tg(0)])), 1),
+            (fwd(json!([tg(1), tg(1), tg(1), tg(1), tg(1), tg(1)])), 1),
+        ];
+        for (res, want) in cases {
+            let st = super::super::test_stack(&res);
+            assert_eq!(check(&st, &[], &Network::read(&st)).len(), want, "{res}");
+        }
+    }
+
+    /// The quotas: five comparison strings per rule; CreateRule refuses a used priority.
+    #[test]
+    fn priorities_ports_and_condition_values() {
+        let lr = |prio: u64, paths: Value| {
+            json!({"Type": "AWS::ElasticLoadBalancingV2::ListenerRule", "Properties": {
+            "ListenerArn": "arn:l", "Priority": prio, "Conditions": [{"Field": "path-pattern", "PathPatternConfig": {"Values": paths}}],
+            "Actions": [{"Type": "forward", "TargetGroupArn": "arn:tg"}]}})
+        };
+        let ls = |port: u64| {
+            json!({"Type": "AWS::ElasticLoadBalancingV2::Listener", "Properties": {
+            "LoadBalancerArn": "arn:lb", "Port": port, "Protocol": "HTTP", "DefaultActions": []}})
+        };
+        let cases = [
+            (
+                json!({"A": lr(5, json!(["/a"])), "B": lr(5, json!(["/b"]))}),
+                vec!["ELB_PRIORITY_IN_USE"],
+            ),
+            (
+                json!({"A": lr(5, json!(["/a"])), "B": lr(6, json!(["/b"]))}),
+                vec![],
+            ),
+            (
+                json!({"A": lr(5, json!(["/1", "/2", "/3", "/4", "/5", "/6"]))}),
+                vec!["ELB_RULE_CONDITION_VALUES"],
+            ),
+            (
+                json!({"A": ls(8080), "B": ls(8080)}),
+                vec!["ELB_DUPLICATE_LISTENER"],
+            ),
+            (json!({"A": ls(8080), "B": ls(8081)}), vec![]),
+        ];
+        for (res, want) in cases {
+            let st = super::super::test_stack(&res);
+            let net = Network::read(&st);
+            let got: Vec<_> = check(&st, &[], &net).iter().map(|f| f.code).collect();
+            assert_eq!(got, want, "{res}");
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! Metrics that scaling policies and alarms read. `ALBRequestCountPerTarget` names one target
+//! group in its `ResourceLabel`; an alarm names one target group in its dimensions. After a
+//! blue/green, canary or linear deployment production may run in the other target group, where
+//! that metric has no data: the policy stops scaling and the alarm goes to INSUFFICIENT_DATA.
+
+use super::{items, references, target, App, Finding, Rule, Severity, Stack};
+use std::collections::BTreeSet;
+
+pub const ONE_TARGET_GROUP: Rule = Rule {
+    code: "METRIC_NAMES_ONE_TARGET_GROUP",
+    severity: Severity::Error,
+    rule: "ALBRequestCountPerTarget's ResourceLabel (and a TargetGroup dimension) names one target group; a strategy leaves production in either group",
+    doc: "https://docs.aws.amazon.com/autoscaling/application/APIReference/API_PredefinedMetricSpecification.html",
+};
+
+pub const RULES: &[&Rule] = &[&ONE_TARGET_GROUP];
+
+/// The target groups a strategy may leave production in.
+fn groups(st: &Stack, app: &App) -> Option<BTreeSet<String>> {
+    let lb = items(&st.props(&app.service)["LoadBalancers"]).next()?;
+    let alt = target(&lb["AdvancedConfiguration"]["AlternateTargetGroupArn"])?;
+    Some([target(&lb["TargetGroupArn"])?.to_string(), alt.to_string()].into())
+}
+
+pub fn check(st: &Stack, apps: &[App]) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for app in apps {
+        let Some(both) = groups(st, app) else {
+            continue;
+        };
+        let mut named = Vec::new();
+        for (id, p) in st.of_type("AWS::ApplicationAutoScaling::ScalingPolicy") {
+            let spec =
+                &p["TargetTrackingScalingPolicyConfiguration"]["PredefinedMetricSpecification"];
+            if spec["PredefinedMetricType"] == "ALBRequestCountPerTarget" {
+                let mut n = BTreeSet::new();
+                references(&spec["ResourceLabel"], &mut n);
+                named.push((id, n));
+            }
+        }
+        for (id, p) in st.of_type("AWS::CloudWatch::Alarm") {
+            let mut n = BTreeSet::new();
+            for d in items(&p["Dimensions"]).filter(|d| d["Name"] == "TargetGroup") {
+                references(&d["Value"], &mut n);
+            }
+            if !n.is_empty() {
+                named.push((id, n));
+            }
+        }
+        for (id, n) in named {
+            let hit: Vec<&String> = both.iter().filter(|g| n.contains(*g)).collect();
+            if hit.len() == 1 {
+                let other = both
+                    .iter()
+                    .find(|g| !n.contains(*g))
+                    .cloned()
+                    .unwrap_or_default();
+                out.push(Finding::new(
+                    &ONE_TARGET_GROUP,
+                    &app.name,
+                    &[id, hit[0]],
+                    format!("{id} reads {} only; after a swap production runs in {other} and the metric has no data", hit[0]),
+                ));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// The page's ResourceLabel example joins the load balancer's and the target group's final
+    /// ARN parts: it names exactly one target group.
+    #[test]
+    fn a_label_for_one_of_two_groups_is_found() {
+        let st = |label: serde_json::Value| {
+            super::super::test_stack(&json!({
+                "WebService": {"Type": "AWS::ECS::Service", "Properties": {
+                    "TaskDefinition": {"Ref": "WebTaskDefinition"},
+                    "LoadBalancers": [{"TargetGroupArn": {"Ref": "WebTargetGroup"},
+                        "AdvancedConfiguration": {"AlternateTargetGroupArn": {"Ref": "WebAlternateTargetGroup"}}}]}},
+                "WebRequestScaling": {"Type": "AWS::ApplicationAutoScaling::ScalingPolicy", "Properties": {
+                    "TargetTrackingScalingPolicyConfiguration": {"PredefinedMetricSpecification": {
+                        "PredefinedMetricType": "ALBRequestCountPerTarget", "ResourceLabel": label}}}}
+            }))
+        };
+        let app = App {
+            name: "Web".into(),
+            service: "WebService".into(),
+        };
+        let cases = [
+            (
+                json!({"Fn::Join": ["/", ["app/my-alb/778d41231b141a0f", {"Fn::GetAtt": ["WebTargetGroup", "TargetGroupFullName"]}]]}),
+                1,
+            ),
+            (
+                json!(
+                    "app/my-alb/778d41231b141a0f/targetgroup/my-alb-target-group/943f017f100becff"
+                ),
+                0,
+            ),
+        ];
+        for (label, want) in cases {
+            assert_eq!(
+                check(&st(label.clone()), std::slice::from_ref(&app)).len(),
+                want,
+                "{label}"
+            );
+        }
+    }
+}

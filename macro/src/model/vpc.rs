@@ -1,0 +1,318 @@
+//! Security groups as the VPC user guide defines them: allow rules only; a group created
+//! without egress rules allows all outbound traffic, one with egress rules only those; a rule
+//! that references a security group matches traffic from the *private* addresses of that
+//! group's network interfaces only, so it never admits traffic to or from a public address of
+//! an internet-facing load balancer. A connection needs the sender's egress and the receiver's
+//! ingress.
+//! https://docs.aws.amazon.com/vpc/latest/userguide/security-group-rules.html
+
+use super::{items, key, lit_num, lit_str, target, App, Finding, Rule, Severity, Stack};
+use crate::model::elbv2::{gate_requests, Network};
+use serde::Serialize;
+use serde_json::Value;
+
+const PAGE: &str = "https://docs.aws.amazon.com/vpc/latest/userguide/security-group-rules.html";
+
+pub const REFERENCE_TO_PUBLIC: Rule = Rule {
+    code: "VPC_SG_REFERENCE_TO_PUBLIC_ADDRESS",
+    severity: Severity::Error,
+    rule: "a security-group reference matches only private addresses: workers in the VPC reach an internet-facing load balancer's public addresses, which it never matches",
+    doc: PAGE,
+};
+pub const ALB_TO_TASK: Rule = Rule {
+    code: "VPC_ALB_CANNOT_REACH_TASK",
+    severity: Severity::Error,
+    rule: "the load balancer reaches a task only with its group's egress and the task group's ingress on the container and health-check ports",
+    doc: PAGE,
+};
+
+pub const TASK_OPEN: Rule = Rule {
+    code: "VPC_TASK_OPEN_TO_ANYONE",
+    severity: Severity::Warning,
+    rule: "an ingress rule with 0.0.0.0/0 admits every address; tasks behind a load balancer need only its group",
+    doc: PAGE,
+};
+
+pub const RULES: &[&Rule] = &[&REFERENCE_TO_PUBLIC, &ALB_TO_TASK, &TASK_OPEN];
+
+/// Who can reach whom on which port, as the model decides it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Reach {
+    pub from: String,
+    pub to: String,
+    pub port: String,
+    pub open: Option<bool>,
+}
+
+fn covers(rule: &Value, port: u64) -> bool {
+    if rule["IpProtocol"] == "-1" || rule["IpProtocol"] == -1 {
+        return true;
+    }
+    match (lit_num(&rule["FromPort"]), lit_num(&rule["ToPort"])) {
+        (Some(a), Some(b)) => (a as u64) <= port && port <= (b as u64),
+        _ => false,
+    }
+}
+
+/// Ingress rules of a group of the template: inline, and `AWS::EC2::SecurityGroupIngress`.
+fn ingress<'a>(st: &'a Stack, group: &'a Value) -> Vec<&'a Value> {
+    let mut v: Vec<&Value> = Vec::new();
+    if let Some(id) = target(group) {
+        v.extend(items(&st.props(id)["SecurityGroupIngress"]));
+    }
+    v.extend(
+        st.of_type("AWS::EC2::SecurityGroupIngress")
+            .filter(|(_, p)| key(&p["GroupId"]) == key(group))
+            .map(|(_, p)| p),
+    );
+    v
+}
+
+/// Whether a group lets traffic out to `dest` on `port`: `None` when the group is not in the
+/// template and no standalone egress rule decides it.
+fn egress_allows(st: &Stack, group: &Value, dest: &Value, port: u64) -> Option<bool> {
+    let standalone = st
+        .of_type("AWS::EC2::SecurityGroupEgress")
+        .filter(|(_, p)| key(&p["GroupId"]) == key(group))
+        .any(|(_, p)| {
+            covers(p, port)
+                && (key(&p["DestinationSecurityGroupId"]) == key(dest)
+                    || p["CidrIp"] == "0.0.0.0/0")
+        });
+    if standalone {
+        return Some(true);
+    }
+    let id = target(group).filter(|id| st.type_of(id) == Some("AWS::EC2::SecurityGroup"))?;
+    let inline = &st.props(id)["SecurityGroupEgress"];
+    if !inline.is_array() {
+        return Some(true);
+    }
+    Some(items(inline).any(|r| {
+        covers(r, port)
+            && (key(&r["DestinationSecurityGroupId"]) == key(dest) || r["CidrIp"] == "0.0.0.0/0")
+    }))
+}
+
+/// The App's load balancers of the template: (logical ID, its security groups).
+fn app_load_balancers<'a>(
+    st: &'a Stack,
+    app: &App,
+    net: &Network,
+) -> Vec<(String, Vec<&'a Value>)> {
+    let mut out: Vec<(String, Vec<&Value>)> = Vec::new();
+    for l in net.listeners_of(st, app) {
+        let Some(lb) =
+            l.lb.as_ref()
+                .and_then(|k| serde_json::from_str::<Value>(k).ok())
+        else {
+            continue;
+        };
+        let Some(id) = target(&lb)
+            .filter(|id| st.type_of(id) == Some("AWS::ElasticLoadBalancingV2::LoadBalancer"))
+        else {
+            continue;
+        };
+        if out.iter().any(|(x, _)| x == id) {
+            continue;
+        }
+        let p = st.props(id);
+        out.push((id.to_string(), items(&p["SecurityGroups"]).collect()));
+    }
+    out
+}
+
+fn service_groups<'a>(st: &'a Stack, app: &App) -> Vec<&'a Value> {
+    items(&st.props(&app.service)["NetworkConfiguration"]["AwsvpcConfiguration"]["SecurityGroups"])
+        .collect()
+}
+
+fn ports(st: &Stack, app: &App) -> Vec<u64> {
+    let mut v = Vec::new();
+    for lb in items(&st.props(&app.service)["LoadBalancers"]) {
+        let Some(p) = lit_num(&lb["ContainerPort"]) else {
+            continue;
+        };
+        v.push(p as u64);
+        for tg in [
+            &lb["TargetGroupArn"],
+            &lb["AdvancedConfiguration"]["AlternateTargetGroupArn"],
+        ] {
+            if let Some(hc) = target(tg).and_then(|t| lit_num(&st.props(t)["HealthCheckPort"])) {
+                v.push(hc as u64);
+            }
+        }
+    }
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// Load balancer -> task on each port the target groups use.
+pub fn reach(st: &Stack, app: &App, net: &Network) -> Vec<Reach> {
+    let mut out = Vec::new();
+    for (lb, lb_groups) in app_load_balancers(st, app, net) {
+        for port in ports(st, app) {
+            let open = lb_groups.iter().any(|g| {
+                egress_allows(st, g, &Value::Null, port).is_some()
+                    && service_groups(st, app).iter().any(|t| {
+                        egress_allows(st, g, t, port) == Some(true)
+                            && ingress(st, t).iter().any(|r| {
+                                covers(r, port) && key(&r["SourceSecurityGroupId"]) == key(g)
+                            })
+                    })
+            });
+            out.push(Reach {
+                from: lb.clone(),
+                to: app.service.clone(),
+                port: format!("tcp/{port}"),
+                open: Some(open),
+            });
+        }
+    }
+    // Peers: ingress to the App's tasks from another App's group (AllowFrom), with the
+    // peer's egress.
+    for t in service_groups(st, app) {
+        for r in ingress(st, t) {
+            let Some(src) = target(&r["SourceSecurityGroupId"]) else {
+                continue;
+            };
+            let Some(peer) = super::owner(&st.apps, src).filter(|p| p.name != app.name) else {
+                continue;
+            };
+            let port = match (lit_num(&r["FromPort"]), lit_num(&r["ToPort"])) {
+                (Some(a), Some(b)) if a == b => format!("tcp/{a}"),
+                (Some(a), Some(b)) => format!("tcp/{a}-{b}"),
+                _ => "all".to_string(),
+            };
+            let open = lit_num(&r["FromPort"])
+                .and_then(|p| egress_allows(st, &r["SourceSecurityGroupId"], t, p as u64));
+            out.push(Reach {
+                from: peer.service.clone(),
+                to: app.service.clone(),
+                port,
+                open,
+            });
+        }
+    }
+    for g in gate_requests(st, app) {
+        let workers = st
+            .of_type("Custom::FargateLoadTestGate")
+            .find(|(id, _)| *id == g.origin)
+            .map(|(_, p)| !p["WorkerFunctionArn"].is_null())
+            .unwrap_or(false);
+        out.push(Reach {
+            from: if workers {
+                format!("{} (VPC workers)", g.origin)
+            } else {
+                format!("{} (provider, internet)", g.origin)
+            },
+            to: g.url.host.clone(),
+            port: g
+                .url
+                .port
+                .map(|p| format!("tcp/{p}"))
+                .unwrap_or_else(|| "tcp/?".into()),
+            open: None,
+        });
+    }
+    out
+}
+
+pub fn check(st: &Stack, apps: &[App], net: &Network) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for app in apps {
+        for r in reach(st, app, net) {
+            if r.open == Some(false) {
+                out.push(Finding::new(
+                    &ALB_TO_TASK,
+                    &app.name,
+                    &[&r.from, &r.to],
+                    format!("{} cannot open {} to {}'s tasks", r.from, r.port, app.name),
+                ));
+            }
+        }
+        for t in service_groups(st, app) {
+            let world = ingress(st, t)
+                .into_iter()
+                .any(|r| r["CidrIp"] == "0.0.0.0/0" || r["CidrIpv6"] == "::/0");
+            if world {
+                out.push(Finding::new(
+                    &TASK_OPEN,
+                    &app.name,
+                    &[target(t).unwrap_or("-")],
+                    format!("{}'s tasks admit 0.0.0.0/0", app.name),
+                ));
+            }
+        }
+        for (gate, p) in st.of_type("Custom::FargateLoadTestGate") {
+            if target(&p["ServiceName"]) != Some(app.service.as_str())
+                || p["WorkerFunctionArn"].is_null()
+            {
+                continue;
+            }
+            for (lb, _) in app_load_balancers(st, app, net) {
+                let scheme = lit_str(&st.props(&lb)["Scheme"]).unwrap_or("internet-facing");
+                if scheme == "internet-facing" {
+                    out.push(Finding::new(
+                        &REFERENCE_TO_PUBLIC,
+                        &app.name,
+                        &[gate, &lb],
+                        format!(
+                            "{gate}'s VPC workers resolve {lb} to public addresses; the ingress that references the workers' group never matches them"
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// The page's rules: a new group has no inbound rules and one allow-all outbound rule;
+    /// with egress rules given, only those apply; a reference admits members of that group.
+    #[test]
+    fn egress_defaults_and_references() {
+        let st = |egress: Option<Value>| {
+            let mut sg = json!({"Type": "AWS::EC2::SecurityGroup", "Properties": {"GroupDescription": "lb"}});
+            if let Some(e) = egress {
+                sg["Properties"]["SecurityGroupEgress"] = e;
+            }
+            super::super::test_stack(&json!({ "Lb": sg }))
+        };
+        let task = json!({"Fn::GetAtt": ["Task", "GroupId"]});
+        let lb = json!({"Ref": "Lb"});
+        let cases = [
+            (None, Some(true)),
+            (
+                Some(
+                    json!([{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "CidrIp": "0.0.0.0/0"}]),
+                ),
+                Some(false),
+            ),
+            (
+                Some(
+                    json!([{"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "DestinationSecurityGroupId": {"Fn::GetAtt": ["Task", "GroupId"]}}]),
+                ),
+                Some(true),
+            ),
+            (
+                Some(json!([{"IpProtocol": "-1", "CidrIp": "0.0.0.0/0"}])),
+                Some(true),
+            ),
+        ];
+        for (egress, want) in cases {
+            assert_eq!(
+                egress_allows(&st(egress.clone()), &lb, &task, 80),
+                want,
+                "{egress:?}"
+            );
+        }
+        // A group the template does not hold: unknown.
+        assert_eq!(egress_allows(&st(None), &json!("sg-0123"), &task, 80), None);
+    }
+}

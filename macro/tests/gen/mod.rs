@@ -1,0 +1,624 @@
+//! Writes `Fargate::App` templates across the property space of issue 17 section 2: routing
+//! (none, dedicated, shared listener port fixed or auto, shared listener rule with path, host
+//! and fixed or auto priority on an imported or an in-template listener), protocol and
+//! certificate (literal, parameter, `Fn::If`), strategy with user hooks, gate (none, provider,
+//! VPC workers; with `Host`; paths absolute or relative), failover (function or target group),
+//! scaling kinds, discovery, conditions and retain policies, several Apps with neighbouring
+//! priorities and ports, the user's own load balancer, listener and rules beside them, and
+//! values given as literals, parameters, `!Sub`, `!If` and imports.
+//!
+//! Nothing here knows what the macro generates: a case is only a source template and the
+//! shapes it holds that AWS documents as valid (see [`Case::valid_shapes`]).
+
+use proptest::prelude::*;
+use serde_json::{json, Map, Value};
+
+/// How a value is written in the source.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Form {
+    Literal,
+    Param,
+    Sub,
+    If,
+    Import,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Routing {
+    None,
+    Dedicated {
+        cert: Option<Form>,
+        internal: bool,
+    },
+    SharedPort {
+        port: Option<u16>,
+        cert: Option<Form>,
+        user_alb: bool,
+    },
+    SharedRule {
+        user_listener: bool,
+        path: bool,
+        host: bool,
+        priority: Option<u16>,
+        /// The priority as a parameter (its value unknown to the macro).
+        priority_param: bool,
+        /// `Arn` beside an imported `Listener` (what RequestsPerTarget needs).
+        with_arn: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Deploy {
+    Rolling,
+    BlueGreen,
+    Canary,
+    Linear,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum GatePath {
+    Default,
+    Absolute,
+    Relative,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Gate {
+    None,
+    Run {
+        vpc: bool,
+        host: bool,
+        path: GatePath,
+        threshold: Form,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Failover {
+    None,
+    Function,
+    TargetGroup,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Scaling {
+    None,
+    Cpu,
+    Requests,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Image {
+    Public,
+    EcrLiteral,
+    EcrSub,
+    Param,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Secret {
+    None,
+    CustomerKey,
+    SsmSubName,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppCase {
+    pub routing: Routing,
+    pub strategy: Deploy,
+    pub hooks: bool,
+    pub gate: Gate,
+    pub failover: Failover,
+    pub scaling: Scaling,
+    pub discovery: bool,
+    pub condition: bool,
+    pub retain: bool,
+    pub image: Image,
+    pub secret: Secret,
+    pub desired: bool,
+    pub allow_from_previous: bool,
+    pub arm_spot: bool,
+    pub sticky: bool,
+    /// The container port: default, a literal, or a parameter.
+    pub port: Option<Form>,
+}
+
+/// The user's own load balancer, listener and rule beside the Apps.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserAlb {
+    pub https: bool,
+    pub default_fixed_response: bool,
+    pub rule_priority: Option<u16>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Case {
+    pub apps: Vec<AppCase>,
+    pub user: Option<UserAlb>,
+}
+
+fn form() -> impl Strategy<Value = Form> {
+    prop_oneof![
+        Just(Form::Literal),
+        Just(Form::Param),
+        Just(Form::Sub),
+        Just(Form::If),
+        Just(Form::Import)
+    ]
+}
+
+fn routing() -> impl Strategy<Value = Routing> {
+    prop_oneof![
+        1 => Just(Routing::None),
+        2 => (proptest::option::of(form()), any::<bool>())
+            .prop_map(|(cert, internal)| Routing::Dedicated { cert, internal }),
+        2 => (
+            proptest::option::of(8080u16..=8082),
+            proptest::option::weighted(0.3, form()),
+            any::<bool>()
+        )
+            .prop_map(|(port, cert, user_alb)| Routing::SharedPort {
+                port,
+                cert,
+                user_alb
+            }),
+        2 => (
+            any::<bool>(),
+            any::<bool>(),
+            any::<bool>(),
+            proptest::option::weighted(0.8, 10u16..=13),
+            proptest::bool::weighted(0.15),
+            any::<bool>()
+        )
+            .prop_map(
+                |(user_listener, path, host, priority, priority_param, with_arn)| {
+                    Routing::SharedRule {
+                        user_listener,
+                        path,
+                        // A rule needs a path or a host condition.
+                        host: host || !path,
+                        priority,
+                        priority_param,
+                        with_arn,
+                    }
+                }
+            ),
+    ]
+}
+
+fn strategy() -> impl Strategy<Value = Deploy> {
+    prop_oneof![
+        Just(Deploy::Rolling),
+        Just(Deploy::BlueGreen),
+        Just(Deploy::Canary),
+        Just(Deploy::Linear)
+    ]
+}
+
+fn gate() -> impl Strategy<Value = Gate> {
+    prop_oneof![
+        Just(Gate::None),
+        (
+            proptest::bool::weighted(0.3),
+            any::<bool>(),
+            prop_oneof![
+                Just(GatePath::Default),
+                Just(GatePath::Absolute),
+                Just(GatePath::Relative)
+            ],
+            prop_oneof![Just(Form::Literal), Just(Form::Param)]
+        )
+            .prop_map(|(vpc, host, path, threshold)| Gate::Run {
+                vpc,
+                host,
+                path,
+                threshold
+            }),
+    ]
+}
+
+prop_compose! {
+    fn app_case()(
+        routing in routing(),
+        strategy in strategy(),
+        hooks in proptest::bool::weighted(0.4),
+        gate in gate(),
+        failover in prop_oneof![6 => Just(Failover::None), 1 => Just(Failover::Function), 1 => Just(Failover::TargetGroup)],
+        scaling in prop_oneof![Just(Scaling::None), Just(Scaling::Cpu), Just(Scaling::Requests)],
+        (discovery, condition, retain) in (proptest::bool::weighted(0.3), proptest::bool::weighted(0.3), proptest::bool::weighted(0.2)),
+        image in prop_oneof![Just(Image::Public), Just(Image::EcrLiteral), Just(Image::EcrSub), Just(Image::Param)],
+        secret in prop_oneof![16 => Just(Secret::None), 3 => Just(Secret::CustomerKey), 1 => Just(Secret::SsmSubName)],
+        keep_conflict in proptest::bool::weighted(0.1),
+        port in proptest::option::weighted(0.3, prop_oneof![Just(Form::Literal), Just(Form::Param)]),
+        (desired, allow_from_previous, arm_spot, sticky) in (proptest::bool::weighted(0.08), proptest::bool::weighted(0.3), proptest::bool::weighted(0.05), proptest::bool::weighted(0.2)),
+    ) -> AppCase {
+        // Hooks belong to BlueGreen, Canary and Linear (the schema says so): Rolling with hooks
+        // is a documented refusal that would only hide the rest of the case.
+        // Failover with a strategy is a documented refusal (both move the same weights): keep
+        // one case in ten of it, so the rest of such cases still expand.
+        let strategy = if failover != Failover::None && !keep_conflict { Deploy::Rolling } else { strategy };
+        let hooks = hooks && strategy != Deploy::Rolling;
+        AppCase { routing, strategy, hooks, gate, failover, scaling, discovery, condition, retain, image, secret, desired, allow_from_previous, arm_spot, sticky, port }
+    }
+}
+
+pub fn case() -> impl Strategy<Value = Case> {
+    (
+        proptest::collection::vec(app_case(), 1..=3),
+        proptest::option::of(
+            (
+                any::<bool>(),
+                any::<bool>(),
+                proptest::option::of(9u16..=13),
+            )
+                .prop_map(|(https, default_fixed_response, rule_priority)| UserAlb {
+                    https,
+                    default_fixed_response,
+                    rule_priority,
+                }),
+        ),
+    )
+        .prop_map(|(apps, user)| Case { apps, user })
+}
+
+/// Shapes AWS documents as valid that a case holds (issue 17 section 3, "rejected shapes users
+/// write"): refusing one of them is a defect, not a refusal.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ValidShape {
+    DesiredCountWithScaling,
+    Arm64Spot,
+    InternalAlbStrategyVpcGate,
+    RequestsOnTemplateRule,
+    SsmParameterSubName,
+}
+
+impl ValidShape {
+    pub fn code(self) -> &'static str {
+        match self {
+            ValidShape::DesiredCountWithScaling => "GEN_REFUSED_DESIRED_COUNT_WITH_SCALING",
+            ValidShape::Arm64Spot => "GEN_REFUSED_ARM64_SPOT",
+            ValidShape::InternalAlbStrategyVpcGate => "GEN_REFUSED_INTERNAL_ALB_STRATEGY_VPC_GATE",
+            ValidShape::RequestsOnTemplateRule => "GEN_REFUSED_REQUESTS_ON_TEMPLATE_RULE",
+            ValidShape::SsmParameterSubName => "GEN_REFUSED_SSM_PARAMETER_SUB_NAME",
+        }
+    }
+
+    /// The properties a refusal of this shape names.
+    pub fn properties(self) -> &'static [&'static str] {
+        match self {
+            ValidShape::DesiredCountWithScaling => &["DesiredCount"],
+            ValidShape::Arm64Spot => &["Spot", "Architecture"],
+            ValidShape::InternalAlbStrategyVpcGate => &["LoadTest"],
+            ValidShape::RequestsOnTemplateRule => &["Scaling", "LoadBalancer.Arn"],
+            ValidShape::SsmParameterSubName => &["Secrets"],
+        }
+    }
+}
+
+impl Case {
+    pub fn valid_shapes(&self, i: usize) -> Vec<ValidShape> {
+        let a = &self.apps[i];
+        let mut v = Vec::new();
+        if a.desired && a.scaling != Scaling::None {
+            v.push(ValidShape::DesiredCountWithScaling);
+        }
+        if a.arm_spot {
+            v.push(ValidShape::Arm64Spot);
+        }
+        if matches!(a.routing, Routing::Dedicated { internal: true, .. })
+            && a.strategy != Deploy::Rolling
+            && matches!(a.gate, Gate::Run { vpc: true, .. })
+        {
+            v.push(ValidShape::InternalAlbStrategyVpcGate);
+        }
+        if matches!(
+            a.routing,
+            Routing::SharedRule {
+                user_listener: true,
+                ..
+            }
+        ) && a.scaling == Scaling::Requests
+            && self.user.is_some()
+        {
+            v.push(ValidShape::RequestsOnTemplateRule);
+        }
+        if a.secret == Secret::SsmSubName {
+            v.push(ValidShape::SsmParameterSubName);
+        }
+        v
+    }
+
+    pub fn app_id(i: usize) -> String {
+        format!("App{i}")
+    }
+}
+
+/// The shared load balancer and its security group: the user's of the template, or imports.
+fn shared_alb(user: bool) -> (Value, Value) {
+    if user {
+        (json!({"Ref": "UserAlb"}), json!({"Ref": "UserAlbSg"}))
+    } else {
+        (
+            json!({"Fn::ImportValue": "shared-alb"}),
+            json!({"Fn::ImportValue": "shared-alb-sg"}),
+        )
+    }
+}
+
+/// Writes the template, adding the parameters and conditions the chosen forms need.
+pub fn render(c: &Case) -> Value {
+    let mut params = Map::new();
+    let mut resources = Map::new();
+    params.insert("VpcId".into(), json!({"Type": "AWS::EC2::VPC::Id"}));
+    params.insert(
+        "Subnets".into(),
+        json!({"Type": "List<AWS::EC2::Subnet::Id>"}),
+    );
+    params.insert("Stage".into(), json!({"Type": "String", "Default": "prod"}));
+    let mut conditions = Map::new();
+    conditions.insert(
+        "IsProd".into(),
+        json!({"Fn::Equals": [{"Ref": "Stage"}, "prod"]}),
+    );
+    conditions.insert(
+        "HasCert".into(),
+        json!({"Fn::Not": [{"Fn::Equals": [{"Ref": "CertArn"}, ""]}]}),
+    );
+    params.insert("CertArn".into(), json!({"Type": "String", "Default": ""}));
+    let cert = |f: Form, params: &mut Map<String, Value>| -> Value {
+        let lit =
+            "arn:aws:acm:us-east-1:123456789012:certificate/0f0e0d0c-0b0a-0908-0706-050403020100";
+        match f {
+            Form::Literal => json!(lit),
+            Form::Param => {
+                params.insert("Certificate".into(), json!({"Type": "String"}));
+                json!({"Ref": "Certificate"})
+            }
+            Form::Sub => {
+                json!({"Fn::Sub": "arn:${AWS::Partition}:acm:${AWS::Region}:${AWS::AccountId}:certificate/0f0e0d0c-0b0a-0908-0706-050403020100"})
+            }
+            Form::If => json!({"Fn::If": ["HasCert", {"Ref": "CertArn"}, {"Ref": "AWS::NoValue"}]}),
+            Form::Import => json!({"Fn::ImportValue": "shared-certificate"}),
+        }
+    };
+    if let Some(u) = &c.user {
+        resources.insert(
+            "UserAlbSg".into(),
+            json!({"Type": "AWS::EC2::SecurityGroup",
+            "Properties": {"GroupDescription": "user alb", "VpcId": {"Ref": "VpcId"}}}),
+        );
+        resources.insert("UserAlb".into(), json!({"Type": "AWS::ElasticLoadBalancingV2::LoadBalancer",
+            "Properties": {"Subnets": {"Ref": "Subnets"}, "SecurityGroups": [{"Ref": "UserAlbSg"}]}}));
+        resources.insert("UserTg".into(), json!({"Type": "AWS::ElasticLoadBalancingV2::TargetGroup",
+            "Properties": {"TargetType": "ip", "Protocol": "HTTP", "Port": 80, "VpcId": {"Ref": "VpcId"}}}));
+        let default = if u.default_fixed_response {
+            json!([{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "404"}}])
+        } else {
+            json!([{"Type": "forward", "TargetGroupArn": {"Ref": "UserTg"}}])
+        };
+        let mut l = json!({"LoadBalancerArn": {"Ref": "UserAlb"}, "Port": if u.https { 443 } else { 80 },
+            "Protocol": if u.https { "HTTPS" } else { "HTTP" }, "DefaultActions": default});
+        if u.https {
+            l["Certificates"] = json!([{"CertificateArn": cert(Form::Literal, &mut params)}]);
+        }
+        resources.insert(
+            "UserListener".into(),
+            json!({"Type": "AWS::ElasticLoadBalancingV2::Listener", "Properties": l}),
+        );
+        if let Some(p) = u.rule_priority {
+            resources.insert("UserRule".into(), json!({"Type": "AWS::ElasticLoadBalancingV2::ListenerRule",
+                "Properties": {"ListenerArn": {"Ref": "UserListener"}, "Priority": p,
+                    "Conditions": [{"Field": "path-pattern", "PathPatternConfig": {"Values": ["/user/*"]}}],
+                    "Actions": [{"Type": "forward", "TargetGroupArn": {"Ref": "UserTg"}}]}}));
+        }
+    }
+    for (i, a) in c.apps.iter().enumerate() {
+        let id = Case::app_id(i);
+        let mut p = Map::new();
+        p.insert(
+            "Image".into(),
+            match a.image {
+                Image::Public => json!(format!("public.ecr.aws/nginx/nginx:1.{i}")),
+                Image::EcrLiteral => json!(format!("123456789012.dkr.ecr.us-east-1.amazonaws.com/team/app{i}:1")),
+                Image::EcrSub => json!({"Fn::Sub": format!("${{AWS::AccountId}}.dkr.ecr.${{AWS::Region}}.amazonaws.com/team/app{i}:1")}),
+                Image::Param => {
+                    params.insert(format!("{id}Image"), json!({"Type": "String"}));
+                    json!({"Ref": format!("{id}Image")})
+                }
+            },
+        );
+        let mut net = json!({"VpcId": {"Ref": "VpcId"}, "Subnets": {"Ref": "Subnets"}});
+        if a.allow_from_previous && i > 0 {
+            net["AllowFrom"] = json!([Case::app_id(i - 1)]);
+        }
+        p.insert("Network".into(), net);
+        match a.port {
+            Some(Form::Param) => {
+                params.insert(
+                    format!("{id}Port"),
+                    json!({"Type": "Number", "Default": 8080}),
+                );
+                p.insert("Port".into(), json!({"Ref": format!("{id}Port")}));
+            }
+            Some(_) => {
+                p.insert("Port".into(), json!(8080));
+            }
+            None => {}
+        }
+        let lb = match &a.routing {
+            Routing::None => None,
+            Routing::Dedicated { cert: cf, internal } => {
+                let mut lb = json!({"Create": if *internal { json!({"Scheme": "internal"}) } else { json!(true) }});
+                if let Some(f) = cf {
+                    lb["CertificateArn"] = cert(*f, &mut params);
+                }
+                Some(lb)
+            }
+            Routing::SharedPort {
+                port,
+                cert: cf,
+                user_alb,
+            } => {
+                let (arn, sg) = shared_alb(*user_alb && c.user.is_some());
+                let mut lb = json!({"Arn": arn, "SecurityGroup": sg,
+                    "ListenerPort": port.map(|p| json!(p)).unwrap_or(json!("auto"))});
+                if let Some(f) = cf {
+                    lb["CertificateArn"] = cert(*f, &mut params);
+                    lb["DnsName"] = json!("shop.example.com");
+                }
+                Some(lb)
+            }
+            Routing::SharedRule {
+                user_listener,
+                path,
+                host,
+                priority,
+                priority_param,
+                with_arn,
+            } => {
+                let listener = if *user_listener && c.user.is_some() {
+                    json!({"Ref": "UserListener"})
+                } else {
+                    json!({"Fn::ImportValue": "shared-listener"})
+                };
+                let (_, sg) = shared_alb(*user_listener && c.user.is_some());
+                let mut lb = json!({"Listener": listener, "SecurityGroup": sg, "DnsName": "shop.example.com",
+                    "Priority": priority.map(|p| json!(p)).unwrap_or(json!("auto"))});
+                if *path {
+                    lb["Path"] = json!([format!("/app{i}"), format!("/app{i}/*")]);
+                }
+                if *host {
+                    lb["Host"] = json!(format!("app{i}.example.com"));
+                }
+                if let (true, Some(p)) = (*priority_param, priority) {
+                    params.insert(
+                        format!("{id}Priority"),
+                        json!({"Type": "Number", "Default": p}),
+                    );
+                    lb["Priority"] = json!({"Ref": format!("{id}Priority")});
+                }
+                if *with_arn && !(*user_listener && c.user.is_some()) {
+                    lb["Arn"] = json!({"Fn::ImportValue": "shared-alb"});
+                }
+                Some(lb)
+            }
+        };
+        if let Some(mut lb) = lb {
+            if a.sticky {
+                lb["Stickiness"] = json!(true);
+            }
+            p.insert("LoadBalancer".into(), lb);
+        }
+        if a.strategy != Deploy::Rolling || a.hooks {
+            let mut d = json!({"Strategy": format!("{:?}", a.strategy)});
+            if a.hooks {
+                d["Hooks"] = json!([{"Stage": "POST_SCALE_UP", "FunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:smoke"}]);
+            }
+            p.insert("Deployment".into(), d);
+        }
+        if let Gate::Run {
+            vpc,
+            host,
+            path,
+            threshold,
+        } = &a.gate
+        {
+            let mut g = json!({"Rate": 5, "Duration": 10});
+            match path {
+                GatePath::Default => {}
+                GatePath::Absolute => g["Path"] = json!(format!("/app{i}/health")),
+                GatePath::Relative => g["Path"] = json!("/health"),
+            }
+            if *host {
+                g["Host"] = json!(format!("app{i}.example.com"));
+            }
+            if *vpc {
+                g["From"] = json!("vpc");
+            }
+            g["Thresholds"] = match threshold {
+                Form::Param => {
+                    params.insert(
+                        format!("{id}P99"),
+                        json!({"Type": "Number", "Default": 800}),
+                    );
+                    json!({"P99Ms": {"Ref": format!("{id}P99")}})
+                }
+                _ => json!({"P99Ms": 800}),
+            };
+            p.insert("LoadTest".into(), g);
+        }
+        match a.failover {
+            Failover::None => {}
+            Failover::Function => {
+                p.insert("Failover".into(), json!({"Standby": {"FunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:standby"}, "AlarmName": format!("{id}-5xx")}));
+            }
+            Failover::TargetGroup => {
+                p.insert("Failover".into(), json!({"Standby": {"TargetGroupArn": {"Fn::ImportValue": "standby-tg"}}, "AlarmName": format!("{id}-5xx")}));
+            }
+        }
+        match a.scaling {
+            Scaling::None => {}
+            Scaling::Cpu => {
+                p.insert(
+                    "Scaling".into(),
+                    json!({"Min": 1, "Max": 4, "CpuPercent": 60}),
+                );
+            }
+            Scaling::Requests => {
+                p.insert(
+                    "Scaling".into(),
+                    json!({"Min": 1, "Max": 4, "RequestsPerTarget": 100}),
+                );
+            }
+        }
+        if a.discovery {
+            p.insert(
+                "Discovery".into(),
+                json!({"NamespaceName": "shop.local", "Name": format!("app{i}")}),
+            );
+        }
+        if a.desired {
+            p.insert("DesiredCount".into(), json!(2));
+        }
+        if a.arm_spot {
+            p.insert("Architecture".into(), json!("ARM64"));
+            p.insert("Spot".into(), json!(true));
+        }
+        match a.secret {
+            Secret::None => {}
+            Secret::CustomerKey => {
+                resources.insert(format!("{id}Key"), json!({"Type": "AWS::KMS::Key", "Properties": {"KeyPolicy": {"Version": "2012-10-17", "Statement": []}}}));
+                resources.insert(format!("{id}Secret"), json!({"Type": "AWS::SecretsManager::Secret",
+                    "Properties": {"KmsKeyId": {"Ref": format!("{id}Key")}, "GenerateSecretString": {}}}));
+                p.insert(
+                    "Secrets".into(),
+                    json!({"DB_PASSWORD": {"Ref": format!("{id}Secret")}}),
+                );
+            }
+            Secret::SsmSubName => {
+                resources.insert(format!("{id}Param"), json!({"Type": "AWS::SSM::Parameter",
+                    "Properties": {"Type": "String", "Value": "x", "Name": {"Fn::Sub": format!("/${{AWS::StackName}}/app{i}/flags")}}}));
+                p.insert(
+                    "Secrets".into(),
+                    json!({"FLAGS": {"Ref": format!("{id}Param")}}),
+                );
+            }
+        }
+        let mut r = json!({"Type": "Fargate::App", "Properties": p});
+        if a.condition {
+            r["Condition"] = json!("IsProd");
+        }
+        if a.retain {
+            r["DeletionPolicy"] = json!("Retain");
+            r["UpdateReplacePolicy"] = json!("Retain");
+        }
+        resources.insert(id, r);
+    }
+    json!({
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Transform": "FargateApp",
+        "Parameters": params,
+        "Conditions": conditions,
+        "Resources": resources,
+    })
+}

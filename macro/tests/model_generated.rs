@@ -1,0 +1,446 @@
+//! The model (`fargate_macro::model`) over generated templates, golden outputs and examples.
+//!
+//! Each generated case (see `gen/mod.rs`) either expands, passes the deployability rules
+//! (`shared/deploy_rules.rs`, the same functions `deployability.rs` runs) and has no model
+//! finding, or is refused with problems that each name an App and a property. A finding or a
+//! refusal of a documented-valid shape whose code is listed in `model_known.txt` is a known open
+//! defect (issue 17 section 3) and tolerated; anything else fails the test.
+//!
+//! `MODEL_CASES=N` sets the number of generated cases (default 256); `make model-long` runs
+//! 10,000 and prints the counts.
+
+mod gen;
+
+#[path = "shared/deploy_rules.rs"]
+mod deploy_rules;
+
+use fargate_macro::model;
+use fargate_macro::{expand, template, Problem, Settings};
+use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+use serde_json::Value;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Codes of known open defects: `CODE  issue-17 item` per line, `#` comments.
+fn known() -> BTreeMap<String, String> {
+    let text = std::fs::read_to_string(root().join("macro/tests/model_known.txt")).unwrap();
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let (code, item) = l.split_once(char::is_whitespace).unwrap_or((l, ""));
+            (code.to_string(), item.trim().to_string())
+        })
+        .collect()
+}
+
+#[derive(Default)]
+struct Stats {
+    cases: usize,
+    expanded: usize,
+    checks: usize,
+    refused: BTreeMap<String, usize>,
+    /// Known codes seen: how often, and the first finding with its case.
+    seen: BTreeMap<String, (usize, String)>,
+}
+
+impl Stats {
+    /// Counts a known code, keeping its shortest example (the smallest case that shows it).
+    fn saw(&mut self, code: &str, what: String) {
+        let e = self
+            .seen
+            .entry(code.to_string())
+            .or_insert((0, what.clone()));
+        e.0 += 1;
+        if what.len() < e.1.len() {
+            e.1 = what;
+        }
+    }
+}
+
+fn app_ids(c: &gen::Case) -> Vec<String> {
+    (0..c.apps.len()).map(gen::Case::app_id).collect()
+}
+
+/// The judgement on one case: the failures it shows, each as (key, text). A failure is a
+/// finding or a refused valid shape whose code `model_known.txt` does not list, a broken
+/// deployability rule, or a refusal that does not name an App and a property.
+fn judge(
+    c: &gen::Case,
+    known: &BTreeMap<String, String>,
+    stats: &mut Stats,
+) -> Vec<(String, String)> {
+    stats.cases += 1;
+    let t = gen::render(c);
+    let shown = serde_json::to_string(&t["Resources"]).unwrap_or_default();
+    let mut failures = Vec::new();
+    match expand(&t, &Settings::default()) {
+        Ok(out) => {
+            stats.expanded += 1;
+            for broken in deploy_rules::all_rules(&t, &out) {
+                failures.push(("DEPLOYABILITY".to_string(), broken));
+            }
+            let r = model::analyse(&out);
+            stats.checks += r.checks;
+            for f in &r.findings {
+                if known.contains_key(f.code) {
+                    stats.saw(f.code, format!("{f}\n      case {shown}"));
+                } else {
+                    failures.push((f.code.to_string(), f.to_string()));
+                }
+            }
+        }
+        Err(problems) => {
+            let ids = app_ids(c);
+            for p in &problems.0 {
+                match p {
+                    Problem::Property {
+                        logical_id, path, ..
+                    } if ids.contains(logical_id) && !path.is_empty() => {}
+                    other => failures.push(("REFUSAL_NAMES_NO_APP".into(), other.to_string())),
+                }
+            }
+            for (i, id) in ids.iter().enumerate() {
+                for shape in c.valid_shapes(i) {
+                    let refusal = problems.0.iter().find(|p| {
+                        matches!(p, Problem::Property { logical_id, path, .. }
+                            if logical_id == id
+                                && shape.properties().iter().any(|x| path.contains(x)))
+                    });
+                    let code = shape.code();
+                    match refusal {
+                        Some(p) if known.contains_key(code) => {
+                            stats.saw(code, format!("{p}\n      case {shown}"))
+                        }
+                        Some(p) => failures.push((code.into(), format!("refused: {p}"))),
+                        None => {}
+                    }
+                }
+            }
+            let reason = match &problems.0[0] {
+                Problem::Property { path, message, .. } => {
+                    format!("{path}: {}", message.chars().take(70).collect::<String>())
+                }
+                Problem::Template { message, .. } => message.clone(),
+            };
+            *stats.refused.entry(reason).or_default() += 1;
+        }
+    }
+    failures
+        .into_iter()
+        .map(|(k, text)| (k, format!("{text}\n      case {shown}")))
+        .collect()
+}
+
+fn cases() -> u32 {
+    std::env::var("MODEL_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(256)
+}
+
+#[test]
+fn generated_templates_expand_and_pass_the_model_or_are_refused() {
+    let known = known();
+    let n = cases();
+    let config = Config {
+        cases: n,
+        failure_persistence: None,
+        max_shrink_iters: 2000,
+        ..Config::default()
+    };
+    let seed = std::env::var("MODEL_SEED")
+        .ok()
+        .and_then(|s| s.parse::<u8>().ok())
+        .unwrap_or(17);
+    let mut runner = TestRunner::new_with_rng(
+        config,
+        TestRng::from_seed(RngAlgorithm::ChaCha, &[seed; 32]),
+    );
+    let stats = RefCell::new(Stats::default());
+    let started = Instant::now();
+    // Every case runs (no stop at the first failure): the report lists each failing code
+    // once, with the smallest case that shows it.
+    let failures: RefCell<BTreeMap<String, (usize, String)>> = RefCell::new(BTreeMap::new());
+    runner
+        .run(&gen::case(), |c| {
+            for (k, text) in judge(&c, &known, &mut stats.borrow_mut()) {
+                let mut f = failures.borrow_mut();
+                let e = f.entry(k).or_insert((0, text.clone()));
+                e.0 += 1;
+                if text.len() < e.1.len() {
+                    e.1 = text;
+                }
+            }
+            Ok(())
+        })
+        .unwrap();
+    let s = stats.borrow();
+    println!(
+        "model-generated: {} cases run ({} asked), {} expanded, {} refused, {} model rule checks, {:.1} s",
+        s.cases,
+        n,
+        s.expanded,
+        s.cases - s.expanded,
+        s.checks,
+        started.elapsed().as_secs_f64()
+    );
+    println!("refusals by reason:");
+    for (reason, count) in &s.refused {
+        println!("  {count:>6}  {reason}");
+    }
+    println!("known open defects seen (model_known.txt):");
+    for (code, item) in &known {
+        match s.seen.get(code) {
+            Some((count, example)) => {
+                println!("  {code} ({item}): {count} times, e.g.\n    {example}")
+            }
+            None => println!("  {code} ({item}): not seen in this sample"),
+        }
+    }
+    let failures = failures.borrow();
+    let mut report = String::new();
+    for (k, (count, text)) in failures.iter() {
+        report.push_str(&format!("  {k}: {count} cases, e.g.\n    {text}\n"));
+    }
+    assert!(failures.is_empty(), "failures by code:\n{report}");
+}
+
+/// Every golden output and every example's expansion through the model.
+#[test]
+fn goldens_and_examples_pass_the_model() {
+    let known = known();
+    let mut inputs: Vec<(String, Value)> = Vec::new();
+    let out_dir = root().join("tests/macro/output");
+    let mut files: Vec<_> = std::fs::read_dir(&out_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    for p in files {
+        let v: Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+        if v.get("Resources").is_some() {
+            inputs.push((p.display().to_string(), v));
+        }
+    }
+    let mut examples: Vec<_> = std::fs::read_dir(root().join("examples"))
+        .unwrap()
+        .map(|e| e.unwrap().path().join("template.yaml"))
+        .filter(|p| p.exists())
+        .collect();
+    examples.sort();
+    for p in examples {
+        let src = template::parse(&std::fs::read_to_string(&p).unwrap()).unwrap();
+        let out =
+            expand(&src, &Settings::default()).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        inputs.push((p.display().to_string(), out));
+    }
+    assert!(
+        inputs.len() > 50,
+        "goldens and examples found: {}",
+        inputs.len()
+    );
+    let mut unknown = Vec::new();
+    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    for (name, t) in &inputs {
+        for f in model::analyse(t).findings {
+            if known.contains_key(f.code) {
+                *seen.entry(f.code).or_default() += 1;
+            } else {
+                unknown.push(format!("{name}: {f}"));
+            }
+        }
+    }
+    println!(
+        "{} templates; known open defects seen: {seen:?}",
+        inputs.len()
+    );
+    assert!(unknown.is_empty(), "new findings:\n{}", unknown.join("\n"));
+}
+
+/// Each rule fires on a golden output with one defect planted in its text, and not before:
+/// the rules can fail on real expansions, not only on hand-made fragments.
+#[test]
+fn the_model_finds_planted_defects() {
+    let cases: &[(&str, &str, &str, &str)] = &[
+        ("canary_dedicated_https.json", "\"Priority\": 1,", "\"Priority\": 2,", "ELB_PRIORITY_IN_USE"),
+        (
+            "canary_dedicated_https.json",
+            "\"Port\": 80,\n        \"Protocol\": \"HTTP\"",
+            "\"Port\": 443,\n        \"Protocol\": \"HTTP\"",
+            "ELB_DUPLICATE_LISTENER",
+        ),
+        (
+            "canary_dedicated_https.json",
+            "\"DefaultActions\": [\n          {\n            \"Type\": \"forward\"",
+            "\"DefaultActions\": [\n          {\n            \"Type\": \"fixed-response\"",
+            "ECS_STRATEGY_LISTENER_NOT_FORWARD",
+        ),
+        (
+            "canary_dedicated_https.json",
+            "\"Key\": \"deregistration_delay.timeout_seconds\"",
+            "\"Key\": \"stickiness.enabled\", \"Value\": \"true\"}, {\"Key\": \"deregistration_delay.timeout_seconds\"",
+            "ELB_STICKINESS_NOT_IN_WEIGHTED_FORWARD",
+        ),
+        (
+            "canary_dedicated_https.json",
+            "\"Resources\": {",
+            "\"Resources\": {\"WebRequestScaling\": {\"Type\": \"AWS::ApplicationAutoScaling::ScalingPolicy\", \"Properties\": {\"TargetTrackingScalingPolicyConfiguration\": {\"PredefinedMetricSpecification\": {\"PredefinedMetricType\": \"ALBRequestCountPerTarget\", \"ResourceLabel\": {\"Fn::GetAtt\": [\"WebTargetGroup\", \"TargetGroupFullName\"]}}}}},",
+            "METRIC_NAMES_ONE_TARGET_GROUP",
+        ),
+        ("canary_dedicated_https.json", "\"Weight\": 100", "\"Weight\": 1000", "ELB_WEIGHTED_FORWARD_LIMITS"),
+        (
+            "canary_dedicated_https.json",
+            "\"TargetType\": \"ip\"",
+            "\"Name\": \"a-target-group-name-of-33-chars-x\", \"TargetType\": \"ip\"",
+            "ELB_NAME_TOO_LONG",
+        ),
+        (
+            "load_test_vpc_workers.json",
+            "\"FromPort\": 80,\n            \"ToPort\": 80,\n            \"SourceSecurityGroupId\": {\n              \"Fn::GetAtt\": [\n                \"LedgerLoadBalancerSecurityGroup\"",
+            "\"FromPort\": 80,\n            \"ToPort\": 80,\n            \"CidrIp\": \"0.0.0.0/0\", \"SourceSecurityGroupId\": {\n              \"Fn::GetAtt\": [\n                \"LedgerLoadBalancerSecurityGroup\"",
+            "VPC_TASK_OPEN_TO_ANYONE",
+        ),
+        ("load_test_vpc_workers.json", "\"Scheme\": \"internal\"", "\"Scheme\": \"internet-facing\"", "VPC_SG_REFERENCE_TO_PUBLIC_ADDRESS"),
+        (
+            "load_test_vpc_workers.json",
+            "\"Description\": \"from the load balancer\",\n            \"IpProtocol\": \"tcp\",\n            \"FromPort\": 80,\n            \"ToPort\": 80",
+            "\"Description\": \"from the load balancer\",\n            \"IpProtocol\": \"tcp\",\n            \"FromPort\": 81,\n            \"ToPort\": 81",
+            "VPC_ALB_CANNOT_REACH_TASK",
+        ),
+        (
+            "load_test_vpc_workers.json",
+            "http://${LedgerLoadBalancer.DNSName}/health",
+            "https://${LedgerLoadBalancer.DNSName}:80/health",
+            "ELB_SCHEME_MISMATCH",
+        ),
+        (
+            "linear_shared_rule.json",
+            "http://api.example.com/api/health",
+            "https://shared-123.us-east-1.elb.amazonaws.com/api/health",
+            "ELB_TLS_NAME_NOT_COVERED",
+        ),
+        ("linear_shared_rule.json", "http://api.example.com/api/health", "http://api.example.com/api/api/health", "ELB_GATE_PATH_DOUBLED"),
+        (
+            "linear_shared_rule.json",
+            "\\\"Headers\\\":{\\\"X-FargateApp-Route\\\":\\\"test\\\"}",
+            "\\\"Headers\\\":{}",
+            "ECS_GATE_MEASURES_OLD_REVISION",
+        ),
+        (
+            "strategy_routing_matrix.json",
+            "https://${LinearHttpsIfLoadBalancer.DNSName}",
+            "http://${LinearHttpsIfLoadBalancer.DNSName}",
+            "ELB_GATE_MISROUTED",
+        ),
+        ("bluegreen_dedicated_alb.json", "\\\"P99Ms\\\":300", "\\\"P99Ms\\\":\\\"300\\\"", "ECS_HOOK_DETAILS_NOT_NUMBER"),
+        ("failover_lambda_trigger.json", "\"LaunchType\": \"FARGATE\"", "\"DesiredCount\": 1, \"LaunchType\": \"FARGATE\"", "ECS_DESIRED_COUNT_REAPPLIED"),
+        (
+            "secrets_intrinsic_forms.json",
+            "\"GenerateSecretString\": {",
+            "\"KmsKeyId\": \"arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab\", \"GenerateSecretString\": {",
+            "IAM_KMS_DECRYPT_NOT_GRANTED",
+        ),
+        ("secrets_intrinsic_forms.json", "secret:prod/partial-??????", "secret:prod/elsewhere-??????", "IAM_SECRET_NOT_GRANTED"),
+        ("execution_role_scoped.json", "repository/team/users\"", "repository/team/other\"", "IAM_IMAGE_PULL_NOT_GRANTED"),
+        ("execution_role_scoped.json", "repository/team/users\"", "repository/*\"", "IAM_IMAGE_PULL_WIDER"),
+        (
+            "conditional_apps_shared_resources.json",
+            "\"Condition\": \"FargateAppClusterCondition\"",
+            "\"Condition\": \"IsStaging\"",
+            "CFN_REF_TO_ABSENT",
+        ),
+    ];
+    let mut codes_planted = std::collections::BTreeSet::new();
+    for (file, from, to, code) in cases {
+        let text = std::fs::read_to_string(root().join("tests/macro/output").join(file)).unwrap();
+        assert!(text.contains(from), "{file}: {from:?} not found");
+        let codes = |t: &str| -> Vec<&'static str> {
+            let v: Value = serde_json::from_str(t).unwrap_or_else(|e| panic!("{file}: {e}"));
+            model::analyse(&v).findings.iter().map(|f| f.code).collect()
+        };
+        assert!(!codes(&text).contains(code), "{file} already has {code}");
+        let planted = codes(&text.replacen(from, to, 1));
+        assert!(planted.contains(code), "{file}: {code} not in {planted:?}");
+        codes_planted.insert(*code);
+    }
+    // Every rule but the two the generator and the goldens show (rule values per condition,
+    // the open test route) has a planted case.
+    for r in model::all_rules() {
+        assert!(
+            codes_planted.contains(r.code)
+                || ["ELB_RULE_CONDITION_VALUES", "ECS_TEST_ROUTE_OPEN"].contains(&r.code),
+            "no planted case for {}",
+            r.code
+        );
+    }
+}
+
+/// `docs/model.md` lists every rule with its page.
+#[test]
+fn docs_list_every_rule() {
+    let doc = std::fs::read_to_string(root().join("docs/model.md")).unwrap();
+    for r in model::all_rules() {
+        let line = doc.lines().find(|l| l.contains(&format!("`{}`", r.code)));
+        assert!(
+            line.is_some_and(|l| l.contains(r.doc)),
+            "docs/model.md: {} with {}",
+            r.code,
+            r.doc
+        );
+    }
+}
+
+/// One small template per issue 17 section 3 item (`tests/macro/model-items/`, the code on the
+/// first line). While the code is listed in `model_known.txt` the defect must still show (a
+/// finding with that code, or a refusal for a `GEN_REFUSED_` shape); once its line is deleted it
+/// must not: the template expands and the model does not report the code.
+#[test]
+fn section_3_items_show_until_fixed() {
+    let known = known();
+    let dir = root().join("tests/macro/model-items");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert!(files.len() >= 15, "{} item templates", files.len());
+    for p in files {
+        let text = std::fs::read_to_string(&p).unwrap();
+        let code = text
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("# "))
+            .unwrap()
+            .trim();
+        let open = known.contains_key(code);
+        let src = template::parse(&text).unwrap();
+        let expanded = expand(&src, &Settings::default());
+        let shown = match &expanded {
+            Ok(out) => model::analyse(out).findings.iter().any(|f| f.code == code),
+            Err(_) => code.starts_with("GEN_REFUSED_"),
+        };
+        assert_eq!(
+            shown,
+            open,
+            "{}: {code} {} ({})",
+            p.display(),
+            if open {
+                "is listed as open but no longer shows: delete its line from model_known.txt"
+            } else {
+                "shows but is not listed as open"
+            },
+            match &expanded {
+                Ok(_) => "expanded".to_string(),
+                Err(e) => e.to_string(),
+            }
+        );
+    }
+}
