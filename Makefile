@@ -23,11 +23,7 @@ INSTALL_ENV = BUCKET="$(BUCKET)" REGION="$(REGION)" ARCH="$(ARCH)" VERSION="$(VE
 LAMBDA_ZIPS = target/lambda/fargate-app-provider/bootstrap.zip target/lambda/fargate-app-macro/bootstrap.zip
 
 .DEFAULT_GOAL := help
-<<<<<<< HEAD
-.PHONY: help setup build release upgrade-baseline test test-rust lint lint-templates expand diff-example check-aws bench bench-loadtest bench-lambda cdk-example package deploy clean
-=======
-.PHONY: help setup build test test-rust lint lint-templates expand diff-example model-long check-aws bench bench-loadtest bench-lambda cdk-example package deploy clean
->>>>>>> model
+.PHONY: help setup build release upgrade-baseline test test-rust lint lint-templates expand diff-example model-long check-aws bench bench-loadtest bench-lambda cdk-example package deploy clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
