@@ -72,6 +72,8 @@ impl Problem {
             "the gate's Lambda runs outside the VPC",
             "the gate runs against the test route",
             "cannot reach the test route",
+            "is not matched by the App's rule",
+            "behind an internet-facing ALB",
         ]) {
             "FA112" // the load-test gate could not reach the App's own tasks
         } else if has(&[
@@ -132,6 +134,8 @@ impl Problem {
             "must name at least one",
             "at least two Availability Zones",
             "an ALB rule takes at most",
+            "PriorityInUse",
+            "DuplicateListener",
         ]) {
             "FA111" // a limit or rule of the AWS service (ELB, ECS)
         } else if matches!(self, Problem::Template { .. }) {

@@ -3,6 +3,7 @@
 
 use crate::error::{Problem, Problems};
 use crate::gen::{self, Expansion, Ids, Settings, Shared, SHARED_CLUSTER_ID};
+use crate::reader::Val;
 use crate::refs::{Owner, Path, Rewriter, Target};
 use crate::spec::{read_app, App, NamespaceRef, TemplateCtx, APP_TYPE};
 use serde_json::{json, Map, Value};
@@ -26,6 +27,9 @@ pub enum Warning {
         name: String,
         peers: Vec<String>,
     },
+    /// `DesiredCount` beside `Scaling`: dropped, since CloudFormation would re-apply it on every
+    /// stack update and undo the scaling.
+    DesiredCountDropped { app: String },
 }
 
 impl fmt::Display for Warning {
@@ -34,6 +38,7 @@ impl fmt::Display for Warning {
             Warning::MissingTransform => write!(f, "the template has Fargate::App resources but no 'Transform: {MACRO_NAME}': CloudFormation would reject it (Unrecognized resource type)"),
             Warning::Unreachable { app, name, peers } if peers.is_empty() => write!(f, "Resource [{app}] is registered in Cloud Map as {name}, but its security group admits no peer: add the Apps that call it to Network.AllowFrom"),
             Warning::Unreachable { app, name, peers } => write!(f, "Resource [{app}] is registered in Cloud Map as {name}, but its security group admits no peer: {} refer(s) to {app}.DiscoveryName; add them to {app}'s Network.AllowFrom", peers.join(", ")),
+            Warning::DesiredCountDropped { app } => write!(f, "Resource [{app}] has DesiredCount beside Scaling: DesiredCount is dropped (a count in the template is re-applied on every stack update and undoes the scaling); Scaling.Min sets the floor, remove DesiredCount"),
         }
     }
 }
@@ -97,7 +102,20 @@ pub fn expand_with_warnings(template: &Value, settings: &Settings) -> Result<Exp
         early_cross_checks(root, &ctx, &apps, settings, &mut problems);
         return Err(problems);
     }
+    claimed_twice(&apps, resources, &mut problems);
+    if !problems.is_empty() {
+        return Err(problems);
+    }
     warnings.extend(unreachable_apps(&apps, resources));
+    warnings.extend(
+        app_ids
+            .iter()
+            .filter(|id| {
+                let p = &resources[id.as_str()]["Properties"];
+                p.get("DesiredCount").is_some() && p.get("Scaling").is_some()
+            })
+            .map(|id| Warning::DesiredCountDropped { app: id.clone() }),
+    );
 
     // 2. Each App's attributes (they depend on its routing only).
     let attribute_tables: Vec<_> = apps
@@ -211,7 +229,8 @@ fn generate_apps<'a>(
             read_app(&app.id, &raw, ctx, &mut scratch).filter(|_| scratch.is_empty())
         });
         let spec = rewritten.flatten();
-        let exp = gen::expand_app(spec.as_ref().unwrap_or(app), settings, &mut shared);
+        let mut exp = gen::expand_app(spec.as_ref().unwrap_or(app), settings, &mut shared);
+        peer_conditions(app, apps, &mut exp);
         if let Some(lt) = &app.load_test {
             if lt.url.is_none() && exp.routing.url.is_none() {
                 rw.problems.push(Problem::property(&app.id, "Properties.LoadTest.Url", "required here: the app's URL is not known at expansion time (set LoadBalancer.DnsName, or a literal Host)"));
@@ -564,5 +583,147 @@ fn remove_macro_from_transform(root: &mut Map<String, Value>) {
             }
         }
         _ => {}
+    }
+}
+
+/// A listener port or rule priority claimed twice: by two Apps, by an App's test rule
+/// (`Priority - 1`), or by the template's own listeners and rules. ELBv2 refuses the second
+/// at deploy time: a rule priority is unique per listener (`PriorityInUse`,
+/// https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateRule.html)
+/// and a port per load balancer (`DuplicateListener`,
+/// https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateListener.html).
+/// Claims under two different `Condition`s may never exist together and are left alone.
+fn claimed_twice(apps: &[App], resources: &Map<String, Value>, problems: &mut Problems) {
+    use crate::spec::{Dynamic, Routing};
+    // (kind, parent, number) -> (App or resource, what claims it, its condition)
+    type Claim = (String, String, Option<Value>);
+    let mut claims: Vec<((&str, Value, u64), Claim)> = Vec::new();
+    for (id, r) in resources {
+        let props = &r["Properties"];
+        let condition = r.get("Condition").cloned();
+        let (kind, parent, number) = match r.get("Type").and_then(Value::as_str) {
+            Some("AWS::ElasticLoadBalancingV2::ListenerRule") => {
+                ("rule", props.get("ListenerArn"), props.get("Priority"))
+            }
+            Some("AWS::ElasticLoadBalancingV2::Listener") => {
+                ("port", props.get("LoadBalancerArn"), props.get("Port"))
+            }
+            _ => continue,
+        };
+        if let (Some(parent), Some(n)) = (parent, number.and_then(literal_number)) {
+            let what = format!("the template's {id}");
+            claims.push(((kind, parent.clone(), n), (id.clone(), what, condition)));
+        }
+    }
+    for a in apps {
+        let Some(lb) = &a.load_balancer else { continue };
+        let condition = a.attributes.condition.clone();
+        let mut claim = |kind, parent: Value, n: u64, what: String| {
+            claims.push(((kind, parent, n), (a.id.clone(), what, condition.clone())));
+        };
+        match &lb.routing {
+            Routing::SharedRule {
+                listener,
+                priority: Dynamic::Fixed(Val::Lit(p)),
+                ..
+            } => {
+                claim(
+                    "rule",
+                    listener.json(),
+                    *p,
+                    format!("{}'s rule (LoadBalancer.Priority)", a.id),
+                );
+                if a.deployment.strategy.shifts_traffic() && *p > 1 {
+                    claim(
+                        "rule",
+                        listener.json(),
+                        p - 1,
+                        format!(
+                            "{}'s test rule (LoadBalancer.Priority - 1, for Deployment.Strategy)",
+                            a.id
+                        ),
+                    );
+                }
+            }
+            Routing::SharedPort {
+                arn,
+                port: Dynamic::Fixed(Val::Lit(p)),
+                ..
+            } => claim(
+                "port",
+                arn.json(),
+                *p,
+                format!("{}'s listener (LoadBalancer.ListenerPort)", a.id),
+            ),
+            _ => {}
+        }
+    }
+    for (i, (key, (owner, what, cond))) in claims.iter().enumerate() {
+        let Some((_, (_, first, first_cond))) = claims[..i].iter().find(|(k, _)| k == key) else {
+            continue;
+        };
+        if let (Some(c1), Some(c2)) = (first_cond, cond) {
+            if c1 != c2 {
+                continue;
+            }
+        }
+        let (kind, _, n) = key;
+        if !apps.iter().any(|a| &a.id == owner) {
+            continue; // two of the template's own: not the macro's business
+        }
+        let (path, message) = if *kind == "rule" {
+            ("Properties.LoadBalancer.Priority", format!("{what} takes priority {n} on a listener where {first} has it already; ELBv2 refuses the second (PriorityInUse): choose another Priority (a strategy's test rule takes Priority - 1), or auto"))
+        } else {
+            ("Properties.LoadBalancer.ListenerPort", format!("{what} takes port {n} on a load balancer where {first} has it already; ELBv2 refuses the second (DuplicateListener): choose another ListenerPort, or auto"))
+        };
+        problems.push(Problem::property(owner, path, message));
+    }
+}
+
+/// A literal number, also written as a string (`Priority: "10"`).
+fn literal_number(v: &Value) -> Option<u64> {
+    match v {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+/// An ingress rule from a peer App (`Network.AllowFrom`) refers to the peer's security group:
+/// it may exist only while the peer does, so it takes the peer's `Condition` too (with the
+/// App's own, `Fn::And`). A resource whose condition is false is not created, and a reference
+/// to it fails the stack:
+/// https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/conditions-section-structure.html
+fn peer_conditions(app: &App, apps: &[App], exp: &mut Expansion) {
+    for peer in &app.network.allow_from {
+        let crate::spec::AllowFrom::App(other) = peer else {
+            continue;
+        };
+        let Some(peer_condition) = apps
+            .iter()
+            .find(|a| &a.id == other)
+            .and_then(|a| a.attributes.condition.clone())
+        else {
+            continue;
+        };
+        let condition = match &app.attributes.condition {
+            None => peer_condition,
+            Some(own) if *own == peer_condition => continue,
+            Some(own) => {
+                let name = Ids(&app.id).of(&format!("IngressFrom{other}Condition"));
+                exp.conditions.push((
+                    name.clone(),
+                    json!({ "Fn::And": [{ "Condition": own }, { "Condition": peer_condition }] }),
+                ));
+                json!(name)
+            }
+        };
+        let prefix = Ids(&app.id).of(&format!("IngressFrom{other}"));
+        for (id, r) in exp.resources.iter_mut() {
+            let rest = id.strip_prefix(&prefix);
+            if rest.is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit())) {
+                r["Condition"] = condition.clone();
+            }
+        }
     }
 }

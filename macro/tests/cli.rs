@@ -54,7 +54,7 @@ fn invalid_template_exits_2_with_every_problem_on_stderr() {
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty(), "nothing half-expanded on stdout");
     let err = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(err.lines().count(), 3, "{err}");
+    assert_eq!(err.lines().count(), 2, "{err}");
     assert!(err.contains("Resource [Users] Properties.Scaling.Min: 5 is greater than Max 2"));
 }
 

@@ -6,6 +6,7 @@ pub mod deployment;
 pub mod discovery;
 pub mod ecs;
 pub mod gate_reach;
+pub mod gate_settings;
 pub mod gates;
 pub mod iam;
 pub mod scaling;

@@ -136,6 +136,22 @@ pub(super) fn read_load_balancer(
         certificate_arn.is_some(),
         cert_cond,
     );
+    // A rule on a listener of this template speaks what that listener speaks: an HTTPS
+    // listener gives the App an `https://` URL and gate without `Protocol: HTTPS`.
+    // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-elasticloadbalancingv2-listener.html
+    let https = match (&https, m.get("Protocol"), m.get("Listener")) {
+        (Https::Never, None, Some(l)) => match ctx.referenced(l) {
+            Some((id, None))
+                if ctx.resource_type(id) == Some("AWS::ElasticLoadBalancingV2::Listener")
+                    && ctx.resource_prop(id, "Protocol").and_then(Value::as_str)
+                        == Some("HTTPS") =>
+            {
+                Https::Always
+            }
+            _ => https,
+        },
+        _ => https,
+    };
     let ingress_cidr = match m.get("IngressCidr") {
         Some(v) => match r.string(&kp("IngressCidr"), v) {
             Some(Val::Lit(c)) if !valid_cidr(&c) => {

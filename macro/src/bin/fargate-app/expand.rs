@@ -185,6 +185,12 @@ fn warning_report(w: &Warning, positions: &source::PosTree) -> Report {
             Some("Properties.Discovery".to_string()),
             "FA302",
         ),
+        Warning::DesiredCountDropped { app } => (
+            Some(positions.find(&format!("Resources.{app}.Properties.DesiredCount"))),
+            Some(app.clone()),
+            Some("Properties.DesiredCount".to_string()),
+            "FA303",
+        ),
     };
     let text = w.to_string();
     Report {
