@@ -46,10 +46,22 @@ fn shifts(app: &App) -> bool {
 /// needs to register green tasks in it).
 pub fn shift_actions(app: &App) -> Value {
     let ids = Ids(&app.id);
-    json!([{ "Type": "forward", "ForwardConfig": { "TargetGroups": [
+    let mut action = json!({ "Type": "forward", "ForwardConfig": { "TargetGroups": [
         { "TargetGroupArn": ref_(&ids.of("TargetGroup")), "Weight": 100 },
         { "TargetGroupArn": ref_(&ids.of("AlternateTargetGroup")), "Weight": 0 },
-    ]}}])
+    ]}});
+    // A weighted forward keeps a client on one target group only with group-level stickiness
+    // on the action; the target groups' own stickiness acts within a group.
+    // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-elasticloadbalancingv2-listenerrule-targetgroupstickinessconfig.html
+    if let Some(s) = app
+        .load_balancer
+        .as_ref()
+        .and_then(|lb| lb.stickiness.as_ref())
+    {
+        action["ForwardConfig"]["TargetGroupStickinessConfig"] =
+            json!({ "Enabled": true, "DurationSeconds": s.json() });
+    }
+    json!([action])
 }
 
 /// The actions of the App's rule on a shared listener: shifted with a strategy, else a plain
