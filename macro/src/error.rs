@@ -135,6 +135,7 @@ impl Problem {
             "at least two Availability Zones",
             "an ALB rule takes at most",
             "PriorityInUse",
+            "needs a listener whose every action forwards",
             "DuplicateListener",
         ]) {
             "FA111" // a limit or rule of the AWS service (ELB, ECS)

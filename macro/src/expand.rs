@@ -30,6 +30,9 @@ pub enum Warning {
     /// `DesiredCount` beside `Scaling`: dropped, since CloudFormation would re-apply it on every
     /// stack update and undo the scaling.
     DesiredCountDropped { app: String },
+    /// A strategy on a rule of a listener outside the template, whose actions the expansion
+    /// cannot check.
+    StrategyListenerUnchecked { app: String },
 }
 
 impl fmt::Display for Warning {
@@ -38,6 +41,7 @@ impl fmt::Display for Warning {
             Warning::MissingTransform => write!(f, "the template has Fargate::App resources but no 'Transform: {MACRO_NAME}': CloudFormation would reject it (Unrecognized resource type)"),
             Warning::Unreachable { app, name, peers } if peers.is_empty() => write!(f, "Resource [{app}] is registered in Cloud Map as {name}, but its security group admits no peer: add the Apps that call it to Network.AllowFrom"),
             Warning::Unreachable { app, name, peers } => write!(f, "Resource [{app}] is registered in Cloud Map as {name}, but its security group admits no peer: {} refer(s) to {app}.DiscoveryName; add them to {app}'s Network.AllowFrom", peers.join(", ")),
+            Warning::StrategyListenerUnchecked { app } => write!(f, "Resource [{app}] has a Deployment.Strategy on a rule of a listener outside the template: ECS blue/green, canary and linear deployments fail when that listener's default action or rules redirect, answer a fixed response or authenticate; make sure every action on it forwards"),
             Warning::DesiredCountDropped { app } => write!(f, "Resource [{app}] has DesiredCount beside Scaling: DesiredCount is dropped (a count in the template is re-applied on every stack update and undoes the scaling); Scaling.Min sets the floor, remove DesiredCount"),
         }
     }
@@ -103,6 +107,7 @@ pub fn expand_with_warnings(template: &Value, settings: &Settings) -> Result<Exp
         return Err(problems);
     }
     claimed_twice(&apps, resources, &mut problems);
+    warnings.extend(mixed_listener_actions(&apps, &ctx, &mut problems));
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -726,4 +731,70 @@ fn peer_conditions(app: &App, apps: &[App], exp: &mut Expansion) {
             }
         }
     }
+}
+
+/// ECS blue/green, canary and linear deployments on an ALB fail when the listener's rules mix
+/// forward with redirect, fixed-response or authenticate actions:
+/// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/alb-resources-for-blue-green.html
+/// (Limitations). A listener of the template is checked (its default actions and the template's
+/// rules on it); for another, a warning.
+fn mixed_listener_actions(
+    apps: &[App],
+    ctx: &TemplateCtx,
+    problems: &mut Problems,
+) -> Vec<Warning> {
+    use crate::spec::Routing;
+    let mut warnings = Vec::new();
+    let non_forward = |actions: Option<&Value>| -> Vec<String> {
+        actions
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|a| a.get("Type").and_then(Value::as_str))
+            .filter(|t| *t != "forward")
+            .map(String::from)
+            .collect()
+    };
+    for a in apps
+        .iter()
+        .filter(|a| a.deployment.strategy.shifts_traffic())
+    {
+        let Some(Routing::SharedRule { listener, .. }) =
+            a.load_balancer.as_ref().map(|lb| &lb.routing)
+        else {
+            continue;
+        };
+        let listener = listener.json();
+        let in_template = ctx.referenced(&listener).filter(|(id, attr)| {
+            attr.is_none() && ctx.resource_type(id) == Some("AWS::ElasticLoadBalancingV2::Listener")
+        });
+        let Some((listener_id, _)) = in_template else {
+            warnings.push(Warning::StrategyListenerUnchecked { app: a.id.clone() });
+            continue;
+        };
+        let mut found: Vec<String> = non_forward(ctx.resource_prop(listener_id, "DefaultActions"))
+            .into_iter()
+            .map(|t| format!("{t} ({listener_id} DefaultActions)"))
+            .collect();
+        for (id, r) in ctx.resources {
+            if r.get("Type").and_then(Value::as_str)
+                == Some("AWS::ElasticLoadBalancingV2::ListenerRule")
+                && r["Properties"].get("ListenerArn") == Some(&listener)
+            {
+                found.extend(
+                    non_forward(r["Properties"].get("Actions"))
+                        .into_iter()
+                        .map(|t| format!("{t} ({id})")),
+                );
+            }
+        }
+        if !found.is_empty() {
+            problems.push(Problem::property(&a.id, "Properties.Deployment.Strategy", format!(
+                "{} needs a listener whose every action forwards: ECS blue/green, canary and linear deployments fail on a listener whose rules also redirect, answer a fixed response or authenticate, and {listener_id} has {}; make those rules forward, or give the App a listener of its own (LoadBalancer.ListenerPort)",
+                a.deployment.strategy.ecs_name(),
+                found.join(", ")
+            )));
+        }
+    }
+    warnings
 }

@@ -117,3 +117,21 @@ fn a_desired_count_beside_scaling_is_dropped_with_a_warning() {
         3
     );
 }
+
+/// A strategy on a rule of a listener outside the template: ECS fails the deployment if that
+/// listener also redirects, answers a fixed response or authenticates, which the expansion
+/// cannot see, so it says so (on a listener of the template it refuses instead:
+/// tests/macro/input/error_strategy_mixed_listener_actions.yaml).
+/// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/alb-resources-for-blue-green.html
+#[test]
+fn a_strategy_on_a_listener_outside_the_template_is_warned_about() {
+    let yaml = "Transform: FargateApp\nParameters:\n  L: { Type: String }\nResources:\n  Api:\n    Type: Fargate::App\n    Properties:\n      Image: my/api:1\n      Network: { VpcId: vpc-1, Subnets: [subnet-1] }\n      LoadBalancer: { Listener: !Ref L, SecurityGroup: sg-1, Path: /api/*, Priority: 10 }\n      Deployment: { Strategy: Canary }\n";
+    let w = warnings(yaml);
+    assert_eq!(
+        w,
+        vec![Warning::StrategyListenerUnchecked { app: "Api".into() }]
+    );
+    assert!(w[0].to_string().contains("Resource [Api]"), "{}", w[0]);
+    // Rolling touches no listener rule: nothing to say.
+    assert!(warnings(&yaml.replace("Strategy: Canary", "Strategy: Rolling")).is_empty());
+}

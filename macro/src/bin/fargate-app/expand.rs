@@ -185,6 +185,12 @@ fn warning_report(w: &Warning, positions: &source::PosTree) -> Report {
             Some("Properties.Discovery".to_string()),
             "FA302",
         ),
+        Warning::StrategyListenerUnchecked { app } => (
+            Some(positions.find(&format!("Resources.{app}.Properties.Deployment"))),
+            Some(app.clone()),
+            Some("Properties.Deployment.Strategy".to_string()),
+            "FA304",
+        ),
         Warning::DesiredCountDropped { app } => (
             Some(positions.find(&format!("Resources.{app}.Properties.DesiredCount"))),
             Some(app.clone()),
