@@ -90,9 +90,11 @@ pub fn expand_with_warnings(template: &Value, settings: &Settings) -> Result<Exp
             warnings,
         });
     }
+    let parameter_values = known_parameter_values(root, settings);
     let ctx = TemplateCtx {
         resources,
         parameters: root.get("Parameters").and_then(Value::as_object),
+        parameter_values: Some(&parameter_values),
         app_ids: &app_ids,
     };
 
@@ -102,13 +104,16 @@ pub fn expand_with_warnings(template: &Value, settings: &Settings) -> Result<Exp
         .iter()
         .filter_map(|id| read_app(id, &resources[id], &ctx, &mut problems))
         .collect();
+    check_parameter_values(&ctx, &parameter_values, &mut problems);
     if !problems.is_empty() {
         early_cross_checks(root, &ctx, &apps, settings, &mut problems);
+        redact_no_echo(root, &parameter_values, &mut problems);
         return Err(problems);
     }
     claimed_twice(&apps, resources, &mut problems);
     warnings.extend(mixed_listener_actions(&apps, &ctx, &mut problems));
     if !problems.is_empty() {
+        redact_no_echo(root, &parameter_values, &mut problems);
         return Err(problems);
     }
     warnings.extend(unreachable_apps(&apps, resources));
@@ -197,6 +202,7 @@ pub fn expand_with_warnings(template: &Value, settings: &Settings) -> Result<Exp
         )));
     }
     if !problems.is_empty() {
+        redact_no_echo(root, &parameter_values, &mut problems);
         return Err(problems);
     }
     out_root.insert("Resources".into(), Value::Object(new_resources));
@@ -797,4 +803,178 @@ fn mixed_listener_actions(
         }
     }
     warnings
+}
+
+/// Parameter values the expansion may use to validate: the given ones (the macro event's
+/// `templateParameterValues`, already evaluated by CloudFormation, or `expand --parameters`),
+/// else the parameters' `Default`s; as strings, list types as lists. SSM-typed parameters are
+/// left out (their given value is the SSM parameter's name, not what it resolves to).
+/// https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/template-macros.html
+/// https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/parameters-section-structure.html
+fn known_parameter_values(root: &Map<String, Value>, settings: &Settings) -> Map<String, Value> {
+    let mut out = Map::new();
+    let Some(params) = root.get("Parameters").and_then(Value::as_object) else {
+        return out;
+    };
+    for (name, decl) in params {
+        let ty = decl.get("Type").and_then(Value::as_str).unwrap_or("String");
+        if ty.starts_with("AWS::SSM::Parameter::") {
+            continue;
+        }
+        let Some(v) = settings
+            .parameter_values
+            .get(name)
+            .or_else(|| decl.get("Default"))
+        else {
+            continue;
+        };
+        let text = |v: &Value| match v {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            Value::Bool(b) => Some(b.to_string()),
+            _ => None,
+        };
+        let is_list = ty.starts_with("List<") || ty == "CommaDelimitedList";
+        let value = match v {
+            Value::Array(items) if is_list => {
+                Value::Array(items.iter().filter_map(text).map(Value::String).collect())
+            }
+            _ if is_list => match text(v) {
+                Some(s) => Value::Array(s.split(',').map(|x| json!(x.trim())).collect()),
+                None => continue,
+            },
+            _ => match text(v) {
+                Some(s) => Value::String(s),
+                None => continue,
+            },
+        };
+        out.insert(name.clone(), value);
+    }
+    out
+}
+
+/// `v` with every `{"Ref": P}` of a known parameter replaced by its value; `used` collects P.
+/// The branches of an `Fn::If` are left alone: which one applies depends on a condition.
+fn substitute(v: &Value, values: &Map<String, Value>, used: &mut Vec<String>) -> Value {
+    match v {
+        Value::Object(m) if m.contains_key("Fn::If") => v.clone(),
+        Value::Object(m) => {
+            if let Some(name) = m
+                .get("Ref")
+                .and_then(Value::as_str)
+                .filter(|_| m.len() == 1)
+            {
+                if let Some(x) = values.get(name) {
+                    if !used.iter().any(|u| u == name) {
+                        used.push(name.to_string());
+                    }
+                    return x.clone();
+                }
+            }
+            Value::Object(
+                m.iter()
+                    .map(|(k, x)| (k.clone(), substitute(x, values, used)))
+                    .collect(),
+            )
+        }
+        Value::Array(a) => Value::Array(a.iter().map(|x| substitute(x, values, used)).collect()),
+        other => other.clone(),
+    }
+}
+
+/// The value at a problem's path (`Properties.A.B[2].C`) in a resource.
+fn value_at<'v>(resource: &'v Value, path: &str) -> Option<&'v Value> {
+    let mut v = resource;
+    for part in path.split('.').filter(|p| !p.is_empty()) {
+        let (key, indexes) = part.split_once('[').map_or((part, ""), |(k, i)| (k, i));
+        v = v.get(key)?;
+        for i in indexes.split('[').filter(|i| !i.is_empty()) {
+            v = v.get(i.trim_end_matches(']').parse::<usize>().ok()?)?;
+        }
+    }
+    Some(v)
+}
+
+/// Every App read again with the known parameter values in place of their `Ref`s: what the
+/// values make wrong is reported as for literals, naming the parameter. The expansion itself
+/// keeps the `Ref`s.
+fn check_parameter_values(ctx: &TemplateCtx, values: &Map<String, Value>, problems: &mut Problems) {
+    if values.is_empty() {
+        return;
+    }
+    for id in ctx.app_ids {
+        let original = &ctx.resources[id];
+        let mut used = Vec::new();
+        let substituted = substitute(original, values, &mut used);
+        if used.is_empty() {
+            continue;
+        }
+        let mut scratch = Problems::default();
+        read_app(id, &substituted, ctx, &mut scratch);
+        for p in scratch.0 {
+            if problems.0.contains(&p) {
+                continue;
+            }
+            let Problem::Property {
+                logical_id,
+                path,
+                message,
+            } = p
+            else {
+                problems.push(p);
+                continue;
+            };
+            let named = value_at(original, &path)
+                .and_then(|v| v.get("Ref"))
+                .and_then(Value::as_str)
+                .filter(|n| used.iter().any(|u| u == n));
+            let message = match named {
+                Some(n) => format!("{message} (the value of parameter {n})"),
+                None => format!(
+                    "{message} (with the values of parameters {})",
+                    used.join(", ")
+                ),
+            };
+            let named = Problem::Property {
+                logical_id,
+                path,
+                message,
+            };
+            if !problems.0.contains(&named) {
+                problems.push(named);
+            }
+        }
+    }
+}
+
+/// A `NoEcho` parameter's value never appears in a problem: it is replaced by `****`.
+/// https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/parameters-section-structure.html
+fn redact_no_echo(root: &Map<String, Value>, values: &Map<String, Value>, problems: &mut Problems) {
+    let Some(params) = root.get("Parameters").and_then(Value::as_object) else {
+        return;
+    };
+    let mut secrets: Vec<&str> = Vec::new();
+    for (name, decl) in params {
+        let no_echo = matches!(decl.get("NoEcho"), Some(Value::Bool(true)))
+            || decl.get("NoEcho").and_then(Value::as_str) == Some("true");
+        if !no_echo {
+            continue;
+        }
+        match values.get(name) {
+            Some(Value::String(s)) => secrets.push(s),
+            Some(Value::Array(a)) => secrets.extend(a.iter().filter_map(Value::as_str)),
+            _ => {}
+        }
+    }
+    secrets.retain(|s| !s.is_empty());
+    // Longest first, so a value inside another is not left half shown.
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    for p in problems.0.iter_mut() {
+        let (Problem::Property { message, .. } | Problem::Template { message, .. }) = p;
+        for s in &secrets {
+            if message.contains(s) {
+                *message = message.replace(s, "****");
+            }
+        }
+    }
 }

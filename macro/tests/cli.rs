@@ -289,3 +289,38 @@ fn expand_json_error_format_lists_warnings_with_a_severity() {
     let items: serde_json::Value = serde_json::from_slice(&bad.stderr).unwrap();
     assert_eq!(items[0]["severity"], "error");
 }
+
+/// `--parameters K=V` gives parameter values locally, as the macro event does: what they make
+/// known is validated (naming the parameter), the output keeps the `Ref`.
+#[test]
+fn parameters_given_on_the_command_line_are_validated() {
+    let file = case("error_parameter_values.yaml");
+    let run = |params: &[&str]| {
+        let mut args = vec!["expand", file.as_str(), "--parameters"];
+        args.extend_from_slice(params);
+        bin().args(&args).output().unwrap()
+    };
+    let ok = run(&[
+        "Memory=512",
+        "Port=8080",
+        "Standby=arn:aws:lambda:us-east-1:123456789012:function:s",
+    ]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let t: serde_json::Value = serde_json::from_slice(&ok.stdout).unwrap();
+    assert_eq!(
+        t["Resources"]["ApiTaskDefinition"]["Properties"]["Memory"],
+        serde_json::json!({ "Ref": "Memory" })
+    );
+    let bad = run(&["Memory=3000", "Port=8080", "Standby=top-secret"]);
+    assert_eq!(bad.status.code(), Some(2));
+    let err = String::from_utf8(bad.stderr).unwrap();
+    assert!(
+        err.contains("3000 is not valid with Cpu 256") && err.contains("parameter Memory"),
+        "{err}"
+    );
+    assert!(!err.contains("top-secret"), "{err}");
+}

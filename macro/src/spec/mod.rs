@@ -36,6 +36,8 @@ pub const APP_TYPE: &str = "Fargate::App";
 pub struct TemplateCtx<'a> {
     pub resources: &'a Map<String, Value>,
     pub parameters: Option<&'a Map<String, Value>>,
+    /// Known parameter values (given, else the parameters' `Default`s), by name.
+    pub parameter_values: Option<&'a Map<String, Value>>,
     pub app_ids: &'a [String],
 }
 
@@ -47,6 +49,17 @@ impl<'a> TemplateCtx<'a> {
     /// A literal property of a resource of the template.
     pub fn resource_prop(&self, id: &str, key: &str) -> Option<&'a Value> {
         self.resources.get(id)?.get("Properties")?.get(key)
+    }
+    /// The known value of `{"Ref": P}` for a parameter P of the template.
+    pub fn parameter_value(&self, v: &Value) -> Option<&'a Value> {
+        let name = v
+            .as_object()
+            .filter(|m| m.len() == 1)?
+            .get("Ref")?
+            .as_str()?;
+        self.parameter_values?
+            .get(name)
+            .filter(|_| self.is_parameter(name))
     }
     pub fn is_parameter(&self, name: &str) -> bool {
         self.parameters.is_some_and(|p| p.contains_key(name))

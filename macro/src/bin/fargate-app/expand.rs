@@ -26,6 +26,11 @@ pub struct Args {
     /// Export holding the provider's ServiceToken.
     #[arg(long, default_value = DEFAULT_SERVICE_TOKEN_EXPORT)]
     provider_export: String,
+    /// Parameter values, `Key=Value` (lists comma-separated), as CloudFormation hands them to
+    /// the macro: what they make known is validated; the output keeps the `Ref`s. Parameters
+    /// not given use their `Default`.
+    #[arg(long, num_args = 1.., value_name = "KEY=VALUE")]
+    parameters: Vec<String>,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -147,16 +152,28 @@ fn expand(a: &Args) -> Result<Vec<Report>, Failure> {
     if let Some(p) = source::too_many_resources(&src.value) {
         return Err(Failure::Invalid(vec![report(&p, src.positions.locate(&p))]));
     }
+    let mut settings = Settings::with_export(&a.provider_export);
+    for kv in &a.parameters {
+        let Some((k, v)) = kv.split_once('=') else {
+            return Err(file_problem(
+                None,
+                format!("--parameters {kv}: expected KEY=VALUE"),
+                "FA000",
+            ));
+        };
+        settings
+            .parameter_values
+            .insert(k.to_string(), serde_json::Value::String(v.to_string()));
+    }
     let expanded =
-        fargate_macro::expand_with_warnings(&src.value, &Settings::with_export(&a.provider_export))
-            .map_err(|problems| {
-                Failure::Invalid(
-                    problems
-                        .iter()
-                        .map(|p| report(p, src.positions.locate(p)))
-                        .collect(),
-                )
-            })?;
+        fargate_macro::expand_with_warnings(&src.value, &settings).map_err(|problems| {
+            Failure::Invalid(
+                problems
+                    .iter()
+                    .map(|p| report(p, src.positions.locate(p)))
+                    .collect(),
+            )
+        })?;
     let warnings = expanded
         .warnings
         .iter()
