@@ -237,6 +237,28 @@ pub(super) fn has_random_suffix(name: &str) -> bool {
 }
 
 /// The ARN an intrinsic secret grants, from what the template says the referenced thing is.
+/// The ARN of an SSM parameter whose `Name` is `!Sub` text that starts with a literal
+/// character (so whether it has a leading / is known).
+fn ssm_name_sub_arn(name: &Value) -> Option<Value> {
+    let body = name.as_object().filter(|m| m.len() == 1)?.get("Fn::Sub")?;
+    let (text, vars) = match body {
+        Value::String(t) => (t.as_str(), None),
+        Value::Array(a) if a.len() == 2 => (a[0].as_str()?, Some(a[1].clone())),
+        _ => return None,
+    };
+    if text.is_empty() || text.starts_with("${") {
+        return None;
+    }
+    let arn = format!(
+        "arn:${{AWS::Partition}}:ssm:${{AWS::Region}}:${{AWS::AccountId}}:parameter/{}",
+        text.strip_prefix('/').unwrap_or(text)
+    );
+    Some(match vars {
+        None => serde_json::json!({ "Fn::Sub": arn }),
+        Some(m) => serde_json::json!({ "Fn::Sub": [arn, m] }),
+    })
+}
+
 pub(super) fn secret_from_intrinsic(
     v: &Value,
     ctx: &TemplateCtx,
@@ -269,7 +291,14 @@ pub(super) fn secret_from_intrinsic(
                         arn_sub("ssm", &format!("parameter/{}", n.trim_start_matches('/'))),
                         SecretKind::Ssm,
                     )),
-                    Some(_) => Err(format!("{name}'s Name is not literal, so its ARN is unknown (a path name's ARN drops the leading /); give the parameter's ARN with !Sub, or a literal Name")),
+                    // A `!Sub` name that starts with literal text: its ARN is that text without
+                    // a leading /, substituted the same way.
+                    // https://docs.aws.amazon.com/systems-manager/latest/userguide/sysman-paramstore-access.html
+                    Some(n) if ssm_name_sub_arn(n).is_some() => Ok((
+                        ssm_name_sub_arn(n).expect("checked"),
+                        SecretKind::Ssm,
+                    )),
+                    Some(_) => Err(format!("{name}'s Name is not literal, so its ARN is unknown (a path name's ARN drops the leading /); give the parameter's ARN with !Sub, or a literal Name (or a !Sub starting with literal text)")),
                 },
                 _ => unknown(),
             }
@@ -311,6 +340,13 @@ pub(super) fn secret_from_intrinsic(
                     _ => SecretKind::Unknown,
                 };
                 return Ok((v.clone(), kind));
+            }
+            // An SSM parameter name with a leading / (`!Sub /${Env}/db-password`): the
+            // container may name it, the role needs its ARN.
+            if text.starts_with('/') {
+                if let Some(arn) = ssm_name_sub_arn(v) {
+                    return Ok((arn, SecretKind::Ssm));
+                }
             }
             // `${Secret}:json-key::` reads the secret `${Secret}` names.
             let Some(rest) = text.strip_prefix("${") else {
