@@ -155,6 +155,11 @@ pub fn generate(app: &App, out: &mut Out) {
         if app.secrets.iter().any(|s| s.kind != SecretKind::Ssm) {
             statements.push(json!({ "Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": sm }));
         }
+        if let Some(keys) = &app.secrets_kms_keys {
+            // https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_execution_IAM_role.html
+            statements
+                .push(json!({ "Effect": "Allow", "Action": "kms:Decrypt", "Resource": keys }));
+        }
         exec_policies.push(json!({
             "PolicyName": "read-declared-secrets",
             "PolicyDocument": { "Version": "2012-10-17", "Statement": statements }

@@ -449,11 +449,27 @@ pub(super) struct Container {
     pub entry_point: Option<Value>,
     pub environment: Vec<(String, Value)>,
     pub secrets: Vec<Secret>,
+    /// Customer-managed KMS keys the secrets are encrypted with (`SecretsKmsKeys`): a list, or
+    /// an intrinsic that yields one.
+    pub secrets_kms_keys: Option<Value>,
     pub health_check: Option<ContainerHealth>,
     pub log_retention_days: Val<u64>,
     pub task_policies: Vec<Value>,
     pub execute_command: Val<bool>,
     pub tags: Vec<(String, Value)>,
+}
+
+/// A KMS key ARN (`arn:PARTITION:kms:REGION:ACCOUNT:key/ID`): an IAM policy names keys by key
+/// ARN, not by alias.
+/// https://docs.aws.amazon.com/kms/latest/developerguide/cmm-alias-authorization.html
+fn kms_key_arn(s: &str) -> bool {
+    let parts: Vec<&str> = s.splitn(6, ':').collect();
+    parts.len() == 6
+        && parts[0] == "arn"
+        && parts[2] == "kms"
+        && parts[5]
+            .strip_prefix("key/")
+            .is_some_and(|id| !id.is_empty())
 }
 
 pub(super) fn read_container(
@@ -516,6 +532,30 @@ pub(super) fn read_container(
             );
         }
     }
+    // Secrets encrypted with a customer-managed KMS key need kms:Decrypt on that key in the
+    // execution role.
+    // https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_execution_IAM_role.html
+    let secrets_kms_keys = p
+        .get("SecretsKmsKeys")
+        .and_then(|v| {
+            r.list(&p.path("SecretsKmsKeys"), v, |r, ip, it| match r.nonempty(ip, it)? {
+                Val::Lit(s) if !kms_key_arn(&s) => {
+                    r.err(ip, format!("'{s}' is not a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID; an alias cannot be granted)"));
+                    None
+                }
+                k => Some(k.json()),
+            })
+        })
+        .map(|l| match l {
+            ListVal::Items(v) => Value::Array(v),
+            ListVal::Expr(e) => e,
+        });
+    if secrets_kms_keys.is_some() && p.get("Secrets").is_none() {
+        r.err(
+            &p.path("SecretsKmsKeys"),
+            "only used with Secrets: the keys the secrets are encrypted with",
+        );
+    }
     let health_check = p
         .get("HealthCheck")
         .and_then(|v| read_container_health(r, &p.path("HealthCheck"), v));
@@ -550,6 +590,7 @@ pub(super) fn read_container(
         entry_point,
         environment,
         secrets,
+        secrets_kms_keys,
         health_check,
         log_retention_days,
         task_policies,
