@@ -10,10 +10,14 @@
 //! - The hook role: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/blue-green-permissions.html
 //! - Hooks: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/lambda-lifecycle-hooks.html
 //!
-//! The test route is a header match (`X-FargateApp-Route: test`) on the production listener,
-//! not a second listener port: it works the same for a dedicated ALB, a listener of the App's
-//! own and a rule on a shared listener, needs no extra port, security-group rule or
-//! certificate, and the gate reaches it with the production URL plus one header.
+//! The test route is a header match on the production listener, not a second listener port: it
+//! works the same for a dedicated ALB, a listener of the App's own and a rule on a shared
+//! listener, needs no extra port, security-group rule or certificate, and the gate (the provider
+//! Lambda, outside any VPC, so no security group or source address could admit it) reaches it
+//! with the production URL plus one header. The route is closed: the header's value is
+//! `<App>-<stack UUID>`, which nobody outside the account can know (issue 17), where it was the
+//! constant `test` anyone could send. ALB http-header conditions compare values of up to 128
+//! characters: https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_HttpHeaderConditionConfig.html
 
 use super::gate_settings::{GateSettings, NUMERIC_KEYS};
 use super::{alb, Ids, Out, Settings};
@@ -22,9 +26,14 @@ use crate::reader::Val;
 use crate::spec::{App, Dynamic, Routing};
 use serde_json::{json, Map, Value};
 
-/// The header (and value) that selects the test route.
+/// The header that selects the test route; its value is the App's token (`test_route_value`).
 pub const TEST_ROUTE_HEADER: &str = "X-FargateApp-Route";
-pub const TEST_ROUTE_VALUE: &str = "test";
+
+/// The test route's header value: `<App>-<stack UUID>`, known to the stack's gate and to the
+/// account, not to the internet.
+pub fn test_route_value(app: &App) -> Value {
+    super::gate_reach::token(&app.id)
+}
 /// Rule priorities on a listener the App owns (its dedicated ALB's, or its own on a shared ALB):
 /// the test rule must be evaluated before the production rule it narrows.
 pub const TEST_RULE_PRIORITY: u64 = 1;
@@ -74,9 +83,9 @@ pub fn rule_actions(app: &App) -> Value {
     }
 }
 
-fn test_condition() -> Value {
+fn test_condition(app: &App) -> Value {
     json!({ "Field": "http-header", "HttpHeaderConfig": {
-        "HttpHeaderName": TEST_ROUTE_HEADER, "Values": [TEST_ROUTE_VALUE] } })
+        "HttpHeaderName": TEST_ROUTE_HEADER, "Values": [test_route_value(app)] } })
 }
 
 fn ecs_trust() -> Value {
@@ -120,7 +129,7 @@ pub fn generate(app: &App, settings: &Settings, routing: &alb::RoutingOut, out: 
                     json!({
                         "ListenerArn": listener,
                         "Priority": TEST_RULE_PRIORITY,
-                        "Conditions": [test_condition()],
+                        "Conditions": [test_condition(app)],
                         "Actions": shift_actions(app),
                     }),
                 );
@@ -144,7 +153,7 @@ pub fn generate(app: &App, settings: &Settings, routing: &alb::RoutingOut, out: 
                 if !hosts.is_empty() {
                     conditions.push(json!({ "Field": "host-header", "HostHeaderConfig": { "Values": hosts.iter().map(Val::json).collect::<Vec<_>>() } }));
                 }
-                conditions.push(test_condition());
+                conditions.push(test_condition(app));
                 out.add(
                     ids.of("TestRule"),
                     "AWS::ElasticLoadBalancingV2::ListenerRule",
@@ -321,7 +330,8 @@ fn gate_timeout_minutes(app: &App) -> Option<u64> {
 /// custom resource carries too, plus the test route's header and the stages.
 pub fn gate_details(app: &App, routing: &alb::RoutingOut) -> Option<Value> {
     app.load_balancer.as_ref()?;
-    let settings = GateSettings::of(app, routing)?.with_header(TEST_ROUTE_HEADER, TEST_ROUTE_VALUE);
+    let settings =
+        GateSettings::of(app, routing)?.with_header(TEST_ROUTE_HEADER, test_route_value(app));
     let mut s = settings.to_map();
     s.insert("Stages".into(), json!([GATE_STAGE]));
     Some(json!({ "FargateAppLoadTest": s }))
