@@ -109,6 +109,7 @@ impl Problem {
                 "leaves no room for the test rule",
                 "lifecycle hooks run in",
                 "traffic through a load balancer",
+                "an HTTPS listener: leave Protocol out",
             ])
         {
             "FA106" // properties that conflict or go together

@@ -139,17 +139,22 @@ pub(super) fn read_load_balancer(
     // A rule on a listener of this template speaks what that listener speaks: an HTTPS
     // listener gives the App an `https://` URL and gate without `Protocol: HTTPS`.
     // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-elasticloadbalancingv2-listener.html
-    let https = match (&https, m.get("Protocol"), m.get("Listener")) {
-        (Https::Never, None, Some(l)) => match ctx.referenced(l) {
-            Some((id, None))
-                if ctx.resource_type(id) == Some("AWS::ElasticLoadBalancingV2::Listener")
-                    && ctx.resource_prop(id, "Protocol").and_then(Value::as_str)
-                        == Some("HTTPS") =>
-            {
-                Https::Always
-            }
-            _ => https,
-        },
+    let listener_protocol = m
+        .get("Listener")
+        .and_then(|l| ctx.referenced(l))
+        .filter(|(id, attr)| {
+            attr.is_none() && ctx.resource_type(id) == Some("AWS::ElasticLoadBalancingV2::Listener")
+        })
+        .and_then(|(id, _)| Some((id, ctx.resource_prop(id, "Protocol")?.as_str()?)));
+    let https = match (&https, m.get("Protocol"), listener_protocol) {
+        (Https::Never, None, Some((_, "HTTPS"))) => Https::Always,
+        (Https::Never, Some(_), Some((id, "HTTPS"))) => {
+            r.err(
+                &kp("Protocol"),
+                format!("HTTP, but the rule is on {id}, an HTTPS listener: leave Protocol out (it follows the listener) or give HTTPS"),
+            );
+            https
+        }
         _ => https,
     };
     let ingress_cidr = match m.get("IngressCidr") {
