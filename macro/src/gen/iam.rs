@@ -205,3 +205,45 @@ pub fn generate(app: &App, out: &mut Out) {
         }),
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use super::ecr_repository_sub;
+    use serde_json::json;
+
+    /// The repository ARN of a `!Sub` private ECR image URI, when its name is literal.
+    /// https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerregistry.html
+    #[test]
+    fn a_sub_image_names_its_repository_when_the_name_is_literal() {
+        let pseudo = "arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/";
+        for (image, arn) in [
+            (
+                json!({ "Fn::Sub": "${AWS::AccountId}.dkr.ecr.${AWS::Region}.amazonaws.com/app:${Tag}" }),
+                Some(json!({ "Fn::Sub": format!("{pseudo}app") })),
+            ),
+            (
+                json!({ "Fn::Sub": "${AWS::AccountId}.dkr.ecr.${AWS::Region}.amazonaws.com/team/app@${Digest}" }),
+                Some(json!({ "Fn::Sub": format!("{pseudo}team/app") })),
+            ),
+            (
+                json!({ "Fn::Sub": "${AWS::AccountId}.dkr.ecr.${AWS::Region}.amazonaws.com.cn/app" }),
+                Some(json!({ "Fn::Sub": format!("{pseudo}app") })),
+            ),
+            (
+                json!({ "Fn::Sub": ["${A}.dkr.ecr.eu-west-1.amazonaws.com/app:${T}", { "A": { "Ref": "Acct" }, "T": "x" }] }),
+                Some(
+                    json!({ "Fn::Sub": ["arn:${AWS::Partition}:ecr:eu-west-1:${A}:repository/app", { "A": { "Ref": "Acct" } }] }),
+                ),
+            ),
+            // The repository is itself a substitution, or the registry is not ECR.
+            (
+                json!({ "Fn::Sub": "${AWS::AccountId}.dkr.ecr.${AWS::Region}.amazonaws.com/${Repo}:1" }),
+                None,
+            ),
+            (json!({ "Fn::Sub": "ghcr.io/org/app:${Tag}" }), None),
+            (json!({ "Ref": "Image" }), None),
+        ] {
+            assert_eq!(ecr_repository_sub(&image), arn, "{image}");
+        }
+    }
+}

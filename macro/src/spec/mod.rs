@@ -625,3 +625,36 @@ fn check_gate_names(r: &mut Reader, p: &Props, lt: &LoadTest, lb: &LoadBalancer)
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::path_pattern_matches;
+
+    /// ALB path patterns: `*` matches 0 or more characters, `?` exactly one, case-sensitive,
+    /// compared with the path only.
+    /// https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-elasticloadbalancingv2-listenerrule-pathpatternconfig.html
+    #[test]
+    fn path_patterns_match_as_alb_compares_them() {
+        for (pattern, path, matches) in [
+            ("/api/*", "/api/health", true),
+            ("/api/*", "/api/", true),
+            ("/api/*", "/api", false),
+            ("/api", "/api", true),
+            ("/api", "/api/health", false),
+            ("/API/*", "/api/health", false),
+            ("/v?/users", "/v1/users", true),
+            ("/v?/users", "/v12/users", false),
+            ("*", "/anything", true),
+            ("/*/health", "/orders/health", true),
+            ("/*/health", "/orders/health/x", false),
+            ("/a*b*c", "/axxbyyc", true),
+            ("/a*b*c", "/axxbyy", false),
+        ] {
+            assert_eq!(
+                path_pattern_matches(pattern, path),
+                matches,
+                "{pattern} vs {path}"
+            );
+        }
+    }
+}
