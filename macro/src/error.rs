@@ -72,6 +72,8 @@ impl Problem {
             "the gate's Lambda runs outside the VPC",
             "the gate runs against the test route",
             "cannot reach the test route",
+            "is not matched by the App's rule",
+            "behind an internet-facing ALB",
         ]) {
             "FA112" // the load-test gate could not reach the App's own tasks
         } else if has(&[
@@ -107,6 +109,7 @@ impl Problem {
                 "leaves no room for the test rule",
                 "lifecycle hooks run in",
                 "traffic through a load balancer",
+                "an HTTPS listener: leave Protocol out",
             ])
         {
             "FA106" // properties that conflict or go together
@@ -132,6 +135,9 @@ impl Problem {
             "must name at least one",
             "at least two Availability Zones",
             "an ALB rule takes at most",
+            "PriorityInUse",
+            "needs a listener whose every action forwards",
+            "DuplicateListener",
         ]) {
             "FA111" // a limit or rule of the AWS service (ELB, ECS)
         } else if matches!(self, Problem::Template { .. }) {

@@ -3,6 +3,7 @@
 
 use crate::error::{Problem, Problems};
 use crate::gen::{self, Expansion, Ids, Settings, Shared, SHARED_CLUSTER_ID};
+use crate::reader::Val;
 use crate::refs::{Owner, Path, Rewriter, Target};
 use crate::spec::{read_app, App, NamespaceRef, TemplateCtx, APP_TYPE};
 use serde_json::{json, Map, Value};
@@ -45,6 +46,12 @@ pub enum Warning {
         name: String,
         peers: Vec<String>,
     },
+    /// `DesiredCount` beside `Scaling`: dropped, since CloudFormation would re-apply it on every
+    /// stack update and undo the scaling.
+    DesiredCountDropped { app: String },
+    /// A strategy on a rule of a listener outside the template, whose actions the expansion
+    /// cannot check.
+    StrategyListenerUnchecked { app: String },
 }
 
 impl fmt::Display for Warning {
@@ -53,6 +60,8 @@ impl fmt::Display for Warning {
             Warning::MissingTransform => write!(f, "the template has Fargate::App resources but no 'Transform: {MACRO_NAME}': CloudFormation would reject it (Unrecognized resource type)"),
             Warning::Unreachable { app, name, peers } if peers.is_empty() => write!(f, "Resource [{app}] is registered in Cloud Map as {name}, but its security group admits no peer: add the Apps that call it to Network.AllowFrom"),
             Warning::Unreachable { app, name, peers } => write!(f, "Resource [{app}] is registered in Cloud Map as {name}, but its security group admits no peer: {} refer(s) to {app}.DiscoveryName; add them to {app}'s Network.AllowFrom", peers.join(", ")),
+            Warning::StrategyListenerUnchecked { app } => write!(f, "Resource [{app}] has a Deployment.Strategy on a rule of a listener outside the template: ECS blue/green, canary and linear deployments fail when that listener's default action or rules redirect, answer a fixed response or authenticate; make sure every action on it forwards"),
+            Warning::DesiredCountDropped { app } => write!(f, "Resource [{app}] has DesiredCount beside Scaling: DesiredCount is dropped (a count in the template is re-applied on every stack update and undoes the scaling); Scaling.Min sets the floor, remove DesiredCount"),
         }
     }
 }
@@ -100,9 +109,11 @@ pub fn expand_with_warnings(template: &Value, settings: &Settings) -> Result<Exp
             warnings,
         });
     }
+    let parameter_values = known_parameter_values(root, settings);
     let ctx = TemplateCtx {
         resources,
         parameters: root.get("Parameters").and_then(Value::as_object),
+        parameter_values: Some(&parameter_values),
         app_ids: &app_ids,
     };
 
@@ -112,11 +123,28 @@ pub fn expand_with_warnings(template: &Value, settings: &Settings) -> Result<Exp
         .iter()
         .filter_map(|id| read_app(id, &resources[id], &ctx, &mut problems))
         .collect();
+    check_parameter_values(&ctx, &parameter_values, &mut problems);
     if !problems.is_empty() {
         early_cross_checks(root, &ctx, &apps, settings, &mut problems);
+        redact_no_echo(root, &parameter_values, &mut problems);
+        return Err(problems);
+    }
+    claimed_twice(&apps, resources, &mut problems);
+    warnings.extend(mixed_listener_actions(&apps, &ctx, &mut problems));
+    if !problems.is_empty() {
+        redact_no_echo(root, &parameter_values, &mut problems);
         return Err(problems);
     }
     warnings.extend(unreachable_apps(&apps, resources));
+    warnings.extend(
+        app_ids
+            .iter()
+            .filter(|id| {
+                let p = &resources[id.as_str()]["Properties"];
+                p.get("DesiredCount").is_some() && p.get("Scaling").is_some()
+            })
+            .map(|id| Warning::DesiredCountDropped { app: id.clone() }),
+    );
 
     // 2. Each App's attributes (they depend on its routing only).
     let attribute_tables: Vec<_> = apps
@@ -193,6 +221,7 @@ pub fn expand_with_warnings(template: &Value, settings: &Settings) -> Result<Exp
         )));
     }
     if !problems.is_empty() {
+        redact_no_echo(root, &parameter_values, &mut problems);
         return Err(problems);
     }
     out_root.insert("Resources".into(), Value::Object(new_resources));
@@ -230,7 +259,8 @@ fn generate_apps<'a>(
             read_app(&app.id, &raw, ctx, &mut scratch).filter(|_| scratch.is_empty())
         });
         let spec = rewritten.flatten();
-        let exp = gen::expand_app(spec.as_ref().unwrap_or(app), settings, &mut shared);
+        let mut exp = gen::expand_app(spec.as_ref().unwrap_or(app), settings, &mut shared);
+        peer_conditions(app, apps, &mut exp);
         if let Some(lt) = &app.load_test {
             if lt.url.is_none() && exp.routing.url.is_none() {
                 rw.problems.push(Problem::property(&app.id, "Properties.LoadTest.Url", "required here: the app's URL is not known at expansion time (set LoadBalancer.DnsName, or a literal Host)"));
@@ -583,5 +613,387 @@ fn remove_macro_from_transform(root: &mut Map<String, Value>) {
             }
         }
         _ => {}
+    }
+}
+
+/// A listener port or rule priority claimed twice: by two Apps, by an App's test rule
+/// (`Priority - 1`), or by the template's own listeners and rules. ELBv2 refuses the second
+/// at deploy time: a rule priority is unique per listener (`PriorityInUse`,
+/// https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateRule.html)
+/// and a port per load balancer (`DuplicateListener`,
+/// https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateListener.html).
+/// Claims under two different `Condition`s may never exist together and are left alone.
+fn claimed_twice(apps: &[App], resources: &Map<String, Value>, problems: &mut Problems) {
+    use crate::spec::{Dynamic, Routing};
+    // (kind, parent, number) -> (App or resource, what claims it, its condition)
+    type Claim = (String, String, Option<Value>);
+    let mut claims: Vec<((&str, Value, u64), Claim)> = Vec::new();
+    for (id, r) in resources {
+        let props = &r["Properties"];
+        let condition = r.get("Condition").cloned();
+        let (kind, parent, number) = match r.get("Type").and_then(Value::as_str) {
+            Some("AWS::ElasticLoadBalancingV2::ListenerRule") => {
+                ("rule", props.get("ListenerArn"), props.get("Priority"))
+            }
+            Some("AWS::ElasticLoadBalancingV2::Listener") => {
+                ("port", props.get("LoadBalancerArn"), props.get("Port"))
+            }
+            _ => continue,
+        };
+        if let (Some(parent), Some(n)) = (parent, number.and_then(literal_number)) {
+            let what = format!("the template's {id}");
+            claims.push(((kind, parent.clone(), n), (id.clone(), what, condition)));
+        }
+    }
+    for a in apps {
+        let Some(lb) = &a.load_balancer else { continue };
+        let condition = a.attributes.condition.clone();
+        let mut claim = |kind, parent: Value, n: u64, what: String| {
+            claims.push(((kind, parent, n), (a.id.clone(), what, condition.clone())));
+        };
+        match &lb.routing {
+            Routing::SharedRule {
+                listener,
+                priority: Dynamic::Fixed(Val::Lit(p)),
+                ..
+            } => {
+                claim(
+                    "rule",
+                    listener.json(),
+                    *p,
+                    format!("{}'s rule (LoadBalancer.Priority)", a.id),
+                );
+                if a.deployment.strategy.shifts_traffic() && *p > 1 {
+                    claim(
+                        "rule",
+                        listener.json(),
+                        p - 1,
+                        format!(
+                            "{}'s test rule (LoadBalancer.Priority - 1, for Deployment.Strategy)",
+                            a.id
+                        ),
+                    );
+                }
+            }
+            Routing::SharedPort {
+                arn,
+                port: Dynamic::Fixed(Val::Lit(p)),
+                ..
+            } => claim(
+                "port",
+                arn.json(),
+                *p,
+                format!("{}'s listener (LoadBalancer.ListenerPort)", a.id),
+            ),
+            _ => {}
+        }
+    }
+    for (i, (key, (owner, what, cond))) in claims.iter().enumerate() {
+        let Some((_, (_, first, first_cond))) = claims[..i].iter().find(|(k, _)| k == key) else {
+            continue;
+        };
+        if let (Some(c1), Some(c2)) = (first_cond, cond) {
+            if c1 != c2 {
+                continue;
+            }
+        }
+        let (kind, _, n) = key;
+        if !apps.iter().any(|a| &a.id == owner) {
+            continue; // two of the template's own: not the macro's business
+        }
+        let (path, message) = if *kind == "rule" {
+            ("Properties.LoadBalancer.Priority", format!("{what} takes priority {n} on a listener where {first} has it already; ELBv2 refuses the second (PriorityInUse): choose another Priority (a strategy's test rule takes Priority - 1), or auto"))
+        } else {
+            ("Properties.LoadBalancer.ListenerPort", format!("{what} takes port {n} on a load balancer where {first} has it already; ELBv2 refuses the second (DuplicateListener): choose another ListenerPort, or auto"))
+        };
+        problems.push(Problem::property(owner, path, message));
+    }
+}
+
+/// A literal number, also written as a string (`Priority: "10"`).
+fn literal_number(v: &Value) -> Option<u64> {
+    match v {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+/// An ingress rule from a peer App (`Network.AllowFrom`) refers to the peer's security group:
+/// it may exist only while the peer does, so it takes the peer's `Condition` too (with the
+/// App's own, `Fn::And`). A resource whose condition is false is not created, and a reference
+/// to it fails the stack:
+/// https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/conditions-section-structure.html
+fn peer_conditions(app: &App, apps: &[App], exp: &mut Expansion) {
+    for peer in &app.network.allow_from {
+        let crate::spec::AllowFrom::App(other) = peer else {
+            continue;
+        };
+        let Some(peer_condition) = apps
+            .iter()
+            .find(|a| &a.id == other)
+            .and_then(|a| a.attributes.condition.clone())
+        else {
+            continue;
+        };
+        let condition = match &app.attributes.condition {
+            None => peer_condition,
+            Some(own) if *own == peer_condition => continue,
+            Some(own) => {
+                let name = Ids(&app.id).of(&format!("IngressFrom{other}Condition"));
+                exp.conditions.push((
+                    name.clone(),
+                    json!({ "Fn::And": [{ "Condition": own }, { "Condition": peer_condition }] }),
+                ));
+                json!(name)
+            }
+        };
+        let prefix = Ids(&app.id).of(&format!("IngressFrom{other}"));
+        for (id, r) in exp.resources.iter_mut() {
+            let rest = id.strip_prefix(&prefix);
+            if rest.is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit())) {
+                r["Condition"] = condition.clone();
+            }
+        }
+    }
+}
+
+/// ECS blue/green, canary and linear deployments on an ALB fail when the listener's rules mix
+/// forward with redirect, fixed-response or authenticate actions:
+/// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/alb-resources-for-blue-green.html
+/// (Limitations). A listener of the template is checked (its default actions and the template's
+/// rules on it); for another, a warning.
+fn mixed_listener_actions(
+    apps: &[App],
+    ctx: &TemplateCtx,
+    problems: &mut Problems,
+) -> Vec<Warning> {
+    use crate::spec::Routing;
+    let mut warnings = Vec::new();
+    let non_forward = |actions: Option<&Value>| -> Vec<String> {
+        actions
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|a| a.get("Type").and_then(Value::as_str))
+            .filter(|t| *t != "forward")
+            .map(String::from)
+            .collect()
+    };
+    for a in apps
+        .iter()
+        .filter(|a| a.deployment.strategy.shifts_traffic())
+    {
+        let Some(Routing::SharedRule { listener, .. }) =
+            a.load_balancer.as_ref().map(|lb| &lb.routing)
+        else {
+            continue;
+        };
+        let listener = listener.json();
+        let in_template = ctx.referenced(&listener).filter(|(id, attr)| {
+            attr.is_none() && ctx.resource_type(id) == Some("AWS::ElasticLoadBalancingV2::Listener")
+        });
+        let Some((listener_id, _)) = in_template else {
+            warnings.push(Warning::StrategyListenerUnchecked { app: a.id.clone() });
+            continue;
+        };
+        let mut found: Vec<String> = non_forward(ctx.resource_prop(listener_id, "DefaultActions"))
+            .into_iter()
+            .map(|t| format!("{t} ({listener_id} DefaultActions)"))
+            .collect();
+        for (id, r) in ctx.resources {
+            if r.get("Type").and_then(Value::as_str)
+                == Some("AWS::ElasticLoadBalancingV2::ListenerRule")
+                && r["Properties"].get("ListenerArn") == Some(&listener)
+            {
+                found.extend(
+                    non_forward(r["Properties"].get("Actions"))
+                        .into_iter()
+                        .map(|t| format!("{t} ({id})")),
+                );
+            }
+        }
+        if !found.is_empty() {
+            problems.push(Problem::property(&a.id, "Properties.Deployment.Strategy", format!(
+                "{} needs a listener whose every action forwards: ECS blue/green, canary and linear deployments fail on a listener whose rules also redirect, answer a fixed response or authenticate, and {listener_id} has {}; make those rules forward, or give the App a listener of its own (LoadBalancer.ListenerPort)",
+                a.deployment.strategy.ecs_name(),
+                found.join(", ")
+            )));
+        }
+    }
+    warnings
+}
+
+/// Parameter values the expansion may use to validate: the given ones (the macro event's
+/// `templateParameterValues`, already evaluated by CloudFormation, or `expand --parameters`),
+/// else the parameters' `Default`s; as strings, list types as lists. SSM-typed parameters are
+/// left out (their given value is the SSM parameter's name, not what it resolves to).
+/// https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/template-macros.html
+/// https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/parameters-section-structure.html
+fn known_parameter_values(root: &Map<String, Value>, settings: &Settings) -> Map<String, Value> {
+    let mut out = Map::new();
+    let Some(params) = root.get("Parameters").and_then(Value::as_object) else {
+        return out;
+    };
+    for (name, decl) in params {
+        let ty = decl.get("Type").and_then(Value::as_str).unwrap_or("String");
+        if ty.starts_with("AWS::SSM::Parameter::") {
+            continue;
+        }
+        let Some(v) = settings
+            .parameter_values
+            .get(name)
+            .or_else(|| decl.get("Default"))
+        else {
+            continue;
+        };
+        let text = |v: &Value| match v {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            Value::Bool(b) => Some(b.to_string()),
+            _ => None,
+        };
+        let is_list = ty.starts_with("List<") || ty == "CommaDelimitedList";
+        let value = match v {
+            Value::Array(items) if is_list => {
+                Value::Array(items.iter().filter_map(text).map(Value::String).collect())
+            }
+            _ if is_list => match text(v) {
+                Some(s) => Value::Array(s.split(',').map(|x| json!(x.trim())).collect()),
+                None => continue,
+            },
+            _ => match text(v) {
+                Some(s) => Value::String(s),
+                None => continue,
+            },
+        };
+        out.insert(name.clone(), value);
+    }
+    out
+}
+
+/// `v` with every `{"Ref": P}` of a known parameter replaced by its value; `used` collects P.
+/// The branches of an `Fn::If` are left alone: which one applies depends on a condition.
+fn substitute(v: &Value, values: &Map<String, Value>, used: &mut Vec<String>) -> Value {
+    match v {
+        Value::Object(m) if m.contains_key("Fn::If") => v.clone(),
+        Value::Object(m) => {
+            if let Some(name) = m
+                .get("Ref")
+                .and_then(Value::as_str)
+                .filter(|_| m.len() == 1)
+            {
+                if let Some(x) = values.get(name) {
+                    if !used.iter().any(|u| u == name) {
+                        used.push(name.to_string());
+                    }
+                    return x.clone();
+                }
+            }
+            Value::Object(
+                m.iter()
+                    .map(|(k, x)| (k.clone(), substitute(x, values, used)))
+                    .collect(),
+            )
+        }
+        Value::Array(a) => Value::Array(a.iter().map(|x| substitute(x, values, used)).collect()),
+        other => other.clone(),
+    }
+}
+
+/// The value at a problem's path (`Properties.A.B[2].C`) in a resource.
+fn value_at<'v>(resource: &'v Value, path: &str) -> Option<&'v Value> {
+    let mut v = resource;
+    for part in path.split('.').filter(|p| !p.is_empty()) {
+        let (key, indexes) = part.split_once('[').map_or((part, ""), |(k, i)| (k, i));
+        v = v.get(key)?;
+        for i in indexes.split('[').filter(|i| !i.is_empty()) {
+            v = v.get(i.trim_end_matches(']').parse::<usize>().ok()?)?;
+        }
+    }
+    Some(v)
+}
+
+/// Every App read again with the known parameter values in place of their `Ref`s: what the
+/// values make wrong is reported as for literals, naming the parameter. The expansion itself
+/// keeps the `Ref`s.
+fn check_parameter_values(ctx: &TemplateCtx, values: &Map<String, Value>, problems: &mut Problems) {
+    if values.is_empty() {
+        return;
+    }
+    for id in ctx.app_ids {
+        let original = &ctx.resources[id];
+        let mut used = Vec::new();
+        let substituted = substitute(original, values, &mut used);
+        if used.is_empty() {
+            continue;
+        }
+        let mut scratch = Problems::default();
+        read_app(id, &substituted, ctx, &mut scratch);
+        for p in scratch.0 {
+            if problems.0.contains(&p) {
+                continue;
+            }
+            let Problem::Property {
+                logical_id,
+                path,
+                message,
+            } = p
+            else {
+                problems.push(p);
+                continue;
+            };
+            let named = value_at(original, &path)
+                .and_then(|v| v.get("Ref"))
+                .and_then(Value::as_str)
+                .filter(|n| used.iter().any(|u| u == n));
+            let message = match named {
+                Some(n) => format!("{message} (the value of parameter {n})"),
+                None => format!(
+                    "{message} (with the values of parameters {})",
+                    used.join(", ")
+                ),
+            };
+            let named = Problem::Property {
+                logical_id,
+                path,
+                message,
+            };
+            if !problems.0.contains(&named) {
+                problems.push(named);
+            }
+        }
+    }
+}
+
+/// A `NoEcho` parameter's value never appears in a problem: it is replaced by `****`.
+/// https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/parameters-section-structure.html
+fn redact_no_echo(root: &Map<String, Value>, values: &Map<String, Value>, problems: &mut Problems) {
+    let Some(params) = root.get("Parameters").and_then(Value::as_object) else {
+        return;
+    };
+    let mut secrets: Vec<&str> = Vec::new();
+    for (name, decl) in params {
+        let no_echo = matches!(decl.get("NoEcho"), Some(Value::Bool(true)))
+            || decl.get("NoEcho").and_then(Value::as_str) == Some("true");
+        if !no_echo {
+            continue;
+        }
+        match values.get(name) {
+            Some(Value::String(s)) => secrets.push(s),
+            Some(Value::Array(a)) => secrets.extend(a.iter().filter_map(Value::as_str)),
+            _ => {}
+        }
+    }
+    secrets.retain(|s| !s.is_empty());
+    // Longest first, so a value inside another is not left half shown.
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    for p in problems.0.iter_mut() {
+        let (Problem::Property { message, .. } | Problem::Template { message, .. }) = p;
+        for s in &secrets {
+            if message.contains(s) {
+                *message = message.replace(s, "****");
+            }
+        }
     }
 }

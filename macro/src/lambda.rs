@@ -42,7 +42,22 @@ pub struct MacroResponse {
 /// the event with serde_json, which stops at 128 levels of nesting. What does apply is shared:
 /// the reader's cost and echo bounds on unknown property names (`crate::reader`), and the
 /// stack's resource limit checked before expanding (`crate::source::too_many_resources`).
+///
+/// `templateParameterValues` (the stack's parameter values, already evaluated) let the
+/// expansion validate what they make known; the output keeps the `Ref`s.
+/// https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/template-macros.html
 pub fn handle(req: &MacroRequest, settings: &Settings) -> MacroResponse {
+    let with_values;
+    let settings = match req.template_parameter_values.as_object() {
+        Some(values) if !values.is_empty() => {
+            with_values = Settings {
+                parameter_values: values.clone(),
+                ..settings.clone()
+            };
+            &with_values
+        }
+        _ => settings,
+    };
     let result = match crate::source::too_many_resources(&req.fragment) {
         Some(p) => Err(crate::Problems(vec![p])),
         None => crate::expand_with_warnings(&req.fragment, settings),

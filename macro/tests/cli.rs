@@ -54,7 +54,7 @@ fn invalid_template_exits_2_with_every_problem_on_stderr() {
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty(), "nothing half-expanded on stdout");
     let err = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(err.lines().count(), 3, "{err}");
+    assert_eq!(err.lines().count(), 2, "{err}");
     assert!(err.contains("Resource [Users] Properties.Scaling.Min: 5 is greater than Max 2"));
 }
 
@@ -347,4 +347,39 @@ Resources:
             assert!(v["apps"].is_array() && v["findings"].is_array());
         }
     }
+}
+
+/// `--parameters K=V` gives parameter values locally, as the macro event does: what they make
+/// known is validated (naming the parameter), the output keeps the `Ref`.
+#[test]
+fn parameters_given_on_the_command_line_are_validated() {
+    let file = case("error_parameter_values.yaml");
+    let run = |params: &[&str]| {
+        let mut args = vec!["expand", file.as_str(), "--parameters"];
+        args.extend_from_slice(params);
+        bin().args(&args).output().unwrap()
+    };
+    let ok = run(&[
+        "Memory=512",
+        "Port=8080",
+        "Standby=arn:aws:lambda:us-east-1:123456789012:function:s",
+    ]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let t: serde_json::Value = serde_json::from_slice(&ok.stdout).unwrap();
+    assert_eq!(
+        t["Resources"]["ApiTaskDefinition"]["Properties"]["Memory"],
+        serde_json::json!({ "Ref": "Memory" })
+    );
+    let bad = run(&["Memory=3000", "Port=8080", "Standby=top-secret"]);
+    assert_eq!(bad.status.code(), Some(2));
+    let err = String::from_utf8(bad.stderr).unwrap();
+    assert!(
+        err.contains("3000 is not valid with Cpu 256") && err.contains("parameter Memory"),
+        "{err}"
+    );
+    assert!(!err.contains("top-secret"), "{err}");
 }

@@ -88,3 +88,66 @@ fn the_service_token_export_is_configurable() {
         serde_json::json!({ "Fn::ImportValue": "MyProvider-Token" })
     );
 }
+
+/// Section 5 of issue 17: the event's `templateParameterValues` (already evaluated by
+/// CloudFormation) validate what they make known, name the parameter, never echo a `NoEcho`
+/// value, tell a bare parameter `Standby`'s kind, and leave the `Ref`s in the fragment.
+/// https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/template-macros.html
+#[test]
+fn template_parameter_values_are_used_and_the_refs_kept() {
+    let mut req: MacroRequest = serde_json::from_value(fixture("success.json")).unwrap();
+    let props = &mut req.fragment["Resources"]["Web"]["Properties"];
+    props["Cpu"] = serde_json::json!({ "Ref": "Cpu" });
+    props["Memory"] = serde_json::json!({ "Ref": "Memory" });
+    props["Failover"] = serde_json::json!({ "Standby": { "Ref": "Standby" }, "AlarmName": "a" });
+    req.fragment["Parameters"] = serde_json::json!({
+        "Cpu": { "Type": "Number" }, "Memory": { "Type": "Number" },
+        "Standby": { "Type": "String", "NoEcho": true },
+    });
+    let standby_tg = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/s/1";
+    // (values, expected problem text or None for success)
+    let cases: [(Value, Option<&str>); 4] = [
+        (serde_json::json!({}), Some("may be a function or a target group")),
+        (
+            serde_json::json!({ "Cpu": "256", "Memory": "512", "Standby": standby_tg }),
+            None,
+        ),
+        (
+            serde_json::json!({ "Cpu": "256", "Memory": "4096", "Standby": standby_tg }),
+            Some("Properties.Memory: 4096 is not valid with Cpu 256 (allowed: 512, 1024, 2048) (the value of parameter Memory)"),
+        ),
+        (
+            serde_json::json!({ "Cpu": "256", "Memory": "512", "Standby": "hunter2-secret" }),
+            Some("'****' is neither a Lambda function ARN nor a target group ARN (the value of parameter Standby)"),
+        ),
+    ];
+    for (values, expected) in cases {
+        req.template_parameter_values = values.clone();
+        let resp = handle(&req, &Settings::default());
+        match expected {
+            None => {
+                assert_eq!(resp.status, "success", "{values}: {:?}", resp.error_message);
+                let f = resp.fragment.unwrap();
+                let service = &f["Resources"]["WebService"]["Properties"];
+                assert!(
+                    f["Resources"]["WebStandbyTargetGroup"].is_null(),
+                    "a target group standby needs none"
+                );
+                assert_eq!(
+                    f["Resources"]["WebTaskDefinition"]["Properties"]["Cpu"],
+                    serde_json::json!({ "Ref": "Cpu" })
+                );
+                assert!(service.is_object());
+            }
+            Some(text) => {
+                let msg = resp.error_message.unwrap_or_default();
+                assert_eq!(resp.status, "failure", "{values}");
+                assert!(msg.contains(text), "{values}: {msg}");
+                assert!(
+                    !msg.contains("hunter2"),
+                    "a NoEcho value is never echoed: {msg}"
+                );
+            }
+        }
+    }
+}

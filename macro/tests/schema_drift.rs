@@ -696,6 +696,7 @@ fn schema_attributes_are_the_apps_attributes() {
     let ctx = TemplateCtx {
         resources: &resources,
         parameters: None,
+        parameter_values: None,
         app_ids: &app_ids,
     };
     let app = read_app("App", &resource, &ctx, &mut problems).expect("a valid App");

@@ -88,3 +88,50 @@ fn the_examples_expand_without_warnings() {
     }
     assert!(checked >= 5);
 }
+
+/// `DesiredCount` beside `Scaling` is dropped from the service (CloudFormation would re-apply
+/// it on every update and undo the scaling), with a warning naming the App and the fix.
+/// https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-ecs-service.html#cfn-ecs-service-desiredcount
+#[test]
+fn a_desired_count_beside_scaling_is_dropped_with_a_warning() {
+    let yaml = "Transform: FargateApp\nResources:\n  Api:\n    Type: Fargate::App\n    Properties:\n      Image: my/api:1\n      DesiredCount: 3\n      Scaling: { Min: 2, Max: 10, CpuPercent: 60 }\n      Network: { VpcId: vpc-1, Subnets: [subnet-1] }\n";
+    let t = template::parse(yaml).unwrap();
+    let e = expand_with_warnings(&t, &Settings::default()).unwrap_or_else(|p| panic!("{p}"));
+    assert_eq!(
+        e.warnings,
+        vec![Warning::DesiredCountDropped { app: "Api".into() }]
+    );
+    let text = e.warnings[0].to_string();
+    assert!(
+        text.contains("Resource [Api]") && text.contains("Scaling.Min"),
+        "{text}"
+    );
+    let service = &e.template["Resources"]["ApiService"]["Properties"];
+    assert!(service.get("DesiredCount").is_none(), "{service}");
+    // Without Scaling the count stays, and nothing is said.
+    let alone = yaml.replace("      Scaling: { Min: 2, Max: 10, CpuPercent: 60 }\n", "");
+    let e = expand_with_warnings(&template::parse(&alone).unwrap(), &Settings::default()).unwrap();
+    assert!(e.warnings.is_empty(), "{:?}", e.warnings);
+    assert_eq!(
+        e.template["Resources"]["ApiService"]["Properties"]["DesiredCount"],
+        3
+    );
+}
+
+/// A strategy on a rule of a listener outside the template: ECS fails the deployment if that
+/// listener also redirects, answers a fixed response or authenticates, which the expansion
+/// cannot see, so it says so (on a listener of the template it refuses instead:
+/// tests/macro/input/error_strategy_mixed_listener_actions.yaml).
+/// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/alb-resources-for-blue-green.html
+#[test]
+fn a_strategy_on_a_listener_outside_the_template_is_warned_about() {
+    let yaml = "Transform: FargateApp\nParameters:\n  L: { Type: String }\nResources:\n  Api:\n    Type: Fargate::App\n    Properties:\n      Image: my/api:1\n      Network: { VpcId: vpc-1, Subnets: [subnet-1] }\n      LoadBalancer: { Listener: !Ref L, SecurityGroup: sg-1, Path: /api/*, Priority: 10 }\n      Deployment: { Strategy: Canary }\n";
+    let w = warnings(yaml);
+    assert_eq!(
+        w,
+        vec![Warning::StrategyListenerUnchecked { app: "Api".into() }]
+    );
+    assert!(w[0].to_string().contains("Resource [Api]"), "{}", w[0]);
+    // Rolling touches no listener rule: nothing to say.
+    assert!(warnings(&yaml.replace("Strategy: Canary", "Strategy: Rolling")).is_empty());
+}

@@ -156,7 +156,7 @@ pub struct GateSettings {
     /// Seconds to wait for the expected status before measuring.
     #[serde(default = "sixty", deserialize_with = "number")]
     pub warm_up: u64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "thresholds")]
     pub thresholds: Thresholds,
     /// Most seconds of load per invocation (the rest continues after IN_PROGRESS).
     #[serde(default, deserialize_with = "opt_number")]
@@ -211,6 +211,23 @@ where
         None | Some(Value::Null) => Ok(None),
         Some(v) => number(v).map(Some).map_err(serde::de::Error::custom),
     }
+}
+
+/// `Thresholds` whose values are numbers or numeric strings (a parameter the macro could not
+/// write bare), read with `number` like every other numeric setting.
+fn thresholds<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Thresholds, D::Error> {
+    let mut m = match Value::deserialize(d)? {
+        Value::Null => return Ok(Thresholds::default()),
+        Value::Object(m) => m,
+        other => return Thresholds::deserialize(other).map_err(serde::de::Error::custom),
+    };
+    for (k, v) in m.iter_mut().filter(|(_, v)| v.is_string()) {
+        let n: f64 = number(v.take()).map_err(|e: serde_json::Error| {
+            serde::de::Error::custom(format!("Thresholds.{k}: {e}"))
+        })?;
+        *v = json!(n);
+    }
+    Thresholds::deserialize(Value::Object(m)).map_err(serde::de::Error::custom)
 }
 
 impl GateSettings {

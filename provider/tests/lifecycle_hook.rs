@@ -454,6 +454,10 @@ async fn bad_settings_fail_the_gate_naming_the_property() {
             json!({"Url": "http://127.0.0.1:9/", "Rate": 5, "Duration": 5, "Rps": 1}),
             "Rps",
         ),
+        (
+            json!({"Url": "http://127.0.0.1:9/", "Rate": 5, "Duration": 5, "Thresholds": {"P99Ms": "slow"}}),
+            "Thresholds.P99Ms: 'slow' is not a number",
+        ),
     ] {
         let a = handle(&c, None, &event("post_test_traffic_shift", s), deadline()).await;
         assert_eq!(a.status, HookStatus::Failed);
@@ -470,13 +474,23 @@ async fn bad_settings_fail_the_gate_naming_the_property() {
     assert!(a.reason.contains(SETTINGS_KEY), "{}", a.reason);
     // Numbers as strings (CloudFormation stringifies) are read.
     let s = lifecycle_hook::GateSettings::from_hook_details(Some(&json!({SETTINGS_KEY: {
-        "Url": "http://x/", "Rate": "12.5", "Duration": "30", "SliceSeconds": "10"
+        "Url": "http://x/", "Rate": "12.5", "Duration": "30", "SliceSeconds": "10",
+        "Thresholds": {"P99Ms": "800", "MaxErrorRate": 0.02}
     }})))
     .unwrap();
     assert_eq!(
         (s.rate, s.duration, s.slice_seconds),
         (Some(12.5), 30, Some(10))
     );
+    // Thresholds too (a parameter the macro wrote as a string), beside JSON numbers.
+    assert_eq!(
+        (s.thresholds.p99_ms, s.thresholds.max_error_rate),
+        (Some(800.0), Some(0.02))
+    );
+    let s = lifecycle_hook::GateSettings::from_hook_details(Some(&json!({SETTINGS_KEY: {
+        "Url": "http://x/", "Rate": 1, "Duration": 1
+    }})))
+    .unwrap();
     // No thresholds given: the engine's protective defaults apply, as at the post-deploy gate.
     assert_eq!(s.thresholds, fargate_loadtest::Thresholds::defaults());
 }

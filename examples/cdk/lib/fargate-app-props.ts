@@ -152,6 +152,12 @@ export interface FargateAppProps {
   Secrets?: {
     [k: string]: NonEmptyString;
   };
+  /**
+   * ARNs of the customer-managed KMS keys the Secrets are encrypted with (arn:aws:kms:REGION:ACCOUNT:key/ID): the execution role may kms:Decrypt with exactly those.
+   *
+   * @minItems 1
+   */
+  SecretsKmsKeys?: string[];
   HealthCheck?: ContainerHealthCheck;
   /**
    * Days CloudWatch Logs keeps the log group. Default: 30.
@@ -202,12 +208,12 @@ export interface FargateAppProps {
    */
   Cluster?: string;
   /**
-   * Tasks (0-5000). Default: Scaling.Min, else 0 with Failover, else 1.
+   * Tasks (0-5000). Default: Scaling.Min, else 0 with Failover, else 1. Dropped (with a warning) beside Scaling.
    */
   DesiredCount?: number;
   Network: Network;
   /**
-   * Fargate Spot (X86_64 only): true (all Spot) or the capacity provider weights.
+   * Fargate Spot (X86_64, or ARM64 on platform 1.4.0+): true (all Spot) or the capacity provider weights.
    */
   Spot?: boolean | SpotWeights;
   LoadBalancer?: LoadBalancer;

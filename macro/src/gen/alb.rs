@@ -31,6 +31,8 @@ pub struct RoutingOut {
     pub dns_name: Option<Value>,
     /// `scheme://host[:port][/path]` where the app answers, when it can be known.
     pub url: Option<Value>,
+    /// `scheme://host[:port]` of `url`: what the absolute `LoadTest.Path` is appended to.
+    pub origin: Option<Value>,
 }
 
 /// The security group the ALB sends from.
@@ -338,6 +340,7 @@ fn dedicated(
             .build()
     };
     r.url = Some(when_https(lb, url("https"), url("http")));
+    r.origin = r.url.clone();
 }
 
 /// A listener of the App's own on a shared ALB (fixed port, or claimed by the provider).
@@ -429,6 +432,7 @@ fn shared_port(
         };
         when_https(lb, url("https"), url("http"))
     });
+    r.origin = r.url.clone();
     r.listener_port = Some(port_v);
     r.dns_name = dns;
 }
@@ -507,14 +511,16 @@ fn shared_rule(
         Some(Val::Lit(h)) if !h.contains(['*', '?']) => Some(Value::String(h.clone())),
         _ => r.dns_name.clone(),
     };
-    r.url = host.map(|h| {
+    let url = |h: &Value, path: &str| {
         let url = |scheme: &str| {
             SubBuilder::new()
                 .text(&format!("{scheme}://"))
-                .value("Host", &h)
-                .text(&base_path)
+                .value("Host", h)
+                .text(path)
                 .build()
         };
         when_https(lb, url("https"), url("http"))
-    });
+    };
+    r.url = host.as_ref().map(|h| url(h, &base_path));
+    r.origin = host.as_ref().map(|h| url(h, ""));
 }

@@ -10,20 +10,30 @@
 //! - The hook role: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/blue-green-permissions.html
 //! - Hooks: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/lambda-lifecycle-hooks.html
 //!
-//! The test route is a header match (`X-FargateApp-Route: test`) on the production listener,
-//! not a second listener port: it works the same for a dedicated ALB, a listener of the App's
-//! own and a rule on a shared listener, needs no extra port, security-group rule or
-//! certificate, and the gate reaches it with the production URL plus one header.
+//! The test route is a header match on the production listener, not a second listener port: it
+//! works the same for a dedicated ALB, a listener of the App's own and a rule on a shared
+//! listener, needs no extra port, security-group rule or certificate, and the gate (the provider
+//! Lambda, outside any VPC, so no security group or source address could admit it) reaches it
+//! with the production URL plus one header. The route is closed: the header's value is
+//! `<App>-<stack UUID>`, which nobody outside the account can know (issue 17), where it was the
+//! constant `test` anyone could send. ALB http-header conditions compare values of up to 128
+//! characters: https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_HttpHeaderConditionConfig.html
 
+use super::gate_settings::{GateSettings, NUMERIC_KEYS};
 use super::{alb, Ids, Out, Settings};
 use crate::intrinsics::{get_att, is_intrinsic, ref_, sub, SubBuilder};
 use crate::reader::Val;
-use crate::spec::{App, Dynamic, LoadModel, Routing};
+use crate::spec::{App, Dynamic, Routing};
 use serde_json::{json, Map, Value};
 
-/// The header (and value) that selects the test route.
+/// The header that selects the test route; its value is the App's token (`test_route_value`).
 pub const TEST_ROUTE_HEADER: &str = "X-FargateApp-Route";
-pub const TEST_ROUTE_VALUE: &str = "test";
+
+/// The test route's header value: `<App>-<stack UUID>`, known to the stack's gate and to the
+/// account, not to the internet.
+pub fn test_route_value(app: &App) -> Value {
+    super::gate_reach::token(&app.id)
+}
 /// Rule priorities on a listener the App owns (its dedicated ALB's, or its own on a shared ALB):
 /// the test rule must be evaluated before the production rule it narrows.
 pub const TEST_RULE_PRIORITY: u64 = 1;
@@ -45,10 +55,22 @@ fn shifts(app: &App) -> bool {
 /// needs to register green tasks in it).
 pub fn shift_actions(app: &App) -> Value {
     let ids = Ids(&app.id);
-    json!([{ "Type": "forward", "ForwardConfig": { "TargetGroups": [
+    let mut action = json!({ "Type": "forward", "ForwardConfig": { "TargetGroups": [
         { "TargetGroupArn": ref_(&ids.of("TargetGroup")), "Weight": 100 },
         { "TargetGroupArn": ref_(&ids.of("AlternateTargetGroup")), "Weight": 0 },
-    ]}}])
+    ]}});
+    // A weighted forward keeps a client on one target group only with group-level stickiness
+    // on the action; the target groups' own stickiness acts within a group.
+    // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-elasticloadbalancingv2-listenerrule-targetgroupstickinessconfig.html
+    if let Some(s) = app
+        .load_balancer
+        .as_ref()
+        .and_then(|lb| lb.stickiness.as_ref())
+    {
+        action["ForwardConfig"]["TargetGroupStickinessConfig"] =
+            json!({ "Enabled": true, "DurationSeconds": s.json() });
+    }
+    json!([action])
 }
 
 /// The actions of the App's rule on a shared listener: shifted with a strategy, else a plain
@@ -61,9 +83,9 @@ pub fn rule_actions(app: &App) -> Value {
     }
 }
 
-fn test_condition() -> Value {
+fn test_condition(app: &App) -> Value {
     json!({ "Field": "http-header", "HttpHeaderConfig": {
-        "HttpHeaderName": TEST_ROUTE_HEADER, "Values": [TEST_ROUTE_VALUE] } })
+        "HttpHeaderName": TEST_ROUTE_HEADER, "Values": [test_route_value(app)] } })
 }
 
 fn ecs_trust() -> Value {
@@ -107,7 +129,7 @@ pub fn generate(app: &App, settings: &Settings, routing: &alb::RoutingOut, out: 
                     json!({
                         "ListenerArn": listener,
                         "Priority": TEST_RULE_PRIORITY,
-                        "Conditions": [test_condition()],
+                        "Conditions": [test_condition(app)],
                         "Actions": shift_actions(app),
                     }),
                 );
@@ -131,7 +153,7 @@ pub fn generate(app: &App, settings: &Settings, routing: &alb::RoutingOut, out: 
                 if !hosts.is_empty() {
                     conditions.push(json!({ "Field": "host-header", "HostHeaderConfig": { "Values": hosts.iter().map(Val::json).collect::<Vec<_>>() } }));
                 }
-                conditions.push(test_condition());
+                conditions.push(test_condition(app));
                 out.add(
                     ids.of("TestRule"),
                     "AWS::ElasticLoadBalancingV2::ListenerRule",
@@ -271,7 +293,7 @@ fn lifecycle_hooks(app: &App, settings: &Settings, routing: &alb::RoutingOut) ->
             "HookTargetArn": settings.service_token,
             "RoleArn": role,
             "LifecycleStages": [GATE_STAGE],
-            "HookDetails": json_string(&details),
+            "HookDetails": json_string_with_numbers(&details, NUMERIC_KEYS),
         });
         if let Some(minutes) = gate_timeout_minutes(app) {
             // A hook that never answers (the provider's state table down) rolls back here
@@ -304,67 +326,40 @@ fn gate_timeout_minutes(app: &App) -> Option<u64> {
 }
 
 /// The gate's settings for the provider (`HookDetails.FargateAppLoadTest`, the contract in the
-/// README's "Lifecycle hooks"), aimed at the test route.
+/// README's "Lifecycle hooks"), aimed at the test route: the one `GateSettings` value the
+/// custom resource carries too, plus the test route's header and the stages.
 pub fn gate_details(app: &App, routing: &alb::RoutingOut) -> Option<Value> {
-    let lt = app.load_test.as_ref()?;
     app.load_balancer.as_ref()?;
-    let url = match (&lt.url, &routing.url) {
-        (Some(u), _) => u.json(),
-        (None, Some(base)) => SubBuilder::new()
-            .value("Url", base)
-            .value("Path", &lt.path.json())
-            .build(),
-        (None, None) => return None,
-    };
-    let mut headers: Map<String, Value> = lt.headers.iter().cloned().collect();
-    headers.insert(TEST_ROUTE_HEADER.into(), json!(TEST_ROUTE_VALUE));
-    let mut s = Map::new();
-    s.insert("Url".into(), url);
-    s.insert("Method".into(), lt.method.json());
-    s.insert("Headers".into(), Value::Object(headers));
-    if let Some(b) = &lt.body {
-        s.insert("Body".into(), b.json());
-    }
-    s.insert("ExpectedStatus".into(), lt.expected_status.json());
-    s.insert("TimeoutMs".into(), lt.timeout_ms.json());
-    match &lt.model {
-        LoadModel::Rate(r) => s.insert("Rate".into(), r.json()),
-        LoadModel::Concurrency(c) => s.insert("Concurrency".into(), c.json()),
-    };
-    s.insert("Duration".into(), lt.duration.json());
-    s.insert("WarmUp".into(), lt.warm_up.json());
-    let t = &lt.thresholds;
-    let mut th = Map::new();
-    for (k, v) in [
-        ("P50Ms", t.p50_ms.as_ref().map(Val::json)),
-        ("P90Ms", t.p90_ms.as_ref().map(Val::json)),
-        ("P99Ms", t.p99_ms.as_ref().map(Val::json)),
-        ("MaxErrorRate", t.max_error_rate.as_ref().map(Val::json)),
-        ("MinRps", t.min_rps.as_ref().map(Val::json)),
-    ] {
-        if let Some(v) = v {
-            th.insert(k.into(), v);
-        }
-    }
-    // None given: the provider applies its protective defaults.
-    if !th.is_empty() {
-        s.insert("Thresholds".into(), Value::Object(th));
-    }
+    let settings =
+        GateSettings::of(app, routing)?.with_header(TEST_ROUTE_HEADER, test_route_value(app));
+    let mut s = settings.to_map();
     s.insert("Stages".into(), json!([GATE_STAGE]));
     Some(json!({ "FargateAppLoadTest": s }))
 }
 
 /// HookDetails as ECS wants it, a JSON object in a string: literal JSON as is, deploy-time
 /// values substituted by `Fn::Sub` (written as JSON strings; they are ARNs, names and URLs).
+/// https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-ecs-service-deploymentlifecyclehook.html
 pub fn json_string(v: &Value) -> Value {
-    let mut n = 0;
-    write_json(SubBuilder::new(), v, &mut n).build()
+    json_string_with_numbers(v, &[])
 }
 
-fn write_json(b: SubBuilder, v: &Value, n: &mut usize) -> SubBuilder {
+/// As `json_string`, but a deploy-time value under one of `numeric` keys is written bare
+/// (`"P99Ms":${Threshold}`), so a numeric parameter arrives as a JSON number.
+pub fn json_string_with_numbers(v: &Value, numeric: &[&str]) -> Value {
+    let mut n = 0;
+    write_json(SubBuilder::new(), v, false, numeric, &mut n).build()
+}
+
+fn write_json(b: SubBuilder, v: &Value, bare: bool, numeric: &[&str], n: &mut usize) -> SubBuilder {
     if is_intrinsic(v) {
         *n += 1;
-        return b.text("\"").value(&format!("V{n}"), v).text("\"");
+        let name = format!("V{n}");
+        return if bare {
+            b.value(&name, v)
+        } else {
+            b.text("\"").value(&name, v).text("\"")
+        };
     }
     match v {
         Value::String(s) => b.text(&Value::String(s.clone()).to_string()),
@@ -374,7 +369,7 @@ fn write_json(b: SubBuilder, v: &Value, n: &mut usize) -> SubBuilder {
                 if i > 0 {
                     b = b.text(",");
                 }
-                b = write_json(b, it, n);
+                b = write_json(b, it, false, numeric, n);
             }
             b.text("]")
         }
@@ -385,7 +380,7 @@ fn write_json(b: SubBuilder, v: &Value, n: &mut usize) -> SubBuilder {
                     b = b.text(",");
                 }
                 b = b.text(&Value::String(k.clone()).to_string()).text(":");
-                b = write_json(b, it, n);
+                b = write_json(b, it, numeric.contains(&k.as_str()), numeric, n);
             }
             b.text("}")
         }

@@ -267,7 +267,9 @@ pub fn service(app: &App, routing: &RoutingOut, out: &mut Out) {
         "TaskDefinition": ref_(&ids.of("TaskDefinition")),
         // Absent unless the user sets it: ECS starts a new service at 1 and an update leaves
         // the running count alone (Scaling's MinCapacity or the failover resource set it).
-        "DesiredCount": app.desired_count.as_ref().map(Val::json),
+        // With Failover the count travels as the failover resource's `RestingCount`: written
+        // here too, every stack update would re-apply it over the provider's count.
+        "DesiredCount": app.desired_count.as_ref().filter(|_| app.failover.is_none()).map(Val::json),
         "LaunchType": launch_type,
         "CapacityProviderStrategy": strategy,
         "PlatformVersion": "LATEST",

@@ -52,8 +52,9 @@ pub fn generate(app: &App, settings: &Settings, routing: &RoutingOut, out: &mut 
     reach
 }
 
-/// `<App>-<stack UUID>`: unique per App and stack, known only at deploy time.
-fn token(app_id: &str) -> Value {
+/// `<App>-<stack UUID>`: unique per App and stack, known only at deploy time (and, outside the
+/// account, not at all).
+pub fn token(app_id: &str) -> Value {
     let app: String = app_id.chars().take(TOKEN_APP_MAX).collect();
     json!({ "Fn::Join": ["-", [app, { "Fn::Select": [2, { "Fn::Split": ["/", ref_("AWS::StackId")] }] }]] })
 }

@@ -2,10 +2,10 @@
 //! post-deploy load-test gate.
 
 use super::alb::{standby_target_group, RoutingOut};
+use super::gate_settings::GateSettings;
 use super::{cluster_ref, depends_on, ecs, Ids, Out, Settings};
 use crate::intrinsics::{get_att, ref_, SubBuilder};
-use crate::reader::Val;
-use crate::spec::{App, FailoverAlarm, LoadModel, Standby};
+use crate::spec::{App, FailoverAlarm, Standby};
 use serde_json::{json, Map, Value};
 
 pub const WEIGHTED_FAILOVER_TYPE: &str = "Custom::FargateWeightedFailover";
@@ -175,62 +175,32 @@ fn load_test(app: &App, settings: &Settings, routing: &RoutingOut, out: &mut Out
     if app.deployment.strategy.shifts_traffic() {
         return; // a lifecycle hook instead (gen/deployment.rs)
     }
+    // Validation refuses a LoadTest whose URL cannot be known.
+    let Some(gate) = GateSettings::of(app, routing) else {
+        return;
+    };
     let reach = super::gate_reach::generate(app, settings, routing, out);
     let ids = Ids(&app.id);
-    let url = match (&lt.url, &routing.url) {
-        (Some(u), _) => u.json(),
-        (None, Some(base)) => SubBuilder::new()
-            .value("Url", base)
-            .value("Path", &lt.path.json())
-            .build(),
-        // Validation rejects a LoadTest without a way to know the URL.
-        (None, None) => return,
-    };
-    let (model_key, model) = match &lt.model {
-        LoadModel::Rate(r) => ("Rate", r.json()),
-        LoadModel::Concurrency(c) => ("Concurrency", c.json()),
-    };
-    let t = &lt.thresholds;
-    let headers: Map<String, Value> = lt.headers.iter().cloned().collect();
+    let mut props = Map::new();
+    props.insert("ServiceToken".into(), settings.service_token.clone());
+    props.extend(gate.to_map());
+    // A new task definition revision changes this property, so every deployment re-runs the
+    // gate.
+    props.insert("TaskDefinitionArn".into(), ref_(&ids.of("TaskDefinition")));
+    props.insert("Cluster".into(), cluster_ref(app));
+    props.insert("ServiceName".into(), get_att(&ids.of("Service"), "Name"));
+    props.insert("Workers".into(), lt.workers.json());
+    if let Some(h) = reach.routing_header {
+        props.insert("RoutingHeader".into(), h);
+    }
+    if let Some(f) = reach.worker_function {
+        props.insert("WorkerFunctionArn".into(), f);
+    }
     let r = out.add(
         ids.of("LoadTestGate"),
         LOAD_TEST_GATE_TYPE,
-        json!({
-            "ServiceToken": settings.service_token,
-            "Url": url,
-            // A new task definition revision changes this property, so every deployment re-runs
-            // the gate.
-            "TaskDefinitionArn": ref_(&ids.of("TaskDefinition")),
-            "Cluster": cluster_ref(app),
-            "ServiceName": get_att(&ids.of("Service"), "Name"),
-            "Method": lt.method.json(),
-            "Headers": if headers.is_empty() { Value::Null } else { Value::Object(headers) },
-            "Body": lt.body.as_ref().map(Val::json),
-            "ExpectedStatus": lt.expected_status.json(),
-            "TimeoutMs": lt.timeout_ms.json(),
-            "Duration": lt.duration.json(),
-            "WarmUp": lt.warm_up.json(),
-            "Workers": lt.workers.json(),
-            "Thresholds": {
-                "P50Ms": t.p50_ms.as_ref().map(Val::json),
-                "P90Ms": t.p90_ms.as_ref().map(Val::json),
-                "P99Ms": t.p99_ms.as_ref().map(Val::json),
-                "MaxErrorRate": t.max_error_rate.as_ref().map(Val::json),
-                "MinRps": t.min_rps.as_ref().map(Val::json),
-            },
-        }),
+        Value::Object(props),
     );
-    r["Properties"][model_key] = model;
-    let p = &mut r["Properties"];
-    if let Some(h) = &lt.host {
-        p["Host"] = h.json();
-    }
-    if let Some(h) = reach.routing_header {
-        p["RoutingHeader"] = h;
-    }
-    if let Some(f) = reach.worker_function {
-        p["WorkerFunctionArn"] = f;
-    }
     let mut deps = vec![ids.of("Service")];
     deps.extend(routing.attached_by.iter().cloned());
     deps.extend(reach.depends_on);

@@ -44,6 +44,47 @@ pub fn ecr_repository(image: &str) -> Option<(&str, &str, &str)> {
     Some((account, region, repo))
 }
 
+/// The repository ARN of an image given as `Fn::Sub` of a private ECR URI whose repository
+/// name is literal (`${AWS::AccountId}.dkr.ecr.${AWS::Region}.amazonaws.com/users:${Tag}`):
+/// account and region stay substitutions, the tag or digest is dropped. An ECR repository's
+/// ARN is `arn:PARTITION:ecr:REGION:ACCOUNT:repository/NAME`:
+/// https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerregistry.html
+pub fn ecr_repository_sub(v: &Value) -> Option<Value> {
+    let body = v.as_object().filter(|m| m.len() == 1)?.get("Fn::Sub")?;
+    let (text, vars) = match body {
+        Value::String(t) => (t.as_str(), None),
+        Value::Array(a) if a.len() == 2 => (a[0].as_str()?, a[1].as_object()),
+        _ => return None,
+    };
+    let (host, rest) = text.split_once('/')?;
+    let name_end = rest.rfind('/').map_or(0, |i| i + 1);
+    let repo_len = name_end
+        + rest[name_end..]
+            .find([':', '@'])
+            .unwrap_or(rest.len() - name_end);
+    let repo = &rest[..repo_len];
+    let (account, tail) = host.split_once(".dkr.ecr.")?;
+    let region = tail
+        .strip_suffix(".amazonaws.com")
+        .or_else(|| tail.strip_suffix(".amazonaws.com.cn"))?;
+    let plain = |s: &str| !s.is_empty() && !s.contains(['.', '/']);
+    if repo.is_empty() || repo.contains('$') || !plain(account) || !plain(region) {
+        return None;
+    }
+    let arn = format!("arn:${{AWS::Partition}}:ecr:{region}:{account}:repository/{repo}");
+    let used: serde_json::Map<String, Value> = vars
+        .into_iter()
+        .flatten()
+        .filter(|(k, _)| arn.contains(&format!("${{{k}}}")))
+        .map(|(k, x)| (k.clone(), x.clone()))
+        .collect();
+    Some(if used.is_empty() {
+        json!({ "Fn::Sub": arn })
+    } else {
+        json!({ "Fn::Sub": [arn, used] })
+    })
+}
+
 /// What the execution role needs to start the task: write to the App's log group, and pull the
 /// image from its ECR repository (`ecr:GetAuthorizationToken` has no resource type: `*`).
 fn pull_and_log_statements(app: &App) -> Vec<Value> {
@@ -63,8 +104,12 @@ fn pull_and_log_statements(app: &App) -> Vec<Value> {
                 "arn:${{AWS::Partition}}:ecr:{region}:{account}:repository/{repo}"
             ))
         }),
-        // Known at deploy time only: any repository the stack's partition can name.
-        Val::Expr(_) => Some(sub("arn:${AWS::Partition}:ecr:*:*:repository/*")),
+        // A `!Sub` whose repository name is literal names that repository; otherwise it is
+        // known at deploy time only: any repository the stack's partition can name.
+        Val::Expr(v) => Some(
+            ecr_repository_sub(v)
+                .unwrap_or_else(|| sub("arn:${AWS::Partition}:ecr:*:*:repository/*")),
+        ),
     };
     if let Some(repo) = repository {
         statements.push(
@@ -110,6 +155,11 @@ pub fn generate(app: &App, out: &mut Out) {
         if app.secrets.iter().any(|s| s.kind != SecretKind::Ssm) {
             statements.push(json!({ "Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": sm }));
         }
+        if let Some(keys) = &app.secrets_kms_keys {
+            // https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_execution_IAM_role.html
+            statements
+                .push(json!({ "Effect": "Allow", "Action": "kms:Decrypt", "Resource": keys }));
+        }
         exec_policies.push(json!({
             "PolicyName": "read-declared-secrets",
             "PolicyDocument": { "Version": "2012-10-17", "Statement": statements }
@@ -154,4 +204,46 @@ pub fn generate(app: &App, out: &mut Out) {
             "Tags": tag_list(app),
         }),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ecr_repository_sub;
+    use serde_json::json;
+
+    /// The repository ARN of a `!Sub` private ECR image URI, when its name is literal.
+    /// https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerregistry.html
+    #[test]
+    fn a_sub_image_names_its_repository_when_the_name_is_literal() {
+        let pseudo = "arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/";
+        for (image, arn) in [
+            (
+                json!({ "Fn::Sub": "${AWS::AccountId}.dkr.ecr.${AWS::Region}.amazonaws.com/app:${Tag}" }),
+                Some(json!({ "Fn::Sub": format!("{pseudo}app") })),
+            ),
+            (
+                json!({ "Fn::Sub": "${AWS::AccountId}.dkr.ecr.${AWS::Region}.amazonaws.com/team/app@${Digest}" }),
+                Some(json!({ "Fn::Sub": format!("{pseudo}team/app") })),
+            ),
+            (
+                json!({ "Fn::Sub": "${AWS::AccountId}.dkr.ecr.${AWS::Region}.amazonaws.com.cn/app" }),
+                Some(json!({ "Fn::Sub": format!("{pseudo}app") })),
+            ),
+            (
+                json!({ "Fn::Sub": ["${A}.dkr.ecr.eu-west-1.amazonaws.com/app:${T}", { "A": { "Ref": "Acct" }, "T": "x" }] }),
+                Some(
+                    json!({ "Fn::Sub": ["arn:${AWS::Partition}:ecr:eu-west-1:${A}:repository/app", { "A": { "Ref": "Acct" } }] }),
+                ),
+            ),
+            // The repository is itself a substitution, or the registry is not ECR.
+            (
+                json!({ "Fn::Sub": "${AWS::AccountId}.dkr.ecr.${AWS::Region}.amazonaws.com/${Repo}:1" }),
+                None,
+            ),
+            (json!({ "Fn::Sub": "ghcr.io/org/app:${Tag}" }), None),
+            (json!({ "Ref": "Image" }), None),
+        ] {
+            assert_eq!(ecr_repository_sub(&image), arn, "{image}");
+        }
+    }
 }

@@ -6,6 +6,7 @@ pub mod deployment;
 pub mod discovery;
 pub mod ecs;
 pub mod gate_reach;
+pub mod gate_settings;
 pub mod gates;
 pub mod iam;
 pub mod scaling;
@@ -33,6 +34,10 @@ pub struct Settings {
     /// The provider stack's export prefix: the ServiceToken export without `-ServiceToken`;
     /// `<prefix>-CodeBucket`, `-CodeKey` and `-Architecture` locate its code (VPC workers).
     pub export_prefix: String,
+    /// Values of the template's parameters, when known: the macro event's
+    /// `templateParameterValues`, or `fargate-app expand --parameters K=V`. The expansion
+    /// validates what they make known and keeps the `Ref`s in its output.
+    pub parameter_values: Map<String, Value>,
 }
 
 impl Default for Settings {
@@ -49,6 +54,7 @@ impl Settings {
                 .strip_suffix(SERVICE_TOKEN_SUFFIX)
                 .unwrap_or(export)
                 .to_string(),
+            parameter_values: Map::new(),
         }
     }
 }

@@ -87,11 +87,43 @@ pub fn generate(app: &App, routing: &RoutingOut, out: &mut Out) {
                 .map(|a| select_split(1, "loadbalancer/", a.json())),
         };
         if let Some(lb_name) = lb_name {
-            let metric = json!({
-                "PredefinedMetricType": "ALBRequestCountPerTarget",
-                "ResourceLabel": join("/", vec![lb_name, tg_name]),
-            });
-            let mut p = policy(metric, v);
+            let mut p = if app.deployment.strategy.shifts_traffic() {
+                // After a blue/green swap production runs in the alternate target group, and a
+                // policy on the first group's metric would stop scaling: track the sum of both
+                // groups' requests per target (the idle group's missing data filled with 0),
+                // by metric math.
+                // https://docs.aws.amazon.com/autoscaling/application/userguide/application-auto-scaling-target-tracking-metric-math.html
+                // https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-cloudwatch-metrics.html
+                let stat = |id: &str, tg: Value| {
+                    json!({ "Id": id, "ReturnData": false, "MetricStat": { "Stat": "Sum", "Metric": {
+                        "Namespace": "AWS/ApplicationELB",
+                        "MetricName": "RequestCountPerTarget",
+                        "Dimensions": [
+                            { "Name": "TargetGroup", "Value": tg },
+                            { "Name": "LoadBalancer", "Value": lb_name.clone() },
+                        ],
+                    }}})
+                };
+                let alternate = get_att(&ids.of("AlternateTargetGroup"), "TargetGroupFullName");
+                let mut p = policy(Value::Null, v);
+                let config = &mut p["TargetTrackingScalingPolicyConfiguration"];
+                config
+                    .as_object_mut()
+                    .expect("an object")
+                    .remove("PredefinedMetricSpecification");
+                config["CustomizedMetricSpecification"] = json!({ "Metrics": [
+                    stat("primary", tg_name),
+                    stat("alternate", alternate),
+                    { "Id": "requests", "Expression": "FILL(primary, 0) + FILL(alternate, 0)", "Label": "requests per target, both target groups", "ReturnData": true },
+                ]});
+                p
+            } else {
+                let metric = json!({
+                    "PredefinedMetricType": "ALBRequestCountPerTarget",
+                    "ResourceLabel": join("/", vec![lb_name, tg_name]),
+                });
+                policy(metric, v)
+            };
             p["PolicyName"] = json!(format!("{}-RequestScaling", app.id));
             let r = out.add(
                 ids.of("RequestScaling"),

@@ -237,6 +237,28 @@ pub(super) fn has_random_suffix(name: &str) -> bool {
 }
 
 /// The ARN an intrinsic secret grants, from what the template says the referenced thing is.
+/// The ARN of an SSM parameter whose `Name` is `!Sub` text that starts with a literal
+/// character (so whether it has a leading / is known).
+fn ssm_name_sub_arn(name: &Value) -> Option<Value> {
+    let body = name.as_object().filter(|m| m.len() == 1)?.get("Fn::Sub")?;
+    let (text, vars) = match body {
+        Value::String(t) => (t.as_str(), None),
+        Value::Array(a) if a.len() == 2 => (a[0].as_str()?, Some(a[1].clone())),
+        _ => return None,
+    };
+    if text.is_empty() || text.starts_with("${") {
+        return None;
+    }
+    let arn = format!(
+        "arn:${{AWS::Partition}}:ssm:${{AWS::Region}}:${{AWS::AccountId}}:parameter/{}",
+        text.strip_prefix('/').unwrap_or(text)
+    );
+    Some(match vars {
+        None => serde_json::json!({ "Fn::Sub": arn }),
+        Some(m) => serde_json::json!({ "Fn::Sub": [arn, m] }),
+    })
+}
+
 pub(super) fn secret_from_intrinsic(
     v: &Value,
     ctx: &TemplateCtx,
@@ -269,7 +291,14 @@ pub(super) fn secret_from_intrinsic(
                         arn_sub("ssm", &format!("parameter/{}", n.trim_start_matches('/'))),
                         SecretKind::Ssm,
                     )),
-                    Some(_) => Err(format!("{name}'s Name is not literal, so its ARN is unknown (a path name's ARN drops the leading /); give the parameter's ARN with !Sub, or a literal Name")),
+                    // A `!Sub` name that starts with literal text: its ARN is that text without
+                    // a leading /, substituted the same way.
+                    // https://docs.aws.amazon.com/systems-manager/latest/userguide/sysman-paramstore-access.html
+                    Some(n) if ssm_name_sub_arn(n).is_some() => Ok((
+                        ssm_name_sub_arn(n).expect("checked"),
+                        SecretKind::Ssm,
+                    )),
+                    Some(_) => Err(format!("{name}'s Name is not literal, so its ARN is unknown (a path name's ARN drops the leading /); give the parameter's ARN with !Sub, or a literal Name (or a !Sub starting with literal text)")),
                 },
                 _ => unknown(),
             }
@@ -311,6 +340,13 @@ pub(super) fn secret_from_intrinsic(
                     _ => SecretKind::Unknown,
                 };
                 return Ok((v.clone(), kind));
+            }
+            // An SSM parameter name with a leading / (`!Sub /${Env}/db-password`): the
+            // container may name it, the role needs its ARN.
+            if text.starts_with('/') {
+                if let Some(arn) = ssm_name_sub_arn(v) {
+                    return Ok((arn, SecretKind::Ssm));
+                }
             }
             // `${Secret}:json-key::` reads the secret `${Secret}` names.
             let Some(rest) = text.strip_prefix("${") else {
@@ -413,11 +449,27 @@ pub(super) struct Container {
     pub entry_point: Option<Value>,
     pub environment: Vec<(String, Value)>,
     pub secrets: Vec<Secret>,
+    /// Customer-managed KMS keys the secrets are encrypted with (`SecretsKmsKeys`): a list, or
+    /// an intrinsic that yields one.
+    pub secrets_kms_keys: Option<Value>,
     pub health_check: Option<ContainerHealth>,
     pub log_retention_days: Val<u64>,
     pub task_policies: Vec<Value>,
     pub execute_command: Val<bool>,
     pub tags: Vec<(String, Value)>,
+}
+
+/// A KMS key ARN (`arn:PARTITION:kms:REGION:ACCOUNT:key/ID`): an IAM policy names keys by key
+/// ARN, not by alias.
+/// https://docs.aws.amazon.com/kms/latest/developerguide/cmm-alias-authorization.html
+fn kms_key_arn(s: &str) -> bool {
+    let parts: Vec<&str> = s.splitn(6, ':').collect();
+    parts.len() == 6
+        && parts[0] == "arn"
+        && parts[2] == "kms"
+        && parts[5]
+            .strip_prefix("key/")
+            .is_some_and(|id| !id.is_empty())
 }
 
 pub(super) fn read_container(
@@ -480,6 +532,30 @@ pub(super) fn read_container(
             );
         }
     }
+    // Secrets encrypted with a customer-managed KMS key need kms:Decrypt on that key in the
+    // execution role.
+    // https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_execution_IAM_role.html
+    let secrets_kms_keys = p
+        .get("SecretsKmsKeys")
+        .and_then(|v| {
+            r.list(&p.path("SecretsKmsKeys"), v, |r, ip, it| match r.nonempty(ip, it)? {
+                Val::Lit(s) if !kms_key_arn(&s) => {
+                    r.err(ip, format!("'{s}' is not a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID; an alias cannot be granted)"));
+                    None
+                }
+                k => Some(k.json()),
+            })
+        })
+        .map(|l| match l {
+            ListVal::Items(v) => Value::Array(v),
+            ListVal::Expr(e) => e,
+        });
+    if secrets_kms_keys.is_some() && p.get("Secrets").is_none() {
+        r.err(
+            &p.path("SecretsKmsKeys"),
+            "only used with Secrets: the keys the secrets are encrypted with",
+        );
+    }
     let health_check = p
         .get("HealthCheck")
         .and_then(|v| read_container_health(r, &p.path("HealthCheck"), v));
@@ -514,6 +590,7 @@ pub(super) fn read_container(
         entry_point,
         environment,
         secrets,
+        secrets_kms_keys,
         health_check,
         log_retention_days,
         task_policies,

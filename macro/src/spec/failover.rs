@@ -114,14 +114,26 @@ pub(super) fn infer_standby(
     ctx: &TemplateCtx,
 ) -> Option<Standby> {
     let val = r.nonempty(p, v)?;
-    let kind = match &val {
+    // A parameter whose value is known (the macro event, or `expand --parameters`) is told by
+    // that value; the output keeps the `Ref`.
+    let known = ctx
+        .parameter_value(v)
+        .and_then(Value::as_str)
+        .map(|s| Val::Lit(s.to_string()));
+    let kind = match known.as_ref().unwrap_or(&val) {
         Val::Lit(s) => match s.split(':').nth(2) {
             Some("lambda") if s.contains(":function:") => Some(true),
             Some("elasticloadbalancing") if s.contains(":targetgroup/") => Some(false),
             _ => {
                 r.err(
                     p,
-                    format!("'{s}' is neither a Lambda function ARN nor a target group ARN"),
+                    format!(
+                        "'{s}' is neither a Lambda function ARN nor a target group ARN{}",
+                        match (&known, v.get("Ref").and_then(Value::as_str)) {
+                            (Some(_), Some(name)) => format!(" (the value of parameter {name})"),
+                            _ => String::new(),
+                        }
+                    ),
                 );
                 return None;
             }

@@ -13,7 +13,8 @@ pub const MAX_LOAD_TEST_SECONDS: u64 = 600;
 #[derive(Debug, Clone)]
 pub struct LoadTest {
     pub url: Option<Val<String>>,
-    pub path: Val<String>,
+    /// `LoadTest.Path` as given (absolute, like `HealthCheck.Path`); absent: see `gate_path`.
+    pub path: Option<Val<String>>,
     pub model: LoadModel,
     pub duration: Val<u64>,
     pub warm_up: Val<u64>,
@@ -112,7 +113,7 @@ pub(super) fn read_load_test(r: &mut Reader, p: &str, v: &Value) -> Option<LoadT
             }
             other => other,
         },
-        None => Some(Val::Lit("/".into())),
+        None => None,
     };
     let duration = match m.get("Duration") {
         Some(v) => match r.int(&path(p, "Duration"), v, 1, u64::MAX) {
@@ -160,7 +161,7 @@ pub(super) fn read_load_test(r: &mut Reader, p: &str, v: &Value) -> Option<LoadT
     };
     Some(LoadTest {
         url: m.get("Url").and_then(|v| r.nonempty(&path(p, "Url"), v)),
-        path: path_v?,
+        path: path_v,
         model: model?,
         duration: duration?,
         warm_up: int(r, "WarmUp", 0, 600).unwrap_or(Val::Lit(60)),

@@ -36,6 +36,8 @@ pub const APP_TYPE: &str = "Fargate::App";
 pub struct TemplateCtx<'a> {
     pub resources: &'a Map<String, Value>,
     pub parameters: Option<&'a Map<String, Value>>,
+    /// Known parameter values (given, else the parameters' `Default`s), by name.
+    pub parameter_values: Option<&'a Map<String, Value>>,
     pub app_ids: &'a [String],
 }
 
@@ -47,6 +49,17 @@ impl<'a> TemplateCtx<'a> {
     /// A literal property of a resource of the template.
     pub fn resource_prop(&self, id: &str, key: &str) -> Option<&'a Value> {
         self.resources.get(id)?.get("Properties")?.get(key)
+    }
+    /// The known value of `{"Ref": P}` for a parameter P of the template.
+    pub fn parameter_value(&self, v: &Value) -> Option<&'a Value> {
+        let name = v
+            .as_object()
+            .filter(|m| m.len() == 1)?
+            .get("Ref")?
+            .as_str()?;
+        self.parameter_values?
+            .get(name)
+            .filter(|_| self.is_parameter(name))
     }
     pub fn is_parameter(&self, name: &str) -> bool {
         self.parameters.is_some_and(|p| p.contains_key(name))
@@ -78,6 +91,7 @@ pub const APP_KEYS: &[&str] = &[
     "EntryPoint",
     "Environment",
     "Secrets",
+    "SecretsKmsKeys",
     "HealthCheck",
     "LogRetentionDays",
     "TaskPolicies",
@@ -117,6 +131,8 @@ pub struct App {
     pub entry_point: Option<Value>,
     pub environment: Vec<(String, Value)>,
     pub secrets: Vec<Secret>,
+    /// Customer-managed KMS keys the secrets are encrypted with (a list or an intrinsic).
+    pub secrets_kms_keys: Option<Value>,
     pub health_check: Option<ContainerHealth>,
     pub log_retention_days: Val<u64>,
     pub task_policies: Vec<Value>,
@@ -193,6 +209,9 @@ pub fn read_app(
         .and_then(|v| r.nonempty(&p.path("Cluster"), v))
         .map(|v| v.json());
     let desired_count = opt_int(&mut r, &p, "DesiredCount", 0, 5000);
+    // Beside Scaling, a template count would be re-applied on every stack update and undo the
+    // scaling: it is dropped (Scaling.Min sets the floor) with a warning (expand.rs).
+    let desired_count = desired_count.filter(|_| p.get("Scaling").is_none());
     let network = read_network(&mut r, &p, id, ctx.app_ids);
     let spot = p
         .get("Spot")
@@ -227,6 +246,7 @@ pub fn read_app(
         entry_point: c.entry_point,
         environment: c.environment,
         secrets: c.secrets,
+        secrets_kms_keys: c.secrets_kms_keys,
         health_check: c.health_check,
         log_retention_days: c.log_retention_days,
         task_policies: c.task_policies,
@@ -256,22 +276,12 @@ fn check_app(r: &mut Reader, p: &Props, app: &App, has_props: bool) {
     check_deployment(r, p, app);
     let App {
         scaling,
-        desired_count,
         load_balancer,
         failover,
         load_test,
         network,
-        architecture,
-        spot,
         ..
     } = app;
-    if scaling.is_some() && desired_count.is_some() {
-        // CloudFormation re-applies a template count on every update, undoing the scaling.
-        r.err(
-            &p.path("DesiredCount"),
-            "not used with Scaling: a count in the template is re-applied on every stack update and undoes auto scaling; Scaling.Min sets the floor",
-        );
-    }
     if let Some(s) = &scaling {
         if s.requests_per_target.is_some() && load_balancer.is_none() {
             r.err(
@@ -326,12 +336,9 @@ fn check_app(r: &mut Reader, p: &Props, app: &App, has_props: bool) {
     if let (Some(lt), Some(lb)) = (load_test, load_balancer) {
         check_gate_reach(r, p, app, lt, lb);
     }
-    if architecture.lit().map(String::as_str) == Some("ARM64") && spot.is_some() {
-        r.err(
-            &p.path("Spot"),
-            "Fargate Spot runs X86_64 tasks only; drop Spot or use Architecture X86_64",
-        );
-    }
+    // Architecture ARM64 with Spot is allowed: FARGATE_SPOT runs Linux ARM64 tasks on platform
+    // version 1.4.0 or later (the service uses LATEST).
+    // https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CapacityProviderStrategyItem.html
     if let (Some(s), Some(lb)) = (&scaling, &load_balancer) {
         if let Routing::SharedRule { arn: None, .. } = lb.routing {
             if s.requests_per_target.is_some() {
@@ -457,6 +464,9 @@ fn check_gate_reach(r: &mut Reader, p: &Props, app: &App, lt: &LoadTest, lb: &Lo
             );
         }
     }
+    if lt.url.is_none() {
+        check_gate_names(r, p, lt, lb);
+    }
     match load_from_vpc(lt, lb) {
         None if lt.from.is_none() => r.err(
             &p.path("LoadTest.From"),
@@ -468,13 +478,186 @@ fn check_gate_reach(r: &mut Reader, p: &Props, app: &App, lt: &LoadTest, lb: &Lo
             let own_ingress = matches!(lb.routing, Routing::Dedicated { .. } | Routing::SharedPort { .. });
             if let (true, Some(cidr)) = (own_ingress, lb.ingress_cidr.lit()) {
                 if cidr != "0.0.0.0/0" && lt.url.is_none() {
+                    // Workers in the VPC would not help an internet-facing ALB the App creates
+                    // (see below); a shared ALB may be internal.
+                    let fix = match lb.routing {
+                        Routing::Dedicated { .. } => "use LoadBalancer.Create.Scheme: internal (the gate then sends from workers in the App's subnets), or give LoadTest.Url",
+                        _ => "set LoadTest.From: vpc if the shared ALB is internal (workers in the App's subnets send the load), or give LoadTest.Url",
+                    };
                     r.err(
                         &p.path("LoadBalancer.IngressCidr"),
-                        format!("admits only {cidr}, and the gate's Lambda runs outside the VPC: set LoadTest.From: vpc to send the load from workers in the App's subnets"),
+                        format!("admits only {cidr}, and the gate's Lambda runs outside the VPC: {fix}"),
+                    );
+                }
+            }
+        }
+        // A rule naming the workers' security group matches their private addresses only; to
+        // an internet-facing ALB's public addresses they arrive from the NAT's address.
+        // https://docs.aws.amazon.com/vpc/latest/userguide/security-group-rules.html#security-group-referencing
+        Some(true) if lt.url.is_none() => {
+            if let Routing::Dedicated {
+                scheme: Val::Lit(s),
+                ..
+            } = &lb.routing
+            {
+                if s == "internet-facing" {
+                    r.err(
+                        &p.path("LoadTest.From"),
+                        "vpc behind an internet-facing ALB: the workers reach its public addresses, which the ALB's security-group rule naming the workers' group does not match (a group reference matches private addresses only); use LoadBalancer.Create.Scheme: internal, or From: internet",
                     );
                 }
             }
         }
         _ => {}
+    }
+}
+
+/// Whether the gate's URL names the ALB itself (`*.elb.amazonaws.com`): a dedicated ALB, a port
+/// claimed without `DnsName`, or a `DnsName` that is an ALB's `DNSName`; `false` when the
+/// name is the user's own or cannot be told.
+fn gate_url_is_alb_name(lb: &LoadBalancer) -> bool {
+    let alb_name = |d: &Option<Val<String>>| match d {
+        Some(Val::Lit(s)) => s.ends_with(".elb.amazonaws.com"),
+        Some(Val::Expr(v)) => {
+            v.get("Fn::GetAtt")
+                .and_then(Value::as_array)
+                .and_then(|a| a.get(1))
+                .and_then(Value::as_str)
+                == Some("DNSName")
+        }
+        None => false,
+    };
+    match &lb.routing {
+        Routing::Dedicated { .. } => true,
+        Routing::SharedPort {
+            port: Dynamic::Auto { .. },
+            dns_name: None,
+            ..
+        } => true,
+        Routing::SharedPort { dns_name, .. } => alb_name(dns_name),
+        Routing::SharedRule {
+            hosts, dns_name, ..
+        } => match hosts.first() {
+            Some(Val::Lit(h)) if !h.contains(['*', '?']) => false,
+            _ => alb_name(dns_name),
+        },
+    }
+}
+
+/// ALB path patterns: `*` matches 0 or more characters, `?` exactly one, case-sensitive.
+/// https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-elasticloadbalancingv2-listenerrule-pathpatternconfig.html
+pub fn path_pattern_matches(pattern: &str, path: &str) -> bool {
+    let (p, s) = (pattern.as_bytes(), path.as_bytes());
+    // Iterative glob match with one backtrack point for the last `*`.
+    let (mut i, mut j, mut star, mut mark) = (0, 0, None, 0);
+    while j < s.len() {
+        if i < p.len() && (p[i] == b'?' || p[i] == s[j]) {
+            i += 1;
+            j += 1;
+        } else if i < p.len() && p[i] == b'*' {
+            star = Some(i);
+            mark = j;
+            i += 1;
+        } else if let Some(st) = star {
+            i = st + 1;
+            mark += 1;
+            j = mark;
+        } else {
+            return false;
+        }
+    }
+    p[i..].iter().all(|&c| c == b'*')
+}
+
+/// The path the gate requests (absolute, like `HealthCheck.Path`): `LoadTest.Path`, or without
+/// it the fixed part of the App's first literal rule path (`/api/` for `/api/*`), else `/`.
+pub fn gate_path(lt: &LoadTest, lb: Option<&LoadBalancer>) -> Val<String> {
+    if let Some(p) = &lt.path {
+        return p.clone();
+    }
+    let prefix = match lb.map(|lb| &lb.routing) {
+        Some(Routing::SharedRule { paths, .. }) => paths
+            .first()
+            .and_then(Val::lit)
+            .map(|p| p.split(['*', '?']).next().unwrap_or("").to_string()),
+        _ => None,
+    };
+    Val::Lit(
+        prefix
+            .filter(|p| p.starts_with('/'))
+            .unwrap_or_else(|| "/".into()),
+    )
+}
+
+/// The names and paths the gate's URL is built from (no `LoadTest.Url`).
+fn check_gate_names(r: &mut Reader, p: &Props, lt: &LoadTest, lb: &LoadBalancer) {
+    // An ACM certificate covers the user's domain, never the ALB's `*.elb.amazonaws.com`: a
+    // client that verifies it must present the user's name (SNI) while connecting.
+    // https://docs.aws.amazon.com/elasticloadbalancing/latest/application/create-https-listener.html
+    if lt.host.is_none() && lb.https != Https::Never && gate_url_is_alb_name(lb) {
+        r.err(
+            &p.path("LoadTest.Host"),
+            "required with HTTPS: the gate connects to the ALB's own name (*.elb.amazonaws.com), which the listener's certificate does not cover, so every request fails TLS and the gate can never pass; give the name the certificate covers (for example Host: app.example.com), or LoadTest.Url",
+        );
+    }
+    // `LoadTest.Path` is absolute, like `HealthCheck.Path`: on a shared rule it must be a path
+    // the App's rule matches, or the gate measures whatever rule does.
+    if let (Routing::SharedRule { paths, .. }, Val::Lit(gate_path)) =
+        (&lb.routing, &gate_path(lt, Some(lb)))
+    {
+        let literal: Option<Vec<&String>> = paths.iter().map(Val::lit).collect();
+        if let Some(patterns) = literal.filter(|v| !v.is_empty()) {
+            if !patterns
+                .iter()
+                .any(|pat| path_pattern_matches(pat, gate_path))
+            {
+                let shown: Vec<&str> = patterns.iter().map(|s| s.as_str()).collect();
+                let prefix = patterns[0]
+                    .split(['*', '?'])
+                    .next()
+                    .unwrap_or("")
+                    .trim_end_matches('/');
+                r.err(
+                    &p.path("LoadTest.Path"),
+                    format!("'{gate_path}' is not matched by the App's rule (LoadBalancer.Path {}): LoadTest.Path is absolute, like HealthCheck.Path, so the gate's requests would reach another rule; give the full path, for example {prefix}{gate_path}", shown.join(", ")),
+                );
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::path_pattern_matches;
+
+    /// ALB path patterns: `*` matches 0 or more characters, `?` exactly one, case-sensitive,
+    /// compared with the path only.
+    /// https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-elasticloadbalancingv2-listenerrule-pathpatternconfig.html
+    #[test]
+    fn path_patterns_match_as_alb_compares_them() {
+        // pattern, path, whether it matches
+        let table = "
+            /api/*     /api/health       yes
+            /api/*     /api/             yes
+            /api/*     /api              no
+            /api       /api              yes
+            /api       /api/health       no
+            /API/*     /api/health       no
+            /v?/users  /v1/users         yes
+            /v?/users  /v12/users        no
+            *          /anything         yes
+            /*/health  /orders/health    yes
+            /*/health  /orders/health/x  no
+            /a*b*c     /axxbyyc          yes
+            /a*b*c     /axxbyy           no";
+        for row in table.lines().filter(|l| !l.trim().is_empty()) {
+            let cols: Vec<&str> = row.split_whitespace().collect();
+            let (pattern, path, matches) = (cols[0], cols[1], cols[2] == "yes");
+            assert_eq!(
+                path_pattern_matches(pattern, path),
+                matches,
+                "{pattern} vs {path}"
+            );
+        }
     }
 }

@@ -136,6 +136,27 @@ pub(super) fn read_load_balancer(
         certificate_arn.is_some(),
         cert_cond,
     );
+    // A rule on a listener of this template speaks what that listener speaks: an HTTPS
+    // listener gives the App an `https://` URL and gate without `Protocol: HTTPS`.
+    // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-elasticloadbalancingv2-listener.html
+    let listener_protocol = m
+        .get("Listener")
+        .and_then(|l| ctx.referenced(l))
+        .filter(|(id, attr)| {
+            attr.is_none() && ctx.resource_type(id) == Some("AWS::ElasticLoadBalancingV2::Listener")
+        })
+        .and_then(|(id, _)| Some((id, ctx.resource_prop(id, "Protocol")?.as_str()?)));
+    let https = match (&https, m.get("Protocol"), listener_protocol) {
+        (Https::Never, None, Some((_, "HTTPS"))) => Https::Always,
+        (Https::Never, Some(_), Some((id, "HTTPS"))) => {
+            r.err(
+                &kp("Protocol"),
+                format!("HTTP, but the rule is on {id}, an HTTPS listener: leave Protocol out (it follows the listener) or give HTTPS"),
+            );
+            https
+        }
+        _ => https,
+    };
     let ingress_cidr = match m.get("IngressCidr") {
         Some(v) => match r.string(&kp("IngressCidr"), v) {
             Some(Val::Lit(c)) if !valid_cidr(&c) => {
@@ -150,9 +171,20 @@ pub(super) fn read_load_balancer(
         },
         None => Val::Lit("0.0.0.0/0".into()),
     };
+    // A rule on a listener of this template: its ALB is the listener's `LoadBalancerArn`, known
+    // without `Arn` (request scaling names the ALB in its metric).
+    // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-elasticloadbalancingv2-listener.html
+    let listener_alb = m
+        .get("Listener")
+        .and_then(|l| ctx.referenced(l))
+        .filter(|(id, attr)| {
+            attr.is_none() && ctx.resource_type(id) == Some("AWS::ElasticLoadBalancingV2::Listener")
+        })
+        .and_then(|(id, _)| ctx.resource_prop(id, "LoadBalancerArn"))
+        .filter(|v| is_intrinsic(v) || v.is_string());
     // A shared ALB of this template: its DNS name is known without DnsName.
     let dns_name = s(r, "DnsName").or_else(|| {
-        let (id, _) = ctx.referenced(m.get("Arn")?)?;
+        let (id, _) = ctx.referenced(m.get("Arn").or(listener_alb)?)?;
         (ctx.resource_type(id) == Some("AWS::ElasticLoadBalancingV2::LoadBalancer"))
             .then(|| Val::Expr(crate::intrinsics::get_att(id, "DNSName")))
     });
@@ -160,7 +192,11 @@ pub(super) fn read_load_balancer(
     let routing = if let Some(c) = m.get("Create") {
         read_dedicated(r, p, m, c)?
     } else if let Some(listener) = m.get("Listener") {
-        read_shared_rule(r, p, m, listener, dns_name)?
+        let alb = listener_alb.map(|v| match v {
+            Value::String(a) => Val::Lit(a.clone()),
+            other => Val::Expr(other.clone()),
+        });
+        read_shared_rule(r, p, m, listener, dns_name, alb)?
     } else if has("Arn") {
         read_shared_port(r, p, m, dns_name)?
     } else {
@@ -258,6 +294,7 @@ fn read_shared_rule(
     m: &Map<String, Value>,
     listener: &Value,
     dns_name: Option<Val<String>>,
+    listener_alb: Option<Val<String>>,
 ) -> Option<Routing> {
     let kp = |k: &str| path(p, k);
     let has = |k: &str| m.contains_key(k);
@@ -360,7 +397,7 @@ fn read_shared_rule(
         );
     }
     Some(Routing::SharedRule {
-        arn: s(r, "Arn"),
+        arn: s(r, "Arn").or(listener_alb),
         security_group: security_group?,
         listener,
         paths,

@@ -599,7 +599,9 @@ pub fn details_text(v: &Value) -> Option<String> {
             rest = lit;
         } else {
             let end = after.find('}')?;
-            out.push('x');
+            // Inside a JSON string any text will do; a bare value must be a number (the macro
+            // writes numeric gate settings unquoted, issue 17).
+            out.push(if out.ends_with('"') { 'x' } else { '0' });
             rest = &after[end + 1..];
         }
     }

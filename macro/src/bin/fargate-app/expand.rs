@@ -26,6 +26,11 @@ pub struct Args {
     /// Export holding the provider's ServiceToken.
     #[arg(long, default_value = DEFAULT_SERVICE_TOKEN_EXPORT)]
     provider_export: String,
+    /// Parameter values, `Key=Value` (lists comma-separated), as CloudFormation hands them to
+    /// the macro: what they make known is validated; the output keeps the `Ref`s. Parameters
+    /// not given use their `Default`.
+    #[arg(long, num_args = 1.., value_name = "KEY=VALUE")]
+    parameters: Vec<String>,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -139,7 +144,7 @@ fn file_problem(pos: Option<Pos>, message: String, code: &'static str) -> Failur
 
 /// Expands and prints the template; returns the warnings to report.
 fn expand(a: &Args) -> Result<Vec<Report>, Failure> {
-    let (expanded, warnings) = load(&a.file, &a.provider_export)?;
+    let (expanded, warnings) = load(&a.file, &a.provider_export, &a.parameters)?;
     let out = match a.format {
         Format::Json => template::to_json(&expanded),
         Format::Yaml => template::to_yaml(&expanded)
@@ -154,7 +159,11 @@ fn expand(a: &Args) -> Result<Vec<Report>, Failure> {
 
 /// Reads `file` (`-` is standard input) and expands it: the expanded template and the
 /// warnings, or what went wrong. `explain` reads templates the same way.
-pub fn load(file: &str, provider_export: &str) -> Result<(Value, Vec<Report>), Failure> {
+pub fn load(
+    file: &str,
+    provider_export: &str,
+    parameters: &[String],
+) -> Result<(Value, Vec<Report>), Failure> {
     let text = if file == "-" {
         std::io::read_to_string(std::io::stdin())
     } else {
@@ -168,16 +177,28 @@ pub fn load(file: &str, provider_export: &str) -> Result<(Value, Vec<Report>), F
     if let Some(p) = source::too_many_resources(&src.value) {
         return Err(Failure::Invalid(vec![report(&p, src.positions.locate(&p))]));
     }
+    let mut settings = Settings::with_export(provider_export);
+    for kv in parameters {
+        let Some((k, v)) = kv.split_once('=') else {
+            return Err(file_problem(
+                None,
+                format!("--parameters {kv}: expected KEY=VALUE"),
+                "FA000",
+            ));
+        };
+        settings
+            .parameter_values
+            .insert(k.to_string(), serde_json::Value::String(v.to_string()));
+    }
     let expanded =
-        fargate_macro::expand_with_warnings(&src.value, &Settings::with_export(provider_export))
-            .map_err(|problems| {
-                Failure::Invalid(
-                    problems
-                        .iter()
-                        .map(|p| report(p, src.positions.locate(p)))
-                        .collect(),
-                )
-            })?;
+        fargate_macro::expand_with_warnings(&src.value, &settings).map_err(|problems| {
+            Failure::Invalid(
+                problems
+                    .iter()
+                    .map(|p| report(p, src.positions.locate(p)))
+                    .collect(),
+            )
+        })?;
     let warnings = expanded
         .warnings
         .iter()
@@ -195,6 +216,18 @@ fn warning_report(w: &Warning, positions: &source::PosTree) -> Report {
             Some(app.clone()),
             Some("Properties.Discovery".to_string()),
             "FA302",
+        ),
+        Warning::StrategyListenerUnchecked { app } => (
+            Some(positions.find(&format!("Resources.{app}.Properties.Deployment"))),
+            Some(app.clone()),
+            Some("Properties.Deployment.Strategy".to_string()),
+            "FA304",
+        ),
+        Warning::DesiredCountDropped { app } => (
+            Some(positions.find(&format!("Resources.{app}.Properties.DesiredCount"))),
+            Some(app.clone()),
+            Some("Properties.DesiredCount".to_string()),
+            "FA303",
         ),
     };
     let text = w.to_string();

@@ -21,6 +21,10 @@ pub struct Args {
     /// Export holding the provider's ServiceToken.
     #[arg(long, default_value = DEFAULT_SERVICE_TOKEN_EXPORT)]
     provider_export: String,
+    /// Parameter values, `Key=Value`, as for `expand`: what they make known is validated
+    /// before the model runs (the model itself keeps parameters symbolic).
+    #[arg(long, num_args = 1.., value_name = "KEY=VALUE")]
+    parameters: Vec<String>,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -35,7 +39,7 @@ pub fn run(args: Args) -> ExitCode {
     } else {
         args.file.as_str()
     };
-    let (expanded, warnings) = match load(&args.file, &args.provider_export) {
+    let (expanded, warnings) = match load(&args.file, &args.provider_export, &args.parameters) {
         Ok(x) => x,
         Err(Failure::Invalid(r)) => {
             write_reports(file, &r, "", ErrorFormat::Text);
