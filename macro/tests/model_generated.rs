@@ -330,7 +330,7 @@ fn the_model_finds_planted_defects() {
         ("linear_shared_rule.json", "http://api.example.com/api/health", "http://api.example.com/api/api/health", "ELB_GATE_PATH_DOUBLED"),
         (
             "linear_shared_rule.json",
-            "\\\"Headers\\\":{\\\"X-FargateApp-Route\\\":\\\"test\\\"}",
+            "\\\"Headers\\\":{\\\"X-FargateApp-Route\\\":\\\"${V1}\\\"}",
             "\\\"Headers\\\":{}",
             "ECS_GATE_MEASURES_OLD_REVISION",
         ),

@@ -545,12 +545,27 @@ pub fn gate_requests(st: &Stack, app: &App) -> Vec<GateRequest> {
         let stages: Vec<&str> = items(&h["LifecycleStages"])
             .filter_map(Value::as_str)
             .collect();
+        // A header value the macro fills in at deploy time (`"${V1}"` with V1 an intrinsic in
+        // the `Fn::Sub` map) is that intrinsic: a rule condition with the same intrinsic
+        // matches it, whatever its value turns out to be.
+        let vars = h["HookDetails"]["Fn::Sub"][1].as_object();
+        let headers = headers_of(&d["Headers"])
+            .into_iter()
+            .map(|(n, v)| {
+                let var = v
+                    .as_str()
+                    .and_then(|s| s.strip_prefix("{{")?.strip_suffix("}}"))
+                    .and_then(|name| vars?.get(name))
+                    .filter(|x| !x.is_string());
+                (n, var.cloned().unwrap_or(v))
+            })
+            .collect();
         out.push(GateRequest {
             origin: format!("{}.LifecycleHooks[{i}]", app.service),
             stage: stages.join("+"),
             url,
             host_header: d["Host"].as_str().map(String::from),
-            headers: headers_of(&d["Headers"]),
+            headers,
             method: d["Method"].as_str().unwrap_or("GET").to_string(),
             thresholds: d["Thresholds"].clone(),
         });

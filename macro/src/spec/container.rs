@@ -213,6 +213,59 @@ pub(super) fn read_secrets(r: &mut Reader, p: &str, v: &Value, ctx: &TemplateCtx
     out
 }
 
+/// The key ARNs of the customer-managed KMS keys that this template's own
+/// `AWS::SecretsManager::Secret`s, named by the App's secrets (`!Ref`, `!Sub "${Secret}..."`),
+/// are encrypted with (`KmsKeyId`): a key of the template (`!Ref Key` is its key ID, so the grant
+/// names `!GetAtt Key.Arn`), or a literal key ARN. An alias or key ID given literally cannot be
+/// granted by ARN: `SecretsKmsKeys` is for those.
+/// https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-secretsmanager-secret.html
+/// https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-kms-key.html
+fn template_secret_keys(secrets: &[Secret], ctx: &TemplateCtx) -> Vec<Value> {
+    let mut keys = Vec::new();
+    for s in secrets {
+        let mut names = Vec::new();
+        if let Some(id) = s.value_from.get("Ref").and_then(Value::as_str) {
+            names.push(id.to_string());
+        }
+        let sub_text = match s.value_from.get("Fn::Sub") {
+            Some(Value::String(t)) => Some(t.as_str()),
+            Some(Value::Array(a)) => a.first().and_then(Value::as_str),
+            _ => None,
+        };
+        if let Some(t) = sub_text {
+            let mut rest = t;
+            while let Some(at) = rest.find("${") {
+                let after = &rest[at + 2..];
+                let Some(end) = after.find('}') else { break };
+                names.push(after[..end].to_string());
+                rest = &after[end + 1..];
+            }
+        }
+        for id in names {
+            if ctx.resource_type(&id) != Some("AWS::SecretsManager::Secret") {
+                continue;
+            }
+            let key = match ctx.resource_prop(&id, "KmsKeyId") {
+                Some(Value::String(k)) if kms_key_arn(k) => Value::String(k.clone()),
+                Some(v) => match v.get("Ref").and_then(Value::as_str) {
+                    Some(k) if ctx.resource_type(k) == Some("AWS::KMS::Key") => {
+                        serde_json::json!({ "Fn::GetAtt": [k, "Arn"] })
+                    }
+                    _ => match v.get("Fn::GetAtt").and_then(Value::as_array) {
+                        Some(a) if a.get(1).and_then(Value::as_str) == Some("Arn") => v.clone(),
+                        _ => continue,
+                    },
+                },
+                None => continue,
+            };
+            if !keys.contains(&key) {
+                keys.push(key);
+            }
+        }
+    }
+    keys
+}
+
 /// The ARN a literal secret ARN grants: a Secrets Manager ARN without its JSON-key/version
 /// suffix, and with `-??????` when the 6-character random suffix is missing.
 pub(super) fn literal_secret_arn(s: &str) -> Option<(Value, SecretKind)> {
@@ -550,6 +603,27 @@ pub(super) fn read_container(
             ListVal::Items(v) => Value::Array(v),
             ListVal::Expr(e) => e,
         });
+    // A secret of this template names its key (`KmsKeyId`): grant that one too, so a template
+    // that makes both the key and the secret needs no `SecretsKmsKeys`.
+    let template_keys = template_secret_keys(&secrets, ctx);
+    let secrets_kms_keys = match (secrets_kms_keys, template_keys.is_empty()) {
+        (keys, true) => keys,
+        (None, false) => Some(Value::Array(template_keys)),
+        (Some(Value::Array(mut given)), false) => {
+            for k in template_keys {
+                if !given.contains(&k) {
+                    given.push(k);
+                }
+            }
+            Some(Value::Array(given))
+        }
+        // A list given as one intrinsic: keep it, and add the template's keys beside it.
+        (Some(expr), false) => {
+            let mut all = vec![expr];
+            all.extend(template_keys);
+            Some(Value::Array(all))
+        }
+    };
     if secrets_kms_keys.is_some() && p.get("Secrets").is_none() {
         r.err(
             &p.path("SecretsKmsKeys"),

@@ -264,7 +264,7 @@ pub fn read_app(
         load_test,
         attributes,
     };
-    check_app(&mut r, &p, &app, props_v.is_some());
+    check_app(&mut r, &p, &app, props_v.is_some(), ctx);
     if problems_added(&r, before) {
         return None;
     }
@@ -272,7 +272,7 @@ pub fn read_app(
 }
 
 /// Rules across property families.
-fn check_app(r: &mut Reader, p: &Props, app: &App, has_props: bool) {
+fn check_app(r: &mut Reader, p: &Props, app: &App, has_props: bool, ctx: &TemplateCtx) {
     check_deployment(r, p, app);
     let App {
         scaling,
@@ -334,7 +334,7 @@ fn check_app(r: &mut Reader, p: &Props, app: &App, has_props: bool) {
         }
     }
     if let (Some(lt), Some(lb)) = (load_test, load_balancer) {
-        check_gate_reach(r, p, app, lt, lb);
+        check_gate_reach(r, p, app, lt, lb, ctx);
     }
     // Architecture ARM64 with Spot is allowed: FARGATE_SPOT runs Linux ARM64 tasks on platform
     // version 1.4.0 or later (the service uses LATEST).
@@ -418,7 +418,14 @@ pub fn load_from_vpc(lt: &LoadTest, lb: &LoadBalancer) -> Option<bool> {
 
 /// What the gate needs to reach the App's own tasks (README, "What the macro emits for the
 /// gate"): a routing rule below the App's with `Failover`, and a place to send load from.
-fn check_gate_reach(r: &mut Reader, p: &Props, app: &App, lt: &LoadTest, lb: &LoadBalancer) {
+fn check_gate_reach(
+    r: &mut Reader,
+    p: &Props,
+    app: &App,
+    lt: &LoadTest,
+    lb: &LoadBalancer,
+    ctx: &TemplateCtx,
+) {
     if app.failover.is_some() {
         if let Routing::SharedRule {
             priority,
@@ -507,9 +514,43 @@ fn check_gate_reach(r: &mut Reader, p: &Props, app: &App, lt: &LoadTest, lb: &Lo
                     );
                 }
             }
+            // A shared ALB of this template: its `Scheme`, internet-facing when not given
+            // (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-elasticloadbalancingv2-loadbalancer.html).
+            if let Some(alb) = template_alb(lb, ctx) {
+                let scheme = ctx.resource_prop(&alb, "Scheme");
+                if scheme.is_none() || scheme.and_then(Value::as_str) == Some("internet-facing") {
+                    r.err(
+                        &p.path("LoadTest.From"),
+                        format!("vpc behind an internet-facing ALB ({alb}: its Scheme is internet-facing unless given): the workers reach its public addresses, which a security-group rule naming the workers' group does not match (a group reference matches private addresses only); give {alb} Scheme: internal, or use From: internet"),
+                    );
+                }
+            }
         }
         _ => {}
     }
+}
+
+/// The logical ID of the shared ALB, when it is a resource of this template: named by
+/// `LoadBalancer.Arn`, or the `LoadBalancerArn` of a listener of this template.
+fn template_alb(lb: &LoadBalancer, ctx: &TemplateCtx) -> Option<String> {
+    const ALB: &str = "AWS::ElasticLoadBalancingV2::LoadBalancer";
+    let ref_of = |v: &Value| v.get("Ref").and_then(Value::as_str).map(str::to_string);
+    let (arn, listener) = match &lb.routing {
+        Routing::SharedPort { arn, .. } => (Some(arn), None),
+        Routing::SharedRule { arn, listener, .. } => (arn.as_ref(), Some(listener)),
+        Routing::Dedicated { .. } => return None,
+    };
+    if let Some(Val::Expr(v)) = arn {
+        if let Some(id) = ref_of(v).filter(|id| ctx.resource_type(id) == Some(ALB)) {
+            return Some(id);
+        }
+    }
+    let Some(Val::Expr(l)) = listener else {
+        return None;
+    };
+    let l = ref_of(l)?;
+    let id = ref_of(ctx.resource_prop(&l, "LoadBalancerArn")?)?;
+    (ctx.resource_type(&id) == Some(ALB)).then_some(id)
 }
 
 /// Whether the gate's URL names the ALB itself (`*.elb.amazonaws.com`): a dedicated ALB, a port

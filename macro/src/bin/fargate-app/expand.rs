@@ -207,29 +207,38 @@ pub fn load(
     Ok((expanded.template, warnings))
 }
 
-/// A warning at the App it names (its `Discovery`, what the warning is about), or at no place.
-fn warning_report(w: &Warning, positions: &source::PosTree) -> Report {
-    let (pos, logical_id, path, code) = match w {
+/// Where a warning belongs: the App property it is about (or no place), its path and its code.
+pub fn warning_place(
+    w: &Warning,
+    positions: &source::PosTree,
+) -> (Option<Pos>, Option<String>, Option<String>, &'static str) {
+    let at = |app: &str, prop: &str| Some(positions.find(&format!("Resources.{app}.{prop}")));
+    match w {
         Warning::MissingTransform => (None, None, None, "FA301"),
         Warning::Unreachable { app, .. } => (
-            Some(positions.find(&format!("Resources.{app}.Properties.Discovery"))),
+            at(app, "Properties.Discovery"),
             Some(app.clone()),
             Some("Properties.Discovery".to_string()),
             "FA302",
         ),
         Warning::StrategyListenerUnchecked { app } => (
-            Some(positions.find(&format!("Resources.{app}.Properties.Deployment"))),
+            at(app, "Properties.Deployment"),
             Some(app.clone()),
             Some("Properties.Deployment.Strategy".to_string()),
             "FA304",
         ),
         Warning::DesiredCountDropped { app } => (
-            Some(positions.find(&format!("Resources.{app}.Properties.DesiredCount"))),
+            at(app, "Properties.DesiredCount"),
             Some(app.clone()),
             Some("Properties.DesiredCount".to_string()),
             "FA303",
         ),
-    };
+    }
+}
+
+/// A warning at the App property it is about, or at no place.
+fn warning_report(w: &Warning, positions: &source::PosTree) -> Report {
+    let (pos, logical_id, path, code) = warning_place(w, positions);
     let text = w.to_string();
     Report {
         severity: Severity::Warning,

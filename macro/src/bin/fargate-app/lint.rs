@@ -216,14 +216,7 @@ fn problem_finding(p: &Problem, pos: Pos) -> Finding {
 }
 
 fn warning_finding(w: &Warning, positions: &PosTree) -> Finding {
-    let (pos, logical_id, code) = match w {
-        Warning::MissingTransform => (None, None, "FA301"),
-        Warning::Unreachable { app, .. } => (
-            Some(positions.find(&format!("Resources.{app}.Properties.Discovery"))),
-            Some(app.clone()),
-            "FA302",
-        ),
-    };
+    let (pos, logical_id, _, code) = crate::expand::warning_place(w, positions);
     Finding {
         severity: Severity::Warning,
         code: code.into(),
