@@ -513,7 +513,7 @@ async fn connect_to_takes_curls_form_and_its_empty_fields() {
     for (rule, reaches) in [
         (format!("app.invalid:{port}:127.0.0.1:{port}"), true),
         (format!("::127.0.0.1:{port}"), true),
-        (format!("app.invalid::127.0.0.1:"), true),
+        ("app.invalid::127.0.0.1:".to_string(), true),
         (format!(":{port}:127.0.0.1:"), true),
         (format!("127.0.0.1:{port}"), true),
         ("127.0.0.1".to_string(), true),
