@@ -133,8 +133,10 @@ async fn twenty_workers_merge_into_the_counts_and_percentiles_of_one_process() {
         "the target saw every request once"
     );
     assert_eq!(counts(&merged), counts(&single));
-    // total / 25 errors and total / 20 slow answers, wherever they fell.
+    // total / 25 errors and total / 20 slow answers, wherever they fell; every answer's body
+    // is `ok` (2 bytes).
     assert_eq!(merged.statuses.get(&500), Some(&(total / 25)));
+    assert_eq!(merged.bytes_received, 2 * total);
     assert_eq!(
         merged
             .latency
