@@ -321,6 +321,22 @@ pub struct WorkerReply {
     pub error: Option<String>,
 }
 
+impl WorkerReply {
+    /// A worker's run, as it answers: the report in its wire form, or the error's words.
+    pub fn of<E: std::fmt::Display>(run: Result<Report, E>) -> Self {
+        match run {
+            Ok(r) => WorkerReply {
+                report: Some(r.to_wire()),
+                error: None,
+            },
+            Err(e) => WorkerReply {
+                report: None,
+                error: Some(e.to_string()),
+            },
+        }
+    }
+}
+
 /// Merges the replies of `asked` workers into one report. A worker that failed, answered
 /// something unreadable, or gave no reply at all (`Err`: timed out, crashed; or fewer replies
 /// than `asked`) is counted in `workers_failed` with its reason, and fails the verdict.

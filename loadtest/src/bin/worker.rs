@@ -25,10 +25,7 @@ fn main() {
     let arg = std::env::args().nth(1).unwrap_or_default();
     let reply = match serde_json::from_str::<Run>(&arg) {
         Ok(run) => work(run),
-        Err(e) => WorkerReply {
-            report: None,
-            error: Some(format!("unreadable run: {e}")),
-        },
+        Err(e) => WorkerReply::of(Err(format!("unreadable run: {e}"))),
     };
     println!("{}", serde_json::to_string(&reply).expect("serialisable"));
 }
@@ -48,14 +45,5 @@ fn work(run: Run) -> WorkerReply {
         .enable_all()
         .build()
         .expect("a tokio runtime");
-    match rt.block_on(fargate_loadtest::run(&cfg, Arc::new(Progress::default()))) {
-        Ok(r) => WorkerReply {
-            report: Some(r.to_wire()),
-            error: None,
-        },
-        Err(e) => WorkerReply {
-            report: None,
-            error: Some(e.to_string()),
-        },
-    }
+    WorkerReply::of(rt.block_on(fargate_loadtest::run(&cfg, Arc::new(Progress::default()))))
 }
