@@ -12,7 +12,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const WORKERS: usize = 20;
-const PER_WORKER: u64 = 50;
+/// Requests per worker: 50 in `cargo test`; `DISTRIBUTED_PER_WORKER=500` for a larger run.
+fn per_worker() -> u64 {
+    std::env::var("DISTRIBUTED_PER_WORKER")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(50)
+}
 /// One request in 20 is this much slower (the target counts arrivals, so the same requests are
 /// slow however they are spread over workers), one in 25 answers 500.
 const SLOW: Duration = Duration::from_millis(400);
@@ -94,7 +100,8 @@ fn counts(r: &Report) -> impl PartialEq + std::fmt::Debug {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_workers_merge_into_the_counts_and_percentiles_of_one_process() {
-    let total = WORKERS as u64 * PER_WORKER;
+    let per_worker = per_worker();
+    let total = WORKERS as u64 * per_worker;
     // One process: the same number of requests, as many clients, to an identical target.
     let single_target = target().await;
     let mut cfg = Config::new(
@@ -112,7 +119,7 @@ async fn twenty_workers_merge_into_the_counts_and_percentiles_of_one_process() {
     let started = Instant::now();
     let replies = tokio::task::spawn_blocking(move || {
         fan_out(
-            (0..WORKERS).map(|_| run_spec(&url, PER_WORKER)).collect(),
+            (0..WORKERS).map(|_| run_spec(&url, per_worker)).collect(),
             Duration::from_secs(120),
         )
     })
@@ -174,7 +181,7 @@ async fn twenty_workers_merge_into_the_counts_and_percentiles_of_one_process() {
             <= 1
     );
     eprintln!(
-        "{WORKERS} workers x {PER_WORKER} requests: merged in {:.2} s wall (one process: {:.2} s); \
+        "{WORKERS} workers x {per_worker} requests: merged in {:.2} s wall (one process: {:.2} s); \
          p50 {:.2}/{:.2} ms, p99 {:.1}/{:.1} ms, p99.9 {:.1}/{:.1} ms (merged/one process)",
         fan_wall.as_secs_f64(),
         single_wall.as_secs_f64(),
