@@ -124,7 +124,11 @@ impl Failure {
 /// How one request ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    Status(u16),
+    /// An HTTP answer, read to its end: the status and the body's length in bytes.
+    Status {
+        status: u16,
+        bytes: u64,
+    },
     Timeout,
     Failed(Failure),
 }
@@ -132,7 +136,7 @@ pub enum Outcome {
 impl Outcome {
     pub fn describe(&self) -> String {
         match self {
-            Outcome::Status(s) => format!("status {s}"),
+            Outcome::Status { status, .. } => format!("status {status}"),
             Outcome::Timeout => "timeout".into(),
             Outcome::Failed(f) => f.reason(),
         }
@@ -229,13 +233,17 @@ impl Conn {
         match sender.send_request(req).await {
             Ok(resp) => {
                 let status = resp.status().as_u16();
-                match resp.into_body().collect().await {
-                    Ok(_) => {
-                        self.sender = Some(sender);
-                        Outcome::Status(status)
+                // Read to the end, counting the body's bytes without keeping them.
+                let mut body = resp.into_body();
+                let mut bytes = 0u64;
+                while let Some(frame) = body.frame().await {
+                    match frame {
+                        Ok(f) => bytes += f.data_ref().map_or(0, |d| d.len() as u64),
+                        Err(e) => return Outcome::Failed(Failure::hyper(&e)),
                     }
-                    Err(e) => Outcome::Failed(Failure::hyper(&e)),
                 }
+                self.sender = Some(sender);
+                Outcome::Status { status, bytes }
             }
             Err(e) => Outcome::Failed(Failure::hyper(&e)),
         }

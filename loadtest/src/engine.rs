@@ -39,9 +39,14 @@ pub struct Config {
     /// Connect to this `HOST:PORT` (or `HOST`, keeping the URL's port) instead of the URL's
     /// host, still presenting the URL's host name in TLS (SNI) and in `Host`, like curl's
     /// `--connect-to`: an ALB reached by its DNS name while the certificate is for the app's.
+    /// curl's own form `HOST1:PORT1:HOST2:PORT2` is taken too (see [`connect_address`]).
     pub connect_to: Option<String>,
     /// PEM certificates trusted for HTTPS besides the public web PKI roots.
     pub extra_root_certs_pem: Option<String>,
+    /// Stop after this many requests were sent (both models); `duration` still bounds the run.
+    pub requests: Option<u64>,
+    /// Accept any server certificate (self-signed targets), like curl's `-k`. Off by default.
+    pub insecure: bool,
 }
 
 impl Default for Config {
@@ -59,6 +64,8 @@ impl Default for Config {
             max_connections: 2000,
             connect_to: None,
             extra_root_certs_pem: None,
+            requests: None,
+            insecure: false,
         }
     }
 }
@@ -74,17 +81,38 @@ impl Config {
     }
 }
 
-/// Parses a duration with its unit: `250ms`, `90s`, `2m`, `1h`, `1m 30s`. A bare number is an
-/// error (is `30` seconds or milliseconds?).
+/// Parses a duration: a bare number of seconds (`60`, `1.5`, as the template's `Duration: 60`)
+/// or a number with its unit (`250ms`, `90s`, `2m`, `1h`, `1m 30s`).
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
-    if !s.is_empty() && s.chars().all(|c| c.is_ascii_digit() || c == '.') {
-        return Err(format!(
-            "'{s}' has no unit: write {s}s, {s}ms or {s}m (units: ms, s, m, h)"
-        ));
+    let bad = || format!("'{s}' is not a duration: write 60 (seconds), 60s, 2m or 250ms");
+    if s.starts_with(|c: char| c.is_ascii_digit() || c == '.')
+        && s.chars().all(|c| c.is_ascii_digit() || c == '.')
+    {
+        let secs: f64 = s.parse().map_err(|_| bad())?;
+        return Duration::try_from_secs_f64(secs).map_err(|_| bad());
     }
-    humantime::parse_duration(s)
-        .map_err(|e| format!("'{s}' is not a duration such as 250ms, 90s, 2m or 1h ({e})"))
+    humantime::parse_duration(s).map_err(|_| bad())
+}
+
+/// [`parse_duration`], then checks `range`; the error names `what` and the bounds
+/// (`8days is out of range: the duration is 1ms to 7days`).
+pub fn parse_duration_in(
+    s: &str,
+    what: &str,
+    range: std::ops::RangeInclusive<Duration>,
+) -> Result<Duration, String> {
+    let d = parse_duration(s)?;
+    if range.contains(&d) {
+        return Ok(d);
+    }
+    let f = humantime::format_duration;
+    Err(format!(
+        "{} is out of range: {what} is {} to {}",
+        f(d),
+        f(*range.start()),
+        f(*range.end())
+    ))
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -136,32 +164,126 @@ fn tls_connector(cfg: &Config) -> Result<tokio_rustls::TlsConnector, EngineError
     }
     // One provider named explicitly: the workspace links both ring and aws-lc-rs.
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut tls = rustls::ClientConfig::builder_with_provider(provider)
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .map_err(|e| bad(e.to_string()))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+        .map_err(|e| bad(e.to_string()))?;
+    let mut tls = if cfg.insecure {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider)))
+            .with_no_client_auth()
+    } else {
+        builder.with_root_certificates(roots).with_no_client_auth()
+    };
     tls.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(tokio_rustls::TlsConnector::from(Arc::new(tls)))
 }
 
-/// `HOST:PORT`, `[V6]:PORT` or `HOST` (then `default_port`).
-fn split_host_port(s: &str, default_port: u16) -> Result<(String, u16), String> {
-    let s = s.trim();
-    let (host, port) = match s.rsplit_once(':') {
-        Some((h, p)) if !h.is_empty() && !p.is_empty() && !h.ends_with(':') => {
-            let port = p
-                .parse::<u16>()
-                .map_err(|_| format!("'{p}' is not a port in '{s}'"))?;
-            (h, port)
-        }
-        _ => (s, default_port),
-    };
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    if host.is_empty() {
-        return Err(format!("no host in '{s}'"));
+/// `--insecure`: accepts any certificate chain and name, still checking that the server holds
+/// the key it presents (the handshake's signatures), as curl's `-k` does.
+#[derive(Debug)]
+struct AnyCertificate(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for AnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
     }
-    Ok((host.to_string(), port))
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// Splits on the colons outside `[...]` (IPv6 addresses are written in brackets).
+fn colon_fields(s: &str) -> Vec<&str> {
+    let (mut out, mut start, mut depth) = (Vec::new(), 0, 0i32);
+    for (i, c) in s.char_indices() {
+        match c {
+            '[' => depth += 1,
+            ']' => depth -= 1,
+            ':' if depth == 0 => {
+                out.push(&s[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(&s[start..]);
+    out
+}
+
+fn port_in(p: &str, rule: &str) -> Result<u16, String> {
+    p.parse::<u16>()
+        .map_err(|_| format!("'{p}' is not a port in '{rule}'"))
+}
+
+/// Where to connect for a request to `host:port`, given a `--connect-to` rule: `HOST`,
+/// `HOST:PORT`, `[V6]:PORT`, or curl's `HOST1:PORT1:HOST2:PORT2`, where an empty HOST1 or
+/// PORT1 matches any and an empty HOST2 or PORT2 keeps the request's, and a rule that does not
+/// match the request is not applied (`Ok(None)`). Hosts are compared as strings, like curl's.
+/// https://curl.se/libcurl/c/CURLOPT_CONNECT_TO.html
+pub fn connect_address(rule: &str, host: &str, port: u16) -> Result<Option<(String, u16)>, String> {
+    let rule = rule.trim();
+    let unbracket = |h: &str| h.trim_start_matches('[').trim_end_matches(']').to_string();
+    if rule.parse::<std::net::Ipv6Addr>().is_ok() {
+        return Ok(Some((rule.to_string(), port)));
+    }
+    match colon_fields(rule)[..] {
+        [h] if !h.is_empty() => Ok(Some((unbracket(h), port))),
+        [h, p] if !h.is_empty() => Ok(Some((unbracket(h), port_in(p, rule)?))),
+        [h1, p1, h2, p2] => {
+            let p1 = (!p1.is_empty()).then(|| port_in(p1, rule)).transpose()?;
+            let p2 = (!p2.is_empty()).then(|| port_in(p2, rule)).transpose()?;
+            let host_matches = h1.is_empty() || unbracket(h1).eq_ignore_ascii_case(host);
+            if !host_matches || p1.is_some_and(|p1| p1 != port) {
+                return Ok(None);
+            }
+            let to = if h2.is_empty() {
+                host.to_string()
+            } else {
+                unbracket(h2)
+            };
+            Ok(Some((to, p2.unwrap_or(port))))
+        }
+        _ => Err(format!(
+            "'{rule}' is neither HOST[:PORT] nor curl's HOST1:PORT1:HOST2:PORT2"
+        )),
+    }
 }
 
 async fn resolve(host: &str, port: u16) -> Result<std::net::SocketAddr, EngineError> {
@@ -225,14 +347,15 @@ async fn prepare(cfg: &Config) -> Result<Target, EngineError> {
             reason: "must be more than zero".into(),
         });
     }
-    let addr = match &cfg.connect_to {
-        Some(c) => {
-            let (h, p) = split_host_port(c, port).map_err(|reason| EngineError::BadSetting {
-                name: "ConnectTo",
-                reason,
-            })?;
-            resolve(&h, p).await?
-        }
+    let rule = match &cfg.connect_to {
+        Some(c) => connect_address(c, &host, port).map_err(|reason| EngineError::BadSetting {
+            name: "ConnectTo",
+            reason,
+        })?,
+        None => None,
+    };
+    let addr = match rule {
+        Some((h, p)) => resolve(&h, p).await?,
         None => resolve(&host, port).await?,
     };
     let host_header = match uri.port_u16() {
@@ -279,7 +402,7 @@ async fn warm_up(cfg: &Config, t: &Target) -> Result<(), EngineError> {
     loop {
         let mut conn = Conn::new();
         let last = match conn.send(t).await {
-            Outcome::Status(s) if s == cfg.expected_status => return Ok(()),
+            Outcome::Status { status, .. } if status == cfg.expected_status => return Ok(()),
             o => o.describe(),
         };
         if start.elapsed() + Duration::from_millis(500) >= cfg.warm_up {
@@ -315,8 +438,9 @@ impl Tally {
         let r = &mut self.report;
         let us = (latency.as_micros() as u64).max(1);
         match o {
-            Outcome::Status(s) => {
+            Outcome::Status { status: s, bytes } => {
                 r.latency.saturating_record(us);
+                r.bytes_received += bytes;
                 *r.statuses.entry(s).or_default() += 1;
                 if s == expected {
                     r.ok += 1;
@@ -355,16 +479,22 @@ pub async fn run(cfg: &Config, progress: Arc<Progress>) -> Result<Report, Engine
 
 async fn closed(cfg: &Config, t: Arc<Target>, n: usize, progress: Arc<Progress>) -> Report {
     let start = Instant::now();
-    let end = start + cfg.duration;
+    let end = start.checked_add(cfg.duration);
+    // With a request count, each request takes a ticket first; none left, the client stops.
+    let tickets = Arc::new(AtomicU64::new(cfg.requests.unwrap_or(u64::MAX)));
     let mut tasks = Vec::with_capacity(n);
     for _ in 0..n {
-        let t = t.clone();
+        let (t, tickets) = (t.clone(), tickets.clone());
         let progress = progress.clone();
         let expected = cfg.expected_status;
         tasks.push(tokio::spawn(async move {
             let mut conn = Conn::new();
             let mut tally = Tally::new(t.timeout);
-            while Instant::now() < end {
+            while end.is_none_or(|end| Instant::now() < end)
+                && tickets
+                    .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+                    .is_ok()
+            {
                 let sent_at = Instant::now();
                 tally.report.sent += 1;
                 progress.sent.fetch_add(1, Ordering::Relaxed);
@@ -387,13 +517,22 @@ async fn closed(cfg: &Config, t: Arc<Target>, n: usize, progress: Arc<Progress>)
     }
     report.max_in_flight = n as u64;
     report.elapsed = start.elapsed();
-    report.window = cfg.duration;
+    // Stopped by the request count, the window is the time the requests took.
+    report.window = cfg.duration.min(report.elapsed);
+    report.workers_answered = 1;
     report
 }
 
 async fn open(cfg: &Config, t: Arc<Target>, rate: f64, progress: Arc<Progress>) -> Report {
     let start = Instant::now();
-    let total = (rate * cfg.duration.as_secs_f64()).round() as u64;
+    let in_window = (rate * cfg.duration.as_secs_f64()).round() as u64;
+    let total = cfg.requests.map_or(in_window, |n| n.min(in_window));
+    // Stopped by the request count, the window is the time those requests are asked over.
+    let window = if total < in_window {
+        Duration::from_secs_f64(total as f64 / rate)
+    } else {
+        cfg.duration
+    };
     let interval = Duration::from_secs_f64(1.0 / rate);
     let connections = cfg.max_connections.max(1);
     let in_flight_cap = 2 * connections;
@@ -468,7 +607,7 @@ async fn open(cfg: &Config, t: Arc<Target>, rate: f64, progress: Arc<Progress>) 
     }
     let _ = scheduler.join();
     // Every request times out by its intended time + timeout; this deadline is a backstop.
-    let hard_end = tokio::time::Instant::from_std(start + cfg.duration + cfg.timeout);
+    let hard_end = tokio::time::Instant::from_std(start + window + cfg.timeout);
     let drained = tokio::time::timeout_at(hard_end, async {
         while tasks.join_next().await.is_some() {}
     })
@@ -478,7 +617,7 @@ async fn open(cfg: &Config, t: Arc<Target>, rate: f64, progress: Arc<Progress>) 
         while tasks.join_next().await.is_some() {}
     }
     // The last request is asked one interval before the window ends: the window is the floor.
-    let elapsed = start.elapsed().max(cfg.duration);
+    let elapsed = start.elapsed().max(window);
     let mut tally = std::mem::replace(&mut *shared.lock().unwrap(), Tally::new(cfg.timeout));
     // Requests cut by the backstop count as timeouts.
     let cut = sent.saturating_sub(tally.report.completed());
@@ -496,6 +635,7 @@ async fn open(cfg: &Config, t: Arc<Target>, rate: f64, progress: Arc<Progress>) 
     report.max_in_flight = peak.load(Ordering::Relaxed);
     report.target_rate = Some(rate);
     report.elapsed = elapsed;
-    report.window = cfg.duration;
+    report.window = window;
+    report.workers_answered = 1;
     report
 }

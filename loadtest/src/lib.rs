@@ -20,5 +20,7 @@ pub mod engine;
 pub mod report;
 pub mod target;
 
-pub use engine::{parse_duration, run, Config, EngineError, Model, Progress};
-pub use report::{judge, Report, Thresholds, Verdict};
+pub use engine::{
+    connect_address, parse_duration, parse_duration_in, run, Config, EngineError, Model, Progress,
+};
+pub use report::{judge, merge_workers, Report, Thresholds, Verdict, WorkerReply};

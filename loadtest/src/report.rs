@@ -41,6 +41,15 @@ pub struct Report {
     /// Latency in microseconds of every answer and of every timeout (recorded at its timeout,
     /// so an unanswered request weighs on the percentiles instead of vanishing).
     pub latency: Histogram<u64>,
+    /// Response body bytes of every answer (headers not counted, as curl's `size_download`).
+    pub bytes_received: u64,
+    /// Workers whose reports are merged here (1 for one run).
+    pub workers_answered: u64,
+    /// Workers asked for a share of the load that returned no report (failed, timed out,
+    /// answered something unreadable): counted, never dropped; see [`merge_workers`].
+    pub workers_failed: u64,
+    /// Why, per reason.
+    pub worker_errors: BTreeMap<String, u64>,
 }
 
 /// At most this many distinct failure reasons are kept (the rest are counted as one).
@@ -71,6 +80,10 @@ impl Report {
             statuses: BTreeMap::new(),
             reasons: BTreeMap::new(),
             latency: new_histogram(),
+            bytes_received: 0,
+            workers_answered: 0,
+            workers_failed: 0,
+            worker_errors: BTreeMap::new(),
         }
     }
     pub fn errors(&self) -> u64 {
@@ -163,6 +176,18 @@ impl Report {
             count_reason(&mut self.reasons, k.clone(), *v);
         }
         let _ = self.latency.add(&other.latency);
+        self.bytes_received += other.bytes_received;
+        self.workers_answered += other.workers_answered;
+        self.workers_failed += other.workers_failed;
+        for (k, v) in &other.worker_errors {
+            count_reason(&mut self.worker_errors, k.clone(), *v);
+        }
+    }
+
+    /// Counts a worker that returned no report.
+    pub fn worker_failed(&mut self, reason: String) {
+        self.workers_failed += 1;
+        count_reason(&mut self.worker_errors, reason, 1);
     }
 
     /// Adds a later slice of the same run (sequential, unlike [`Report::merge`]'s parallel
@@ -185,35 +210,42 @@ impl Report {
             count_reason(&mut self.reasons, k.clone(), *v);
         }
         let _ = self.latency.add(&slice.latency);
+        self.bytes_received += slice.bytes_received;
+        self.workers_answered = self.workers_answered.max(slice.workers_answered);
+        self.workers_failed = self.workers_failed.max(slice.workers_failed);
     }
 
-    /// The latency histogram in fixed buckets: `(upper bound in ms, count)`, empty buckets left
-    /// out, the last bucket's bound the maximum.
-    pub fn buckets(&self) -> Vec<(f64, u64)> {
-        let mut out = Vec::new();
+    /// The latency histogram in about ten buckets of even width, from the bucket holding the
+    /// fastest answer to the one holding the slowest: `(from ms, up to ms, count)`, empty buckets
+    /// in between kept. The width is a round 1, 2 or 5 x 10^k microseconds, never finer than a
+    /// thousandth of the maximum (the histogram's 3 significant digits), and the counts come from
+    /// hdrhistogram's own linear iterator.
+    pub fn buckets(&self) -> Vec<(f64, f64, u64)> {
         if self.latency.is_empty() {
-            return out;
+            return Vec::new();
         }
-        let max = self.latency.max();
-        let mut lower = 0u64;
-        for edge_ms in [
-            1u64, 2, 3, 5, 7, 10, 15, 20, 30, 50, 70, 100, 150, 200, 300, 500, 700, 1000, 2000,
-            5000, 10000, 30000, 60000,
-        ]
-        .into_iter()
-        .chain([u64::MAX / 1000])
-        {
-            if lower > max {
-                break;
-            }
-            let upper = edge_ms.saturating_mul(1000).min(max);
-            let count = self.latency.count_between(lower, upper);
-            if count > 0 {
-                out.push((upper as f64 / 1000.0, count));
-            }
-            lower = upper + 1;
+        let (min, max) = (self.latency.min(), self.latency.max());
+        let wanted = ((max - min) / 10).max(max / 1000).max(1);
+        let mut step = 1u64;
+        while step * 5 < wanted {
+            step *= 10;
         }
-        out
+        let step = [step, 2 * step, 5 * step, 10 * step]
+            .into_iter()
+            .find(|s| *s >= wanted)
+            .unwrap_or(10 * step);
+        self.latency
+            .iter_linear(step)
+            .map(|v| {
+                let upto = v.value_iterated_to() + 1;
+                (upto, v.count_since_last_iteration())
+            })
+            .skip_while(|(upto, _)| *upto <= min)
+            .map(|(upto, count)| {
+                let from = upto - step;
+                (from as f64 / 1000.0, upto as f64 / 1000.0, count)
+            })
+            .collect()
     }
 
     /// A compact, serialisable form (the histogram in HdrHistogram's V2 format, base64).
@@ -236,6 +268,10 @@ impl Report {
             statuses: self.statuses.clone(),
             reasons: self.reasons.clone(),
             histogram: base64::engine::general_purpose::STANDARD.encode(buf),
+            bytes_received: self.bytes_received,
+            workers_answered: self.workers_answered,
+            workers_failed: self.workers_failed,
+            worker_errors: self.worker_errors.clone(),
         }
     }
 }
@@ -261,6 +297,77 @@ pub struct WireReport {
     #[serde(default)]
     pub reasons: BTreeMap<String, u64>,
     pub histogram: String,
+    #[serde(default)]
+    pub bytes_received: u64,
+    /// A report from a worker older than this field is one worker's.
+    #[serde(default = "one")]
+    pub workers_answered: u64,
+    #[serde(default)]
+    pub workers_failed: u64,
+    #[serde(default)]
+    pub worker_errors: BTreeMap<String, u64>,
+}
+
+fn one() -> u64 {
+    1
+}
+
+/// What one worker invocation returns: its report, or why it has none (the shape the
+/// provider's `Workers` fan-out exchanges).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase")]
+pub struct WorkerReply {
+    pub report: Option<WireReport>,
+    pub error: Option<String>,
+}
+
+impl WorkerReply {
+    /// A worker's run, as it answers: the report in its wire form, or the error's words.
+    pub fn of<E: std::fmt::Display>(run: Result<Report, E>) -> Self {
+        match run {
+            Ok(r) => WorkerReply {
+                report: Some(r.to_wire()),
+                error: None,
+            },
+            Err(e) => WorkerReply {
+                report: None,
+                error: Some(e.to_string()),
+            },
+        }
+    }
+}
+
+/// Merges the replies of `asked` workers into one report. A worker that failed, answered
+/// something unreadable, or gave no reply at all (`Err`: timed out, crashed; or fewer replies
+/// than `asked`) is counted in `workers_failed` with its reason, and fails the verdict.
+pub fn merge_workers<I>(asked: usize, replies: I) -> Report
+where
+    I: IntoIterator<Item = Result<WorkerReply, String>>,
+{
+    let mut merged = Report::empty(None);
+    let mut seen = 0;
+    for reply in replies {
+        seen += 1;
+        let report = match reply {
+            Ok(WorkerReply {
+                report: Some(w),
+                error: None,
+            }) => w
+                .into_report()
+                .map_err(|e| format!("unreadable report: {e}")),
+            Ok(WorkerReply { error: Some(e), .. }) => Err(format!("failed: {e}")),
+            Ok(WorkerReply { .. }) => Err("returned no report".to_string()),
+            Err(e) => Err(e),
+        };
+        match report {
+            Ok(r) => merged.merge(&r),
+            Err(why) => merged.worker_failed(why),
+        }
+    }
+    for _ in seen..asked {
+        merged.worker_failed("no reply".to_string());
+    }
+    merged
 }
 
 impl WireReport {
@@ -285,6 +392,10 @@ impl WireReport {
             statuses: self.statuses,
             reasons: self.reasons,
             latency,
+            bytes_received: self.bytes_received,
+            workers_answered: self.workers_answered,
+            workers_failed: self.workers_failed,
+            worker_errors: self.worker_errors,
         })
     }
 }
@@ -410,6 +521,19 @@ fn pct(v: f64) -> String {
 /// Judges a report. A run that sent nothing, or got no answer at all, fails.
 pub fn judge(r: &Report, t: &Thresholds) -> Verdict {
     let mut misses = Vec::new();
+    if r.workers_failed > 0 {
+        let why: Vec<_> = r
+            .worker_errors
+            .iter()
+            .map(|(reason, n)| format!("{n} x {reason}"))
+            .collect();
+        misses.push(format!(
+            "{} of {} load workers returned no report ({})",
+            r.workers_failed,
+            r.workers_failed + r.workers_answered,
+            why.join("; ")
+        ));
+    }
     if r.sent == 0 {
         misses.push("no request was sent".to_string());
     } else if r.answered() == 0 {
@@ -490,6 +614,7 @@ mod tests {
         r.status_errors = errors;
         r.sent = r.ok + errors;
         r.elapsed = Duration::from_secs_f64(r.sent as f64 / 50.0);
+        r.workers_answered = 1;
         r
     }
 
@@ -597,5 +722,110 @@ mod tests {
             v.summary,
             "completed 60 of 100 requests asked (60.0% < 95.0%), 40 not sent on schedule (in-flight limit reached) at 50 rps; 0% errors"
         );
+    }
+
+    /// Issue 22: a worker that fails, times out or answers nonsense is counted with its
+    /// reason and fails the verdict; the merged report says how many answered.
+    #[test]
+    fn every_worker_is_counted_and_one_without_a_report_fails_the_verdict() {
+        let reply = |lat: &[u64]| {
+            Ok(WorkerReply {
+                report: Some(report(lat, 0).to_wire()),
+                error: None,
+            })
+        };
+        let mut unreadable = report(&[1], 0).to_wire();
+        unreadable.histogram = "not base64!".into();
+        for (asked, replies, answered, failed, miss) in [
+            (2, vec![reply(&[5]), reply(&[6])], 2, 0, None),
+            (
+                3,
+                vec![reply(&[5]), Err("timed out after 30s".to_string())],
+                1,
+                2,
+                Some("2 of 3 load workers returned no report (1 x no reply; 1 x timed out after 30s)"),
+            ),
+            (
+                2,
+                vec![
+                    reply(&[5]),
+                    Ok(WorkerReply {
+                        report: None,
+                        error: Some("cannot resolve x".into()),
+                    }),
+                ],
+                1,
+                1,
+                Some("1 of 2 load workers returned no report (1 x failed: cannot resolve x)"),
+            ),
+            (
+                2,
+                vec![
+                    Ok(WorkerReply {
+                        report: Some(unreadable.clone()),
+                        error: None,
+                    }),
+                    Ok(WorkerReply {
+                        report: None,
+                        error: None,
+                    }),
+                ],
+                0,
+                2,
+                Some("2 of 2 load workers returned no report (1 x returned no report; 1 x unreadable report: "),
+            ),
+        ] {
+            let m = merge_workers(asked, replies);
+            let counted = (m.workers_answered, m.workers_failed);
+            assert_eq!(counted, (answered, failed), "{:?}", m.worker_errors);
+            assert_eq!(m.ok, answered, "one answer per worker that answered");
+            let v = judge(&m, &Thresholds::defaults());
+            match miss {
+                None => assert!(v.passed, "{}", v.summary),
+                Some(miss) => {
+                    assert!(!v.passed);
+                    assert!(v.misses[0].starts_with(miss), "{:?}", v.misses);
+                }
+            }
+            // The counts travel: a gate merging gates' reports keeps them.
+            let back = m.to_wire().into_report().unwrap();
+            assert_eq!((back.workers_answered, back.workers_failed), (answered, failed));
+            assert_eq!(back.worker_errors, m.worker_errors);
+        }
+    }
+
+    /// Issue 21: even buckets from hdrhistogram's linear iterator, every recorded value in one.
+    #[test]
+    fn the_histogram_has_even_buckets_holding_every_value() {
+        for (values_us, width_us) in [
+            (vec![1_000u64, 1_500, 9_800, 10_000], 1_000u64),
+            (vec![300_000, 300_200, 300_400], 500),
+            (vec![7, 7, 7], 1),
+            (vec![2_000, 1_900_000], 200_000),
+        ] {
+            let mut r = Report::empty(None);
+            for v in &values_us {
+                r.latency.record(*v).unwrap();
+            }
+            let b = r.buckets();
+            // The first and last buckets hold the fastest and the slowest answers (to the
+            // histogram's precision: a value's bucket may straddle a boundary).
+            assert!(
+                b[0].2 > 0 && b.last().unwrap().2 > 0,
+                "{values_us:?}: {b:?}"
+            );
+            assert!(
+                b.iter()
+                    .all(|(from, upto, _)| ((upto - from) * 1000.0).round() as u64 == width_us),
+                "{values_us:?}: {b:?}"
+            );
+            assert!(b.len() <= 12, "{values_us:?}: {b:?}");
+            assert_eq!(b.iter().map(|x| x.2).sum::<u64>(), values_us.len() as u64);
+            let slowest = r.latency.lowest_equivalent(r.latency.max()) as f64;
+            assert!(
+                b.last().unwrap().1 * 1000.0 >= slowest,
+                "{values_us:?}: {b:?}"
+            );
+        }
     }
 }

@@ -31,6 +31,9 @@ pub struct Behaviour {
     pub max_concurrent: Option<usize>,
     /// Answer 503 until this long after start (a service still starting).
     pub unavailable_for: Duration,
+    /// Delay one request in this many (by its arrival number) this much more: a slow tail that
+    /// is the same however the requests are spread over clients.
+    pub slow_every: Option<(u64, Duration)>,
 }
 
 pub struct TargetServer {
@@ -79,8 +82,11 @@ pub async fn start(b: Behaviour, port: u16) -> std::io::Result<TargetServer> {
                             std::future::pending::<()>().await;
                         }
                         let _slot = slots.acquire().await;
-                        let delay =
+                        let mut delay =
                             b.delay + b.slow_down_per_s.mul_f64(started.elapsed().as_secs_f64());
+                        if let Some((_, extra)) = b.slow_every.filter(|(k, _)| n % k == 0) {
+                            delay += extra;
+                        }
                         if !delay.is_zero() {
                             tokio::time::sleep(delay).await;
                         }

@@ -439,15 +439,114 @@ async fn timeouts_are_counted_with_their_reason() {
 }
 
 #[test]
-fn durations_need_a_unit() {
-    assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
-    assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
-    assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
-    assert_eq!(parse_duration("1m 30s"), Ok(Duration::from_secs(90)));
-    let e = parse_duration("30").unwrap_err();
-    assert_eq!(
-        e,
-        "'30' has no unit: write 30s, 30ms or 30m (units: ms, s, m, h)"
+fn durations_take_a_unit_or_a_bare_number_of_seconds() {
+    for (text, expected) in [
+        ("250ms", Ok(Duration::from_millis(250))),
+        ("90s", Ok(Duration::from_secs(90))),
+        ("2m", Ok(Duration::from_secs(120))),
+        ("1h", Ok(Duration::from_secs(3600))),
+        ("1m 30s", Ok(Duration::from_secs(90))),
+        // Issue 21: a bare number is seconds, as in the template's `Duration: 60`.
+        ("60", Ok(Duration::from_secs(60))),
+        ("1.5", Ok(Duration::from_millis(1500))),
+        (
+            "3 fortnights",
+            Err("'3 fortnights' is not a duration: write 60 (seconds), 60s, 2m or 250ms"),
+        ),
+        (
+            "-1",
+            Err("'-1' is not a duration: write 60 (seconds), 60s, 2m or 250ms"),
+        ),
+    ] {
+        assert_eq!(
+            parse_duration(text),
+            expected.map_err(String::from),
+            "{text}"
+        );
+    }
+}
+
+/// Issue 21: `-n`, in both models: exactly N requests, however long the duration.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_count_stops_both_models_after_exactly_that_many() {
+    for model in [Model::Concurrency(3), Model::Rate(400.0)] {
+        let server = start(Behaviour::default(), 0).await.unwrap();
+        let mut cfg = Config::new(&server.url("/"), model, Duration::from_secs(30));
+        cfg.requests = Some(57);
+        let started = std::time::Instant::now();
+        let r = run(&cfg, Arc::default()).await.unwrap();
+        assert_eq!((r.sent, r.ok), (57, 57), "{model:?}: {r:?}");
+        assert_eq!(server.requests.load(Ordering::Relaxed), 57, "{model:?}");
+        assert!(started.elapsed() < Duration::from_secs(20), "{model:?}");
+        // The window is the time the requests took, so rates stay true.
+        assert!(r.window < Duration::from_secs(20), "{model:?}: {r:?}");
+    }
+}
+
+/// Issue 21: bytes received, counted by the engine (response bodies, as curl's size_download).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bytes_received_are_the_response_bodies() {
+    let server = start(Behaviour::default(), 0).await.unwrap();
+    let mut cfg = Config::new(
+        &server.url("/"),
+        Model::Concurrency(2),
+        Duration::from_secs(30),
     );
-    assert!(parse_duration("3 fortnights").is_err());
+    cfg.requests = Some(40);
+    let r = run(&cfg, Arc::default()).await.unwrap();
+    // The target answers `ok`: 2 bytes each.
+    assert_eq!(r.bytes_received, 2 * r.ok);
+    assert_eq!(r.ok, 40);
+    let back = r.to_wire().into_report().unwrap();
+    assert_eq!(back.bytes_received, 80);
+}
+
+/// Issue 21: curl's `--connect-to HOST1:PORT1:HOST2:PORT2`, with the current `HOST[:PORT]`.
+/// Empty HOST1/PORT1 match any, empty HOST2/PORT2 keep the URL's; a rule that does not match
+/// the URL is not applied (https://curl.se/libcurl/c/CURLOPT_CONNECT_TO.html).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_to_takes_curls_form_and_its_empty_fields() {
+    let server = start(Behaviour::default(), 0).await.unwrap();
+    let port = server.addr.port();
+    // The URL names a host that resolves nowhere: only a rule that applies reaches the server.
+    let url = format!("http://app.invalid:{port}/");
+    for (rule, reaches) in [
+        (format!("app.invalid:{port}:127.0.0.1:{port}"), true),
+        (format!("::127.0.0.1:{port}"), true),
+        ("app.invalid::127.0.0.1:".to_string(), true),
+        (format!(":{port}:127.0.0.1:"), true),
+        (format!("127.0.0.1:{port}"), true),
+        ("127.0.0.1".to_string(), true),
+        // Another host or port in HOST1:PORT1: the rule does not apply.
+        (format!("other.invalid:{port}:127.0.0.1:{port}"), false),
+        (format!("app.invalid:1:127.0.0.1:{port}"), false),
+    ] {
+        let mut cfg = Config::new(&url, Model::Concurrency(1), Duration::from_millis(100));
+        cfg.connect_to = Some(rule.clone());
+        match run(&cfg, Arc::default()).await {
+            Ok(r) => assert!(reaches && r.ok > 0 && r.errors() == 0, "{rule}: {r:?}"),
+            Err(e) => assert!(
+                !reaches
+                    && matches!(e, EngineError::Resolve { ref host, .. } if host == "app.invalid"),
+                "{rule}: {e}"
+            ),
+        }
+    }
+    for (rule, error) in [
+        (
+            "a:b:c",
+            "'a:b:c' is neither HOST[:PORT] nor curl's HOST1:PORT1:HOST2:PORT2",
+        ),
+        ("a:1:b:x", "'x' is not a port in 'a:1:b:x'"),
+    ] {
+        let mut cfg = Config::new(&url, Model::Concurrency(1), Duration::from_secs(1));
+        cfg.connect_to = Some(rule.into());
+        assert_eq!(
+            run(&cfg, Arc::default()).await.unwrap_err(),
+            EngineError::BadSetting {
+                name: "ConnectTo",
+                reason: error.into()
+            }
+        );
+    }
 }

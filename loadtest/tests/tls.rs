@@ -181,3 +181,18 @@ async fn a_certificate_from_an_untrusted_issuer_fails_with_a_tls_reason() {
         "{reason}"
     );
 }
+
+/// Issue 21: `-k/--insecure` accepts a certificate no trusted issuer signed (a self-signed
+/// target); without it the same run fails on the certificate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn insecure_accepts_an_untrusted_certificate_and_is_off_by_default() {
+    let server = tls_server("app.example.test").await;
+    let mut cfg = config(&format!("https://127.0.0.1:{}/", server.port), &server);
+    cfg.extra_root_certs_pem = None;
+    assert!(!cfg.insecure, "off by default");
+    let r = run(&cfg, Arc::default()).await.unwrap();
+    assert!(r.ok == 0 && r.connection_errors > 0, "{r:?}");
+    cfg.insecure = true;
+    let r = run(&cfg, Arc::default()).await.unwrap();
+    assert!(r.ok > 0 && r.errors() == 0, "{r:?}");
+}
