@@ -83,6 +83,19 @@ fn judge(
     match expand(&t, &Settings::default()) {
         Ok(out) => {
             stats.expanded += 1;
+            // `MODEL_EXPANSIONS_DIR`: keep the expansions for cfn-lint (tests/lint-templates.sh
+            // lints the first `MODEL_EXPANSIONS_MAX`, 48 unless given).
+            if let Some(dir) = std::env::var_os("MODEL_EXPANSIONS_DIR") {
+                let max = std::env::var("MODEL_EXPANSIONS_MAX")
+                    .ok()
+                    .and_then(|m| m.parse().ok())
+                    .unwrap_or(48);
+                if stats.expanded <= max {
+                    let path = std::path::Path::new(&dir)
+                        .join(format!("generated-{:05}.json", stats.expanded));
+                    std::fs::write(path, fargate_macro::template::to_json(&out)).unwrap();
+                }
+            }
             for broken in deploy_rules::all_rules(&t, &out) {
                 failures.push(("DEPLOYABILITY".to_string(), broken));
             }
