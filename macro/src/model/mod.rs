@@ -13,6 +13,7 @@
 //! with `Fn::If` resolved and absent resources dropped, as CloudFormation does.
 //! https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/conditions-section-structure.html
 
+pub mod cloudmap;
 pub mod ecs;
 pub mod elbv2;
 pub mod iam;
@@ -101,6 +102,7 @@ pub fn all_rules() -> Vec<&'static Rule> {
     v.extend(ecs::RULES);
     v.extend(metrics::RULES);
     v.extend(iam::RULES);
+    v.extend(cloudmap::RULES);
     v
 }
 
@@ -613,6 +615,7 @@ pub fn analyse(template: &Value) -> Report {
         found.extend(ecs::check(&st, &apps, &net));
         found.extend(metrics::check(&st, &apps));
         found.extend(iam::check(&st, &apps));
+        found.extend(cloudmap::check(&st, &apps));
         checks += all_rules().len() * apps.len().max(1);
         for mut f in found {
             if several {
