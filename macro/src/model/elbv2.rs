@@ -430,7 +430,20 @@ pub enum Outcome<'a> {
 pub fn evaluate<'a>(net: &'a Network, listener: &'a Listener, req: &Request) -> Outcome<'a> {
     for r in net.rules_on(&listener.key) {
         match rule_matches(r, req) {
-            Tri::Yes => return Outcome::Rule(r),
+            Tri::Yes => {
+                // Another matching rule whose range starts at the same number: which of the
+                // two comes first is decided at deploy time (ELB_RULE_ORDER_UNDECIDED).
+                let ranged = |x: &ListenerRule| x.priority.filter(|(lo, hi)| lo < hi).map(|p| p.0);
+                let tied = ranged(r).is_some()
+                    && net.rules_on(&listener.key).any(|o| {
+                        o.id != r.id && ranged(o) == ranged(r) && rule_matches(o, req) == Tri::Yes
+                    });
+                return if tied {
+                    Outcome::Unknown
+                } else {
+                    Outcome::Rule(r)
+                };
+            }
             Tri::Unknown => return Outcome::Unknown,
             Tri::No => {}
         }
