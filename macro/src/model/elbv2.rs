@@ -349,6 +349,19 @@ pub fn condition_matches(cond: &Value, req: &Request) -> Tri {
         "host-header" => any_of(&values_of("HostHeaderConfig"), |v| {
             match (v.as_str(), req.host.as_deref()) {
                 (Some(p), Some(h)) if !h.contains("{{") => bool_tri(wildcard(p, h, true)),
+                // The load balancer's own name from an attribute: only its labels before
+                // `.elb.amazonaws.com` are unknown, so a pattern whose fixed end is another
+                // domain never matches it.
+                (Some(p), Some(h)) if is_elb_name(h) => {
+                    let p = p.to_lowercase();
+                    let tail = p.rsplit(['*', '?']).next().unwrap_or("");
+                    let suffix = ".elb.amazonaws.com";
+                    if suffix.ends_with(tail) || tail.ends_with(suffix) {
+                        Tri::Unknown
+                    } else {
+                        Tri::No
+                    }
+                }
                 _ => Tri::Unknown,
             }
         }),
@@ -657,24 +670,8 @@ fn prefixes(rule: &ListenerRule) -> Vec<String> {
 
 /// True when CloudFormation creates one of the two resources before the other: one names the
 /// other (`DependsOn`, `Ref`, `Fn::GetAtt`, `Fn::Sub`).
-/// https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-dependson.html
 fn depends(st: &Stack, a: &str, b: &str) -> bool {
-    let names = |id: &str| {
-        let mut out = std::collections::BTreeSet::new();
-        if let Some(r) = st.get(id) {
-            super::references(r, &mut out);
-            match r.get("DependsOn") {
-                Some(Value::String(d)) => {
-                    out.insert(d.clone());
-                }
-                Some(Value::Array(ds)) => {
-                    out.extend(ds.iter().filter_map(Value::as_str).map(String::from))
-                }
-                _ => {}
-            }
-        }
-        out
-    };
+    let names = |id: &str| st.get(id).map(super::names_used).unwrap_or_default();
     names(a).contains(b) || names(b).contains(a)
 }
 
@@ -1343,6 +1340,29 @@ mod tests {
                 },
                 Tri::Unknown,
             ),
+            // The load balancer's own name (`name-id.region.elb.amazonaws.com`) from an
+            // attribute: a pattern for another domain never matches it; one that could, is
+            // unknown until deploy time.
+            (
+                json!({"Field": "host-header", "HostHeaderConfig": {"Values": ["*.tenants.example.com"]}}),
+                req("{{Lb.DNSName}}", "/", &[]),
+                Tri::No,
+            ),
+            (
+                json!({"Field": "host-header", "HostHeaderConfig": {"Values": ["*.elb.amazonaws.com"]}}),
+                req("{{Lb.DNSName}}", "/", &[]),
+                Tri::Unknown,
+            ),
+            (
+                json!({"Field": "host-header", "HostHeaderConfig": {"Values": ["*"]}}),
+                req("{{Lb.DNSName}}", "/", &[]),
+                Tri::Unknown,
+            ),
+            (
+                json!({"Field": "host-header", "HostHeaderConfig": {"Values": ["example.com"]}}),
+                req("{{AlbDns}}", "/", &[]),
+                Tri::Unknown,
+            ),
             (
                 json!({"Field": "path-pattern", "PathPatternConfig": {"Values": ["/img/*"]}}),
                 req("h", "/img/a.png", &[]),
@@ -1634,7 +1654,12 @@ mod tests {
                 outside.clone(),
                 vec!["ELB_GATE_FALLS_THROUGH"],
             ),
-            ("example.com", outside, vec!["ELB_GATE_FALLS_THROUGH"]),
+            (
+                "example.com",
+                outside.clone(),
+                vec!["ELB_GATE_FALLS_THROUGH"],
+            ),
+            ("{{Lb.DNSName}}", outside, vec!["ELB_GATE_FALLS_THROUGH"]),
             ("a.example.com", json!({"Ref": "Listener"}), vec![]),
             (
                 "other.test",

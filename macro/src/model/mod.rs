@@ -535,21 +535,30 @@ pub(crate) fn test_stack(resources: &Value) -> Stack {
     st
 }
 
+/// The resources and parameters a resource names: in its properties (`Ref`, `Fn::GetAtt`,
+/// `Fn::Sub`) and its `DependsOn`; CloudFormation creates each of them before it.
+/// https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-dependson.html
+pub fn names_used(resource: &Value) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    references(
+        resource.get("Properties").unwrap_or(&Value::Null),
+        &mut names,
+    );
+    match resource.get("DependsOn") {
+        Some(Value::String(s)) => {
+            names.insert(s.clone());
+        }
+        Some(Value::Array(a)) => names.extend(a.iter().filter_map(Value::as_str).map(String::from)),
+        _ => {}
+    }
+    names
+}
+
 /// Rule CFN_REF_TO_ABSENT over one stack.
 fn check_references(st: &Stack, apps: &[App]) -> Vec<Finding> {
     let mut out = Vec::new();
     for (id, r) in &st.resources {
-        let mut names = BTreeSet::new();
-        references(r.get("Properties").unwrap_or(&Value::Null), &mut names);
-        match r.get("DependsOn") {
-            Some(Value::String(s)) => {
-                names.insert(s.clone());
-            }
-            Some(Value::Array(a)) => {
-                names.extend(a.iter().filter_map(Value::as_str).map(String::from))
-            }
-            _ => {}
-        }
+        let names = names_used(r);
         for n in names {
             if n.starts_with("AWS::") || st.resources.contains_key(&n) || st.parameters.contains(&n)
             {
