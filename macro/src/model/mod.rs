@@ -16,6 +16,7 @@
 pub mod cloudmap;
 pub mod ecs;
 pub mod elbv2;
+pub mod events;
 pub mod iam;
 pub mod metrics;
 pub mod vpc;
@@ -103,6 +104,7 @@ pub fn all_rules() -> Vec<&'static Rule> {
     v.extend(metrics::RULES);
     v.extend(iam::RULES);
     v.extend(cloudmap::RULES);
+    v.extend(events::RULES);
     v
 }
 
@@ -625,6 +627,7 @@ pub fn analyse(template: &Value) -> Report {
         found.extend(metrics::check(&st, &apps));
         found.extend(iam::check(&st, &apps));
         found.extend(cloudmap::check(&st, &apps));
+        found.extend(events::check(&st, &apps));
         checks += all_rules().len() * apps.len().max(1);
         for mut f in found {
             if several {
