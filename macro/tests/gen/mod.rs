@@ -5,7 +5,9 @@
 //! VPC workers; with `Host`; paths absolute or relative), failover (function or target group),
 //! scaling kinds, discovery, conditions and retain policies, several Apps with neighbouring
 //! priorities and ports, the user's own load balancer, listener and rules beside them, and
-//! values given as literals, parameters, `!Sub`, `!If` and imports.
+//! values given as literals, parameters, `!Sub`, `!If` and imports; also four path patterns in
+//! one condition, wildcard hosts, two Apps with `Priority: auto` on nested paths, one Discovery
+//! name shared by two Apps, and customer-key secrets read whole or by JSON key.
 //!
 //! Nothing here knows what the macro generates: a case is only a source template and the
 //! shapes it holds that AWS documents as valid (see [`Case::valid_shapes`]).
