@@ -353,6 +353,31 @@ fn the_model_finds_planted_defects() {
             "http://${LinearHttpsIfLoadBalancer.DNSName}",
             "ELB_GATE_MISROUTED",
         ),
+        (
+            "linear_shared_rule.json",
+            "\"Values\": [\n                \"/api/*\"\n              ]",
+            "\"Values\": [\"/api/*\", \"/v1/*\", \"/v2/*\", \"/v3/*\"]",
+            "ELB_CONDITION_VALUES_PER_CONDITION",
+        ),
+        (
+            "linear_shared_rule.json",
+            "http://api.example.com/api/health",
+            "http://other.example.com/api/health",
+            "ELB_GATE_FALLS_THROUGH",
+        ),
+        (
+            "shared_listener_auto_priority_specificity.json",
+            "\"PriorityRange\": \"33333-50000\"",
+            "\"PriorityRange\": \"16667-33332\"",
+            "ELB_RULE_ORDER_UNDECIDED",
+        ),
+        (
+            "failover_lambda_trigger.json",
+            "\"FargateApp-${StackTag}-Standby-alarm\"",
+            "\"FargateApp-${StackTag}-Standby-alarm-and-forty-more-characters-of-an-app\"",
+            "EVENTS_RULE_NAME_INVALID",
+        ),
+        ("discovery_created_namespace.json", "\"Name\": \"products\"", "\"Name\": \"users\"", "CLOUDMAP_SERVICE_NAME_IN_USE"),
         ("bluegreen_dedicated_alb.json", "\\\"P99Ms\\\":300", "\\\"P99Ms\\\":\\\"300\\\"", "ECS_HOOK_DETAILS_NOT_NUMBER"),
         ("failover_lambda_trigger.json", "\"LaunchType\": \"FARGATE\"", "\"DesiredCount\": 1, \"LaunchType\": \"FARGATE\"", "ECS_DESIRED_COUNT_REAPPLIED"),
         (

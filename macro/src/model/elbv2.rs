@@ -29,6 +29,32 @@ pub const CONDITION_VALUES: Rule = Rule {
     rule: "a rule takes at most five comparison strings across its conditions",
     doc: RULES_PAGE,
 };
+/// "You can specify up to three comparison strings per condition and up to five comparison
+/// strings per rule" (listener-rules.html, rule basics).
+pub const CONDITION_VALUES_PER_CONDITION: Rule = Rule {
+    code: "ELB_CONDITION_VALUES_PER_CONDITION",
+    severity: Severity::Error,
+    rule: "a rule condition takes at most three comparison strings",
+    doc: RULES_PAGE,
+};
+/// Rules are evaluated lowest priority first: two rules a request can match both, whose
+/// priorities are ranges the provider picks from at deploy time, have no decided order, so
+/// which App gets the request depends on which rule was created first.
+pub const RULE_ORDER_UNDECIDED: Rule = Rule {
+    code: "ELB_RULE_ORDER_UNDECIDED",
+    severity: Severity::Error,
+    rule: "rules are evaluated in priority order, lowest first: two rules that match the same request need priorities in a fixed order",
+    doc: RULES_PAGE,
+};
+/// A request that matches none of the template's rules on a listener the template does not
+/// define falls to rules or a default action outside the template, none of which can forward
+/// to a target group this stack creates.
+pub const GATE_FALLS_THROUGH: Rule = Rule {
+    code: "ELB_GATE_FALLS_THROUGH",
+    severity: Severity::Error,
+    rule: "rules are evaluated in priority order, the default rule last: a gate request that matches none of the App's rules never reaches the App",
+    doc: RULES_PAGE,
+};
 pub const GATE_MISROUTED: Rule = Rule {
     code: "ELB_GATE_MISROUTED",
     severity: Severity::Error,
@@ -73,7 +99,10 @@ pub const RULES: &[&Rule] = &[
     &PRIORITY_IN_USE,
     &DUPLICATE_LISTENER,
     &CONDITION_VALUES,
+    &CONDITION_VALUES_PER_CONDITION,
+    &RULE_ORDER_UNDECIDED,
     &GATE_MISROUTED,
+    &GATE_FALLS_THROUGH,
     &SCHEME_MISMATCH,
     &TLS_NAME,
     &PATH_DOUBLED,
@@ -320,6 +349,19 @@ pub fn condition_matches(cond: &Value, req: &Request) -> Tri {
         "host-header" => any_of(&values_of("HostHeaderConfig"), |v| {
             match (v.as_str(), req.host.as_deref()) {
                 (Some(p), Some(h)) if !h.contains("{{") => bool_tri(wildcard(p, h, true)),
+                // The load balancer's own name from an attribute: only its labels before
+                // `.elb.amazonaws.com` are unknown, so a pattern whose fixed end is another
+                // domain never matches it.
+                (Some(p), Some(h)) if is_elb_name(h) => {
+                    let p = p.to_lowercase();
+                    let tail = p.rsplit(['*', '?']).next().unwrap_or("");
+                    let suffix = ".elb.amazonaws.com";
+                    if suffix.ends_with(tail) || tail.ends_with(suffix) {
+                        Tri::Unknown
+                    } else {
+                        Tri::No
+                    }
+                }
                 _ => Tri::Unknown,
             }
         }),
@@ -390,23 +432,38 @@ pub fn rule_matches(rule: &ListenerRule, req: &Request) -> Tri {
 pub enum Outcome<'a> {
     Rule(&'a ListenerRule),
     Default(&'a [Value]),
-    /// A rule the template cannot decide comes first, or the listener is not in the template
-    /// and no rule of the template matched.
+    /// A rule the template cannot decide comes first.
     Unknown,
+    /// The listener is not in the template and no rule of the template matched: the request
+    /// goes to rules or a default action the template does not define.
+    Outside,
 }
 
 /// ELBv2's rule evaluation: lowest priority first, the default rule last.
 pub fn evaluate<'a>(net: &'a Network, listener: &'a Listener, req: &Request) -> Outcome<'a> {
     for r in net.rules_on(&listener.key) {
         match rule_matches(r, req) {
-            Tri::Yes => return Outcome::Rule(r),
+            Tri::Yes => {
+                // Another matching rule whose range starts at the same number: which of the
+                // two comes first is decided at deploy time (ELB_RULE_ORDER_UNDECIDED).
+                let ranged = |x: &ListenerRule| x.priority.filter(|(lo, hi)| lo < hi).map(|p| p.0);
+                let tied = ranged(r).is_some()
+                    && net.rules_on(&listener.key).any(|o| {
+                        o.id != r.id && ranged(o) == ranged(r) && rule_matches(o, req) == Tri::Yes
+                    });
+                return if tied {
+                    Outcome::Unknown
+                } else {
+                    Outcome::Rule(r)
+                };
+            }
             Tri::Unknown => return Outcome::Unknown,
             Tri::No => {}
         }
     }
     match &listener.default_actions {
         Some(a) => Outcome::Default(a),
-        None => Outcome::Unknown,
+        None => Outcome::Outside,
     }
 }
 
@@ -626,6 +683,81 @@ fn prefixes(rule: &ListenerRule) -> Vec<String> {
         .collect()
 }
 
+/// True when CloudFormation creates one of the two resources before the other: one names the
+/// other (`DependsOn`, `Ref`, `Fn::GetAtt`, `Fn::Sub`).
+fn depends(st: &Stack, a: &str, b: &str) -> bool {
+    let names = |id: &str| st.get(id).map(super::names_used).unwrap_or_default();
+    names(a).contains(b) || names(b).contains(a)
+}
+
+/// The comparison strings of one condition (`Values`, or its type's config `Values`).
+fn condition_values(c: &Value) -> Vec<&Value> {
+    c.as_object()
+        .into_iter()
+        .flatten()
+        .flat_map(|(k, v)| {
+            if k == "Values" {
+                items(v).collect::<Vec<_>>()
+            } else {
+                items(&v["Values"]).collect()
+            }
+        })
+        .collect()
+}
+
+/// A literal string a pattern matches: each `*` and `?` becomes `x`.
+fn instance(pattern: &str) -> String {
+    pattern.replace(['*', '?'], "x")
+}
+
+/// A request both rules match, built from their own literal values (each rule's host and path
+/// patterns instantiated, both rules' headers), if there is one the template decides.
+fn common_request(a: &ListenerRule, b: &ListenerRule) -> Option<Request> {
+    let firsts = |r: &ListenerRule, field: &str| -> Vec<String> {
+        r.conditions
+            .iter()
+            .filter(|c| c["Field"] == field)
+            .flat_map(condition_values)
+            .filter_map(Value::as_str)
+            .map(instance)
+            .collect()
+    };
+    let mut hosts: Vec<String> = [firsts(a, "host-header"), firsts(b, "host-header")].concat();
+    if hosts.is_empty() {
+        hosts.push("example.com".into());
+    }
+    let mut paths: Vec<String> = [firsts(a, "path-pattern"), firsts(b, "path-pattern")].concat();
+    if paths.is_empty() {
+        paths.push("/".into());
+    }
+    let mut headers: Vec<(String, Value)> = Vec::new();
+    for c in a.conditions.iter().chain(&b.conditions) {
+        let name = c["HttpHeaderConfig"]["HttpHeaderName"].as_str();
+        let first = c["HttpHeaderConfig"]["Values"]
+            .get(0)
+            .and_then(Value::as_str);
+        if let (Some(n), Some(v)) = (name, first) {
+            if !headers.iter().any(|(m, _)| m.eq_ignore_ascii_case(n)) {
+                headers.push((n.to_string(), Value::from(instance(v))));
+            }
+        }
+    }
+    for host in &hosts {
+        for path in &paths {
+            let req = Request {
+                host: Some(host.clone()),
+                path: path.clone(),
+                method: "GET".into(),
+                headers: headers.clone(),
+            };
+            if rule_matches(a, &req) == Tri::Yes && rule_matches(b, &req) == Tri::Yes {
+                return Some(req);
+            }
+        }
+    }
+    None
+}
+
 fn check_gate(st: &Stack, app: &App, net: &Network, g: &GateRequest, out: &mut Vec<Finding>) {
     let mine = net.listeners_of(st, app);
     let name = app.name.as_str();
@@ -742,7 +874,7 @@ fn check_gate(st: &Stack, app: &App, net: &Network, g: &GateRequest, out: &mut V
                 }
             } else if !actions.iter().any(|a| forwards_to_app(st, a, app)) {
                 out.push(Finding::new(
-                    &GATE_MISROUTED,
+                    &GATE_FALLS_THROUGH,
                     name,
                     &[&g.origin, &l.id],
                     format!(
@@ -752,6 +884,19 @@ fn check_gate(st: &Stack, app: &App, net: &Network, g: &GateRequest, out: &mut V
                 ));
             }
         }
+        Outcome::Outside => out.push(Finding::new(
+            &GATE_FALLS_THROUGH,
+            name,
+            &[&g.origin, &l.id],
+            format!(
+                "{} ({}) {}{} matches no rule of the template on {}, so it takes the listener's other rules or default action, none of which forwards to {name}'s target groups",
+                g.origin,
+                g.stage,
+                g.tls_name(),
+                g.url.path,
+                l.id
+            ),
+        )),
         Outcome::Unknown => {}
     }
 }
@@ -832,6 +977,56 @@ pub fn check(st: &Stack, apps: &[App], net: &Network) -> Vec<Finding> {
                 &[&r.id],
                 format!("{} has {n} comparison strings", r.id),
             ));
+        }
+    }
+    // Comparison strings per condition.
+    for r in &net.rules {
+        for c in &r.conditions {
+            let field = c["Field"].as_str().unwrap_or("?");
+            let n = condition_values(c).len();
+            if n > 3 {
+                out.push(Finding::new(
+                    &CONDITION_VALUES_PER_CONDITION,
+                    &app_of(&[&r.id]),
+                    &[&r.id],
+                    format!("{}'s {field} condition has {n} comparison strings", r.id),
+                ));
+            }
+        }
+    }
+    // Rules whose order the provider decides at deploy time and that match one request.
+    for (i, a) in net.rules.iter().enumerate() {
+        for b in &net.rules[i + 1..] {
+            if a.listener != b.listener
+                || key(&Value::from(a.actions.clone())) == key(&Value::from(b.actions.clone()))
+            {
+                continue;
+            }
+            let (Some((x, y)), Some((u, v))) = (a.priority, b.priority) else {
+                continue;
+            };
+            // The provider claims the lowest free priority of a range when it creates the rule
+            // (docs/provider.md, "picks the lowest free number of the range"): two ranges that start together are ordered by which
+            // rule CloudFormation creates first, which nothing fixes unless one depends on the
+            // other. A fixed priority, or a range that starts lower, keeps its place.
+            let undecided = x < y && u < v && x == u && !depends(st, &a.id, &b.id);
+            if !undecided {
+                continue;
+            }
+            if let Some(req) = common_request(a, b) {
+                out.push(Finding::new(
+                    &RULE_ORDER_UNDECIDED,
+                    &app_of(&[&a.id, &b.id]),
+                    &[&a.id, &b.id],
+                    format!(
+                        "{} (priority {x}-{y}) and {} (priority {u}-{v}) both match {}{}; which comes first depends on which is created first",
+                        a.id,
+                        b.id,
+                        req.host.as_deref().unwrap_or("?"),
+                        req.path
+                    ),
+                ));
+            }
         }
     }
     // Forward actions of rules and default actions.
@@ -1081,6 +1276,10 @@ pub fn gate_lines(st: &Stack, app: &App, net: &Network) -> Vec<String> {
                         format!("{} -> default -> {}", short(&l.id), targets_text(a))
                     }
                     Outcome::Unknown => format!("{} -> (decided at deploy time)", short(&l.id)),
+                    Outcome::Outside => format!(
+                        "{} -> no rule of the template: the listener's own rules or default",
+                        short(&l.id)
+                    ),
                 },
                 None => "listener not in the template".into(),
             };
@@ -1154,6 +1353,29 @@ mod tests {
                     host: None,
                     ..req("", "/", &[])
                 },
+                Tri::Unknown,
+            ),
+            // The load balancer's own name (`name-id.region.elb.amazonaws.com`) from an
+            // attribute: a pattern for another domain never matches it; one that could, is
+            // unknown until deploy time.
+            (
+                json!({"Field": "host-header", "HostHeaderConfig": {"Values": ["*.tenants.example.com"]}}),
+                req("{{Lb.DNSName}}", "/", &[]),
+                Tri::No,
+            ),
+            (
+                json!({"Field": "host-header", "HostHeaderConfig": {"Values": ["*.elb.amazonaws.com"]}}),
+                req("{{Lb.DNSName}}", "/", &[]),
+                Tri::Unknown,
+            ),
+            (
+                json!({"Field": "host-header", "HostHeaderConfig": {"Values": ["*"]}}),
+                req("{{Lb.DNSName}}", "/", &[]),
+                Tri::Unknown,
+            ),
+            (
+                json!({"Field": "host-header", "HostHeaderConfig": {"Values": ["example.com"]}}),
+                req("{{AlbDns}}", "/", &[]),
                 Tri::Unknown,
             ),
             (
@@ -1337,6 +1559,11 @@ mod tests {
             "ListenerArn": "arn:l", "Priority": prio, "Conditions": [{"Field": "path-pattern", "PathPatternConfig": {"Values": paths}}],
             "Actions": [{"Type": "forward", "TargetGroupArn": "arn:tg"}]}})
         };
+        let auto = |range: &str, path: &str, tg: &str| {
+            json!({"Type": "Custom::FargateListenerRule", "Properties": {
+            "ListenerArn": "arn:l", "PriorityRange": range, "TargetGroupArn": tg,
+            "Conditions": [{"Field": "path-pattern", "PathPatternConfig": {"Values": [path]}}]}})
+        };
         let ls = |port: u64| {
             json!({"Type": "AWS::ElasticLoadBalancingV2::Listener", "Properties": {
             "LoadBalancerArn": "arn:lb", "Port": port, "Protocol": "HTTP", "DefaultActions": []}})
@@ -1352,7 +1579,48 @@ mod tests {
             ),
             (
                 json!({"A": lr(5, json!(["/1", "/2", "/3", "/4", "/5", "/6"]))}),
-                vec!["ELB_RULE_CONDITION_VALUES"],
+                vec![
+                    "ELB_RULE_CONDITION_VALUES",
+                    "ELB_CONDITION_VALUES_PER_CONDITION",
+                ],
+            ),
+            // "up to three comparison strings per condition" (listener-rules.html).
+            (
+                json!({"A": lr(5, json!(["/1", "/2", "/3", "/4"]))}),
+                vec!["ELB_CONDITION_VALUES_PER_CONDITION"],
+            ),
+            (json!({"A": lr(5, json!(["/1", "/2", "/3"]))}), vec![]),
+            // Rules evaluated lowest priority first: nested prefixes whose priorities the
+            // provider picks from one range have no fixed order; disjoint ranges, disjoint
+            // paths or two fixed priorities do.
+            (
+                json!({"A": auto("1-99", "/blog/*", "a"), "B": auto("1-99", "/blog/admin/*", "b")}),
+                vec!["ELB_RULE_ORDER_UNDECIDED"],
+            ),
+            (
+                json!({"A": auto("1-99", "/blog/*", "a"), "B": auto("50-150", "/blog/admin/*", "b")}),
+                vec![],
+            ),
+            (
+                json!({"A": auto("100-199", "/blog/*", "a"), "B": auto("1-99", "/blog/admin/*", "b")}),
+                vec![],
+            ),
+            (
+                json!({"A": auto("1-99", "/blog/*", "a"), "B": auto("1-99", "/shop/*", "b")}),
+                vec![],
+            ),
+            (
+                json!({"A": auto("1-99", "/blog/*", "a"), "B": auto("1-99", "/blog/admin/*", "a")}),
+                vec![],
+            ),
+            (
+                json!({"A": auto("1-99", "/*", "a"), "B": lr(7, json!(["/api/*"]))}),
+                vec![],
+            ),
+            (
+                json!({"A": auto("1-99", "/blog/*", "a"),
+                       "B": {"DependsOn": "A", "Type": "Custom::FargateListenerRule", "Properties": auto("1-99", "/blog/admin/*", "b")["Properties"]}}),
+                vec![],
             ),
             (
                 json!({"A": ls(8080), "B": ls(8080)}),
@@ -1365,6 +1633,64 @@ mod tests {
             let net = Network::read(&st);
             let got: Vec<_> = check(&st, &[], &net).iter().map(|f| f.code).collect();
             assert_eq!(got, want, "{res}");
+        }
+    }
+
+    /// The default rule is evaluated last: a gate request that matches none of the App's rules
+    /// on a listener outside the template (host-header `*.example.com` matches `a.example.com`,
+    /// not the load balancer's own name) takes rules or a default action the stack does not
+    /// define; on a listener of the template, one that does not forward to the App.
+    #[test]
+    fn a_gate_that_matches_no_rule_falls_through() {
+        let stack = |host: &str, listener: Value| {
+            let mut res = json!({
+                "WebService": {"Type": "AWS::ECS::Service", "Properties": {"TaskDefinition": {"Ref": "WebTaskDefinition"}}},
+                "WebTaskDefinition": {"Type": "AWS::ECS::TaskDefinition", "Properties": {}},
+                "WebTargetGroup": {"Type": "AWS::ElasticLoadBalancingV2::TargetGroup", "Properties": {}},
+                "WebListenerRule": {"Type": "AWS::ElasticLoadBalancingV2::ListenerRule", "Properties": {
+                    "ListenerArn": listener, "Priority": 10,
+                    "Conditions": [{"Field": "host-header", "HostHeaderConfig": {"Values": ["*.example.com"]}}],
+                    "Actions": [{"Type": "forward", "TargetGroupArn": {"Ref": "WebTargetGroup"}}]}},
+                "WebLoadTestGate": {"Type": "Custom::FargateLoadTestGate", "Properties": {
+                    "ServiceName": {"Fn::GetAtt": ["WebService", "Name"]},
+                    "Url": format!("http://{host}/")}}
+            });
+            res["Listener"] = json!({"Type": "AWS::ElasticLoadBalancingV2::Listener", "Properties": {
+                "LoadBalancerArn": "arn:lb", "Port": 80, "Protocol": "HTTP",
+                "DefaultActions": [{"Type": "forward", "TargetGroupArn": "arn:other"}]}});
+            super::super::test_stack(&res)
+        };
+        let outside = json!("arn:aws:elasticloadbalancing:us-east-1:1:listener/app/x/1/2");
+        let cases = [
+            ("a.example.com", outside.clone(), vec![]),
+            ("A.EXAMPLE.COM", outside.clone(), vec![]),
+            (
+                "x-1.us-east-1.elb.amazonaws.com",
+                outside.clone(),
+                vec!["ELB_GATE_FALLS_THROUGH"],
+            ),
+            (
+                "example.com",
+                outside.clone(),
+                vec!["ELB_GATE_FALLS_THROUGH"],
+            ),
+            ("{{Lb.DNSName}}", outside, vec!["ELB_GATE_FALLS_THROUGH"]),
+            ("a.example.com", json!({"Ref": "Listener"}), vec![]),
+            (
+                "other.test",
+                json!({"Ref": "Listener"}),
+                vec!["ELB_GATE_FALLS_THROUGH"],
+            ),
+        ];
+        for (host, listener, want) in cases {
+            let st = stack(host, listener);
+            let net = Network::read(&st);
+            let got: Vec<_> = check(&st, &st.apps, &net)
+                .iter()
+                .map(|f| f.code)
+                .filter(|c| c.starts_with("ELB_GATE"))
+                .collect();
+            assert_eq!(got, want, "{host}");
         }
     }
 }

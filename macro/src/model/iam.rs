@@ -192,6 +192,20 @@ pub fn check(st: &Stack, apps: &[App]) -> Vec<Finding> {
     out
 }
 
+/// The in-template secret a container's `ValueFrom` names: `{"Ref": S}` (the secret's ARN), or
+/// the ARN with a JSON key, version stage or version ID after it, `{"Fn::Sub": "${S}:key::"}`
+/// (the full ARN form `arn:...:secret:name:json-key:version-stage:version-id`).
+/// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-secrets-manager.html
+fn template_secret(from: &Value) -> Option<&str> {
+    if let Some(r) = single(from, "Ref").and_then(Value::as_str) {
+        return Some(r);
+    }
+    let text = single(from, "Fn::Sub")?.as_str()?;
+    let rest = text.strip_prefix("${")?;
+    let (name, tail) = rest.split_once('}')?;
+    (!name.contains('.') && (tail.is_empty() || tail.starts_with(':'))).then_some(name)
+}
+
 fn check_secret(
     st: &Stack,
     app: &str,
@@ -200,13 +214,13 @@ fn check_secret(
     from: &Value,
     out: &mut Vec<Finding>,
 ) {
-    if let Some(secret) = single(from, "Ref")
-        .and_then(Value::as_str)
-        .filter(|x| st.type_of(x) == Some("AWS::SecretsManager::Secret"))
+    if let Some(secret) =
+        template_secret(from).filter(|x| st.type_of(x) == Some("AWS::SecretsManager::Secret"))
     {
+        let whole = serde_json::json!({ "Ref": secret });
         let grants = granted(stmts, "secretsmanager:GetSecretValue");
         let ok = grants.iter().any(|g| {
-            key(g) == key(from)
+            key(g) == key(&whole)
                 || *g == "*"
                 || sub_text(g).is_some_and(|t| t.contains(&format!("{{{{{secret}}}}}")))
         });
@@ -286,9 +300,62 @@ fn check_secret(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     /// Image names as the ECR user guide writes them:
     /// `aws_account_id.dkr.ecr.region.amazonaws.com/my-repository:tag` or `@sha256:...`.
+    /// The ECS secrets page: `valueFrom` is the secret's ARN, or the ARN followed by
+    /// `:json-key:version-stage:version-id` to read one key; both name the same secret, and a
+    /// customer managed key on it needs kms:Decrypt in the execution role.
+    #[test]
+    fn secrets_read_whole_or_by_json_key_need_the_key() {
+        let stack = |from: Value, kms_grant: bool| {
+            let mut stmts = vec![
+                json!({"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": [{"Ref": "Db"}]}),
+            ];
+            if kms_grant {
+                stmts.push(json!({"Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": {"Fn::GetAtt": ["Key", "Arn"]}}));
+            }
+            crate::model::test_stack(&json!({
+                "Key": {"Type": "AWS::KMS::Key", "Properties": {}},
+                "Db": {"Type": "AWS::SecretsManager::Secret", "Properties": {"KmsKeyId": {"Ref": "Key"}}},
+                "WebService": {"Type": "AWS::ECS::Service", "Properties": {"TaskDefinition": {"Ref": "WebTaskDefinition"}}},
+                "WebTaskDefinition": {"Type": "AWS::ECS::TaskDefinition", "Properties": {
+                    "ExecutionRoleArn": {"Fn::GetAtt": ["WebExecutionRole", "Arn"]},
+                    "ContainerDefinitions": [{"Image": "nginx", "Secrets": [{"Name": "X", "ValueFrom": from}]}]}},
+                "WebExecutionRole": {"Type": "AWS::IAM::Role", "Properties": {
+                    "Policies": [{"PolicyName": "p", "PolicyDocument": {"Statement": stmts}}]}}
+            }))
+        };
+        let cases = [
+            (
+                json!({"Ref": "Db"}),
+                false,
+                vec!["IAM_KMS_DECRYPT_NOT_GRANTED"],
+            ),
+            (
+                json!({"Fn::Sub": "${Db}:password::"}),
+                false,
+                vec!["IAM_KMS_DECRYPT_NOT_GRANTED"],
+            ),
+            (
+                json!({"Fn::Sub": "${Db}:password:AWSCURRENT:"}),
+                false,
+                vec!["IAM_KMS_DECRYPT_NOT_GRANTED"],
+            ),
+            (json!({"Fn::Sub": "${Db}:password::"}), true, vec![]),
+            (json!({"Ref": "Db"}), true, vec![]),
+            // Not the secret's ARN: another resource's attribute, or text around it.
+            (json!({"Fn::Sub": "${Db.Arn}:password::"}), false, vec![]),
+            (json!({"Fn::Sub": "prefix-${Db}"}), false, vec![]),
+        ];
+        for (from, grant, want) in cases {
+            let st = stack(from.clone(), grant);
+            let got: Vec<_> = check(&st, &st.apps).iter().map(|f| f.code).collect();
+            assert_eq!(got, want, "{from} grant={grant}");
+        }
+    }
+
     #[test]
     fn repositories_of_images() {
         let cases = [

@@ -13,8 +13,10 @@
 //! with `Fn::If` resolved and absent resources dropped, as CloudFormation does.
 //! https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/conditions-section-structure.html
 
+pub mod cloudmap;
 pub mod ecs;
 pub mod elbv2;
+pub mod events;
 pub mod iam;
 pub mod metrics;
 pub mod vpc;
@@ -101,6 +103,8 @@ pub fn all_rules() -> Vec<&'static Rule> {
     v.extend(ecs::RULES);
     v.extend(metrics::RULES);
     v.extend(iam::RULES);
+    v.extend(cloudmap::RULES);
+    v.extend(events::RULES);
     v
 }
 
@@ -533,21 +537,30 @@ pub(crate) fn test_stack(resources: &Value) -> Stack {
     st
 }
 
+/// The resources and parameters a resource names: in its properties (`Ref`, `Fn::GetAtt`,
+/// `Fn::Sub`) and its `DependsOn`; CloudFormation creates each of them before it.
+/// https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-dependson.html
+pub fn names_used(resource: &Value) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    references(
+        resource.get("Properties").unwrap_or(&Value::Null),
+        &mut names,
+    );
+    match resource.get("DependsOn") {
+        Some(Value::String(s)) => {
+            names.insert(s.clone());
+        }
+        Some(Value::Array(a)) => names.extend(a.iter().filter_map(Value::as_str).map(String::from)),
+        _ => {}
+    }
+    names
+}
+
 /// Rule CFN_REF_TO_ABSENT over one stack.
 fn check_references(st: &Stack, apps: &[App]) -> Vec<Finding> {
     let mut out = Vec::new();
     for (id, r) in &st.resources {
-        let mut names = BTreeSet::new();
-        references(r.get("Properties").unwrap_or(&Value::Null), &mut names);
-        match r.get("DependsOn") {
-            Some(Value::String(s)) => {
-                names.insert(s.clone());
-            }
-            Some(Value::Array(a)) => {
-                names.extend(a.iter().filter_map(Value::as_str).map(String::from))
-            }
-            _ => {}
-        }
+        let names = names_used(r);
         for n in names {
             if n.starts_with("AWS::") || st.resources.contains_key(&n) || st.parameters.contains(&n)
             {
@@ -613,6 +626,8 @@ pub fn analyse(template: &Value) -> Report {
         found.extend(ecs::check(&st, &apps, &net));
         found.extend(metrics::check(&st, &apps));
         found.extend(iam::check(&st, &apps));
+        found.extend(cloudmap::check(&st, &apps));
+        found.extend(events::check(&st, &apps));
         checks += all_rules().len() * apps.len().max(1);
         for mut f in found {
             if several {
