@@ -138,8 +138,10 @@ impl Problem {
             "PriorityInUse",
             "needs a listener whose every action forwards",
             "DuplicateListener",
+            "an ALB condition takes at most",
+            "ServiceAlreadyExists",
         ]) {
-            "FA111" // a limit or rule of the AWS service (ELB, ECS)
+            "FA111" // a limit or rule of the AWS service (ELB, ECS, Cloud Map)
         } else if matches!(self, Problem::Template { .. }) {
             "FA200" // other template problem
         } else {

@@ -119,7 +119,7 @@ pub fn expand_with_warnings(template: &Value, settings: &Settings) -> Result<Exp
 
     // 1. Read every App; if any is invalid, add what the later phases can already tell
     // (colliding IDs, unknown attributes) and stop.
-    let apps: Vec<App> = app_ids
+    let mut apps: Vec<App> = app_ids
         .iter()
         .filter_map(|id| read_app(id, &resources[id], &ctx, &mut problems))
         .collect();
@@ -130,6 +130,8 @@ pub fn expand_with_warnings(template: &Value, settings: &Settings) -> Result<Exp
         return Err(problems);
     }
     claimed_twice(&apps, resources, &mut problems);
+    discovery_names_twice(&apps, &mut problems);
+    order_nested_auto_rules(&mut apps);
     warnings.extend(mixed_listener_actions(&apps, &ctx, &mut problems));
     if !problems.is_empty() {
         redact_no_echo(root, &parameter_values, &mut problems);
@@ -707,6 +709,121 @@ fn claimed_twice(apps: &[App], resources: &Map<String, Value>, problems: &mut Pr
             ("Properties.LoadBalancer.ListenerPort", format!("{what} takes port {n} on a load balancer where {first} has it already; ELBv2 refuses the second (DuplicateListener): choose another ListenerPort, or auto"))
         };
         problems.push(Problem::property(owner, path, message));
+    }
+}
+
+/// Two Apps registering one Cloud Map service name in one namespace: Cloud Map refuses the
+/// second (`ServiceAlreadyExists`,
+/// https://docs.aws.amazon.com/cloud-map/latest/api/API_CreateService.html), and DNS names are
+/// not case-sensitive. Apps under two different `Condition`s are left alone.
+fn discovery_names_twice(apps: &[App], problems: &mut Problems) {
+    use crate::spec::NamespaceRef;
+    let mut seen: Vec<(Value, String, &App)> = Vec::new();
+    for a in apps {
+        let Some(d) = &a.discovery else { continue };
+        let Some(name) = d.name.lit() else { continue };
+        let namespace = match &d.namespace {
+            NamespaceRef::Create { name } => json!({ "Create": name.to_ascii_lowercase() }),
+            NamespaceRef::Existing { id, .. } => json!({ "Existing": id.json() }),
+        };
+        let name = name.to_ascii_lowercase();
+        if let Some((_, _, first)) = seen.iter().find(|(ns, n, first)| {
+            ns == &namespace
+                && n == &name
+                && match (&first.attributes.condition, &a.attributes.condition) {
+                    (Some(c1), Some(c2)) => c1 == c2,
+                    _ => true,
+                }
+        }) {
+            problems.push(Problem::property(
+                &a.id,
+                "Properties.Discovery.Name",
+                format!(
+                    "'{name}' is already {}'s name in this namespace; Cloud Map refuses a second service of one name (ServiceAlreadyExists): give each App its own Discovery.Name",
+                    first.id
+                ),
+            ));
+            continue;
+        }
+        seen.push((namespace, name, a));
+    }
+}
+
+/// Apps of this template with `Priority: auto` on one listener, in one band, whose paths nest
+/// (`/blog/admin/*` inside `/blog/*`): ELBv2 evaluates rules lowest priority first, so the more
+/// specific one must have the lower number
+/// (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/listener-update-rules.html),
+/// and the provider takes the lowest free number of a range, so two equal ranges leave the order
+/// to whichever claim runs first. Such a group splits its band: the most specific App takes
+/// the first part, and so on. Groups without nesting keep their band (and their claims).
+fn order_nested_auto_rules(apps: &mut [App]) {
+    use crate::spec::{Dynamic, Routing};
+    // The fixed start of a path pattern: `/blog/` for `/blog/*`.
+    let fixed = |p: &str| p.split(['*', '?']).next().unwrap_or("").to_string();
+    let key_of = |a: &App| -> Option<(Value, Value, u64, u64, Vec<String>)> {
+        let Routing::SharedRule {
+            listener,
+            priority: Dynamic::Auto { from, to },
+            paths,
+            hosts,
+            ..
+        } = &a.load_balancer.as_ref()?.routing
+        else {
+            return None;
+        };
+        let prefixes: Option<Vec<String>> =
+            paths.iter().map(|p| p.lit().map(|s| fixed(s))).collect();
+        let hosts: Vec<Value> = hosts.iter().map(Val::json).collect();
+        Some((listener.json(), Value::Array(hosts), *from, *to, prefixes?))
+    };
+    let keys: Vec<_> = apps.iter().map(key_of).collect();
+    let nests = |a: &[String], b: &[String]| {
+        a.iter().any(|x| {
+            b.iter()
+                .any(|y| x.len() > y.len() && x.starts_with(y.as_str()))
+        })
+    };
+    let mut done = vec![false; apps.len()];
+    for i in 0..apps.len() {
+        let Some((listener, hosts, from, to, _)) = keys[i].clone() else {
+            continue;
+        };
+        if done[i] {
+            continue;
+        }
+        let mut group: Vec<usize> = (0..apps.len())
+            .filter(|&j| {
+                matches!(&keys[j], Some((l, h, f, t, _)) if *l == listener && *h == hosts && *f == from && *t == to)
+            })
+            .collect();
+        group.iter().for_each(|&j| done[j] = true);
+        let prefixes = |j: usize| keys[j].as_ref().map(|k| k.4.clone()).unwrap_or_default();
+        let nested = group
+            .iter()
+            .any(|&a| group.iter().any(|&b| nests(&prefixes(a), &prefixes(b))));
+        if !nested {
+            continue;
+        }
+        // Most specific first: the longest fixed path start, then the logical ID.
+        let depth = |j: usize| prefixes(j).iter().map(String::len).max().unwrap_or(0);
+        group.sort_by(|&a, &b| depth(b).cmp(&depth(a)).then(apps[a].id.cmp(&apps[b].id)));
+        let size = (to - from + 1) / group.len() as u64;
+        if size == 0 {
+            continue;
+        }
+        for (k, &j) in group.iter().enumerate() {
+            let lo = from + k as u64 * size;
+            let hi = if k + 1 == group.len() {
+                to
+            } else {
+                lo + size - 1
+            };
+            if let Some(lb) = apps[j].load_balancer.as_mut() {
+                if let Routing::SharedRule { priority, .. } = &mut lb.routing {
+                    *priority = Dynamic::Auto { from: lo, to: hi };
+                }
+            }
+        }
     }
 }
 

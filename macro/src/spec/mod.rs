@@ -641,6 +641,41 @@ fn check_gate_names(r: &mut Reader, p: &Props, lt: &LoadTest, lb: &LoadBalancer)
             "required with HTTPS: the gate connects to the ALB's own name (*.elb.amazonaws.com), which the listener's certificate does not cover, so every request fails TLS and the gate can never pass; give the name the certificate covers (for example Host: app.example.com), or LoadTest.Url",
         );
     }
+    // On a rule with Host conditions, the gate presents `LoadBalancer.DnsName` unless
+    // `LoadTest.Host` is given: a name none of the conditions matches (the ALB's own name under
+    // `*.tenants.example.com`) reaches another rule or the default action, never this App.
+    // Host conditions are not case-sensitive and take `*` and `?`.
+    // https://docs.aws.amazon.com/elasticloadbalancing/latest/application/rule-condition-types.html#host-conditions
+    if let (
+        None,
+        Routing::SharedRule {
+            hosts,
+            dns_name: Some(Val::Lit(dns)),
+            ..
+        },
+    ) = (&lt.host, &lb.routing)
+    {
+        // The gate's URL names the first Host when it is a plain name; else `DnsName`.
+        let literal: Option<Vec<&String>> = hosts.iter().map(Val::lit).collect();
+        let url_names_dns = literal
+            .as_ref()
+            .and_then(|v| v.first())
+            .is_some_and(|h| h.contains(['*', '?']));
+        if let Some(patterns) = literal.filter(|_| url_names_dns) {
+            let dns_l = dns.to_ascii_lowercase();
+            if !patterns
+                .iter()
+                .any(|pat| path_pattern_matches(&pat.to_ascii_lowercase(), &dns_l))
+            {
+                let shown: Vec<&str> = patterns.iter().map(|s| s.as_str()).collect();
+                let example = patterns[0].replace('*', "app").replace('?', "a");
+                r.err(
+                    &p.path("LoadTest.Host"),
+                    format!("required: the gate would present '{dns}' (LoadBalancer.DnsName), which the rule's Host condition ({}) does not match, so its requests would reach another rule or the listener's default action; give a name the condition matches (for example Host: {example})", shown.join(", ")),
+                );
+            }
+        }
+    }
     // `LoadTest.Path` is absolute, like `HealthCheck.Path`: on a shared rule it must be a path
     // the App's rule matches, or the gate measures whatever rule does.
     if let (Routing::SharedRule { paths, .. }, Val::Lit(gate_path)) =

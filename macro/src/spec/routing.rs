@@ -354,6 +354,19 @@ fn read_shared_rule(
             "a rule on a shared listener needs a Path and/or a Host condition",
         );
     }
+    // "You can specify up to three comparison strings per condition and up to five per rule."
+    // https://docs.aws.amazon.com/elasticloadbalancing/latest/application/listener-update-rules.html
+    for (key, values) in [("Path", &paths), ("Host", &hosts)] {
+        if values.len() > 3 {
+            r.err(
+                &kp(key),
+                format!(
+                    "{} values in one {key} condition; an ALB condition takes at most 3 (and a rule 5): split the App, or use a pattern with wildcards",
+                    values.len()
+                ),
+            );
+        }
+    }
     if paths.len() + hosts.len() > 5 {
         r.err(
             &kp("Path"),
