@@ -660,7 +660,8 @@ impl ddb::config::Intercept for WriteFaults {
             }
             Fault::LoseLeaseAtFinish if body.contains("#s = :st") => {
                 // Same length, another owner: the condition fails on the table's side.
-                let at = body.find("\":o\":{\"S\":\"").expect(":o") + 10;
+                let value = "\":o\":{\"S\":\"";
+                let at = body.find(value).expect(":o") + value.len();
                 let mut b = body.into_bytes();
                 b[at] = if b[at] == b'X' { b'Y' } else { b'X' };
                 *req.body_mut() = aws_smithy_types::body::SdkBody::from(b);
@@ -710,7 +711,10 @@ async fn moto_store(moto: &Moto, fault: Fault) -> HookStore {
 async fn a_failed_or_lost_write_frees_the_run_and_keeps_its_settings() {
     let moto = Moto::start();
     let target = start(Behaviour::default(), 0).await.unwrap();
-    for (fault, duration) in [(Fault::FailCommit, 4), (Fault::LoseLeaseAtFinish, 1)] {
+    for (fault, duration, why) in [
+        (Fault::FailCommit, 4, "state table unavailable"),
+        (Fault::LoseLeaseAtFinish, 1, "lease lost"),
+    ] {
         let store = moto_store(&moto, fault).await;
         let settings = json!({
             "Url": target.url("/"), "Rate": 20, "Duration": duration, "WarmUp": 0,
@@ -725,6 +729,7 @@ async fn a_failed_or_lost_write_frees_the_run_and_keeps_its_settings() {
         )
         .await;
         assert_eq!(a.status, HookStatus::InProgress, "{fault:?}: {a:?}");
+        assert!(a.reason.contains(why), "{fault:?}: {a:?}");
         let details = a.hook_details.as_ref().expect("hookDetails");
         assert_eq!(details[SETTINGS_KEY], settings, "{fault:?}: {a:?}");
         let rec = store.load(&record_key(&ev)).await.unwrap().unwrap();
