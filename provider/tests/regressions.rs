@@ -745,3 +745,55 @@ async fn a_failed_or_lost_write_frees_the_run_and_keeps_its_settings() {
             .unwrap();
     }
 }
+
+/// A CloudFormation rollback of the stack (UPDATE_ROLLBACK_IN_PROGRESS) updates the service back
+/// to the previous task definition, a new ECS deployment whose hooks run like any other; the
+/// gate must not load-test (and possibly fail) the way back. The hook reads the stack named by
+/// `StackId` in its settings (stack statuses:
+/// https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-describing-stacks.html);
+/// any other status runs the gate (here it reaches the store, which is missing).
+#[tokio::test]
+async fn the_hook_gate_stands_aside_while_the_stack_rolls_back() {
+    use cfn::types::StackStatus;
+    for (status, want) in [
+        (StackStatus::UpdateRollbackInProgress, HookStatus::Succeeded),
+        (StackStatus::UpdateInProgress, HookStatus::Failed),
+    ] {
+        let target = start(Behaviour::default(), 0).await.unwrap();
+        let stack = mock!(cfn::Client::describe_stacks)
+            .match_requests(|r| r.stack_name() == Some(OUR_STACK))
+            .then_output(move || {
+                cfn::operation::describe_stacks::DescribeStacksOutput::builder()
+                    .stacks(
+                        cfn::types::Stack::builder()
+                            .stack_name("app")
+                            .stack_status(status.clone())
+                            .creation_time(aws_smithy_types::DateTime::from_secs(0))
+                            .build(),
+                    )
+                    .build()
+            });
+        let mut c = hook_clients();
+        c.cfn = mock_client!(cfn, RuleMode::MatchAny, &[&stack]);
+        let store = failing_store(|| {
+            ddb::operation::get_item::GetItemError::ResourceNotFoundException(
+                ddb::types::error::ResourceNotFoundException::builder()
+                    .message("Requested resource not found")
+                    .build(),
+            )
+        });
+        let ev = hook_event(json!({
+            "Url": target.url("/"), "Rate": 20, "Duration": 1, "WarmUp": 0, "StackId": OUR_STACK
+        }));
+        let a = handle(
+            &c,
+            Some(&store),
+            &ev,
+            Instant::now() + Duration::from_secs(30),
+        )
+        .await;
+        assert_eq!(a.status, want, "{a:?}");
+        assert_eq!(target.requests.load(Ordering::SeqCst), 0, "{a:?}");
+        assert_eq!(stack.num_calls(), 1, "{a:?}");
+    }
+}

@@ -124,6 +124,9 @@ async fn answer(
     if let Some(why) = deployment_rolling_back(clients, ev.resource_arn.as_deref()).await {
         return HookAnswer::done(HookStatus::Succeeded, why);
     }
+    if let Some(why) = stack_rolling_back(clients, settings.stack_id.as_deref()).await {
+        return HookAnswer::done(HookStatus::Succeeded, why);
+    }
     let Some(store) = store else {
         return HookAnswer::done(
             HookStatus::Failed,
@@ -142,6 +145,37 @@ async fn answer(
             call_back_delay: Some(settings.call_back_delay.max(1)),
             ..answer::unfinished(ev, format!("state table unavailable, retrying: {e}"))
         },
+    }
+}
+
+/// Whether the service's stack is rolling back: CloudFormation then updates the service back to
+/// the previous task definition, a deployment that runs the hooks like any other, and the gate
+/// must not fail the way back. Stack statuses:
+/// https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-describing-stacks.html
+/// A status that cannot be read does not exempt the deployment: the gate runs.
+async fn stack_rolling_back(clients: &Clients, stack_id: Option<&str>) -> Option<String> {
+    let stack_id = stack_id.filter(|s| !s.is_empty())?;
+    match clients
+        .cfn
+        .describe_stacks()
+        .stack_name(stack_id)
+        .send()
+        .await
+    {
+        Ok(out) => {
+            let status = out
+                .stacks()
+                .first()
+                .and_then(|s| s.stack_status())
+                .map(|s| s.as_str().to_string())?;
+            crate::load_test_gate::stack_status::rolling_back(&status).then(|| {
+                format!("the stack is rolling back ({status}): no load test on the way back")
+            })
+        }
+        Err(e) => {
+            tracing::warn!(error = %crate::error::sdk_message(&e), "cannot read the stack status; the gate runs");
+            None
+        }
     }
 }
 

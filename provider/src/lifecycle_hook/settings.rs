@@ -46,6 +46,10 @@ pub struct GateSettings {
     /// Seconds ECS waits between slices.
     #[serde(default = "five", deserialize_with = "number")]
     pub call_back_delay: u64,
+    /// The stack the service belongs to (`Ref AWS::StackId`): while it rolls back, the
+    /// deployment re-deploys the previous revision and the gate does not run.
+    #[serde(default)]
+    pub stack_id: Option<String>,
     /// Stages at which the gate runs.
     #[serde(default = "gate_stages")]
     pub stages: Vec<String>,

@@ -9,7 +9,7 @@
 
 mod deployment;
 mod props;
-mod stack_status;
+pub(crate) mod stack_status;
 mod workers;
 
 pub use workers::{run_local, worker, WorkerReply};

@@ -64,7 +64,7 @@ pub(super) async fn check(
 /// A rollback in progress (UPDATE_ROLLBACK_IN_PROGRESS, ROLLBACK_IN_PROGRESS,
 /// IMPORT_ROLLBACK_IN_PROGRESS, UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS). A finished
 /// rollback (UPDATE_ROLLBACK_COMPLETE) followed by a new update reads UPDATE_IN_PROGRESS.
-fn rolling_back(status: &str) -> bool {
+pub(crate) fn rolling_back(status: &str) -> bool {
     status.contains("ROLLBACK") && status.ends_with("IN_PROGRESS")
 }
 
