@@ -213,6 +213,20 @@ async fn whose_created(elb: &Client, arn: &str, owner: &Owner) -> Result<Whose, 
     }
 }
 
+/// The tags of up to [`TAGS_PER_CALL`] holders.
+async fn tag_descriptions(
+    elb: &Client,
+    arns: &[String],
+) -> Result<Vec<aws_sdk_elasticloadbalancingv2::types::TagDescription>, ProviderError> {
+    let out = elb
+        .describe_tags()
+        .set_resource_arns(Some(arns.to_vec()))
+        .send()
+        .await
+        .map_err(|e| ProviderError::sdk("DescribeTags", &e))?;
+    Ok(out.tag_descriptions().to_vec())
+}
+
 /// The first of `arns` tagged as the owner's.
 async fn owned(
     elb: &Client,
@@ -220,13 +234,11 @@ async fn owned(
     owner: &Owner,
 ) -> Result<Option<String>, ProviderError> {
     for chunk in arns.chunks(TAGS_PER_CALL) {
-        let out = elb
-            .describe_tags()
-            .set_resource_arns(Some(chunk.to_vec()))
-            .send()
-            .await
-            .map_err(|e| ProviderError::sdk("DescribeTags", &e))?;
-        if let Some(d) = out.tag_descriptions().iter().find(|d| owner.owns(d.tags())) {
+        if let Some(d) = tag_descriptions(elb, chunk)
+            .await?
+            .iter()
+            .find(|d| owner.owns(d.tags()))
+        {
             return Ok(d.resource_arn().map(String::from));
         }
     }
@@ -297,13 +309,7 @@ async fn delete_leftovers<S: Slot>(
     };
     let arns: Vec<String> = holders.iter().map(|h| h.arn.clone()).collect();
     for chunk in arns.chunks(TAGS_PER_CALL) {
-        let out = elb
-            .describe_tags()
-            .set_resource_arns(Some(chunk.to_vec()))
-            .send()
-            .await
-            .map_err(|e| ProviderError::sdk("DescribeTags", &e))?;
-        for d in out.tag_descriptions() {
+        for d in tag_descriptions(elb, chunk).await? {
             if let Some(arn) = d.resource_arn().filter(|_| owner.owns(d.tags())) {
                 tracing::info!(holder = %arn, "deleting the {} a failed Create left", S::NUMBER);
                 S::delete(elb, arn).await?;

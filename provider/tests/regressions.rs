@@ -264,23 +264,26 @@ fn rule_props() -> Value {
 async fn the_rollback_delete_removes_what_a_failed_create_made() {
     let l = |n: u32| format!("{LISTENER_ARN}{n}");
     let r = |n: u32| format!("{LISTENER_ARN}/{n}").replace(":listener/", ":listener-rule/");
+    // One holder of this resource's (number 1) and one of another stack's (number 2), both
+    // forwarding to the app's target group.
+    let two = |arn: &dyn Fn(u32) -> String| {
+        let (ours, theirs) = (arn(1), arn(2));
+        FakeAlb {
+            actions: HashMap::from([
+                (ours.clone(), forward(&[(APP_TG, 1)])),
+                (theirs.clone(), forward(&[(APP_TG, 1)])),
+            ]),
+            tags: HashMap::from([(ours, tags(OUR_STACK)), (theirs, tags(THEIR_STACK))]),
+            ..Default::default()
+        }
+    };
     let port_alb = FakeAlb {
         listeners: vec![(8000, l(1)), (8001, l(2))],
-        actions: HashMap::from([
-            (l(1), forward(&[(APP_TG, 1)])),
-            (l(2), forward(&[(APP_TG, 1)])),
-        ]),
-        tags: HashMap::from([(l(1), tags(OUR_STACK)), (l(2), tags(THEIR_STACK))]),
-        ..Default::default()
+        ..two(&l)
     };
     let rule_alb = FakeAlb {
         rules: vec![(1, r(1)), (2, r(2))],
-        actions: HashMap::from([
-            (r(1), forward(&[(APP_TG, 1)])),
-            (r(2), forward(&[(APP_TG, 1)])),
-        ]),
-        tags: HashMap::from([(r(1), tags(OUR_STACK)), (r(2), tags(THEIR_STACK))]),
-        ..Default::default()
+        ..two(&r)
     };
     for (kind, props, alb, ours, theirs) in [
         (PORT_TYPE, port_props(), port_alb, l(1), l(2)),

@@ -155,23 +155,10 @@ async fn answer(
 /// A status that cannot be read does not exempt the deployment: the gate runs.
 async fn stack_rolling_back(clients: &Clients, stack_id: Option<&str>) -> Option<String> {
     let stack_id = stack_id.filter(|s| !s.is_empty())?;
-    match clients
-        .cfn
-        .describe_stacks()
-        .stack_name(stack_id)
-        .send()
-        .await
-    {
-        Ok(out) => {
-            let status = out
-                .stacks()
-                .first()
-                .and_then(|s| s.stack_status())
-                .map(|s| s.as_str().to_string())?;
-            crate::load_test_gate::stack_status::rolling_back(&status).then(|| {
-                format!("the stack is rolling back ({status}): no load test on the way back")
-            })
-        }
+    use crate::load_test_gate::stack_status::{rolling_back, status};
+    match status(clients, stack_id).await {
+        Ok(status) => rolling_back(&status)
+            .then(|| format!("the stack is rolling back ({status}): no load test on the way back")),
         Err(e) => {
             tracing::warn!(error = %crate::error::sdk_message(&e), "cannot read the stack status; the gate runs");
             None

@@ -83,16 +83,15 @@ pub(super) async fn gate(
     let lease = now_ms() + ((warm_up + slice + AFTER_SLICE).as_millis() as u64);
     if !store.claim(&key, rec.slices, &owner, lease).await? {
         // Someone else moved the run on: answer from what the record says now.
-        let rec = store.load(&key).await?.unwrap_or(rec);
-        return Ok(final_answer(&rec).unwrap_or_else(|| {
-            in_progress(
-                ev,
-                st,
-                &rec,
-                st.call_back_delay,
-                "another invocation holds the run".into(),
-            )
-        }));
+        return as_recorded(
+            store,
+            &key,
+            ev,
+            st,
+            &rec,
+            "another invocation holds the run",
+        )
+        .await;
     }
     let run = Slice {
         key: &key,
@@ -189,16 +188,7 @@ impl Slice<'_> {
             .commit(key, owner, rec.slices, measured_ms, &encoded)
             .await?
         {
-            let rec = store.load(key).await?.unwrap_or(rec);
-            return Ok(final_answer(&rec).unwrap_or_else(|| {
-                in_progress(
-                    ev,
-                    st,
-                    &rec,
-                    st.call_back_delay,
-                    "lease lost; slice discarded".into(),
-                )
-            }));
+            return as_recorded(store, key, ev, st, &rec, "lease lost; slice discarded").await;
         }
         let rec = Record {
             slices: rec.slices + 1,
@@ -252,17 +242,31 @@ async fn settle(
     {
         return Ok(a);
     }
-    let now = store.load(key).await?;
-    let now = now.as_ref().unwrap_or(rec);
     // The next invocation needs the settings back in `hookDetails`: ECS passes on only what
     // the last answer returned (lambda-lifecycle-hooks.html).
-    Ok(final_answer(now).unwrap_or_else(|| {
-        in_progress(
-            ev,
-            st,
-            now,
-            st.call_back_delay,
-            "lease lost before the result was written; another invocation continues".into(),
-        )
-    }))
+    as_recorded(
+        store,
+        key,
+        ev,
+        st,
+        rec,
+        "lease lost before the result was written; another invocation continues",
+    )
+    .await
+}
+
+/// The answer the record gives now (another invocation moved the run on): its final answer, or
+/// IN_PROGRESS with the run's settings and progress.
+async fn as_recorded(
+    store: &HookStore,
+    key: &str,
+    ev: &HookEvent,
+    st: &GateSettings,
+    rec: &Record,
+    why: &str,
+) -> Result<HookAnswer, ProviderError> {
+    let now = store.load(key).await?;
+    let now = now.as_ref().unwrap_or(rec);
+    Ok(final_answer(now)
+        .unwrap_or_else(|| in_progress(ev, st, now, st.call_back_delay, why.into())))
 }

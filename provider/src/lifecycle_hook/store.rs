@@ -123,11 +123,7 @@ impl HookStore {
         owner: &str,
         until_ms: u64,
     ) -> Result<bool, ProviderError> {
-        let r = self
-            .ddb
-            .update_item()
-            .table_name(&self.table)
-            .key("Pk", s(key))
+        let r = self.update_item(key)
             .update_expression("SET LeaseOwner = :o, LeaseUntil = :u, Expires = :x")
             .condition_expression(
                 "#s = :running AND Slices = :n AND (attribute_not_exists(LeaseUntil) OR LeaseUntil < :now)",
@@ -141,12 +137,7 @@ impl HookStore {
             .expression_attribute_values(":now", n(now_ms()))
             .send()
             .await;
-        conditional(r.map(|_| ()).map_err(|e| {
-            let lost = e
-                .as_service_error()
-                .is_some_and(|e| e.is_conditional_check_failed_exception());
-            (lost, ProviderError::sdk("UpdateItem", &e))
-        }))
+        updated(r)
     }
 
     /// Records a finished slice (only while holding the lease) and releases the lease.
@@ -158,11 +149,7 @@ impl HookStore {
         measured_ms: u64,
         report: &str,
     ) -> Result<bool, ProviderError> {
-        let r = self
-            .ddb
-            .update_item()
-            .table_name(&self.table)
-            .key("Pk", s(key))
+        let r = self.update_item(key)
             .update_expression(
                 "SET Slices = :n1, MeasuredMs = :m, Report = :r, Expires = :x REMOVE LeaseOwner, LeaseUntil",
             )
@@ -177,33 +164,30 @@ impl HookStore {
             .expression_attribute_values(":o", s(owner))
             .send()
             .await;
-        conditional(r.map(|_| ()).map_err(|e| {
-            let lost = e
-                .as_service_error()
-                .is_some_and(|e| e.is_conditional_check_failed_exception());
-            (lost, ProviderError::sdk("UpdateItem", &e))
-        }))
+        updated(r)
+    }
+
+    fn update_item(
+        &self,
+        key: &str,
+    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        self.ddb
+            .update_item()
+            .table_name(&self.table)
+            .key("Pk", s(key))
     }
 
     /// Gives the lease back (only if still ours), so that the next invocation runs the slice
     /// again at once instead of waiting for the lease to expire.
     pub(super) async fn release(&self, key: &str, owner: &str) -> Result<bool, ProviderError> {
         let r = self
-            .ddb
-            .update_item()
-            .table_name(&self.table)
-            .key("Pk", s(key))
+            .update_item(key)
             .update_expression("REMOVE LeaseOwner, LeaseUntil")
             .condition_expression("LeaseOwner = :o")
             .expression_attribute_values(":o", s(owner))
             .send()
             .await;
-        conditional(r.map(|_| ()).map_err(|e| {
-            let lost = e
-                .as_service_error()
-                .is_some_and(|e| e.is_conditional_check_failed_exception());
-            (lost, ProviderError::sdk("UpdateItem", &e))
-        }))
+        updated(r)
     }
 
     /// Writes the final answer (only while holding the lease); it never changes afterwards.
@@ -219,10 +203,7 @@ impl HookStore {
         reason: &str,
     ) -> Result<bool, ProviderError> {
         let mut u = self
-            .ddb
-            .update_item()
-            .table_name(&self.table)
-            .key("Pk", s(key))
+            .update_item(key)
             .condition_expression("#s = :running AND Slices = :n AND LeaseOwner = :o")
             .expression_attribute_names("#s", "Status")
             .expression_attribute_values(":st", s(status.as_str()))
@@ -240,12 +221,7 @@ impl HookStore {
             None => u.update_expression("SET #s = :st, Reason = :reason, Slices = :n1, MeasuredMs = :m, Expires = :x REMOVE LeaseOwner, LeaseUntil"),
         };
         let r = u.send().await;
-        conditional(r.map(|_| ()).map_err(|e| {
-            let lost = e
-                .as_service_error()
-                .is_some_and(|e| e.is_conditional_check_failed_exception());
-            (lost, ProviderError::sdk("UpdateItem", &e))
-        }))
+        updated(r)
     }
 }
 
@@ -275,6 +251,24 @@ pub fn is_configuration_error(e: &ProviderError) -> bool {
 
 fn expires() -> u64 {
     (now_ms() / 1000) + RECORD_TTL.as_secs()
+}
+
+/// A conditional UpdateItem's result: false when the condition failed.
+fn updated<O>(
+    r: Result<
+        O,
+        aws_sdk_dynamodb::error::SdkError<
+            aws_sdk_dynamodb::operation::update_item::UpdateItemError,
+            aws_sdk_dynamodb::config::http::HttpResponse,
+        >,
+    >,
+) -> Result<bool, ProviderError> {
+    conditional(r.map(|_| ()).map_err(|e| {
+        let lost = e
+            .as_service_error()
+            .is_some_and(|e| e.is_conditional_check_failed_exception());
+        (lost, ProviderError::sdk("UpdateItem", &e))
+    }))
 }
 
 /// A conditional write's result: false when the condition failed.

@@ -23,20 +23,8 @@ pub(super) async fn check(
 ) -> Result<Option<String>, ProviderError> {
     let mut attempt = 1;
     loop {
-        match clients
-            .cfn
-            .describe_stacks()
-            .stack_name(stack_id)
-            .send()
-            .await
-        {
-            Ok(out) => {
-                let status = out
-                    .stacks()
-                    .first()
-                    .and_then(|s| s.stack_status())
-                    .map(|s| s.as_str().to_string())
-                    .unwrap_or_default();
+        match status(clients, stack_id).await {
+            Ok(status) => {
                 return Ok(
                     rolling_back(&status).then(|| format!("the stack is rolling back ({status})"))
                 );
@@ -59,6 +47,31 @@ pub(super) async fn check(
             }
         }
     }
+}
+
+/// The stack's status as DescribeStacks reports it ("" when it reports none).
+pub(crate) async fn status(
+    clients: &Clients,
+    stack_id: &str,
+) -> Result<
+    String,
+    aws_sdk_cloudformation::error::SdkError<
+        aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksError,
+        aws_sdk_cloudformation::config::http::HttpResponse,
+    >,
+> {
+    let out = clients
+        .cfn
+        .describe_stacks()
+        .stack_name(stack_id)
+        .send()
+        .await?;
+    Ok(out
+        .stacks()
+        .first()
+        .and_then(|s| s.stack_status())
+        .map(|s| s.as_str().to_string())
+        .unwrap_or_default())
 }
 
 /// A rollback in progress (UPDATE_ROLLBACK_IN_PROGRESS, ROLLBACK_IN_PROGRESS,
