@@ -16,7 +16,7 @@ use common::*;
 use fargate_loadtest::target::{start, Behaviour};
 use fargate_provider::failover::{reconcile, Settings, Trigger};
 use fargate_provider::lifecycle_hook::{
-    handle, record_key, HookEvent, HookStatus, HookStore, SETTINGS_KEY,
+    handle, record_key, HookEvent, HookStatus, HookStore, SETTINGS_KEY, STORE_ERRORS_KEY,
 };
 use fargate_provider::slot::{LOGICAL_TAG, STACK_TAG};
 use fargate_provider::{handle_event, Clients};
@@ -577,7 +577,23 @@ async fn hung_store() -> HookStore {
 async fn a_failing_or_hung_store_answers_in_time_by_its_error() {
     use ddb::operation::get_item::GetItemError;
     use ddb::types::error::{ProvisionedThroughputExceededException, ResourceNotFoundException};
-    let cases: Vec<(&str, HookStore, HookStatus)> = vec![
+    let throttled = || {
+        failing_store(|| {
+            GetItemError::ProvisionedThroughputExceededException(
+                ProvisionedThroughputExceededException::builder()
+                    .message(
+                        "The level of configured provisioned throughput for the table was exceeded",
+                    )
+                    .build(),
+            )
+        })
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    // (case, store, store errors since (Unix seconds) in the hookDetails ECS passes back, answer)
+    let cases: Vec<(&str, HookStore, Option<u64>, HookStatus)> = vec![
         (
             "missing table",
             failing_store(|| {
@@ -587,6 +603,7 @@ async fn a_failing_or_hung_store_answers_in_time_by_its_error() {
                         .build(),
                 )
             }),
+            None,
             HookStatus::Failed,
         ),
         (
@@ -599,25 +616,33 @@ async fn a_failing_or_hung_store_answers_in_time_by_its_error() {
                         .build(),
                 )
             }),
+            None,
             HookStatus::Failed,
         ),
+        ("throttled", throttled(), None, HookStatus::InProgress),
         (
-            "throttled",
-            failing_store(|| {
-                GetItemError::ProvisionedThroughputExceededException(
-                    ProvisionedThroughputExceededException::builder()
-                        .message("The level of configured provisioned throughput for the table was exceeded")
-                        .build(),
-                )
-            }),
+            "throttled for 5 minutes",
+            throttled(),
+            Some(now - 300),
             HookStatus::InProgress,
         ),
-        ("hung", hung_store().await, HookStatus::InProgress),
+        // Errors across 16 minutes of invocations are an outage: FAILED, not IN_PROGRESS until
+        // the hook's timeout.
+        (
+            "throttled for 16 minutes",
+            throttled(),
+            Some(now - 960),
+            HookStatus::Failed,
+        ),
+        ("hung", hung_store().await, None, HookStatus::InProgress),
     ];
     let settings = json!({ "Url": "http://127.0.0.1:9/", "Rate": 10, "Duration": 30, "WarmUp": 0, "CallBackDelay": 7 });
-    let ev = hook_event(settings.clone());
     let c = hook_clients();
-    for (name, store, want) in cases {
+    for (name, store, since, want) in cases {
+        let mut ev = hook_event(settings.clone());
+        if let (Some(s), Some(Value::Object(d))) = (since, ev.hook_details.as_mut()) {
+            d.insert(STORE_ERRORS_KEY.into(), s.into());
+        }
         let deadline = Instant::now() + Duration::from_secs(6);
         let answered =
             tokio::time::timeout_at(deadline, handle(&c, Some(&store), &ev, deadline)).await;
@@ -627,6 +652,14 @@ async fn a_failing_or_hung_store_answers_in_time_by_its_error() {
             let details = a.hook_details.as_ref().expect("hookDetails");
             assert_eq!(details[SETTINGS_KEY], settings, "{name}: {a:?}");
             assert_eq!(a.call_back_delay, Some(7), "{name}: {a:?}");
+            if name != "hung" {
+                let first = since.unwrap_or(now);
+                let kept = details[STORE_ERRORS_KEY].as_u64().unwrap_or(0);
+                assert!(
+                    (first..first + 60).contains(&kept),
+                    "{name}: errors since {kept}, not {first}: {a:?}"
+                );
+            }
         }
     }
 }

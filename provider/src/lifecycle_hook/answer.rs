@@ -72,6 +72,8 @@ pub(super) fn progress(ev: &HookEvent, rec_slices: u64, measured_ms: u64, reques
         Some(Value::Object(m)) => m.clone(),
         _ => Map::new(),
     };
+    // The store answered: the errors (if any) are over.
+    details.remove(super::STORE_ERRORS_KEY);
     details.insert(
         PROGRESS_KEY.into(),
         json!({ "Slices": rec_slices, "MeasuredS": measured_ms / 1000, "Requests": requests }),

@@ -36,6 +36,13 @@ use tokio::time::Instant;
 pub const SETTINGS_KEY: &str = "FargateAppLoadTest";
 /// Key of the progress summary this hook returns with `IN_PROGRESS`.
 pub const PROGRESS_KEY: &str = "FargateAppLoadTestProgress";
+/// Key of the time (Unix seconds) since which every invocation met a store error, returned
+/// with `IN_PROGRESS` while the store fails.
+pub const STORE_ERRORS_KEY: &str = "FargateAppLoadTestStoreErrorsSince";
+/// How long store errors may last before the gate gives up with FAILED: the SDK already retries
+/// throttling with backoff inside each call, so errors across invocations for this long are an
+/// outage, not a throttle, and the hook must not wait for its own timeout (24 h by default).
+pub const STORE_ERROR_WINDOW: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 pub const DEFAULT_GATE_STAGE: &str = "POST_TEST_TRAFFIC_SHIFT";
 /// Environment variable naming the state table; default `<function name>-hooks`.
 pub const TABLE_ENV: &str = "FARGATE_HOOK_TABLE";
@@ -141,10 +148,32 @@ async fn answer(
             HookStatus::Failed,
             format!("state table {}: {e}", store.table),
         ),
-        Err(e) => HookAnswer {
-            call_back_delay: Some(settings.call_back_delay.max(1)),
-            ..answer::unfinished(ev, format!("state table unavailable, retrying: {e}"))
-        },
+        Err(e) => {
+            let now = store::now_ms() / 1000;
+            let since = ev
+                .hook_details
+                .as_ref()
+                .and_then(|d| d.get(STORE_ERRORS_KEY))
+                .and_then(Value::as_u64)
+                .filter(|s| *s <= now)
+                .unwrap_or(now);
+            if now - since >= STORE_ERROR_WINDOW.as_secs() {
+                return HookAnswer::done(
+                    HookStatus::Failed,
+                    format!(
+                        "state table {} unavailable for {} s: {e}",
+                        store.table,
+                        now - since
+                    ),
+                );
+            }
+            let mut a = answer::unfinished(ev, format!("state table unavailable, retrying: {e}"));
+            a.call_back_delay = Some(settings.call_back_delay.max(1));
+            if let Some(Value::Object(m)) = a.hook_details.as_mut() {
+                m.insert(STORE_ERRORS_KEY.into(), since.into());
+            }
+            a
+        }
     }
 }
 
