@@ -150,18 +150,23 @@ fn access_denied() -> Rule {
     })
 }
 
+/// DescribeStacks: UPDATE_IN_PROGRESS, as often as asked.
 fn update_in_progress() -> Rule {
-    mock!(cfn::Client::describe_stacks).then_output(|| {
-        cfn::operation::describe_stacks::DescribeStacksOutput::builder()
-            .stacks(
-                cfn::types::Stack::builder()
-                    .stack_name("app")
-                    .stack_status(cfn::types::StackStatus::UpdateInProgress)
-                    .creation_time(aws_smithy_types::DateTime::from_secs(0))
-                    .build(),
-            )
-            .build()
-    })
+    mock!(cfn::Client::describe_stacks)
+        .sequence()
+        .output(|| {
+            cfn::operation::describe_stacks::DescribeStacksOutput::builder()
+                .stacks(
+                    cfn::types::Stack::builder()
+                        .stack_name("app")
+                        .stack_status(cfn::types::StackStatus::UpdateInProgress)
+                        .creation_time(aws_smithy_types::DateTime::from_secs(0))
+                        .build(),
+                )
+                .build()
+        })
+        .repeatedly()
+        .build()
 }
 
 /// The custom-resource gate never passes a test weaker than asked and fails closed:
@@ -710,7 +715,7 @@ impl ddb::config::Intercept for WriteFaults {
 
 /// A state table in moto (key `Pk`, as cfn/provider.yaml declares it) behind a client that
 /// injects `fault`.
-async fn moto_store(moto: &Moto, fault: Fault) -> HookStore {
+async fn moto_store(moto: &Moto, fault: Option<Fault>) -> HookStore {
     use ddb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType};
     let plain = ddb::Client::from_conf(ddb_conf(&moto.url).build());
     plain
@@ -735,7 +740,12 @@ async fn moto_store(moto: &Moto, fault: Fault) -> HookStore {
         .await
         .unwrap();
     HookStore {
-        ddb: ddb::Client::from_conf(ddb_conf(&moto.url).interceptor(WriteFaults(fault)).build()),
+        ddb: match fault {
+            Some(f) => {
+                ddb::Client::from_conf(ddb_conf(&moto.url).interceptor(WriteFaults(f)).build())
+            }
+            None => plain,
+        },
         table: "hooks".into(),
     }
 }
@@ -751,7 +761,7 @@ async fn a_failed_or_lost_write_frees_the_run_and_keeps_its_settings() {
         (Fault::FailCommit, 4, "state table unavailable"),
         (Fault::LoseLeaseAtFinish, 1, "lease lost"),
     ] {
-        let store = moto_store(&moto, fault).await;
+        let store = moto_store(&moto, Some(fault)).await;
         let settings = json!({
             "Url": target.url("/"), "Rate": 20, "Duration": duration, "WarmUp": 0,
             "SliceSeconds": 1, "CallBackDelay": 3, "Thresholds": { "MaxErrorRate": 0.01 }
@@ -772,13 +782,7 @@ async fn a_failed_or_lost_write_frees_the_run_and_keeps_its_settings() {
         if let Fault::FailCommit = fault {
             assert_eq!(rec.lease_owner, None, "{fault:?}: lease kept: {rec:?}");
         }
-        // Reset for the next case: a fresh table.
-        ddb::Client::from_conf(ddb_conf(&moto.url).build())
-            .delete_table()
-            .table_name("hooks")
-            .send()
-            .await
-            .unwrap();
+        drop_table(&moto).await;
     }
 }
 
@@ -831,5 +835,72 @@ async fn the_hook_gate_stands_aside_while_the_stack_rolls_back() {
         assert_eq!(a.status, want, "{a:?}");
         assert_eq!(target.requests.load(Ordering::SeqCst), 0, "{a:?}");
         assert_eq!(stack.num_calls(), 1, "{a:?}");
+    }
+}
+
+/// Reset between cases: a fresh table.
+async fn drop_table(moto: &Moto) {
+    ddb::Client::from_conf(ddb_conf(&moto.url).build())
+        .delete_table()
+        .table_name("hooks")
+        .send()
+        .await
+        .unwrap();
+}
+
+/// CloudFormation may deliver a request more than once, and Lambda retries a failed
+/// asynchronous invocation (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html):
+/// the gate sends the load of one request (one RequestId) once, whether the duplicate comes
+/// after the first has answered or while it runs, and both answer the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repeated_gate_request_sends_its_load_once() {
+    use aws_lambda_events::event::cloudformation::CloudFormationCustomResourceRequest;
+    use fargate_provider::load_test_gate::handle_with_store;
+    let moto = Moto::start();
+    for concurrent in [false, true] {
+        let target = start(Behaviour::default(), 0).await.unwrap();
+        let store = moto_store(&moto, None).await;
+        let props = json!({
+            "ServiceToken": "x", "Url": target.url("/"), "Rate": "20", "Duration": "1",
+            "WarmUp": "0", "Thresholds": { "MaxErrorRate": "0.01" }
+        });
+        let ev = request(
+            "Update",
+            "Custom::FargateLoadTestGate",
+            "http://127.0.0.1:9/unused",
+            props.clone(),
+            Some("UsersLoadTestGate-load-test-gate"),
+            Some(props),
+        );
+        let req: fargate_provider::Request =
+            serde_json::from_value::<CloudFormationCustomResourceRequest>(ev)
+                .unwrap()
+                .into();
+        let status = update_in_progress();
+        let mut c = test_clients(fake_alb_client(Default::default(), 100));
+        c.cfn = mock_client!(cfn, RuleMode::MatchAny, &[&status]);
+        let c = Arc::new(c);
+        let run = || {
+            handle_with_store(
+                c.clone(),
+                &req,
+                Instant::now() + Duration::from_secs(30),
+                Some(&store),
+            )
+        };
+        let (first, second) = if concurrent {
+            tokio::join!(run(), run())
+        } else {
+            (run().await, run().await)
+        };
+        let first = first.unwrap();
+        assert_eq!(second.unwrap(), first, "concurrent {concurrent}");
+        let sent = target.requests.load(Ordering::SeqCst);
+        // One run: 20 requests a second for 1 s; two runs would send about 40.
+        assert!(
+            (10..=30).contains(&sent),
+            "concurrent {concurrent}: {sent} requests for one request's load: {first:?}"
+        );
+        drop_table(&moto).await;
     }
 }

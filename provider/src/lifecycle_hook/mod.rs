@@ -50,13 +50,7 @@ pub const TABLE_ENV: &str = "FARGATE_HOOK_TABLE";
 /// Handles one hook event from the Lambda entry point, with the state table from the
 /// environment (built once per Lambda instance).
 pub async fn handle_event(clients: &Clients, event: &Value, deadline: Instant) -> Value {
-    static STORE: tokio::sync::OnceCell<Option<HookStore>> = tokio::sync::OnceCell::const_new();
-    let store = STORE
-        .get_or_init(|| async {
-            let conf = aws_config::load_from_env().await;
-            HookStore::from_env(&conf)
-        })
-        .await;
+    let store = env_store().await;
     let ev = match serde_json::from_value::<HookEvent>(event.clone()) {
         Ok(ev) => ev,
         Err(e) => {
@@ -68,9 +62,20 @@ pub async fn handle_event(clients: &Clients, event: &Value, deadline: Instant) -
             return a.to_value();
         }
     };
-    handle(clients, store.as_ref(), &ev, deadline)
+    handle(clients, store, &ev, deadline).await.to_value()
+}
+
+/// The state table from the environment, built once per Lambda instance (the hook's runs and the
+/// custom-resource gate's once-per-request records share it).
+pub async fn env_store() -> Option<&'static HookStore> {
+    static STORE: tokio::sync::OnceCell<Option<HookStore>> = tokio::sync::OnceCell::const_new();
+    STORE
+        .get_or_init(|| async {
+            let conf = aws_config::load_from_env().await;
+            HookStore::from_env(&conf)
+        })
         .await
-        .to_value()
+        .as_ref()
 }
 
 /// Answers one hook invocation. Never errors: anything unexpected at a gate stage is FAILED

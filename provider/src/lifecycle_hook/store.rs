@@ -88,10 +88,12 @@ impl HookStore {
         }))
     }
 
-    /// Creates the record unless it exists (then leaves it alone).
-    pub(super) async fn create(&self, key: &str) -> Result<(), ProviderError> {
-        let r = self
-            .ddb
+    /// A PutItem of a new, running record.
+    fn new_record(
+        &self,
+        key: &str,
+    ) -> aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder {
+        self.ddb
             .put_item()
             .table_name(&self.table)
             .item("Pk", s(key))
@@ -99,6 +101,12 @@ impl HookStore {
             .item("Slices", n(0))
             .item("MeasuredMs", n(0))
             .item("Expires", n(expires()))
+    }
+
+    /// Creates the record unless it exists (then leaves it alone).
+    pub(super) async fn create(&self, key: &str) -> Result<(), ProviderError> {
+        let r = self
+            .new_record(key)
             .condition_expression("attribute_not_exists(Pk)")
             .send()
             .await;
@@ -175,6 +183,52 @@ impl HookStore {
             .update_item()
             .table_name(&self.table)
             .key("Pk", s(key))
+    }
+
+    /// Takes a once-per-request record: created if absent, or taken over when its runner's
+    /// lease expired before it wrote a result. False when another invocation holds it or it
+    /// is final.
+    pub async fn claim_once(&self, key: &str, until_ms: u64) -> Result<bool, ProviderError> {
+        let r = self
+            .new_record(key)
+            .item("LeaseUntil", n(until_ms))
+            .condition_expression(
+                "attribute_not_exists(Pk) OR (#s = :running AND LeaseUntil < :now)",
+            )
+            .expression_attribute_names("#s", "Status")
+            .expression_attribute_values(":running", s(RUNNING))
+            .expression_attribute_values(":now", n(now_ms()))
+            .send()
+            .await;
+        conditional(r.map(|_| ()).map_err(|e| {
+            let lost = e
+                .as_service_error()
+                .is_some_and(|e| e.is_conditional_check_failed_exception());
+            (lost, ProviderError::sdk("PutItem", &e))
+        }))
+    }
+
+    /// Records a once-per-request result (`report`: the answer's data, as JSON).
+    pub async fn finish_once(
+        &self,
+        key: &str,
+        status: HookStatus,
+        reason: &str,
+        report: &str,
+    ) -> Result<(), ProviderError> {
+        self.update_item(key)
+            .update_expression(
+                "SET #s = :st, Reason = :reason, Report = :r, Expires = :x REMOVE LeaseUntil",
+            )
+            .expression_attribute_names("#s", "Status")
+            .expression_attribute_values(":st", s(status.as_str()))
+            .expression_attribute_values(":reason", s(reason))
+            .expression_attribute_values(":r", s(report))
+            .expression_attribute_values(":x", n(expires()))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| ProviderError::sdk("UpdateItem", &e))
     }
 
     /// Gives the lease back (only if still ours), so that the next invocation runs the slice
