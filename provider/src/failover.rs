@@ -366,6 +366,17 @@ pub async fn reconcile(
             d.note = "standby serves; service at its resting count".into();
             return Ok(d);
         }
+        // The app serves only with tasks to serve: a count lowered from outside (a late
+        // scale-down, a manual change) is raised again before weights are called settled.
+        // UpdateService's desiredCount is what ECS keeps running:
+        // https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_UpdateService.html
+        let desired = desired_count(c, s).await?;
+        if desired < s.standby_count {
+            scale(c, s, s.standby_count).await?;
+            changes += 1;
+            continue;
+        }
+        d.desired_count = Some(desired);
         if (app_w, standby_w) == (100, 0) {
             d.serving = "app".into();
             d.note = match healthy_seen {
@@ -376,13 +387,6 @@ pub async fn reconcile(
             };
             return Ok(d);
         }
-        let desired = desired_count(c, s).await?;
-        if desired < s.standby_count {
-            scale(c, s, s.standby_count).await?;
-            changes += 1;
-            continue;
-        }
-        d.desired_count = Some(desired);
         let healthy = healthy_targets(c, &s.app_tg).await?;
         healthy_seen = Some(healthy);
         d.healthy_targets = healthy_seen;
@@ -445,10 +449,17 @@ pub async fn handle(
         let Ok(s) = Settings::from_value(&req.properties) else {
             return Ok(Outcome::new(physical));
         };
-        delete(c, &s).await?;
+        match not_owned(c, &s, &req.stack_id).await? {
+            // Not this stack's to change back: left alone, and the stack deletes.
+            Some(why) => tracing::warn!(alarm = %s.alarm, "{why}; left as it is"),
+            None => delete(c, &s).await?,
+        }
         return Ok(Outcome::new(physical));
     }
     let s = Settings::from_value(&req.properties)?;
+    if let Some(why) = not_owned(c, &s, &req.stack_id).await? {
+        return Err(ProviderError::bad("ListenerArn", why));
+    }
     let trigger = match req.request_type {
         RequestType::Create => Trigger::Create,
         _ => Trigger::Update,
@@ -489,4 +500,70 @@ async fn delete(c: &Clients, s: &Settings) -> Result<(), ProviderError> {
         Err(ProviderError::Aws { message, .. }) if message.contains("NotFound") => Ok(()),
         other => other,
     }
+}
+
+/// Tags naming the stack a resource belongs to: the provider's own on what it creates, and the
+/// stack-level tag CloudFormation adds to what a stack creates
+/// (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-resource-tags.html).
+const OWNER_TAGS: [&str; 2] = [crate::slot::STACK_TAG, "aws:cloudformation:stack-id"];
+
+/// The stack a resource's tags name, when they name one other than `stack`.
+fn other_owner<'a>(tags: impl Iterator<Item = (&'a str, &'a str)>, stack: &str) -> Option<String> {
+    let owners: Vec<&str> = tags
+        .filter(|(k, _)| OWNER_TAGS.contains(k))
+        .map(|(_, v)| v)
+        .collect();
+    (!owners.is_empty() && !owners.contains(&stack)).then(|| owners[0].to_string())
+}
+
+/// Why this stack may not re-weight the route or scale the service, if it may not: either is
+/// tagged as another stack's. Untagged resources (made by hand) are the template's to name.
+async fn not_owned(
+    c: &Clients,
+    s: &Settings,
+    stack: &str,
+) -> Result<Option<String>, ProviderError> {
+    let route = match &s.route {
+        Route::Listener(a) | Route::Rule(a) => a,
+    };
+    match c.elb.describe_tags().resource_arns(route).send().await {
+        Ok(out) => {
+            let tags = out
+                .tag_descriptions()
+                .iter()
+                .flat_map(|d| d.tags())
+                .filter_map(|t| Some((t.key()?, t.value()?)));
+            if let Some(other) = other_owner(tags, stack) {
+                return Ok(Some(format!(
+                    "{route} belongs to stack {other}: a failover of stack {stack} does not change it"
+                )));
+            }
+        }
+        // A route that is gone is nobody's; reconcile reads it as gone.
+        Err(e)
+            if e.as_service_error()
+                .and_then(aws_sdk_elasticloadbalancingv2::error::ProvideErrorMetadata::code)
+                .is_some_and(|c| c.ends_with("NotFound")) => {}
+        Err(e) => return Err(ProviderError::sdk("DescribeTags", &e)),
+    }
+    let out = c
+        .ecs
+        .describe_services()
+        .cluster(&s.cluster)
+        .services(&s.service)
+        .include(aws_sdk_ecs::types::ServiceField::Tags)
+        .send()
+        .await
+        .map_err(|e| ProviderError::sdk("DescribeServices", &e))?;
+    let tags = out
+        .services()
+        .iter()
+        .flat_map(|svc| svc.tags())
+        .filter_map(|t| Some((t.key()?, t.value()?)));
+    Ok(other_owner(tags, stack).map(|other| {
+        format!(
+            "service {} belongs to stack {other}: a failover of stack {stack} does not scale it",
+            s.service
+        )
+    }))
 }

@@ -61,8 +61,18 @@ pub async fn handle_event(clients: Arc<Clients>, event: Value, deadline: Instant
             Err(e) => {
                 // Malformed, but if it names a ResponseURL CloudFormation is still waiting: answer.
                 if let Some(url) = event.get("ResponseURL").and_then(Value::as_str) {
+                    // A Delete answered FAILED leaves the stack in DELETE_FAILED (or its
+                    // rollback in UPDATE_ROLLBACK_FAILED), and a request this provider cannot
+                    // read names nothing it could delete: the Delete succeeds, echoing the
+                    // PhysicalResourceId it was sent ("Delete" requests,
+                    // https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/crpg-ref-requesttypes-delete.html).
+                    let request_type = match event.get("RequestType").and_then(Value::as_str) {
+                        Some("Delete") => RequestType::Delete,
+                        Some("Update") => RequestType::Update,
+                        _ => RequestType::Create,
+                    };
                     let req = Request {
-                        request_type: RequestType::Create,
+                        request_type,
                         request_id: event
                             .get("RequestId")
                             .and_then(Value::as_str)
@@ -88,8 +98,15 @@ pub async fn handle_event(clients: Arc<Clients>, event: Value, deadline: Instant
                         old_properties: None,
                     };
                     let msg = format!("malformed custom resource request: {e}");
+                    let physical = req.physical_resource_id.clone();
                     let d = respond::run(&req, deadline, &clients.http, async move {
-                        Err(ProviderError::bad("RequestType", msg))
+                        match (request_type, physical) {
+                            (RequestType::Delete, Some(id)) => {
+                                tracing::warn!(reason = %msg, "malformed Delete: nothing to delete");
+                                Ok(Outcome::new(id))
+                            }
+                            _ => Err(ProviderError::bad("RequestType", msg)),
+                        }
                     })
                     .await;
                     return serde_json::json!({ "delivered": d.delivered });

@@ -15,6 +15,7 @@
 use crate::request::{Request, RequestType};
 use crate::respond::Outcome;
 use crate::ProviderError;
+use aws_sdk_elasticloadbalancingv2::error::ProvideErrorMetadata;
 use aws_sdk_elasticloadbalancingv2::types::{Action, ActionTypeEnum, Tag};
 use aws_sdk_elasticloadbalancingv2::Client;
 use std::collections::BTreeSet;
@@ -141,6 +142,91 @@ impl Owner {
     }
 }
 
+/// Whose a holder is, by its tags.
+#[derive(Debug, PartialEq)]
+enum Whose {
+    /// Tagged with this resource's stack and logical ID.
+    Ours,
+    /// Tagged with this stack's ID and another logical ID (another resource of the stack).
+    OurStack,
+    /// Tagged with another stack's ID: never modified or deleted on this request.
+    Theirs(String),
+    /// No stack tag (made by hand, or tags not yet visible).
+    Untagged,
+}
+
+async fn whose(elb: &Client, arn: &str, owner: &Owner) -> Result<Whose, ProviderError> {
+    let out = match elb.describe_tags().resource_arns(arn).send().await {
+        Ok(out) => out,
+        // Gone: nobody's (DescribeTags answers ListenerNotFound, RuleNotFound, ...).
+        Err(e)
+            if e.as_service_error()
+                .and_then(ProvideErrorMetadata::code)
+                .is_some_and(|c| c.ends_with("NotFound")) =>
+        {
+            return Ok(Whose::Untagged)
+        }
+        Err(e) => return Err(ProviderError::sdk("DescribeTags", &e)),
+    };
+    let tags = out
+        .tag_descriptions()
+        .iter()
+        .find(|d| d.resource_arn() == Some(arn))
+        .map(|d| d.tags().to_vec())
+        .unwrap_or_default();
+    if owner.owns(&tags) {
+        return Ok(Whose::Ours);
+    }
+    Ok(
+        match tags
+            .iter()
+            .find(|t| t.key() == Some(STACK_TAG))
+            .and_then(|t| t.value())
+        {
+            Some(stack) if stack == owner.stack => Whose::OurStack,
+            Some(stack) => Whose::Theirs(stack.to_string()),
+            None => Whose::Untagged,
+        },
+    )
+}
+
+/// Reads of a just-created holder's tags before an untagged one counts as someone else's.
+const TAG_READS: u32 = 4;
+
+/// Whose the holder a create call handed back is. Tags given to CreateListener are applied
+/// with it, but reads are eventually consistent: "the results from an API command you run
+/// might not be immediately visible to all subsequent commands"
+/// (https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/Welcome.html and
+/// https://docs.aws.amazon.com/ec2/latest/devguide/eventual-consistency.html), so a holder with
+/// no tags yet is read again, with backoff, before it is taken for someone else's.
+async fn whose_created(elb: &Client, arn: &str, owner: &Owner) -> Result<Whose, ProviderError> {
+    let mut wait = std::time::Duration::from_millis(200);
+    let mut read = 1;
+    loop {
+        let w = whose(elb, arn, owner).await?;
+        if w != Whose::Untagged || read >= TAG_READS {
+            return Ok(w);
+        }
+        tokio::time::sleep(wait).await;
+        wait *= 2;
+        read += 1;
+    }
+}
+
+/// The tags of up to [`TAGS_PER_CALL`] holders.
+async fn tag_descriptions(
+    elb: &Client,
+    arns: &[String],
+) -> Result<Vec<aws_sdk_elasticloadbalancingv2::types::TagDescription>, ProviderError> {
+    let out = elb
+        .describe_tags()
+        .set_resource_arns(Some(arns.to_vec()))
+        .send()
+        .await
+        .map_err(|e| ProviderError::sdk("DescribeTags", &e))?;
+    Ok(out.tag_descriptions().to_vec())
+}
+
 /// The first of `arns` tagged as the owner's.
 async fn owned(
     elb: &Client,
@@ -148,13 +234,11 @@ async fn owned(
     owner: &Owner,
 ) -> Result<Option<String>, ProviderError> {
     for chunk in arns.chunks(TAGS_PER_CALL) {
-        let out = elb
-            .describe_tags()
-            .set_resource_arns(Some(chunk.to_vec()))
-            .send()
-            .await
-            .map_err(|e| ProviderError::sdk("DescribeTags", &e))?;
-        if let Some(d) = out.tag_descriptions().iter().find(|d| owner.owns(d.tags())) {
+        if let Some(d) = tag_descriptions(elb, chunk)
+            .await?
+            .iter()
+            .find(|d| owner.owns(d.tags()))
+        {
             return Ok(d.resource_arn().map(String::from));
         }
     }
@@ -173,11 +257,26 @@ pub(crate) async fn handle<S: Slot>(elb: &Client, req: &Request) -> Result<Outco
         .filter(|id| id.starts_with("arn:"));
     match (req.request_type, existing) {
         // A Create that failed before anything existed: nothing to delete.
-        (RequestType::Delete, None) => Ok(Outcome::new(
-            req.physical_resource_id.clone().unwrap_or_default(),
-        )),
+        // A Create that failed answered a placeholder ID, possibly after its CreateListener or
+        // CreateRule took effect (an error returned after success, a deadline cut after the
+        // create). The rollback's Delete carries that placeholder, so what this resource made is
+        // found by its tags: CloudFormation then deletes the target group, which fails while a
+        // listener or rule still forwards to it
+        // (https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_DeleteTargetGroup.html).
+        (RequestType::Delete, None) => {
+            let id = req.physical_resource_id.clone().unwrap_or_default();
+            if let Ok(slot) = S::parse(req) {
+                delete_leftovers(elb, req, &slot).await?;
+            }
+            Ok(Outcome::new(id))
+        }
         (RequestType::Delete, Some(arn)) => {
-            S::delete(elb, &arn).await?;
+            match whose(elb, &arn, &Owner::of(req)).await? {
+                Whose::Theirs(stack) => {
+                    tracing::warn!(holder = %arn, owner = %stack, "not deleted: another stack's {}", S::NUMBER)
+                }
+                Whose::Ours | Whose::OurStack | Whose::Untagged => S::delete(elb, &arn).await?,
+            }
             Ok(Outcome::new(arn))
         }
         (RequestType::Create, _) | (RequestType::Update, None) => {
@@ -195,6 +294,31 @@ pub(crate) async fn handle<S: Slot>(elb: &Client, req: &Request) -> Result<Outco
     }
 }
 
+/// Deletes every holder in the slot's scope tagged as this resource's.
+async fn delete_leftovers<S: Slot>(
+    elb: &Client,
+    req: &Request,
+    slot: &S,
+) -> Result<(), ProviderError> {
+    let owner = Owner::of(req);
+    let holders = match slot.holders(elb).await {
+        Ok(h) => h,
+        // The load balancer or listener is gone, and with it whatever was on it.
+        Err(ProviderError::Aws { message, .. }) if message.contains("NotFound") => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    let arns: Vec<String> = holders.iter().map(|h| h.arn.clone()).collect();
+    for chunk in arns.chunks(TAGS_PER_CALL) {
+        for d in tag_descriptions(elb, chunk).await? {
+            if let Some(arn) = d.resource_arn().filter(|_| owner.owns(d.tags())) {
+                tracing::info!(holder = %arn, "deleting the {} a failed Create left", S::NUMBER);
+                S::delete(elb, arn).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The forward action of a route with failover belongs to the failover resource: an update
 /// keeps its weights and changes only the rest.
 async fn update_in_place<S: Slot>(
@@ -207,6 +331,15 @@ async fn update_in_place<S: Slot>(
         // Removed by hand: claim again (a new physical ID).
         return claim(elb, req, slot).await;
     };
+    if let Whose::Theirs(stack) = whose(elb, arn, &Owner::of(req)).await? {
+        return Err(ProviderError::bad(
+            "PhysicalResourceId",
+            format!(
+                "{arn} belongs to stack {stack}, not to {}: not modified",
+                req.stack_id
+            ),
+        ));
+    }
     let old_tg = req.old_prop("TargetGroupArn").unwrap_or_default();
     let failover_owned = weighted_over(&current.actions, slot.target_group())
         || (!old_tg.is_empty() && weighted_over(&current.actions, &old_tg));
@@ -246,10 +379,12 @@ async fn claim<S: Slot>(elb: &Client, req: &Request, slot: &S) -> Result<Outcome
     let create = |n: u32, attempt: usize| async move {
         match slot.create(elb, n, owner.tags()).await {
             Attempt::Won(arn) if S::CREATE_MAY_RETURN_EXISTING => {
-                match owned(elb, std::slice::from_ref(&arn), owner).await {
-                    Ok(Some(_)) => Attempt::Won((arn, n)),
+                match whose_created(elb, &arn, owner).await {
+                    Ok(Whose::Ours) => Attempt::Won((arn, n)),
                     // An identical listener of someone else's, handed back by ELBv2.
-                    Ok(None) => Attempt::Taken,
+                    Ok(_) => Attempt::Taken,
+                    // Whose it is stays unknown: answer FAILED; the rollback's Delete finds
+                    // ours by its tags (never someone else's).
                     Err(e) => Attempt::Failed(e),
                 }
             }

@@ -120,3 +120,56 @@ fn tags_on_create_are_allowed_only_on_create() {
         "AddTags is limited to tagging on CreateListener and CreateRule: {statement}"
     );
 }
+
+/// The statements of the provider's roles that allow `action` (text from one `- Sid:` to the
+/// next, or to the blank line that ends the policy).
+fn statements_allowing<'a>(policy: &'a str, action: &str) -> Vec<&'a str> {
+    let starts: Vec<usize> = policy.match_indices("- Sid:").map(|(i, _)| i).collect();
+    starts
+        .iter()
+        .enumerate()
+        .map(|(n, &s)| {
+            let next = starts.get(n + 1).copied().unwrap_or(policy.len());
+            let blank = policy[s..].find("\n\n").map_or(policy.len(), |b| s + b);
+            &policy[s..next.min(blank)]
+        })
+        .filter(|st| st.contains(&format!(":{action}")))
+        .collect()
+}
+
+/// Changing a listener or rule, scaling a service and invoking a worker change what other
+/// stacks may own: every statement allowing one is limited by a resource tag, which IAM
+/// evaluates per resource (aws:ResourceTag,
+/// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-resourcetag).
+/// The provider's own function (invoked by name for the fan-out) is the one exception.
+#[test]
+fn actions_on_other_stacks_resources_need_an_ownership_tag() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let policy = fs::read_to_string(root.join("../cfn/provider.yaml")).unwrap();
+    for action in [
+        "ModifyListener",
+        "DeleteListener",
+        "ModifyRule",
+        "DeleteRule",
+        "UpdateService",
+        "InvokeFunction",
+    ] {
+        let statements = statements_allowing(&policy, action);
+        assert!(!statements.is_empty(), "no statement allows {action}");
+        for st in statements {
+            let own_function = st.contains("function:${AWS::StackName}-provider");
+            assert!(
+                own_function || st.contains("aws:ResourceTag/"),
+                "{action} is allowed without a resource-tag condition: {st}"
+            );
+            // A tag anyone may put on a function is not ownership: the workers are also
+            // required to be a stack's (aws: tags are CloudFormation's alone).
+            if action == "InvokeFunction" && !own_function {
+                assert!(
+                    st.contains("aws:ResourceTag/aws:cloudformation:"),
+                    "workers are invoked on a user-settable tag alone: {st}"
+                );
+            }
+        }
+    }
+}

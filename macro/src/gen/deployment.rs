@@ -334,6 +334,9 @@ pub fn gate_details(app: &App, routing: &alb::RoutingOut) -> Option<Value> {
         GateSettings::of(app, routing)?.with_header(TEST_ROUTE_HEADER, test_route_value(app));
     let mut s = settings.to_map();
     s.insert("Stages".into(), json!([GATE_STAGE]));
+    // The provider reads the stack's status: while CloudFormation rolls the stack back, ECS
+    // re-deploys the previous revision and the gate stands aside.
+    s.insert("StackId".into(), json!({ "Ref": "AWS::StackId" }));
     Some(json!({ "FargateAppLoadTest": s }))
 }
 

@@ -9,7 +9,7 @@
 
 mod deployment;
 mod props;
-mod stack_status;
+pub(crate) mod stack_status;
 mod workers;
 
 pub use workers::{run_local, worker, WorkerReply};
@@ -146,6 +146,22 @@ pub async fn handle(
     req: &Request,
     deadline: Instant,
 ) -> Result<Outcome, ProviderError> {
+    let store = crate::lifecycle_hook::env_store().await;
+    handle_with_store(clients, req, deadline, store).await
+}
+
+/// [`handle`] with the state table given: with one, the load of one request (its RequestId) is
+/// sent once however often the request is delivered. CloudFormation may deliver a request more
+/// than once and Lambda retries a failed asynchronous invocation
+/// (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html), so a
+/// record per request, created with a conditional write, decides who runs; a duplicate waits
+/// for the result and answers the same.
+pub async fn handle_with_store(
+    clients: Arc<Clients>,
+    req: &Request,
+    deadline: Instant,
+    store: Option<&crate::lifecycle_hook::HookStore>,
+) -> Result<Outcome, ProviderError> {
     let physical = req
         .physical_resource_id
         .clone()
@@ -159,19 +175,106 @@ pub async fn handle(
         .unwrap_or_else(Instant::now);
     // Before the properties: a rollback's old properties must never fail it.
     if req.request_type == RequestType::Update {
-        if let Err(why) =
-            stack_status::check(&clients, &req.stack_id, answer_at, &clients.gate_timing).await
+        if let Some(why) =
+            stack_status::check(&clients, &req.stack_id, answer_at, &clients.gate_timing).await?
         {
             tracing::info!(gate = %req.logical_resource_id, reason = %why, "load-test gate skipped");
             return Ok(Outcome::new(physical).with("Skipped", why));
         }
     }
     let p = props::parse(req)?;
+    let Some(store) = store else {
+        return measure(&clients, req, &p, physical, answer_at).await;
+    };
+    let key = format!(
+        "gate#{}#{}#{}",
+        req.stack_id, req.logical_resource_id, req.request_id
+    );
+    let now_ms = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis() as u64
+    };
+    let lease_until = now_ms()
+        + answer_at
+            .saturating_duration_since(Instant::now())
+            .as_millis() as u64;
+    loop {
+        if store.claim_once(&key, lease_until).await? {
+            break;
+        }
+        if let Some(r) = store
+            .load(&key)
+            .await?
+            .and_then(|rec| replay(&rec, &physical))
+        {
+            tracing::info!(gate = %req.logical_resource_id, "repeated request: the recorded result, no second load");
+            return r;
+        }
+        let poll = clients.gate_timing.steady_poll;
+        if Instant::now() + poll >= answer_at {
+            return Err(ProviderError::Exhausted(
+                "another invocation is running this request's load test and has not finished in time".into(),
+            ));
+        }
+        tokio::time::sleep(poll).await;
+    }
+    let result = measure(&clients, req, &p, physical, answer_at).await;
+    let (status, reason, data) = match &result {
+        Ok(o) => (
+            crate::lifecycle_hook::HookStatus::Succeeded,
+            String::new(),
+            serde_json::Value::Object(o.data.iter().cloned().collect()).to_string(),
+        ),
+        Err(e) => (
+            crate::lifecycle_hook::HookStatus::Failed,
+            e.to_string(),
+            "{}".to_string(),
+        ),
+    };
+    if let Err(e) = store.finish_once(&key, status, &reason, &data).await {
+        tracing::warn!(error = %e, "could not record the gate's result; a repeated request would run again");
+    }
+    result
+}
+
+/// The answer a finished record gives a repeated request.
+fn replay(
+    rec: &crate::lifecycle_hook::Record,
+    physical: &str,
+) -> Option<Result<Outcome, ProviderError>> {
+    match rec.status.as_str() {
+        "SUCCEEDED" => {
+            let data: serde_json::Map<String, serde_json::Value> = rec
+                .report
+                .as_deref()
+                .and_then(|r| serde_json::from_str(r).ok())
+                .unwrap_or_default();
+            Some(Ok(data
+                .into_iter()
+                .fold(Outcome::new(physical), |o, (k, v)| o.with(&k, v))))
+        }
+        "FAILED" => Some(Err(ProviderError::Exhausted(
+            rec.reason.clone().unwrap_or_default(),
+        ))),
+        _ => None,
+    }
+}
+
+/// Waits for the deployment, sends the load and judges it.
+async fn measure(
+    clients: &Arc<Clients>,
+    req: &Request,
+    p: &props::Props,
+    physical: String,
+    answer_at: Instant,
+) -> Result<Outcome, ProviderError> {
     let run_time = Duration::from_millis(p.spec.warm_up_ms + p.spec.duration_ms) + AFTER_RUN;
     let ready_by = answer_at.checked_sub(run_time).unwrap_or_else(Instant::now);
     if let (Some(cluster), Some(service)) = (&p.cluster, &p.service) {
         deployment::wait(
-            &clients,
+            clients,
             cluster,
             service,
             p.task_definition.as_deref(),
@@ -180,23 +283,22 @@ pub async fn handle(
         )
         .await?;
     }
-    let mut spec = p.spec.clone();
+    let spec = p.spec.clone();
     let budget = answer_at
         .saturating_duration_since(Instant::now())
         .saturating_sub(Duration::from_millis(spec.warm_up_ms) + AFTER_RUN);
-    let mut capped = None;
+    // A shorter run than asked is a weaker test than the template promises: refuse it rather
+    // than pass it. A custom resource is answered once, within one invocation of at most 15
+    // minutes (https://docs.aws.amazon.com/lambda/latest/dg/configuration-timeout.html) and
+    // before its ServiceTimeout
+    // (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-cloudformation-customresource.html).
     if Duration::from_millis(spec.duration_ms) > budget {
-        if budget < Duration::from_secs(1) {
-            return Err(ProviderError::Exhausted(format!("no time left in this Lambda call to run the load test (warm-up {} s); raise the provider's timeout", spec.warm_up_ms / 1000)));
-        }
-        let note = format!(
-            "duration capped from {} s to {} s by the Lambda deadline",
+        return Err(ProviderError::Exhausted(format!(
+            "the load test needs {} s of load after a {} s warm-up, and only {} s are left before this request must be answered: shorten Duration or WarmUp, raise ServiceTimeout or the provider's timeout, or run the gate as a lifecycle hook (its runs span invocations)",
             spec.duration_ms / 1000,
+            spec.warm_up_ms / 1000,
             budget.as_secs()
-        );
-        tracing::warn!(gate = %req.logical_resource_id, "{note}");
-        spec.duration_ms = budget.as_millis() as u64;
-        capped = Some(note);
+        )));
     }
     // Time a worker invocation may be retried and still finish its run before the answer.
     let retry_until = answer_at
@@ -206,13 +308,13 @@ pub async fn handle(
     let report = match (&p.worker_function, p.workers) {
         // The App's VPC worker function: the load starts where the service is reachable.
         (Some(function), n) => {
-            workers::fan_out(&clients, function, &spec, n, retry_until, poll).await?
+            workers::fan_out(clients, function, &spec, n, retry_until, poll).await?
         }
         (None, n) if n > 1 => {
             let this = clients.function_name.clone().ok_or_else(|| {
                 ProviderError::bad("Workers", "fan-out needs AWS_LAMBDA_FUNCTION_NAME")
             })?;
-            workers::fan_out(&clients, &this, &spec, n, retry_until, poll).await?
+            workers::fan_out(clients, &this, &spec, n, retry_until, poll).await?
         }
         (None, _) => run_local(&spec).await?,
     };
@@ -227,16 +329,13 @@ pub async fn handle(
     if !verdict.passed {
         return Err(ProviderError::GateFailed(verdict.summary));
     }
-    let mut o = Outcome::new(physical)
+    let o = Outcome::new(physical)
         .with("Requests", report.sent.to_string())
         .with("ErrorRate", format!("{:.4}", report.error_rate()))
         .with("P50Ms", format!("{:.1}", report.percentile_ms(0.5)))
         .with("P90Ms", format!("{:.1}", report.percentile_ms(0.9)))
         .with("P99Ms", format!("{:.1}", report.percentile_ms(0.99)))
         .with("Rps", format!("{:.1}", report.rps()));
-    if let Some(c) = capped {
-        o = o.with("Capped", c);
-    }
     Ok(o)
 }
 

@@ -3,41 +3,31 @@
 //! https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/crpg-ref-requesttypes.html
 
 use super::{transient, GateTiming};
-use crate::Clients;
+use crate::{Clients, ProviderError};
 use tokio::time::Instant;
 
 /// Reads of the stack status, each with the SDK's own retries inside.
 const ATTEMPTS: u32 = 4;
 
-/// `Ok` when the gate may run; `Err(why)` when it must not: the stack is rolling back, or its
-/// status could not be read (then this Update may be a rollback, and a gate must never fail one).
+/// `Ok(None)` when the gate may run, `Ok(Some(why))` when the stack is rolling back (a gate
+/// must never fail a rollback), and an error when the status could not be read: the gate fails
+/// closed then. An AccessDenied or a missing stack says nothing about a rollback, and passing
+/// untested would let a bad deployment through; only throttling and server errors are read
+/// again (DescribeStacks, https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeStacks.html;
+/// common errors, https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/CommonErrors.html).
 pub(super) async fn check(
     clients: &Clients,
     stack_id: &str,
     until: Instant,
     timing: &GateTiming,
-) -> Result<(), String> {
+) -> Result<Option<String>, ProviderError> {
     let mut attempt = 1;
     loop {
-        match clients
-            .cfn
-            .describe_stacks()
-            .stack_name(stack_id)
-            .send()
-            .await
-        {
-            Ok(out) => {
-                let status = out
-                    .stacks()
-                    .first()
-                    .and_then(|s| s.stack_status())
-                    .map(|s| s.as_str().to_string())
-                    .unwrap_or_default();
-                return if rolling_back(&status) {
-                    Err(format!("the stack is rolling back ({status})"))
-                } else {
-                    Ok(())
-                };
+        match status(clients, stack_id).await {
+            Ok(status) => {
+                return Ok(
+                    rolling_back(&status).then(|| format!("the stack is rolling back ({status})"))
+                );
             }
             Err(e) => {
                 let msg = crate::error::sdk_message(&e);
@@ -45,9 +35,12 @@ pub(super) async fn check(
                 let again = attempt < ATTEMPTS && transient(&e) && Instant::now() + wait < until;
                 tracing::warn!(error = %msg, attempt, again, "cannot read the stack status");
                 if !again {
-                    return Err(format!(
-                        "not run: this Update may be a rollback and the stack status could not be read ({msg})"
-                    ));
+                    return Err(ProviderError::Aws {
+                        operation: "DescribeStacks",
+                        message: format!(
+                            "{msg}; the load-test gate does not pass a deployment it could not check (is this Update a rollback?)"
+                        ),
+                    });
                 }
                 tokio::time::sleep(wait).await;
                 attempt += 1;
@@ -56,10 +49,35 @@ pub(super) async fn check(
     }
 }
 
+/// The stack's status as DescribeStacks reports it ("" when it reports none).
+pub(crate) async fn status(
+    clients: &Clients,
+    stack_id: &str,
+) -> Result<
+    String,
+    aws_sdk_cloudformation::error::SdkError<
+        aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksError,
+        aws_sdk_cloudformation::config::http::HttpResponse,
+    >,
+> {
+    let out = clients
+        .cfn
+        .describe_stacks()
+        .stack_name(stack_id)
+        .send()
+        .await?;
+    Ok(out
+        .stacks()
+        .first()
+        .and_then(|s| s.stack_status())
+        .map(|s| s.as_str().to_string())
+        .unwrap_or_default())
+}
+
 /// A rollback in progress (UPDATE_ROLLBACK_IN_PROGRESS, ROLLBACK_IN_PROGRESS,
 /// IMPORT_ROLLBACK_IN_PROGRESS, UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS). A finished
 /// rollback (UPDATE_ROLLBACK_COMPLETE) followed by a new update reads UPDATE_IN_PROGRESS.
-fn rolling_back(status: &str) -> bool {
+pub(crate) fn rolling_back(status: &str) -> bool {
     status.contains("ROLLBACK") && status.ends_with("IN_PROGRESS")
 }
 

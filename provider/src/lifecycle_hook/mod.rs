@@ -1,0 +1,229 @@
+//! ECS deployment lifecycle hooks: the load-test gate before production traffic moves.
+//!
+//! ECS invokes this Lambda at the stages a service's `DeploymentConfiguration.LifecycleHooks`
+//! names and expects `{"hookStatus", "callBackDelay"?, "hookDetails"?}` back; `IN_PROGRESS`
+//! makes ECS invoke again after `callBackDelay` seconds (30 by default), `FAILED` (or no valid
+//! answer) rolls the deployment back. Payload and answer:
+//! <https://docs.aws.amazon.com/AmazonECS/latest/developerguide/lambda-lifecycle-hooks.html>.
+//!
+//! At a gate stage (`POST_TEST_TRAFFIC_SHIFT` unless `Stages` says otherwise) the hook load-tests
+//! the test route (green revision only) in slices that fit one invocation each. The run's state
+//! lives in one DynamoDB item per (target service revision, stage), written only with
+//! conditional writes, so a repeated, concurrent or late invocation never starts a second run
+//! and never answers differently from the first final answer. `hookDetails` returned with
+//! `IN_PROGRESS` carry only a progress summary: an answer ECS never received (a timed-out
+//! invocation) would lose state kept there, the item keeps it.
+
+mod answer;
+mod event;
+mod settings;
+mod slices;
+mod store;
+
+pub use answer::{HookAnswer, HookStatus};
+pub use event::{is_hook_event, is_rollback, record_key, ExecutionDetails, HookEvent};
+pub use settings::GateSettings;
+pub use store::{HookStore, Record, RunState};
+
+use crate::Clients;
+use answer::log_answer;
+use serde_json::Value;
+use settings::gate_stages;
+use slices::gate;
+use tokio::time::Instant;
+
+/// Key of the gate's settings in the hook's `HookDetails` (written by the macro).
+pub const SETTINGS_KEY: &str = "FargateAppLoadTest";
+/// Key of the progress summary this hook returns with `IN_PROGRESS`.
+pub const PROGRESS_KEY: &str = "FargateAppLoadTestProgress";
+/// Key of the time (Unix seconds) since which every invocation met a store error, returned
+/// with `IN_PROGRESS` while the store fails.
+pub const STORE_ERRORS_KEY: &str = "FargateAppLoadTestStoreErrorsSince";
+/// How long store errors may last before the gate gives up with FAILED: the SDK already retries
+/// throttling with backoff inside each call, so errors across invocations for this long are an
+/// outage, not a throttle, and the hook must not wait for its own timeout (24 h by default).
+pub const STORE_ERROR_WINDOW: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+pub const DEFAULT_GATE_STAGE: &str = "POST_TEST_TRAFFIC_SHIFT";
+/// Environment variable naming the state table; default `<function name>-hooks`.
+pub const TABLE_ENV: &str = "FARGATE_HOOK_TABLE";
+
+/// Handles one hook event from the Lambda entry point, with the state table from the
+/// environment (built once per Lambda instance).
+pub async fn handle_event(clients: &Clients, event: &Value, deadline: Instant) -> Value {
+    let store = env_store().await;
+    let ev = match serde_json::from_value::<HookEvent>(event.clone()) {
+        Ok(ev) => ev,
+        Err(e) => {
+            let a = HookAnswer::done(
+                HookStatus::Failed,
+                format!("malformed lifecycle hook event: {e}"),
+            );
+            log_answer(None, &a);
+            return a.to_value();
+        }
+    };
+    handle(clients, store, &ev, deadline).await.to_value()
+}
+
+/// The state table from the environment, built once per Lambda instance (the hook's runs and the
+/// custom-resource gate's once-per-request records share it).
+pub async fn env_store() -> Option<&'static HookStore> {
+    static STORE: tokio::sync::OnceCell<Option<HookStore>> = tokio::sync::OnceCell::const_new();
+    STORE
+        .get_or_init(|| async {
+            let conf = aws_config::load_from_env().await;
+            HookStore::from_env(&conf)
+        })
+        .await
+        .as_ref()
+}
+
+/// Answers one hook invocation. Never errors: anything unexpected at a gate stage is FAILED
+/// (ECS rolls back), anything at another stage is SUCCEEDED.
+pub async fn handle(
+    clients: &Clients,
+    store: Option<&HookStore>,
+    ev: &HookEvent,
+    deadline: Instant,
+) -> HookAnswer {
+    // ECS counts an invocation that errors or times out as FAILED and rolls the deployment
+    // back (lambda-lifecycle-hooks.html, above): whatever hangs (a store, an ECS read), the
+    // invocation answers before its deadline, IN_PROGRESS with the run's details so the next
+    // invocation carries on.
+    let by = crate::respond::answer_by(deadline);
+    let a = match tokio::time::timeout_at(by, answer(clients, store, ev, by)).await {
+        Ok(a) => a,
+        Err(_) => answer::unfinished(
+            ev,
+            "the invocation's deadline came first; the next invocation carries on".into(),
+        ),
+    };
+    log_answer(Some(ev), &a);
+    a
+}
+
+async fn answer(
+    clients: &Clients,
+    store: Option<&HookStore>,
+    ev: &HookEvent,
+    deadline: Instant,
+) -> HookAnswer {
+    let stage = ev.lifecycle_stage.as_str();
+    if is_rollback(stage, &ev.execution_details) {
+        return HookAnswer::done(
+            HookStatus::Succeeded,
+            format!("{stage} during a rollback: always succeeds"),
+        );
+    }
+    let settings = GateSettings::from_hook_details(ev.hook_details.as_ref());
+    let gate_stages = settings
+        .as_ref()
+        .map(|s| s.stages.clone())
+        .unwrap_or_else(|_| gate_stages());
+    if !gate_stages.iter().any(|s| s == stage) {
+        return HookAnswer::done(
+            HookStatus::Succeeded,
+            format!(
+                "no load test at {stage} (the gate runs at {}); nothing to check",
+                gate_stages.join(", ")
+            ),
+        );
+    }
+    let settings = match settings {
+        Ok(s) => s,
+        Err(e) => return HookAnswer::done(HookStatus::Failed, e.to_string()),
+    };
+    if let Some(why) = deployment_rolling_back(clients, ev.resource_arn.as_deref()).await {
+        return HookAnswer::done(HookStatus::Succeeded, why);
+    }
+    if let Some(why) = stack_rolling_back(clients, settings.stack_id.as_deref()).await {
+        return HookAnswer::done(HookStatus::Succeeded, why);
+    }
+    let Some(store) = store else {
+        return HookAnswer::done(
+            HookStatus::Failed,
+            format!("no state table for the load-test gate: set {TABLE_ENV} or AWS_LAMBDA_FUNCTION_NAME"),
+        );
+    };
+    match gate(store, ev, &settings, deadline).await {
+        Ok(a) => a,
+        // A missing table or a denied call stays so: FAILED now, with the reason, rather than
+        // IN_PROGRESS until the hook's timeout. Throttling and server errors pass: call again.
+        Err(e) if store::is_configuration_error(&e) => HookAnswer::done(
+            HookStatus::Failed,
+            format!("state table {}: {e}", store.table),
+        ),
+        Err(e) => {
+            let now = store::now_ms() / 1000;
+            let since = ev
+                .hook_details
+                .as_ref()
+                .and_then(|d| d.get(STORE_ERRORS_KEY))
+                .and_then(Value::as_u64)
+                .filter(|s| *s <= now)
+                .unwrap_or(now);
+            if now - since >= STORE_ERROR_WINDOW.as_secs() {
+                return HookAnswer::done(
+                    HookStatus::Failed,
+                    format!(
+                        "state table {} unavailable for {} s: {e}",
+                        store.table,
+                        now - since
+                    ),
+                );
+            }
+            let mut a = answer::unfinished(ev, format!("state table unavailable, retrying: {e}"));
+            a.call_back_delay = Some(settings.call_back_delay.max(1));
+            if let Some(Value::Object(m)) = a.hook_details.as_mut() {
+                m.insert(STORE_ERRORS_KEY.into(), since.into());
+            }
+            a
+        }
+    }
+}
+
+/// Whether the service's stack is rolling back: CloudFormation then updates the service back to
+/// the previous task definition, a deployment that runs the hooks like any other, and the gate
+/// must not fail the way back. Stack statuses:
+/// https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-describing-stacks.html
+/// A status that cannot be read does not exempt the deployment: the gate runs.
+async fn stack_rolling_back(clients: &Clients, stack_id: Option<&str>) -> Option<String> {
+    let stack_id = stack_id.filter(|s| !s.is_empty())?;
+    use crate::load_test_gate::stack_status::{rolling_back, status};
+    match status(clients, stack_id).await {
+        Ok(status) => rolling_back(&status)
+            .then(|| format!("the stack is rolling back ({status}): no load test on the way back")),
+        Err(e) => {
+            tracing::warn!(error = %crate::error::sdk_message(&e), "cannot read the stack status; the gate runs");
+            None
+        }
+    }
+}
+
+/// Whether ECS is already rolling back or stopping this deployment (a late IN_PROGRESS
+/// re-invocation, or an alarm that fired meanwhile): then the gate has nothing to protect.
+/// A deployment that cannot be read does not stop the gate.
+async fn deployment_rolling_back(clients: &Clients, resource_arn: Option<&str>) -> Option<String> {
+    let arn = resource_arn.filter(|a| a.contains(":service-deployment/"))?;
+    match clients
+        .ecs
+        .describe_service_deployments()
+        .service_deployment_arns(arn)
+        .send()
+        .await
+    {
+        Ok(out) => {
+            let status = out
+                .service_deployments()
+                .first()
+                .and_then(|d| d.status())
+                .map(|s| s.as_str().to_string())?;
+            (status.starts_with("ROLLBACK") || status.starts_with("STOP"))
+                .then(|| format!("the service deployment is {status}: no load test"))
+        }
+        Err(e) => {
+            tracing::warn!(error = %crate::error::sdk_message(&e), "cannot read the service deployment; the gate runs");
+            None
+        }
+    }
+}

@@ -1,0 +1,351 @@
+//! The durable record of one gate run: one DynamoDB item per (target service revision, stage),
+//! written only with conditional writes.
+
+use super::HookStatus;
+use super::TABLE_ENV;
+use crate::ProviderError;
+use aws_sdk_dynamodb::types::AttributeValue;
+use fargate_loadtest::Report;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Items expire (DynamoDB TTL) this long after their last write.
+const RECORD_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// The durable record of one gate run, in DynamoDB.
+#[derive(Debug, Clone)]
+pub struct HookStore {
+    pub ddb: aws_sdk_dynamodb::Client,
+    pub table: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    pub status: String,
+    pub slices: u64,
+    pub measured_ms: u64,
+    pub report: Option<String>,
+    pub lease_owner: Option<String>,
+    pub lease_until_ms: Option<u64>,
+    pub reason: Option<String>,
+}
+
+const RUNNING: &str = "RUNNING";
+
+pub(super) fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis() as u64
+}
+
+fn n(v: u64) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+impl HookStore {
+    /// The table from [`TABLE_ENV`], or `<function name>-hooks` (cfn/provider.yaml's name).
+    pub fn from_env(conf: &aws_config::SdkConfig) -> Option<HookStore> {
+        let table = std::env::var(TABLE_ENV).ok().or_else(|| {
+            std::env::var("AWS_LAMBDA_FUNCTION_NAME")
+                .ok()
+                .map(|f| format!("{f}-hooks"))
+        })?;
+        Some(HookStore {
+            ddb: aws_sdk_dynamodb::Client::new(conf),
+            table,
+        })
+    }
+
+    pub async fn load(&self, key: &str) -> Result<Option<Record>, ProviderError> {
+        let out = self
+            .ddb
+            .get_item()
+            .table_name(&self.table)
+            .key("Pk", s(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| ProviderError::sdk("GetItem", &e))?;
+        Ok(out.item().map(|i| {
+            let gs = |k: &str| i.get(k).and_then(|v| v.as_s().ok()).cloned();
+            let gn = |k: &str| {
+                i.get(k)
+                    .and_then(|v| v.as_n().ok())
+                    .and_then(|v| v.parse::<u64>().ok())
+            };
+            Record {
+                status: gs("Status").unwrap_or_default(),
+                slices: gn("Slices").unwrap_or(0),
+                measured_ms: gn("MeasuredMs").unwrap_or(0),
+                report: gs("Report"),
+                lease_owner: gs("LeaseOwner"),
+                lease_until_ms: gn("LeaseUntil"),
+                reason: gs("Reason"),
+            }
+        }))
+    }
+
+    /// A PutItem of a new, running record.
+    fn new_record(
+        &self,
+        key: &str,
+    ) -> aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder {
+        self.ddb
+            .put_item()
+            .table_name(&self.table)
+            .item("Pk", s(key))
+            .item("Status", s(RUNNING))
+            .item("Slices", n(0))
+            .item("MeasuredMs", n(0))
+            .item("Expires", n(expires()))
+    }
+
+    /// Creates the record unless it exists (then leaves it alone).
+    pub(super) async fn create(&self, key: &str) -> Result<(), ProviderError> {
+        let r = self
+            .new_record(key)
+            .condition_expression("attribute_not_exists(Pk)")
+            .send()
+            .await;
+        match r {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(ProviderError::sdk("PutItem", &e)),
+        }
+    }
+
+    /// Takes the lease for the next slice: only if the run is still at `slices` slices and
+    /// nobody holds an unexpired lease.
+    pub(super) async fn claim(
+        &self,
+        key: &str,
+        slices: u64,
+        owner: &str,
+        until_ms: u64,
+    ) -> Result<bool, ProviderError> {
+        let r = self.update_item(key)
+            .update_expression("SET LeaseOwner = :o, LeaseUntil = :u, Expires = :x")
+            .condition_expression(
+                "#s = :running AND Slices = :n AND (attribute_not_exists(LeaseUntil) OR LeaseUntil < :now)",
+            )
+            .expression_attribute_names("#s", "Status")
+            .expression_attribute_values(":o", s(owner))
+            .expression_attribute_values(":u", n(until_ms))
+            .expression_attribute_values(":x", n(expires()))
+            .expression_attribute_values(":running", s(RUNNING))
+            .expression_attribute_values(":n", n(slices))
+            .expression_attribute_values(":now", n(now_ms()))
+            .send()
+            .await;
+        updated(r)
+    }
+
+    /// Records a finished slice (only while holding the lease) and releases the lease.
+    pub(super) async fn commit(
+        &self,
+        key: &str,
+        owner: &str,
+        slices: u64,
+        measured_ms: u64,
+        report: &str,
+    ) -> Result<bool, ProviderError> {
+        let r = self.update_item(key)
+            .update_expression(
+                "SET Slices = :n1, MeasuredMs = :m, Report = :r, Expires = :x REMOVE LeaseOwner, LeaseUntil",
+            )
+            .condition_expression("#s = :running AND Slices = :n AND LeaseOwner = :o")
+            .expression_attribute_names("#s", "Status")
+            .expression_attribute_values(":n1", n(slices + 1))
+            .expression_attribute_values(":n", n(slices))
+            .expression_attribute_values(":m", n(measured_ms))
+            .expression_attribute_values(":r", s(report))
+            .expression_attribute_values(":x", n(expires()))
+            .expression_attribute_values(":running", s(RUNNING))
+            .expression_attribute_values(":o", s(owner))
+            .send()
+            .await;
+        updated(r)
+    }
+
+    fn update_item(
+        &self,
+        key: &str,
+    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        self.ddb
+            .update_item()
+            .table_name(&self.table)
+            .key("Pk", s(key))
+    }
+
+    /// Takes a once-per-request record: created if absent, or taken over when its runner's
+    /// lease expired before it wrote a result. False when another invocation holds it or it
+    /// is final.
+    pub async fn claim_once(&self, key: &str, until_ms: u64) -> Result<bool, ProviderError> {
+        let r = self
+            .new_record(key)
+            .item("LeaseUntil", n(until_ms))
+            .condition_expression(
+                "attribute_not_exists(Pk) OR (#s = :running AND LeaseUntil < :now)",
+            )
+            .expression_attribute_names("#s", "Status")
+            .expression_attribute_values(":running", s(RUNNING))
+            .expression_attribute_values(":now", n(now_ms()))
+            .send()
+            .await;
+        conditional(r.map(|_| ()).map_err(|e| {
+            let lost = e
+                .as_service_error()
+                .is_some_and(|e| e.is_conditional_check_failed_exception());
+            (lost, ProviderError::sdk("PutItem", &e))
+        }))
+    }
+
+    /// Records a once-per-request result (`report`: the answer's data, as JSON).
+    pub async fn finish_once(
+        &self,
+        key: &str,
+        status: HookStatus,
+        reason: &str,
+        report: &str,
+    ) -> Result<(), ProviderError> {
+        self.update_item(key)
+            .update_expression(
+                "SET #s = :st, Reason = :reason, Report = :r, Expires = :x REMOVE LeaseUntil",
+            )
+            .expression_attribute_names("#s", "Status")
+            .expression_attribute_values(":st", s(status.as_str()))
+            .expression_attribute_values(":reason", s(reason))
+            .expression_attribute_values(":r", s(report))
+            .expression_attribute_values(":x", n(expires()))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| ProviderError::sdk("UpdateItem", &e))
+    }
+
+    /// Gives the lease back (only if still ours), so that the next invocation runs the slice
+    /// again at once instead of waiting for the lease to expire.
+    pub(super) async fn release(&self, key: &str, owner: &str) -> Result<bool, ProviderError> {
+        let r = self
+            .update_item(key)
+            .update_expression("REMOVE LeaseOwner, LeaseUntil")
+            .condition_expression("LeaseOwner = :o")
+            .expression_attribute_values(":o", s(owner))
+            .send()
+            .await;
+        updated(r)
+    }
+
+    /// Writes the final answer (only while holding the lease); it never changes afterwards.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn finish(
+        &self,
+        key: &str,
+        owner: &str,
+        slices: u64,
+        measured_ms: u64,
+        report: Option<&str>,
+        status: HookStatus,
+        reason: &str,
+    ) -> Result<bool, ProviderError> {
+        let mut u = self
+            .update_item(key)
+            .condition_expression("#s = :running AND Slices = :n AND LeaseOwner = :o")
+            .expression_attribute_names("#s", "Status")
+            .expression_attribute_values(":st", s(status.as_str()))
+            .expression_attribute_values(":reason", s(reason))
+            .expression_attribute_values(":n", n(slices))
+            .expression_attribute_values(":n1", n(slices + 1))
+            .expression_attribute_values(":m", n(measured_ms))
+            .expression_attribute_values(":x", n(expires()))
+            .expression_attribute_values(":running", s(RUNNING))
+            .expression_attribute_values(":o", s(owner));
+        u = match report {
+            Some(r) => u
+                .update_expression("SET #s = :st, Reason = :reason, Slices = :n1, MeasuredMs = :m, Report = :r, Expires = :x REMOVE LeaseOwner, LeaseUntil")
+                .expression_attribute_values(":r", s(r)),
+            None => u.update_expression("SET #s = :st, Reason = :reason, Slices = :n1, MeasuredMs = :m, Expires = :x REMOVE LeaseOwner, LeaseUntil"),
+        };
+        let r = u.send().await;
+        updated(r)
+    }
+}
+
+/// Errors that calling again will not cure: DynamoDB's 400 errors marked "OK to retry? No"
+/// (a missing table, denied access, a malformed request), and a record this code cannot read.
+/// Throttling (ProvisionedThroughputExceededException, ThrottlingException,
+/// RequestLimitExceeded), server errors and network failures are worth another invocation.
+/// https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Programming.Errors.html
+pub fn is_configuration_error(e: &ProviderError) -> bool {
+    const PERMANENT: &[&str] = &[
+        "AccessDeniedException",
+        "IncompleteSignatureException",
+        "MissingAuthenticationTokenException",
+        "ResourceNotFoundException",
+        "UnrecognizedClientException",
+        "ValidationException",
+    ];
+    match e {
+        ProviderError::Aws { message, .. } => message
+            .split(':')
+            .next()
+            .is_some_and(|code| PERMANENT.contains(&code.trim())),
+        ProviderError::Exhausted(_) | ProviderError::BadProperty { .. } => true,
+        _ => false,
+    }
+}
+
+fn expires() -> u64 {
+    (now_ms() / 1000) + RECORD_TTL.as_secs()
+}
+
+/// A conditional UpdateItem's result: false when the condition failed.
+fn updated<O>(
+    r: Result<
+        O,
+        aws_sdk_dynamodb::error::SdkError<
+            aws_sdk_dynamodb::operation::update_item::UpdateItemError,
+            aws_sdk_dynamodb::config::http::HttpResponse,
+        >,
+    >,
+) -> Result<bool, ProviderError> {
+    conditional(r.map(|_| ()).map_err(|e| {
+        let lost = e
+            .as_service_error()
+            .is_some_and(|e| e.is_conditional_check_failed_exception());
+        (lost, ProviderError::sdk("UpdateItem", &e))
+    }))
+}
+
+/// A conditional write's result: false when the condition failed.
+fn conditional(r: Result<(), (bool, ProviderError)>) -> Result<bool, ProviderError> {
+    match r {
+        Ok(()) => Ok(true),
+        Err((true, _)) => Ok(false),
+        Err((false, e)) => Err(e),
+    }
+}
+
+/// The merged run so far, compactly: the engine's wire form of a report (counters, statuses,
+/// reasons and the HdrHistogram V2 with deflate, base64), the same the `Workers` fan-out sends.
+pub struct RunState;
+
+impl RunState {
+    pub fn encode(r: &Report) -> String {
+        serde_json::to_string(&r.to_wire()).expect("serialisable")
+    }
+
+    pub fn decode(text: &str) -> Result<Report, String> {
+        serde_json::from_str::<fargate_loadtest::report::WireReport>(text)
+            .map_err(|e| e.to_string())?
+            .into_report()
+    }
+}

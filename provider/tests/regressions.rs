@@ -1,0 +1,906 @@
+//! Regressions of issue 18, section 3: each test failed on the code before its fix (the
+//! report names the failing line). Each case states the AWS behaviour it relies on, with the
+//! page that defines it; the fakes are `common`'s (ELBv2, ECS, CloudWatch, the ResponseURL),
+//! moto's DynamoDB, and aws-smithy-mocks for the errors moto cannot produce.
+
+mod common;
+
+use aws_sdk_cloudformation as cfn;
+use aws_sdk_dynamodb as ddb;
+use aws_sdk_ecs as ecs;
+use aws_sdk_elasticloadbalancingv2 as elb;
+use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
+use aws_smithy_types::error::ErrorMetadata;
+use common::moto::Moto;
+use common::*;
+use fargate_loadtest::target::{start, Behaviour};
+use fargate_provider::failover::{reconcile, Settings, Trigger};
+use fargate_provider::lifecycle_hook::{
+    handle, record_key, HookEvent, HookStatus, HookStore, SETTINGS_KEY, STORE_ERRORS_KEY,
+};
+use fargate_provider::slot::{LOGICAL_TAG, STACK_TAG};
+use fargate_provider::{handle_event, Clients};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// The StackId of `common::request`'s events, and another team's stack.
+const OUR_STACK: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/app/1";
+const THEIR_STACK: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/other-team/2";
+const APP_TG: &str = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/app/1";
+const STANDBY_TG: &str =
+    "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/standby/2";
+const PORT_TYPE: &str = "Custom::FargateListenerPort";
+const RULE_TYPE: &str = "Custom::FargateListenerRule";
+const FAILOVER_TYPE: &str = "Custom::FargateWeightedFailover";
+
+fn forward(tgs: &[(&str, i32)]) -> Vec<elb::types::Action> {
+    let mut fc = elb::types::ForwardActionConfig::builder();
+    for (tg, w) in tgs {
+        fc = fc.target_groups(
+            elb::types::TargetGroupTuple::builder()
+                .target_group_arn(*tg)
+                .weight(*w)
+                .build(),
+        );
+    }
+    vec![elb::types::Action::builder()
+        .r#type(elb::types::ActionTypeEnum::Forward)
+        .forward_config(fc.build())
+        .build()]
+}
+
+fn tags(stack: &str) -> Vec<(String, String)> {
+    vec![
+        (STACK_TAG.into(), stack.into()),
+        (LOGICAL_TAG.into(), "UsersAutoListener".into()),
+    ]
+}
+
+fn failover_props() -> Value {
+    json!({
+        "ServiceToken": "x", "AlarmName": "users-unhealthy", "ListenerArn": LISTENER_ARN,
+        "TargetGroupArn": APP_TG, "StandbyTargetGroupArn": STANDBY_TG,
+        "Cluster": "apps", "ServiceName": "api", "StandbyCount": "2", "HealthyTimeout": "5"
+    })
+}
+
+fn alarm(state: aws_sdk_cloudwatch::types::StateValue) -> aws_sdk_cloudwatch::Client {
+    fake_alarm("users-unhealthy", Arc::new(Mutex::new(state)))
+}
+
+/// ALARM with weights already on the app (100/0): the app serves, so it runs at least
+/// `StandbyCount` tasks. ECS keeps running the desired count UpdateService sets
+/// (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_UpdateService.html); a
+/// scale-down that lands after the failover (a late OK-path invocation, a manual change) must
+/// be undone by the next re-check, not called settled.
+#[tokio::test]
+async fn failover_serving_the_app_restores_a_lowered_desired_count() {
+    for (desired, want) in [(0, 2), (1, 2), (3, 3)] {
+        let alb = Arc::new(Mutex::new(FakeAlb {
+            listeners: vec![(80, LISTENER_ARN.into())],
+            actions: HashMap::from([(
+                LISTENER_ARN.to_string(),
+                forward(&[(APP_TG, 100), (STANDBY_TG, 0)]),
+            )]),
+            ..Default::default()
+        }));
+        let count = Arc::new(Mutex::new(desired));
+        let mut c = test_clients(fake_alb_client(alb, 100));
+        c.ecs = fake_ecs(count.clone());
+        c.cloudwatch = alarm(aws_sdk_cloudwatch::types::StateValue::Alarm);
+        let s = Settings::from_value(&failover_props()).unwrap();
+        let d = reconcile(
+            &c,
+            &s,
+            Instant::now() + Duration::from_secs(30),
+            Trigger::Event,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            *count.lock().unwrap(),
+            want,
+            "desired count {desired} under 100% of the traffic: {d:?}"
+        );
+        assert_eq!((d.app_weight, d.standby_weight), (100, 0), "{d:?}");
+    }
+}
+
+/// A request the provider cannot read is still answered. A Delete answered FAILED blocks the
+/// stack's deletion ("To successfully delete a stack with a custom resource, the custom
+/// resource provider must respond successfully to a delete request":
+/// https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/crpg-ref-requesttypes-delete.html),
+/// while a Create or Update it cannot read must fail.
+#[tokio::test]
+async fn a_malformed_request_is_answered_by_its_own_request_type() {
+    let arn = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/shared/1/7";
+    for (kind, physical, status) in [
+        ("Delete", Some(arn), "SUCCESS"),
+        ("Update", Some(arn), "FAILED"),
+        ("Create", None, "FAILED"),
+    ] {
+        let server = ResponseServer::start(vec![]).await;
+        let mut ev = request(kind, PORT_TYPE, &server.url, json!({}), physical, None);
+        // A StackId that is not a string: the request does not parse.
+        ev["StackId"] = json!(5);
+        let c = Arc::new(test_clients(fake_alb_client(Default::default(), 100)));
+        handle_event(c, ev, Instant::now() + Duration::from_secs(10)).await;
+        let puts = server.puts();
+        assert_eq!(puts.len(), 1, "{kind}: {puts:?}");
+        let b = &puts[0].body;
+        assert_eq!(b["Status"], status, "{kind}: {b}");
+        if let Some(id) = physical {
+            assert_eq!(b["PhysicalResourceId"], id, "{kind}: {b}");
+        }
+    }
+}
+
+fn access_denied() -> Rule {
+    mock!(cfn::Client::describe_stacks).then_error(|| {
+        cfn::operation::describe_stacks::DescribeStacksError::generic(
+            ErrorMetadata::builder()
+                .code("AccessDenied")
+                .message("not authorized to perform: cloudformation:DescribeStacks")
+                .build(),
+        )
+    })
+}
+
+/// DescribeStacks: UPDATE_IN_PROGRESS, as often as asked.
+fn update_in_progress() -> Rule {
+    mock!(cfn::Client::describe_stacks)
+        .sequence()
+        .output(|| {
+            cfn::operation::describe_stacks::DescribeStacksOutput::builder()
+                .stacks(
+                    cfn::types::Stack::builder()
+                        .stack_name("app")
+                        .stack_status(cfn::types::StackStatus::UpdateInProgress)
+                        .creation_time(aws_smithy_types::DateTime::from_secs(0))
+                        .build(),
+                )
+                .build()
+        })
+        .repeatedly()
+        .build()
+}
+
+/// The custom-resource gate never passes a test weaker than asked and fails closed:
+/// - a Duration that cannot fit before the answer is due is refused, not shortened (the
+///   answer is due within the invocation, at most 15 minutes,
+///   https://docs.aws.amazon.com/lambda/latest/dg/configuration-timeout.html);
+/// - during an Update, a DescribeStacks that is denied says nothing about a rollback (AccessDenied
+///   is a permission error, not a throttle:
+///   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/CommonErrors.html), so
+///   the gate fails rather than skipping itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gate_never_passes_an_untested_deployment() {
+    struct Case {
+        name: &'static str,
+        kind: &'static str,
+        extra: Value,
+        cfn: Rule,
+        seconds: u64,
+    }
+    let cases = [
+        Case {
+            name: "Duration longer than the invocation",
+            kind: "Create",
+            extra: json!({ "Duration": "600", "WarmUp": "0" }),
+            cfn: update_in_progress(),
+            seconds: 9,
+        },
+        Case {
+            name: "stack status denied during an Update",
+            kind: "Update",
+            extra: json!({}),
+            cfn: access_denied(),
+            seconds: 30,
+        },
+    ];
+    for case in cases {
+        let target = start(Behaviour::default(), 0).await.unwrap();
+        let server = ResponseServer::start(vec![]).await;
+        let mut props = json!({
+            "ServiceToken": "x", "Url": target.url("/"), "Rate": "20", "Duration": "1",
+            "WarmUp": "0", "Thresholds": { "MaxErrorRate": "0.01" }
+        });
+        for (k, v) in case.extra.as_object().unwrap() {
+            props[k] = v.clone();
+        }
+        let (physical, old) = match case.kind {
+            "Update" => (
+                Some("UsersLoadTestGate-load-test-gate"),
+                Some(props.clone()),
+            ),
+            _ => (None, None),
+        };
+        let ev = request(
+            case.kind,
+            "Custom::FargateLoadTestGate",
+            &server.url,
+            props,
+            physical,
+            old,
+        );
+        let mut c = test_clients(fake_alb_client(Default::default(), 100));
+        c.cfn = mock_client!(cfn, RuleMode::MatchAny, &[&case.cfn]);
+        handle_event(
+            Arc::new(c),
+            ev,
+            Instant::now() + Duration::from_secs(case.seconds),
+        )
+        .await;
+        let b = &server.puts()[0].body;
+        assert_eq!(b["Status"], "FAILED", "{}: {b}", case.name);
+        assert_eq!(
+            target.requests.load(Ordering::SeqCst),
+            0,
+            "{}: load was sent",
+            case.name
+        );
+    }
+}
+
+fn port_props() -> Value {
+    json!({ "ServiceToken": "x", "LoadBalancerArn": LB_ARN, "TargetGroupArn": APP_TG, "PortRange": "8000-8999" })
+}
+
+fn rule_props() -> Value {
+    json!({
+        "ServiceToken": "x", "ListenerArn": LISTENER_ARN, "TargetGroupArn": APP_TG,
+        "PriorityRange": "1-100",
+        "Conditions": [{ "Field": "path-pattern", "PathPatternConfig": { "Values": ["/users*"] } }]
+    })
+}
+
+/// A listener or rule whose create took effect although the Create answered FAILED (an error
+/// returned after success, a deadline cut after the call) carries this resource's tags; the
+/// rollback's Delete, which has only the placeholder ID, must find and delete it, or the
+/// target group it forwards to cannot be deleted ("You can't delete a target group if it is
+/// used by any actions":
+/// https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_DeleteTargetGroup.html).
+/// Another stack's holder on the same ALB stays.
+#[tokio::test]
+async fn the_rollback_delete_removes_what_a_failed_create_made() {
+    let l = |n: u32| format!("{LISTENER_ARN}{n}");
+    let r = |n: u32| format!("{LISTENER_ARN}/{n}").replace(":listener/", ":listener-rule/");
+    // One holder of this resource's (number 1) and one of another stack's (number 2), both
+    // forwarding to the app's target group.
+    let two = |arn: &dyn Fn(u32) -> String| {
+        let (ours, theirs) = (arn(1), arn(2));
+        FakeAlb {
+            actions: HashMap::from([
+                (ours.clone(), forward(&[(APP_TG, 1)])),
+                (theirs.clone(), forward(&[(APP_TG, 1)])),
+            ]),
+            tags: HashMap::from([(ours, tags(OUR_STACK)), (theirs, tags(THEIR_STACK))]),
+            ..Default::default()
+        }
+    };
+    let port_alb = FakeAlb {
+        listeners: vec![(8000, l(1)), (8001, l(2))],
+        ..two(&l)
+    };
+    let rule_alb = FakeAlb {
+        rules: vec![(1, r(1)), (2, r(2))],
+        ..two(&r)
+    };
+    for (kind, props, alb, ours, theirs) in [
+        (PORT_TYPE, port_props(), port_alb, l(1), l(2)),
+        (RULE_TYPE, rule_props(), rule_alb, r(1), r(2)),
+    ] {
+        let alb = Arc::new(Mutex::new(alb));
+        let server = ResponseServer::start(vec![]).await;
+        let placeholder = "UsersAutoListener-not-created-req-Create";
+        let ev = request("Delete", kind, &server.url, props, Some(placeholder), None);
+        let c = Arc::new(test_clients(fake_alb_client(alb.clone(), 100)));
+        handle_event(c, ev, Instant::now() + Duration::from_secs(10)).await;
+        let b = &server.puts()[0].body;
+        assert_eq!(b["Status"], "SUCCESS", "{kind}: {b}");
+        assert_eq!(b["PhysicalResourceId"], placeholder, "{kind}: {b}");
+        let st = alb.lock().unwrap();
+        let left: Vec<&String> = st
+            .listeners
+            .iter()
+            .chain(&st.rules)
+            .map(|(_, a)| a)
+            .collect();
+        assert!(
+            !left.contains(&&ours),
+            "{kind}: the failed Create's holder is left: {left:?}"
+        );
+        assert!(
+            left.contains(&&theirs),
+            "{kind}: another stack's holder was deleted: {left:?}"
+        );
+    }
+}
+
+/// CreateListener hands back the listener it created, but its tags may not be readable yet:
+/// ELBv2 reads are eventually consistent ("the results from an API command you run might not
+/// be immediately visible to all subsequent commands",
+/// https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/Welcome.html). A
+/// listener this request just created must not be taken for someone else's (which leaks it
+/// and claims a second port).
+#[tokio::test]
+async fn a_just_created_listener_whose_tags_lag_is_still_ours() {
+    let tag_reads = Arc::new(AtomicUsize::new(0));
+    let creates = Arc::new(AtomicUsize::new(0));
+    let lb = mock!(elb::Client::describe_load_balancers).then_output(|| {
+        elb::operation::describe_load_balancers::DescribeLoadBalancersOutput::builder()
+            .load_balancers(
+                elb::types::LoadBalancer::builder()
+                    .load_balancer_arn(LB_ARN)
+                    .dns_name("shared-1.elb.test")
+                    .build(),
+            )
+            .build()
+    });
+    let listeners = mock!(elb::Client::describe_listeners).then_output(|| {
+        elb::operation::describe_listeners::DescribeListenersOutput::builder().build()
+    });
+    let n = creates.clone();
+    let create = mock!(elb::Client::create_listener).then_compute_output(move |req| {
+        n.fetch_add(1, Ordering::SeqCst);
+        elb::operation::create_listener::CreateListenerOutput::builder()
+            .listeners(
+                elb::types::Listener::builder()
+                    .port(req.port().unwrap())
+                    .listener_arn(format!("{LISTENER_ARN}{}", req.port().unwrap()))
+                    .build(),
+            )
+            .build()
+    });
+    let reads = tag_reads.clone();
+    let describe_tags = mock!(elb::Client::describe_tags).then_compute_output(move |req| {
+        // The first read after the create sees no tags yet; later reads see them.
+        let visible = reads.fetch_add(1, Ordering::SeqCst) > 0;
+        let mut out = elb::operation::describe_tags::DescribeTagsOutput::builder();
+        for arn in req.resource_arns() {
+            let mut d = elb::types::TagDescription::builder().resource_arn(arn);
+            if visible {
+                for (k, v) in tags(OUR_STACK) {
+                    d = d.tags(elb::types::Tag::builder().key(k).value(v).build());
+                }
+            }
+            out = out.tag_descriptions(d.build());
+        }
+        out.build()
+    });
+    let client = mock_client!(
+        elb,
+        RuleMode::MatchAny,
+        &[&lb, &listeners, &create, &describe_tags]
+    );
+    let server = ResponseServer::start(vec![]).await;
+    let ev = request("Create", PORT_TYPE, &server.url, port_props(), None, None);
+    handle_event(
+        Arc::new(test_clients(client)),
+        ev,
+        Instant::now() + Duration::from_secs(10),
+    )
+    .await;
+    let b = &server.puts()[0].body;
+    assert_eq!(b["Status"], "SUCCESS", "{b}");
+    assert_eq!(b["Data"]["Port"], "8000", "{b}");
+    assert_eq!(
+        creates.load(Ordering::SeqCst),
+        1,
+        "a second listener was created"
+    );
+}
+
+/// ECS DescribeServices for service `api` with the given tags (`include: TAGS`), and
+/// UpdateService counted: the fields failover reads
+/// (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DescribeServices.html).
+fn ecs_tagged(stack: Option<&'static str>, updates: Arc<AtomicUsize>) -> ecs::Client {
+    let describe = mock!(ecs::Client::describe_services).then_compute_output(move |_| {
+        let mut s = ecs::types::Service::builder()
+            .service_name("api")
+            .desired_count(2);
+        if let Some(stack) = stack {
+            s = s.tags(
+                ecs::types::Tag::builder()
+                    .key("aws:cloudformation:stack-id")
+                    .value(stack)
+                    .build(),
+            );
+        }
+        ecs::operation::describe_services::DescribeServicesOutput::builder()
+            .services(s.build())
+            .build()
+    });
+    let update = mock!(ecs::Client::update_service).then_compute_output(move |_| {
+        updates.fetch_add(1, Ordering::SeqCst);
+        ecs::operation::update_service::UpdateServiceOutput::builder().build()
+    });
+    mock_client!(ecs, RuleMode::MatchAny, &[&describe, &update])
+}
+
+/// Any stack may use the exported ServiceToken, so a request naming a listener, rule or
+/// service tagged as another stack's is refused before anything changes: the provider's tag
+/// (`fargate-app:stack-id`) and CloudFormation's stack-level tag (`aws:cloudformation:stack-id`,
+/// https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-resource-tags.html)
+/// name the owner. What the requesting stack owns keeps working (the last case).
+#[tokio::test]
+async fn another_stacks_listener_rule_or_service_is_refused() {
+    struct Case {
+        name: &'static str,
+        event: fn(&str) -> Value,
+        listener_tags: Vec<(String, String)>,
+        service_stack: Option<&'static str>,
+        status: &'static str,
+    }
+    let failover = |url: &str| request("Create", FAILOVER_TYPE, url, failover_props(), None, None);
+    let port_update = |url: &str| {
+        request(
+            "Update",
+            PORT_TYPE,
+            url,
+            port_props(),
+            Some(LISTENER_ARN),
+            Some(port_props()),
+        )
+    };
+    let cases = [
+        Case {
+            name: "failover on another stack's listener",
+            event: failover,
+            listener_tags: tags(THEIR_STACK),
+            service_stack: None,
+            status: "FAILED",
+        },
+        Case {
+            name: "failover scaling another stack's service",
+            event: failover,
+            listener_tags: Vec::new(),
+            service_stack: Some(THEIR_STACK),
+            status: "FAILED",
+        },
+        Case {
+            name: "listener port updating another stack's listener",
+            event: port_update,
+            listener_tags: tags(THEIR_STACK),
+            service_stack: None,
+            status: "FAILED",
+        },
+        Case {
+            name: "failover on this stack's listener and service",
+            event: failover,
+            listener_tags: tags(OUR_STACK),
+            service_stack: Some(OUR_STACK),
+            status: "SUCCESS",
+        },
+    ];
+    for case in cases {
+        let alb = Arc::new(Mutex::new(FakeAlb {
+            listeners: vec![(8000, LISTENER_ARN.into())],
+            actions: HashMap::from([(
+                LISTENER_ARN.to_string(),
+                forward(&[(APP_TG, 100), (STANDBY_TG, 0)]),
+            )]),
+            tags: HashMap::from([(LISTENER_ARN.to_string(), case.listener_tags.clone())]),
+            ..Default::default()
+        }));
+        let updates = Arc::new(AtomicUsize::new(0));
+        let mut c = test_clients(fake_alb_client(alb.clone(), 100));
+        c.ecs = ecs_tagged(case.service_stack, updates.clone());
+        c.cloudwatch = alarm(aws_sdk_cloudwatch::types::StateValue::Ok);
+        let server = ResponseServer::start(vec![]).await;
+        handle_event(
+            Arc::new(c),
+            (case.event)(&server.url),
+            Instant::now() + Duration::from_secs(10),
+        )
+        .await;
+        let b = &server.puts()[0].body;
+        assert_eq!(b["Status"], case.status, "{}: {b}", case.name);
+        let modified = alb.lock().unwrap().calls.contains(&"ModifyListener");
+        let scaled = updates.load(Ordering::SeqCst) > 0;
+        if case.status == "FAILED" {
+            assert!(!modified && !scaled, "{}: changed it anyway", case.name);
+        } else {
+            assert!(modified && scaled, "{}: nothing done", case.name);
+        }
+    }
+}
+
+fn hook_event(settings: Value) -> HookEvent {
+    let path = format!(
+        "{}/tests/fixtures/hooks/post_test_traffic_shift.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let mut v: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    v["hookDetails"] = json!({ SETTINGS_KEY: settings });
+    serde_json::from_value(v).unwrap()
+}
+
+/// The hook's ECS reads: the deployment is in progress (not rolling back).
+fn hook_clients() -> Clients {
+    let deployment = mock!(ecs::Client::describe_service_deployments).then_output(|| {
+        ecs::operation::describe_service_deployments::DescribeServiceDeploymentsOutput::builder()
+            .service_deployments(
+                ecs::types::ServiceDeployment::builder()
+                    .status(ecs::types::ServiceDeploymentStatus::InProgress)
+                    .build(),
+            )
+            .build()
+    });
+    let mut c = test_clients(fake_alb_client(Default::default(), 100));
+    c.ecs = mock_client!(ecs, RuleMode::MatchAny, &[&deployment]);
+    c
+}
+
+fn ddb_conf(endpoint: &str) -> ddb::config::Builder {
+    use ddb::config::{BehaviorVersion, Credentials, Region};
+    ddb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
+        .endpoint_url(endpoint)
+}
+
+/// A state table whose GetItem answers this error.
+fn failing_store(error: fn() -> ddb::operation::get_item::GetItemError) -> HookStore {
+    let rule = mock!(ddb::Client::get_item).then_error(error);
+    HookStore {
+        ddb: mock_client!(ddb, RuleMode::MatchAny, &[&rule]),
+        table: "hooks".into(),
+    }
+}
+
+/// A state table that accepts connections and never answers.
+async fn hung_store() -> HookStore {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((sock, _)) = listener.accept().await {
+            held.push(sock);
+        }
+    });
+    HookStore {
+        ddb: ddb::Client::from_conf(ddb_conf(&url).build()),
+        table: "hooks".into(),
+    }
+}
+
+/// Every invocation answers before its deadline (ECS counts one that errors or times out as
+/// FAILED and rolls back:
+/// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/lambda-lifecycle-hooks.html),
+/// and how depends on the store's error
+/// (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Programming.Errors.html):
+/// a missing table or a denial will not change, FAILED now with the reason; throttling or a hung
+/// store may pass, IN_PROGRESS with the run's settings in `hookDetails`, which ECS hands to the
+/// next invocation.
+#[tokio::test]
+async fn a_failing_or_hung_store_answers_in_time_by_its_error() {
+    use ddb::operation::get_item::GetItemError;
+    use ddb::types::error::{ProvisionedThroughputExceededException, ResourceNotFoundException};
+    let throttled = || {
+        failing_store(|| {
+            GetItemError::ProvisionedThroughputExceededException(
+                ProvisionedThroughputExceededException::builder()
+                    .message(
+                        "The level of configured provisioned throughput for the table was exceeded",
+                    )
+                    .build(),
+            )
+        })
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    // (case, store, store errors since (Unix seconds) in the hookDetails ECS passes back, answer)
+    let cases: Vec<(&str, HookStore, Option<u64>, HookStatus)> = vec![
+        (
+            "missing table",
+            failing_store(|| {
+                GetItemError::ResourceNotFoundException(
+                    ResourceNotFoundException::builder()
+                        .message("Requested resource not found")
+                        .build(),
+                )
+            }),
+            None,
+            HookStatus::Failed,
+        ),
+        (
+            "access denied",
+            failing_store(|| {
+                GetItemError::generic(
+                    ErrorMetadata::builder()
+                        .code("AccessDeniedException")
+                        .message("not authorized to perform: dynamodb:GetItem")
+                        .build(),
+                )
+            }),
+            None,
+            HookStatus::Failed,
+        ),
+        ("throttled", throttled(), None, HookStatus::InProgress),
+        (
+            "throttled for 5 minutes",
+            throttled(),
+            Some(now - 300),
+            HookStatus::InProgress,
+        ),
+        // Errors across 16 minutes of invocations are an outage: FAILED, not IN_PROGRESS until
+        // the hook's timeout.
+        (
+            "throttled for 16 minutes",
+            throttled(),
+            Some(now - 960),
+            HookStatus::Failed,
+        ),
+        ("hung", hung_store().await, None, HookStatus::InProgress),
+    ];
+    let settings = json!({ "Url": "http://127.0.0.1:9/", "Rate": 10, "Duration": 30, "WarmUp": 0, "CallBackDelay": 7 });
+    let c = hook_clients();
+    for (name, store, since, want) in cases {
+        let mut ev = hook_event(settings.clone());
+        if let (Some(s), Some(Value::Object(d))) = (since, ev.hook_details.as_mut()) {
+            d.insert(STORE_ERRORS_KEY.into(), s.into());
+        }
+        let deadline = Instant::now() + Duration::from_secs(6);
+        let answered =
+            tokio::time::timeout_at(deadline, handle(&c, Some(&store), &ev, deadline)).await;
+        let a = answered.unwrap_or_else(|_| panic!("{name}: no answer before the deadline"));
+        assert_eq!(a.status, want, "{name}: {a:?}");
+        if want == HookStatus::InProgress {
+            let details = a.hook_details.as_ref().expect("hookDetails");
+            assert_eq!(details[SETTINGS_KEY], settings, "{name}: {a:?}");
+            assert_eq!(a.call_back_delay, Some(7), "{name}: {a:?}");
+            if name != "hung" {
+                let first = since.unwrap_or(now);
+                let kept = details[STORE_ERRORS_KEY].as_u64().unwrap_or(0);
+                assert!(
+                    (first..first + 60).contains(&kept),
+                    "{name}: errors since {kept}, not {first}: {a:?}"
+                );
+            }
+        }
+    }
+}
+
+/// What happens to one kind of DynamoDB write.
+#[derive(Debug, Clone, Copy)]
+enum Fault {
+    /// The slice's commit fails (before it reaches the table).
+    FailCommit,
+    /// Another invocation takes the lease just before the final write: its condition
+    /// (`LeaseOwner = :o`) fails as DynamoDB evaluates it (ConditionalCheckFailedException,
+    /// https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.ConditionExpressions.html).
+    LoseLeaseAtFinish,
+}
+
+#[derive(Debug)]
+struct WriteFaults(Fault);
+
+impl ddb::config::Intercept for WriteFaults {
+    fn name(&self) -> &'static str {
+        "WriteFaults"
+    }
+    fn modify_before_signing(
+        &self,
+        ctx: &mut ddb::config::interceptors::BeforeTransmitInterceptorContextMut<'_>,
+        _rc: &ddb::config::RuntimeComponents,
+        _cfg: &mut ddb::config::ConfigBag,
+    ) -> Result<(), ddb::error::BoxError> {
+        let req = ctx.request_mut();
+        let body = String::from_utf8_lossy(req.body().bytes().unwrap_or_default()).to_string();
+        match self.0 {
+            Fault::FailCommit if body.contains("SET Slices = :n1") => {
+                Err("injected: the commit did not reach the table".into())
+            }
+            Fault::LoseLeaseAtFinish if body.contains("#s = :st") => {
+                // Same length, another owner: the condition fails on the table's side.
+                let value = "\":o\":{\"S\":\"";
+                let at = body.find(value).expect(":o") + value.len();
+                let mut b = body.into_bytes();
+                b[at] = if b[at] == b'X' { b'Y' } else { b'X' };
+                *req.body_mut() = aws_smithy_types::body::SdkBody::from(b);
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A state table in moto (key `Pk`, as cfn/provider.yaml declares it) behind a client that
+/// injects `fault`.
+async fn moto_store(moto: &Moto, fault: Option<Fault>) -> HookStore {
+    use ddb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType};
+    let plain = ddb::Client::from_conf(ddb_conf(&moto.url).build());
+    plain
+        .create_table()
+        .table_name("hooks")
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("Pk")
+                .attribute_type(ddb::types::ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("Pk")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .unwrap();
+    HookStore {
+        ddb: match fault {
+            Some(f) => {
+                ddb::Client::from_conf(ddb_conf(&moto.url).interceptor(WriteFaults(f)).build())
+            }
+            None => plain,
+        },
+        table: "hooks".into(),
+    }
+}
+
+/// The lease covers one slice and is given back when the slice's write fails, so the next
+/// invocation runs at once; an answer after a lost lease keeps the settings in `hookDetails`
+/// (ECS re-invokes with the details the last answer returned: lambda-lifecycle-hooks.html).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_or_lost_write_frees_the_run_and_keeps_its_settings() {
+    let moto = Moto::start();
+    let target = start(Behaviour::default(), 0).await.unwrap();
+    for (fault, duration, why) in [
+        (Fault::FailCommit, 4, "state table unavailable"),
+        (Fault::LoseLeaseAtFinish, 1, "lease lost"),
+    ] {
+        let store = moto_store(&moto, Some(fault)).await;
+        let settings = json!({
+            "Url": target.url("/"), "Rate": 20, "Duration": duration, "WarmUp": 0,
+            "SliceSeconds": 1, "CallBackDelay": 3, "Thresholds": { "MaxErrorRate": 0.01 }
+        });
+        let ev = hook_event(settings.clone());
+        let a = handle(
+            &hook_clients(),
+            Some(&store),
+            &ev,
+            Instant::now() + Duration::from_secs(60),
+        )
+        .await;
+        assert_eq!(a.status, HookStatus::InProgress, "{fault:?}: {a:?}");
+        assert!(a.reason.contains(why), "{fault:?}: {a:?}");
+        let details = a.hook_details.as_ref().expect("hookDetails");
+        assert_eq!(details[SETTINGS_KEY], settings, "{fault:?}: {a:?}");
+        let rec = store.load(&record_key(&ev)).await.unwrap().unwrap();
+        if let Fault::FailCommit = fault {
+            assert_eq!(rec.lease_owner, None, "{fault:?}: lease kept: {rec:?}");
+        }
+        drop_table(&moto).await;
+    }
+}
+
+/// A CloudFormation rollback of the stack (UPDATE_ROLLBACK_IN_PROGRESS) updates the service back
+/// to the previous task definition, a new ECS deployment whose hooks run like any other; the
+/// gate must not load-test (and possibly fail) the way back. The hook reads the stack named by
+/// `StackId` in its settings (stack statuses:
+/// https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-describing-stacks.html);
+/// any other status runs the gate (here it reaches the store, which is missing).
+#[tokio::test]
+async fn the_hook_gate_stands_aside_while_the_stack_rolls_back() {
+    use cfn::types::StackStatus;
+    for (status, want) in [
+        (StackStatus::UpdateRollbackInProgress, HookStatus::Succeeded),
+        (StackStatus::UpdateInProgress, HookStatus::Failed),
+    ] {
+        let target = start(Behaviour::default(), 0).await.unwrap();
+        let stack = mock!(cfn::Client::describe_stacks)
+            .match_requests(|r| r.stack_name() == Some(OUR_STACK))
+            .then_output(move || {
+                cfn::operation::describe_stacks::DescribeStacksOutput::builder()
+                    .stacks(
+                        cfn::types::Stack::builder()
+                            .stack_name("app")
+                            .stack_status(status.clone())
+                            .creation_time(aws_smithy_types::DateTime::from_secs(0))
+                            .build(),
+                    )
+                    .build()
+            });
+        let mut c = hook_clients();
+        c.cfn = mock_client!(cfn, RuleMode::MatchAny, &[&stack]);
+        let store = failing_store(|| {
+            ddb::operation::get_item::GetItemError::ResourceNotFoundException(
+                ddb::types::error::ResourceNotFoundException::builder()
+                    .message("Requested resource not found")
+                    .build(),
+            )
+        });
+        let ev = hook_event(json!({
+            "Url": target.url("/"), "Rate": 20, "Duration": 1, "WarmUp": 0, "StackId": OUR_STACK
+        }));
+        let a = handle(
+            &c,
+            Some(&store),
+            &ev,
+            Instant::now() + Duration::from_secs(30),
+        )
+        .await;
+        assert_eq!(a.status, want, "{a:?}");
+        assert_eq!(target.requests.load(Ordering::SeqCst), 0, "{a:?}");
+        assert_eq!(stack.num_calls(), 1, "{a:?}");
+    }
+}
+
+/// Reset between cases: a fresh table.
+async fn drop_table(moto: &Moto) {
+    ddb::Client::from_conf(ddb_conf(&moto.url).build())
+        .delete_table()
+        .table_name("hooks")
+        .send()
+        .await
+        .unwrap();
+}
+
+/// CloudFormation may deliver a request more than once, and Lambda retries a failed
+/// asynchronous invocation (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html):
+/// the gate sends the load of one request (one RequestId) once, whether the duplicate comes
+/// after the first has answered or while it runs, and both answer the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repeated_gate_request_sends_its_load_once() {
+    use aws_lambda_events::event::cloudformation::CloudFormationCustomResourceRequest;
+    use fargate_provider::load_test_gate::handle_with_store;
+    let moto = Moto::start();
+    for concurrent in [false, true] {
+        let target = start(Behaviour::default(), 0).await.unwrap();
+        let store = moto_store(&moto, None).await;
+        let props = json!({
+            "ServiceToken": "x", "Url": target.url("/"), "Rate": "20", "Duration": "1",
+            "WarmUp": "0", "Thresholds": { "MaxErrorRate": "0.01" }
+        });
+        let ev = request(
+            "Update",
+            "Custom::FargateLoadTestGate",
+            "http://127.0.0.1:9/unused",
+            props.clone(),
+            Some("UsersLoadTestGate-load-test-gate"),
+            Some(props),
+        );
+        let req: fargate_provider::Request =
+            serde_json::from_value::<CloudFormationCustomResourceRequest>(ev)
+                .unwrap()
+                .into();
+        let status = update_in_progress();
+        let mut c = test_clients(fake_alb_client(Default::default(), 100));
+        c.cfn = mock_client!(cfn, RuleMode::MatchAny, &[&status]);
+        let c = Arc::new(c);
+        let run = || {
+            handle_with_store(
+                c.clone(),
+                &req,
+                Instant::now() + Duration::from_secs(30),
+                Some(&store),
+            )
+        };
+        let (first, second) = if concurrent {
+            tokio::join!(run(), run())
+        } else {
+            (run().await, run().await)
+        };
+        let first = first.unwrap();
+        assert_eq!(second.unwrap(), first, "concurrent {concurrent}");
+        let sent = target.requests.load(Ordering::SeqCst);
+        // One run: 20 requests a second for 1 s; two runs would send about 40.
+        assert!(
+            (10..=30).contains(&sent),
+            "concurrent {concurrent}: {sent} requests for one request's load: {first:?}"
+        );
+        drop_table(&moto).await;
+    }
+}
