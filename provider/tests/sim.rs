@@ -5,6 +5,8 @@
 
 #[path = "sim/custom_resource.rs"]
 mod custom_resource;
+#[path = "sim/failover.rs"]
+mod failover;
 #[path = "sim/harness.rs"]
 mod harness;
 #[path = "sim/world.rs"]
@@ -15,4 +17,9 @@ const DEFAULT_SCHEDULES: u64 = 200;
 #[test]
 fn slot_claims_under_faults() {
     harness::run_family("claims", DEFAULT_SCHEDULES, custom_resource::claim_schedule);
+}
+
+#[test]
+fn failover_under_faults() {
+    harness::run_family("failover", DEFAULT_SCHEDULES, failover::failover_schedule);
 }
