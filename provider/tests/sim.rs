@@ -9,6 +9,8 @@ mod custom_resource;
 mod failover;
 #[path = "sim/harness.rs"]
 mod harness;
+#[path = "sim/hooks.rs"]
+mod hooks;
 #[path = "sim/world.rs"]
 mod world;
 
@@ -22,4 +24,9 @@ fn slot_claims_under_faults() {
 #[test]
 fn failover_under_faults() {
     harness::run_family("failover", DEFAULT_SCHEDULES, failover::failover_schedule);
+}
+
+#[test]
+fn lifecycle_hooks_under_faults() {
+    harness::run_family("hooks", DEFAULT_SCHEDULES, hooks::hook_schedule);
 }

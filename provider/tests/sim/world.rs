@@ -931,7 +931,11 @@ fn condition(
     let empty = Item::new();
     let item = item.unwrap_or(&empty);
     expr.split(" AND ").all(|conj| {
-        let conj = conj.trim().trim_start_matches('(').trim_end_matches(')');
+        let conj = conj.trim();
+        let conj = match conj.strip_prefix('(').and_then(|c| c.strip_suffix(')')) {
+            Some(inner) => inner,
+            None => conj,
+        };
         conj.split(" OR ").any(|term| {
             let term = term.trim();
             if let Some(a) = term
