@@ -2,7 +2,8 @@
 //! DynamoDB state table, ECS and CloudFormation: ECS invokes, and invokes again after
 //! `callBackDelay` with the returned `hookDetails` while the answer is IN_PROGRESS
 //! (ECS developer guide, "Lifecycle hooks for Amazon ECS service deployments":
-//! <https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-lifecycle-hooks.html>).
+//! <https://docs.aws.amazon.com/AmazonECS/latest/developerguide/lambda-lifecycle-hooks.html>:
+//! a hook that returns no `hookStatus` or fails rolls the deployment back).
 //! The gate's load is not simulated: the target URL names no host, so the engine refuses it at
 //! once and the run ends FAILED after its record is written; what is checked is the store,
 //! the lease, the deadline and the answers around it.
