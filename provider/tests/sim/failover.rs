@@ -180,7 +180,9 @@ pub async fn failover_schedule(seed: u64, _logs: LogBuf) -> (Vec<Violation>, Sha
         let (w, at) = (world.clone(), *at);
         tasks.spawn(async move {
             tokio::time::sleep(at).await;
-            w.lock().unwrap().alarm = state.into();
+            let mut w = w.lock().unwrap();
+            w.alarm = state.into();
+            w.count(Fault::AlarmFlip);
         });
         let deliveries = if rng.chance(200) { 2 } else { 1 };
         for d in 0..deliveries {
@@ -257,6 +259,12 @@ pub async fn failover_schedule(seed: u64, _logs: LogBuf) -> (Vec<Violation>, Sha
         v.push(violation(
             "failover.traffic_on_healthy",
             format!("{app}% of traffic on the app's target group with {healthy} healthy targets (desired {desired}) after the re-checks"),
+        ));
+    }
+    for note in &w.unhealthy_shifts {
+        v.push(violation(
+            "failover.weights_move_after_healthy",
+            note.clone(),
         ));
     }
     drop(w);

@@ -25,6 +25,7 @@ pub fn violation(invariant: &'static str, detail: impl Into<String>) -> Violatio
 pub struct Outcome {
     pub violations: Vec<Violation>,
     pub faults: BTreeMap<Fault, u64>,
+    pub world: Arc<Mutex<World>>,
 }
 
 /// Log lines of one schedule (to check that no signed URL is written).
@@ -82,7 +83,11 @@ where
         ));
     }
     let faults = world.lock().unwrap().faults.clone();
-    Outcome { violations, faults }
+    Outcome {
+        violations,
+        faults,
+        world,
+    }
 }
 
 /// Invariants known to fail because of an issue 18 section 3 defect (`sim_known.txt`).
@@ -118,6 +123,13 @@ where
     let mut unknown = Vec::new();
     for &seed in &seeds {
         let out = run_one(seed, &schedule);
+        if std::env::var("SIM_LIST").is_ok() {
+            eprintln!(
+                "[sim {family}] seed {seed}: faults {:?}; {} violations",
+                out.faults,
+                out.violations.len()
+            );
+        }
         for (f, n) in &out.faults {
             *faults.entry(*f).or_default() += n;
         }

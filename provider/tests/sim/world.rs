@@ -85,6 +85,7 @@ pub enum Fault {
     StoreHang,
     ConfigError,
     Drift,
+    AlarmFlip,
 }
 
 /// How likely each fault is in one schedule (per mille per call).
@@ -163,6 +164,10 @@ pub struct World {
     pub crash_at: Vec<Option<u64>>,
     pub calls_of: Vec<u64>,
     pub calls: Vec<(usize, &'static str)>,
+    /// Weight moved onto a service's target group while none of its targets was healthy.
+    pub unhealthy_shifts: Vec<String>,
+    /// The invocation behind each listener or rule created.
+    pub created_by: Vec<usize>,
 }
 
 impl World {
@@ -188,6 +193,8 @@ impl World {
             crash_at: Vec::new(),
             calls_of: Vec::new(),
             calls: Vec::new(),
+            unhealthy_shifts: Vec::new(),
+            created_by: Vec::new(),
         }
     }
 
@@ -271,6 +278,24 @@ impl World {
             .get(tg)
             .and_then(|s| self.services.get(s))
             .map_or(0, |s| s.tasks.iter().filter(|t| **t <= now).count())
+    }
+
+    /// Records a forward that gives weight to a service's target group with no healthy target
+    /// (what the failover must never do: it scales up and waits for health first).
+    pub fn check_shift(&mut self, before: &[Action], after: &[Action]) {
+        let weight = |a: &[Action], tg: &str| {
+            fargate_provider::slot::forward_targets(a)
+                .iter()
+                .find(|(t, _)| t == tg)
+                .map_or(0, |(_, w)| *w)
+        };
+        let tgs: Vec<String> = self.tg_service.keys().cloned().collect();
+        for tg in tgs {
+            if weight(after, &tg) > 0 && weight(before, &tg) == 0 && self.healthy(&tg) == 0 {
+                let note = format!("weight moved to {tg} with 0 healthy targets");
+                self.unhealthy_shifts.push(note);
+            }
+        }
     }
 
     pub fn set_desired(&mut self, service: &str, n: i32) {
@@ -524,6 +549,7 @@ pub fn elb_client(world: &Shared, inv: usize) -> elb::Client {
                 };
                 let out = listener_out(&arn, &l);
                 w.listeners.insert(arn, l);
+                w.created_by.push(inv);
                 MockResponse::Output(CreateListenerOutput::builder().listeners(out).build())
             }
         ),
@@ -541,10 +567,14 @@ pub fn elb_client(world: &Shared, inv: usize) -> elb::Client {
                             .build(),
                     ));
                 };
-                if !req.default_actions().is_empty() {
-                    l.actions = req.default_actions().to_vec();
-                }
-                let out = listener_out(&arn, l);
+                let before = std::mem::take(&mut l.actions);
+                l.actions = if req.default_actions().is_empty() {
+                    before.clone()
+                } else {
+                    req.default_actions().to_vec()
+                };
+                let (after, out) = (l.actions.clone(), listener_out(&arn, l));
+                w.check_shift(&before, &after);
                 MockResponse::Output(ModifyListenerOutput::builder().listeners(out).build())
             }
         ),
@@ -643,6 +673,7 @@ pub fn elb_client(world: &Shared, inv: usize) -> elb::Client {
                 };
                 let out = rule_out(&arn, &r);
                 w.rules.insert(arn, r);
+                w.created_by.push(inv);
                 MockResponse::Output(CreateRuleOutput::builder().rules(out).build())
             }
         ),
@@ -660,10 +691,14 @@ pub fn elb_client(world: &Shared, inv: usize) -> elb::Client {
                             .build(),
                     ));
                 };
-                if !req.actions().is_empty() {
-                    r.actions = req.actions().to_vec();
-                }
-                let out = rule_out(&arn, r);
+                let before = std::mem::take(&mut r.actions);
+                r.actions = if req.actions().is_empty() {
+                    before.clone()
+                } else {
+                    req.actions().to_vec()
+                };
+                let (after, out) = (r.actions.clone(), rule_out(&arn, r));
+                w.check_shift(&before, &after);
                 MockResponse::Output(ModifyRuleOutput::builder().rules(out).build())
             }
         ),
