@@ -42,11 +42,11 @@ impl Drop for Stamp {
     }
 }
 
+/// A CloudFormation request for the resource `(stack, logical ID)`.
 pub fn event(
     kind: &str,
     resource_type: &str,
-    logical: &str,
-    stack: &str,
+    (stack, logical): (&str, &str),
     props: Value,
     physical: Option<&str>,
     old: Option<Value>,
@@ -290,8 +290,7 @@ pub async fn claim_schedule(seed: u64, _logs: LogBuf) -> (Vec<Violation>, Shared
     let create = event(
         "Create",
         rtype,
-        logical,
-        STACK,
+        (STACK, logical),
         props(low),
         None,
         None,
@@ -336,8 +335,7 @@ pub async fn claim_schedule(seed: u64, _logs: LogBuf) -> (Vec<Violation>, Shared
     let rival_event = event(
         "Create",
         rtype,
-        "Api2",
-        OTHER_STACK,
+        (OTHER_STACK, "Api2"),
         props(low),
         None,
         None,
@@ -396,8 +394,7 @@ pub async fn claim_schedule(seed: u64, _logs: LogBuf) -> (Vec<Violation>, Shared
         let del = event(
             "Delete",
             rtype,
-            logical,
-            STACK,
+            (STACK, logical),
             props(low),
             Some(&physical),
             None,
@@ -434,8 +431,7 @@ pub async fn claim_schedule(seed: u64, _logs: LogBuf) -> (Vec<Violation>, Shared
             let upd = event(
                 "Update",
                 rtype,
-                logical,
-                STACK,
+                (STACK, logical),
                 props(low + 100),
                 Some(&physical),
                 Some(props(low)),
@@ -448,8 +444,7 @@ pub async fn claim_schedule(seed: u64, _logs: LogBuf) -> (Vec<Violation>, Shared
                     let del = event(
                         "Delete",
                         rtype,
-                        logical,
-                        STACK,
+                        (STACK, logical),
                         props(low),
                         Some(&physical),
                         None,

@@ -147,8 +147,7 @@ pub async fn failover_schedule(seed: u64, _logs: LogBuf) -> (Vec<Violation>, Sha
         let ev = custom_resource::event(
             "Create",
             fargate_provider::failover::RESOURCE_TYPE,
-            "ApiFailover",
-            STACK,
+            (STACK, "ApiFailover"),
             props,
             None,
             None,
