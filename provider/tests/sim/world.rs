@@ -298,6 +298,21 @@ impl World {
         }
     }
 
+    /// Replaces a listener's or rule's actions (none given: kept); None when it is gone.
+    pub fn set_actions(&mut self, arn: &str, new: &[Action]) -> Option<()> {
+        let slot = match self.listeners.get_mut(arn) {
+            Some(l) => &mut l.actions,
+            None => &mut self.rules.get_mut(arn)?.actions,
+        };
+        let before = slot.clone();
+        if !new.is_empty() {
+            *slot = new.to_vec();
+        }
+        let after = slot.clone();
+        self.check_shift(&before, &after);
+        Some(())
+    }
+
     pub fn set_desired(&mut self, service: &str, n: i32) {
         let lag = self.health_lag_ms;
         let delay = if lag > 0 {
@@ -375,6 +390,25 @@ fn internal() -> ErrorMetadata {
         .build()
 }
 
+/// One page of `all` from `marker` (an index here; ELBv2's marker is opaque).
+fn page<T>(all: Vec<T>, marker: Option<&str>) -> (Vec<T>, Option<String>) {
+    let start: usize = marker.and_then(|m| m.parse().ok()).unwrap_or(0);
+    let next = (start + PAGE < all.len()).then(|| (start + PAGE).to_string());
+    (all.into_iter().skip(start).take(PAGE).collect(), next)
+}
+
+fn listener_gone() -> elb::types::error::ListenerNotFoundException {
+    elb::types::error::ListenerNotFoundException::builder()
+        .message("The specified listener does not exist")
+        .build()
+}
+
+fn rule_gone() -> elb::types::error::RuleNotFoundException {
+    elb::types::error::RuleNotFoundException::builder()
+        .message("The specified rule does not exist")
+        .build()
+}
+
 fn tags_of(tags: &[Tag]) -> Vec<(String, String)> {
     tags.iter()
         .map(|t| {
@@ -422,6 +456,20 @@ macro_rules! op {
                 }
             }
         })
+    }};
+}
+
+/// An SDK client of `$krate` serving `$rules`, its calls delayed by [`Wire`], the SDK's own
+/// retries off (one injected error stands for the last of them).
+macro_rules! sim_client {
+    ($krate:ident, $world:expr, $inv:expr, $rules:expr) => {{
+        let wire = Wire {
+            world: $world.clone(),
+            inv: $inv,
+        };
+        mock_client!($krate, RuleMode::MatchAny, $rules.iter(), |c| c
+            .http_client(wire.clone())
+            .retry_config(RetryConfig::disabled()))
     }};
 }
 
@@ -494,11 +542,10 @@ pub fn elb_client(world: &Shared, inv: usize) -> elb::Client {
                     .filter(|(_, l)| l.lb == lb)
                     .map(|(a, l)| listener_out(a, l))
                     .collect();
-                let start: usize = req.marker().and_then(|m| m.parse().ok()).unwrap_or(0);
-                let next = (start + PAGE < all.len()).then(|| (start + PAGE).to_string());
+                let (items, next) = page(all, req.marker());
                 MockResponse::Output(
                     DescribeListenersOutput::builder()
-                        .set_listeners(Some(all.into_iter().skip(start).take(PAGE).collect()))
+                        .set_listeners(Some(items))
                         .set_next_marker(next)
                         .build(),
                 )
@@ -559,23 +606,17 @@ pub fn elb_client(world: &Shared, inv: usize) -> elb::Client {
             elb::Client::modify_listener,
             ModifyListenerError,
             |w, req| {
-                let arn = req.listener_arn().unwrap_or_default().to_string();
-                let Some(l) = w.listeners.get_mut(&arn) else {
-                    return MockResponse::Error(ModifyListenerError::ListenerNotFoundException(
-                        ListenerNotFoundException::builder()
-                            .message("The specified listener does not exist")
+                let arn = req.listener_arn().unwrap_or_default();
+                match w.set_actions(arn, req.default_actions()) {
+                    None => MockResponse::Error(ModifyListenerError::ListenerNotFoundException(
+                        listener_gone(),
+                    )),
+                    Some(()) => MockResponse::Output(
+                        ModifyListenerOutput::builder()
+                            .listeners(listener_out(arn, &w.listeners[arn]))
                             .build(),
-                    ));
-                };
-                let before = std::mem::take(&mut l.actions);
-                l.actions = if req.default_actions().is_empty() {
-                    before.clone()
-                } else {
-                    req.default_actions().to_vec()
-                };
-                let (after, out) = (l.actions.clone(), listener_out(&arn, l));
-                w.check_shift(&before, &after);
-                MockResponse::Output(ModifyListenerOutput::builder().listeners(out).build())
+                    ),
+                }
             }
         ),
         op!(
@@ -587,9 +628,7 @@ pub fn elb_client(world: &Shared, inv: usize) -> elb::Client {
                 let arn = req.listener_arn().unwrap_or_default().to_string();
                 if w.listeners.remove(&arn).is_none() {
                     return MockResponse::Error(DeleteListenerError::ListenerNotFoundException(
-                        ListenerNotFoundException::builder()
-                            .message("The specified listener does not exist")
-                            .build(),
+                        listener_gone(),
                     ));
                 }
                 w.rules.retain(|_, r| r.listener != arn);
@@ -634,11 +673,10 @@ pub fn elb_client(world: &Shared, inv: usize) -> elb::Client {
                         .filter(|(_, r)| r.listener == listener)
                         .map(|(a, r)| rule_out(a, r)),
                 );
-                let start: usize = req.marker().and_then(|m| m.parse().ok()).unwrap_or(0);
-                let next = (start + PAGE < all.len()).then(|| (start + PAGE).to_string());
+                let (items, next) = page(all, req.marker());
                 MockResponse::Output(
                     DescribeRulesOutput::builder()
-                        .set_rules(Some(all.into_iter().skip(start).take(PAGE).collect()))
+                        .set_rules(Some(items))
                         .set_next_marker(next)
                         .build(),
                 )
@@ -683,23 +721,17 @@ pub fn elb_client(world: &Shared, inv: usize) -> elb::Client {
             elb::Client::modify_rule,
             ModifyRuleError,
             |w, req| {
-                let arn = req.rule_arn().unwrap_or_default().to_string();
-                let Some(r) = w.rules.get_mut(&arn) else {
-                    return MockResponse::Error(ModifyRuleError::RuleNotFoundException(
-                        RuleNotFoundException::builder()
-                            .message("The specified rule does not exist")
+                let arn = req.rule_arn().unwrap_or_default();
+                match w.set_actions(arn, req.actions()) {
+                    None => {
+                        MockResponse::Error(ModifyRuleError::RuleNotFoundException(rule_gone()))
+                    }
+                    Some(()) => MockResponse::Output(
+                        ModifyRuleOutput::builder()
+                            .rules(rule_out(arn, &w.rules[arn]))
                             .build(),
-                    ));
-                };
-                let before = std::mem::take(&mut r.actions);
-                r.actions = if req.actions().is_empty() {
-                    before.clone()
-                } else {
-                    req.actions().to_vec()
-                };
-                let (after, out) = (r.actions.clone(), rule_out(&arn, r));
-                w.check_shift(&before, &after);
-                MockResponse::Output(ModifyRuleOutput::builder().rules(out).build())
+                    ),
+                }
             }
         ),
         op!(
@@ -710,11 +742,9 @@ pub fn elb_client(world: &Shared, inv: usize) -> elb::Client {
             |w, req| {
                 let arn = req.rule_arn().unwrap_or_default().to_string();
                 if w.rules.remove(&arn).is_none() {
-                    return MockResponse::Error(DeleteRuleError::RuleNotFoundException(
-                        RuleNotFoundException::builder()
-                            .message("The specified rule does not exist")
-                            .build(),
-                    ));
+                    return MockResponse::Error(
+                        DeleteRuleError::RuleNotFoundException(rule_gone()),
+                    );
                 }
                 MockResponse::Output(DeleteRuleOutput::builder().build())
             }
@@ -787,13 +817,7 @@ pub fn elb_client(world: &Shared, inv: usize) -> elb::Client {
             }
         ),
     ];
-    let wire = Wire {
-        world: world.clone(),
-        inv,
-    };
-    mock_client!(elb, RuleMode::MatchAny, rules.iter(), |c| c
-        .http_client(wire.clone())
-        .retry_config(RetryConfig::disabled()))
+    sim_client!(elb, world, inv, rules)
 }
 
 pub fn ecs_client(world: &Shared, inv: usize) -> ecs::Client {
@@ -853,13 +877,7 @@ pub fn ecs_client(world: &Shared, inv: usize) -> ecs::Client {
             }
         ),
     ];
-    let wire = Wire {
-        world: world.clone(),
-        inv,
-    };
-    mock_client!(ecs, RuleMode::MatchAny, rules.iter(), |c| c
-        .http_client(wire.clone())
-        .retry_config(RetryConfig::disabled()))
+    sim_client!(ecs, world, inv, rules)
 }
 
 pub fn cw_client(world: &Shared, inv: usize) -> cw::Client {
@@ -883,13 +901,7 @@ pub fn cw_client(world: &Shared, inv: usize) -> cw::Client {
             )
         }
     )];
-    let wire = Wire {
-        world: world.clone(),
-        inv,
-    };
-    mock_client!(cw, RuleMode::MatchAny, rules.iter(), |c| c
-        .http_client(wire.clone())
-        .retry_config(RetryConfig::disabled()))
+    sim_client!(cw, world, inv, rules)
 }
 
 pub fn cfn_client(world: &Shared, inv: usize) -> aws_sdk_cloudformation::Client {
@@ -913,13 +925,7 @@ pub fn cfn_client(world: &Shared, inv: usize) -> aws_sdk_cloudformation::Client 
             )
         }
     )];
-    let wire = Wire {
-        world: world.clone(),
-        inv,
-    };
-    mock_client!(cfn, RuleMode::MatchAny, rules.iter(), |c| c
-        .http_client(wire.clone())
-        .retry_config(RetryConfig::disabled()))
+    sim_client!(cfn, world, inv, rules)
 }
 
 fn ddb_missing() -> ErrorMetadata {
@@ -1128,13 +1134,7 @@ pub fn ddb_client(world: &Shared, inv: usize) -> ddb::Client {
             }
         ),
     ];
-    let wire = Wire {
-        world: world.clone(),
-        inv,
-    };
-    mock_client!(ddb, RuleMode::MatchAny, rules.iter(), |c| c
-        .http_client(wire.clone())
-        .retry_config(RetryConfig::disabled()))
+    sim_client!(ddb, world, inv, rules)
 }
 
 /// Lambda: the provider's fan-out is not simulated (no rule: a call fails the schedule).
