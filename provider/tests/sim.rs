@@ -7,6 +7,8 @@
 mod custom_resource;
 #[path = "sim/failover.rs"]
 mod failover;
+#[path = "sim/gate.rs"]
+mod gate;
 #[path = "sim/harness.rs"]
 mod harness;
 #[path = "sim/hooks.rs"]
@@ -29,6 +31,11 @@ fn failover_under_faults() {
         DEFAULT_SCHEDULES / 2,
         failover::failover_schedule,
     );
+}
+
+#[test]
+fn load_test_gate_under_faults() {
+    harness::run_family("gate", DEFAULT_SCHEDULES, gate::gate_schedule);
 }
 
 #[test]

@@ -168,6 +168,10 @@ pub struct World {
     pub unhealthy_shifts: Vec<String>,
     /// The invocation behind each listener or rule created.
     pub created_by: Vec<usize>,
+    /// DescribeStacks is denied (a role without cloudformation:DescribeStacks).
+    pub stacks_denied: bool,
+    /// Load runs the gate's workers made: (request, milliseconds of load).
+    pub load_runs: Vec<u64>,
 }
 
 impl World {
@@ -195,6 +199,8 @@ impl World {
             calls: Vec::new(),
             unhealthy_shifts: Vec::new(),
             created_by: Vec::new(),
+            stacks_denied: false,
+            load_runs: Vec::new(),
         }
     }
 
@@ -913,6 +919,14 @@ pub fn cfn_client(world: &Shared, inv: usize) -> aws_sdk_cloudformation::Client 
         cfn::Client::describe_stacks,
         DescribeStacksError,
         |w, req| {
+            if w.stacks_denied {
+                return MockResponse::Error(DescribeStacksError::generic(
+                    ErrorMetadata::builder()
+                        .code("AccessDenied")
+                        .message("User is not authorized to perform: cloudformation:DescribeStacks")
+                        .build(),
+                ));
+            }
             MockResponse::Output(
                 DescribeStacksOutput::builder()
                     .stacks(
@@ -1137,10 +1151,51 @@ pub fn ddb_client(world: &Shared, inv: usize) -> ddb::Client {
     sim_client!(ddb, world, inv, rules)
 }
 
-/// Lambda: the provider's fan-out is not simulated (no rule: a call fails the schedule).
-pub fn lambda_client() -> aws_sdk_lambda::Client {
-    let none: Vec<Rule> = Vec::new();
-    mock_client!(aws_sdk_lambda, RuleMode::MatchAny, none.iter())
+/// Lambda `Invoke` of the gate's load worker: the worker's run is not simulated; it answers
+/// the report of a passing run of exactly the duration it was asked (Lambda API reference,
+/// Invoke: <https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html>).
+pub fn lambda_client(world: &Shared, inv: usize) -> aws_sdk_lambda::Client {
+    use aws_sdk_lambda as lambda;
+    use lambda::operation::invoke::*;
+    let rules: Vec<Rule> = vec![op!(
+        world,
+        inv,
+        lambda::Client::invoke,
+        InvokeError,
+        |w, req| {
+            let payload: serde_json::Value = req
+                .payload()
+                .and_then(|b| serde_json::from_slice(b.as_ref()).ok())
+                .unwrap_or_default();
+            let spec = &payload[fargate_provider::load_test_gate::WORKER_EVENT];
+            let ms = spec["DurationMs"].as_u64().unwrap_or(0);
+            let rate = spec["Rate"].as_f64();
+            w.load_runs.push(ms);
+            let mut r = fargate_loadtest::Report::empty(rate);
+            let n = (rate.unwrap_or(10.0) * ms as f64 / 1000.0).max(1.0) as u64;
+            r.sent = n;
+            r.ok = n;
+            r.elapsed = Duration::from_millis(ms);
+            r.window = Duration::from_millis(ms);
+            r.statuses.insert(200, n);
+            for _ in 0..n.min(1000) {
+                r.latency.record(10_000).expect("in range");
+            }
+            let reply = fargate_provider::load_test_gate::WorkerReply {
+                report: Some(r.to_wire()),
+                error: None,
+            };
+            MockResponse::Output(
+                InvokeOutput::builder()
+                    .status_code(200)
+                    .payload(lambda::primitives::Blob::new(
+                        serde_json::to_vec(&reply).expect("JSON"),
+                    ))
+                    .build(),
+            )
+        }
+    )];
+    sim_client!(lambda, world, inv, rules)
 }
 
 /// The provider's clients for one invocation.
@@ -1149,7 +1204,7 @@ pub fn clients(world: &Shared, inv: usize) -> fargate_provider::Clients {
         elb: elb_client(world, inv),
         ecs: ecs_client(world, inv),
         cfn: cfn_client(world, inv),
-        lambda: lambda_client(),
+        lambda: lambda_client(world, inv),
         cloudwatch: cw_client(world, inv),
         http: fargate_provider::http_client(),
         function_name: Some("provider".into()),
