@@ -390,17 +390,21 @@ pub async fn claim_schedule(seed: u64, _logs: LogBuf) -> (Vec<Violation>, Shared
     // What follows is CloudFormation's, without injected errors: a Delete that fails would be
     // DELETE_FAILED (visible), not a silent leak; the invariants are about what succeeds.
     world.lock().unwrap().profile = calm();
-    if status == "FAILED" {
+    let delete = |physical: &str, request_id: &str| {
         let del = event(
             "Delete",
             rtype,
             (STACK, logical),
             props(low),
-            Some(&physical),
+            Some(physical),
             None,
-            "req-rollback",
+            request_id,
         );
-        let d = deliver(&world, &del, timeout, [false; 3]).await;
+        let w = world.clone();
+        async move { deliver(&w, &del, timeout, [false; 3]).await }
+    };
+    if status == "FAILED" {
+        let d = delete(&physical, "req-rollback").await;
         let ok = d.first().map(|a| a.body["Status"] == "SUCCESS");
         let left = holders_of(&world.lock().unwrap(), STACK, logical);
         if ok == Some(true) && !left.is_empty() {
@@ -441,16 +445,7 @@ pub async fn claim_schedule(seed: u64, _logs: LogBuf) -> (Vec<Violation>, Shared
             if let Some(a) = u.first().filter(|a| a.body["Status"] == "SUCCESS") {
                 let new_id = a.body["PhysicalResourceId"].as_str().unwrap_or_default();
                 if new_id != physical {
-                    let del = event(
-                        "Delete",
-                        rtype,
-                        (STACK, logical),
-                        props(low),
-                        Some(&physical),
-                        None,
-                        "req-cleanup",
-                    );
-                    deliver(&world, &del, timeout, [false; 3]).await;
+                    delete(&physical, "req-cleanup").await;
                 }
                 let held = holders_of(&world.lock().unwrap(), STACK, logical);
                 if held != vec![new_id.to_string()] {

@@ -24,25 +24,21 @@ const STANDBY_TG: &str =
 const SERVICE: &str = "api";
 const ALARM: &str = "api-unhealthy";
 
+/// The failover's weighted forward: (target group, weight) pairs.
 fn weighted(app: i32, standby: i32) -> Action {
+    let pairs = [(APP_TG, app), (STANDBY_TG, standby)];
+    let tuples = pairs.iter().map(|(tg, w)| {
+        TargetGroupTuple::builder()
+            .target_group_arn(*tg)
+            .weight(*w)
+            .build()
+    });
+    let config = ForwardActionConfig::builder()
+        .set_target_groups(Some(tuples.collect()))
+        .build();
     Action::builder()
         .r#type(ActionTypeEnum::Forward)
-        .forward_config(
-            ForwardActionConfig::builder()
-                .target_groups(
-                    TargetGroupTuple::builder()
-                        .target_group_arn(APP_TG)
-                        .weight(app)
-                        .build(),
-                )
-                .target_groups(
-                    TargetGroupTuple::builder()
-                        .target_group_arn(STANDBY_TG)
-                        .weight(standby)
-                        .build(),
-                )
-                .build(),
-        )
+        .forward_config(config)
         .build()
 }
 
