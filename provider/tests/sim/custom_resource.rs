@@ -94,7 +94,21 @@ pub async fn invoke(
         let _stamp = Stamp(s);
         fargate_provider::dispatch(c, r, deadline).await
     };
-    let d = respond::run(&req, deadline, &clients.http, fut).await;
+    let run = respond::run(&req, deadline, &clients.http, fut);
+    // A crashed process ends its invocation there and then (Lambda then counts it failed and
+    // retries it), rather than when its hung handler would have been cut.
+    let crashed = async {
+        loop {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            if world.lock().unwrap().crashed[inv] {
+                return;
+            }
+        }
+    };
+    let d = tokio::select! {
+        d = run => d,
+        _ = crashed => return None,
+    };
     let at = stamp.lock().unwrap().expect("stamped");
     if world.lock().unwrap().crashed[inv] || at > lambda_deadline {
         return None;
