@@ -433,7 +433,12 @@ pub async fn claim_schedule(seed: u64, _logs: LogBuf) -> (Vec<Violation>, Shared
     } else {
         let held = holders_of(&world.lock().unwrap(), STACK, logical);
         if held != vec![physical.clone()] {
-            let name = if duplicate.is_some() {
+            let lagged = world.lock().unwrap().faults.contains_key(&Fault::TagLag);
+            let name = if duplicate.is_some() && !lagged {
+                // No tag lag to blame: the second delivery lost the race for the number and
+                // claimed another one.
+                "cr.concurrent_replay_acts_once"
+            } else if duplicate.is_some() {
                 "cr.replay_acts_once"
             } else {
                 "cr.one_holder_after_success"
