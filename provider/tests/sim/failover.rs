@@ -4,7 +4,7 @@
 
 use super::custom_resource::{self, OTHER_STACK, STACK};
 use super::harness::{violation, LogBuf, Violation};
-use super::world::{self, Fault, LState, Profile, Rng, Shared, World};
+use super::world::{self, Fault, LState, Profile, Rng, Service, Shared, World};
 use aws_sdk_elasticloadbalancingv2::types::{
     Action, ActionTypeEnum, ForwardActionConfig, TargetGroupTuple,
 };
@@ -22,6 +22,7 @@ const APP_TG: &str = "arn:aws:elasticloadbalancing:us-east-1:123456789012:target
 const STANDBY_TG: &str =
     "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/standby/1";
 const SERVICE: &str = "api";
+const FOREIGN_SERVICE: &str = "other-api";
 const ALARM: &str = "api-unhealthy";
 
 /// The failover's weighted forward: (target group, weight) pairs.
@@ -104,6 +105,14 @@ pub async fn failover_schedule(seed: u64, _logs: LogBuf) -> (Vec<Violation>, Sha
         );
         w.tg_service.insert(APP_TG.into(), SERVICE.into());
         w.set_desired(SERVICE, resting.unwrap_or(0));
+        let tag = |stack: &str| vec![("fargate-app:stack-id".to_string(), stack.to_string())];
+        w.services.get_mut(SERVICE).expect("service").tags = tag(STACK);
+        let foreign = Service {
+            desired: 0,
+            tasks: Vec::new(),
+            tags: tag(OTHER_STACK),
+        };
+        w.services.insert(FOREIGN_SERVICE.into(), foreign);
     }
     let mut config = json!({
         "AlarmName": ALARM,
@@ -139,7 +148,13 @@ pub async fn failover_schedule(seed: u64, _logs: LogBuf) -> (Vec<Violation>, Sha
             w.alarm = "ALARM".into();
         }
         let mut props = config.clone();
-        props["ListenerArn"] = json!(FOREIGN);
+        // Another stack's listener (even seeds) or service (odd seeds), not both: the first
+        // refusal would hide the second.
+        if seed.is_multiple_of(2) {
+            props["ListenerArn"] = json!(FOREIGN);
+        } else {
+            props["ServiceName"] = json!(FOREIGN_SERVICE);
+        }
         let ev = custom_resource::event(
             "Create",
             fargate_provider::failover::RESOURCE_TYPE,
@@ -156,6 +171,13 @@ pub async fn failover_schedule(seed: u64, _logs: LogBuf) -> (Vec<Violation>, Sha
             v.push(violation(
                 "ownership.foreign_route_refused",
                 "a failover resource re-weighted another stack's listener",
+            ));
+        }
+        let desired = world.lock().unwrap().services[FOREIGN_SERVICE].desired;
+        if desired != 0 {
+            v.push(violation(
+                "ownership.foreign_service_refused",
+                format!("a failover resource scaled another stack's service to {desired}"),
             ));
         }
         world.lock().unwrap().alarm = "OK".into();

@@ -132,6 +132,8 @@ pub struct RState {
 #[derive(Debug, Clone, Default)]
 pub struct Service {
     pub desired: i32,
+    /// The service's tags (DescribeServices returns them when asked with `include=TAGS`).
+    pub tags: Vec<(String, String)>,
     /// When each task's target turns healthy.
     pub tasks: Vec<Instant>,
 }
@@ -840,10 +842,18 @@ pub fn ecs_client(world: &Shared, inv: usize) -> ecs::Client {
                 let name = req.services().first().cloned().unwrap_or_default();
                 let mut o = DescribeServicesOutput::builder();
                 if let Some(s) = w.services.get(&name) {
+                    // Tags only when asked for (DescribeServices `include`: TAGS).
+                    let asked = req.include().contains(&ecs::types::ServiceField::Tags);
+                    let tags = s
+                        .tags
+                        .iter()
+                        .filter(|_| asked)
+                        .map(|(k, v)| ecs::types::Tag::builder().key(k).value(v).build());
                     o = o.services(
                         ecs::types::Service::builder()
                             .service_name(&name)
                             .desired_count(s.desired)
+                            .set_tags(Some(tags.collect()))
                             .build(),
                     );
                 }
