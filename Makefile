@@ -23,7 +23,7 @@ INSTALL_ENV = BUCKET="$(BUCKET)" REGION="$(REGION)" ARCH="$(ARCH)" VERSION="$(VE
 LAMBDA_ZIPS = target/lambda/fargate-app-provider/bootstrap.zip target/lambda/fargate-app-macro/bootstrap.zip
 
 .DEFAULT_GOAL := help
-.PHONY: help setup build release upgrade-baseline test test-rust lint lint-templates expand diff-example model-long check-aws bench bench-loadtest bench-lambda cdk-example package deploy clean
+.PHONY: help setup build release upgrade-baseline test test-rust sim-long lint lint-templates expand diff-example model-long check-aws bench bench-loadtest bench-lambda cdk-example package deploy clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -84,6 +84,9 @@ test: setup ## Run every test (Rust unit, golden, property and integration tests
 
 test-rust: ## Run only the Rust tests
 	cargo test --workspace
+
+sim-long: ## The provider simulation, 10,000 schedules per handler (SIM_SCHEDULES=N to change; prints schedules, faults by kind, violations and time)
+	SIM_SCHEDULES=$${SIM_SCHEDULES:-10000} cargo test -p fargate-app-provider --test sim -- --nocapture
 
 lint: setup ## cargo fmt --check, clippy -D warnings, cfn-lint of goldens, examples (source and expansion) and cfn/
 	cargo fmt --all -- --check

@@ -24,7 +24,6 @@ use tokio::time::Instant;
 
 const APP_TG: &str = "arn:tg/app";
 const STANDBY_TG: &str = "arn:tg/standby";
-const STACK: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/app/1";
 
 fn port_props() -> Value {
     json!({ "ServiceToken": "x", "LoadBalancerArn": LB_ARN, "TargetGroupArn": APP_TG, "PortRange": "8000-8999", "Protocol": "HTTP" })
@@ -143,114 +142,8 @@ fn calls(state: &Arc<Mutex<FakeAlb>>, name: &str) -> usize {
         .count()
 }
 
-// Defect 1 -------------------------------------------------------------------------------
-
-#[tokio::test]
-async fn a_create_replayed_after_its_listener_was_made_adopts_that_listener() {
-    let server = ResponseServer::start(vec![]).await;
-    let state = Arc::new(Mutex::new(FakeAlb::default()));
-    state
-        .lock()
-        .unwrap()
-        .listeners
-        .push((8000, "someone-elses".into()));
-    let c = Arc::new(test_clients(fake_alb_client(state.clone(), 400)));
-    let ev = request(
-        "Create",
-        "Custom::FargateListenerPort",
-        &server.url,
-        port_props(),
-        None,
-        None,
-    );
-    // The first run made the listener; its answer was lost (a crash, a deadline abort), so
-    // Lambda runs the same event again.
-    handle_event(c.clone(), ev.clone(), deadline()).await;
-    handle_event(c.clone(), ev, deadline()).await;
-    let puts = server.puts();
-    assert_eq!(puts.len(), 2);
-    for p in &puts {
-        assert_eq!(p.body["Status"], "SUCCESS", "{}", p.body);
-        assert_eq!(p.body["Data"]["Port"], "8001");
-    }
-    assert_eq!(
-        puts[0].body["PhysicalResourceId"],
-        puts[1].body["PhysicalResourceId"]
-    );
-    let st = state.lock().unwrap();
-    assert_eq!(
-        st.listeners.len(),
-        2,
-        "one listener of ours: {:?}",
-        st.listeners
-    );
-    let ours = puts[0].body["PhysicalResourceId"].as_str().unwrap();
-    let tags = &st.tags[ours];
-    assert!(tags.iter().any(|(_, v)| v == STACK), "{tags:?}");
-    assert!(
-        tags.iter().any(|(_, v)| v == "UsersAutoListener"),
-        "{tags:?}"
-    );
-}
-
-#[tokio::test]
-async fn a_create_delivered_twice_at_once_makes_one_listener() {
-    let server = ResponseServer::start(vec![]).await;
-    // Both deliveries read the ALB before either created anything.
-    let state = Arc::new(Mutex::new(FakeAlb {
-        stale_reads: 2,
-        ..Default::default()
-    }));
-    let c = Arc::new(test_clients(fake_alb_client(state.clone(), 400)));
-    let ev = request(
-        "Create",
-        "Custom::FargateListenerPort",
-        &server.url,
-        port_props(),
-        None,
-        None,
-    );
-    let a = tokio::spawn(handle_event(c.clone(), ev.clone(), deadline()));
-    let b = tokio::spawn(handle_event(c.clone(), ev, deadline()));
-    a.await.unwrap();
-    b.await.unwrap();
-    let puts = server.puts();
-    assert_eq!(puts.len(), 2);
-    assert_eq!(
-        puts[0].body["PhysicalResourceId"],
-        puts[1].body["PhysicalResourceId"]
-    );
-    assert_eq!(state.lock().unwrap().listeners.len(), 1);
-}
-
-#[tokio::test]
-async fn a_rule_create_replayed_adopts_its_rule() {
-    let server = ResponseServer::start(vec![]).await;
-    let state = Arc::new(Mutex::new(FakeAlb::default()));
-    let c = Arc::new(test_clients(fake_alb_client(state.clone(), 400)));
-    let ev = request(
-        "Create",
-        "Custom::FargateListenerRule",
-        &server.url,
-        rule_props(),
-        None,
-        None,
-    );
-    handle_event(c.clone(), ev.clone(), deadline()).await;
-    handle_event(c.clone(), ev, deadline()).await;
-    let puts = server.puts();
-    assert_eq!(puts.len(), 2);
-    assert_eq!(puts[1].body["Status"], "SUCCESS", "{}", puts[1].body);
-    assert_eq!(
-        puts[0].body["PhysicalResourceId"],
-        puts[1].body["PhysicalResourceId"]
-    );
-    assert_eq!(puts[1].body["Data"]["Priority"], "1");
-    assert_eq!(state.lock().unwrap().rules.len(), 1);
-    // CreateRule is not idempotent, so a won rule needs no tag check: the one DescribeTags is
-    // the replay finding its rule.
-    assert_eq!(calls(&state, "DescribeTags"), 1);
-}
+// Defect 1: replayed and duplicated Creates are named seeds of the simulation (sim.rs,
+// `named_seeds`).
 
 // Defect 2 -------------------------------------------------------------------------------
 
@@ -391,35 +284,6 @@ async fn an_auto_rule_updated_while_failed_over_keeps_the_weights() {
 }
 
 // Defect 4 -------------------------------------------------------------------------------
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_failover_invocations_racing_with_an_alarm_flip_end_in_the_final_alarm_state() {
-    let w = world(cw::types::StateValue::Alarm, 0, weighted(0, 100));
-    let event = json!({ "FargateAppFailover": failover_props() });
-    // A: the ALARM event scales the service up and waits for healthy targets.
-    let a = tokio::spawn(handle_event(w.clients.clone(), event.clone(), deadline()));
-    for _ in 0..500 {
-        if *w.desired.lock().unwrap() == 2 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    assert_eq!(*w.desired.lock().unwrap(), 2, "A scaled the service up");
-    // The alarm returns to OK and B (its event) runs to the end while A still waits.
-    *w.alarm.lock().unwrap() = cw::types::StateValue::Ok;
-    let b = handle_event(w.clients.clone(), event.clone(), deadline()).await;
-    assert_eq!(b["Serving"], "standby", "{b}");
-    assert_eq!(*w.desired.lock().unwrap(), 0);
-    // Only now do the targets A waited for report healthy.
-    w.alb.lock().unwrap().healthy = 2;
-    let a = a.await.unwrap();
-    assert_eq!(
-        listener_targets(&w.alb, LISTENER_ARN),
-        vec![(APP_TG.to_string(), 0), (STANDBY_TG.to_string(), 100)],
-        "A's decision: {a}"
-    );
-    assert_eq!(*w.desired.lock().unwrap(), 0, "the service rests: {a}");
-}
 
 // RestingCount (the service has no DesiredCount of its own) -------------------------------
 

@@ -344,30 +344,6 @@ fn count(alb: &Arc<std::sync::Mutex<FakeAlb>>, call: &str) -> usize {
 }
 
 #[tokio::test]
-async fn weights_move_only_once_the_targets_are_healthy() {
-    let (c, alb) = mocked(Some(3));
-    let d = reconcile(
-        &c,
-        &settings(),
-        Instant::now() + Duration::from_secs(5),
-        Trigger::Event,
-    )
-    .await
-    .unwrap();
-    assert_eq!(
-        (d.serving.as_str(), d.app_weight, d.healthy_targets),
-        ("app", 100, Some(2)),
-        "{d:?}"
-    );
-    assert_eq!(
-        count(&alb, "DescribeTargetHealth"),
-        4,
-        "three unhealthy polls, then healthy"
-    );
-    assert_eq!(count(&alb, "ModifyListener"), 1);
-}
-
-#[tokio::test]
 async fn targets_that_never_get_healthy_leave_the_weights_alone_within_the_deadline() {
     let (c, alb) = mocked(None);
     let start = Instant::now();

@@ -1,0 +1,289 @@
+//! Weighted failover under alarm flips, duplicated and late events, re-checks every 2 minutes,
+//! drift from outside (someone scales the service), crashes, throttling and slow targets.
+#![allow(dead_code)]
+
+use super::custom_resource::{self, OTHER_STACK, STACK};
+use super::harness::{violation, LogBuf, Violation};
+use super::world::{self, Fault, LState, Profile, Rng, Service, Shared, World};
+use aws_sdk_elasticloadbalancingv2::types::{
+    Action, ActionTypeEnum, ForwardActionConfig, TargetGroupTuple,
+};
+use fargate_provider::slot::forward_targets;
+use serde_json::{json, Value};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::time::Instant;
+
+const LISTENER: &str =
+    "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/shared/1/50";
+const FOREIGN: &str =
+    "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/shared/1/60";
+const APP_TG: &str = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/app/1";
+const STANDBY_TG: &str =
+    "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/standby/1";
+const SERVICE: &str = "api";
+const FOREIGN_SERVICE: &str = "other-api";
+const ALARM: &str = "api-unhealthy";
+
+/// The failover's weighted forward: (target group, weight) pairs.
+fn weighted(app: i32, standby: i32) -> Action {
+    let pairs = [(APP_TG, app), (STANDBY_TG, standby)];
+    let tuples = pairs.iter().map(|(tg, w)| {
+        TargetGroupTuple::builder()
+            .target_group_arn(*tg)
+            .weight(*w)
+            .build()
+    });
+    let config = ForwardActionConfig::builder()
+        .set_target_groups(Some(tuples.collect()))
+        .build();
+    Action::builder()
+        .r#type(ActionTypeEnum::Forward)
+        .forward_config(config)
+        .build()
+}
+
+fn weights(w: &World, listener: &str) -> (i32, i32) {
+    let actions = w
+        .listeners
+        .get(listener)
+        .map(|l| l.actions.clone())
+        .unwrap_or_default();
+    let tgs = forward_targets(&actions);
+    let of = |tg: &str| match tgs.as_slice() {
+        [(only, _)] => i32::from(only == tg) * 100,
+        _ => tgs.iter().find(|(t, _)| t == tg).map_or(0, |(_, w)| *w),
+    };
+    (of(APP_TG), of(STANDBY_TG))
+}
+
+fn profile() -> Profile {
+    Profile {
+        throttle: 20,
+        after_effect: 20,
+        slow: 80,
+        slow_ms: 5_000,
+        hang: 0,
+        tag_lag_ms: 0,
+    }
+}
+
+/// One alarm event or re-check: a Lambda invocation killed at its timeout.
+async fn event(world: Shared, config: Value, timeout: Duration, crash: bool) {
+    let inv = world.lock().unwrap().invocation(crash);
+    let clients = world::clients(&world, inv);
+    let deadline = Instant::now() + timeout;
+    let _ = tokio::time::timeout_at(
+        deadline,
+        fargate_provider::failover::handle_event(&clients, &config, deadline),
+    )
+    .await;
+}
+
+pub async fn failover_schedule(seed: u64, _logs: LogBuf) -> (Vec<Violation>, Shared) {
+    let mut rng = Rng::new(seed.wrapping_mul(131).wrapping_add(3));
+    let world: Shared = Arc::new(Mutex::new(World::new(seed, profile())));
+    let standby_count = 1 + rng.below(3) as i32;
+    let resting = rng.chance(500).then(|| rng.below(2) as i32);
+    {
+        let mut w = world.lock().unwrap();
+        w.health_lag_ms = rng.below(90_000);
+        let tags = vec![
+            ("fargate-app:stack-id".to_string(), STACK.to_string()),
+            ("fargate-app:logical-id".to_string(), "ApiRoute".to_string()),
+        ];
+        w.listeners.insert(
+            LISTENER.into(),
+            LState {
+                port: 8000,
+                lb: custom_resource::LB.into(),
+                settings: String::new(),
+                actions: vec![weighted(0, 100)],
+                tags,
+                tags_visible_at: Instant::now(),
+            },
+        );
+        w.tg_service.insert(APP_TG.into(), SERVICE.into());
+        w.set_desired(SERVICE, resting.unwrap_or(0));
+        let tag = |stack: &str| vec![("fargate-app:stack-id".to_string(), stack.to_string())];
+        w.services.get_mut(SERVICE).expect("service").tags = tag(STACK);
+        let foreign = Service {
+            desired: 0,
+            tasks: Vec::new(),
+            tags: tag(OTHER_STACK),
+        };
+        w.services.insert(FOREIGN_SERVICE.into(), foreign);
+    }
+    let mut config = json!({
+        "AlarmName": ALARM,
+        "ListenerArn": LISTENER,
+        "TargetGroupArn": APP_TG,
+        "StandbyTargetGroupArn": STANDBY_TG,
+        "Cluster": "apps",
+        "ServiceName": SERVICE,
+        "StandbyCount": standby_count.to_string(),
+        "HealthyTimeout": "600",
+    });
+    if let Some(r) = resting {
+        config["RestingCount"] = json!(r.to_string());
+    }
+    let mut v = Vec::new();
+    let timeout = Duration::from_secs([60, 300, 900][rng.below(3) as usize]);
+
+    // Ownership: a failover resource of this stack naming another stack's listener.
+    if rng.chance(150) {
+        {
+            let mut w = world.lock().unwrap();
+            w.listeners.insert(
+                FOREIGN.into(),
+                LState {
+                    port: 9000,
+                    lb: custom_resource::LB.into(),
+                    settings: String::new(),
+                    actions: vec![weighted(0, 100)],
+                    tags: vec![("fargate-app:stack-id".to_string(), OTHER_STACK.to_string())],
+                    tags_visible_at: Instant::now(),
+                },
+            );
+            w.alarm = "ALARM".into();
+        }
+        let mut props = config.clone();
+        // Another stack's listener (even seeds) or service (odd seeds), not both: the first
+        // refusal would hide the second.
+        if seed.is_multiple_of(2) {
+            props["ListenerArn"] = json!(FOREIGN);
+        } else {
+            props["ServiceName"] = json!(FOREIGN_SERVICE);
+        }
+        let ev = custom_resource::event(
+            "Create",
+            fargate_provider::failover::RESOURCE_TYPE,
+            (STACK, "ApiFailover"),
+            props,
+            None,
+            None,
+            "req-foreign",
+        );
+        let before = format!("{:?}", world.lock().unwrap().listeners[FOREIGN].actions);
+        custom_resource::deliver(&world, &ev, timeout, [false; 3]).await;
+        let after = format!("{:?}", world.lock().unwrap().listeners[FOREIGN].actions);
+        if before != after {
+            v.push(violation(
+                "ownership.foreign_route_refused",
+                "a failover resource re-weighted another stack's listener",
+            ));
+        }
+        let desired = world.lock().unwrap().services[FOREIGN_SERVICE].desired;
+        if desired != 0 {
+            v.push(violation(
+                "ownership.foreign_service_refused",
+                format!("a failover resource scaled another stack's service to {desired}"),
+            ));
+        }
+        world.lock().unwrap().alarm = "OK".into();
+    }
+
+    // The timeline: alarm flips (each an event, maybe twice, maybe late), drift, re-checks.
+    let start = Instant::now();
+    let horizon = Duration::from_secs(20 * 60);
+    let mut flips: Vec<Duration> = (0..rng.below(5))
+        .map(|_| rng.ms(horizon.as_millis() as u64))
+        .collect();
+    flips.sort();
+    let drift = rng.chance(300).then(|| rng.ms(horizon.as_millis() as u64));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, at) in flips.iter().enumerate() {
+        let state = if i % 2 == 0 { "ALARM" } else { "OK" };
+        let (w, at) = (world.clone(), *at);
+        tasks.spawn(async move {
+            tokio::time::sleep(at).await;
+            let mut w = w.lock().unwrap();
+            w.alarm = state.into();
+            w.count(Fault::AlarmFlip);
+        });
+        let deliveries = if rng.chance(200) { 2 } else { 1 };
+        for d in 0..deliveries {
+            let late = rng.chance(150);
+            let delay = if late {
+                Duration::from_secs(120 + rng.below(480))
+            } else {
+                rng.ms(30_000)
+            };
+            {
+                let mut wl = world.lock().unwrap();
+                if d > 0 {
+                    wl.count(Fault::Duplicate);
+                }
+                if late {
+                    wl.count(Fault::Late);
+                }
+            }
+            let crash = rng.chance(50);
+            let (w, c) = (world.clone(), config.clone());
+            tasks.spawn(async move {
+                tokio::time::sleep(at + delay).await;
+                event(w, c, timeout, crash).await;
+            });
+        }
+    }
+    if let Some(at) = drift {
+        world.lock().unwrap().count(Fault::Drift);
+        let w = world.clone();
+        tasks.spawn(async move {
+            tokio::time::sleep(at).await;
+            w.lock().unwrap().set_desired(SERVICE, 0);
+        });
+    }
+    let mut t = Duration::ZERO;
+    while t <= Duration::from_secs(30 * 60) {
+        let crash = rng.chance(50);
+        let (w, c) = (world.clone(), config.clone());
+        tasks.spawn(async move {
+            tokio::time::sleep(t).await;
+            event(w, c, timeout, crash).await;
+        });
+        t += fargate_provider::failover::RECHECK_PERIOD;
+    }
+    while let Some(r) = tasks.join_next().await {
+        r.expect("task");
+    }
+    // Events have stopped: two more re-checks without injected errors, then the state must
+    // match the alarm.
+    world.lock().unwrap().profile = custom_resource::calm();
+    for _ in 0..2 {
+        event(world.clone(), config.clone(), timeout, false).await;
+        tokio::time::sleep(fargate_provider::failover::RECHECK_PERIOD).await;
+    }
+    let w = world.lock().unwrap();
+    let (app, standby) = weights(&w, LISTENER);
+    let desired = w.services[SERVICE].desired;
+    let healthy = w.healthy(APP_TG);
+    let at = Instant::now() - start;
+    if w.alarm == "ALARM" {
+        if (app, standby) != (100, 0) || desired < standby_count {
+            v.push(violation(
+                "failover.settles_to_alarm",
+                format!("alarm ALARM at {at:?}: weights app/standby {app}/{standby}, desired {desired} (StandbyCount {standby_count})"),
+            ));
+        }
+    } else if (app, standby) != (0, 100) || desired > resting.unwrap_or(0) {
+        v.push(violation(
+            "failover.settles_to_alarm",
+            format!("alarm OK at {at:?}: weights app/standby {app}/{standby}, desired {desired} (RestingCount {resting:?})"),
+        ));
+    }
+    if app > 0 && healthy == 0 {
+        v.push(violation(
+            "failover.traffic_on_healthy",
+            format!("{app}% of traffic on the app's target group with {healthy} healthy targets (desired {desired}) after the re-checks"),
+        ));
+    }
+    for note in &w.unhealthy_shifts {
+        v.push(violation(
+            "failover.weights_move_after_healthy",
+            note.clone(),
+        ));
+    }
+    drop(w);
+    (v, world)
+}
