@@ -88,7 +88,8 @@ fi
 # CloudFormation limit; the gate against the listener and the ALB: Host with HTTPS, a Path outside
 # the rule, vpc workers behind an internet-facing ALB; parameter values; two claims of one
 # priority or port; a strategy on a listener with other actions; HTTP on an HTTPS listener).
-not_shape='error_load_test_https_no_host error_load_test_path_outside_rule error_load_test_vpc_internet_facing
+not_shape='error_discovery_name_twice error_load_test_host_wildcard_rule error_rule_shadowed_by_neighbour
+  error_template_rule_on_app_listener error_load_test_https_no_host error_load_test_path_outside_rule error_load_test_vpc_internet_facing
   error_load_test_vpc_template_alb error_parameter_values error_priority_and_port_claimed_twice
   error_protocol_in_template_listener error_strategy_mixed_listener_actions
   error_attribute_unavailable error_id_collision error_load_test_unknown_url error_resource_attributes error_too_many_resources error_unknown_attribute

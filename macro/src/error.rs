@@ -140,6 +140,8 @@ impl Problem {
             "DuplicateListener",
             "an ALB condition takes at most",
             "ServiceAlreadyExists",
+            "ELBv2 takes the lowest priority that matches",
+            "need a listener whose every action forwards",
         ]) {
             "FA111" // a limit or rule of the AWS service (ELB, ECS, Cloud Map)
         } else if matches!(self, Problem::Template { .. }) {

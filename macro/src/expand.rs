@@ -52,12 +52,16 @@ pub enum Warning {
     /// A strategy on a rule of a listener outside the template, whose actions the expansion
     /// cannot check.
     StrategyListenerUnchecked { app: String },
+    /// A resource of the template reads `TargetGroupArn` of an App whose strategy swaps
+    /// production between two target groups: after a swap it names the idle one.
+    OneOfTwoTargetGroups { app: String, resource: String },
 }
 
 impl fmt::Display for Warning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Warning::MissingTransform => write!(f, "the template has Fargate::App resources but no 'Transform: {MACRO_NAME}': CloudFormation would reject it (Unrecognized resource type)"),
+            Warning::OneOfTwoTargetGroups { app, resource } => write!(f, "Resource [{resource}] reads {app}.TargetGroupArn, but {app}'s Deployment.Strategy swaps production between {app}TargetGroup and {app}AlternateTargetGroup: after a swap it names the idle group (an alarm on it has no data); watch both, for example with metric math over the two"),
             Warning::Unreachable { app, name, peers } if peers.is_empty() => write!(f, "Resource [{app}] is registered in Cloud Map as {name}, but its security group admits no peer: add the Apps that call it to Network.AllowFrom"),
             Warning::Unreachable { app, name, peers } => write!(f, "Resource [{app}] is registered in Cloud Map as {name}, but its security group admits no peer: {} refer(s) to {app}.DiscoveryName; add them to {app}'s Network.AllowFrom", peers.join(", ")),
             Warning::StrategyListenerUnchecked { app } => write!(f, "Resource [{app}] has a Deployment.Strategy on a rule of a listener outside the template: ECS blue/green, canary and linear deployments fail when that listener's default action or rules redirect, answer a fixed response or authenticate; make sure every action on it forwards"),
@@ -131,6 +135,7 @@ pub fn expand_with_warnings(template: &Value, settings: &Settings) -> Result<Exp
     }
     claimed_twice(&apps, resources, &mut problems);
     discovery_names_twice(&apps, &mut problems);
+    shadowed_rules(&apps, &mut problems);
     order_nested_auto_rules(&mut apps);
     warnings.extend(mixed_listener_actions(&apps, &ctx, &mut problems));
     if !problems.is_empty() {
@@ -138,6 +143,23 @@ pub fn expand_with_warnings(template: &Value, settings: &Settings) -> Result<Exp
         return Err(problems);
     }
     warnings.extend(unreachable_apps(&apps, resources));
+    // https://docs.aws.amazon.com/AmazonECS/latest/developerguide/blue-green-deployment-how-it-works.html
+    for a in apps
+        .iter()
+        .filter(|a| a.deployment.strategy.shifts_traffic())
+    {
+        for (id, r) in resources {
+            if app_ids.contains(id) {
+                continue;
+            }
+            if gets_attribute(r, &a.id, "TargetGroupArn") {
+                warnings.push(Warning::OneOfTwoTargetGroups {
+                    app: a.id.clone(),
+                    resource: id.clone(),
+                });
+            }
+        }
+    }
     warnings.extend(
         app_ids
             .iter()
@@ -222,6 +244,9 @@ pub fn expand_with_warnings(template: &Value, settings: &Settings) -> Result<Exp
             shares.join(", ")
         )));
     }
+    // 6. The template's own rules on the listeners the Apps' rules are on, as the expansion
+    //    names them (`!GetAtt Shop.ListenerArn` is `Ref ShopListener` by now).
+    rules_beside_apps(&apps, &expansions, &new_resources, rw.problems);
     if !problems.is_empty() {
         redact_no_echo(root, &parameter_values, &mut problems);
         return Err(problems);
@@ -709,6 +734,190 @@ fn claimed_twice(apps: &[App], resources: &Map<String, Value>, problems: &mut Pr
             ("Properties.LoadBalancer.ListenerPort", format!("{what} takes port {n} on a load balancer where {first} has it already; ELBv2 refuses the second (DuplicateListener): choose another ListenerPort, or auto"))
         };
         problems.push(Problem::property(owner, path, message));
+    }
+}
+
+/// Whether `v` reads `app.attribute` (`Fn::GetAtt`, or `${app.attribute}` in a `Fn::Sub`).
+fn gets_attribute(v: &Value, app: &str, attribute: &str) -> bool {
+    match v {
+        Value::Object(m) => {
+            let direct = m
+                .get("Fn::GetAtt")
+                .and_then(Value::as_array)
+                .is_some_and(|a| {
+                    a.first().and_then(Value::as_str) == Some(app)
+                        && a.get(1).and_then(Value::as_str) == Some(attribute)
+                });
+            direct || m.values().any(|x| gets_attribute(x, app, attribute))
+        }
+        Value::Array(a) => a.iter().any(|x| gets_attribute(x, app, attribute)),
+        Value::String(s) => s.contains(&format!("${{{app}.{attribute}}}")),
+        _ => false,
+    }
+}
+
+/// A rule of the template on a listener where an App's expansion puts rules: the same literal
+/// priority is refused by ELBv2 (`PriorityInUse`,
+/// https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateRule.html), and
+/// with a blue/green, canary or linear App on that listener, an action other than forward makes
+/// ECS fail the deployment
+/// (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/alb-resources-for-blue-green.html).
+/// Reported on the template's rule, which is the one to change.
+fn rules_beside_apps(
+    apps: &[App],
+    expansions: &HashMap<&str, Expansion>,
+    resources: &Map<String, Value>,
+    problems: &mut Problems,
+) {
+    const RULE: &str = "AWS::ElasticLoadBalancingV2::ListenerRule";
+    // (listener, priority, rule ID, App, shifts traffic) of every rule an App generates
+    let mut generated: Vec<(Value, Option<u64>, String, &App)> = Vec::new();
+    for a in apps {
+        for (id, _) in &expansions[a.id.as_str()].resources {
+            let Some(r) = resources.get(id) else { continue };
+            if r.get("Type").and_then(Value::as_str) != Some(RULE) {
+                continue;
+            }
+            let p = &r["Properties"];
+            generated.push((
+                p["ListenerArn"].clone(),
+                p.get("Priority").and_then(literal_number),
+                id.clone(),
+                a,
+            ));
+        }
+    }
+    let generated_ids: Vec<&String> = generated.iter().map(|g| &g.2).collect();
+    for (id, r) in resources {
+        if r.get("Type").and_then(Value::as_str) != Some(RULE) || generated_ids.contains(&id) {
+            continue;
+        }
+        let p = &r["Properties"];
+        let priority = p.get("Priority").and_then(literal_number);
+        let mut action_reported = false;
+        for (listener, gp, gid, app) in &generated {
+            if *listener != p["ListenerArn"] {
+                continue;
+            }
+            if let (Some(n), Some(m)) = (priority, gp) {
+                if n == *m {
+                    problems.push(Problem::property(id, "Properties.Priority", format!(
+                        "priority {n} is {gid}'s, which {} puts on this listener; ELBv2 refuses the second (PriorityInUse): choose a priority {} does not use",
+                        app.id, app.id
+                    )));
+                }
+            }
+            if app.deployment.strategy.shifts_traffic() && !action_reported {
+                let other = items_of(&p["Actions"])
+                    .filter_map(|a| a.get("Type").and_then(Value::as_str))
+                    .find(|t| *t != "forward");
+                if let Some(t) = other {
+                    problems.push(Problem::property(id, "Properties.Actions", format!(
+                        "a {t} action on the listener of {} (Deployment.Strategy shifts its traffic): ECS blue/green, canary and linear deployments need a listener whose every action forwards, and fail otherwise; move this rule to another listener",
+                        app.id
+                    )));
+                    action_reported = true;
+                }
+            }
+        }
+    }
+}
+
+fn items_of(v: &Value) -> impl Iterator<Item = &Value> {
+    v.as_array().into_iter().flatten()
+}
+
+/// An App's rule that another App's rule, earlier on the same listener, always takes first:
+/// ELBv2 evaluates rules in priority order and the first match wins
+/// (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/listener-rules.html), so
+/// with `/*` at priority 1 a `/rates/*` rule at priority 3 never sees a request, nor does its
+/// gate. Judged on literal priorities, paths and hosts only: an earlier rule matches a later
+/// one's requests when its hosts are none or the same, and each of the later rule's paths (a
+/// request under its fixed start) matches one of its patterns. Apps under two different
+/// `Condition`s are left alone.
+fn shadowed_rules(apps: &[App], problems: &mut Problems) {
+    use crate::spec::{path_pattern_matches, Dynamic, Routing};
+    struct Rule<'a> {
+        app: &'a App,
+        listener: Value,
+        priority: u64,
+        paths: Vec<String>,
+        hosts: Vec<String>,
+    }
+    let rules: Vec<Rule> = apps
+        .iter()
+        .filter_map(|a| {
+            let Routing::SharedRule {
+                listener,
+                priority: Dynamic::Fixed(Val::Lit(p)),
+                paths,
+                hosts,
+                ..
+            } = &a.load_balancer.as_ref()?.routing
+            else {
+                return None;
+            };
+            let lits = |v: &[Val<String>]| -> Option<Vec<String>> {
+                v.iter().map(|x| x.lit().cloned()).collect()
+            };
+            Some(Rule {
+                app: a,
+                listener: listener.json(),
+                priority: *p,
+                paths: lits(paths)?,
+                hosts: lits(hosts)?
+                    .iter()
+                    .map(|h| h.to_ascii_lowercase())
+                    .collect(),
+            })
+        })
+        .collect();
+    for later in &rules {
+        for earlier in &rules {
+            if earlier.priority >= later.priority || earlier.listener != later.listener {
+                continue;
+            }
+            if let (Some(c1), Some(c2)) = (
+                &earlier.app.attributes.condition,
+                &later.app.attributes.condition,
+            ) {
+                if c1 != c2 {
+                    continue;
+                }
+            }
+            let hosts_cover = earlier.hosts.is_empty()
+                || (!later.hosts.is_empty()
+                    && later.hosts.iter().all(|h| earlier.hosts.contains(h)));
+            let paths_cover = earlier.paths.is_empty()
+                || (!later.paths.is_empty()
+                    && later.paths.iter().all(|p| {
+                        let sample = format!("{}x", p.split(['*', '?']).next().unwrap_or(""));
+                        earlier
+                            .paths
+                            .iter()
+                            .any(|q| path_pattern_matches(q, &sample))
+                    }));
+            if hosts_cover
+                && paths_cover
+                && (!earlier.paths.is_empty() || !earlier.hosts.is_empty())
+            {
+                let what: Vec<String> = earlier
+                    .paths
+                    .iter()
+                    .chain(&earlier.hosts)
+                    .cloned()
+                    .collect();
+                problems.push(Problem::property(
+                    &later.app.id,
+                    "Properties.LoadBalancer.Priority",
+                    format!(
+                        "{e}'s rule at priority {ep} ({w}) matches this rule's requests first: ELBv2 takes the lowest priority that matches, so this App (priority {lp}) would get none; give {e} a higher Priority than {lp} (the more specific rule first), or make its condition narrower",
+                        e = earlier.app.id, ep = earlier.priority, w = what.join(", "), lp = later.priority
+                    ),
+                ));
+                break;
+            }
+        }
     }
 }
 

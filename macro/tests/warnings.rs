@@ -135,3 +135,25 @@ fn a_strategy_on_a_listener_outside_the_template_is_warned_about() {
     // Rolling touches no listener rule: nothing to say.
     assert!(warnings(&yaml.replace("Strategy: Canary", "Strategy: Rolling")).is_empty());
 }
+
+/// A resource of the template reading `TargetGroupArn` of a blue/green App (an alarm, found by
+/// the fresh-eyes trial, template 46): after a swap production runs in the other target group,
+/// so the alarm has no data; a Rolling App has one group, and nothing is said.
+/// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/blue-green-deployment-how-it-works.html
+#[test]
+fn an_alarm_on_one_of_a_strategys_two_target_groups_is_warned_about() {
+    let yaml = |strategy: &str| {
+        format!("Transform: FargateApp\nResources:\n  Api:\n    Type: Fargate::App\n    Properties:\n      Image: my/api:1\n      Network: {{ VpcId: vpc-1, Subnets: [subnet-1, subnet-2] }}\n      LoadBalancer: {{ Create: true }}\n      Deployment: {{ Strategy: {strategy} }}\n  Errors:\n    Type: AWS::CloudWatch::Alarm\n    Properties:\n      Namespace: AWS/ApplicationELB\n      MetricName: HTTPCode_Target_5XX_Count\n      Dimensions: [{{ Name: TargetGroup, Value: !Select [5, !Split [':', !GetAtt Api.TargetGroupArn]] }}]\n      Statistic: Sum\n      Period: 60\n      EvaluationPeriods: 1\n      Threshold: 5\n      ComparisonOperator: GreaterThanThreshold\n")
+    };
+    for (strategy, warned) in [("BlueGreen", true), ("Linear", true), ("Rolling", false)] {
+        let w = warnings(&yaml(strategy));
+        assert_eq!(
+            w.contains(&Warning::OneOfTwoTargetGroups {
+                app: "Api".into(),
+                resource: "Errors".into()
+            }),
+            warned,
+            "{strategy}: {w:?}"
+        );
+    }
+}

@@ -33,10 +33,14 @@ export type StringList1 = NonEmptyString[];
 export type StringList2 = NonEmptyString[];
 /**
  * Path patterns of the rule, each starting with /.
+ *
+ * @maxItems 3
  */
 export type PathCondition = string | string[];
 /**
  * Host headers of the rule.
+ *
+ * @maxItems 3
  */
 export type HostCondition = string | string[];
 /**

@@ -227,6 +227,12 @@ pub fn warning_place(
             Some("Properties.Deployment.Strategy".to_string()),
             "FA304",
         ),
+        Warning::OneOfTwoTargetGroups { resource, .. } => (
+            Some(positions.find(&format!("Resources.{resource}"))),
+            Some(resource.clone()),
+            None,
+            "FA305",
+        ),
         Warning::DesiredCountDropped { app } => (
             at(app, "Properties.DesiredCount"),
             Some(app.clone()),
