@@ -40,7 +40,13 @@ fn app(i: usize, peer: usize) -> Value {
             .remove("RequestsPerTarget");
         props["Failover"] = json!({ "Standby": { "FunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:api" }, "AlarmName": "api-throttles", "StandbyCount": 2 });
     } else {
-        props["LoadTest"] = json!({ "Path": "/health", "Rate": 20, "Duration": 30, "Thresholds": { "P99Ms": 500, "MaxErrorRate": 0.01 } });
+        // `LoadTest.Path` is absolute: under the rule `/appN/*` the gate asks `/appN/health`.
+        let path = if i % 4 == 2 {
+            format!("/app{i}/health")
+        } else {
+            "/health".into()
+        };
+        props["LoadTest"] = json!({ "Path": path, "Rate": 20, "Duration": 30, "Thresholds": { "P99Ms": 500, "MaxErrorRate": 0.01 } });
     }
     json!({ "Type": "Fargate::App", "Properties": props })
 }
