@@ -82,9 +82,18 @@ pub fn generate(app: &App, routing: &RoutingOut, out: &mut Out) {
                 Some(get_att(&ids.of("LoadBalancer"), "LoadBalancerFullName"))
             }
             Routing::SharedPort { arn, .. } => Some(select_split(1, "loadbalancer/", arn.json())),
-            Routing::SharedRule { arn, .. } => arn
-                .as_ref()
-                .map(|a| select_split(1, "loadbalancer/", a.json())),
+            Routing::SharedRule { arn, listener, .. } => Some(match arn {
+                Some(a) => select_split(1, "loadbalancer/", a.json()),
+                // A listener's ARN holds its load balancer's full name:
+                // `arn:...:listener/app/NAME/LB-ID/LISTENER-ID` -> `app/NAME/LB-ID`.
+                // https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-listeners.html
+                None => join(
+                    "/",
+                    (1..=3)
+                        .map(|i| select_split(i, "/", listener.json()))
+                        .collect(),
+                ),
+            }),
         };
         if let Some(lb_name) = lb_name {
             let mut p = if app.deployment.strategy.shifts_traffic() {

@@ -339,13 +339,8 @@ fn check_app(r: &mut Reader, p: &Props, app: &App, has_props: bool, ctx: &Templa
     // Architecture ARM64 with Spot is allowed: FARGATE_SPOT runs Linux ARM64 tasks on platform
     // version 1.4.0 or later (the service uses LATEST).
     // https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CapacityProviderStrategyItem.html
-    if let (Some(s), Some(lb)) = (&scaling, &load_balancer) {
-        if let Routing::SharedRule { arn: None, .. } = lb.routing {
-            if s.requests_per_target.is_some() {
-                r.err(&p.path("LoadBalancer.Arn"), "needed with Listener when Scaling.RequestsPerTarget is set (the metric names the ALB)");
-            }
-        }
-    }
+    // RequestsPerTarget on a rule of a listener given by ARN: the load balancer's name comes
+    // from the listener's ARN (`gen/scaling.rs`).
 }
 
 fn problems_added(r: &Reader, before: usize) -> bool {
