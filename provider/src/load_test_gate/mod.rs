@@ -146,8 +146,8 @@ pub async fn handle(
     req: &Request,
     deadline: Instant,
 ) -> Result<Outcome, ProviderError> {
-    let store = crate::lifecycle_hook::env_store().await;
-    handle_with_store(clients, req, deadline, store).await
+    let store = clients.state_store.clone();
+    handle_with_store(clients, req, deadline, store.as_ref()).await
 }
 
 /// [`handle`] with the state table given: with one, the load of one request (its RequestId) is

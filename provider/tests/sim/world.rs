@@ -1221,5 +1221,10 @@ pub fn clients(world: &Shared, inv: usize) -> fargate_provider::Clients {
         function_name: Some("provider".into()),
         gate_timing: Default::default(),
         failover_timing: Default::default(),
+        // As installed: cfn/provider.yaml always gives the provider its state table.
+        state_store: Some(fargate_provider::lifecycle_hook::HookStore {
+            ddb: ddb_client(world, inv),
+            table: "provider-hooks".into(),
+        }),
     }
 }
