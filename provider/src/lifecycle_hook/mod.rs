@@ -145,7 +145,28 @@ async fn answer(
             format!("no state table for the load-test gate: set {TABLE_ENV} or AWS_LAMBDA_FUNCTION_NAME"),
         );
     };
-    match gate(store, ev, &settings, deadline).await {
+    // Throttling and server errors are retried here, with backoff, while a slice still fits
+    // (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Programming.Errors.html#Programming.Errors.RetryAndBackoff):
+    // a throttled call must not hide a missing table or a denied call behind IN_PROGRESS, and
+    // one throttled write should not cost a whole callback delay. The gate is safe to call
+    // again: its writes are conditional and a failed one gives the lease back.
+    let mut wait = std::time::Duration::from_millis(200);
+    let slice_room = std::time::Duration::from_secs(settings.warm_up + 15);
+    let result = loop {
+        match gate(store, ev, &settings, deadline).await {
+            Err(e)
+                if !store::is_configuration_error(&e)
+                    && deadline.saturating_duration_since(Instant::now() + wait) >= slice_room
+                    && wait <= std::time::Duration::from_secs(2) =>
+            {
+                tracing::info!(error = %e, "state table call failed; calling again");
+                tokio::time::sleep(wait).await;
+                wait *= 2;
+            }
+            r => break r,
+        }
+    };
+    match result {
         Ok(a) => a,
         // A missing table or a denied call stays so: FAILED now, with the reason, rather than
         // IN_PROGRESS until the hook's timeout. Throttling and server errors pass: call again.

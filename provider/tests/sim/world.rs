@@ -1031,19 +1031,27 @@ fn condition(
     })
 }
 
-/// `SET a = :x, #b = :y REMOVE c, d`.
+/// `SET a = :x, #b = :y REMOVE c, d`, `SET ...` or `REMOVE ...`: an update expression has one
+/// or more clauses, each keyword at most once, in any order (UpdateItem's `UpdateExpression`,
+/// <https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.Modifying.html>);
+/// the provider writes SET before REMOVE.
 fn update(
     expr: &str,
     item: &mut Item,
     values: &HashMap<String, AttributeValue>,
     names: &HashMap<String, String>,
 ) {
-    let (set, remove) = match expr.split_once(" REMOVE ") {
-        Some((s, r)) => (s, Some(r)),
-        None => (expr, None),
+    let expr = expr.trim();
+    let (set, remove) = if let Some(r) = expr.strip_prefix("REMOVE ") {
+        ("", Some(r))
+    } else {
+        match expr.split_once(" REMOVE ") {
+            Some((s, r)) => (s, Some(r)),
+            None => (expr, None),
+        }
     };
     let set = set.trim().strip_prefix("SET ").unwrap_or(set);
-    for assign in set.split(',') {
+    for assign in set.split(',').filter(|a| !a.trim().is_empty()) {
         let (l, r) = assign.split_once('=').expect("SET a = :v");
         let attr = names
             .get(l.trim())
