@@ -133,7 +133,7 @@ async fn answer(
         Ok(s) => s,
         Err(e) => return HookAnswer::done(HookStatus::Failed, e.to_string()),
     };
-    if let Some(why) = deployment_rolling_back(clients, ev.resource_arn.as_deref()).await {
+    if let Some(why) = deployment_rolling_back(clients, ev).await {
         return HookAnswer::done(HookStatus::Succeeded, why);
     }
     if let Some(why) = stack_rolling_back(clients, settings.stack_id.as_deref()).await {
@@ -223,28 +223,65 @@ async fn stack_rolling_back(clients: &Clients, stack_id: Option<&str>) -> Option
 
 /// Whether ECS is already rolling back or stopping this deployment (a late IN_PROGRESS
 /// re-invocation, or an alarm that fired meanwhile): then the gate has nothing to protect.
+/// The deployment is the event's `resourceArn`; when the payload leaves it out, the service's
+/// deployments in a rollback or stop state are listed instead (ListServiceDeployments takes a
+/// status filter:
+/// https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ListServiceDeployments.html).
 /// A deployment that cannot be read does not stop the gate.
-async fn deployment_rolling_back(clients: &Clients, resource_arn: Option<&str>) -> Option<String> {
-    let arn = resource_arn.filter(|a| a.contains(":service-deployment/"))?;
-    match clients
-        .ecs
-        .describe_service_deployments()
-        .service_deployment_arns(arn)
-        .send()
-        .await
+async fn deployment_rolling_back(clients: &Clients, ev: &HookEvent) -> Option<String> {
+    let stopping = |s: &str| s.starts_with("ROLLBACK") || s.starts_with("STOP");
+    let status = match ev
+        .resource_arn
+        .as_deref()
+        .filter(|a| a.contains(":service-deployment/"))
     {
-        Ok(out) => {
-            let status = out
+        Some(arn) => match clients
+            .ecs
+            .describe_service_deployments()
+            .service_deployment_arns(arn)
+            .send()
+            .await
+        {
+            Ok(out) => out
                 .service_deployments()
                 .first()
                 .and_then(|d| d.status())
-                .map(|s| s.as_str().to_string())?;
-            (status.starts_with("ROLLBACK") || status.starts_with("STOP"))
-                .then(|| format!("the service deployment is {status}: no load test"))
+                .map(|s| s.as_str().to_string()),
+            Err(e) => {
+                tracing::warn!(error = %crate::error::sdk_message(&e), "cannot read the service deployment; the gate runs");
+                None
+            }
+        },
+        None => {
+            use aws_sdk_ecs::types::ServiceDeploymentStatus as S;
+            let service = ev.execution_details.service_arn.as_str();
+            // arn:aws:ecs:REGION:ACCOUNT:service/CLUSTER/NAME
+            let cluster = service.split('/').nth(1).unwrap_or_default();
+            match clients
+                .ecs
+                .list_service_deployments()
+                .service(service)
+                .cluster(cluster)
+                .set_status(Some(vec![
+                    S::RollbackRequested,
+                    S::RollbackInProgress,
+                    S::StopRequested,
+                ]))
+                .send()
+                .await
+            {
+                Ok(out) => out
+                    .service_deployments()
+                    .iter()
+                    .filter_map(|d| d.status())
+                    .map(|s| s.as_str().to_string())
+                    .find(|s| stopping(s)),
+                Err(e) => {
+                    tracing::warn!(error = %crate::error::sdk_message(&e), "cannot list the service's deployments; the gate runs");
+                    None
+                }
+            }
         }
-        Err(e) => {
-            tracing::warn!(error = %crate::error::sdk_message(&e), "cannot read the service deployment; the gate runs");
-            None
-        }
-    }
+    }?;
+    stopping(&status).then(|| format!("the service deployment is {status}: no load test"))
 }
