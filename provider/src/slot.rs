@@ -415,13 +415,18 @@ async fn claim<S: Slot>(elb: &Client, req: &Request, slot: &S) -> Result<Outcome
             }
             Attempt::Won(arn) => Attempt::Won((arn, n)),
             // The number may have been taken by this same request delivered twice at once
-            // (Lambda may run a duplicate of an event concurrently); CreateRule is not
-            // idempotent, so the holder's tags decide.
-            Attempt::Taken => match holder_of(elb, slot, n, owner).await {
-                Ok(Some(arn)) => Attempt::Won((arn, n)),
-                Ok(None) => Attempt::Taken,
-                Err(e) => Attempt::Failed(e),
-            },
+            // (Lambda may run a duplicate of an event concurrently). CreateRule is not
+            // idempotent, so the holder's tags decide; CreateListener hands back our identical
+            // listener instead of DuplicateListener (the branch above), so a listener's loss is
+            // someone else's.
+            Attempt::Taken if !S::CREATE_MAY_RETURN_EXISTING => {
+                match holder_of(elb, slot, n, owner).await {
+                    Ok(Some(arn)) => Attempt::Won((arn, n)),
+                    Ok(None) => Attempt::Taken,
+                    Err(e) => Attempt::Failed(e),
+                }
+            }
+            Attempt::Taken => Attempt::Taken,
             Attempt::Failed(e) => Attempt::Failed(e),
         }
         .log(n, attempt, S::NUMBER)
