@@ -103,7 +103,7 @@ fn presenting(url: &str, host: &str) -> Result<(String, String), String> {
 
 /// Worth reading again: throttling, a server-side error, or no answer at all (any service crate:
 /// they share smithy's error types). A denial or a validation error will not change.
-fn transient<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>) -> bool {
+pub(crate) fn transient<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>) -> bool {
     match e {
         SdkError::ServiceError(se) => {
             matches!(
