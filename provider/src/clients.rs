@@ -17,6 +17,9 @@ pub struct Clients {
     pub function_name: Option<String>,
     pub gate_timing: load_test_gate::GateTiming,
     pub failover_timing: FailoverTiming,
+    /// The provider's state table (`cfn/provider.yaml` always creates it): the custom-resource
+    /// gate's once-per-request records. None only where no table is configured.
+    pub state_store: Option<crate::lifecycle_hook::HookStore>,
 }
 
 impl Clients {
@@ -31,6 +34,7 @@ impl Clients {
             function_name: std::env::var("AWS_LAMBDA_FUNCTION_NAME").ok(),
             gate_timing: Default::default(),
             failover_timing: Default::default(),
+            state_store: crate::lifecycle_hook::HookStore::from_env(conf),
         }
     }
 }

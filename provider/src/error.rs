@@ -65,3 +65,30 @@ where
         None => aws_sdk_elasticloadbalancingv2::error::DisplayErrorContext(e).to_string(),
     }
 }
+
+/// Longest wait for one call the lifecycle hook makes (state table, deployment and stack
+/// status). These APIs answer in milliseconds; a call that has not answered by then (a hung
+/// connection) is cut and counts as a transient error, so the hook calls again within its
+/// invocation (a missing table or a denial is then seen at once) instead of spending the
+/// invocation on it. Our choice, well above the services' latency.
+pub const CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Every service crate's `SdkError` is this one type (smithy's), re-exported.
+type Sdk<E> = aws_sdk_dynamodb::error::SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>;
+
+/// An SDK call cut after [`CALL_TIMEOUT`] (an SDK timeout error: transient).
+pub(crate) trait Bounded<T, E>:
+    std::future::Future<Output = Result<T, Sdk<E>>> + Sized
+{
+    async fn bounded(self) -> Result<T, Sdk<E>> {
+        match tokio::time::timeout(CALL_TIMEOUT, self).await {
+            Ok(r) => r,
+            Err(_) => Err(Sdk::timeout_error(format!(
+                "no answer within {} s",
+                CALL_TIMEOUT.as_secs()
+            ))),
+        }
+    }
+}
+
+impl<T, E, F> Bounded<T, E> for F where F: std::future::Future<Output = Result<T, Sdk<E>>> {}

@@ -98,10 +98,16 @@ pub async fn handle_event(clients: Arc<Clients>, event: Value, deadline: Instant
                         old_properties: None,
                     };
                     let msg = format!("malformed custom resource request: {e}");
-                    let physical = req.physical_resource_id.clone();
+                    // A Delete without a readable PhysicalResourceId still succeeds (the answer
+                    // needs one: the placeholder stands in for it).
+                    let physical = req
+                        .physical_resource_id
+                        .clone()
+                        .unwrap_or_else(|| req.placeholder_id());
                     let d = respond::run(&req, deadline, &clients.http, async move {
-                        match (request_type, physical) {
-                            (RequestType::Delete, Some(id)) => {
+                        match request_type {
+                            RequestType::Delete => {
+                                let id = physical;
                                 tracing::warn!(reason = %msg, "malformed Delete: nothing to delete");
                                 Ok(Outcome::new(id))
                             }

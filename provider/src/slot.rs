@@ -190,8 +190,9 @@ async fn whose(elb: &Client, arn: &str, owner: &Owner) -> Result<Whose, Provider
     )
 }
 
-/// Reads of a just-created holder's tags before an untagged one counts as someone else's.
-const TAG_READS: u32 = 4;
+/// Reads of a just-created holder's tags before an untagged one counts as someone else's:
+/// backoff from 200 ms doubling, 12.6 s of waiting in all (ELBv2 states no bound on the lag).
+const TAG_READS: u32 = 7;
 
 /// Whose the holder a create call handed back is. Tags given to CreateListener are applied
 /// with it, but reads are eventually consistent: "the results from an API command you run
@@ -227,20 +228,38 @@ async fn tag_descriptions(
     Ok(out.tag_descriptions().to_vec())
 }
 
-/// The first of `arns` tagged as the owner's.
+/// True when a tag description carries no stack tag: made by hand, or (just created) its tags
+/// are not visible yet.
+fn untagged(d: &aws_sdk_elasticloadbalancingv2::types::TagDescription) -> bool {
+    !d.tags().iter().any(|t| t.key() == Some(STACK_TAG))
+}
+
+/// The first of `arns` tagged as the owner's. Tags are read after writes with no guarantee
+/// (https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/Welcome.html,
+/// https://docs.aws.amazon.com/ec2/latest/devguide/eventual-consistency.html): while one of
+/// `arns` shows no stack tag it may be ours, just created, so the tags are read again with
+/// backoff ([`TAG_READS`] reads) before the answer is "none".
 async fn owned(
     elb: &Client,
     arns: &[String],
     owner: &Owner,
 ) -> Result<Option<String>, ProviderError> {
-    for chunk in arns.chunks(TAGS_PER_CALL) {
-        if let Some(d) = tag_descriptions(elb, chunk)
-            .await?
-            .iter()
-            .find(|d| owner.owns(d.tags()))
-        {
-            return Ok(d.resource_arn().map(String::from));
+    let mut wait = std::time::Duration::from_millis(200);
+    for read in 1..=TAG_READS {
+        let mut maybe_ours = false;
+        for chunk in arns.chunks(TAGS_PER_CALL) {
+            for d in tag_descriptions(elb, chunk).await? {
+                if owner.owns(d.tags()) {
+                    return Ok(d.resource_arn().map(String::from));
+                }
+                maybe_ours |= untagged(&d);
+            }
         }
+        if !maybe_ours || read >= TAG_READS {
+            break;
+        }
+        tokio::time::sleep(wait).await;
+        wait *= 2;
     }
     Ok(None)
 }
@@ -307,14 +326,20 @@ async fn delete_leftovers<S: Slot>(
         Err(ProviderError::Aws { message, .. }) if message.contains("NotFound") => return Ok(()),
         Err(e) => return Err(e),
     };
-    let arns: Vec<String> = holders.iter().map(|h| h.arn.clone()).collect();
-    for chunk in arns.chunks(TAGS_PER_CALL) {
-        for d in tag_descriptions(elb, chunk).await? {
-            if let Some(arn) = d.resource_arn().filter(|_| owner.owns(d.tags())) {
-                tracing::info!(holder = %arn, "deleting the {} a failed Create left", S::NUMBER);
-                S::delete(elb, arn).await?;
-            }
-        }
+    // Ours forward to our target group (a failover re-weights, never removes it).
+    let mut arns: Vec<String> = holders
+        .iter()
+        .filter(|h| {
+            forward_targets(&h.actions)
+                .iter()
+                .any(|(tg, _)| tg == slot.target_group())
+        })
+        .map(|h| h.arn.clone())
+        .collect();
+    while let Some(arn) = owned(elb, &arns, &owner).await? {
+        tracing::info!(holder = %arn, "deleting the {} a failed Create left", S::NUMBER);
+        S::delete(elb, &arn).await?;
+        arns.retain(|a| *a != arn);
     }
     Ok(())
 }
@@ -389,6 +414,18 @@ async fn claim<S: Slot>(elb: &Client, req: &Request, slot: &S) -> Result<Outcome
                 }
             }
             Attempt::Won(arn) => Attempt::Won((arn, n)),
+            // The number may have been taken by this same request delivered twice at once
+            // (Lambda may run a duplicate of an event concurrently). CreateRule is not
+            // idempotent, so the holder's tags decide; CreateListener hands back our identical
+            // listener instead of DuplicateListener (the branch above), so a listener's loss is
+            // someone else's.
+            Attempt::Taken if !S::CREATE_MAY_RETURN_EXISTING => {
+                match holder_of(elb, slot, n, owner).await {
+                    Ok(Some(arn)) => Attempt::Won((arn, n)),
+                    Ok(None) => Attempt::Taken,
+                    Err(e) => Attempt::Failed(e),
+                }
+            }
             Attempt::Taken => Attempt::Taken,
             Attempt::Failed(e) => Attempt::Failed(e),
         }
@@ -404,6 +441,23 @@ async fn claim<S: Slot>(elb: &Client, req: &Request, slot: &S) -> Result<Outcome
     )
     .await?;
     slot.outcome(elb, &arn, n).await
+}
+
+/// The holder of number `n`, when it is this resource's.
+async fn holder_of<S: Slot>(
+    elb: &Client,
+    slot: &S,
+    n: u32,
+    owner: &Owner,
+) -> Result<Option<String>, ProviderError> {
+    let arns: Vec<String> = slot
+        .holders(elb)
+        .await?
+        .into_iter()
+        .filter(|h| h.number == n)
+        .map(|h| h.arn)
+        .collect();
+    owned(elb, &arns, owner).await
 }
 
 impl<T> Attempt<T> {

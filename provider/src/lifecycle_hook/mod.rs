@@ -133,11 +133,23 @@ async fn answer(
         Ok(s) => s,
         Err(e) => return HookAnswer::done(HookStatus::Failed, e.to_string()),
     };
-    if let Some(why) = deployment_rolling_back(clients, ev.resource_arn.as_deref()).await {
-        return HookAnswer::done(HookStatus::Succeeded, why);
+    match deployment_rolling_back(clients, ev).await {
+        Ok(Some(why)) => return HookAnswer::done(HookStatus::Succeeded, why),
+        Ok(None) => {}
+        Err(why) => {
+            let mut a = answer::unfinished(ev, why);
+            a.call_back_delay = Some(settings.call_back_delay.max(1));
+            return a;
+        }
     }
-    if let Some(why) = stack_rolling_back(clients, settings.stack_id.as_deref()).await {
-        return HookAnswer::done(HookStatus::Succeeded, why);
+    match stack_rolling_back(clients, settings.stack_id.as_deref()).await {
+        Ok(Some(why)) => return HookAnswer::done(HookStatus::Succeeded, why),
+        Ok(None) => {}
+        Err(why) => {
+            let mut a = answer::unfinished(ev, why);
+            a.call_back_delay = Some(settings.call_back_delay.max(1));
+            return a;
+        }
     }
     let Some(store) = store else {
         return HookAnswer::done(
@@ -145,7 +157,28 @@ async fn answer(
             format!("no state table for the load-test gate: set {TABLE_ENV} or AWS_LAMBDA_FUNCTION_NAME"),
         );
     };
-    match gate(store, ev, &settings, deadline).await {
+    // Throttling and server errors are retried here, with backoff, while a slice still fits
+    // (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Programming.Errors.html#Programming.Errors.RetryAndBackoff):
+    // a throttled call must not hide a missing table or a denied call behind IN_PROGRESS, and
+    // one throttled write should not cost a whole callback delay. The gate is safe to call
+    // again: its writes are conditional and a failed one gives the lease back.
+    let mut wait = std::time::Duration::from_millis(200);
+    let slice_room = std::time::Duration::from_secs(settings.warm_up + 15);
+    let result = loop {
+        match gate(store, ev, &settings, deadline).await {
+            Err(e)
+                if !store::is_configuration_error(&e)
+                    && deadline.saturating_duration_since(Instant::now() + wait) >= slice_room
+                    && wait <= std::time::Duration::from_secs(2) =>
+            {
+                tracing::info!(error = %e, "state table call failed; calling again");
+                tokio::time::sleep(wait).await;
+                wait *= 2;
+            }
+            r => break r,
+        }
+    };
+    match result {
         Ok(a) => a,
         // A missing table or a denied call stays so: FAILED now, with the reason, rather than
         // IN_PROGRESS until the hook's timeout. Throttling and server errors pass: call again.
@@ -186,44 +219,140 @@ async fn answer(
 /// the previous task definition, a deployment that runs the hooks like any other, and the gate
 /// must not fail the way back. Stack statuses:
 /// https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-describing-stacks.html
-/// A status that cannot be read does not exempt the deployment: the gate runs.
-async fn stack_rolling_back(clients: &Clients, stack_id: Option<&str>) -> Option<String> {
-    let stack_id = stack_id.filter(|s| !s.is_empty())?;
+/// Throttling and server errors are read again with backoff; if they last, `Err` (the caller
+/// answers IN_PROGRESS rather than run the load during a rollback). A status that can never be
+/// read (a denial) does not exempt the deployment: the gate runs.
+async fn stack_rolling_back(
+    clients: &Clients,
+    stack_id: Option<&str>,
+) -> Result<Option<String>, String> {
+    use crate::error::Bounded;
     use crate::load_test_gate::stack_status::{rolling_back, status};
-    match status(clients, stack_id).await {
-        Ok(status) => rolling_back(&status)
-            .then(|| format!("the stack is rolling back ({status}): no load test on the way back")),
-        Err(e) => {
-            tracing::warn!(error = %crate::error::sdk_message(&e), "cannot read the stack status; the gate runs");
-            None
+    use crate::load_test_gate::transient;
+    let Some(stack_id) = stack_id.filter(|s| !s.is_empty()) else {
+        return Ok(None);
+    };
+    let mut wait = std::time::Duration::from_millis(200);
+    loop {
+        match status(clients, stack_id).bounded().await {
+            Ok(now) => {
+                return Ok(rolling_back(&now).then(|| {
+                    format!("the stack is rolling back ({now}): no load test on the way back")
+                }))
+            }
+            Err(e) if transient(&e) => {
+                let msg = crate::error::sdk_message(&e);
+                if wait > std::time::Duration::from_secs(2) {
+                    return Err(format!(
+                        "cannot read the stack status yet ({msg}); the gate waits"
+                    ));
+                }
+                tracing::info!(error = %msg, "reading the stack status failed; reading again");
+                tokio::time::sleep(wait).await;
+                wait *= 2;
+            }
+            Err(e) => {
+                tracing::warn!(error = %crate::error::sdk_message(&e), "cannot read the stack status; the gate runs");
+                return Ok(None);
+            }
         }
     }
 }
 
 /// Whether ECS is already rolling back or stopping this deployment (a late IN_PROGRESS
 /// re-invocation, or an alarm that fired meanwhile): then the gate has nothing to protect.
-/// A deployment that cannot be read does not stop the gate.
-async fn deployment_rolling_back(clients: &Clients, resource_arn: Option<&str>) -> Option<String> {
-    let arn = resource_arn.filter(|a| a.contains(":service-deployment/"))?;
-    match clients
-        .ecs
-        .describe_service_deployments()
-        .service_deployment_arns(arn)
-        .send()
-        .await
-    {
-        Ok(out) => {
-            let status = out
-                .service_deployments()
-                .first()
-                .and_then(|d| d.status())
-                .map(|s| s.as_str().to_string())?;
-            (status.starts_with("ROLLBACK") || status.starts_with("STOP"))
-                .then(|| format!("the service deployment is {status}: no load test"))
+/// The deployment is the event's `resourceArn`; when the payload leaves it out, the service's
+/// deployments in a rollback or stop state are listed instead (ListServiceDeployments takes a
+/// status filter:
+/// https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ListServiceDeployments.html).
+/// Throttling and server errors are read again with backoff; if they last, `Err` (the caller
+/// answers IN_PROGRESS: running the load during a rollback is what must not happen). A read
+/// that can never succeed (a denial) does not stop the gate.
+async fn deployment_rolling_back(
+    clients: &Clients,
+    ev: &HookEvent,
+) -> Result<Option<String>, String> {
+    let stopping = |s: &str| s.starts_with("ROLLBACK") || s.starts_with("STOP");
+    let mut wait = std::time::Duration::from_millis(200);
+    let status = loop {
+        let read = read_deployment_status(clients, ev).await;
+        match read {
+            Ok(status) => break status,
+            Err((true, e)) if wait <= std::time::Duration::from_secs(2) => {
+                tracing::info!(error = %e, "reading the service deployment failed; reading again");
+                tokio::time::sleep(wait).await;
+                wait *= 2;
+            }
+            Err((true, e)) => {
+                return Err(format!(
+                    "cannot read the service deployment yet ({e}); the gate waits"
+                ))
+            }
+            Err((false, e)) => {
+                tracing::warn!(error = %e, "cannot read the service deployment; the gate runs");
+                break None;
+            }
         }
-        Err(e) => {
-            tracing::warn!(error = %crate::error::sdk_message(&e), "cannot read the service deployment; the gate runs");
-            None
+    };
+    Ok(status
+        .filter(|s| stopping(s))
+        .map(|s| format!("the service deployment is {s}: no load test")))
+}
+
+/// The status of the event's deployment (`None`: not known, and not knowable), or the error
+/// with whether it is worth reading again.
+async fn read_deployment_status(
+    clients: &Clients,
+    ev: &HookEvent,
+) -> Result<Option<String>, (bool, String)> {
+    use crate::error::Bounded;
+    use crate::load_test_gate::transient;
+    let err = |t: bool, e: String| (t, e);
+    match ev
+        .resource_arn
+        .as_deref()
+        .filter(|a| a.contains(":service-deployment/"))
+    {
+        Some(arn) => clients
+            .ecs
+            .describe_service_deployments()
+            .service_deployment_arns(arn)
+            .send()
+            .bounded()
+            .await
+            .map(|out| {
+                out.service_deployments()
+                    .first()
+                    .and_then(|d| d.status())
+                    .map(|s| s.as_str().to_string())
+            })
+            .map_err(|e| err(transient(&e), crate::error::sdk_message(&e))),
+        None => {
+            use aws_sdk_ecs::types::ServiceDeploymentStatus as S;
+            let service = ev.execution_details.service_arn.as_str();
+            // arn:aws:ecs:REGION:ACCOUNT:service/CLUSTER/NAME
+            let cluster = service.split('/').nth(1).unwrap_or_default();
+            clients
+                .ecs
+                .list_service_deployments()
+                .service(service)
+                .cluster(cluster)
+                .set_status(Some(vec![
+                    S::RollbackRequested,
+                    S::RollbackInProgress,
+                    S::StopRequested,
+                ]))
+                .send()
+                .bounded()
+                .await
+                .map(|out| {
+                    out.service_deployments()
+                        .iter()
+                        .filter_map(|d| d.status())
+                        .map(|s| s.as_str().to_string())
+                        .next()
+                })
+                .map_err(|e| err(transient(&e), crate::error::sdk_message(&e)))
         }
     }
 }

@@ -81,36 +81,84 @@ pub(super) async fn gate(
     // The lease covers this slice (warm-up, load, writing), not the whole invocation: an
     // invocation cut short frees the run for the next one that much sooner.
     let lease = now_ms() + ((warm_up + slice + AFTER_SLICE).as_millis() as u64);
-    if !store.claim(&key, rec.slices, &owner, lease).await? {
-        // Someone else moved the run on: answer from what the record says now.
-        return as_recorded(
-            store,
-            &key,
-            ev,
-            st,
-            &rec,
-            "another invocation holds the run",
-        )
-        .await;
-    }
-    let run = Slice {
-        key: &key,
-        owner: &owner,
-        rec,
-        slice,
-        warm_up,
-        total,
+    let held = async {
+        if !store.claim(&key, rec.slices, &owner, lease).await? {
+            // Someone else moved the run on: answer from what the record says now.
+            return as_recorded(
+                store,
+                &key,
+                ev,
+                st,
+                &rec,
+                "another invocation holds the run",
+            )
+            .await;
+        }
+        let run = Slice {
+            key: &key,
+            owner: &owner,
+            rec: rec.clone(),
+            slice,
+            warm_up,
+            total,
+        };
+        run.run(store, ev, st).await
     };
-    match run.run(store, ev, st).await {
-        Ok(a) => Ok(a),
-        Err(e) => {
-            // A write that failed leaves the lease ours: give it back so the next invocation
-            // runs the slice again now (the result of this one is lost either way).
-            if let Err(r) = store.release(&key, &owner).await {
-                tracing::warn!(error = %r, "could not release the lease; it expires by itself");
-            }
+    // A write that fails (throttled past the SDK's retries, or an error returned after the
+    // write took effect) or a call that hangs past the invocation's deadline would leave the
+    // lease ours: give it back, so the next invocation runs the slice again now instead of
+    // waiting for the lease to expire (the result of this one is lost either way). The claim is
+    // inside: an error returned after the claim took effect leaves the lease ours too.
+    let release_by = deadline.checked_sub(RELEASE_TIME).unwrap_or(deadline);
+    match tokio::time::timeout_at(release_by, held).await {
+        Ok(Ok(a)) => Ok(a),
+        Ok(Err(e)) => {
+            give_back(store, &key, &owner, deadline).await;
             Err(e)
         }
+        Err(_) => {
+            give_back(store, &key, &owner, deadline).await;
+            Ok(super::answer::unfinished(
+                ev,
+                "a state table call did not return before the invocation's deadline; the next invocation carries on".into(),
+            ))
+        }
+    }
+}
+
+/// Time kept before the deadline to give the lease back.
+const RELEASE_TIME: Duration = Duration::from_secs(3);
+
+/// Releases the lease (only if still `owner`'s), retrying throttling and server errors with
+/// backoff until shortly before `deadline`
+/// (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Programming.Errors.html:
+/// throttling and 5xx errors are to be retried).
+async fn give_back(store: &HookStore, key: &str, owner: &str, deadline: Instant) {
+    let until = deadline
+        .checked_sub(Duration::from_millis(500))
+        .unwrap_or(deadline);
+    let mut wait = Duration::from_millis(100);
+    let attempts = async {
+        loop {
+            match store.release(key, owner).await {
+                Ok(_) => return,
+                Err(e) if super::store::is_configuration_error(&e) => {
+                    tracing::warn!(error = %e, "could not release the lease; it expires by itself");
+                    return;
+                }
+                Err(e) => {
+                    if Instant::now() + wait >= until {
+                        tracing::warn!(error = %e, "could not release the lease; it expires by itself");
+                        return;
+                    }
+                    tokio::time::sleep(wait).await;
+                    wait *= 2;
+                }
+            }
+        }
+    };
+    if tokio::time::timeout_at(until, attempts).await.is_err() {
+        tracing::warn!("releasing the lease did not return in time; it expires by itself");
     }
 }
 

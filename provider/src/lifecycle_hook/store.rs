@@ -3,6 +3,7 @@
 
 use super::HookStatus;
 use super::TABLE_ENV;
+use crate::error::Bounded;
 use crate::ProviderError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use fargate_loadtest::Report;
@@ -67,6 +68,7 @@ impl HookStore {
             .key("Pk", s(key))
             .consistent_read(true)
             .send()
+            .bounded()
             .await
             .map_err(|e| ProviderError::sdk("GetItem", &e))?;
         Ok(out.item().map(|i| {
@@ -109,6 +111,7 @@ impl HookStore {
             .new_record(key)
             .condition_expression("attribute_not_exists(Pk)")
             .send()
+            .bounded()
             .await;
         match r {
             Ok(_) => Ok(()),
@@ -144,6 +147,7 @@ impl HookStore {
             .expression_attribute_values(":n", n(slices))
             .expression_attribute_values(":now", n(now_ms()))
             .send()
+            .bounded()
             .await;
         updated(r)
     }
@@ -171,6 +175,7 @@ impl HookStore {
             .expression_attribute_values(":running", s(RUNNING))
             .expression_attribute_values(":o", s(owner))
             .send()
+            .bounded()
             .await;
         updated(r)
     }
@@ -199,6 +204,7 @@ impl HookStore {
             .expression_attribute_values(":running", s(RUNNING))
             .expression_attribute_values(":now", n(now_ms()))
             .send()
+            .bounded()
             .await;
         conditional(r.map(|_| ()).map_err(|e| {
             let lost = e
@@ -226,6 +232,7 @@ impl HookStore {
             .expression_attribute_values(":r", s(report))
             .expression_attribute_values(":x", n(expires()))
             .send()
+            .bounded()
             .await
             .map(|_| ())
             .map_err(|e| ProviderError::sdk("UpdateItem", &e))
@@ -240,6 +247,7 @@ impl HookStore {
             .condition_expression("LeaseOwner = :o")
             .expression_attribute_values(":o", s(owner))
             .send()
+            .bounded()
             .await;
         updated(r)
     }
@@ -274,7 +282,7 @@ impl HookStore {
                 .expression_attribute_values(":r", s(r)),
             None => u.update_expression("SET #s = :st, Reason = :reason, Slices = :n1, MeasuredMs = :m, Expires = :x REMOVE LeaseOwner, LeaseUntil"),
         };
-        let r = u.send().await;
+        let r = u.send().bounded().await;
         updated(r)
     }
 }

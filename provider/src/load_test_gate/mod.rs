@@ -103,7 +103,7 @@ fn presenting(url: &str, host: &str) -> Result<(String, String), String> {
 
 /// Worth reading again: throttling, a server-side error, or no answer at all (any service crate:
 /// they share smithy's error types). A denial or a validation error will not change.
-fn transient<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>) -> bool {
+pub(crate) fn transient<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>) -> bool {
     match e {
         SdkError::ServiceError(se) => {
             matches!(
@@ -146,8 +146,8 @@ pub async fn handle(
     req: &Request,
     deadline: Instant,
 ) -> Result<Outcome, ProviderError> {
-    let store = crate::lifecycle_hook::env_store().await;
-    handle_with_store(clients, req, deadline, store).await
+    let store = clients.state_store.clone();
+    handle_with_store(clients, req, deadline, store.as_ref()).await
 }
 
 /// [`handle`] with the state table given: with one, the load of one request (its RequestId) is

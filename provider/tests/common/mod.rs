@@ -631,5 +631,6 @@ pub fn test_clients(elb: elb::Client) -> fargate_provider::Clients {
         failover_timing: fargate_provider::failover::FailoverTiming {
             health_poll: std::time::Duration::from_millis(20),
         },
+        state_store: None,
     }
 }

@@ -139,6 +139,9 @@ pub async fn hook_schedule(seed: u64, _logs: LogBuf) -> (Vec<Violation>, Shared)
         "CallBackDelay": 5,
         "Rate": 20,
         "Stages": ["POST_TEST_TRAFFIC_SHIFT", "TEST_TRAFFIC_SHIFT"],
+        // What the macro writes into every gate hook's details (`Ref AWS::StackId`,
+        // macro/src/gen/deployment.rs): the hook reads the stack's status through it.
+        "StackId": super::custom_resource::STACK,
     });
     raw["hookDetails"] = json!({ SETTINGS_KEY: settings });
     let mut v = Vec::new();
@@ -189,7 +192,7 @@ pub async fn hook_schedule(seed: u64, _logs: LogBuf) -> (Vec<Violation>, Shared)
         v.extend(vs);
     }
     if std::env::var("SIM_DEBUG").is_ok() {
-        eprintln!("answers: {answers:?}");
+        eprintln!("resourceArn: {:?}; answers: {answers:?}", ev.resource_arn);
     }
     for a in &answers {
         if a.status == HookStatus::InProgress {
@@ -205,7 +208,9 @@ pub async fn hook_schedule(seed: u64, _logs: LogBuf) -> (Vec<Violation>, Shared)
             }
         }
     }
-    if config_error {
+    // A rollback answers SUCCEEDED before the store is touched (no load on the way back): the
+    // table's state does not matter then.
+    if config_error && !rollback {
         if let Some(a) = answers.first().filter(|a| a.status != HookStatus::Failed) {
             v.push(violation(
                 "hook.config_error_failed",

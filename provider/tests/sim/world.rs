@@ -12,6 +12,7 @@
 //! | `UpdateService` sets `desiredCount`; `DescribeServices` reports it; tasks start later | `update_service`, `describe_services` | <https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_UpdateService.html> |
 //! | `DescribeServices` returns a service's tags only when asked with `include=TAGS` | `describe_services` | <https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DescribeServices.html> |
 //! | `DescribeServiceDeployments` reports the deployment's status (`ROLLBACK_IN_PROGRESS`...) | `describe_service_deployments` | <https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DescribeServiceDeployments.html> |
+//! | `ListServiceDeployments` lists a service's deployments whose status is in the filter (all without one) | `list_service_deployments` | <https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ListServiceDeployments.html> |
 //! | `DescribeAlarms` returns the alarm's current state | `describe_alarms` | <https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_DescribeAlarms.html> |
 //! | DynamoDB conditional writes: a false condition is `ConditionalCheckFailedException` and writes nothing; a missing table is `ResourceNotFoundException`; `ProvisionedThroughputExceededException` when throttled | `ddb_*` | <https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_UpdateItem.html> |
 //! | Throttling (`Throttling`, 400) and server errors (500) are returned once the SDK's retries are spent; the SDK's own retries are off here, so one injected error stands for the last of them | `Fate::Throttle`, `Fate::AfterEffect` | <https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html> |
@@ -831,7 +832,8 @@ pub fn elb_client(world: &Shared, inv: usize) -> elb::Client {
 
 pub fn ecs_client(world: &Shared, inv: usize) -> ecs::Client {
     use ecs::operation::{
-        describe_service_deployments::*, describe_services::*, update_service::*,
+        describe_service_deployments::*, describe_services::*, list_service_deployments::*,
+        update_service::*,
     };
     let rules: Vec<Rule> = vec![
         op!(
@@ -889,6 +891,30 @@ pub fn ecs_client(world: &Shared, inv: usize) -> ecs::Client {
                                 .status(status)
                                 .build(),
                         )
+                        .build(),
+                )
+            }
+        ),
+        op!(
+            world,
+            inv,
+            ecs::Client::list_service_deployments,
+            ListServiceDeploymentsError,
+            |w, req| {
+                // The deployment the hook runs in, kept when the request's status filter
+                // (none: every status) names its status.
+                let status =
+                    ecs::types::ServiceDeploymentStatus::from(w.deployment_status.as_str());
+                let wanted = req.status().is_empty() || req.status().contains(&status);
+                MockResponse::Output(
+                    ListServiceDeploymentsOutput::builder()
+                        .set_service_deployments(Some(if wanted {
+                            vec![ecs::types::ServiceDeploymentBrief::builder()
+                                .status(status)
+                                .build()]
+                        } else {
+                            Vec::new()
+                        }))
                         .build(),
                 )
             }
@@ -1031,19 +1057,27 @@ fn condition(
     })
 }
 
-/// `SET a = :x, #b = :y REMOVE c, d`.
+/// `SET a = :x, #b = :y REMOVE c, d`, `SET ...` or `REMOVE ...`: an update expression has one
+/// or more clauses, each keyword at most once, in any order (UpdateItem's `UpdateExpression`,
+/// <https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.Modifying.html>);
+/// the provider writes SET before REMOVE.
 fn update(
     expr: &str,
     item: &mut Item,
     values: &HashMap<String, AttributeValue>,
     names: &HashMap<String, String>,
 ) {
-    let (set, remove) = match expr.split_once(" REMOVE ") {
-        Some((s, r)) => (s, Some(r)),
-        None => (expr, None),
+    let expr = expr.trim();
+    let (set, remove) = if let Some(r) = expr.strip_prefix("REMOVE ") {
+        ("", Some(r))
+    } else {
+        match expr.split_once(" REMOVE ") {
+            Some((s, r)) => (s, Some(r)),
+            None => (expr, None),
+        }
     };
     let set = set.trim().strip_prefix("SET ").unwrap_or(set);
-    for assign in set.split(',') {
+    for assign in set.split(',').filter(|a| !a.trim().is_empty()) {
         let (l, r) = assign.split_once('=').expect("SET a = :v");
         let attr = names
             .get(l.trim())
@@ -1221,5 +1255,10 @@ pub fn clients(world: &Shared, inv: usize) -> fargate_provider::Clients {
         function_name: Some("provider".into()),
         gate_timing: Default::default(),
         failover_timing: Default::default(),
+        // As installed: cfn/provider.yaml always gives the provider its state table.
+        state_store: Some(fargate_provider::lifecycle_hook::HookStore {
+            ddb: ddb_client(world, inv),
+            table: "provider-hooks".into(),
+        }),
     }
 }
