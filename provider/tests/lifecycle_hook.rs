@@ -87,7 +87,6 @@ fn in_progress_clients() -> Clients {
 /// A state table in moto, as cfn/provider.yaml declares it (key `Pk`, a string).
 async fn store(moto: &Moto, table: &str) -> HookStore {
     use ddb::config::{BehaviorVersion, Credentials, Region};
-    use ddb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType};
     let conf = ddb::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
@@ -95,27 +94,7 @@ async fn store(moto: &Moto, table: &str) -> HookStore {
         .endpoint_url(&moto.url)
         .build();
     let client = ddb::Client::from_conf(conf);
-    client
-        .create_table()
-        .table_name(table)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("Pk")
-                .attribute_type(ddb::types::ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("Pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .unwrap();
+    common::moto::create_hook_table(&client, table).await;
     HookStore {
         ddb: client,
         table: table.into(),

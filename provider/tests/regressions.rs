@@ -716,29 +716,8 @@ impl ddb::config::Intercept for WriteFaults {
 /// A state table in moto (key `Pk`, as cfn/provider.yaml declares it) behind a client that
 /// injects `fault`.
 async fn moto_store(moto: &Moto, fault: Option<Fault>) -> HookStore {
-    use ddb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType};
     let plain = ddb::Client::from_conf(ddb_conf(&moto.url).build());
-    plain
-        .create_table()
-        .table_name("hooks")
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("Pk")
-                .attribute_type(ddb::types::ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("Pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .unwrap();
+    common::moto::create_hook_table(&plain, "hooks").await;
     HookStore {
         ddb: match fault {
             Some(f) => {
