@@ -958,18 +958,26 @@ fn discovery_names_twice(apps: &[App], problems: &mut Problems) {
     }
 }
 
-/// Apps of this template with `Priority: auto` on one listener, in one band, whose paths nest
-/// (`/blog/admin/*` inside `/blog/*`): ELBv2 evaluates rules lowest priority first, so the more
-/// specific one must have the lower number
+/// Apps of this template with `Priority: auto` on one listener, in one band, whose rules one
+/// request can match (paths that nest, `/blog/admin/*` inside `/blog/*`; a Host rule beside a Path
+/// rule): ELBv2 evaluates rules lowest priority first, so the more specific one must have the
+/// lower number
 /// (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/listener-update-rules.html),
 /// and the provider takes the lowest free number of a range, so two equal ranges leave the order
 /// to whichever claim runs first. Such a group splits its band: the most specific App takes
-/// the first part, and so on. Groups without nesting keep their band (and their claims).
+/// the first part, and so on. Groups without overlap keep their band (and their claims).
 fn order_nested_auto_rules(apps: &mut [App]) {
-    use crate::spec::{Dynamic, Routing};
+    use crate::spec::{path_pattern_matches, Dynamic, Routing};
     // The fixed start of a path pattern: `/blog/` for `/blog/*`.
     let fixed = |p: &str| p.split(['*', '?']).next().unwrap_or("").to_string();
-    let key_of = |a: &App| -> Option<(Value, Value, u64, u64, Vec<String>)> {
+    struct Auto {
+        listener: Value,
+        from: u64,
+        to: u64,
+        paths: Vec<String>,
+        hosts: Vec<String>,
+    }
+    let key_of = |a: &App| -> Option<Auto> {
         let Routing::SharedRule {
             listener,
             priority: Dynamic::Auto { from, to },
@@ -980,49 +988,84 @@ fn order_nested_auto_rules(apps: &mut [App]) {
         else {
             return None;
         };
-        let prefixes: Option<Vec<String>> =
-            paths.iter().map(|p| p.lit().map(|s| fixed(s))).collect();
-        let hosts: Vec<Value> = hosts.iter().map(Val::json).collect();
-        Some((listener.json(), Value::Array(hosts), *from, *to, prefixes?))
-    };
-    let keys: Vec<_> = apps.iter().map(key_of).collect();
-    let nests = |a: &[String], b: &[String]| {
-        a.iter().any(|x| {
-            b.iter()
-                .any(|y| x.len() > y.len() && x.starts_with(y.as_str()))
+        let lits = |v: &[Val<String>]| -> Option<Vec<String>> {
+            v.iter().map(|x| x.lit().cloned()).collect()
+        };
+        Some(Auto {
+            listener: listener.json(),
+            from: *from,
+            to: *to,
+            paths: lits(paths)?,
+            hosts: lits(hosts)?
+                .iter()
+                .map(|h| h.to_ascii_lowercase())
+                .collect(),
         })
+    };
+    let keys: Vec<Option<Auto>> = apps.iter().map(key_of).collect();
+    // Whether one request can match both rules: no condition of a kind on one side, or two
+    // patterns of that kind that can meet (one's fixed start begins the other's, or a host
+    // pattern matching the other host).
+    let meet = |a: &Auto, b: &Auto| {
+        let paths = a.paths.is_empty()
+            || b.paths.is_empty()
+            || a.paths.iter().any(|x| {
+                b.paths.iter().any(|y| {
+                    let (fx, fy) = (fixed(x), fixed(y));
+                    fx.starts_with(fy.as_str()) || fy.starts_with(fx.as_str())
+                })
+            });
+        let hosts = a.hosts.is_empty()
+            || b.hosts.is_empty()
+            || a.hosts.iter().any(|x| {
+                b.hosts
+                    .iter()
+                    .any(|y| x == y || path_pattern_matches(x, y) || path_pattern_matches(y, x))
+            });
+        paths && hosts
     };
     let mut done = vec![false; apps.len()];
     for i in 0..apps.len() {
-        let Some((listener, hosts, from, to, _)) = keys[i].clone() else {
-            continue;
-        };
+        let Some(k) = &keys[i] else { continue };
         if done[i] {
             continue;
         }
         let mut group: Vec<usize> = (0..apps.len())
             .filter(|&j| {
-                matches!(&keys[j], Some((l, h, f, t, _)) if *l == listener && *h == hosts && *f == from && *t == to)
+                matches!(&keys[j], Some(o) if o.listener == k.listener && o.from == k.from && o.to == k.to)
             })
             .collect();
         group.iter().for_each(|&j| done[j] = true);
-        let prefixes = |j: usize| keys[j].as_ref().map(|k| k.4.clone()).unwrap_or_default();
-        let nested = group
+        let key = |j: usize| keys[j].as_ref().expect("in the group");
+        let overlap = group
             .iter()
-            .any(|&a| group.iter().any(|&b| nests(&prefixes(a), &prefixes(b))));
-        if !nested {
+            .any(|&a| group.iter().any(|&b| a != b && meet(key(a), key(b))));
+        if !overlap {
             continue;
         }
-        // Most specific first: the longest fixed path start, then the logical ID.
-        let depth = |j: usize| prefixes(j).iter().map(String::len).max().unwrap_or(0);
-        group.sort_by(|&a, &b| depth(b).cmp(&depth(a)).then(apps[a].id.cmp(&apps[b].id)));
+        // Most specific first: the longest fixed path start, then a Host, then the logical ID.
+        let depth = |j: usize| {
+            key(j)
+                .paths
+                .iter()
+                .map(|p| fixed(p).len())
+                .max()
+                .unwrap_or(0)
+        };
+        group.sort_by(|&a, &b| {
+            depth(b)
+                .cmp(&depth(a))
+                .then(key(b).hosts.len().min(1).cmp(&key(a).hosts.len().min(1)))
+                .then(apps[a].id.cmp(&apps[b].id))
+        });
+        let (from, to) = (k.from, k.to);
         let size = (to - from + 1) / group.len() as u64;
         if size == 0 {
             continue;
         }
-        for (k, &j) in group.iter().enumerate() {
-            let lo = from + k as u64 * size;
-            let hi = if k + 1 == group.len() {
+        for (n, &j) in group.iter().enumerate() {
+            let lo = from + n as u64 * size;
+            let hi = if n + 1 == group.len() {
                 to
             } else {
                 lo + size - 1
