@@ -210,8 +210,16 @@ pub async fn hook_schedule(seed: u64, _logs: LogBuf) -> (Vec<Violation>, Shared)
     }
     // A rollback answers SUCCEEDED before the store is touched (no load on the way back): the
     // table's state does not matter then.
+    // "At once" means at the first answer given after the store answered: a store call that
+    // hangs (no answer within the provider's call timeout) cannot tell a missing table from a
+    // slow one, so that invocation's IN_PROGRESS is right and the next one must say FAILED.
+    // DynamoDB answers a missing table or a denied call with a 400 at once when it answers
+    // (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Programming.Errors.html).
     if config_error && !rollback {
-        if let Some(a) = answers.first().filter(|a| a.status != HookStatus::Failed) {
+        let answered = answers
+            .iter()
+            .find(|a| !(a.status == HookStatus::InProgress && a.reason.contains("timed out")));
+        if let Some(a) = answered.filter(|a| a.status != HookStatus::Failed) {
             v.push(violation(
                 "hook.config_error_failed",
                 format!(
