@@ -827,6 +827,40 @@ fn items_of(v: &Value) -> impl Iterator<Item = &Value> {
     v.as_array().into_iter().flatten()
 }
 
+/// A rule on a shared listener whose paths and hosts are all literal (hosts lower-cased, as ELBv2
+/// compares them), with its priority as written.
+struct LiteralRule {
+    listener: Value,
+    paths: Vec<String>,
+    hosts: Vec<String>,
+}
+
+fn literal_rule(a: &App) -> Option<(&crate::spec::Dynamic, LiteralRule)> {
+    let crate::spec::Routing::SharedRule {
+        listener,
+        priority,
+        paths,
+        hosts,
+        ..
+    } = &a.load_balancer.as_ref()?.routing
+    else {
+        return None;
+    };
+    let lits =
+        |v: &[Val<String>]| -> Option<Vec<String>> { v.iter().map(|x| x.lit().cloned()).collect() };
+    Some((
+        priority,
+        LiteralRule {
+            listener: listener.json(),
+            paths: lits(paths)?,
+            hosts: lits(hosts)?
+                .iter()
+                .map(|h| h.to_ascii_lowercase())
+                .collect(),
+        },
+    ))
+}
+
 /// An App's rule that another App's rule, earlier on the same listener, always takes first:
 /// ELBv2 evaluates rules in priority order and the first match wins
 /// (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/listener-rules.html), so
@@ -836,45 +870,28 @@ fn items_of(v: &Value) -> impl Iterator<Item = &Value> {
 /// request under its fixed start) matches one of its patterns. Apps under two different
 /// `Condition`s are left alone.
 fn shadowed_rules(apps: &[App], problems: &mut Problems) {
-    use crate::spec::{path_pattern_matches, Dynamic, Routing};
+    use crate::spec::{path_pattern_matches, Dynamic};
     struct Rule<'a> {
         app: &'a App,
-        listener: Value,
         priority: u64,
-        paths: Vec<String>,
-        hosts: Vec<String>,
+        rule: LiteralRule,
     }
     let rules: Vec<Rule> = apps
         .iter()
         .filter_map(|a| {
-            let Routing::SharedRule {
-                listener,
-                priority: Dynamic::Fixed(Val::Lit(p)),
-                paths,
-                hosts,
-                ..
-            } = &a.load_balancer.as_ref()?.routing
-            else {
+            let (Dynamic::Fixed(Val::Lit(p)), rule) = literal_rule(a)? else {
                 return None;
-            };
-            let lits = |v: &[Val<String>]| -> Option<Vec<String>> {
-                v.iter().map(|x| x.lit().cloned()).collect()
             };
             Some(Rule {
                 app: a,
-                listener: listener.json(),
                 priority: *p,
-                paths: lits(paths)?,
-                hosts: lits(hosts)?
-                    .iter()
-                    .map(|h| h.to_ascii_lowercase())
-                    .collect(),
+                rule,
             })
         })
         .collect();
     for later in &rules {
         for earlier in &rules {
-            if earlier.priority >= later.priority || earlier.listener != later.listener {
+            if earlier.priority >= later.priority || earlier.rule.listener != later.rule.listener {
                 continue;
             }
             if let (Some(c1), Some(c2)) = (
@@ -885,26 +902,32 @@ fn shadowed_rules(apps: &[App], problems: &mut Problems) {
                     continue;
                 }
             }
-            let hosts_cover = earlier.hosts.is_empty()
-                || (!later.hosts.is_empty()
-                    && later.hosts.iter().all(|h| earlier.hosts.contains(h)));
-            let paths_cover = earlier.paths.is_empty()
-                || (!later.paths.is_empty()
-                    && later.paths.iter().all(|p| {
+            let hosts_cover = earlier.rule.hosts.is_empty()
+                || (!later.rule.hosts.is_empty()
+                    && later
+                        .rule
+                        .hosts
+                        .iter()
+                        .all(|h| earlier.rule.hosts.contains(h)));
+            let paths_cover = earlier.rule.paths.is_empty()
+                || (!later.rule.paths.is_empty()
+                    && later.rule.paths.iter().all(|p| {
                         let sample = format!("{}x", p.split(['*', '?']).next().unwrap_or(""));
                         earlier
+                            .rule
                             .paths
                             .iter()
                             .any(|q| path_pattern_matches(q, &sample))
                     }));
             if hosts_cover
                 && paths_cover
-                && (!earlier.paths.is_empty() || !earlier.hosts.is_empty())
+                && (!earlier.rule.paths.is_empty() || !earlier.rule.hosts.is_empty())
             {
                 let what: Vec<String> = earlier
+                    .rule
                     .paths
                     .iter()
-                    .chain(&earlier.hosts)
+                    .chain(&earlier.rule.hosts)
                     .cloned()
                     .collect();
                 problems.push(Problem::property(
@@ -978,28 +1001,15 @@ fn order_nested_auto_rules(apps: &mut [App]) {
         hosts: Vec<String>,
     }
     let key_of = |a: &App| -> Option<Auto> {
-        let Routing::SharedRule {
-            listener,
-            priority: Dynamic::Auto { from, to },
-            paths,
-            hosts,
-            ..
-        } = &a.load_balancer.as_ref()?.routing
-        else {
+        let (Dynamic::Auto { from, to }, r) = literal_rule(a)? else {
             return None;
         };
-        let lits = |v: &[Val<String>]| -> Option<Vec<String>> {
-            v.iter().map(|x| x.lit().cloned()).collect()
-        };
         Some(Auto {
-            listener: listener.json(),
+            listener: r.listener,
             from: *from,
             to: *to,
-            paths: lits(paths)?,
-            hosts: lits(hosts)?
-                .iter()
-                .map(|h| h.to_ascii_lowercase())
-                .collect(),
+            paths: r.paths,
+            hosts: r.hosts,
         })
     };
     let keys: Vec<Option<Auto>> = apps.iter().map(key_of).collect();
