@@ -17,17 +17,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 fn stack(status: cfn::types::StackStatus) -> Rule {
-    mock!(cfn::Client::describe_stacks).then_output(move || {
-        cfn::operation::describe_stacks::DescribeStacksOutput::builder()
-            .stacks(
-                cfn::types::Stack::builder()
-                    .stack_name("app")
-                    .stack_status(status.clone())
-                    .creation_time(aws_smithy_types::DateTime::from_secs(0))
-                    .build(),
-            )
-            .build()
-    })
+    mock!(cfn::Client::describe_stacks).then_output(move || common::stacks_output(status.clone()))
 }
 
 const TD: &str = "arn:aws:ecs:us-east-1:1:task-definition/users:7";
@@ -681,17 +671,7 @@ async fn a_throttled_stack_status_is_read_again_and_the_gate_runs() {
         .http_status(400, Some(cfn_error("Throttling", "Rate exceeded")))
         // More than the SDK's own three attempts.
         .times(4)
-        .output(|| {
-            cfn::operation::describe_stacks::DescribeStacksOutput::builder()
-                .stacks(
-                    cfn::types::Stack::builder()
-                        .stack_name("app")
-                        .stack_status(cfn::types::StackStatus::UpdateInProgress)
-                        .creation_time(aws_smithy_types::DateTime::from_secs(0))
-                        .build(),
-                )
-                .build()
-        })
+        .output(|| common::stacks_output(cfn::types::StackStatus::UpdateInProgress))
         .build();
     let steady_rule = mock!(ecs::Client::describe_services).then_output(steady(1));
     let c = clients(&[&throttled], &[&steady_rule], &[]);

@@ -154,17 +154,7 @@ fn access_denied() -> Rule {
 fn update_in_progress() -> Rule {
     mock!(cfn::Client::describe_stacks)
         .sequence()
-        .output(|| {
-            cfn::operation::describe_stacks::DescribeStacksOutput::builder()
-                .stacks(
-                    cfn::types::Stack::builder()
-                        .stack_name("app")
-                        .stack_status(cfn::types::StackStatus::UpdateInProgress)
-                        .creation_time(aws_smithy_types::DateTime::from_secs(0))
-                        .build(),
-                )
-                .build()
-        })
+        .output(|| common::stacks_output(cfn::types::StackStatus::UpdateInProgress))
         .repeatedly()
         .build()
 }
@@ -781,17 +771,7 @@ async fn the_hook_gate_stands_aside_while_the_stack_rolls_back() {
         let target = start(Behaviour::default(), 0).await.unwrap();
         let stack = mock!(cfn::Client::describe_stacks)
             .match_requests(|r| r.stack_name() == Some(OUR_STACK))
-            .then_output(move || {
-                cfn::operation::describe_stacks::DescribeStacksOutput::builder()
-                    .stacks(
-                        cfn::types::Stack::builder()
-                            .stack_name("app")
-                            .stack_status(status.clone())
-                            .creation_time(aws_smithy_types::DateTime::from_secs(0))
-                            .build(),
-                    )
-                    .build()
-            });
+            .then_output(move || common::stacks_output(status.clone()));
         let mut c = hook_clients();
         c.cfn = mock_client!(cfn, RuleMode::MatchAny, &[&stack]);
         let store = failing_store(|| {

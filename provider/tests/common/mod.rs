@@ -634,3 +634,18 @@ pub fn test_clients(elb: elb::Client) -> fargate_provider::Clients {
         state_store: None,
     }
 }
+
+/// DescribeStacks' answer for the stack `app` in one status.
+pub fn stacks_output(
+    status: aws_sdk_cloudformation::types::StackStatus,
+) -> aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksOutput {
+    aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksOutput::builder()
+        .stacks(
+            aws_sdk_cloudformation::types::Stack::builder()
+                .stack_name("app")
+                .stack_status(status)
+                .creation_time(aws_smithy_types::DateTime::from_secs(0))
+                .build(),
+        )
+        .build()
+}
