@@ -28,7 +28,7 @@ LAMBDA_ZIPS = target/lambda/fargate-app-provider/bootstrap.zip target/lambda/far
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
-setup: $(VENV)/.installed tests/node_modules/.installed ## Install the test tools (cfn-lint, moto, checkov, awscli into .venv; json-schema-to-typescript, tsc into tests/node_modules)
+setup: $(VENV)/.installed tests/node_modules/.installed cfn/cdk/node_modules/.installed ## Install the test tools (cfn-lint, moto, checkov, awscli into .venv; json-schema-to-typescript, tsc into tests/node_modules; the CDK package's build tools into cfn/cdk/node_modules)
 
 $(VENV)/.installed: tests/requirements.txt
 	python3 -m venv $(VENV)
@@ -37,6 +37,12 @@ $(VENV)/.installed: tests/requirements.txt
 
 tests/node_modules/.installed: tests/package.json tests/package-lock.json
 	cd tests && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# aws-cdk-lib, constructs, the cdk CLI and tsc at the versions examples/cdk pins (tests/cdk/pack.sh
+# installs the example from npm's cache that this fills).
+cfn/cdk/node_modules/.installed: cfn/cdk/package.json cfn/cdk/package-lock.json
+	cd cfn/cdk && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 $(BUILD_VENV)/.installed: cfn/build-requirements.txt
@@ -81,6 +87,7 @@ test: setup ## Run every test (Rust unit, golden, property and integration tests
 	tests/make-targets.sh
 	$(VENV)/bin/python tests/example-probe.py
 	tests/lint-templates.sh
+	tests/cdk/pack.sh
 
 test-rust: ## Run only the Rust tests
 	cargo test --workspace
@@ -109,9 +116,11 @@ bench-loadtest: ## Load-test engine against oha on a local target (needs oha; no
 bench-lambda: ## Release Lambda sizes and cold start under the runtime API emulator (after make build)
 	tests/bench-lambda.sh
 
-cdk-example: ## Synthesize examples/cdk with the CDK (npm) into tests/.tmp/cdk/ and expand it (not part of make test)
+cdk-example: cfn/cdk/node_modules/.installed ## Pack cfn/cdk, synthesize examples/cdk with it into tests/.tmp/cdk/ and expand it (make test runs tests/cdk/pack.sh instead)
 	mkdir -p tests/.tmp/cdk
-	cd examples/cdk && npm install --no-audit --no-fund && npx cdk synth --no-version-reporting > ../../tests/.tmp/cdk/template.yaml
+	cd cfn/cdk && npm pack --silent --pack-destination ../../tests/.tmp/cdk >/dev/null
+	cd examples/cdk && npm ci --no-audit --no-fund --loglevel=error && npm install --no-save --no-audit --no-fund --loglevel=error ../../tests/.tmp/cdk/fargate-app-cdk-*.tgz \
+	  && npx cdk synth --no-version-reporting > ../../tests/.tmp/cdk/template.yaml
 	cargo run -q --bin fargate-app -- expand tests/.tmp/cdk/template.yaml > tests/.tmp/cdk-expanded.json
 	$(VENV)/bin/cfn-lint --ignore-checks W2001 -- tests/.tmp/cdk-expanded.json
 
