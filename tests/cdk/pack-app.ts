@@ -1,5 +1,5 @@
 // The app tests/cdk/pack.sh synthesizes with the packed fargate-app-cdk tarball installed:
-// `Props` uses every translated prop (ECR image, secrets of both stores, vpc, listenerPort...)
+// `Props` uses every translated prop (ECR and asset images, secrets of both stores, vpc, listenerPort...)
 // and some generated camelCase ones; `BadSize` (context bad=1) has a Cpu/Memory pair Fargate
 // does not run, which synth must refuse.
 import { App, CfnOutput, DefaultStackSynthesizer, Stack } from 'aws-cdk-lib';
@@ -42,6 +42,13 @@ const api = new FargateApp(stack, 'Api', {
   taskPolicyStatements: [new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: ['arn:aws:s3:::shop-assets/*'] })],
 });
 api.connections.allowDefaultPortFrom(client);
+
+// An image built from a directory: synth stages it as a Docker image asset (cdk deploy builds
+// and pushes it to the bootstrap stack's repository); no Docker is needed to synthesize.
+new FargateApp(stack, 'Worker', {
+  image: ecs.ContainerImage.fromAsset('asset'), // relative to the app's directory
+  vpc,
+});
 
 new CfnOutput(stack, 'Url', { value: api.url });
 new CfnOutput(stack, 'ServiceName', { value: api.serviceName });

@@ -24,6 +24,8 @@ const cases = [
   ['props', [...api, 'DesiredCount'], 2],
   // fromEcrRepository: the repository's URI for tag v1.
   ['props', [...api, 'Image'], new RegExp(`"Ref":"${logicalId('props', 'AWS::ECR::Repository', 'Repo')}"},":v1"`)],
+  // fromAsset: the image the bootstrap stack's repository will hold (cdk deploy builds it).
+  ['props', ['Resources', 'Worker', 'Properties', 'Image'], /^\{"Fn::Sub":"\$\{AWS::AccountId\}\.dkr\.ecr\.\$\{AWS::Region\}\.\$\{AWS::URLSuffix\}\/cdk-[a-z0-9]+-container-assets-\$\{AWS::AccountId\}-\$\{AWS::Region\}:[0-9a-f]{64}"\}$/],
   ['props', [...api, 'Network', 'VpcId'], { Ref: logicalId('props', 'AWS::EC2::VPC', 'Vpc') }],
   ['props', [...api, 'Network', 'Subnets'], /^\[\{"Ref":"VpcPrivateSubnet1Subnet[0-9A-F]+"\},\{"Ref":"VpcPrivateSubnet2Subnet[0-9A-F]+"\}\]$/],
   // ecs.Secret: the forms the macro reads an ARN from (Fn::Sub, not the CDK's Fn::Join).

@@ -36,12 +36,14 @@ done
 
 cp -r examples/cdk/bin examples/cdk/cdk.json examples/cdk/package.json examples/cdk/package-lock.json examples/cdk/tsconfig.json "$app/"
 cp tests/cdk/pack-app.ts tests/cdk/pack-typo.ts "$app/bin/"
+cp -r tests/cdk/asset "$app/asset"
 (cd "$app" && npm ci --prefer-offline --no-audit --no-fund --loglevel=error \
   && npm install --no-save --prefer-offline --no-audit --no-fund --loglevel=error "$tgz") >/dev/null
 step "npm ci of the example + npm install of the tarball"
 
 (cd "$app" && npx tsc -p .)
 step "tsc"
+node tests/cdk/pack-units.mjs "$app"
 
 synth=(npx cdk synth --no-version-reporting --no-path-metadata --no-asset-metadata --no-notices -q)
 (cd "$app" && "${synth[@]}" --app 'node build/bin/app.js' -o cdk.out.example \
