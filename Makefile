@@ -122,7 +122,7 @@ cdk-example: cfn/cdk/node_modules/.installed ## Pack cfn/cdk, synthesize example
 	cd examples/cdk && npm ci --no-audit --no-fund --loglevel=error && npm install --no-save --no-audit --no-fund --loglevel=error ../../tests/.tmp/cdk/fargate-app-cdk-*.tgz \
 	  && npx cdk synth --no-version-reporting > ../../tests/.tmp/cdk/template.yaml
 	cargo run -q --bin fargate-app -- expand tests/.tmp/cdk/template.yaml > tests/.tmp/cdk-expanded.json
-	$(VENV)/bin/cfn-lint --ignore-checks W2001 -- tests/.tmp/cdk-expanded.json
+	$(VENV)/bin/cfn-lint -- tests/.tmp/cdk-expanded.json
 
 clean: ## Remove build output, Lambda zips and the venv
 	cargo clean

@@ -35,7 +35,7 @@ const api = new FargateApp(stack, 'Api', {
   },
   environment: { LOG_LEVEL: 'info' },
   tags: { 'cost-center': 'shop' },
-  loadBalancer: { arn: 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/shared/1', securityGroup: 'sg-0123', dnsName: 'shared.example.com' },
+  loadBalancer: { arn: 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/shared/1', securityGroup: 'sg-0123456789abcdef0', dnsName: 'shared.example.com' },
   listenerPort: 8443,
   discovery: { namespaceName: 'shop.local', name: 'api' },
   healthCheck: { command: 'curl -f http://localhost:8080/health', startPeriod: 10 },

@@ -4,7 +4,8 @@
 # example, tests/cdk/pack-app.ts and the type mistakes of tests/cdk/pack-typo.ts), `cdk synth`
 # offline (no account: env-agnostic stacks, no lookups), check the templates
 # (tests/cdk/pack-assert.mjs), check that a Cpu/Memory pair Fargate does not run fails synth
-# naming the construct path and the property, and expand both templates with the macro.
+# naming the construct path and the property, and expand both templates with the macro and lint
+# the expansions (cfn-lint of .venv, or CFN_LINT).
 # Needs `make setup` (cfn/cdk/node_modules, which also fills npm's cache with the example's
 # pinned versions: the scratch install reads the cache first). Prints the time of each step.
 set -euo pipefail
@@ -62,10 +63,14 @@ grep -qF -- "$want" <<<"$bad" || fail "cdk synth of cpu 256 / memoryLimitMiB 409
 $bad"
 step "cdk synth of a bad Cpu/Memory pair (refused)"
 
-# What the macro makes of them: both expand (the CDK's Fn::Join secrets would not).
+# What the macro makes of them: both expand (the CDK's Fn::Join secrets would not), and the
+# expansions lint clean (.cfnlintrc.yaml ignores nothing).
+expanded=()
 for t in "$app/cdk.out.props/Props.template.json" "$app/cdk.out.example/ShopOnFargate.template.json"; do
   cargo run -q --bin fargate-app -- expand "$t" > "${t%.json}.expanded.json" \
     || fail "fargate-app expand refused $t"
+  expanded+=("${t%.json}.expanded.json")
 done
-step "fargate-app expand of both"
-echo "CDK package: $tgz_name packed, installed, compiled, synthesized and checked; cpu 256 / memoryLimitMiB 4096 refused at synth; both templates expand"
+"${CFN_LINT:-.venv/bin/cfn-lint}" -- "${expanded[@]}" || fail "cfn-lint finds problems in the expansions"
+step "fargate-app expand and cfn-lint of both"
+echo "CDK package: $tgz_name packed, installed, compiled, synthesized and checked; cpu 256 / memoryLimitMiB 4096 refused at synth; both templates expand, lint clean"
