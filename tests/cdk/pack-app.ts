@@ -54,12 +54,13 @@ new CfnOutput(stack, 'Url', { value: api.url });
 new CfnOutput(stack, 'ServiceName', { value: api.serviceName });
 new CfnOutput(stack, 'TargetGroupArn', { value: api.targetGroupArn });
 
+// Each App of BadSize breaks one rule that synth checks (tests/cdk/pack.sh expects each message).
 if (app.node.tryGetContext('bad')) {
   const bad = new Stack(app, 'BadSize', { synthesizer: synthesizer() });
-  new FargateApp(bad, 'Api', {
-    image: ecs.ContainerImage.fromRegistry('public.ecr.aws/nginx/nginx:1.27'),
-    cpu: 256,
-    memoryLimitMiB: 4096,
-    vpc: new ec2.Vpc(bad, 'Vpc', { maxAzs: 2, natGateways: 0, subnetConfiguration: [{ name: 'public', subnetType: ec2.SubnetType.PUBLIC }] }),
-  });
+  const badVpc = new ec2.Vpc(bad, 'Vpc', { maxAzs: 2, natGateways: 0, subnetConfiguration: [{ name: 'public', subnetType: ec2.SubnetType.PUBLIC }] });
+  const nginx = ecs.ContainerImage.fromRegistry('public.ecr.aws/nginx/nginx:1.27');
+  const token = secretsmanager.Secret.fromSecretCompleteArn(bad, 'Token', 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:token-AbCdEf');
+  new FargateApp(bad, 'Api', { image: nginx, cpu: 256, memoryLimitMiB: 4096, vpc: badVpc });
+  new FargateApp(bad, 'Twice', { image: nginx, vpc: badVpc, environment: { TOKEN: 'x' }, secrets: { TOKEN: ecs.Secret.fromSecretsManager(token) } });
+  new FargateApp(bad, 'Private', { image: ecs.ContainerImage.fromRegistry('registry.example.com/app:1', { credentials: token }), vpc: badVpc });
 }

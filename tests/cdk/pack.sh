@@ -52,16 +52,23 @@ synth=(npx cdk synth --no-version-reporting --no-path-metadata --no-asset-metada
 step "cdk synth (example, pack-app)"
 node tests/cdk/pack-assert.mjs "$app/cdk.out.props/Props.template.json" "$app/cdk.out.example/ShopOnFargate.template.json"
 
-# memoryLimitMiB 4096 with cpu 256: refused at synth, naming the construct and the property.
+# The BadSize stack (memoryLimitMiB 4096 with cpu 256, a variable in both secrets and
+# environment, registry credentials): refused at synth, each naming the construct and property.
 set +e
 bad=$(cd "$app" && "${synth[@]}" --app 'node build/bin/pack-app.js' -c bad=1 -o cdk.out.bad 2>&1)
 rc=$?
 set -e
-want='[BadSize/Api] memoryLimitMiB (Memory): 4096 is not valid with cpu 256 (allowed: 512, 1024, 2048)'
-(( rc != 0 )) || fail "cdk synth accepted cpu 256 with memoryLimitMiB 4096"
-grep -qF -- "$want" <<<"$bad" || fail "cdk synth of cpu 256 / memoryLimitMiB 4096 failed without '$want':
+(( rc != 0 )) || fail "cdk synth accepted the BadSize stack (cpu 256 with memoryLimitMiB 4096, ...)"
+while read -r want; do
+  grep -qF -- "$want" <<<"$bad" || fail "cdk synth of BadSize failed without '$want':
 $bad"
-step "cdk synth of a bad Cpu/Memory pair (refused)"
+done <<'EXPECTED'
+[BadSize/Api] memoryLimitMiB (Memory): 4096 is not valid with cpu 256 (allowed: 512, 1024, 2048)
+[BadSize/Twice] secrets.TOKEN (Secrets): also set in environment: a variable comes from one or the other
+[BadSize/Private] image (Image): registry credentials are not supported by Fargate::App; use a public image or ECR
+[BadSize/Private] image (Image): needs secretsmanager:GetSecretValue, secretsmanager:DescribeSecret on the execution role, which Fargate::App does not grant
+EXPECTED
+step "cdk synth of the BadSize stack (refused)"
 
 # What the macro makes of them: both expand (the CDK's Fn::Join secrets would not), and the
 # expansions lint clean (.cfnlintrc.yaml ignores nothing).

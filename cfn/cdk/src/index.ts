@@ -222,6 +222,8 @@ export class FargateApp extends FargateAppAttributes implements ec2.IConnectable
 
     this.connections = new ec2.Connections({
       securityGroups: [ec2.SecurityGroup.fromSecurityGroupId(this, 'SecurityGroup', this.securityGroupId, {
+        // The App's group allows all outbound traffic (its `SecurityGroupEgress`), so `allowTo`
+        // needs no egress rule; ingress rules are added (mutable: the CDK's default).
         allowAllOutbound: true,
       })],
       defaultPort: ec2.Port.tcp(containerPort ?? 80),
