@@ -267,7 +267,14 @@ fn generate_apps<'a>(
     settings: &Settings,
     rw: &mut Rewriter,
 ) -> (HashMap<&'a str, Expansion>, Shared) {
-    let mut shared = Shared::default();
+    let mut shared = Shared {
+        service_connect: gen::service_connect::peers(apps),
+        ..Shared::default()
+    };
+    let discovery_ns = gen::service_connect::discovery_namespaces(apps);
+    for app in apps {
+        gen::service_connect::record_namespace(app, &discovery_ns, &mut shared);
+    }
     let mut expansions: HashMap<&str, Expansion> = HashMap::new();
     for app in apps {
         let original = &resources[&app.id];
@@ -318,6 +325,7 @@ fn assemble(
     let mut new_resources = Map::new();
     let needs_cluster = apps.iter().any(|a| a.cluster.is_none());
     let mut namespaces_left = shared.namespaces.clone();
+    let mut http_namespaces_left = shared.http_namespaces.clone();
     let mut new_conditions: Vec<(String, Value)> = Vec::new();
     for (id, res) in resources {
         let Some(exp) = expansions.get(id.as_str()) else {
@@ -361,6 +369,21 @@ fn assemble(
                     shared_attributes(&mut ns, &users, &i, &mut new_conditions);
                     shared_now.push((i, ns));
                 }
+            }
+        }
+        if let Some(crate::spec::ScNamespace::Create(name)) =
+            app.service_connect.as_ref().map(|s| &s.namespace)
+        {
+            let ns_id = Shared::namespace_id(name);
+            if let Some(pos) = http_namespaces_left.iter().position(|(i, _)| i == &ns_id) {
+                let (i, n) = http_namespaces_left.remove(pos);
+                let users: Vec<&App> = apps
+                    .iter()
+                    .filter(|a| matches!(a.service_connect.as_ref().map(|s| &s.namespace), Some(crate::spec::ScNamespace::Create(x)) if x.eq_ignore_ascii_case(&n)))
+                    .collect();
+                let mut ns = json!({ "Type": "AWS::ServiceDiscovery::HttpNamespace", "Properties": { "Name": n, "Description": "Created by the FargateApp macro for ServiceConnect.NamespaceName" } });
+                shared_attributes(&mut ns, &users, &i, &mut new_conditions);
+                shared_now.push((i, ns));
             }
         }
         new_conditions.extend(exp.conditions.iter().cloned());
