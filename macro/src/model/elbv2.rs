@@ -70,7 +70,7 @@ pub const SCHEME_MISMATCH: Rule = Rule {
 pub const TLS_NAME: Rule = Rule {
     code: "ELB_TLS_NAME_NOT_COVERED",
     severity: Severity::Error,
-    rule: "an HTTPS listener presents an ACM certificate for your domain (chosen by SNI); it never covers the load balancer's *.elb.amazonaws.com name",
+    rule: "an HTTPS listener presents an ACM certificate for your domain (chosen by SNI): it covers the names it lists (a wildcard stands for one label), never the load balancer's *.elb.amazonaws.com name",
     doc: "https://docs.aws.amazon.com/elasticloadbalancing/latest/application/https-listener-certificates.html",
 };
 pub const PATH_DOUBLED: Rule = Rule {
