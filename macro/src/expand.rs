@@ -363,7 +363,9 @@ fn assemble(
                     let (i, n, vpc) = namespaces_left.remove(pos);
                     let users: Vec<&App> = apps
                         .iter()
-                        .filter(|a| matches!(&a.discovery, Some(d) if matches!(&d.namespace, NamespaceRef::Create { name: x } if x == &n)))
+                        .filter(|a| matches!(&a.discovery, Some(d) if matches!(&d.namespace, NamespaceRef::Create { name: x } if x == &n))
+                            // Service Connect uses the private DNS namespace of its name.
+                            || matches!(a.service_connect.as_ref().map(|s| &s.namespace), Some(crate::spec::ScNamespace::Create(x)) if x == &n))
                         .collect();
                     let mut ns = json!({ "Type": "AWS::ServiceDiscovery::PrivateDnsNamespace", "Properties": { "Name": n, "Vpc": vpc, "Description": "Created by the FargateApp macro for Discovery.NamespaceName" } });
                     shared_attributes(&mut ns, &users, &i, &mut new_conditions);
@@ -379,7 +381,7 @@ fn assemble(
                 let (i, n) = http_namespaces_left.remove(pos);
                 let users: Vec<&App> = apps
                     .iter()
-                    .filter(|a| matches!(a.service_connect.as_ref().map(|s| &s.namespace), Some(crate::spec::ScNamespace::Create(x)) if x.eq_ignore_ascii_case(&n)))
+                    .filter(|a| matches!(a.service_connect.as_ref().map(|s| &s.namespace), Some(crate::spec::ScNamespace::Create(x)) if x == &n))
                     .collect();
                 let mut ns = json!({ "Type": "AWS::ServiceDiscovery::HttpNamespace", "Properties": { "Name": n, "Description": "Created by the FargateApp macro for ServiceConnect.NamespaceName" } });
                 shared_attributes(&mut ns, &users, &i, &mut new_conditions);

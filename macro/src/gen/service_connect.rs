@@ -86,7 +86,8 @@ pub fn record_namespace(app: &App, apps_discovery: &[String], shared: &mut Share
     let Some(ScNamespace::Create(name)) = app.service_connect.as_ref().map(|s| &s.namespace) else {
         return;
     };
-    if apps_discovery.iter().any(|n| n.eq_ignore_ascii_case(name)) {
+    // Compared as written: the logical ID is made from the name as written.
+    if apps_discovery.iter().any(|n| n == name) {
         return;
     }
     let id = Shared::namespace_id(name);
@@ -149,24 +150,40 @@ pub fn configure_service(app: &App, shared: &Shared, out: &mut Out) {
     let same_ns: Vec<&ScPeer> = shared
         .service_connect
         .iter()
-        .filter(|p| {
-            p.id != app.id
-                && Some(&p.namespace) == me.map(|m| &m.namespace)
-                && p.condition == app.attributes.condition
-        })
+        .filter(|p| p.id != app.id && Some(&p.namespace) == me.map(|m| &m.namespace))
         .collect();
+    let mine = &app.attributes.condition;
+    // A peer under a condition of its own exists only under it: what names it carries it.
+    let peer_condition = |p: &ScPeer| match (&p.condition, mine) {
+        (Some(c), m) if Some(c) != m.as_ref() => Some(c.clone()),
+        _ => None,
+    };
     // A task resolves only the endpoints that existed when it started: a client is created
     // after the servers it calls. Two servers calling each other cannot both come second; the
     // later one in the template waits for the earlier.
     // https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-connect-concepts-deploy.html
     let my_pos = shared.service_connect.iter().position(|p| p.id == app.id);
-    let after: Vec<String> = same_ns
+    let servers: Vec<&&ScPeer> = same_ns
         .iter()
         .filter(|p| !p.client_only)
         .filter(|p| {
             sc.client_only || shared.service_connect.iter().position(|q| q.id == p.id) < my_pos
         })
+        .collect();
+    // DependsOn on a resource its condition may leave out fails validation; a reference
+    // under that condition (a tag) orders the services instead.
+    let after: Vec<String> = servers
+        .iter()
+        .filter(|p| peer_condition(p).is_none())
         .map(|p| Ids(&p.id).of("Service"))
+        .collect();
+    let conditional: Vec<Value> = servers
+        .iter()
+        .filter_map(|p| {
+            let c = peer_condition(p)?;
+            let tag = json!({ "Key": format!("fargate-app:after:{}", p.id), "Value": ref_(&Ids(&p.id).of("Service")) });
+            Some(json!({ "Fn::If": [c, tag, ref_("AWS::NoValue")] }))
+        })
         .collect();
     if let Some((_, service)) = out
         .items
@@ -175,6 +192,15 @@ pub fn configure_service(app: &App, shared: &Shared, out: &mut Out) {
     {
         service["Properties"]["ServiceConnectConfiguration"] = config;
         depends_on(service, &after);
+        if !conditional.is_empty() {
+            let tags = &mut service["Properties"]["Tags"];
+            if !tags.is_array() {
+                *tags = json!([]);
+            }
+            if let Value::Array(a) = tags {
+                a.extend(conditional);
+            }
+        }
     }
     // The server's proxy listens on the container port (awsvpc: the ingress port defaults to
     // it): every other App of the namespace may call it there, as `AllowFrom` would allow.
@@ -190,8 +216,20 @@ pub fn configure_service(app: &App, shared: &Shared, out: &mut Out) {
         {
             continue;
         }
-        out.add(
-            ids.of(&format!("ServiceConnectFrom{}", peer.id)),
+        let id = ids.of(&format!("ServiceConnectFrom{}", peer.id));
+        let condition = peer_condition(peer).map(|c| match mine {
+            None => c,
+            Some(own) => {
+                let name = format!("{id}Condition");
+                out.conditions.push((
+                    name.clone(),
+                    json!({ "Fn::And": [{ "Condition": own }, { "Condition": c }] }),
+                ));
+                json!(name)
+            }
+        });
+        let r = out.add(
+            id,
             "AWS::EC2::SecurityGroupIngress",
             json!({
                 "Description": format!("Service Connect from {}", peer.id),
@@ -202,6 +240,9 @@ pub fn configure_service(app: &App, shared: &Shared, out: &mut Out) {
                 "ToPort": app.port.json(),
             }),
         );
+        if let Some(c) = condition {
+            r["Condition"] = c;
+        }
     }
 }
 

@@ -87,12 +87,20 @@ const NAMESPACE_TYPES: &[&str] = &[
     "AWS::ServiceDiscovery::PublicDnsNamespace",
 ];
 
+/// One `Services` item: its PortName, whether a port mapping has that name, that mapping's
+/// container port (when literal), and its aliases (DnsName, Port when literal, a Port given).
+struct Served {
+    name: String,
+    named: bool,
+    port: Option<u64>,
+    aliases: Vec<(Option<String>, Option<u64>, bool)>,
+}
+
 /// One ECS service of the stack with Service Connect enabled.
 struct ScService<'a> {
     id: &'a str,
     namespace: String,
-    /// (PortName, the container port of that mapping, the aliases (DnsName, Port)).
-    serves: Vec<(String, Option<u64>, Vec<(Option<String>, Option<u64>)>)>,
+    serves: Vec<Served>,
     groups: Vec<&'a Value>,
 }
 
@@ -112,9 +120,10 @@ fn sc_services(st: &Stack) -> Vec<ScService<'_>> {
         let serves = items(&c["Services"])
             .map(|s| {
                 let name = lit_str(&s["PortName"]).unwrap_or_default().to_string();
-                let port = mappings
+                let mapping = mappings
                     .iter()
-                    .find(|m| lit_str(&m["Name"]) == Some(name.as_str()))
+                    .find(|m| lit_str(&m["Name"]) == Some(name.as_str()));
+                let port = mapping
                     .and_then(|m| lit_num(&m["ContainerPort"]))
                     .map(|n| n as u64);
                 let aliases = items(&s["ClientAliases"])
@@ -122,10 +131,16 @@ fn sc_services(st: &Stack) -> Vec<ScService<'_>> {
                         (
                             lit_str(&a["DnsName"]).map(str::to_ascii_lowercase),
                             lit_num(&a["Port"]).map(|n| n as u64),
+                            !a["Port"].is_null(),
                         )
                     })
                     .collect();
-                (name, port, aliases)
+                Served {
+                    name,
+                    named: mapping.is_some(),
+                    port,
+                    aliases,
+                }
             })
             .collect();
         out.push(ScService {
@@ -179,8 +194,14 @@ pub fn check(st: &Stack, apps: &[App], net: &Network) -> Vec<Finding> {
                 format!("{} gives Namespace as Ref {ns}, which is the namespace's ID: give its Arn (or name)", s.id),
             ));
         }
-        for (name, port, aliases) in &s.serves {
-            if port.is_none() {
+        for Served {
+            name,
+            named,
+            aliases,
+            ..
+        } in &s.serves
+        {
+            if !named {
                 out.push(Finding::new(
                     &PORT_NAME,
                     app,
@@ -188,7 +209,7 @@ pub fn check(st: &Stack, apps: &[App], net: &Network) -> Vec<Finding> {
                     format!("{} serves PortName '{name}', which no port mapping of its task definition is named", s.id),
                 ));
             }
-            if aliases.len() > 1 || !aliases.iter().any(|(_, p)| p.is_some()) {
+            if aliases.len() > 1 || !aliases.iter().any(|(.., given)| *given) {
                 out.push(Finding::new(
                     &ALIASES,
                     app,
@@ -197,7 +218,7 @@ pub fn check(st: &Stack, apps: &[App], net: &Network) -> Vec<Finding> {
                         "{} gives {} client aliases for '{name}' ({} with a port)",
                         s.id,
                         aliases.len(),
-                        aliases.iter().filter(|(_, p)| p.is_some()).count()
+                        aliases.iter().filter(|(.., given)| *given).count()
                     ),
                 ));
             }
@@ -206,8 +227,8 @@ pub fn check(st: &Stack, apps: &[App], net: &Network) -> Vec<Finding> {
     // Alias names and ports, once per namespace.
     let mut taken: Vec<(&str, &str, String, u64)> = Vec::new();
     for s in &services {
-        for (_, _, aliases) in &s.serves {
-            for (dns, port) in aliases {
+        for served in &s.serves {
+            for (dns, port, _) in &served.aliases {
                 let (Some(dns), Some(port)) = (dns, port) else {
                     continue;
                 };
@@ -231,8 +252,8 @@ pub fn check(st: &Stack, apps: &[App], net: &Network) -> Vec<Finding> {
     }
     // Every client of a namespace against every server of it.
     for server in &services {
-        for (_, port, _) in &server.serves {
-            let Some(port) = *port else { continue };
+        for served in &server.serves {
+            let Some(port) = served.port else { continue };
             for client in services
                 .iter()
                 .filter(|c| c.id != server.id && c.namespace == server.namespace)

@@ -238,13 +238,11 @@ pub(super) fn read_service_connect(
             Some(ListVal::Expr(_)) => r.err(&ap, "must be a literal list"),
             None => {}
         }
-        if client_aliases.len() > 1 {
+        let given = v.as_array().map_or(client_aliases.len(), Vec::len);
+        if given > 1 {
             r.err(
                 &ap,
-                format!(
-                    "{} client aliases: ECS takes at most 1 per Service Connect service",
-                    client_aliases.len()
-                ),
+                format!("{given} client aliases: ECS takes at most 1 per Service Connect service"),
             );
         }
         if client_only && m.contains_key("ClientAliases") {
