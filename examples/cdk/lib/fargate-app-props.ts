@@ -226,6 +226,8 @@ export interface FargateAppProps {
   Deployment?: Deployment;
   Failover?: Failover;
   LoadTest?: LoadTest;
+  ServiceConnect?: ServiceConnect;
+  Domain?: Domain;
 }
 /**
  * The container's own health check (ECS runs it inside the task).
@@ -692,6 +694,67 @@ export interface Thresholds {
    */
   MinRps?: number;
 }
+/**
+ * ECS Service Connect: peers of the namespace call the App by its client alias (http://DnsName:Port) through the proxy ECS adds to each task. Give Namespace (an existing namespace, by name or ARN, or !Ref of a namespace of this template) or NamespaceName (an HTTP namespace created once per template; the private DNS namespace of Discovery.NamespaceName when it has that name).
+ */
+export interface ServiceConnect {
+  /**
+   * An existing Cloud Map namespace: its name or ARN, or !Ref of a namespace of this template.
+   */
+  Namespace?: string;
+  /**
+   * A namespace created with the stack (a literal DNS name).
+   */
+  NamespaceName?: string;
+  /**
+   * client-and-server (serves its port and calls peers) or client-only. Default: client-and-server.
+   */
+  Mode?: 'client-and-server' | 'client-only';
+  /**
+   * The name of the App's port mapping. Default: app.
+   */
+  PortName?: string;
+  /**
+   * The port mapping's application protocol.
+   */
+  AppProtocol?: 'http' | 'http2' | 'grpc';
+  /**
+   * The Cloud Map service ECS creates. Default: PortName.
+   */
+  DiscoveryName?: string;
+  /**
+   * The name and port clients call (at most 1). Default: the App's Port, under DiscoveryName.Namespace.
+   *
+   * @maxItems 1
+   */
+  ClientAliases?: {
+    /**
+     * Lowercase letters, digits, _, - and ., at most 127.
+     */
+    DnsName?: string;
+    /**
+     * 1-65535.
+     */
+    Port: number;
+  }[];
+  /**
+   * Send the Service Connect proxy's logs to the App's log group. Default: false.
+   */
+  Logs?: boolean;
+}
+/**
+ * A Route 53 alias record (A) from Name to the App's ALB; the App's Url and the gate then use Name.
+ */
+export interface Domain {
+  /**
+   * The domain name (at least two labels).
+   */
+  Name: string;
+  /**
+   * The Route 53 hosted zone of Name.
+   */
+  HostedZoneId: string;
+}
 
 /** The attributes of a Fargate::App (`Fn::GetAtt`). */
 export type FargateAppAttribute =
@@ -710,4 +773,6 @@ export type FargateAppAttribute =
   | 'SecurityGroupId'
   | 'LogGroupName'
   | 'DiscoveryName'
+  | 'ServiceConnectName'
+  | 'CanonicalHostedZoneID'
   | 'DiscoveryServiceArn';

@@ -164,7 +164,7 @@ pub(super) fn read_service_connect(
     };
     let namespace = match (m.get("Namespace"), m.get("NamespaceName")) {
         (Some(_), Some(_)) => {
-            r.err(&path(p, "NamespaceName"), "give Namespace (an existing namespace, by name or ARN) or NamespaceName (an HTTP namespace created with the stack), not both");
+            r.err(p, "give Namespace (an existing namespace, by name or ARN) or NamespaceName (an HTTP namespace created with the stack), not both");
             return None;
         }
         (Some(v), None) => match ctx.referenced(v) {
@@ -286,7 +286,7 @@ pub(super) fn read_domain(r: &mut Reader, p: &str, v: &Value) -> Option<Domain> 
                     .trim_end_matches('.')
                     .split('.')
                     .all(super::discovery::valid_dns_label)
-                    || !s.contains('.') =>
+                    || !s.trim_end_matches('.').contains('.') =>
             {
                 r.err(&path(p, "Name"), format!("'{s}' is not a domain name"));
                 return None;
