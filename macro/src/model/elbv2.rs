@@ -847,39 +847,30 @@ fn check_gate(st: &Stack, app: &App, net: &Network, g: &GateRequest, out: &mut V
         )),
         _ => {}
     }
-    if g.url.scheme == "https" && is_elb_name(g.tls_name()) {
-        out.push(Finding::new(
-            &TLS_NAME,
-            name,
-            &[&g.origin, &l.id],
-            format!(
-                "{} presents {} (SNI) to {}: no ACM certificate covers the load balancer's name; give LoadTest.Host ({})",
-                g.origin,
-                g.tls_name(),
-                l.id,
-                g.stage
-            ),
-        ));
-    }
-    // A name of the user's: covered only if the listener's certificate names it, where the
-    // model can know (an ACM certificate of the template with literal names).
-    if g.url.scheme == "https" && !is_elb_name(g.tls_name()) {
-        if let Some(names) = certificate_names(st, &l.id) {
-            if !names.iter().any(|n| cert_name_covers(n, g.tls_name())) {
-                out.push(Finding::new(
-                    &TLS_NAME,
-                    name,
-                    &[&g.origin, &l.id],
-                    format!(
-                        "{} presents {} (SNI) to {}, whose certificate covers {} ({})",
-                        g.origin,
-                        g.tls_name(),
-                        l.id,
-                        names.join(", "),
-                        g.stage
-                    ),
-                ));
-            }
+    // The TLS name: never the load balancer's own; a name of the user's only if the listener's
+    // certificate names it, where the model can know (ACM certificates of the template).
+    if g.url.scheme == "https" {
+        let tls = g.tls_name();
+        let why = if is_elb_name(tls) {
+            Some(
+                "no ACM certificate covers the load balancer's name; give LoadTest.Host"
+                    .to_string(),
+            )
+        } else {
+            certificate_names(st, &l.id)
+                .filter(|names| !names.iter().any(|n| cert_name_covers(n, tls)))
+                .map(|names| format!("its certificate covers {}", names.join(", ")))
+        };
+        if let Some(why) = why {
+            out.push(Finding::new(
+                &TLS_NAME,
+                name,
+                &[&g.origin, &l.id],
+                format!(
+                    "{} presents {tls} (SNI) to {}: {why} ({})",
+                    g.origin, l.id, g.stage
+                ),
+            ));
         }
     }
     let req = g.request();
