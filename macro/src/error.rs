@@ -145,6 +145,7 @@ impl Problem {
             "an ALB condition takes at most",
             "ServiceAlreadyExists",
             "a namespace takes one service per name",
+            "ECS and Cloud Map take one per namespace",
             "ECS takes at most 1 per Service Connect service",
             "ELBv2 takes the lowest priority that matches",
             "need a listener whose every action forwards",

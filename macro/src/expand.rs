@@ -135,6 +135,7 @@ pub fn expand_with_warnings(template: &Value, settings: &Settings) -> Result<Exp
     }
     claimed_twice(&apps, resources, &mut problems);
     discovery_names_twice(&apps, &mut problems);
+    crate::spec::service_connect_names_twice(&apps, &mut problems);
     shadowed_rules(&apps, &mut problems);
     order_nested_auto_rules(&mut apps);
     warnings.extend(mixed_listener_actions(&apps, &ctx, &mut problems));

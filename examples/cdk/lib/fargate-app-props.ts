@@ -711,7 +711,7 @@ export interface ServiceConnect {
    */
   Mode?: 'client-and-server' | 'client-only';
   /**
-   * The name of the App's port mapping. Default: app.
+   * The name of the App's port mapping. Default: the App's logical ID in lowercase.
    */
   PortName?: string;
   /**

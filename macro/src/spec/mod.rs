@@ -240,7 +240,7 @@ pub fn read_app(
         .and_then(|v| read_load_test(&mut r, &p.path("LoadTest"), v));
     let service_connect = p
         .get("ServiceConnect")
-        .and_then(|v| read_service_connect(&mut r, &p.path("ServiceConnect"), v, ctx));
+        .and_then(|v| read_service_connect(&mut r, &p.path("ServiceConnect"), v, ctx, id));
     let domain = p
         .get("Domain")
         .and_then(|v| read_domain(&mut r, &p.path("Domain"), v));

@@ -43,8 +43,12 @@ pub const CLIENT_ALIAS_KEYS: &[&str] = &["DnsName", "Port"];
 /// Keys of `Domain`.
 pub const DOMAIN_KEYS: &[&str] = &["Name", "HostedZoneId"];
 
-/// The port mapping's name when `PortName` is not given.
-pub const DEFAULT_PORT_NAME: &str = "app";
+/// The port mapping's name when `PortName` is not given: the App's logical ID in lowercase
+/// (at most 64 characters), so that two Apps of a namespace do not both default to one Cloud
+/// Map name (ECS names the Cloud Map service after `PortName` without `DiscoveryName`).
+pub fn default_port_name(app_id: &str) -> String {
+    app_id.to_ascii_lowercase().chars().take(64).collect()
+}
 
 #[derive(Debug, Clone)]
 pub struct ServiceConnect {
@@ -146,6 +150,7 @@ pub(super) fn read_service_connect(
     p: &str,
     v: &Value,
     ctx: &TemplateCtx,
+    app_id: &str,
 ) -> Option<ServiceConnect> {
     let m = r.object(p, v, SERVICE_CONNECT_KEYS)?;
     let client_only = match m.get("Mode") {
@@ -197,7 +202,7 @@ pub(super) fn read_service_connect(
             valid_sc_name,
             "a port name (lowercase letters, digits, _ and -, at most 64, not starting with -)",
         )?,
-        None => DEFAULT_PORT_NAME.to_string(),
+        None => default_port_name(app_id),
     };
     let app_protocol = match m.get("AppProtocol") {
         None => None,
@@ -345,5 +350,75 @@ pub(super) fn check_service_connect(r: &mut Reader, p: &Props, app: &super::App)
             },
         }
         let _ = d;
+    }
+}
+
+/// Two Apps of one namespace serving one client alias (name and port), or one Cloud Map name
+/// (Service Connect's `DiscoveryName`, else `PortName`, beside `Discovery.Name` in the namespace
+/// `Discovery.NamespaceName` creates): ECS refuses the second ("Each name and port mapping must
+/// be unique within the namespace",
+/// https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ServiceConnectClientAlias.html;
+/// Cloud Map's ServiceAlreadyExists,
+/// https://docs.aws.amazon.com/cloud-map/latest/api/API_CreateService.html). Names are compared
+/// without case; Apps under two different `Condition`s are left alone.
+pub fn service_connect_names_twice(apps: &[super::App], problems: &mut crate::error::Problems) {
+    /// (namespace, what, value, the App that has it)
+    type Seen<'a> = Vec<(String, &'static str, String, &'a super::App)>;
+    fn clash<'a>(
+        seen: &Seen<'a>,
+        a: &super::App,
+        key: (&str, &str, &str),
+    ) -> Option<&'a super::App> {
+        seen.iter()
+            .find(|(n, w, v, first)| {
+                (n.as_str(), *w, v.as_str()) == key
+                    && first.id != a.id
+                    && match (&first.attributes.condition, &a.attributes.condition) {
+                        (Some(c1), Some(c2)) => c1 == c2,
+                        _ => true,
+                    }
+            })
+            .map(|(.., first)| *first)
+    }
+    let mut seen: Seen = Vec::new();
+    // Discovery's names (their own clashes are `discovery_names_twice`'s).
+    for a in apps {
+        if let Some(d) = &a.discovery {
+            if let (NamespaceRef::Create { name }, Some(n)) = (&d.namespace, d.name.lit()) {
+                let ns = ScNamespace::Create(name.clone()).key();
+                seen.push((ns, "the Cloud Map name", n.to_ascii_lowercase(), a));
+            }
+        }
+    }
+    for a in apps {
+        let Some(sc) = a.service_connect.as_ref().filter(|s| !s.client_only) else {
+            continue;
+        };
+        let ns = sc.namespace.key();
+        let (name, name_path) = match &sc.discovery_name {
+            Some(n) => (n, "Properties.ServiceConnect.DiscoveryName"),
+            None => (&sc.port_name, "Properties.ServiceConnect.PortName"),
+        };
+        let mut claims = vec![("the Cloud Map name", name.to_ascii_lowercase(), name_path)];
+        for alias in &sc.client_aliases {
+            if let (Some(d), Val::Lit(port)) = (&alias.dns_name, &alias.port) {
+                claims.push((
+                    "the client alias",
+                    format!("{}:{port}", d.to_ascii_lowercase()),
+                    "Properties.ServiceConnect.ClientAliases",
+                ));
+            }
+        }
+        for (what, value, path) in claims {
+            if let Some(first) = clash(&seen, a, (&ns, what, &value)) {
+                problems.push(crate::error::Problem::property(
+                    &a.id,
+                    path,
+                    format!("{what} '{value}' is already {}'s in this namespace: ECS and Cloud Map take one per namespace (ServiceAlreadyExists); give each App its own", first.id),
+                ));
+            } else {
+                seen.push((ns.clone(), what, value, a));
+            }
+        }
     }
 }
