@@ -100,6 +100,8 @@ NEGATIVE_CONTROLS = [
     ("001-app-behind-alb", "Port: 8448", "Port: 8080", "never answered"),
     ("002-users-products", "DnsName: products,", "DnsName: product,",
      "calls http://products:3000 (SERVICE_PRODUCTS), which no Service Connect alias"),
+    ("002-users-products", "NamespaceName: ecs-tutorial", "NamespaceName: users-only",
+     "which no Service Connect alias in its namespace names (aliases: users:3000)"),
     ("002-users-products-bluegreen", "ClientAliases: [{ DnsName: users, Port: 3000 }]",
      "ClientAliases: [{ DnsName: users, Port: 8080 }]", "GET /service-users answered 500"),
     ("000-locust", "LOCUST_MASTER: !GetAtt LocustMaster.DiscoveryName", "LOCUST_MASTER: locust-master",
