@@ -10,7 +10,7 @@
 //! name shared by two Apps, and customer-key secrets read whole or by JSON key; ECS Service
 //! Connect (client-and-server with or without an alias and proxy logs, client-only; in a
 //! namespace of its own or the one `Discovery` creates; beside any strategy, blue/green
-//! included) and `Domain` on an App with a load balancer of its own.
+//! included) and `Domain` on an App with a load balancer of its own or a port on the user's.
 //!
 //! Nothing here knows what the macro generates: a case is only a source template and the
 //! shapes it holds that AWS documents as valid (see [`Case::valid_shapes`]).
@@ -724,7 +724,13 @@ pub fn render(c: &Case) -> Value {
                 p.insert("ServiceConnect".into(), json!({"NamespaceName": sc_namespace(discovery_namespace), "Mode": "client-only"}));
             }
         }
-        if a.domain && matches!(a.routing, Routing::Dedicated { .. }) {
+        // Domain needs the ALB in the template: its own, or the user's by `!Ref` on a port.
+        let alb_in_template = match a.routing {
+            Routing::Dedicated { .. } => true,
+            Routing::SharedPort { user_alb, .. } => user_alb && c.user.is_some(),
+            _ => false,
+        };
+        if a.domain && alb_in_template {
             p.insert("Domain".into(), json!({"Name": format!("app{i}.example.com"), "HostedZoneId": "Z0123456789ABCDEFGHIJ"}));
         }
         if a.desired {
