@@ -29,6 +29,8 @@ TYPES = [
     "AWS::Lambda::Function",
     "AWS::Lambda::Permission",
     "AWS::Logs::LogGroup",
+    "AWS::Route53::RecordSet",
+    "AWS::ServiceDiscovery::HttpNamespace",
     "AWS::ServiceDiscovery::PrivateDnsNamespace",
     "AWS::ServiceDiscovery::Service",
 ]

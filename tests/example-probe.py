@@ -98,6 +98,12 @@ NEGATIVE_CONTROLS = [
     ("003-lambda-fargate-standby", "HealthCheck: { Path: /pong,", "HealthCheck: { Path: /,",
      "no answer within the 6 s health-check timeout"),
     ("001-app-behind-alb", "Port: 8448", "Port: 8080", "never answered"),
+    ("002-users-products", "DnsName: products,", "DnsName: product,",
+     "calls http://products:3000 (SERVICE_PRODUCTS), which no Service Connect alias"),
+    ("002-users-products", "NamespaceName: ecs-tutorial", "NamespaceName: users-only",
+     "which no Service Connect alias in its namespace names (aliases: users:3000)"),
+    ("002-users-products-bluegreen", "ClientAliases: [{ DnsName: users, Port: 3000 }]",
+     "ClientAliases: [{ DnsName: users, Port: 8080 }]", "GET /service-users answered 500"),
     ("000-locust", "LOCUST_MASTER: !GetAtt LocustMaster.DiscoveryName", "LOCUST_MASTER: locust-master",
      "the seed's workers find the master as locust-master.locust"),
     ("003-lambda-fargate-standby", "Code: { ImageUri: !Ref ApiImage }", "Code: { ImageUri: other:latest }",
@@ -240,6 +246,18 @@ class App:
         self.tg = res[self.lb["TargetGroupArn"]["Ref"]]["Properties"] if self.lb else None
         self.local = {p: free_port() for p in self.ports}
         self.proc, self.work, self.started, self.dns = None, None, None, None
+        # ECS Service Connect: the namespace, and each client alias (DnsName, Port) with the
+        # container port its PortName names; clients call the alias, the server's proxy
+        # forwards to the container port
+        # (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ServiceConnectService.html).
+        scc = svc["Properties"].get("ServiceConnectConfiguration") or {}
+        self.sc_ns = json.dumps(scc.get("Namespace"), sort_keys=True) if scc.get("Enabled") else None
+        self.sc_aliases = []
+        for s in scc.get("Services") or []:
+            cport = next((m["ContainerPort"] for m in self.container.get("PortMappings", [])
+                          if m.get("Name") == s.get("PortName")), None)
+            for a in s.get("ClientAliases") or []:
+                self.sc_aliases.append((a.get("DnsName"), a.get("Port"), cport))
 
     def health(self):
         tg = self.tg
@@ -253,8 +271,10 @@ class App:
     def start(self, run, resolve, peers):
         env = {e["Name"]: resolve(e["Value"]) for e in self.container.get("Environment", [])}
         env["SEEDAPP_LISTEN"] = ",".join(f"{p}={q}" for p, q in self.local.items())
-        env["SEEDAPP_RESOLVE"] = ",".join(
-            f"{a.dns}:{p}=127.0.0.1:{q}" for a in peers if a.dns for p, q in a.local.items())
+        names = [f"{a.dns}:{p}=127.0.0.1:{q}" for a in peers if a.dns for p, q in a.local.items()]
+        names += [f"{dns}:{port}=127.0.0.1:{a.local[cport]}" for a in self.sc_peers(peers)
+                  for dns, port, cport in a.sc_aliases if dns and cport in a.local]
+        env["SEEDAPP_RESOLVE"] = ",".join(names)
         self.work = tempfile.mkdtemp(prefix="example-probe-")
         path = os.environ["PATH"]
         if run.get("command"):
@@ -273,6 +293,11 @@ class App:
         self.started = time.monotonic()
         self.proc = subprocess.Popen(argv, cwd=self.work, env=env, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE, text=True)
+
+    def sc_peers(self, peers):
+        """The Apps whose Service Connect aliases this App's proxy resolves: those of its
+        namespace (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-connect-concepts-deploy.html)."""
+        return [a for a in peers if self.sc_ns and a.sc_ns == self.sc_ns]
 
     def stop(self):
         if self.proc and self.proc.poll() is None:
@@ -338,6 +363,35 @@ def check_health(app, out):
     out.ok(f"{app.lid}: healthy {start_s:.1f} s after start; allowed {allowed} s (grace period "
            f"{app.grace} s + unhealthy threshold x interval)")
     return True
+
+
+def seed_calls(script):
+    """The peer URLs a seed app calls by default (its DOTENV, from the seed's .env)."""
+    with open(os.path.join(APPS, script)) as f:
+        m = re.search(r"^DOTENV = \{(.*?)\}", f.read(), re.M | re.S)
+    return re.findall(r'"(\w+)": "(https?://[^"/]+)"', m.group(1)) if m else []
+
+
+def check_seed_calls(app, run, peers, out):
+    """Each peer URL the seed app calls by default (the task's environment leaves it unset)
+    is a Service Connect alias (DnsName:Port) of an App in the caller's namespace."""
+    if "app" not in run:
+        return
+    env = {e["Name"] for e in app.container.get("Environment", [])}
+    for var, url in seed_calls(run["app"]):
+        if var in env:
+            continue
+        hostport = url.split("://", 1)[1]
+        host, _, port = hostport.partition(":")
+        port = int(port or 80)
+        owners = [a.lid for a in app.sc_peers(peers) if any(
+            d == host and p == port for d, p, _ in a.sc_aliases)]
+        if owners:
+            out.ok(f"{app.lid}: the seed app calls {url} ({var}): the Service Connect alias of {owners[0]}")
+        else:
+            known = sorted(f"{d}:{p}" for a in app.sc_peers(peers) for d, p, _ in a.sc_aliases)
+            out.fail(f"{app.lid}: the seed app calls {url} ({var}), which no Service Connect alias "
+                     f"in its namespace names (aliases: {', '.join(known) or 'none'})")
 
 
 def check_routes(app, run, out):
@@ -581,6 +635,7 @@ def probe_example(name, tpl, out):
                 continue
             check_health(a, out)
         for a, run in live:
+            check_seed_calls(a, run, peers, out)
             if a.lb and a.proc.poll() is None:
                 check_routes(a, run, out)
                 check_gate(a, out)

@@ -23,6 +23,8 @@ pub const CREATE_ONLY: &[(&str, &[&str])] = &[
     ("AWS::Lambda::Function", &["FunctionName", "PackageType", "TenancyConfig"]),
     ("AWS::Lambda::Permission", &["Action", "EventSourceToken", "FunctionName", "FunctionUrlAuthType", "InvokedViaFunctionUrl", "Principal", "PrincipalOrgID", "SourceAccount", "SourceArn"]),
     ("AWS::Logs::LogGroup", &["LogGroupName"]),
+    ("AWS::Route53::RecordSet", &["HostedZoneId", "HostedZoneName"]),
+    ("AWS::ServiceDiscovery::HttpNamespace", &["Name"]),
     ("AWS::ServiceDiscovery::PrivateDnsNamespace", &["Name", "Vpc"]),
     ("AWS::ServiceDiscovery::Service", &["HealthCheckCustomConfig", "Name", "NamespaceId", "Type"]),
 ];

@@ -110,6 +110,10 @@ impl Problem {
                 "lifecycle hooks run in",
                 "traffic through a load balancer",
                 "an HTTPS listener: leave Protocol out",
+                "is for an App with a listener of its own",
+                "a client-only App serves no endpoint",
+                "the record is an alias to the App's ALB",
+                "needs the ALB's DNSName and CanonicalHostedZoneID",
             ])
         {
             "FA106" // properties that conflict or go together
@@ -140,6 +144,9 @@ impl Problem {
             "DuplicateListener",
             "an ALB condition takes at most",
             "ServiceAlreadyExists",
+            "a namespace takes one service per name",
+            "ECS and Cloud Map take one per namespace",
+            "ECS takes at most 1 per Service Connect service",
             "ELBv2 takes the lowest priority that matches",
             "need a listener whose every action forwards",
         ]) {

@@ -135,6 +135,7 @@ pub fn expand_with_warnings(template: &Value, settings: &Settings) -> Result<Exp
     }
     claimed_twice(&apps, resources, &mut problems);
     discovery_names_twice(&apps, &mut problems);
+    crate::spec::service_connect_names_twice(&apps, &mut problems);
     shadowed_rules(&apps, &mut problems);
     order_nested_auto_rules(&mut apps);
     warnings.extend(mixed_listener_actions(&apps, &ctx, &mut problems));
@@ -267,7 +268,14 @@ fn generate_apps<'a>(
     settings: &Settings,
     rw: &mut Rewriter,
 ) -> (HashMap<&'a str, Expansion>, Shared) {
-    let mut shared = Shared::default();
+    let mut shared = Shared {
+        service_connect: gen::service_connect::peers(apps),
+        ..Shared::default()
+    };
+    let discovery_ns = gen::service_connect::discovery_namespaces(apps);
+    for app in apps {
+        gen::service_connect::record_namespace(app, &discovery_ns, &mut shared);
+    }
     let mut expansions: HashMap<&str, Expansion> = HashMap::new();
     for app in apps {
         let original = &resources[&app.id];
@@ -318,6 +326,7 @@ fn assemble(
     let mut new_resources = Map::new();
     let needs_cluster = apps.iter().any(|a| a.cluster.is_none());
     let mut namespaces_left = shared.namespaces.clone();
+    let mut http_namespaces_left = shared.http_namespaces.clone();
     let mut new_conditions: Vec<(String, Value)> = Vec::new();
     for (id, res) in resources {
         let Some(exp) = expansions.get(id.as_str()) else {
@@ -355,12 +364,29 @@ fn assemble(
                     let (i, n, vpc) = namespaces_left.remove(pos);
                     let users: Vec<&App> = apps
                         .iter()
-                        .filter(|a| matches!(&a.discovery, Some(d) if matches!(&d.namespace, NamespaceRef::Create { name: x } if x == &n)))
+                        .filter(|a| matches!(&a.discovery, Some(d) if matches!(&d.namespace, NamespaceRef::Create { name: x } if x == &n))
+                            // Service Connect uses the private DNS namespace of its name.
+                            || matches!(a.service_connect.as_ref().map(|s| &s.namespace), Some(crate::spec::ScNamespace::Create(x)) if x == &n))
                         .collect();
                     let mut ns = json!({ "Type": "AWS::ServiceDiscovery::PrivateDnsNamespace", "Properties": { "Name": n, "Vpc": vpc, "Description": "Created by the FargateApp macro for Discovery.NamespaceName" } });
                     shared_attributes(&mut ns, &users, &i, &mut new_conditions);
                     shared_now.push((i, ns));
                 }
+            }
+        }
+        if let Some(crate::spec::ScNamespace::Create(name)) =
+            app.service_connect.as_ref().map(|s| &s.namespace)
+        {
+            let ns_id = Shared::namespace_id(name);
+            if let Some(pos) = http_namespaces_left.iter().position(|(i, _)| i == &ns_id) {
+                let (i, n) = http_namespaces_left.remove(pos);
+                let users: Vec<&App> = apps
+                    .iter()
+                    .filter(|a| matches!(a.service_connect.as_ref().map(|s| &s.namespace), Some(crate::spec::ScNamespace::Create(x)) if x == &n))
+                    .collect();
+                let mut ns = json!({ "Type": "AWS::ServiceDiscovery::HttpNamespace", "Properties": { "Name": n, "Description": "Created by the FargateApp macro for ServiceConnect.NamespaceName" } });
+                shared_attributes(&mut ns, &users, &i, &mut new_conditions);
+                shared_now.push((i, ns));
             }
         }
         new_conditions.extend(exp.conditions.iter().cloned());

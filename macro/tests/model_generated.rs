@@ -389,6 +389,45 @@ fn the_model_finds_planted_defects() {
         ("secrets_intrinsic_forms.json", "secret:prod/partial-??????", "secret:prod/elsewhere-??????", "IAM_SECRET_NOT_GRANTED"),
         ("execution_role_scoped.json", "repository/team/users\"", "repository/team/other\"", "IAM_IMAGE_PULL_NOT_GRANTED"),
         ("execution_role_scoped.json", "repository/team/users\"", "repository/*\"", "IAM_IMAGE_PULL_WIDER"),
+        // Service Connect and the alias record (service_connect_domain.yaml).
+        ("service_connect_domain.json", "\"PortName\": \"products\"", "\"PortName\": \"product\"", "SC_PORT_NAME_UNDEFINED"),
+        (
+            "service_connect_domain.json",
+            "\"PortName\": \"products\",\n              \"ClientAliases\": [\n                {\n                  \"Port\": 3000\n                }\n              ]",
+            "\"PortName\": \"products\",\n              \"ClientAliases\": []",
+            "SC_CLIENT_ALIASES",
+        ),
+        (
+            "service_connect_domain.json",
+            "\"PortName\": \"products\",\n              \"ClientAliases\": [\n                {\n                  \"Port\": 3000",
+            "\"PortName\": \"products\",\n              \"ClientAliases\": [\n                {\"DnsName\": \"users\",\n                  \"Port\": 3000",
+            "SC_ALIAS_IN_USE",
+        ),
+        (
+            "service_connect_domain.json",
+            "\"Namespace\": {\n            \"Fn::GetAtt\": [\n              \"FargateAppNamespaceShop\",\n              \"Arn\"\n            ]\n          }",
+            "\"Namespace\": {\"Ref\": \"FargateAppNamespaceShop\"}",
+            "SC_NAMESPACE_BY_ID",
+        ),
+        (
+            "service_connect_domain.json",
+            "\"FromPort\": 3000,\n        \"ToPort\": 3000\n      }\n    },\n    \"UsersServiceConnectFromWorker\"",
+            "\"FromPort\": 3001,\n        \"ToPort\": 3001\n      }\n    },\n    \"UsersServiceConnectFromWorker\"",
+            "SC_PEER_UNREACHABLE",
+        ),
+        (
+            "service_connect_domain.json",
+            "\"DependsOn\": [\n        \"UsersService\",\n        \"ProductsService\"\n      ]",
+            "\"DependsOn\": [\"UsersService\"]",
+            "SC_CLIENT_STARTS_BEFORE_SERVER",
+        ),
+        (
+            "service_connect_domain.json",
+            "\"HostedZoneId\": {\n            \"Fn::GetAtt\": [\n              \"WebLoadBalancer\",\n              \"CanonicalHostedZoneID\"\n            ]\n          },",
+            "\"HostedZoneId\": \"Z35SXDOTRQ7X7K\",",
+            "ROUTE53_ALIAS_NOT_APP_ALB",
+        ),
+        ("service_connect_domain.json", "\"DomainName\": \"*.example.com\"", "\"DomainName\": \"*.other.com\"", "ELB_TLS_NAME_NOT_COVERED"),
         (
             "conditional_apps_shared_resources.json",
             "\"Condition\": \"FargateAppClusterCondition\"",

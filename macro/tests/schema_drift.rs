@@ -205,7 +205,9 @@ fn contexts() -> Vec<Value> {
             // A metric the macro does not know needs its Statistic.
             "Trigger": { "Namespace": "N", "MetricName": "M", "Threshold": 1, "Statistic": "Sum" }
         },
-        "LoadTest": { "Rate": { "Ref": "Rate" }, "Thresholds": { "P99Ms": { "Ref": "P99" } } }
+        "LoadTest": { "Rate": { "Ref": "Rate" }, "Thresholds": { "P99Ms": { "Ref": "P99" } } },
+        "ServiceConnect": { "NamespaceName": "mesh.local", "ClientAliases": [{ "DnsName": "svc", "Port": 80 }] },
+        "Domain": { "Name": "app.example.com", "HostedZoneId": { "Ref": "Zone" } }
     });
     let mut out = vec![full.clone()];
     // DesiredCount is refused next to Scaling (it would undo scaling on every update).
@@ -230,6 +232,8 @@ fn contexts() -> Vec<Value> {
     // Priority auto cannot be combined with Failover and LoadTest (the gate's route needs a
     // priority below the App's): Failover is probed in the other contexts.
     rule.as_object_mut().unwrap().remove("Failover");
+    // Domain is an alias to a listener of the App's own, not to a shared listener's rule.
+    rule.as_object_mut().unwrap().remove("Domain");
     out.push(rule);
     // Deployment strategies: ECS shifts the same rule weights Failover moves, so these have none.
     for (strategy, settings) in [("Canary", "Canary"), ("Linear", "Linear")] {
@@ -240,6 +244,10 @@ fn contexts() -> Vec<Value> {
             "Hooks": [{ "Stage": "POST_SCALE_UP", "FunctionArn": { "Ref": "Fn" } }] });
         out.push(d);
     }
+    // ServiceConnect takes Namespace or NamespaceName, never both.
+    let mut ns = full.clone();
+    ns["ServiceConnect"] = json!({ "Namespace": { "Ref": "Ns" } });
+    out.push(ns);
     for cpu in [512, 1024, 2048, 4096, 8192, 16384] {
         let mut c = full.clone();
         c["Cpu"] = json!(cpu);

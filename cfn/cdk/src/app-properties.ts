@@ -176,6 +176,8 @@ export interface FargateAppProperties {
   deployment?: FargateAppDeployment;
   failover?: FargateAppFailover;
   loadTest?: FargateAppLoadTest;
+  serviceConnect?: FargateAppServiceConnect;
+  domain?: FargateAppDomain;
 }
 /**
  * The container's own health check (ECS runs it inside the task).
@@ -693,6 +695,67 @@ export interface FargateAppThresholds {
    */
   minRps?: number;
 }
+/**
+ * ECS Service Connect: peers of the namespace call the App by its client alias (http://DnsName:Port) through the proxy ECS adds to each task. Give Namespace (an existing namespace, by name or ARN, or !Ref of a namespace of this template) or NamespaceName (an HTTP namespace created once per template; the private DNS namespace of Discovery.NamespaceName when it has that name).
+ */
+export interface FargateAppServiceConnect {
+  /**
+   * An existing Cloud Map namespace: its name or ARN, or !Ref of a namespace of this template.
+   */
+  namespace?: string;
+  /**
+   * A namespace created with the stack (a literal DNS name).
+   */
+  namespaceName?: string;
+  /**
+   * client-and-server (serves its port and calls peers) or client-only. Default: client-and-server.
+   */
+  mode?: 'client-and-server' | 'client-only';
+  /**
+   * The name of the App's port mapping. Default: the App's logical ID in lowercase.
+   */
+  portName?: string;
+  /**
+   * The port mapping's application protocol.
+   */
+  appProtocol?: 'http' | 'http2' | 'grpc';
+  /**
+   * The Cloud Map service ECS creates. Default: PortName.
+   */
+  discoveryName?: string;
+  /**
+   * The name and port clients call (at most 1). Default: the App's Port, under DiscoveryName.Namespace.
+   *
+   * @maxItems 1
+   */
+  clientAliases?: {
+    /**
+     * Lowercase letters, digits, _, - and ., at most 127.
+     */
+    dnsName?: string;
+    /**
+     * 1-65535.
+     */
+    port: number;
+  }[];
+  /**
+   * Send the Service Connect proxy's logs to the App's log group. Default: false.
+   */
+  logs?: boolean;
+}
+/**
+ * A Route 53 alias record (A) from Name to the App's ALB; the App's Url and the gate then use Name.
+ */
+export interface FargateAppDomain {
+  /**
+   * The domain name (at least two labels).
+   */
+  name: string;
+  /**
+   * The Route 53 hosted zone of Name.
+   */
+  hostedZoneId: string;
+}
 
 /** The attributes of a Fargate::App (`Fn::GetAtt`). */
 export type FargateAppAttribute =
@@ -711,6 +774,8 @@ export type FargateAppAttribute =
   | 'SecurityGroupId'
   | 'LogGroupName'
   | 'DiscoveryName'
+  | 'ServiceConnectName'
+  | 'CanonicalHostedZoneID'
   | 'DiscoveryServiceArn';
 
 /** Where property names are (camelCase to PascalCase at synth) and where the user's own keys are. */
@@ -723,7 +788,7 @@ export interface PropertyShape {
   readonly i?: PropertyShape;
 }
 
-export const APP_PROPERTY_SHAPE: PropertyShape = {"p":{"image":["Image"],"port":["Port"],"extraPorts":["ExtraPorts"],"cpu":["Cpu"],"memory":["Memory"],"architecture":["Architecture"],"command":["Command"],"entryPoint":["EntryPoint"],"environment":["Environment"],"secrets":["Secrets"],"secretsKmsKeys":["SecretsKmsKeys"],"healthCheck":["HealthCheck",{"p":{"command":["Command"],"interval":["Interval"],"timeout":["Timeout"],"retries":["Retries"],"startPeriod":["StartPeriod"]}}],"logRetentionDays":["LogRetentionDays"],"taskPolicies":["TaskPolicies",{"i":{"p":{"sid":["Sid"],"effect":["Effect"],"action":["Action"],"notAction":["NotAction"],"resource":["Resource"],"notResource":["NotResource"],"condition":["Condition"]}}}],"executeCommand":["ExecuteCommand"],"tags":["Tags"],"cluster":["Cluster"],"desiredCount":["DesiredCount"],"network":["Network",{"p":{"vpcId":["VpcId"],"subnets":["Subnets"],"assignPublicIp":["AssignPublicIp"],"securityGroups":["SecurityGroups"],"allowFrom":["AllowFrom"]}}],"spot":["Spot",{"p":{"onDemandBase":["OnDemandBase"],"onDemandWeight":["OnDemandWeight"],"spotWeight":["SpotWeight"]}}],"loadBalancer":["LoadBalancer",{"p":{"create":["Create",{"p":{"scheme":["Scheme"],"subnets":["Subnets"]}}],"arn":["Arn"],"securityGroup":["SecurityGroup"],"listener":["Listener"],"path":["Path"],"host":["Host"],"priority":["Priority"],"priorityRange":["PriorityRange"],"listenerPort":["ListenerPort"],"portRange":["PortRange"],"protocol":["Protocol"],"certificateArn":["CertificateArn"],"dnsName":["DnsName"],"ingressCidr":["IngressCidr"],"healthCheck":["HealthCheck",{"p":{"path":["Path"],"matcher":["Matcher"],"interval":["Interval"],"timeout":["Timeout"],"healthyThreshold":["HealthyThreshold"],"unhealthyThreshold":["UnhealthyThreshold"],"gracePeriod":["GracePeriod"]}}],"deregistrationDelay":["DeregistrationDelay"],"stickiness":["Stickiness"]}}],"discovery":["Discovery",{"p":{"name":["Name"],"namespace":["Namespace"],"namespaceName":["NamespaceName"],"ttl":["Ttl"]}}],"scaling":["Scaling",{"p":{"min":["Min"],"max":["Max"],"cpuPercent":["CpuPercent"],"memoryPercent":["MemoryPercent"],"requestsPerTarget":["RequestsPerTarget"],"scaleInCooldown":["ScaleInCooldown"],"scaleOutCooldown":["ScaleOutCooldown"]}}],"deployment":["Deployment",{"p":{"minHealthyPercent":["MinHealthyPercent"],"maxPercent":["MaxPercent"],"circuitBreaker":["CircuitBreaker"],"alarms":["Alarms"],"strategy":["Strategy"],"bakeTime":["BakeTime"],"canary":["Canary",{"p":{"percent":["Percent"],"bakeTime":["BakeTime"]}}],"linear":["Linear",{"p":{"stepPercent":["StepPercent"],"stepBakeTime":["StepBakeTime"]}}],"hooks":["Hooks",{"i":{"p":{"stage":["Stage"],"functionArn":["FunctionArn"],"details":["Details"]}}}]}}],"failover":["Failover",{"p":{"standby":["Standby",{"p":{"functionArn":["FunctionArn"],"targetGroupArn":["TargetGroupArn"]}}],"alarmName":["AlarmName"],"trigger":["Trigger",{"p":{"namespace":["Namespace"],"metricName":["MetricName"],"dimensions":["Dimensions"],"statistic":["Statistic"],"threshold":["Threshold"],"comparisonOperator":["ComparisonOperator"],"period":["Period"],"evaluationPeriods":["EvaluationPeriods"]}}],"standbyCount":["StandbyCount"],"healthyTimeout":["HealthyTimeout"]}}],"loadTest":["LoadTest",{"p":{"url":["Url"],"path":["Path"],"rate":["Rate"],"concurrency":["Concurrency"],"duration":["Duration"],"warmUp":["WarmUp"],"workers":["Workers"],"method":["Method"],"headers":["Headers"],"body":["Body"],"expectedStatus":["ExpectedStatus"],"timeoutMs":["TimeoutMs"],"thresholds":["Thresholds",{"p":{"p50Ms":["P50Ms"],"p90Ms":["P90Ms"],"p99Ms":["P99Ms"],"maxErrorRate":["MaxErrorRate"],"minRps":["MinRps"]}}],"host":["Host"],"from":["From"]}}]}};
+export const APP_PROPERTY_SHAPE: PropertyShape = {"p":{"image":["Image"],"port":["Port"],"extraPorts":["ExtraPorts"],"cpu":["Cpu"],"memory":["Memory"],"architecture":["Architecture"],"command":["Command"],"entryPoint":["EntryPoint"],"environment":["Environment"],"secrets":["Secrets"],"secretsKmsKeys":["SecretsKmsKeys"],"healthCheck":["HealthCheck",{"p":{"command":["Command"],"interval":["Interval"],"timeout":["Timeout"],"retries":["Retries"],"startPeriod":["StartPeriod"]}}],"logRetentionDays":["LogRetentionDays"],"taskPolicies":["TaskPolicies",{"i":{"p":{"sid":["Sid"],"effect":["Effect"],"action":["Action"],"notAction":["NotAction"],"resource":["Resource"],"notResource":["NotResource"],"condition":["Condition"]}}}],"executeCommand":["ExecuteCommand"],"tags":["Tags"],"cluster":["Cluster"],"desiredCount":["DesiredCount"],"network":["Network",{"p":{"vpcId":["VpcId"],"subnets":["Subnets"],"assignPublicIp":["AssignPublicIp"],"securityGroups":["SecurityGroups"],"allowFrom":["AllowFrom"]}}],"spot":["Spot",{"p":{"onDemandBase":["OnDemandBase"],"onDemandWeight":["OnDemandWeight"],"spotWeight":["SpotWeight"]}}],"loadBalancer":["LoadBalancer",{"p":{"create":["Create",{"p":{"scheme":["Scheme"],"subnets":["Subnets"]}}],"arn":["Arn"],"securityGroup":["SecurityGroup"],"listener":["Listener"],"path":["Path"],"host":["Host"],"priority":["Priority"],"priorityRange":["PriorityRange"],"listenerPort":["ListenerPort"],"portRange":["PortRange"],"protocol":["Protocol"],"certificateArn":["CertificateArn"],"dnsName":["DnsName"],"ingressCidr":["IngressCidr"],"healthCheck":["HealthCheck",{"p":{"path":["Path"],"matcher":["Matcher"],"interval":["Interval"],"timeout":["Timeout"],"healthyThreshold":["HealthyThreshold"],"unhealthyThreshold":["UnhealthyThreshold"],"gracePeriod":["GracePeriod"]}}],"deregistrationDelay":["DeregistrationDelay"],"stickiness":["Stickiness"]}}],"discovery":["Discovery",{"p":{"name":["Name"],"namespace":["Namespace"],"namespaceName":["NamespaceName"],"ttl":["Ttl"]}}],"scaling":["Scaling",{"p":{"min":["Min"],"max":["Max"],"cpuPercent":["CpuPercent"],"memoryPercent":["MemoryPercent"],"requestsPerTarget":["RequestsPerTarget"],"scaleInCooldown":["ScaleInCooldown"],"scaleOutCooldown":["ScaleOutCooldown"]}}],"deployment":["Deployment",{"p":{"minHealthyPercent":["MinHealthyPercent"],"maxPercent":["MaxPercent"],"circuitBreaker":["CircuitBreaker"],"alarms":["Alarms"],"strategy":["Strategy"],"bakeTime":["BakeTime"],"canary":["Canary",{"p":{"percent":["Percent"],"bakeTime":["BakeTime"]}}],"linear":["Linear",{"p":{"stepPercent":["StepPercent"],"stepBakeTime":["StepBakeTime"]}}],"hooks":["Hooks",{"i":{"p":{"stage":["Stage"],"functionArn":["FunctionArn"],"details":["Details"]}}}]}}],"failover":["Failover",{"p":{"standby":["Standby",{"p":{"functionArn":["FunctionArn"],"targetGroupArn":["TargetGroupArn"]}}],"alarmName":["AlarmName"],"trigger":["Trigger",{"p":{"namespace":["Namespace"],"metricName":["MetricName"],"dimensions":["Dimensions"],"statistic":["Statistic"],"threshold":["Threshold"],"comparisonOperator":["ComparisonOperator"],"period":["Period"],"evaluationPeriods":["EvaluationPeriods"]}}],"standbyCount":["StandbyCount"],"healthyTimeout":["HealthyTimeout"]}}],"loadTest":["LoadTest",{"p":{"url":["Url"],"path":["Path"],"rate":["Rate"],"concurrency":["Concurrency"],"duration":["Duration"],"warmUp":["WarmUp"],"workers":["Workers"],"method":["Method"],"headers":["Headers"],"body":["Body"],"expectedStatus":["ExpectedStatus"],"timeoutMs":["TimeoutMs"],"thresholds":["Thresholds",{"p":{"p50Ms":["P50Ms"],"p90Ms":["P90Ms"],"p99Ms":["P99Ms"],"maxErrorRate":["MaxErrorRate"],"minRps":["MinRps"]}}],"host":["Host"],"from":["From"]}}],"serviceConnect":["ServiceConnect",{"p":{"namespace":["Namespace"],"namespaceName":["NamespaceName"],"mode":["Mode"],"portName":["PortName"],"appProtocol":["AppProtocol"],"discoveryName":["DiscoveryName"],"clientAliases":["ClientAliases",{"i":{"p":{"dnsName":["DnsName"],"port":["Port"]}}}],"logs":["Logs"]}}],"domain":["Domain",{"p":{"name":["Name"],"hostedZoneId":["HostedZoneId"]}}]}};
 
 /** The App's attributes as typed getters (each an `Fn::GetAtt` token; the macro resolves them). */
 export abstract class FargateAppAttributes extends CfnResource {
@@ -800,6 +865,16 @@ export abstract class FargateAppAttributes extends CfnResource {
   /** Name.Namespace. */
   public get discoveryName(): string {
     return this.getAtt('DiscoveryName').toString();
+  }
+
+  /** The name Service Connect clients call (ClientAliases DnsName). */
+  public get serviceConnectName(): string {
+    return this.getAtt('ServiceConnectName').toString();
+  }
+
+  /** The Route 53 hosted zone of the App's ALB. */
+  public get canonicalHostedZoneID(): string {
+    return this.getAtt('CanonicalHostedZoneID').toString();
   }
 
   /** The App's `DiscoveryServiceArn` attribute (`Fn::GetAtt`). */

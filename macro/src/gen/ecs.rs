@@ -117,10 +117,11 @@ pub fn task_definition(app: &App, out: &mut Out) {
             "StartPeriod": h.start_period.as_ref().map(Val::json),
         })
     });
-    let ports: Vec<Value> = all_ports(app)
+    let mut ports: Vec<Value> = all_ports(app)
         .into_iter()
         .map(|p| json!({ "ContainerPort": p, "Protocol": "tcp" }))
         .collect();
+    super::service_connect::name_port_mapping(app, &mut ports);
     let container = json!({
         "Name": app.id,
         "Image": app.image.json(),

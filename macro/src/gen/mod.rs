@@ -10,6 +10,7 @@ pub mod gate_settings;
 pub mod gates;
 pub mod iam;
 pub mod scaling;
+pub mod service_connect;
 pub mod timeouts;
 
 use crate::intrinsics::{get_att, import_value, ref_};
@@ -64,6 +65,10 @@ impl Settings {
 pub struct Shared {
     /// Namespaces to create: (logical ID, DNS name, VPC).
     pub namespaces: Vec<(String, String, Value)>,
+    /// HTTP namespaces to create for `ServiceConnect.NamespaceName`: (logical ID, name).
+    pub http_namespaces: Vec<(String, String)>,
+    /// The template's Apps with `ServiceConnect`.
+    pub service_connect: Vec<service_connect::ScPeer>,
 }
 
 impl Shared {
@@ -106,12 +111,15 @@ pub const ATTRIBUTE_NAMES: &[&str] = &[
     "TaskRoleArn",
     "ExecutionRoleArn",
     "ClusterName",
+    "ServiceConnectName",
+    "CanonicalHostedZoneID",
 ];
 
 /// The App's attribute table (`!GetAtt App.<name>`: the value, or why the App has no such
 /// value), without generating its resources: only routing decides it.
 pub fn attributes_of(app: &App, settings: &Settings) -> Vec<(&'static str, Result<Value, String>)> {
-    let routing = alb::generate(app, settings, &mut Out::default());
+    let mut routing = alb::generate(app, settings, &mut Out::default());
+    service_connect::domain_url(app, &mut routing);
     attributes(app, &routing)
 }
 
@@ -206,6 +214,15 @@ fn attributes(app: &App, routing: &alb::RoutingOut) -> Vec<(&'static str, Result
             Ok(get_att(&ids.of("ExecutionRole"), "Arn")),
         ),
         ("ClusterName", Ok(cluster_name(app))),
+        ("ServiceConnectName", service_connect::short_name(app)),
+        (
+            "CanonicalHostedZoneID",
+            if app.load_balancer.is_none() {
+                Err(no_lb())
+            } else {
+                service_connect::canonical_hosted_zone(app)
+            },
+        ),
     ]
 }
 
@@ -306,11 +323,14 @@ pub fn expand_app(app: &App, settings: &Settings, shared: &mut Shared) -> Expans
     iam::generate(app, &mut out);
     ecs::log_group(app, &mut out);
     ecs::security_group(app, &mut out);
-    let routing = alb::generate(app, settings, &mut out);
+    let mut routing = alb::generate(app, settings, &mut out);
+    service_connect::domain_url(app, &mut routing);
+    service_connect::domain_record(app, &mut out);
     deployment::generate(app, settings, &routing, &mut out);
     discovery::generate(app, shared, &mut out);
     ecs::task_definition(app, &mut out);
     ecs::service(app, &routing, &mut out);
+    service_connect::configure_service(app, shared, &mut out);
     deployment::configure_service(app, settings, &routing, &mut out);
     scaling::generate(app, &routing, &mut out);
     gates::generate(app, settings, &routing, &mut out);

@@ -70,7 +70,7 @@ pub const SCHEME_MISMATCH: Rule = Rule {
 pub const TLS_NAME: Rule = Rule {
     code: "ELB_TLS_NAME_NOT_COVERED",
     severity: Severity::Error,
-    rule: "an HTTPS listener presents an ACM certificate for your domain (chosen by SNI); it never covers the load balancer's *.elb.amazonaws.com name",
+    rule: "an HTTPS listener presents an ACM certificate for your domain (chosen by SNI): it covers the names it lists (a wildcard stands for one label), never the load balancer's *.elb.amazonaws.com name",
     doc: "https://docs.aws.amazon.com/elasticloadbalancing/latest/application/https-listener-certificates.html",
 };
 pub const PATH_DOUBLED: Rule = Rule {
@@ -522,6 +522,42 @@ pub fn parse_url(text: &str) -> Option<Url> {
 }
 
 /// A name the load balancer's certificate can never cover: its own DNS name.
+/// The names a listener's certificates cover, when each is an ACM certificate of the template
+/// with a literal `DomainName` and `SubjectAlternativeNames`; `None` when the model cannot know.
+/// https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-certificatemanager-certificate.html
+pub fn certificate_names(st: &Stack, listener: &str) -> Option<Vec<String>> {
+    let certs: Vec<&Value> = items(&st.props(listener)["Certificates"]).collect();
+    if certs.is_empty() {
+        return None;
+    }
+    let mut names = Vec::new();
+    for c in certs {
+        let id = single(&c["CertificateArn"], "Ref").and_then(Value::as_str)?;
+        if st.type_of(id) != Some("AWS::CertificateManager::Certificate") {
+            return None;
+        }
+        let p = st.props(id);
+        names.push(lit_str(&p["DomainName"])?.to_ascii_lowercase());
+        for n in items(&p["SubjectAlternativeNames"]) {
+            names.push(lit_str(n)?.to_ascii_lowercase());
+        }
+    }
+    Some(names)
+}
+
+/// Whether a certificate name covers a host: the same name, or a wildcard `*.example.com`
+/// standing for exactly one leftmost label (`www.example.com`, not `example.com` nor
+/// `a.b.example.com`). https://docs.aws.amazon.com/acm/latest/userguide/acm-certificate.html
+pub fn cert_name_covers(cert: &str, host: &str) -> bool {
+    let (c, h) = (cert.to_ascii_lowercase(), host.to_ascii_lowercase());
+    match c.strip_prefix("*.") {
+        Some(rest) => h
+            .split_once('.')
+            .is_some_and(|(label, tail)| !label.is_empty() && tail == rest),
+        None => c == h,
+    }
+}
+
 pub fn is_elb_name(host: &str) -> bool {
     let h = host.to_lowercase();
     h.ends_with(".elb.amazonaws.com") || h.contains(".dnsname}}")
@@ -811,19 +847,31 @@ fn check_gate(st: &Stack, app: &App, net: &Network, g: &GateRequest, out: &mut V
         )),
         _ => {}
     }
-    if g.url.scheme == "https" && is_elb_name(g.tls_name()) {
-        out.push(Finding::new(
-            &TLS_NAME,
-            name,
-            &[&g.origin, &l.id],
-            format!(
-                "{} presents {} (SNI) to {}: no ACM certificate covers the load balancer's name; give LoadTest.Host ({})",
-                g.origin,
-                g.tls_name(),
-                l.id,
-                g.stage
-            ),
-        ));
+    // The TLS name: never the load balancer's own; a name of the user's only if the listener's
+    // certificate names it, where the model can know (ACM certificates of the template).
+    if g.url.scheme == "https" {
+        let tls = g.tls_name();
+        let why = if is_elb_name(tls) {
+            Some(
+                "no ACM certificate covers the load balancer's name; give LoadTest.Host"
+                    .to_string(),
+            )
+        } else {
+            certificate_names(st, &l.id)
+                .filter(|names| !names.iter().any(|n| cert_name_covers(n, tls)))
+                .map(|names| format!("its certificate covers {}", names.join(", ")))
+        };
+        if let Some(why) = why {
+            out.push(Finding::new(
+                &TLS_NAME,
+                name,
+                &[&g.origin, &l.id],
+                format!(
+                    "{} presents {tls} (SNI) to {}: {why} ({})",
+                    g.origin, l.id, g.stage
+                ),
+            ));
+        }
     }
     let req = g.request();
     let redirects = |actions: &[Value]| {
@@ -1308,6 +1356,25 @@ pub fn gate_lines(st: &Stack, app: &App, net: &Network) -> Vec<String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// ACM's wildcard: `*.example.com` protects `www.example.com` but not `example.com` nor a
+    /// second level (`a.www.example.com`); the names are compared without case.
+    /// https://docs.aws.amazon.com/acm/latest/userguide/acm-certificate.html
+    #[test]
+    fn certificate_names_cover_as_acm_says() {
+        let table = "
+            *.example.com    www.example.com      yes
+            *.example.com    example.com          no
+            *.example.com    a.www.example.com    no
+            example.com      example.com          yes
+            example.com      www.example.com      no
+            *.Example.com    WWW.example.COM      yes
+            tomato.cat       tomato.cat           yes";
+        for row in table.lines().filter(|l| !l.trim().is_empty()) {
+            let c: Vec<&str> = row.split_whitespace().collect();
+            assert_eq!(cert_name_covers(c[0], c[1]), c[2] == "yes", "{row}");
+        }
+    }
 
     fn rule(id: &str, prio: u64, conditions: Value) -> ListenerRule {
         ListenerRule {

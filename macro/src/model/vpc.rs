@@ -44,7 +44,7 @@ pub struct Reach {
     pub open: Option<bool>,
 }
 
-fn covers(rule: &Value, port: u64) -> bool {
+pub(super) fn covers(rule: &Value, port: u64) -> bool {
     if rule["IpProtocol"] == "-1" || rule["IpProtocol"] == -1 {
         return true;
     }
@@ -55,7 +55,7 @@ fn covers(rule: &Value, port: u64) -> bool {
 }
 
 /// Ingress rules of a group of the template: inline, and `AWS::EC2::SecurityGroupIngress`.
-fn ingress<'a>(st: &'a Stack, group: &'a Value) -> Vec<&'a Value> {
+pub(super) fn ingress<'a>(st: &'a Stack, group: &'a Value) -> Vec<&'a Value> {
     let mut v: Vec<&Value> = Vec::new();
     if let Some(id) = target(group) {
         v.extend(items(&st.props(id)["SecurityGroupIngress"]));
@@ -70,7 +70,7 @@ fn ingress<'a>(st: &'a Stack, group: &'a Value) -> Vec<&'a Value> {
 
 /// Whether a group lets traffic out to `dest` on `port`: `None` when the group is not in the
 /// template and no standalone egress rule decides it.
-fn egress_allows(st: &Stack, group: &Value, dest: &Value, port: u64) -> Option<bool> {
+pub(super) fn egress_allows(st: &Stack, group: &Value, dest: &Value, port: u64) -> Option<bool> {
     let standalone = st
         .of_type("AWS::EC2::SecurityGroupEgress")
         .filter(|(_, p)| key(&p["GroupId"]) == key(group))

@@ -14,6 +14,7 @@ mod loadtest;
 mod network;
 mod routing;
 mod scaling;
+mod service_connect;
 
 pub use container::*;
 pub use deployment::*;
@@ -23,6 +24,7 @@ pub use loadtest::*;
 pub use network::*;
 pub use routing::*;
 pub use scaling::*;
+pub use service_connect::*;
 
 use crate::error::Problems;
 use crate::reader::{path, show, ListVal, Reader, Val};
@@ -107,6 +109,8 @@ pub const APP_KEYS: &[&str] = &[
     "Deployment",
     "Failover",
     "LoadTest",
+    "ServiceConnect",
+    "Domain",
 ];
 const RESOURCE_KEYS: &[&str] = &[
     "Type",
@@ -148,6 +152,8 @@ pub struct App {
     pub deployment: Deployment,
     pub failover: Option<Failover>,
     pub load_test: Option<LoadTest>,
+    pub service_connect: Option<ServiceConnect>,
+    pub domain: Option<Domain>,
     pub attributes: ResourceAttributes,
 }
 
@@ -232,6 +238,12 @@ pub fn read_app(
     let load_test = p
         .get("LoadTest")
         .and_then(|v| read_load_test(&mut r, &p.path("LoadTest"), v));
+    let service_connect = p
+        .get("ServiceConnect")
+        .and_then(|v| read_service_connect(&mut r, &p.path("ServiceConnect"), v, ctx, id));
+    let domain = p
+        .get("Domain")
+        .and_then(|v| read_domain(&mut r, &p.path("Domain"), v));
 
     let app = App {
         id: id.to_string(),
@@ -262,6 +274,8 @@ pub fn read_app(
         deployment,
         failover,
         load_test,
+        service_connect,
+        domain,
         attributes,
     };
     check_app(&mut r, &p, &app, props_v.is_some(), ctx);
@@ -274,6 +288,7 @@ pub fn read_app(
 /// Rules across property families.
 fn check_app(r: &mut Reader, p: &Props, app: &App, has_props: bool, ctx: &TemplateCtx) {
     check_deployment(r, p, app);
+    check_service_connect(r, p, app);
     let App {
         scaling,
         load_balancer,
@@ -467,7 +482,7 @@ fn check_gate_reach(
         }
     }
     if lt.url.is_none() {
-        check_gate_names(r, p, lt, lb);
+        check_gate_names(r, p, lt, lb, app.domain.is_some());
     }
     match load_from_vpc(lt, lb) {
         None if lt.from.is_none() => r.err(
@@ -626,11 +641,12 @@ pub fn gate_path(lt: &LoadTest, lb: Option<&LoadBalancer>) -> Val<String> {
 }
 
 /// The names and paths the gate's URL is built from (no `LoadTest.Url`).
-fn check_gate_names(r: &mut Reader, p: &Props, lt: &LoadTest, lb: &LoadBalancer) {
+fn check_gate_names(r: &mut Reader, p: &Props, lt: &LoadTest, lb: &LoadBalancer, has_domain: bool) {
     // An ACM certificate covers the user's domain, never the ALB's `*.elb.amazonaws.com`: a
     // client that verifies it must present the user's name (SNI) while connecting.
     // https://docs.aws.amazon.com/elasticloadbalancing/latest/application/create-https-listener.html
-    if lt.host.is_none() && lb.https != Https::Never && gate_url_is_alb_name(lb) {
+    // With `Domain` the gate's URL names the domain (the App's `Url`), which the certificate covers.
+    if lt.host.is_none() && !has_domain && lb.https != Https::Never && gate_url_is_alb_name(lb) {
         r.err(
             &p.path("LoadTest.Host"),
             "required with HTTPS: the gate connects to the ALB's own name (*.elb.amazonaws.com), which the listener's certificate does not cover, so every request fails TLS and the gate can never pass; give the name the certificate covers (for example Host: app.example.com), or LoadTest.Url",

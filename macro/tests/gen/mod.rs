@@ -7,7 +7,10 @@
 //! priorities and ports, the user's own load balancer, listener and rules beside them, and
 //! values given as literals, parameters, `!Sub`, `!If` and imports; also four path patterns in
 //! one condition, wildcard hosts, two Apps with `Priority: auto` on nested paths, one Discovery
-//! name shared by two Apps, and customer-key secrets read whole or by JSON key.
+//! name shared by two Apps, and customer-key secrets read whole or by JSON key; ECS Service
+//! Connect (client-and-server with or without an alias and proxy logs, client-only; in a
+//! namespace of its own or the one `Discovery` creates; beside any strategy, blue/green
+//! included) and `Domain` on an App with a load balancer of its own or a port on the user's.
 //!
 //! Nothing here knows what the macro generates: a case is only a source template and the
 //! shapes it holds that AWS documents as valid (see [`Case::valid_shapes`]).
@@ -112,6 +115,21 @@ pub enum Secret {
     SsmSubName,
 }
 
+/// `ServiceConnect` on an App.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ServiceConnect {
+    None,
+    /// Serves `sc<i>` (with an explicit alias or ECS's default) and calls the namespace.
+    Server {
+        alias: bool,
+        logs: bool,
+        discovery_namespace: bool,
+    },
+    ClientOnly {
+        discovery_namespace: bool,
+    },
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct AppCase {
     pub routing: Routing,
@@ -133,6 +151,9 @@ pub struct AppCase {
     pub sticky: bool,
     /// The container port: default, a literal, or a parameter.
     pub port: Option<Form>,
+    pub service_connect: ServiceConnect,
+    /// `Domain` (rendered on an App with a load balancer of its own).
+    pub domain: bool,
 }
 
 /// The user's own load balancer, listener and rule beside the Apps.
@@ -285,6 +306,12 @@ prop_compose! {
         keep_conflict in proptest::bool::weighted(0.1),
         port in proptest::option::weighted(0.3, prop_oneof![Just(Form::Literal), Just(Form::Param)]),
         (desired, allow_from_previous, arm_spot, sticky) in (proptest::bool::weighted(0.08), proptest::bool::weighted(0.3), proptest::bool::weighted(0.05), proptest::bool::weighted(0.2)),
+        service_connect in prop_oneof![
+            5 => Just(ServiceConnect::None),
+            3 => (any::<bool>(), any::<bool>(), proptest::bool::weighted(0.3)).prop_map(|(alias, logs, discovery_namespace)| ServiceConnect::Server { alias, logs, discovery_namespace }),
+            1 => proptest::bool::weighted(0.3).prop_map(|discovery_namespace| ServiceConnect::ClientOnly { discovery_namespace }),
+        ],
+        domain in proptest::bool::weighted(0.3),
     ) -> AppCase {
         // Hooks belong to BlueGreen, Canary and Linear (the schema says so): Rolling with hooks
         // is a documented refusal that would only hide the rest of the case.
@@ -292,7 +319,7 @@ prop_compose! {
         // one case in ten of it, so the rest of such cases still expand.
         let strategy = if failover != Failover::None && !keep_conflict { Deploy::Rolling } else { strategy };
         let hooks = hooks && strategy != Deploy::Rolling;
-        AppCase { routing, strategy, hooks, gate, failover, scaling, discovery, discovery_shared_name, condition, retain, image, secret, desired, allow_from_previous, arm_spot, sticky, port }
+        AppCase { routing, strategy, hooks, gate, failover, scaling, discovery, discovery_shared_name, condition, retain, image, secret, desired, allow_from_previous, arm_spot, sticky, port, service_connect, domain }
     }
 }
 
@@ -672,6 +699,39 @@ pub fn render(c: &Case) -> Value {
                 "Discovery".into(),
                 json!({"NamespaceName": "shop.local", "Name": if a.discovery_shared_name { "orders".to_string() } else { format!("app{i}") }}),
             );
+        }
+        // The namespace Discovery creates (shop.local) or one of Service Connect's own.
+        let sc_namespace = |d: bool| if d { "shop.local" } else { "mesh" };
+        match a.service_connect {
+            ServiceConnect::None => {}
+            ServiceConnect::Server {
+                alias,
+                logs,
+                discovery_namespace,
+            } => {
+                let mut sc = json!({"NamespaceName": sc_namespace(discovery_namespace), "DiscoveryName": format!("sc{i}"), "AppProtocol": "http"});
+                if alias {
+                    sc["ClientAliases"] = json!([{"DnsName": format!("app{i}"), "Port": 80}]);
+                }
+                if logs {
+                    sc["Logs"] = json!(true);
+                }
+                p.insert("ServiceConnect".into(), sc);
+            }
+            ServiceConnect::ClientOnly {
+                discovery_namespace,
+            } => {
+                p.insert("ServiceConnect".into(), json!({"NamespaceName": sc_namespace(discovery_namespace), "Mode": "client-only"}));
+            }
+        }
+        // Domain needs the ALB in the template: its own, or the user's by `!Ref` on a port.
+        let alb_in_template = match a.routing {
+            Routing::Dedicated { .. } => true,
+            Routing::SharedPort { user_alb, .. } => user_alb && c.user.is_some(),
+            _ => false,
+        };
+        if a.domain && alb_in_template {
+            p.insert("Domain".into(), json!({"Name": format!("app{i}.example.com"), "HostedZoneId": "Z0123456789ABCDEFGHIJ"}));
         }
         if a.desired {
             p.insert("DesiredCount".into(), json!(2));

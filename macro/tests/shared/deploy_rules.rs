@@ -351,9 +351,12 @@ pub fn rule_app_condition_everywhere(input: &Value, t: &Value) -> Vec<String> {
                 if id == "FargateAppCluster" {
                     p["Cluster"].is_null()
                 } else {
-                    p["Discovery"]["NamespaceName"]
-                        .as_str()
-                        .is_some_and(|n| fargate_macro::gen::Shared::namespace_id(n) == id)
+                    // Discovery's and Service Connect's namespaces by name.
+                    [&p["Discovery"], &p["ServiceConnect"]].iter().any(|x| {
+                        x["NamespaceName"]
+                            .as_str()
+                            .is_some_and(|n| fargate_macro::gen::Shared::namespace_id(n) == id)
+                    })
                 }
             })
             .collect()
