@@ -832,6 +832,7 @@ async fn f18() -> Out {
 /// retry fails the condition on the record it just wrote.
 async fn f19() -> Out {
     let w = world(vec![Scripted::on("put_item", 1, Fate::Retried)]);
+    let start = Instant::now();
     let a = custom_resource::deliver(
         &w,
         &gate_event("Create", gate_props(60, 0, 3600)),
@@ -847,6 +848,9 @@ async fn f19() -> Out {
         "fresh.gate.own_record_not_a_rival",
         &mut v,
     );
+    if let (Some(x), Some(a)) = (v.first_mut(), a.first()) {
+        x.detail += &format!("; answered {:?} after the request", a.at - start);
+    }
     (v, w)
 }
 
