@@ -1142,7 +1142,7 @@ fn num(v: Option<&AttributeValue>) -> Option<i128> {
 /// binding tighter than `OR` (precedence in conditions, highest first: comparators, functions,
 /// `NOT`, `AND`, `OR`:
 /// <https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.OperatorsAndFunctions.html>).
-/// fresh18: the first version split on `AND` before `OR`, so the gate's once-record condition
+/// fresh18: the first version split on every ` AND `, inside parentheses too, so the gate's once-record condition
 /// `attribute_not_exists(Pk) OR (#s = :running AND LeaseUntil < :now)` was false on an empty
 /// table: every gate run in the simulation lost its own record and answered FAILED.
 fn condition(
