@@ -501,6 +501,31 @@ async fn f10() -> Out {
     (v, w)
 }
 
+/// F10b: DeleteListener takes effect, its answer is lost, the SDK's retry gets ListenerNotFound.
+async fn f10b() -> Out {
+    let w = world(vec![Scripted::on("delete_listener", 1, Fate::Retried)]);
+    let a = custom_resource::deliver(&w, &port_create("req-1"), T900, [false; 3]).await;
+    let id = a.first().map(physical).unwrap_or_default();
+    let ev = cr(
+        "Delete",
+        PORT,
+        (STACK, ID),
+        port_props(LB, "8000-8009"),
+        Some(&id),
+        "req-del",
+    );
+    let d = custom_resource::deliver(&w, &ev, T900, [false; 3]).await;
+    let left = holders(&w, STACK, ID);
+    let mut v = Vec::new();
+    if d.first().map(status) != Some("SUCCESS") || !left.is_empty() {
+        v.push(violation(
+            "fresh.cr.delete_gone_succeeds",
+            format!("{:?}; left {left:?}", d.first().map(|a| &a.body)),
+        ));
+    }
+    (v, w)
+}
+
 /// F11: a duplicate of stack A's Delete arrives after stack B re-claimed the freed port.
 async fn f11() -> Out {
     let w = world(vec![]);
@@ -1575,6 +1600,11 @@ pub fn table() -> Vec<(&'static str, &'static str, Run)> {
         row!("F08", "full port range", f08),
         row!("F09", "Delete after the failed Create", f09),
         row!("F10", "Delete of a listener already gone", f10),
+        row!(
+            "F10b",
+            "DeleteListener applied, answer lost, SDK retry",
+            f10b
+        ),
         row!("F11", "duplicate Delete after the port was re-claimed", f11),
         row!("F12", "replacement and cleanup Delete", f12),
         row!(
