@@ -476,13 +476,11 @@ async fn f09() -> Out {
     (v, w)
 }
 
-/// F10: the listener was removed out of band before the Delete.
-async fn f10() -> Out {
-    let w = world(vec![]);
-    let a = custom_resource::deliver(&w, &port_create("req-1"), T900, [false; 3]).await;
+/// A port claimed by this stack's resource, and the Delete CloudFormation sends for it.
+async fn claimed(w: &Shared) -> (String, Value) {
+    let a = custom_resource::deliver(w, &port_create("req-1"), T900, [false; 3]).await;
     let id = a.first().map(physical).unwrap_or_default();
-    w.lock().unwrap().listeners.remove(&id);
-    let ev = cr(
+    let del = cr(
         "Delete",
         PORT,
         (STACK, ID),
@@ -490,6 +488,14 @@ async fn f10() -> Out {
         Some(&id),
         "req-del",
     );
+    (id, del)
+}
+
+/// F10: the listener was removed out of band before the Delete.
+async fn f10() -> Out {
+    let w = world(vec![]);
+    let (id, ev) = claimed(&w).await;
+    w.lock().unwrap().listeners.remove(&id);
     let d = custom_resource::deliver(&w, &ev, T900, [false; 3]).await;
     let mut v = Vec::new();
     if d.first().map(status) != Some("SUCCESS") {
@@ -504,16 +510,7 @@ async fn f10() -> Out {
 /// F10b: DeleteListener takes effect, its answer is lost, the SDK's retry gets ListenerNotFound.
 async fn f10b() -> Out {
     let w = world(vec![Scripted::on("delete_listener", 1, Fate::Retried)]);
-    let a = custom_resource::deliver(&w, &port_create("req-1"), T900, [false; 3]).await;
-    let id = a.first().map(physical).unwrap_or_default();
-    let ev = cr(
-        "Delete",
-        PORT,
-        (STACK, ID),
-        port_props(LB, "8000-8009"),
-        Some(&id),
-        "req-del",
-    );
+    let (_, ev) = claimed(&w).await;
     let d = custom_resource::deliver(&w, &ev, T900, [false; 3]).await;
     let left = holders(&w, STACK, ID);
     let mut v = Vec::new();
@@ -529,16 +526,7 @@ async fn f10b() -> Out {
 /// F11: a duplicate of stack A's Delete arrives after stack B re-claimed the freed port.
 async fn f11() -> Out {
     let w = world(vec![]);
-    let a = custom_resource::deliver(&w, &port_create("req-1"), T900, [false; 3]).await;
-    let id = a.first().map(physical).unwrap_or_default();
-    let del = cr(
-        "Delete",
-        PORT,
-        (STACK, ID),
-        port_props(LB, "8000-8009"),
-        Some(&id),
-        "req-del",
-    );
+    let (_, del) = claimed(&w).await;
     custom_resource::deliver(&w, &del, T900, [false; 3]).await;
     let b_ev = cr(
         "Create",
@@ -719,20 +707,11 @@ async fn f15() -> Out {
 /// once and hours late).
 async fn f38() -> Out {
     let w = world(vec![]);
-    let create = port_create("req-1");
-    let a = custom_resource::deliver(&w, &create, T900, [false; 3]).await;
-    let id = a.first().map(physical).unwrap_or_default();
-    let del = cr(
-        "Delete",
-        PORT,
-        (STACK, ID),
-        port_props(LB, "8000-8009"),
-        Some(&id),
-        "req-del",
-    );
+    let (id, del) = claimed(&w).await;
     custom_resource::deliver(&w, &del, T900, [false; 3]).await;
     tokio::time::sleep(secs(300)).await;
-    let late = custom_resource::deliver(&w, &create, T900, [false; 3]).await;
+    // The same event as `claimed`'s Create (same RequestId), delivered again.
+    let late = custom_resource::deliver(&w, &port_create("req-1"), T900, [false; 3]).await;
     let left = holders(&w, STACK, ID);
     let mut v = Vec::new();
     if !left.is_empty() {
