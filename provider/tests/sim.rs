@@ -7,6 +7,8 @@
 mod custom_resource;
 #[path = "sim/failover.rs"]
 mod failover;
+#[path = "sim/fresh.rs"]
+mod fresh;
 #[path = "sim/gate.rs"]
 mod gate;
 #[path = "sim/harness.rs"]
@@ -41,6 +43,14 @@ fn load_test_gate_under_faults() {
 #[test]
 fn lifecycle_hooks_under_faults() {
     harness::run_family("hooks", DEFAULT_SCHEDULES, hooks::hook_schedule);
+}
+
+/// fresh18: the deterministic fault scenarios of `provider/tests/fresh/SCENARIOS.md`, one row
+/// each (`FRESH_ROW=F19` runs one); rows listed in `provider/tests/fresh/known.txt` are known
+/// provider defects, reported and not failed.
+#[test]
+fn fresh_scenarios() {
+    fresh::run_table(std::env::var("FRESH_ROW").ok().as_deref());
 }
 
 #[path = "common/mod.rs"]

@@ -17,6 +17,9 @@
 //! | DynamoDB conditional writes: a false condition is `ConditionalCheckFailedException` and writes nothing; a missing table is `ResourceNotFoundException`; `ProvisionedThroughputExceededException` when throttled | `ddb_*` | <https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_UpdateItem.html> |
 //! | Throttling (`Throttling`, 400) and server errors (500) are returned once the SDK's retries are spent; the SDK's own retries are off here, so one injected error stands for the last of them | `Fate::Throttle`, `Fate::AfterEffect` | <https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html> |
 //! | A server error can come after the change took effect (the caller cannot tell) | `Fate::AfterEffect` | <https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html> |
+//! | An SDK retry of a call whose first attempt took effect (its answer lost to a 5xx or a timeout) is evaluated against the changed state: a conditional write then fails its own condition, `CreateRule` finds its own priority in use (fresh18) | `Fate::Retried` | <https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html>, <https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Programming.Errors.html> |
+//! | A service error with its own code (`ResourceNotReadyException` of an Inactive function, `ProvisionedThroughputExceededException`, ...) at a chosen call (fresh18) | `Fate::Code`, `World::script` | <https://docs.aws.amazon.com/lambda/latest/dg/functions-states.html>, <https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Programming.Errors.html> |
+//! | `DescribeServices` lists the service's deployments (`status` PRIMARY/ACTIVE, `rolloutState`) (fresh18) | `World::deployments` | <https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Deployment.html> |
 //! | Lambda runs an invocation at most until its timeout, may crash at any point, retries an asynchronous invocation that failed (1 and 2 minutes later) and may deliver the same event more than once | `crash`, duplicates in the schedules | <https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html> |
 //! | CloudFormation's response: one PUT of at most 4096 bytes to the pre-signed ResponseURL before `ServiceTimeout` | `answers` (the body `respond::run` builds) | <https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/crpg-ref-responses.html> |
 #![allow(dead_code)]
@@ -110,6 +113,38 @@ pub enum Fate {
     Throttle,
     /// The change is made, then a 500 is returned.
     AfterEffect,
+    /// (fresh18) The first attempt takes effect and its answer is lost (a 5xx or a timeout);
+    /// the SDK sends the same request again, and the caller sees the answer of that retry,
+    /// computed against the changed state (SDK retry behaviour:
+    /// <https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html>).
+    Retried,
+    /// (fresh18) Refused before any effect with this error code (past the SDK's retries).
+    Code(&'static str),
+}
+
+/// (fresh18) A fault placed on one call of a deterministic schedule: the `nth` call (1-based,
+/// counted over every invocation; 0: every call) whose operation name contains `op`.
+#[derive(Debug, Clone)]
+pub struct Scripted {
+    pub op: &'static str,
+    pub nth: u64,
+    pub fate: Fate,
+    /// The call does not answer for this long (its effect is applied when it starts).
+    pub hang: Option<Duration>,
+    /// The invocation's process dies during this call.
+    pub crash: bool,
+}
+
+impl Scripted {
+    pub fn on(op: &'static str, nth: u64, fate: Fate) -> Scripted {
+        Scripted {
+            op,
+            nth,
+            fate,
+            hang: None,
+            crash: false,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -176,6 +211,17 @@ pub struct World {
     pub stacks_denied: bool,
     /// Load runs the gate's workers made: (request, milliseconds of load).
     pub load_runs: Vec<u64>,
+    /// (fresh18) Faults placed on chosen calls (checked before the profile's random draw).
+    pub script: Vec<Scripted>,
+    /// (fresh18) Calls seen so far per scripted entry.
+    pub script_seen: Vec<u64>,
+    /// (fresh18) A latency decided by the script for the next call of an invocation.
+    pub pending_latency: BTreeMap<usize, Duration>,
+    /// (fresh18) `DescribeServices` deployments per service name.
+    pub deployments: BTreeMap<String, Vec<ecs::types::Deployment>>,
+    /// (fresh18) A rival stack wins the next this many `CreateRule`/`CreateListener` calls:
+    /// just before each, another stack's holder takes the number asked.
+    pub rival_takes: u64,
 }
 
 impl World {
@@ -205,6 +251,11 @@ impl World {
             created_by: Vec::new(),
             stacks_denied: false,
             load_runs: Vec::new(),
+            script: Vec::new(),
+            script_seen: Vec::new(),
+            pending_latency: BTreeMap::new(),
+            deployments: BTreeMap::new(),
+            rival_takes: 0,
         }
     }
 
@@ -225,6 +276,9 @@ impl World {
     pub fn fate(&mut self, inv: usize, op: &'static str) -> Fate {
         self.calls.push((inv, op));
         self.calls_of[inv] += 1;
+        if let Some(f) = self.scripted(inv, op) {
+            return f;
+        }
         if self.crash_at[inv] == Some(self.calls_of[inv]) {
             // The process dies during this call: whether the call took effect is a coin.
             self.crashed[inv] = true;
@@ -247,9 +301,42 @@ impl World {
         }
     }
 
+    /// (fresh18) The script's fate for this call, if an entry names it.
+    fn scripted(&mut self, inv: usize, op: &'static str) -> Option<Fate> {
+        self.script_seen.resize(self.script.len(), 0);
+        let mut hit = None;
+        for (i, s) in self.script.iter().enumerate() {
+            if !op.contains(s.op) {
+                continue;
+            }
+            self.script_seen[i] += 1;
+            if hit.is_none() && (s.nth == 0 || s.nth == self.script_seen[i]) {
+                hit = Some(s.clone());
+            }
+        }
+        let s = hit?;
+        match s.fate {
+            Fate::Throttle | Fate::Code(_) => self.count(Fault::Throttle),
+            Fate::AfterEffect | Fate::Retried => self.count(Fault::ErrorAfterEffect),
+            Fate::Normal => {}
+        }
+        if let Some(d) = s.hang {
+            self.count(Fault::StoreHang);
+            self.pending_latency.insert(inv, d);
+        }
+        if s.crash {
+            self.crashed[inv] = true;
+            self.count(Fault::Crash);
+        }
+        Some(s.fate)
+    }
+
     fn latency(&mut self, inv: usize) -> Option<Duration> {
         if self.crashed[inv] {
             return None;
+        }
+        if let Some(d) = self.pending_latency.remove(&inv) {
+            return Some(d);
         }
         if self.rng.chance(self.profile.hang) {
             self.count(Fault::StoreHang);
@@ -464,6 +551,16 @@ macro_rules! op {
                     let _: MockResponse<_, $err> = $body;
                     MockResponse::Error(<$err>::generic(internal()))
                 }
+                Fate::Retried => {
+                    let _: MockResponse<_, $err> = $body;
+                    $body
+                }
+                Fate::Code(code) => MockResponse::Error(<$err>::generic(
+                    ErrorMetadata::builder()
+                        .code(code)
+                        .message(format!("{code} (scripted)"))
+                        .build(),
+                )),
             }
         })
     }};
@@ -569,6 +666,20 @@ pub fn elb_client(world: &Shared, inv: usize) -> elb::Client {
             |w, req| {
                 let port = req.port().unwrap_or_default();
                 let lb = req.load_balancer_arn().unwrap_or_default().to_string();
+                if w.rival_takes > 0 {
+                    w.rival_takes -= 1;
+                    w.count(Fault::Concurrent);
+                    let arn = w.arn("listener");
+                    let rival = LState {
+                        port,
+                        lb: lb.clone(),
+                        settings: "rival".into(),
+                        actions: vec![],
+                        tags: vec![("fargate-app:stack-id".into(), "rival".into())],
+                        tags_visible_at: Instant::now(),
+                    };
+                    w.listeners.insert(arn, rival);
+                }
                 let settings = format!(
                     "{:?}|{:?}|{:?}|{:?}",
                     req.protocol(),
@@ -700,6 +811,19 @@ pub fn elb_client(world: &Shared, inv: usize) -> elb::Client {
             |w, req| {
                 let prio = req.priority().unwrap_or_default();
                 let listener = req.listener_arn().unwrap_or_default().to_string();
+                if w.rival_takes > 0 {
+                    w.rival_takes -= 1;
+                    w.count(Fault::Concurrent);
+                    let arn = w.arn("listener-rule");
+                    let rival = RState {
+                        priority: prio,
+                        listener: listener.clone(),
+                        actions: vec![],
+                        tags: vec![("fargate-app:stack-id".into(), "rival".into())],
+                        tags_visible_at: Instant::now(),
+                    };
+                    w.rules.insert(arn, rival);
+                }
                 if w.rules
                     .values()
                     .any(|r| r.listener == listener && r.priority == prio)
@@ -856,6 +980,7 @@ pub fn ecs_client(world: &Shared, inv: usize) -> ecs::Client {
                         ecs::types::Service::builder()
                             .service_name(&name)
                             .desired_count(s.desired)
+                            .set_deployments(w.deployments.get(&name).cloned())
                             .set_tags(Some(tags.collect()))
                             .build(),
                     );
@@ -1013,7 +1138,13 @@ fn num(v: Option<&AttributeValue>) -> Option<i128> {
 }
 
 /// The condition expressions of the hook's state store, evaluated as DynamoDB does: `=` and `<`
-/// on attributes and values, `attribute_not_exists`, `AND`, `OR`, one level of parentheses.
+/// on attributes and values, `attribute_not_exists`, `AND`, `OR` and parentheses, with `AND`
+/// binding tighter than `OR` (precedence in conditions, highest first: comparators, functions,
+/// `NOT`, `AND`, `OR`:
+/// <https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.OperatorsAndFunctions.html>).
+/// fresh18: the first version split on every ` AND `, inside parentheses too, so the gate's once-record condition
+/// `attribute_not_exists(Pk) OR (#s = :running AND LeaseUntil < :now)` was false on an empty
+/// table: every gate run in the simulation lost its own record and answered FAILED.
 fn condition(
     expr: &str,
     item: Option<&Item>,
@@ -1022,39 +1153,92 @@ fn condition(
 ) -> bool {
     let empty = Item::new();
     let item = item.unwrap_or(&empty);
-    expr.split(" AND ").all(|conj| {
-        let conj = conj.trim();
-        let conj = match conj.strip_prefix('(').and_then(|c| c.strip_suffix(')')) {
-            Some(inner) => inner,
-            None => conj,
+    eval_condition(expr, item, values, names)
+}
+
+/// `expr` cut at `sep` where no parenthesis is open.
+fn split_top<'a>(expr: &'a str, sep: &str) -> Vec<&'a str> {
+    let (mut out, mut depth, mut from, mut i) = (Vec::new(), 0i32, 0, 0);
+    let b = expr.as_bytes();
+    while i < b.len() {
+        match b[i] {
+            b'(' => depth += 1,
+            b')' => depth -= 1,
+            _ if depth == 0 && expr[i..].starts_with(sep) => {
+                out.push(&expr[from..i]);
+                i += sep.len();
+                from = i;
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    out.push(&expr[from..]);
+    out
+}
+
+/// True when `expr` is one parenthesised group, `( ... )`.
+fn wrapped(expr: &str) -> bool {
+    if !(expr.starts_with('(') && expr.ends_with(')')) {
+        return false;
+    }
+    let mut depth = 0;
+    for (i, c) in expr.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            _ => {}
+        }
+        if depth == 0 && i < expr.len() - 1 {
+            return false;
+        }
+    }
+    true
+}
+
+fn eval_condition(
+    expr: &str,
+    item: &Item,
+    values: &HashMap<String, AttributeValue>,
+    names: &HashMap<String, String>,
+) -> bool {
+    let expr = expr.trim();
+    if wrapped(expr) {
+        return eval_condition(&expr[1..expr.len() - 1], item, values, names);
+    }
+    let ors = split_top(expr, " OR ");
+    if ors.len() > 1 {
+        return ors.iter().any(|e| eval_condition(e, item, values, names));
+    }
+    let ands = split_top(expr, " AND ");
+    if ands.len() > 1 {
+        return ands.iter().all(|e| eval_condition(e, item, values, names));
+    }
+    let term = expr;
+    if let Some(a) = term
+        .strip_prefix("attribute_not_exists(")
+        .and_then(|t| t.strip_suffix(')'))
+    {
+        let attr = names.get(a).map(String::as_str).unwrap_or(a);
+        return !item.contains_key(attr);
+    }
+    if let Some((l, r)) = term.split_once(" < ") {
+        return match (
+            num(value(item, values, names, l)),
+            num(value(item, values, names, r)),
+        ) {
+            (Some(a), Some(b)) => a < b,
+            _ => false,
         };
-        conj.split(" OR ").any(|term| {
-            let term = term.trim();
-            if let Some(a) = term
-                .strip_prefix("attribute_not_exists(")
-                .and_then(|t| t.strip_suffix(')'))
-            {
-                let attr = names.get(a).map(String::as_str).unwrap_or(a);
-                return !item.contains_key(attr);
-            }
-            if let Some((l, r)) = term.split_once(" < ") {
-                return match (
-                    num(value(item, values, names, l)),
-                    num(value(item, values, names, r)),
-                ) {
-                    (Some(a), Some(b)) => a < b,
-                    _ => false,
-                };
-            }
-            if let Some((l, r)) = term.split_once(" = ") {
-                return match (value(item, values, names, l), value(item, values, names, r)) {
-                    (Some(a), Some(b)) => a == b,
-                    _ => false,
-                };
-            }
-            panic!("the fake does not know condition term {term:?}")
-        })
-    })
+    }
+    if let Some((l, r)) = term.split_once(" = ") {
+        return match (value(item, values, names, l), value(item, values, names, r)) {
+            (Some(a), Some(b)) => a == b,
+            _ => false,
+        };
+    }
+    panic!("the fake does not know condition term {term:?}")
 }
 
 /// `SET a = :x, #b = :y REMOVE c, d`, `SET ...` or `REMOVE ...`: an update expression has one
