@@ -37,8 +37,9 @@ fn golden(case: &str, file: &str, actual: &str) {
     );
 }
 
-/// Runs one case in process; returns the diff's exit code.
-fn case(name: &str) -> u8 {
+/// Runs one case in process; returns the diff's exit codes without and with
+/// `--fail-on replacement`.
+fn case(name: &str) -> (u8, u8) {
     let old = load(&dir().join("base.yaml"));
     let new = load(&dir().join(name).join("new.yaml"));
     let d = diff_templates(&old, &new, &Settings::default()).unwrap();
@@ -50,14 +51,14 @@ fn case(name: &str) -> u8 {
             &(serde_json::to_string_pretty(&d).unwrap() + "\n"),
         );
     }
-    d.exit_code()
+    (d.exit_code(false), d.exit_code(true))
 }
 
 // ELBv2 target group: `Port` is create-only (schema AWS::ElasticLoadBalancingV2::TargetGroup),
 // so a new target group is created and the listener and service are pointed at it in place.
 #[test]
 fn port_change_replaces_the_target_group() {
-    assert_eq!(case("port_change"), 2);
+    assert_eq!(case("port_change"), (1, 2));
 }
 
 // ECS task definitions are immutable: any change registers a new revision (every property of
@@ -65,7 +66,7 @@ fn port_change_replaces_the_target_group() {
 // revision through an in-place update of `TaskDefinition`, which is the rolling deployment.
 #[test]
 fn image_change_is_a_new_revision_and_an_in_place_service_update() {
-    assert_eq!(case("image_change"), 1);
+    assert_eq!(case("image_change"), (1, 1));
 }
 
 // A renamed App renames every generated logical ID: CloudFormation creates the resources
@@ -73,18 +74,18 @@ fn image_change_is_a_new_revision_and_an_in_place_service_update() {
 // stack: https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/resources-section-structure.html).
 #[test]
 fn app_rename_replaces_everything() {
-    assert_eq!(case("app_rename"), 2);
+    assert_eq!(case("app_rename"), (1, 2));
 }
 
 // Scalable target capacities and target-tracking values are not create-only.
 #[test]
 fn scaling_change_is_in_place() {
-    assert_eq!(case("scaling_change"), 1);
+    assert_eq!(case("scaling_change"), (1, 1));
 }
 
 #[test]
 fn new_app_only_adds() {
-    assert_eq!(case("new_app"), 1);
+    assert_eq!(case("new_app"), (1, 1));
     let old = load(&dir().join("base.yaml"));
     let new = load(&dir().join("new_app/new.yaml"));
     let d = diff_templates(&old, &new, &Settings::default()).unwrap();
@@ -96,7 +97,7 @@ fn same_template_is_no_change() {
     let t = load(&dir().join("base.yaml"));
     let d = diff_templates(&t, &t, &Settings::default()).unwrap();
     assert!(d.resources.is_empty());
-    assert_eq!(d.exit_code(), 0);
+    assert_eq!(d.exit_code(true), 0);
 }
 
 // A generated ID renamed inside an App (a fixed listener port becomes `auto`: `WebListener`
@@ -122,48 +123,62 @@ fn renamed_generated_id_of_the_same_type_is_a_replacement() {
     assert_eq!(r.action, Action::Replace);
     assert_eq!(r.renamed_from.as_deref(), Some("WebLogGroup"));
     assert!(!d.resources.iter().any(|r| r.action == Action::Remove));
-    assert_eq!(d.exit_code(), 2);
+    assert_eq!(d.exit_code(true), 2);
 }
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_fargate-app"))
 }
 
+/// Exit codes: 0 no change, 1 changes (a replacement too), 2 a replacement only with
+/// `--fail-on replacement`, 3 trouble (a version that does not expand).
 #[test]
 fn cli_exit_codes_and_json() {
     let base = dir().join("base.yaml");
-    let run = |new: &Path, json: bool| {
-        let mut c = bin();
-        c.arg("diff");
-        if json {
-            c.args(["--format", "json"]);
-        }
-        c.arg(&base).arg(new).output().unwrap()
-    };
-    assert_eq!(run(&base, false).status.code(), Some(0));
-    assert_eq!(
-        run(&dir().join("scaling_change/new.yaml"), false)
-            .status
-            .code(),
-        Some(1)
-    );
-    let out = run(&dir().join("port_change/new.yaml"), true);
-    assert_eq!(out.status.code(), Some(2));
-    let expected = std::fs::read_to_string(dir().join("port_change/expected.json")).unwrap();
-    assert_eq!(String::from_utf8(out.stdout).unwrap(), expected);
-    // An invalid version is trouble (3), naming the version and the problem.
     let bad = std::env::temp_dir().join(format!("diff-bad-{}.yaml", std::process::id()));
     std::fs::write(
         &bad,
         "Resources:\n  W:\n    Type: Fargate::App\n    Properties: {}\n",
     )
     .unwrap();
-    let out = run(&bad, false);
+    let scaling = dir().join("scaling_change/new.yaml");
+    let port = dir().join("port_change/new.yaml");
+    let cases: [(&Path, &[&str], i32, &str); 7] = [
+        (&base, &[], 0, ""),
+        (&scaling, &[], 1, ""),
+        (&scaling, &["--fail-on", "replacement"], 1, ""),
+        (&port, &[], 1, ""),
+        (&port, &["--fail-on", "replacement"], 2, ""),
+        (
+            &port,
+            &["--format", "json", "--fail-on", "replacement"],
+            2,
+            "",
+        ),
+        // An invalid version is trouble, naming the version and the problem.
+        (&bad, &[], 3, "the new version does not expand"),
+    ];
+    for (new, args, code, stderr) in cases {
+        let out = bin()
+            .arg("diff")
+            .args(args)
+            .arg(&base)
+            .arg(new)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(code), "{new:?} {args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(stderr), "{args:?}: {err}");
+        if args.contains(&"json") {
+            let expected =
+                std::fs::read_to_string(dir().join("port_change/expected.json")).unwrap();
+            assert_eq!(String::from_utf8(out.stdout).unwrap(), expected);
+        }
+        if code == 3 {
+            assert!(err.contains("Resource [W] Properties.Image"), "{err}");
+        }
+    }
     std::fs::remove_file(&bad).unwrap();
-    assert_eq!(out.status.code(), Some(3));
-    let err = String::from_utf8(out.stderr).unwrap();
-    assert!(err.contains("the new version does not expand"), "{err}");
-    assert!(err.contains("Resource [W] Properties.Image"), "{err}");
 }
 
 #[test]
@@ -279,5 +294,5 @@ fn a_new_port_range_replaces_the_claim_and_its_ingress_rule() {
         d.render()
     );
     assert_eq!(action("BranchService"), None, "{}", d.render());
-    assert_eq!(d.exit_code(), 2);
+    assert_eq!((d.exit_code(false), d.exit_code(true)), (1, 2));
 }
