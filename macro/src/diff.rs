@@ -561,8 +561,16 @@ fn substitute(v: &mut Value, values: &HashMap<String, Value>) {
                             }
                         }
                     }
+                    let literal = match (&*text, &vars) {
+                        (Value::String(t), None) if !t.contains("${") => Some(t.clone()),
+                        _ => None,
+                    };
                     if let Some(vars) = vars {
                         substitute(vars, values);
+                    }
+                    // Nothing left to substitute: the value is that string.
+                    if let Some(t) = literal {
+                        *v = Value::String(t);
                     }
                     return;
                 }
