@@ -311,8 +311,7 @@ Resources:
       Network: { VpcId: vpc-1, Subnets: !Ref Subnets }
 "#;
 
-fn with_params(text: &str, given: &[(&str, &str)]) -> serde_json::Map<String, Value> {
-    let _ = text;
+fn with_params(given: &[(&str, &str)]) -> serde_json::Map<String, Value> {
     given
         .iter()
         .map(|(k, v)| (k.to_string(), Value::String(v.to_string())))
@@ -413,8 +412,8 @@ fn parameter_values_reach_the_properties() {
     for (name, old, old_given, new, new_given, params, paths, code) in cases {
         let (o, n) = (template::parse(old).unwrap(), template::parse(new).unwrap());
         let d = diff_versions(
-            &Version::source(&o, with_params(old, old_given)),
-            &Version::source(&n, with_params(new, new_given)),
+            &Version::source(&o, with_params(old_given)),
+            &Version::source(&n, with_params(new_given)),
             &Settings::default(),
         )
         .unwrap_or_else(|(_, p)| panic!("{name}: {p}"));
@@ -447,14 +446,11 @@ fn a_processed_deployed_template_is_compared_as_is() {
     let src = template::parse(PARAM_APP).unwrap();
     let mut deployed = fargate_macro::expand(&src, &Settings::default()).unwrap();
     deployed["Parameters"] = src["Parameters"].clone();
-    let stack_params = with_params(
-        "",
-        &[
-            ("Tag", "1"),
-            ("Subnets", "subnet-1,subnet-2"),
-            ("Token", "****"),
-        ],
-    );
+    let stack_params = with_params(&[
+        ("Tag", "1"),
+        ("Subnets", "subnet-1,subnet-2"),
+        ("Token", "****"),
+    ]);
     let old = Version {
         template: &deployed,
         processed: true,
@@ -562,7 +558,8 @@ fn security_changes_and_broadening() {
     let map = |v: Value| v.as_object().unwrap().clone();
     let none = serde_json::json!([]);
     // (case, old resources, new resources, IAM rows changed, SG rows changed, broadening)
-    let cases: Vec<(&str, Value, Value, usize, usize, Vec<&str>)> = vec![
+    type Case<'a> = (&'a str, Value, Value, usize, usize, Vec<&'a str>);
+    let cases: Vec<Case> = vec![
         (
             "a new action",
             serde_json::json!({"R": role(serde_json::json!([allow("s3:GetObject", "arn:aws:s3:::b/*")]), none.clone())}),

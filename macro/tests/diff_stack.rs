@@ -174,7 +174,8 @@ fn diff_against_a_deployed_stack_in_moto() {
     );
 
     // (case, args, exit code, stdout must contain, stdout must not contain)
-    let cases: Vec<(&str, Vec<&str>, i32, Vec<&str>, Vec<&str>)> = vec![
+    type Case<'a> = (&'a str, Vec<&'a str>, i32, Vec<&'a str>, Vec<&'a str>);
+    let cases: Vec<Case> = vec![
         (
             "the deployed version",
             vec!["--stack", "web", &same],
