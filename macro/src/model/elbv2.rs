@@ -1090,6 +1090,7 @@ pub fn check(st: &Stack, apps: &[App], net: &Network) -> Vec<Finding> {
 
 /// One traffic path of an App.
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
 pub struct Route {
     pub who: String,
     pub listener: String,
