@@ -326,6 +326,22 @@ fn open_to_all(peer: &str) -> bool {
     peer == "0.0.0.0/0" || peer == "::/0"
 }
 
+/// The rows only the new version has (`Add`), then those only the old one has (`Remove`).
+fn row_changes<T: Clone + PartialEq>(old: &[T], new: &[T]) -> Vec<RowChange<T>> {
+    let only = |a: &[T], b: &[T], change: &'static str| -> Vec<RowChange<T>> {
+        a.iter()
+            .filter(|r| !b.contains(r))
+            .map(|r| RowChange {
+                change,
+                row: r.clone(),
+            })
+            .collect()
+    };
+    let mut out = only(new, old, "Add");
+    out.extend(only(old, new, "Remove"));
+    out
+}
+
 /// Compares the IAM statements and security-group rules of two expanded templates.
 pub fn compare(
     old: &serde_json::Map<String, Value>,
@@ -333,31 +349,11 @@ pub fn compare(
 ) -> SecurityChanges {
     let (oi, ni) = (iam_rows(old), iam_rows(new));
     let (os, ns) = (sg_rows(old), sg_rows(new));
-    let mut out = SecurityChanges::default();
-    for r in ni.iter().filter(|r| !oi.contains(r)) {
-        out.iam.push(RowChange {
-            change: "Add",
-            row: r.clone(),
-        });
-    }
-    for r in oi.iter().filter(|r| !ni.contains(r)) {
-        out.iam.push(RowChange {
-            change: "Remove",
-            row: r.clone(),
-        });
-    }
-    for r in ns.iter().filter(|r| !os.contains(r)) {
-        out.security_groups.push(RowChange {
-            change: "Add",
-            row: r.clone(),
-        });
-    }
-    for r in os.iter().filter(|r| !ns.contains(r)) {
-        out.security_groups.push(RowChange {
-            change: "Remove",
-            row: r.clone(),
-        });
-    }
+    let mut out = SecurityChanges {
+        iam: row_changes(&oi, &ni),
+        security_groups: row_changes(&os, &ns),
+        broadening: Vec::new(),
+    };
     let old_grants = grants(&oi);
     let mut seen = std::collections::BTreeSet::new();
     for (res, kind, action, resource) in grants(&ni) {
