@@ -16,6 +16,10 @@ export type CommandLine1 = string | string[];
  */
 export type NonEmptyString = string;
 /**
+ * A duration with a unit (ms, s, m, h), in whole seconds; its bounds are those of the property.
+ */
+export type Duration = string;
+/**
  * The subnets the tasks run in.
  *
  * @minItems 1
@@ -236,21 +240,21 @@ export interface ContainerHealthCheck {
    */
   Command: string | string[];
   /**
-   * Seconds between checks (5-300).
+   * Seconds between checks (5-300). A number of seconds, or with a unit: 90s, 2m, 1h.
    */
-  Interval?: number;
+  Interval?: number | Duration;
   /**
-   * Seconds to wait for a check (2-60), less than Interval.
+   * Seconds to wait for a check (2-60), less than Interval. A number of seconds, or with a unit: 90s, 2m, 1h.
    */
-  Timeout?: number;
+  Timeout?: number | Duration;
   /**
    * Failures before the container is unhealthy (1-10).
    */
   Retries?: number;
   /**
-   * Grace period in seconds before failures count (0-300).
+   * Grace period in seconds before failures count (0-300). A number of seconds, or with a unit: 90s, 2m, 1h.
    */
-  StartPeriod?: number;
+  StartPeriod?: number | Duration;
 }
 /**
  * An IAM policy statement of an identity policy (no Principal).
@@ -350,9 +354,9 @@ export interface LoadBalancer {
   IngressCidr?: string;
   HealthCheck?: TargetHealthCheck;
   /**
-   * Seconds to drain a target (0-3600). Default: 30.
+   * Seconds to drain a target (0-3600). Default: 30. A number of seconds, or with a unit: 90s, 2m, 1h.
    */
-  DeregistrationDelay?: number;
+  DeregistrationDelay?: number | Duration;
   /**
    * true (one day), or the cookie duration in seconds (1-604800).
    */
@@ -378,13 +382,13 @@ export interface TargetHealthCheck {
    */
   Matcher?: string | number;
   /**
-   * Seconds between checks (5-300).
+   * Seconds between checks (5-300). A number of seconds, or with a unit: 90s, 2m, 1h.
    */
-  Interval?: number;
+  Interval?: number | Duration;
   /**
-   * Seconds to wait (2-120), less than Interval.
+   * Seconds to wait (2-120), less than Interval. A number of seconds, or with a unit: 90s, 2m, 1h.
    */
-  Timeout?: number;
+  Timeout?: number | Duration;
   /**
    * 2-10.
    */
@@ -394,9 +398,9 @@ export interface TargetHealthCheck {
    */
   UnhealthyThreshold?: number;
   /**
-   * Seconds ECS ignores failing ALB health checks after a task starts. Default: 60.
+   * Seconds ECS ignores failing ALB health checks after a task starts. Default: 60. A number of seconds, or with a unit: 90s, 2m, 1h.
    */
-  GracePeriod?: number;
+  GracePeriod?: number | Duration;
 }
 /**
  * Registers the tasks in Cloud Map as Name.Namespace (A records, multivalue). Give Namespace (an existing namespace ID, plus NamespaceName to make DiscoveryName available) or NamespaceName alone (a private DNS namespace created once per template).
@@ -539,9 +543,9 @@ export interface Failover {
    */
   StandbyCount?: number;
   /**
-   * Seconds to wait for healthy targets (30-3600). Default: 600.
+   * Seconds to wait for healthy targets (30-3600). Default: 600. A number of seconds, or with a unit: 90s, 2m, 1h.
    */
-  HealthyTimeout?: number;
+  HealthyTimeout?: number | Duration;
 }
 /**
  * The standby named explicitly: exactly one of FunctionArn or TargetGroupArn.
@@ -577,9 +581,9 @@ export interface Trigger {
     | 'LessThanThreshold'
     | 'LessThanOrEqualToThreshold';
   /**
-   * Seconds: 10, 20, 30 or a multiple of 60 (up to 86400). Default: 60.
+   * Seconds: 10, 20, 30 or a multiple of 60 (up to 86400). Default: 60. A number of seconds, or with a unit: 90s, 2m, 1h.
    */
-  Period?: number;
+  Period?: number | Duration;
   /**
    * 1-100. Default: 1.
    */
@@ -619,13 +623,13 @@ export interface LoadTest {
    */
   Concurrency?: number;
   /**
-   * Seconds (1-600). Default: 30.
+   * Seconds (1-600). Default: 30. A number of seconds, or with a unit: 90s, 2m, 1h.
    */
-  Duration?: number;
+  Duration?: number | Duration;
   /**
-   * Seconds to wait for the first good answer (0-600). Default: 60.
+   * Seconds to wait for the first good answer (0-600). Default: 60. A number of seconds, or with a unit: 90s, 2m, 1h.
    */
-  WarmUp?: number;
+  WarmUp?: number | Duration;
   /**
    * Parallel Lambda invocations (1-50). Default: 1.
    */
