@@ -17,6 +17,7 @@ pub mod cloudmap;
 pub mod ecs;
 pub mod elbv2;
 pub mod events;
+pub mod health;
 pub mod iam;
 pub mod metrics;
 pub mod vpc;
@@ -106,6 +107,7 @@ pub fn all_rules() -> Vec<&'static Rule> {
     v.extend(iam::RULES);
     v.extend(cloudmap::RULES);
     v.extend(events::RULES);
+    v.extend(health::RULES);
     v
 }
 
@@ -632,6 +634,7 @@ pub fn analyse(template: &Value) -> Report {
         found.extend(iam::check(&st, &apps));
         found.extend(cloudmap::check(&st, &apps));
         found.extend(events::check(&st, &apps));
+        found.extend(health::check(&st, &apps));
         checks += all_rules().len() * apps.len().max(1);
         for mut f in found {
             if several {

@@ -7,7 +7,8 @@
 //! priorities and ports, the user's own load balancer, listener and rules beside them, and
 //! values given as literals, parameters, `!Sub`, `!If` and imports; also four path patterns in
 //! one condition, wildcard hosts, two Apps with `Priority: auto` on nested paths, one Discovery
-//! name shared by two Apps, and customer-key secrets read whole or by JSON key.
+//! name shared by two Apps, customer-key secrets read whole or by JSON key, and durations
+//! written with units (`30s`, `1m`).
 //!
 //! Nothing here knows what the macro generates: a case is only a source template and the
 //! shapes it holds that AWS documents as valid (see [`Case::valid_shapes`]).
@@ -133,6 +134,9 @@ pub struct AppCase {
     pub sticky: bool,
     /// The container port: default, a literal, or a parameter.
     pub port: Option<Form>,
+    /// Durations written with units (`Interval: 30s`, `Duration: 10s`, `GracePeriod: 2m`) in
+    /// the load balancer's and the container's health checks and the gate.
+    pub unit_durations: bool,
 }
 
 /// The user's own load balancer, listener and rule beside the Apps.
@@ -285,6 +289,7 @@ prop_compose! {
         keep_conflict in proptest::bool::weighted(0.1),
         port in proptest::option::weighted(0.3, prop_oneof![Just(Form::Literal), Just(Form::Param)]),
         (desired, allow_from_previous, arm_spot, sticky) in (proptest::bool::weighted(0.08), proptest::bool::weighted(0.3), proptest::bool::weighted(0.05), proptest::bool::weighted(0.2)),
+        unit_durations in proptest::bool::weighted(0.3),
     ) -> AppCase {
         // Hooks belong to BlueGreen, Canary and Linear (the schema says so): Rolling with hooks
         // is a documented refusal that would only hide the rest of the case.
@@ -292,7 +297,7 @@ prop_compose! {
         // one case in ten of it, so the rest of such cases still expand.
         let strategy = if failover != Failover::None && !keep_conflict { Deploy::Rolling } else { strategy };
         let hooks = hooks && strategy != Deploy::Rolling;
-        AppCase { routing, strategy, hooks, gate, failover, scaling, discovery, discovery_shared_name, condition, retain, image, secret, desired, allow_from_previous, arm_spot, sticky, port }
+        AppCase { routing, strategy, hooks, gate, failover, scaling, discovery, discovery_shared_name, condition, retain, image, secret, desired, allow_from_previous, arm_spot, sticky, port, unit_durations }
     }
 }
 
@@ -484,6 +489,12 @@ pub fn render(c: &Case) -> Value {
     for (i, a) in c.apps.iter().enumerate() {
         let id = Case::app_id(i);
         let mut p = Map::new();
+        if a.unit_durations {
+            p.insert(
+                "HealthCheck".into(),
+                json!({"Command": "true", "Interval": "1m", "Timeout": "5s", "StartPeriod": "0s"}),
+            );
+        }
         p.insert(
             "Image".into(),
             match a.image {
@@ -594,6 +605,11 @@ pub fn render(c: &Case) -> Value {
             if a.sticky {
                 lb["Stickiness"] = json!(true);
             }
+            if a.unit_durations {
+                lb["HealthCheck"] =
+                    json!({"Interval": "30s", "Timeout": "5s", "GracePeriod": "2m"});
+                lb["DeregistrationDelay"] = json!("30s");
+            }
             p.insert("LoadBalancer".into(), lb);
         }
         if a.strategy != Deploy::Rolling || a.hooks {
@@ -610,7 +626,11 @@ pub fn render(c: &Case) -> Value {
             threshold,
         } = &a.gate
         {
-            let mut g = json!({"Rate": 5, "Duration": 10});
+            let mut g = if a.unit_durations {
+                json!({"Rate": 5, "Duration": "10s", "WarmUp": "1m"})
+            } else {
+                json!({"Rate": 5, "Duration": 10})
+            };
             match path {
                 GatePath::Default => {}
                 GatePath::Absolute => g["Path"] = json!(format!("/app{i}/health")),
