@@ -254,13 +254,13 @@ impl<'p> Reader<'p> {
         let in_unit = |secs: u64| {
             let f = factor_ms.max(1000) / 1000;
             let u = if factor_ms < 1000 { "s" } else { unit.trim() };
-            if secs % f == 0 {
+            if secs.is_multiple_of(f) {
                 format!("{}{u}", secs / f)
             } else {
                 format!("{secs}s")
             }
         };
-        if ms % 1000 != 0 {
+        if !ms.is_multiple_of(1000) {
             self.err(p, format!("{} is not a whole number of seconds", show(v)));
             return None;
         }
