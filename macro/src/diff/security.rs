@@ -91,6 +91,17 @@ fn statements(doc: Option<&Value>) -> Vec<&Value> {
     }
 }
 
+/// A statement's `Action` or `Resource` list, or its `NotAction`/`NotResource` one marked so.
+fn element(s: &Value, key: &str) -> Vec<String> {
+    match s.get(key) {
+        Some(v) => list(Some(v)),
+        None => list(s.get(&format!("Not{key}")))
+            .into_iter()
+            .map(|x| format!("Not{key}: {x}"))
+            .collect(),
+    }
+}
+
 fn iam_row(resource: &str, kind: &str, s: &Value) -> IamRow {
     let actions = if kind == "Trust" {
         match s.get("Principal") {
@@ -100,22 +111,10 @@ fn iam_row(resource: &str, kind: &str, s: &Value) -> IamRow {
                 .collect(),
             other => list(other),
         }
-    } else if let Some(a) = s.get("Action") {
-        list(Some(a))
     } else {
-        list(s.get("NotAction"))
-            .into_iter()
-            .map(|a| format!("NotAction: {a}"))
-            .collect()
+        element(s, "Action")
     };
-    let resources = if let Some(r) = s.get("Resource") {
-        list(Some(r))
-    } else {
-        list(s.get("NotResource"))
-            .into_iter()
-            .map(|r| format!("NotResource: {r}"))
-            .collect()
-    };
+    let resources = element(s, "Resource");
     IamRow {
         resource: resource.to_string(),
         kind: kind.to_string(),
@@ -249,32 +248,14 @@ pub fn sg_rows(resources: &serde_json::Map<String, Value>) -> Vec<SgRow> {
     rows
 }
 
-/// IAM's wildcard match: `*` any run of characters, `?` one. Action names are matched without
-/// regard to case, resource ARNs with it ("Action ... names are case insensitive":
+/// IAM's wildcard match: `*` any run of characters, `?` one, as ELBv2's path patterns (the
+/// model's matcher). Action names are matched without regard to case, resource ARNs with it
+/// ("Action ... names are case insensitive":
 /// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_action.html;
 /// "you can use wildcard characters (* and ?) within any ARN segment":
 /// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html).
 pub fn wildcard_match(pattern: &str, value: &str) -> bool {
-    let (p, v): (Vec<char>, Vec<char>) = (pattern.chars().collect(), value.chars().collect());
-    // Iterative match with backtracking to the last `*`.
-    let (mut i, mut j, mut star, mut mark) = (0, 0, None, 0);
-    while j < v.len() {
-        if i < p.len() && (p[i] == '?' || p[i] == v[j]) {
-            i += 1;
-            j += 1;
-        } else if i < p.len() && p[i] == '*' {
-            star = Some(i);
-            mark = j;
-            i += 1;
-        } else if let Some(s) = star {
-            i = s + 1;
-            mark += 1;
-            j = mark;
-        } else {
-            return false;
-        }
-    }
-    p[i..].iter().all(|c| *c == '*')
+    crate::model::elbv2::wildcard(pattern, value, false)
 }
 
 /// Whether `old` grants everything `new` names: equal, or a wildcard of `old` matches it
@@ -286,11 +267,7 @@ fn covers(old: &str, new: &str, ignore_case: bool) -> bool {
     if new.starts_with('{') || old.starts_with('{') || !old.contains(['*', '?']) {
         return ignore_case && old.eq_ignore_ascii_case(new);
     }
-    if ignore_case {
-        wildcard_match(&old.to_ascii_lowercase(), &new.to_ascii_lowercase())
-    } else {
-        wildcard_match(old, new)
-    }
+    crate::model::elbv2::wildcard(old, new, ignore_case)
 }
 
 /// The (action, resource) pairs an Allow statement grants, per resource of the template.
