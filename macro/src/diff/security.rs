@@ -95,7 +95,7 @@ fn statements(doc: Option<&Value>) -> Vec<&Value> {
 fn element(s: &Value, key: &str) -> Vec<String> {
     match s.get(key) {
         Some(v) => list(Some(v)),
-        None => list(s.get(&format!("Not{key}")))
+        None => list(s.get(format!("Not{key}")))
             .into_iter()
             .map(|x| format!("Not{key}: {x}"))
             .collect(),
