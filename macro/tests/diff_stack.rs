@@ -214,6 +214,17 @@ fn diff_against_a_deployed_stack_in_moto() {
             vec![],
         ),
         (
+            "the change set in the JSON output",
+            vec!["--stack", "web", "--change-set", "--format", "json", &port],
+            1,
+            vec![
+                "\"ChangeSet\": [",
+                "\"LogicalId\": \"WebTargetGroup\",\n      \"Action\": \"Modify\"",
+                "\"Action\": \"Replace\"",
+            ],
+            vec!["\"Replacement\": \"True\""],
+        ),
+        (
             "--fail-on replacement from the local answer (moto gives none)",
             vec!["--stack", "web", "--change-set", "--fail-on", "replacement", &port],
             2,
