@@ -647,20 +647,35 @@ fn security_changes_and_broadening() {
 }
 
 /// Colour only on a terminal, never with NO_COLOR in auto; `--color always|never` override.
+/// The terminal is a pseudo-terminal from util-linux `script`.
 #[test]
 fn colour_follows_the_terminal_and_no_color() {
     let base = dir().join("base.yaml");
     let new = dir().join("port_change/new.yaml");
-    // (args, NO_COLOR set, escapes expected); stdout is a pipe here, as in CI.
-    let cases: [(&[&str], bool, bool); 4] = [
-        (&[], false, false),
-        (&["--color", "always"], false, true),
-        (&["--color", "always"], true, true),
-        (&["--color", "never"], false, false),
+    // (args, NO_COLOR set, on a terminal, escapes expected)
+    let cases: [(&[&str], bool, bool, bool); 7] = [
+        (&[], false, false, false),
+        (&[], false, true, true),
+        (&[], true, true, false),
+        (&["--color", "never"], false, true, false),
+        (&["--color", "always"], false, false, true),
+        (&["--color", "always"], true, false, true),
+        (&["--color", "never"], false, false, false),
     ];
-    for (args, no_color, escapes) in cases {
-        let mut c = bin();
-        c.arg("diff").args(args).arg(&base).arg(&new);
+    for (args, no_color, tty, escapes) in cases {
+        let mut words = vec![env!("CARGO_BIN_EXE_fargate-app").to_string(), "diff".into()];
+        words.extend(args.iter().map(|a| a.to_string()));
+        words.push(base.to_string_lossy().into_owned());
+        words.push(new.to_string_lossy().into_owned());
+        let mut c = if tty {
+            let mut c = Command::new("script");
+            c.args(["-qec", &words.join(" "), "/dev/null"]);
+            c
+        } else {
+            let mut c = Command::new(&words[0]);
+            c.args(&words[1..]);
+            c
+        };
         if no_color {
             c.env("NO_COLOR", "1");
         } else {
@@ -668,11 +683,8 @@ fn colour_follows_the_terminal_and_no_color() {
         }
         let out = c.output().unwrap();
         let text = String::from_utf8(out.stdout).unwrap();
-        assert_eq!(
-            text.contains("\x1b["),
-            escapes,
-            "{args:?} NO_COLOR={no_color}"
-        );
-        assert!(text.contains("WebTargetGroup"), "{args:?}");
+        let case = format!("{args:?} NO_COLOR={no_color} tty={tty}");
+        assert_eq!(text.contains("\x1b["), escapes, "{case}: {text}");
+        assert!(text.contains("WebTargetGroup"), "{case}: {text}");
     }
 }
