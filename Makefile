@@ -73,11 +73,11 @@ deploy: ## Install everything with only AWS credentials and a region: bucket sta
 expand: ## Expand an example locally: make expand [EXAMPLE=path] [FORMAT=yaml] > out.json
 	@cargo run -q --bin fargate-app -- expand --format $(FORMAT) $(EXAMPLE)
 
-diff-example: ## What a Port change of example 001 would replace (fargate-app diff; exit 2 = replacement)
+diff-example: ## What a Port change of example 001 would replace (fargate-app diff --fail-on replacement: exit 2)
 	@mkdir -p tests/.tmp
 	@sed 's/Port: 8448/Port: 9090/' examples/001-app-behind-alb/template.yaml > tests/.tmp/001-port-9090.yaml
-	@cargo run -q --bin fargate-app -- diff examples/001-app-behind-alb/template.yaml tests/.tmp/001-port-9090.yaml; \
-	  rc=$$?; echo "(fargate-app diff exit code $$rc)"; [ $$rc -le 2 ]
+	@cargo run -q --bin fargate-app -- diff --fail-on replacement examples/001-app-behind-alb/template.yaml tests/.tmp/001-port-9090.yaml; \
+	  rc=$$?; echo "(fargate-app diff exit code $$rc: 2 is a replacement)"; [ $$rc -eq 2 ]
 
 test: setup ## Run every test (Rust unit, golden, property and integration tests; template lint)
 	tests/install-inputs.sh

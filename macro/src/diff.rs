@@ -4,6 +4,12 @@
 //! (`create_only.rs`), when it references a replaced resource through such a property, or when
 //! its logical ID changed (a renamed App or generated ID: CloudFormation creates the new ID and
 //! deletes the old one).
+//!
+//! Parameters: each version's `Ref`s to its parameters are replaced by their values (the
+//! template's `Default`, overridden by the values given, or by the deployed stack's) before the
+//! comparison, so a new image tag in a parameter's `Default` shows as a new image.
+
+pub mod security;
 
 use crate::create_only::CREATE_ONLY;
 use crate::error::Problems;
@@ -16,7 +22,6 @@ use std::fmt::Write;
 
 /// What happens to one resource.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
 pub enum Action {
     Add,
     Remove,
@@ -30,6 +35,7 @@ pub enum Action {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
 pub struct PropertyChange {
     /// `Properties.Port`, `Properties.ContainerDefinitions[0].Image`, `DependsOn`.
     pub path: String,
@@ -45,10 +51,14 @@ pub struct PropertyChange {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
 pub struct ResourceChange {
     pub logical_id: String,
-    #[serde(rename = "type")]
+    #[serde(rename = "Type")]
     pub resource_type: String,
+    /// The App that generates it (none for the template's own resources).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app: Option<String>,
     pub action: Action,
     /// The logical ID this resource takes over (App or generated ID renamed).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -61,6 +71,7 @@ pub struct ResourceChange {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
 pub struct Summary {
     pub added: usize,
     pub removed: usize,
@@ -69,11 +80,31 @@ pub struct Summary {
     pub new_revisions: usize,
 }
 
+/// A parameter whose value differs between the versions.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ParameterChange {
+    pub name: String,
+    /// The value, `****` for a `NoEcho` parameter, absent when the version has none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub old: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new: Option<String>,
+    /// A `NoEcho` value the deployed stack does not show: its change cannot be seen.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub unknown: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
 pub struct Diff {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub parameters: Vec<ParameterChange>,
     /// Apps renamed between the versions, `(old, new)`.
     pub renamed_apps: Vec<(String, String)>,
     pub resources: Vec<ResourceChange>,
+    #[serde(flatten)]
+    pub security: security::SecurityChanges,
     pub summary: Summary,
 }
 
@@ -84,58 +115,98 @@ pub enum Side {
     New,
 }
 
+/// ANSI colours for the text report (on a terminal only; see the CLI).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Colour {
+    Off,
+    On,
+}
+
+impl Colour {
+    fn paint(self, code: &str, text: &str) -> String {
+        match self {
+            Colour::Off => text.to_string(),
+            Colour::On => format!("\x1b[{code}m{text}\x1b[0m"),
+        }
+    }
+}
+
+const GREEN: &str = "32";
+const RED: &str = "31";
+const YELLOW: &str = "33";
+const BOLD_RED: &str = "1;31";
+const BOLD: &str = "1";
+
 impl Diff {
-    /// 0 no change, 1 changes, 2 at least one replacement (a CI guard).
-    pub fn exit_code(&self) -> u8 {
-        if self.summary.replaced > 0 {
+    /// 0 no change, 1 changes; with `fail_on_replacement`, 2 when a resource is replaced (a
+    /// CI guard). Trouble (a version that cannot be read or expanded) is the CLI's 3.
+    pub fn exit_code(&self, fail_on_replacement: bool) -> u8 {
+        if fail_on_replacement && self.summary.replaced > 0 {
             2
-        } else if self.resources.is_empty() {
+        } else if self.resources.is_empty() && self.parameters.is_empty() {
             0
         } else {
             1
         }
     }
 
-    /// The human-readable report.
+    /// The human-readable report, without colour.
     pub fn render(&self) -> String {
+        self.render_with(Colour::Off)
+    }
+
+    /// The human-readable report: parameters, then resources grouped by App, then the IAM
+    /// and security-group tables and the broadening warnings, then the counts.
+    pub fn render_with(&self, colour: Colour) -> String {
         let mut s = String::new();
+        if !self.parameters.is_empty() {
+            let _ = writeln!(s, "{}", colour.paint(BOLD, "Parameters"));
+            for p in &self.parameters {
+                let line = match (&p.old, &p.new) {
+                    _ if p.unknown => format!(
+                        "~ {}: NoEcho, the deployed value is not shown: not compared",
+                        p.name
+                    ),
+                    (None, Some(n)) => colour.paint(GREEN, &format!("+ {}: {n:?}", p.name)),
+                    (Some(o), None) => colour.paint(RED, &format!("- {}: {o:?}", p.name)),
+                    (o, n) => colour.paint(
+                        YELLOW,
+                        &format!(
+                            "~ {}: {:?} -> {:?}",
+                            p.name,
+                            o.as_deref().unwrap_or_default(),
+                            n.as_deref().unwrap_or_default()
+                        ),
+                    ),
+                };
+                let _ = writeln!(s, "  {line}");
+            }
+        }
         for (old, new) in &self.renamed_apps {
             let _ = writeln!(
                 s,
                 "App {old} renamed to {new}: every resource it generates is replaced"
             );
         }
+        let mut groups: Vec<Option<&String>> = Vec::new();
         for r in &self.resources {
-            let (mark, word) = match r.action {
-                Action::Add => ('+', "add"),
-                Action::Remove => ('-', "remove"),
-                Action::Modify => ('~', "modify in place"),
-                Action::Replace => ('!', "REPLACE"),
-                Action::NewRevision => ('~', "new revision"),
-            };
-            let _ = write!(s, "{mark} {} ({}) {word}", r.logical_id, r.resource_type);
-            if let Some(from) = &r.renamed_from {
-                let _ = write!(s, ": logical ID renamed from {from}");
-            }
-            if r.action == Action::Modify && !r.replacement_known {
-                let _ = write!(s, " (replacement not known for this type)");
-            }
-            s.push('\n');
-            for c in &r.changes {
-                match &c.because {
-                    Some(b) => {
-                        let _ = write!(s, "    {}: {} changes value ({b})", c.path, show(&c.new));
-                    }
-                    None => {
-                        let _ = write!(s, "    {}: {} -> {}", c.path, show(&c.old), show(&c.new));
-                    }
-                }
-                if c.replacement {
-                    s.push_str(" [replacement]");
-                }
-                s.push('\n');
+            if !groups.contains(&r.app.as_ref()) {
+                groups.push(r.app.as_ref());
             }
         }
+        // The template's own resources after the Apps.
+        groups.sort_by_key(|g| g.is_none());
+        for g in groups {
+            let title = match g {
+                Some(app) => format!("App {app}"),
+                None => "Other resources".to_string(),
+            };
+            let _ = writeln!(s, "{}", colour.paint(BOLD, &title));
+            for r in self.resources.iter().filter(|r| r.app.as_ref() == g) {
+                render_resource(&mut s, r, colour);
+            }
+        }
+        self.render_security(&mut s, colour);
         let m = &self.summary;
         let _ = writeln!(
             s,
@@ -143,6 +214,131 @@ impl Diff {
             m.added, m.removed, m.modified, m.new_revisions, m.replaced
         );
         s
+    }
+
+    fn render_security(&self, s: &mut String, colour: Colour) {
+        let mark = |c: &str| if c == "Add" { ('+', GREEN) } else { ('-', RED) };
+        if !self.security.iam.is_empty() {
+            let _ = writeln!(s, "{}", colour.paint(BOLD, "IAM statement changes"));
+            let rows: Vec<[String; 6]> = self
+                .security
+                .iam
+                .iter()
+                .map(|c| {
+                    let r = &c.row;
+                    [
+                        mark(c.change).0.to_string(),
+                        r.resource.clone(),
+                        r.kind.clone(),
+                        r.effect.clone(),
+                        r.actions.join(" "),
+                        r.resources.join(" ")
+                            + &r.condition
+                                .as_ref()
+                                .map(|c| format!(" if {c}"))
+                                .unwrap_or_default(),
+                    ]
+                })
+                .collect();
+            let head =
+                ["", "Resource", "Kind", "Effect", "Action / Principal", "On"].map(String::from);
+            table(s, &head, &rows, colour, |r| {
+                mark(if r[0] == "+" { "Add" } else { "Remove" }).1
+            });
+        }
+        if !self.security.security_groups.is_empty() {
+            let _ = writeln!(s, "{}", colour.paint(BOLD, "Security group changes"));
+            let rows: Vec<[String; 5]> = self
+                .security
+                .security_groups
+                .iter()
+                .map(|c| {
+                    let r = &c.row;
+                    [
+                        mark(c.change).0.to_string(),
+                        r.group.clone(),
+                        r.direction.clone(),
+                        r.ports.clone(),
+                        r.peer.clone(),
+                    ]
+                })
+                .collect();
+            let head = ["", "Group", "Direction", "Ports", "Peer"].map(String::from);
+            table(s, &head, &rows, colour, |r| {
+                mark(if r[0] == "+" { "Add" } else { "Remove" }).1
+            });
+        }
+        if !self.security.broadening.is_empty() {
+            let _ = writeln!(
+                s,
+                "{}",
+                colour.paint(BOLD_RED, "Warning: this change broadens access:")
+            );
+            for b in &self.security.broadening {
+                let _ = writeln!(s, "  {b}");
+            }
+        }
+    }
+}
+
+/// Columns padded to their widest cell; each row coloured by `paint`.
+fn table<const N: usize>(
+    s: &mut String,
+    head: &[String; N],
+    rows: &[[String; N]],
+    colour: Colour,
+    paint: impl Fn(&[String; N]) -> &'static str,
+) {
+    let mut width = [0usize; N];
+    for r in std::iter::once(head).chain(rows) {
+        for (w, c) in width.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |r: &[String; N]| {
+        let mut l = String::from("  ");
+        for (i, (c, w)) in r.iter().zip(width).enumerate() {
+            if i + 1 == N {
+                l.push_str(c);
+            } else {
+                let _ = write!(l, "{c:<w$}  ");
+            }
+        }
+        l.trim_end().to_string()
+    };
+    let _ = writeln!(s, "{}", line(head));
+    for r in rows {
+        let _ = writeln!(s, "{}", colour.paint(paint(r), &line(r)));
+    }
+}
+
+fn render_resource(s: &mut String, r: &ResourceChange, colour: Colour) {
+    let (mark, word, code) = match r.action {
+        Action::Add => ('+', "add", GREEN),
+        Action::Remove => ('-', "remove", RED),
+        Action::Modify => ('~', "modify in place", YELLOW),
+        Action::Replace => ('!', "REPLACE", BOLD_RED),
+        Action::NewRevision => ('~', "new revision", YELLOW),
+    };
+    let mut head = format!("{mark} {} ({}) {word}", r.logical_id, r.resource_type);
+    if let Some(from) = &r.renamed_from {
+        let _ = write!(head, ": logical ID renamed from {from}");
+    }
+    if r.action == Action::Modify && !r.replacement_known {
+        head.push_str(" (replacement not known for this type)");
+    }
+    let _ = writeln!(s, "  {}", colour.paint(code, &head));
+    for c in &r.changes {
+        let mut line = match (&c.because, &c.old, &c.new) {
+            (Some(b), _, _) => format!("{}: {} changes value ({b})", c.path, show(&c.new)),
+            (None, None, Some(_)) => format!("+ {}: {}", c.path, show(&c.new)),
+            (None, Some(_), None) => format!("- {}: {}", c.path, show(&c.old)),
+            (None, _, _) => format!("{}: {} -> {}", c.path, show(&c.old), show(&c.new)),
+        };
+        if c.replacement {
+            line.push_str(" [replacement]");
+        }
+        let _ = writeln!(s, "      {line}");
     }
 }
 
@@ -153,15 +349,239 @@ fn show(v: &Option<Value>) -> String {
     }
 }
 
-/// Expands both versions and compares them.
+/// Expands both versions and compares them, each with its parameters' defaults.
 pub fn diff_templates(
     old: &Value,
     new: &Value,
     settings: &Settings,
 ) -> Result<Diff, (Side, Problems)> {
-    let old_x = crate::expand(old, settings).map_err(|p| (Side::Old, p))?;
-    let new_x = crate::expand(new, settings).map_err(|p| (Side::New, p))?;
-    Ok(compare(old, &old_x, new, &new_x))
+    diff_versions(
+        &Version::source(old, Map::new()),
+        &Version::source(new, Map::new()),
+        settings,
+    )
+}
+
+/// One version of a stack's template.
+#[derive(Debug, Clone)]
+pub struct Version<'a> {
+    pub template: &'a Value,
+    /// The template as CloudFormation processed it (a deployed stack's `GetTemplate` with
+    /// `TemplateStage: Processed`): compared as is, not expanded.
+    pub processed: bool,
+    /// Parameter values given (`--parameters`, or the deployed stack's `DescribeStacks`);
+    /// the others take their `Default`. A list is one comma-separated string, as
+    /// CloudFormation takes it.
+    pub parameters: Map<String, Value>,
+}
+
+impl<'a> Version<'a> {
+    pub fn source(template: &'a Value, parameters: Map<String, Value>) -> Self {
+        Version {
+            template,
+            processed: false,
+            parameters,
+        }
+    }
+}
+
+/// The value of each parameter of a version: given, else its `Default`; `None` when neither.
+fn parameter_values(v: &Version) -> Vec<(String, Option<String>, &'static str)> {
+    let params = v
+        .template
+        .get("Parameters")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    for (name, decl) in &params {
+        let value = v
+            .parameters
+            .get(name)
+            .or_else(|| decl.get("Default"))
+            .map(|x| match x {
+                Value::String(s) => s.clone(),
+                Value::Array(a) => a
+                    .iter()
+                    .map(|i| i.as_str().map(str::to_string).unwrap_or(i.to_string()))
+                    .collect::<Vec<_>>()
+                    .join(","),
+                other => other.to_string(),
+            });
+        let no_echo = match decl.get("NoEcho") {
+            Some(Value::Bool(b)) => *b,
+            Some(Value::String(s)) => s.eq_ignore_ascii_case("true"),
+            _ => false,
+        };
+        let kind = match decl.get("Type").and_then(Value::as_str) {
+            Some(t) if t.starts_with("List<") || t == "CommaDelimitedList" => "list",
+            _ if no_echo => "secret",
+            _ => "text",
+        };
+        out.push((name.clone(), value, kind));
+    }
+    out
+}
+
+/// Compares two versions: each source is expanded with its parameter values (a processed
+/// template is taken as is), the `Ref`s to parameters known in both are replaced by their
+/// values, then the resources are compared.
+pub fn diff_versions(
+    old: &Version,
+    new: &Version,
+    settings: &Settings,
+) -> Result<Diff, (Side, Problems)> {
+    let expand_one = |v: &Version, side: Side| -> Result<Value, (Side, Problems)> {
+        if v.processed {
+            return Ok(v.template.clone());
+        }
+        let mut s = settings.clone();
+        s.parameter_values = v.parameters.clone();
+        crate::expand(v.template, &s).map_err(|p| (side, p))
+    };
+    let mut old_x = expand_one(old, Side::Old)?;
+    let mut new_x = expand_one(new, Side::New)?;
+    let (ov, nv) = (parameter_values(old), parameter_values(new));
+    let mut changes = Vec::new();
+    let mut known: HashMap<String, (Value, Value)> = HashMap::new();
+    for (name, value, kind) in &nv {
+        let before = ov.iter().find(|(n, _, _)| n == name);
+        // `DescribeStacks` shows a NoEcho parameter's value as `****`.
+        let hidden = |x: &Option<String>| x.as_deref() == Some("****");
+        let mask = |x: &Option<String>| {
+            if *kind == "secret" {
+                x.as_ref().map(|_| "****".to_string())
+            } else {
+                x.clone()
+            }
+        };
+        match before {
+            None => changes.push(ParameterChange {
+                name: name.clone(),
+                old: None,
+                new: mask(value),
+                unknown: false,
+            }),
+            Some((_, old_value, _)) if hidden(old_value) && old.processed => {
+                changes.push(ParameterChange {
+                    name: name.clone(),
+                    old: old_value.clone(),
+                    new: mask(value),
+                    unknown: true,
+                })
+            }
+            Some((_, old_value, old_kind)) => {
+                if old_value != value {
+                    changes.push(ParameterChange {
+                        name: name.clone(),
+                        old: mask(old_value),
+                        new: mask(value),
+                        unknown: false,
+                    });
+                }
+                if let (Some(o), Some(n)) = (old_value, value) {
+                    let as_value = |x: &str, k: &str| {
+                        if k == "list" {
+                            Value::Array(x.split(',').map(|i| Value::String(i.into())).collect())
+                        } else {
+                            Value::String(x.into())
+                        }
+                    };
+                    known.insert(name.clone(), (as_value(o, old_kind), as_value(n, kind)));
+                }
+            }
+        }
+    }
+    for (name, value, kind) in &ov {
+        if !nv.iter().any(|(n, _, _)| n == name) {
+            changes.push(ParameterChange {
+                name: name.clone(),
+                old: if *kind == "secret" {
+                    value.as_ref().map(|_| "****".into())
+                } else {
+                    value.clone()
+                },
+                new: None,
+                unknown: false,
+            });
+        }
+    }
+    let old_values: HashMap<String, Value> = known
+        .iter()
+        .map(|(k, (o, _))| (k.clone(), o.clone()))
+        .collect();
+    let new_values: HashMap<String, Value> = known.into_iter().map(|(k, (_, n))| (k, n)).collect();
+    if let Some(r) = old_x.get_mut("Resources") {
+        substitute(r, &old_values);
+    }
+    if let Some(r) = new_x.get_mut("Resources") {
+        substitute(r, &new_values);
+    }
+    // A processed template has no Apps: the new version's Apps name its resources.
+    let old_source = if old.processed {
+        new.template
+    } else {
+        old.template
+    };
+    let mut d = compare(old_source, &old_x, new.template, &new_x);
+    d.parameters = changes;
+    Ok(d)
+}
+
+/// Replaces `Ref`s to parameters by their values, and `${Name}` in `Fn::Sub` strings (but for
+/// the `Fn::Sub`'s own variables).
+fn substitute(v: &mut Value, values: &HashMap<String, Value>) {
+    match v {
+        Value::Object(m) => {
+            if m.len() == 1 {
+                if let Some(Value::String(name)) = m.get("Ref") {
+                    if let Some(x) = values.get(name) {
+                        *v = x.clone();
+                        return;
+                    }
+                }
+                if let Some(sub) = m.get_mut("Fn::Sub") {
+                    let (text, vars) = match sub {
+                        Value::String(_) => (sub, None),
+                        Value::Array(a) if !a.is_empty() => {
+                            let (first, rest) = a.split_at_mut(1);
+                            (&mut first[0], rest.first_mut())
+                        }
+                        _ => return,
+                    };
+                    let local: HashSet<String> = vars
+                        .as_ref()
+                        .and_then(|x| x.as_object())
+                        .map(|m| m.keys().cloned().collect())
+                        .unwrap_or_default();
+                    if let Value::String(t) = text {
+                        for (name, x) in values {
+                            if let (Value::String(val), false) = (x, local.contains(name)) {
+                                *t = t.replace(&format!("${{{name}}}"), val);
+                            }
+                        }
+                    }
+                    let literal = match (&*text, &vars) {
+                        (Value::String(t), None) if !t.contains("${") => Some(t.clone()),
+                        _ => None,
+                    };
+                    if let Some(vars) = vars {
+                        substitute(vars, values);
+                    }
+                    // Nothing left to substitute: the value is that string.
+                    if let Some(t) = literal {
+                        *v = Value::String(t);
+                    }
+                    return;
+                }
+            }
+            for x in m.values_mut() {
+                substitute(x, values);
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(|x| substitute(x, values)),
+        _ => {}
+    }
 }
 
 fn resources(t: &Value) -> Map<String, Value> {
@@ -269,6 +689,7 @@ pub fn compare(old: &Value, old_x: &Value, new: &Value, new_x: &Value) -> Diff {
                 logical_id: id.clone(),
                 resource_type: t,
                 action: Action::Replace,
+                app: None,
                 renamed_from: Some(from.clone()),
                 replacement_known: true,
                 changes: Vec::new(),
@@ -280,6 +701,7 @@ pub fn compare(old: &Value, old_x: &Value, new: &Value, new_x: &Value) -> Diff {
                 logical_id: id.clone(),
                 resource_type: t,
                 action: Action::Add,
+                app: None,
                 renamed_from: None,
                 replacement_known: known,
                 changes: Vec::new(),
@@ -299,6 +721,7 @@ pub fn compare(old: &Value, old_x: &Value, new: &Value, new_x: &Value) -> Diff {
             logical_id: id.clone(),
             resource_type: t,
             action: Action::Modify,
+            app: None,
             renamed_from: None,
             replacement_known: known,
             changes,
@@ -310,6 +733,7 @@ pub fn compare(old: &Value, old_x: &Value, new: &Value, new_x: &Value) -> Diff {
                 logical_id: id.clone(),
                 resource_type: type_of(o),
                 action: Action::Remove,
+                app: None,
                 renamed_from: None,
                 replacement_known: create_only(&type_of(o)).is_some(),
                 changes: Vec::new(),
@@ -358,6 +782,7 @@ pub fn compare(old: &Value, old_x: &Value, new: &Value, new_x: &Value) -> Diff {
                             logical_id: id.clone(),
                             resource_type: type_of(n),
                             action: Action::Modify,
+                            app: None,
                             renamed_from: None,
                             replacement_known: create_only(&type_of(n)).is_some(),
                             changes: Vec::new(),
@@ -403,9 +828,16 @@ pub fn compare(old: &Value, old_x: &Value, new: &Value, new_x: &Value) -> Diff {
             Action::NewRevision => summary.new_revisions += 1,
         }
     }
+    for r in &mut out {
+        r.app = owner(&r.logical_id, &new_apps)
+            .or_else(|| owner(&r.logical_id, &old_apps))
+            .map(str::to_string);
+    }
     Diff {
+        parameters: Vec::new(),
         renamed_apps: renamed,
         resources: out,
+        security: security::compare(&old_r, &new_r),
         summary,
     }
 }
@@ -500,11 +932,7 @@ fn compare_value(
                 compare_value(a.get(k), b.get(k), format!("{path}.{k}"), out);
             }
         }
-        (Some(Value::Array(a)), Some(Value::Array(b))) if a.len() == b.len() => {
-            for (i, (x, y)) in a.iter().zip(b).enumerate() {
-                compare_value(Some(x), Some(y), format!("{path}[{i}]"), out);
-            }
-        }
+        (Some(Value::Array(a)), Some(Value::Array(b))) => compare_list(a, b, &path, out),
         _ => out.push(PropertyChange {
             path,
             old: o.cloned(),
@@ -513,6 +941,66 @@ fn compare_value(
             because: None,
         }),
     }
+}
+
+/// A changed list, item by item: the items both versions have in the same order (their longest
+/// common subsequence) are kept; between two kept items, removed and added items are paired
+/// in order as modified items, the rest shown as removed (at their old index) or added (at
+/// their new index). Lists of the same length are compared index by index.
+fn compare_list(a: &[Value], b: &[Value], path: &str, out: &mut Vec<PropertyChange>) {
+    if a.len() == b.len() {
+        for (i, (x, y)) in a.iter().zip(b).enumerate() {
+            compare_value(Some(x), Some(y), format!("{path}[{i}]"), out);
+        }
+        return;
+    }
+    let (n, m) = (a.len(), b.len());
+    // lcs[i][j]: the longest common subsequence of a[i..] and b[j..].
+    let mut lcs = vec![vec![0usize; m + 1]; n + 1];
+    for i in (0..n).rev() {
+        for j in (0..m).rev() {
+            lcs[i][j] = if a[i] == b[j] {
+                lcs[i + 1][j + 1] + 1
+            } else {
+                lcs[i + 1][j].max(lcs[i][j + 1])
+            };
+        }
+    }
+    let (mut i, mut j) = (0, 0);
+    let (mut gone, mut came): (Vec<usize>, Vec<usize>) = (Vec::new(), Vec::new());
+    let flush = |gone: &mut Vec<usize>, came: &mut Vec<usize>, out: &mut Vec<PropertyChange>| {
+        let pairs = gone.len().min(came.len());
+        for k in 0..pairs {
+            compare_value(
+                Some(&a[gone[k]]),
+                Some(&b[came[k]]),
+                format!("{path}[{}]", came[k]),
+                out,
+            );
+        }
+        for &g in &gone[pairs..] {
+            compare_value(Some(&a[g]), None, format!("{path}[{g}]"), out);
+        }
+        for &c in &came[pairs..] {
+            compare_value(None, Some(&b[c]), format!("{path}[{c}]"), out);
+        }
+        gone.clear();
+        came.clear();
+    };
+    while i < n || j < m {
+        if i < n && j < m && a[i] == b[j] {
+            flush(&mut gone, &mut came, out);
+            i += 1;
+            j += 1;
+        } else if j < m && (i == n || lcs[i][j + 1] >= lcs[i + 1][j]) {
+            came.push(j);
+            j += 1;
+        } else {
+            gone.push(i);
+            i += 1;
+        }
+    }
+    flush(&mut gone, &mut came, out);
 }
 
 fn is_intrinsic(m: &Map<String, Value>) -> bool {

@@ -215,6 +215,71 @@ impl<'p> Reader<'p> {
         }
     }
 
+    /// A duration in whole seconds, `min..=max`: a number of seconds (`60`, `"60"`) or a
+    /// number with a unit (`"90s"`, `"2m"`, `"1h"`, `"1500ms"` when it is whole seconds), as
+    /// the CLI's durations. An error gives the bounds in the unit the value was written in
+    /// (`"20m" is out of range (1s to 10m)`).
+    pub fn seconds(&mut self, p: &str, v: &Value, min: u64, max: u64) -> Option<Val<u64>> {
+        let Value::String(text) = v else {
+            return self.int(p, v, min, max);
+        };
+        let t = text.trim();
+        let digits = t.bytes().take_while(u8::is_ascii_digit).count();
+        let (number, unit) = t.split_at(digits);
+        if unit.is_empty() {
+            return self.int(p, v, min, max);
+        }
+        let factor_ms: u64 = match unit.trim() {
+            "ms" => 1,
+            "s" => 1000,
+            "m" => 60_000,
+            "h" => 3_600_000,
+            _ => 0,
+        };
+        let ms = number
+            .parse::<u64>()
+            .ok()
+            .filter(|_| factor_ms > 0)
+            .and_then(|n| n.checked_mul(factor_ms));
+        let Some(ms) = ms else {
+            self.err(
+                p,
+                format!(
+                    "expected a duration from {min} to {max} seconds: a number of seconds (60) or one with a unit (90s, 2m, 1h), got {}",
+                    show(v)
+                ),
+            );
+            return None;
+        };
+        let in_unit = |secs: u64| {
+            let f = factor_ms.max(1000) / 1000;
+            let u = if factor_ms < 1000 { "s" } else { unit.trim() };
+            if secs.is_multiple_of(f) {
+                format!("{}{u}", secs / f)
+            } else {
+                format!("{secs}s")
+            }
+        };
+        if !ms.is_multiple_of(1000) {
+            self.err(p, format!("{} is not a whole number of seconds", show(v)));
+            return None;
+        }
+        let secs = ms / 1000;
+        if secs < min || secs > max {
+            self.err(
+                p,
+                format!(
+                    "{} is out of range ({} to {})",
+                    show(v),
+                    in_unit(min),
+                    in_unit(max)
+                ),
+            );
+            return None;
+        }
+        Some(Val::Lit(secs))
+    }
+
     /// An integer in `min..=max`; numeric strings are accepted as CloudFormation does.
     pub fn int(&mut self, p: &str, v: &Value, min: u64, max: u64) -> Option<Val<u64>> {
         if is_intrinsic(v) {
@@ -377,6 +442,51 @@ mod tests {
         assert_eq!(closest("memory", &["Image", "Memory"]), Some("Memory"));
         assert_eq!(closest("Banana", &["Image", "Port"]), None);
         assert_eq!(closest(&"Image".repeat(100_000), &["Image"]), None);
+    }
+
+    /// Durations as the CLI takes them; errors give the real bounds, in the unit written.
+    #[test]
+    fn seconds_take_a_number_or_a_unit() {
+        use serde_json::json;
+        // (value, min, max, seconds or the error)
+        let cases: [(Value, u64, u64, Result<u64, &str>); 13] = [
+            (json!(60), 1, 600, Ok(60)),
+            (json!("60"), 1, 600, Ok(60)),
+            (json!("60s"), 1, 600, Ok(60)),
+            (json!("2m"), 1, 600, Ok(120)),
+            (json!(" 1h "), 0, 3600, Ok(3600)),
+            (json!("2000ms"), 1, 600, Ok(2)),
+            (json!("20m"), 1, 600, Err("'20m' is out of range (1s to 10m)")),
+            (json!("700s"), 1, 600, Err("'700s' is out of range (1s to 600s)")),
+            (json!("1s"), 5, 300, Err("'1s' is out of range (5s to 300s)")),
+            (json!(700), 1, 600, Err("700 is out of range (1..600)")),
+            (json!("1500ms"), 1, 600, Err("'1500ms' is not a whole number of seconds")),
+            (
+                json!("10x"),
+                1,
+                600,
+                Err("expected a duration from 1 to 600 seconds: a number of seconds (60) or one with a unit (90s, 2m, 1h), got '10x'"),
+            ),
+            (json!("99999999999999999999h"), 1, 600, Err("expected a duration from 1 to 600 seconds")),
+        ];
+        for (v, min, max, want) in cases {
+            let mut problems = Problems::default();
+            let got = {
+                let mut r = Reader::new("A", &mut problems);
+                r.seconds("Properties.D", &v, min, max)
+            };
+            match want {
+                Ok(n) => {
+                    assert!(matches!(got, Some(Val::Lit(x)) if x == n), "{v}: {got:?}");
+                    assert_eq!(problems.iter().count(), 0, "{v}");
+                }
+                Err(e) => {
+                    assert!(got.is_none(), "{v}");
+                    let text = problems.iter().map(|p| p.to_string()).collect::<String>();
+                    assert!(text.contains(e), "{v}: {text}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -268,16 +268,16 @@ fn expand_json_error_format_lists_warnings_with_a_severity() {
     let items = items.as_array().unwrap();
     assert_eq!(items.len(), 2, "{items:?}");
     assert!(
-        items.iter().all(|i| i["severity"] == "warning"),
+        items.iter().all(|i| i["Severity"] == "Warning"),
         "{items:?}"
     );
-    assert_eq!(items[0]["code"], "FA301");
-    assert_eq!(items[0]["line"], serde_json::Value::Null);
-    assert_eq!(items[1]["code"], "FA302");
-    assert_eq!(items[1]["logicalId"], "Master");
-    assert_eq!(items[1]["path"], "Properties.Discovery");
+    assert_eq!(items[0]["Code"], "FA301");
+    assert_eq!(items[0]["Line"], serde_json::Value::Null);
+    assert_eq!(items[1]["Code"], "FA302");
+    assert_eq!(items[1]["LogicalId"], "Master");
+    assert_eq!(items[1]["Path"], "Properties.Discovery");
     assert_eq!(
-        (items[1]["line"].as_u64(), items[1]["column"].as_u64()),
+        (items[1]["Line"].as_u64(), items[1]["Column"].as_u64()),
         (Some(7), Some(7))
     );
     // Problems carry severity "error".
@@ -287,7 +287,7 @@ fn expand_json_error_format_lists_warnings_with_a_severity() {
     );
     assert_eq!(bad.status.code(), Some(2));
     let items: serde_json::Value = serde_json::from_slice(&bad.stderr).unwrap();
-    assert_eq!(items[0]["severity"], "error");
+    assert_eq!(items[0]["Severity"], "Error");
 }
 
 /// `explain`: 0 with no error finding, 1 with one (naming the App, resources and AWS rule), 2
@@ -334,7 +334,7 @@ Resources:
         (
             vec!["--format".into(), "json".into(), clash],
             1,
-            "\"code\": \"ELB_DUPLICATE_LISTENER\"",
+            "\"Code\": \"ELB_DUPLICATE_LISTENER\"",
         ),
     ];
     for (args, code, needle) in cases {
@@ -344,7 +344,7 @@ Resources:
         assert!(stdout.contains(needle), "{args:?}: {stdout}");
         if args[0] == "--format" {
             let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-            assert!(v["apps"].is_array() && v["findings"].is_array());
+            assert!(v["Apps"].is_array() && v["Findings"].is_array());
         }
     }
 }

@@ -37,8 +37,9 @@ fn golden(case: &str, file: &str, actual: &str) {
     );
 }
 
-/// Runs one case in process; returns the diff's exit code.
-fn case(name: &str) -> u8 {
+/// Runs one case in process; returns the diff's exit codes without and with
+/// `--fail-on replacement`.
+fn case(name: &str) -> (u8, u8) {
     let old = load(&dir().join("base.yaml"));
     let new = load(&dir().join(name).join("new.yaml"));
     let d = diff_templates(&old, &new, &Settings::default()).unwrap();
@@ -50,14 +51,14 @@ fn case(name: &str) -> u8 {
             &(serde_json::to_string_pretty(&d).unwrap() + "\n"),
         );
     }
-    d.exit_code()
+    (d.exit_code(false), d.exit_code(true))
 }
 
 // ELBv2 target group: `Port` is create-only (schema AWS::ElasticLoadBalancingV2::TargetGroup),
 // so a new target group is created and the listener and service are pointed at it in place.
 #[test]
 fn port_change_replaces_the_target_group() {
-    assert_eq!(case("port_change"), 2);
+    assert_eq!(case("port_change"), (1, 2));
 }
 
 // ECS task definitions are immutable: any change registers a new revision (every property of
@@ -65,7 +66,7 @@ fn port_change_replaces_the_target_group() {
 // revision through an in-place update of `TaskDefinition`, which is the rolling deployment.
 #[test]
 fn image_change_is_a_new_revision_and_an_in_place_service_update() {
-    assert_eq!(case("image_change"), 1);
+    assert_eq!(case("image_change"), (1, 1));
 }
 
 // A renamed App renames every generated logical ID: CloudFormation creates the resources
@@ -73,18 +74,18 @@ fn image_change_is_a_new_revision_and_an_in_place_service_update() {
 // stack: https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/resources-section-structure.html).
 #[test]
 fn app_rename_replaces_everything() {
-    assert_eq!(case("app_rename"), 2);
+    assert_eq!(case("app_rename"), (1, 2));
 }
 
 // Scalable target capacities and target-tracking values are not create-only.
 #[test]
 fn scaling_change_is_in_place() {
-    assert_eq!(case("scaling_change"), 1);
+    assert_eq!(case("scaling_change"), (1, 1));
 }
 
 #[test]
 fn new_app_only_adds() {
-    assert_eq!(case("new_app"), 1);
+    assert_eq!(case("new_app"), (1, 1));
     let old = load(&dir().join("base.yaml"));
     let new = load(&dir().join("new_app/new.yaml"));
     let d = diff_templates(&old, &new, &Settings::default()).unwrap();
@@ -96,7 +97,7 @@ fn same_template_is_no_change() {
     let t = load(&dir().join("base.yaml"));
     let d = diff_templates(&t, &t, &Settings::default()).unwrap();
     assert!(d.resources.is_empty());
-    assert_eq!(d.exit_code(), 0);
+    assert_eq!(d.exit_code(true), 0);
 }
 
 // A generated ID renamed inside an App (a fixed listener port becomes `auto`: `WebListener`
@@ -122,48 +123,62 @@ fn renamed_generated_id_of_the_same_type_is_a_replacement() {
     assert_eq!(r.action, Action::Replace);
     assert_eq!(r.renamed_from.as_deref(), Some("WebLogGroup"));
     assert!(!d.resources.iter().any(|r| r.action == Action::Remove));
-    assert_eq!(d.exit_code(), 2);
+    assert_eq!(d.exit_code(true), 2);
 }
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_fargate-app"))
 }
 
+/// Exit codes: 0 no change, 1 changes (a replacement too), 2 a replacement only with
+/// `--fail-on replacement`, 3 trouble (a version that does not expand).
 #[test]
 fn cli_exit_codes_and_json() {
     let base = dir().join("base.yaml");
-    let run = |new: &Path, json: bool| {
-        let mut c = bin();
-        c.arg("diff");
-        if json {
-            c.args(["--format", "json"]);
-        }
-        c.arg(&base).arg(new).output().unwrap()
-    };
-    assert_eq!(run(&base, false).status.code(), Some(0));
-    assert_eq!(
-        run(&dir().join("scaling_change/new.yaml"), false)
-            .status
-            .code(),
-        Some(1)
-    );
-    let out = run(&dir().join("port_change/new.yaml"), true);
-    assert_eq!(out.status.code(), Some(2));
-    let expected = std::fs::read_to_string(dir().join("port_change/expected.json")).unwrap();
-    assert_eq!(String::from_utf8(out.stdout).unwrap(), expected);
-    // An invalid version is trouble (3), naming the version and the problem.
     let bad = std::env::temp_dir().join(format!("diff-bad-{}.yaml", std::process::id()));
     std::fs::write(
         &bad,
         "Resources:\n  W:\n    Type: Fargate::App\n    Properties: {}\n",
     )
     .unwrap();
-    let out = run(&bad, false);
+    let scaling = dir().join("scaling_change/new.yaml");
+    let port = dir().join("port_change/new.yaml");
+    let cases: [(&Path, &[&str], i32, &str); 7] = [
+        (&base, &[], 0, ""),
+        (&scaling, &[], 1, ""),
+        (&scaling, &["--fail-on", "replacement"], 1, ""),
+        (&port, &[], 1, ""),
+        (&port, &["--fail-on", "replacement"], 2, ""),
+        (
+            &port,
+            &["--format", "json", "--fail-on", "replacement"],
+            2,
+            "",
+        ),
+        // An invalid version is trouble, naming the version and the problem.
+        (&bad, &[], 3, "the new version does not expand"),
+    ];
+    for (new, args, code, stderr) in cases {
+        let out = bin()
+            .arg("diff")
+            .args(args)
+            .arg(&base)
+            .arg(new)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(code), "{new:?} {args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(stderr), "{args:?}: {err}");
+        if args.contains(&"json") {
+            let expected =
+                std::fs::read_to_string(dir().join("port_change/expected.json")).unwrap();
+            assert_eq!(String::from_utf8(out.stdout).unwrap(), expected);
+        }
+        if code == 3 {
+            assert!(err.contains("Resource [W] Properties.Image"), "{err}");
+        }
+    }
     std::fs::remove_file(&bad).unwrap();
-    assert_eq!(out.status.code(), Some(3));
-    let err = String::from_utf8(out.stderr).unwrap();
-    assert!(err.contains("the new version does not expand"), "{err}");
-    assert!(err.contains("Resource [W] Properties.Image"), "{err}");
 }
 
 #[test]
@@ -279,5 +294,397 @@ fn a_new_port_range_replaces_the_claim_and_its_ingress_rule() {
         d.render()
     );
     assert_eq!(action("BranchService"), None, "{}", d.render());
-    assert_eq!(d.exit_code(), 2);
+    assert_eq!((d.exit_code(false), d.exit_code(true)), (1, 2));
+}
+
+const PARAM_APP: &str = r#"
+Parameters:
+  Tag: { Type: String, Default: "1" }
+  Subnets: { Type: CommaDelimitedList, Default: "subnet-1,subnet-2" }
+  Token: { Type: String, NoEcho: true, Default: "s1" }
+Resources:
+  Web:
+    Type: Fargate::App
+    Properties:
+      Image: !Sub "my/web:${Tag}"
+      Environment: { TOKEN: !Ref Token }
+      Network: { VpcId: vpc-1, Subnets: !Ref Subnets }
+"#;
+
+fn with_params(given: &[(&str, &str)]) -> serde_json::Map<String, Value> {
+    given
+        .iter()
+        .map(|(k, v)| (k.to_string(), Value::String(v.to_string())))
+        .collect()
+}
+
+/// Parameters: each version's values (given, else the `Default`) replace its `Ref`s and `${}`
+/// before the comparison; a changed value shows in the parameter list and at the property
+/// it reaches. A NoEcho value is shown as `****`.
+#[test]
+fn parameter_values_reach_the_properties() {
+    use fargate_macro::diff::{diff_versions, Version};
+    let bumped = PARAM_APP.replace("Default: \"1\"", "Default: \"2\"");
+    // (case, old text, old given, new text, new given, parameter lines, changed paths
+    // (resource, path, old, new), exit code)
+    type Case<'a> = (
+        &'a str,
+        &'a str,
+        &'a [(&'a str, &'a str)],
+        &'a str,
+        &'a [(&'a str, &'a str)],
+        &'a [&'a str],
+        Vec<(&'a str, &'a str, Value, Value)>,
+        u8,
+    );
+    let cases: Vec<Case> = vec![
+        (
+            "image tag bumped through the parameter's Default",
+            PARAM_APP,
+            &[],
+            &bumped,
+            &[],
+            &["~ Tag: \"1\" -> \"2\""],
+            vec![(
+                "WebTaskDefinition",
+                "Properties.ContainerDefinitions[0].Image",
+                Value::from("my/web:1"),
+                Value::from("my/web:2"),
+            )],
+            1,
+        ),
+        (
+            "image tag given with --parameters",
+            PARAM_APP,
+            &[],
+            PARAM_APP,
+            &[("Tag", "3")],
+            &["~ Tag: \"1\" -> \"3\""],
+            vec![(
+                "WebTaskDefinition",
+                "Properties.ContainerDefinitions[0].Image",
+                Value::from("my/web:1"),
+                Value::from("my/web:3"),
+            )],
+            1,
+        ),
+        (
+            "the Default given explicitly is no change",
+            PARAM_APP,
+            &[],
+            PARAM_APP,
+            &[("Tag", "1")],
+            &[],
+            vec![],
+            0,
+        ),
+        (
+            "a subnet appended to a list parameter is one item",
+            PARAM_APP,
+            &[],
+            PARAM_APP,
+            &[("Subnets", "subnet-1,subnet-2,subnet-3")],
+            &["~ Subnets: \"subnet-1,subnet-2\" -> \"subnet-1,subnet-2,subnet-3\""],
+            vec![(
+                "WebService",
+                "Properties.NetworkConfiguration.AwsvpcConfiguration.Subnets[2]",
+                Value::Null,
+                Value::from("subnet-3"),
+            )],
+            1,
+        ),
+        (
+            "a NoEcho value is masked",
+            PARAM_APP,
+            &[],
+            PARAM_APP,
+            &[("Token", "s2")],
+            &["~ Token: \"****\" -> \"****\""],
+            vec![(
+                "WebTaskDefinition",
+                "Properties.ContainerDefinitions[0].Environment[0].Value",
+                Value::from("s1"),
+                Value::from("s2"),
+            )],
+            1,
+        ),
+    ];
+    for (name, old, old_given, new, new_given, params, paths, code) in cases {
+        let (o, n) = (template::parse(old).unwrap(), template::parse(new).unwrap());
+        let d = diff_versions(
+            &Version::source(&o, with_params(old_given)),
+            &Version::source(&n, with_params(new_given)),
+            &Settings::default(),
+        )
+        .unwrap_or_else(|(_, p)| panic!("{name}: {p}"));
+        let text = d.render();
+        for p in params {
+            assert!(text.contains(p), "{name}: no `{p}` in\n{text}");
+        }
+        assert_eq!(d.parameters.len(), params.len(), "{name}:\n{text}");
+        let mut found = Vec::new();
+        for r in &d.resources {
+            for c in r.changes.iter().filter(|c| c.because.is_none()) {
+                found.push((
+                    r.logical_id.as_str(),
+                    c.path.as_str(),
+                    c.old.clone().unwrap_or(Value::Null),
+                    c.new.clone().unwrap_or(Value::Null),
+                ));
+            }
+        }
+        assert_eq!(found, paths, "{name}:\n{text}");
+        assert_eq!(d.exit_code(true), code, "{name}:\n{text}");
+    }
+}
+
+/// The deployed version as CloudFormation processed it: taken as is, its parameters as
+/// `DescribeStacks` shows them (a NoEcho one as `****`, which cannot be compared).
+#[test]
+fn a_processed_deployed_template_is_compared_as_is() {
+    use fargate_macro::diff::{diff_versions, Version};
+    let src = template::parse(PARAM_APP).unwrap();
+    let mut deployed = fargate_macro::expand(&src, &Settings::default()).unwrap();
+    deployed["Parameters"] = src["Parameters"].clone();
+    let stack_params = with_params(&[
+        ("Tag", "1"),
+        ("Subnets", "subnet-1,subnet-2"),
+        ("Token", "****"),
+    ]);
+    let old = Version {
+        template: &deployed,
+        processed: true,
+        parameters: stack_params,
+    };
+    let same = diff_versions(
+        &old,
+        &Version::source(&src, Default::default()),
+        &Settings::default(),
+    )
+    .unwrap();
+    assert!(same.resources.is_empty(), "{}", same.render());
+    assert_eq!(same.parameters.len(), 1);
+    assert!(same.parameters[0].unknown, "{}", same.render());
+    assert!(
+        same.render().contains("~ Token: NoEcho"),
+        "{}",
+        same.render()
+    );
+    let bumped = template::parse(&PARAM_APP.replace("Default: \"1\"", "Default: \"2\"")).unwrap();
+    let d = diff_versions(
+        &old,
+        &Version::source(&bumped, Default::default()),
+        &Settings::default(),
+    )
+    .unwrap();
+    let td = d
+        .resources
+        .iter()
+        .find(|r| r.logical_id == "WebTaskDefinition")
+        .unwrap_or_else(|| panic!("{}", d.render()));
+    assert_eq!(td.action, Action::NewRevision);
+    assert_eq!(td.app.as_deref(), Some("Web"));
+}
+
+/// A changed list shows the items that changed, not the whole list.
+#[test]
+fn list_changes_are_shown_item_by_item() {
+    let src = serde_json::json!({"Resources": {}});
+    let res = |list: Value| serde_json::json!({"Resources": {"Q": {"Type": "AWS::SQS::Queue", "Properties": {"Tags": list}}}});
+    let t = |k: &str| serde_json::json!({"Key": k, "Value": "v"});
+    // (case, old list, new list, rendered change lines)
+    let cases = [
+        (
+            "appended",
+            vec![t("a"), t("b")],
+            vec![t("a"), t("b"), t("c")],
+            vec![r#"+ Properties.Tags[2]: {"Key":"c","Value":"v"}"#],
+        ),
+        (
+            "removed from the middle",
+            vec![t("a"), t("b"), t("c")],
+            vec![t("a"), t("c")],
+            vec![r#"- Properties.Tags[1]: {"Key":"b","Value":"v"}"#],
+        ),
+        (
+            "inserted first, one changed",
+            vec![t("a"), t("b")],
+            vec![t("z"), t("a"), t("c")],
+            vec![
+                r#"+ Properties.Tags[0]: {"Key":"z","Value":"v"}"#,
+                r#"Properties.Tags[2].Key: "b" -> "c""#,
+            ],
+        ),
+        (
+            "same length, one changed",
+            vec![t("a"), t("b")],
+            vec![t("a"), t("c")],
+            vec![r#"Properties.Tags[1].Key: "b" -> "c""#],
+        ),
+    ];
+    for (name, old, new, lines) in cases {
+        let d = fargate_macro::diff::compare(
+            &src,
+            &res(Value::Array(old)),
+            &src,
+            &res(Value::Array(new)),
+        );
+        let text = d.render();
+        let got: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("      "))
+            .map(str::trim)
+            .collect();
+        assert_eq!(got, lines, "{name}:\n{text}");
+        assert!(text.contains("Other resources"), "{name}:\n{text}");
+    }
+}
+
+/// The IAM and security-group tables, and what counts as broadening: a new action, a wider
+/// resource, a new principal, a managed policy, an ingress open to any address.
+#[test]
+fn security_changes_and_broadening() {
+    use fargate_macro::diff::security;
+    let role = |stmts: Value, managed: Value| {
+        serde_json::json!({"Type": "AWS::IAM::Role", "Properties": {
+            "AssumeRolePolicyDocument": {"Statement": [{"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}]},
+            "ManagedPolicyArns": managed,
+            "Policies": [{"PolicyName": "p", "PolicyDocument": {"Statement": stmts}}]}})
+    };
+    let allow =
+        |a: &str, r: &str| serde_json::json!({"Effect": "Allow", "Action": a, "Resource": r});
+    let sg = |ingress: Value| serde_json::json!({"Type": "AWS::EC2::SecurityGroup", "Properties": {"GroupDescription": "g", "SecurityGroupIngress": ingress}});
+    let rule = |cidr: &str, port: u16| serde_json::json!({"IpProtocol": "tcp", "FromPort": port, "ToPort": port, "CidrIp": cidr});
+    let map = |v: Value| v.as_object().unwrap().clone();
+    let none = serde_json::json!([]);
+    // (case, old resources, new resources, IAM rows changed, SG rows changed, broadening)
+    type Case<'a> = (&'a str, Value, Value, usize, usize, Vec<&'a str>);
+    let cases: Vec<Case> = vec![
+        (
+            "a new action",
+            serde_json::json!({"R": role(serde_json::json!([allow("s3:GetObject", "arn:aws:s3:::b/*")]), none.clone())}),
+            serde_json::json!({"R": role(serde_json::json!([allow("s3:GetObject", "arn:aws:s3:::b/*"), allow("s3:PutObject", "arn:aws:s3:::b/*")]), none.clone())}),
+            1,
+            0,
+            vec!["R is allowed s3:PutObject on arn:aws:s3:::b/*"],
+        ),
+        (
+            "a narrower resource",
+            serde_json::json!({"R": role(serde_json::json!([allow("s3:GetObject", "arn:aws:s3:::b/*")]), none.clone())}),
+            serde_json::json!({"R": role(serde_json::json!([allow("s3:GetObject", "arn:aws:s3:::b/x")]), none.clone())}),
+            2,
+            0,
+            vec![],
+        ),
+        (
+            "a wider resource",
+            serde_json::json!({"R": role(serde_json::json!([allow("s3:GetObject", "arn:aws:s3:::b/x")]), none.clone())}),
+            serde_json::json!({"R": role(serde_json::json!([allow("s3:GetObject", "*")]), none.clone())}),
+            2,
+            0,
+            vec!["R is allowed s3:GetObject on *"],
+        ),
+        (
+            "an action in another case is the same action",
+            serde_json::json!({"R": role(serde_json::json!([allow("s3:getobject", "*")]), none.clone())}),
+            serde_json::json!({"R": role(serde_json::json!([allow("S3:GetObject", "*")]), none.clone())}),
+            2,
+            0,
+            vec![],
+        ),
+        (
+            "a managed policy attached",
+            serde_json::json!({"R": role(none.clone(), none.clone())}),
+            serde_json::json!({"R": role(none.clone(), serde_json::json!(["arn:aws:iam::aws:policy/AdministratorAccess"]))}),
+            1,
+            0,
+            vec!["R gets the managed policy arn:aws:iam::aws:policy/AdministratorAccess"],
+        ),
+        (
+            "an ingress open to any IPv4 address",
+            serde_json::json!({"G": sg(serde_json::json!([rule("10.0.0.0/8", 80)]))}),
+            serde_json::json!({"G": sg(serde_json::json!([rule("10.0.0.0/8", 80), rule("0.0.0.0/0", 443)]))}),
+            0,
+            1,
+            vec!["G admits tcp 443 from 0.0.0.0/0 (any address)"],
+        ),
+        (
+            "an ingress open to any IPv6 address, as its own resource",
+            serde_json::json!({"G": sg(none.clone())}),
+            serde_json::json!({"G": sg(none.clone()), "I": {"Type": "AWS::EC2::SecurityGroupIngress", "Properties": {"GroupId": {"Fn::GetAtt": ["G", "GroupId"]}, "IpProtocol": "-1", "CidrIpv6": "::/0"}}}),
+            0,
+            1,
+            vec!["G admits all from ::/0 (any address)"],
+        ),
+        (
+            "an ingress from a private range is not broadening",
+            serde_json::json!({"G": sg(none.clone())}),
+            serde_json::json!({"G": sg(serde_json::json!([rule("10.0.0.0/8", 80)]))}),
+            0,
+            1,
+            vec![],
+        ),
+        (
+            "an open ingress removed",
+            serde_json::json!({"G": sg(serde_json::json!([rule("0.0.0.0/0", 80)]))}),
+            serde_json::json!({"G": sg(none.clone())}),
+            0,
+            1,
+            vec![],
+        ),
+    ];
+    for (name, old, new, iam, sgs, broadening) in cases {
+        let c = security::compare(&map(old), &map(new));
+        assert_eq!(c.iam.len(), iam, "{name}: {:?}", c.iam);
+        assert_eq!(
+            c.security_groups.len(),
+            sgs,
+            "{name}: {:?}",
+            c.security_groups
+        );
+        assert_eq!(c.broadening, broadening, "{name}");
+    }
+}
+
+/// Colour only on a terminal, never with NO_COLOR in auto; `--color always|never` override.
+/// The terminal is a pseudo-terminal from util-linux `script`.
+#[test]
+fn colour_follows_the_terminal_and_no_color() {
+    let base = dir().join("base.yaml");
+    let new = dir().join("port_change/new.yaml");
+    // (args, NO_COLOR set, on a terminal, escapes expected)
+    let cases: [(&[&str], bool, bool, bool); 7] = [
+        (&[], false, false, false),
+        (&[], false, true, true),
+        (&[], true, true, false),
+        (&["--color", "never"], false, true, false),
+        (&["--color", "always"], false, false, true),
+        (&["--color", "always"], true, false, true),
+        (&["--color", "never"], false, false, false),
+    ];
+    for (args, no_color, tty, escapes) in cases {
+        let mut words = vec![env!("CARGO_BIN_EXE_fargate-app").to_string(), "diff".into()];
+        words.extend(args.iter().map(|a| a.to_string()));
+        words.push(base.to_string_lossy().into_owned());
+        words.push(new.to_string_lossy().into_owned());
+        let mut c = if tty {
+            let mut c = Command::new("script");
+            c.args(["-qec", &words.join(" "), "/dev/null"]);
+            c
+        } else {
+            let mut c = Command::new(&words[0]);
+            c.args(&words[1..]);
+            c
+        };
+        if no_color {
+            c.env("NO_COLOR", "1");
+        } else {
+            c.env_remove("NO_COLOR");
+        }
+        let out = c.output().unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        let case = format!("{args:?} NO_COLOR={no_color} tty={tty}");
+        assert_eq!(text.contains("\x1b["), escapes, "{case}: {text}");
+        assert!(text.contains("WebTargetGroup"), "{case}: {text}");
+    }
 }

@@ -378,6 +378,9 @@ fn the_model_finds_planted_defects() {
             "EVENTS_RULE_NAME_INVALID",
         ),
         ("discovery_created_namespace.json", "\"Name\": \"products\"", "\"Name\": \"users\"", "CLOUDMAP_SERVICE_NAME_IN_USE"),
+        // A duration left as the user wrote it instead of whole seconds.
+        ("health_check_short_interval.json", "\"HealthCheckIntervalSeconds\": 5,", "\"HealthCheckIntervalSeconds\": \"5s\",", "ELB_HEALTH_CHECK_TIMING"),
+        ("container_health_check.json", "\"Interval\": 30,", "\"Interval\": \"30s\",", "ECS_HEALTH_CHECK_TIMING"),
         ("bluegreen_dedicated_alb.json", "\\\"P99Ms\\\":300", "\\\"P99Ms\\\":\\\"300\\\"", "ECS_HOOK_DETAILS_NOT_NUMBER"),
         ("failover_lambda_trigger.json", "\"LaunchType\": \"FARGATE\"", "\"DesiredCount\": 1, \"LaunchType\": \"FARGATE\"", "ECS_DESIRED_COUNT_REAPPLIED"),
         (

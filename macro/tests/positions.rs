@@ -65,10 +65,10 @@ fn problems_point_at_their_line_and_column() {
         );
         for (item, line) in items.iter().zip(text.lines()) {
             // The JSON form carries what the text form shows, field by field.
-            let head = format!("{name}:{}:{}: ", item["line"], item["column"]);
+            let head = format!("{name}:{}:{}: ", item["Line"], item["Column"]);
             assert!(line.starts_with(&head), "{line} / {item}");
-            assert!(line.ends_with(item["message"].as_str().unwrap()));
-            assert!(item["code"].as_str().unwrap().starts_with("FA"));
+            assert!(line.ends_with(item["Message"].as_str().unwrap()));
+            assert!(item["Code"].as_str().unwrap().starts_with("FA"));
         }
         let pretty = serde_json::to_string_pretty(&v).unwrap() + "\n";
         check(
@@ -94,14 +94,14 @@ fn file_problems_in_json_form() {
     assert_eq!(
         v,
         serde_json::json!([{
-            "severity": "error",
-            "file": "../positions/duplicate.yml",
-            "line": 6,
-            "column": 3,
-            "logicalId": null,
-            "path": null,
-            "message": "duplicate key 'Topic' (first at line 4 column 3); CloudFormation would keep only one of them",
-            "code": "FA005",
+            "Severity": "Error",
+            "File": "../positions/duplicate.yml",
+            "Line": 6,
+            "Column": 3,
+            "LogicalId": null,
+            "Path": null,
+            "Message": "duplicate key 'Topic' (first at line 4 column 3); CloudFormation would keep only one of them",
+            "Code": "FA005",
         }])
     );
 }

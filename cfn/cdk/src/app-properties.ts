@@ -188,21 +188,21 @@ export interface FargateAppContainerHealthCheck {
    */
   command: string | string[];
   /**
-   * Seconds between checks (5-300).
+   * Seconds between checks (5-300). A number of seconds, or with a unit: 90s, 2m, 1h.
    */
-  interval?: number;
+  interval?: number | string;
   /**
-   * Seconds to wait for a check (2-60), less than Interval.
+   * Seconds to wait for a check (2-60), less than Interval. A number of seconds, or with a unit: 90s, 2m, 1h.
    */
-  timeout?: number;
+  timeout?: number | string;
   /**
    * Failures before the container is unhealthy (1-10).
    */
   retries?: number;
   /**
-   * Grace period in seconds before failures count (0-300).
+   * Grace period in seconds before failures count (0-300). A number of seconds, or with a unit: 90s, 2m, 1h.
    */
-  startPeriod?: number;
+  startPeriod?: number | string;
 }
 /**
  * An IAM policy statement of an identity policy (no Principal).
@@ -320,9 +320,9 @@ export interface FargateAppLoadBalancer {
   ingressCidr?: string;
   healthCheck?: FargateAppTargetHealthCheck;
   /**
-   * Seconds to drain a target (0-3600). Default: 30.
+   * Seconds to drain a target (0-3600). Default: 30. A number of seconds, or with a unit: 90s, 2m, 1h.
    */
-  deregistrationDelay?: number;
+  deregistrationDelay?: number | string;
   /**
    * true (one day), or the cookie duration in seconds (1-604800).
    */
@@ -353,13 +353,13 @@ export interface FargateAppTargetHealthCheck {
    */
   matcher?: string | number;
   /**
-   * Seconds between checks (5-300).
+   * Seconds between checks (5-300). A number of seconds, or with a unit: 90s, 2m, 1h.
    */
-  interval?: number;
+  interval?: number | string;
   /**
-   * Seconds to wait (2-120), less than Interval.
+   * Seconds to wait (2-120), less than Interval. A number of seconds, or with a unit: 90s, 2m, 1h.
    */
-  timeout?: number;
+  timeout?: number | string;
   /**
    * 2-10.
    */
@@ -369,9 +369,9 @@ export interface FargateAppTargetHealthCheck {
    */
   unhealthyThreshold?: number;
   /**
-   * Seconds ECS ignores failing ALB health checks after a task starts. Default: 60.
+   * Seconds ECS ignores failing ALB health checks after a task starts. Default: 60. A number of seconds, or with a unit: 90s, 2m, 1h.
    */
-  gracePeriod?: number;
+  gracePeriod?: number | string;
 }
 /**
  * Registers the tasks in Cloud Map as Name.Namespace (A records, multivalue). Give Namespace (an existing namespace ID, plus NamespaceName to make DiscoveryName available) or NamespaceName alone (a private DNS namespace created once per template).
@@ -542,9 +542,9 @@ export interface FargateAppFailover {
    */
   standbyCount?: number;
   /**
-   * Seconds to wait for healthy targets (30-3600). Default: 600.
+   * Seconds to wait for healthy targets (30-3600). Default: 600. A number of seconds, or with a unit: 90s, 2m, 1h.
    */
-  healthyTimeout?: number;
+  healthyTimeout?: number | string;
 }
 /**
  * The standby named explicitly: exactly one of FunctionArn or TargetGroupArn.
@@ -580,9 +580,9 @@ export interface FargateAppTrigger {
     | 'LessThanThreshold'
     | 'LessThanOrEqualToThreshold';
   /**
-   * Seconds: 10, 20, 30 or a multiple of 60 (up to 86400). Default: 60.
+   * Seconds: 10, 20, 30 or a multiple of 60 (up to 86400). Default: 60. A number of seconds, or with a unit: 90s, 2m, 1h.
    */
-  period?: number;
+  period?: number | string;
   /**
    * 1-100. Default: 1.
    */
@@ -622,13 +622,13 @@ export interface FargateAppLoadTest {
    */
   concurrency?: number;
   /**
-   * Seconds (1-600). Default: 30.
+   * Seconds (1-600). Default: 30. A number of seconds, or with a unit: 90s, 2m, 1h.
    */
-  duration?: number;
+  duration?: number | string;
   /**
-   * Seconds to wait for the first good answer (0-600). Default: 60.
+   * Seconds to wait for the first good answer (0-600). Default: 60. A number of seconds, or with a unit: 90s, 2m, 1h.
    */
-  warmUp?: number;
+  warmUp?: number | string;
   /**
    * Parallel Lambda invocations (1-50). Default: 1.
    */

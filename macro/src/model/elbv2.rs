@@ -1138,6 +1138,7 @@ pub fn check(st: &Stack, apps: &[App], net: &Network) -> Vec<Finding> {
 
 /// One traffic path of an App.
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
 pub struct Route {
     pub who: String,
     pub listener: String,

@@ -17,6 +17,7 @@ pub mod cloudmap;
 pub mod ecs;
 pub mod elbv2;
 pub mod events;
+pub mod health;
 pub mod iam;
 pub mod metrics;
 pub mod service_connect;
@@ -29,7 +30,6 @@ use std::collections::{BTreeMap, BTreeSet};
 /// How bad a finding is: an error means AWS refuses the stack or the App cannot work as
 /// written; a warning means it deploys but something is open or fragile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
 pub enum Severity {
     Error,
     Warning,
@@ -37,6 +37,7 @@ pub enum Severity {
 
 /// One AWS rule the model checks: a stable code, the rule in a sentence, and its page.
 #[derive(Debug, Clone, Copy, Serialize)]
+#[serde(rename_all = "PascalCase")]
 pub struct Rule {
     pub code: &'static str,
     pub severity: Severity,
@@ -46,6 +47,7 @@ pub struct Rule {
 
 /// A rule that failed for an App under one assignment of the template's conditions.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
 pub struct Finding {
     pub code: &'static str,
     pub severity: Severity,
@@ -107,6 +109,7 @@ pub fn all_rules() -> Vec<&'static Rule> {
     v.extend(cloudmap::RULES);
     v.extend(events::RULES);
     v.extend(service_connect::RULES);
+    v.extend(health::RULES);
     v
 }
 
@@ -155,6 +158,7 @@ impl Stack {
 /// An App of the expansion: the ECS service `<App>Service` running `<App>TaskDefinition`; its
 /// resources are the logical IDs that start with its name (the longest App name wins).
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
 pub struct App {
     pub name: String,
     pub service: String,
@@ -585,6 +589,7 @@ fn check_references(st: &Stack, apps: &[App]) -> Vec<Finding> {
 
 /// What `explain` prints: the Apps with their paths, and every finding.
 #[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
 pub struct Report {
     pub apps: Vec<AppView>,
     pub findings: Vec<Finding>,
@@ -596,6 +601,7 @@ pub struct Report {
 
 /// One App as the model sees it under the first assignment where it exists.
 #[derive(Debug, Serialize, Default)]
+#[serde(rename_all = "PascalCase")]
 pub struct AppView {
     pub name: String,
     pub routes: Vec<elbv2::Route>,
@@ -631,6 +637,7 @@ pub fn analyse(template: &Value) -> Report {
         found.extend(cloudmap::check(&st, &apps));
         found.extend(events::check(&st, &apps));
         found.extend(service_connect::check(&st, &apps, &net));
+        found.extend(health::check(&st, &apps));
         checks += all_rules().len() * apps.len().max(1);
         for mut f in found {
             if several {

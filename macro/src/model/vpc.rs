@@ -37,6 +37,7 @@ pub const RULES: &[&Rule] = &[&REFERENCE_TO_PUBLIC, &ALB_TO_TASK, &TASK_OPEN];
 
 /// Who can reach whom on which port, as the model decides it.
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
 pub struct Reach {
     pub from: String,
     pub to: String,

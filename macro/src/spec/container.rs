@@ -472,12 +472,15 @@ pub(super) fn read_container_health(r: &mut Reader, p: &str, v: &Value) -> Optio
     };
     let int =
         |r: &mut Reader, k: &str, min, max| m.get(k).and_then(|v| r.int(&path(p, k), v, min, max));
+    let secs = |r: &mut Reader, k: &str, min, max| {
+        m.get(k).and_then(|v| r.seconds(&path(p, k), v, min, max))
+    };
     let h = ContainerHealth {
         command: command?,
-        interval: int(r, "Interval", 5, 300),
-        timeout: int(r, "Timeout", 2, 60),
+        interval: secs(r, "Interval", 5, 300),
+        timeout: secs(r, "Timeout", 2, 60),
         retries: int(r, "Retries", 1, 10),
-        start_period: int(r, "StartPeriod", 0, 300),
+        start_period: secs(r, "StartPeriod", 0, 300),
     };
     if let (Some(Val::Lit(i)), Some(Val::Lit(t))) = (&h.interval, &h.timeout) {
         if t >= i {

@@ -95,7 +95,7 @@ pub(super) fn read_failover(
         .unwrap_or(Val::Lit(1));
     let healthy_timeout = m
         .get("HealthyTimeout")
-        .and_then(|v| r.int(&path(p, "HealthyTimeout"), v, 30, 3600))
+        .and_then(|v| r.seconds(&path(p, "HealthyTimeout"), v, 30, 3600))
         .unwrap_or(Val::Lit(600));
     Some(Failover {
         standby: standby?,
@@ -279,7 +279,7 @@ pub(super) fn read_trigger(r: &mut Reader, p: &str, v: &Value) -> Option<Map<Str
     out.insert("ComparisonOperator".into(), cmp.json());
     let period = m
         .get("Period")
-        .and_then(|v| r.int(&path(p, "Period"), v, 10, 86400))
+        .and_then(|v| r.seconds(&path(p, "Period"), v, 10, 86400))
         .unwrap_or(Val::Lit(60));
     if let Val::Lit(n) = period {
         if n > 60 && n % 60 != 0 || (n < 60 && ![10, 20, 30].contains(&n)) {

@@ -209,7 +209,7 @@ pub(super) fn read_load_balancer(
         .unwrap_or_default();
     let deregistration_delay = m
         .get("DeregistrationDelay")
-        .and_then(|v| r.int(&kp("DeregistrationDelay"), v, 0, 3600));
+        .and_then(|v| r.seconds(&kp("DeregistrationDelay"), v, 0, 3600));
     let stickiness = m.get("Stickiness").and_then(|v| match v {
         Value::Bool(true) => Some(Val::Lit(86400)),
         Value::Bool(false) => None,
@@ -619,6 +619,9 @@ pub(super) fn read_target_health(r: &mut Reader, p: &str, v: &Value) -> TargetHe
     };
     let int =
         |r: &mut Reader, k: &str, min, max| m.get(k).and_then(|v| r.int(&path(p, k), v, min, max));
+    let secs = |r: &mut Reader, k: &str, min, max| {
+        m.get(k).and_then(|v| r.seconds(&path(p, k), v, min, max))
+    };
     let h = TargetHealth {
         path: m
             .get("Path")
@@ -645,11 +648,11 @@ pub(super) fn read_target_health(r: &mut Reader, p: &str, v: &Value) -> TargetHe
                 other => other,
             }
         }),
-        interval: int(r, "Interval", 5, 300),
-        timeout: int(r, "Timeout", 2, 120),
+        interval: secs(r, "Interval", 5, 300),
+        timeout: secs(r, "Timeout", 2, 120),
         healthy_threshold: int(r, "HealthyThreshold", 2, 10),
         unhealthy_threshold: int(r, "UnhealthyThreshold", 2, 10),
-        grace_period: int(r, "GracePeriod", 0, 2_147_483_647),
+        grace_period: secs(r, "GracePeriod", 0, 2_147_483_647),
     };
     // The timeout must be lower than the interval, whose default is 30 s.
     match (&h.interval, &h.timeout) {

@@ -11,6 +11,8 @@
 //! Connect (client-and-server with or without an alias and proxy logs, client-only; in a
 //! namespace of its own or the one `Discovery` creates; beside any strategy, blue/green
 //! included) and `Domain` on an App with a load balancer of its own or a port on the user's.
+//! name shared by two Apps, customer-key secrets read whole or by JSON key, and durations
+//! written with units (`30s`, `1m`).
 //!
 //! Nothing here knows what the macro generates: a case is only a source template and the
 //! shapes it holds that AWS documents as valid (see [`Case::valid_shapes`]).
@@ -154,6 +156,9 @@ pub struct AppCase {
     pub service_connect: ServiceConnect,
     /// `Domain` (rendered on an App with a load balancer of its own).
     pub domain: bool,
+    /// Durations written with units (`Interval: 30s`, `Duration: 10s`, `GracePeriod: 2m`) in
+    /// the load balancer's and the container's health checks and the gate.
+    pub unit_durations: bool,
 }
 
 /// The user's own load balancer, listener and rule beside the Apps.
@@ -311,7 +316,7 @@ prop_compose! {
             3 => (any::<bool>(), any::<bool>(), proptest::bool::weighted(0.3)).prop_map(|(alias, logs, discovery_namespace)| ServiceConnect::Server { alias, logs, discovery_namespace }),
             1 => proptest::bool::weighted(0.3).prop_map(|discovery_namespace| ServiceConnect::ClientOnly { discovery_namespace }),
         ],
-        domain in proptest::bool::weighted(0.3),
+        (domain, unit_durations) in (proptest::bool::weighted(0.3), proptest::bool::weighted(0.3)),
     ) -> AppCase {
         // Hooks belong to BlueGreen, Canary and Linear (the schema says so): Rolling with hooks
         // is a documented refusal that would only hide the rest of the case.
@@ -319,7 +324,7 @@ prop_compose! {
         // one case in ten of it, so the rest of such cases still expand.
         let strategy = if failover != Failover::None && !keep_conflict { Deploy::Rolling } else { strategy };
         let hooks = hooks && strategy != Deploy::Rolling;
-        AppCase { routing, strategy, hooks, gate, failover, scaling, discovery, discovery_shared_name, condition, retain, image, secret, desired, allow_from_previous, arm_spot, sticky, port, service_connect, domain }
+        AppCase { routing, strategy, hooks, gate, failover, scaling, discovery, discovery_shared_name, condition, retain, image, secret, desired, allow_from_previous, arm_spot, sticky, port, service_connect, domain, unit_durations }
     }
 }
 
@@ -511,6 +516,12 @@ pub fn render(c: &Case) -> Value {
     for (i, a) in c.apps.iter().enumerate() {
         let id = Case::app_id(i);
         let mut p = Map::new();
+        if a.unit_durations {
+            p.insert(
+                "HealthCheck".into(),
+                json!({"Command": "true", "Interval": "1m", "Timeout": "5s", "StartPeriod": "0s"}),
+            );
+        }
         p.insert(
             "Image".into(),
             match a.image {
@@ -621,6 +632,11 @@ pub fn render(c: &Case) -> Value {
             if a.sticky {
                 lb["Stickiness"] = json!(true);
             }
+            if a.unit_durations {
+                lb["HealthCheck"] =
+                    json!({"Interval": "30s", "Timeout": "5s", "GracePeriod": "2m"});
+                lb["DeregistrationDelay"] = json!("30s");
+            }
             p.insert("LoadBalancer".into(), lb);
         }
         if a.strategy != Deploy::Rolling || a.hooks {
@@ -637,7 +653,11 @@ pub fn render(c: &Case) -> Value {
             threshold,
         } = &a.gate
         {
-            let mut g = json!({"Rate": 5, "Duration": 10});
+            let mut g = if a.unit_durations {
+                json!({"Rate": 5, "Duration": "10s", "WarmUp": "1m"})
+            } else {
+                json!({"Rate": 5, "Duration": 10})
+            };
             match path {
                 GatePath::Default => {}
                 GatePath::Absolute => g["Path"] = json!(format!("/app{i}/health")),

@@ -19,8 +19,8 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Json)]
     format: Format,
-    /// How problems are written to stderr: one line each, or a JSON array (file, line, column,
-    /// logicalId, path, message, code) for CI tools.
+    /// How problems are written to stderr: one line each, or a JSON array (Severity, File, Line,
+    /// Column, LogicalId, Path, Message, Code) for CI tools.
     #[arg(long, value_enum, default_value_t = ErrorFormat::Text)]
     error_format: ErrorFormat,
     /// Export holding the provider's ServiceToken.
@@ -46,10 +46,10 @@ enum Severity {
 }
 
 impl Severity {
-    fn as_str(self) -> &'static str {
+    fn json(self) -> &'static str {
         match self {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
+            Severity::Error => "Error",
+            Severity::Warning => "Warning",
         }
     }
 }
@@ -106,15 +106,16 @@ pub fn write_reports(file: &str, reports: &[Report], prefix: &str, format: Error
             let items: Vec<Value> = reports
                 .iter()
                 .map(|r| {
+                    // PascalCase keys and values, as CloudFormation's and `lint --format json`.
                     json!({
-                        "severity": r.severity.as_str(),
-                        "file": file,
-                        "line": r.pos.map(|p| p.line),
-                        "column": r.pos.map(|p| p.col),
-                        "logicalId": r.logical_id,
-                        "path": r.path,
-                        "message": r.message,
-                        "code": r.code,
+                        "Severity": r.severity.json(),
+                        "File": file,
+                        "Line": r.pos.map(|p| p.line),
+                        "Column": r.pos.map(|p| p.col),
+                        "LogicalId": r.logical_id,
+                        "Path": r.path,
+                        "Message": r.message,
+                        "Code": r.code,
                     })
                 })
                 .collect();

@@ -113,7 +113,7 @@ pub struct Args {
     /// Output format: the table, or one JSON object with PascalCase keys.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
-    /// The same as --format json.
+    /// Deprecated: the same as --format json, which every command takes (kept as an alias).
     #[arg(long)]
     json: bool,
 }
@@ -210,6 +210,11 @@ pub fn run(a: Args) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if a.json {
+        eprintln!(
+            "fargate-app loadtest: --json is deprecated, use --format json (as every command)"
+        );
+    }
     let json_out = a.json || a.format == Format::Json;
     let mut thresholds = Thresholds {
         p50_ms: a.p50,

@@ -27,8 +27,9 @@ enum Command {
     Expand(expand::Args),
     /// Send HTTP load to a URL and check latency and error thresholds (exit 1 on a miss).
     Loadtest(Box<loadtest::Args>),
-    /// Show what deploying NEW over OLD adds, removes, modifies and replaces (exit 0 no change,
-    /// 1 changes, 2 a replacement, 3 bad input).
+    /// Show what deploying NEW over OLD (a file, FILE at a git ref, or a deployed stack) adds,
+    /// removes, modifies and replaces (exit 0 no change, 1 changes, 2 a replacement with
+    /// --fail-on replacement, 3 trouble).
     Diff(diff::Args),
     /// Show what AWS would do with the expansion: each App's routes, who can reach whom, what
     /// the gate measures, and findings naming the AWS rule (exit 0 none is an error, 1 one is,
