@@ -64,7 +64,10 @@ impl Problem {
             "FA101" // unknown property
         } else if m.starts_with("required") {
             "FA102" // required property missing
-        } else if m.starts_with("expected ") || m.starts_with("must be a literal") {
+        } else if m.starts_with("expected ")
+            || m.starts_with("must be a literal")
+            || m.starts_with("must be known when the macro runs")
+        {
             "FA103" // wrong type or shape
         } else if has(&[
             "with Failover and LoadTest",
@@ -94,6 +97,7 @@ impl Problem {
             "starts with CMD",
             "variable name is",
             "applies to none of",
+            "has no letter or digit",
         ]) {
             "FA105" // value not allowed
         } else if m.starts_with("give ")
@@ -140,6 +144,7 @@ impl Problem {
             "DuplicateListener",
             "an ALB condition takes at most",
             "ServiceAlreadyExists",
+            "DuplicateTargetGroupName",
             "ELBv2 takes the lowest priority that matches",
             "need a listener whose every action forwards",
         ]) {

@@ -378,6 +378,8 @@ fn the_model_finds_planted_defects() {
             "EVENTS_RULE_NAME_INVALID",
         ),
         ("discovery_created_namespace.json", "\"Name\": \"products\"", "\"Name\": \"users\"", "CLOUDMAP_SERVICE_NAME_IN_USE"),
+        ("branch_names.json", "\"my-project-feature-test123-service\"", "\"my-project/feature-test123-service\"", "AWS_NAME_INVALID"),
+        ("branch_names.json", "\"my-project-feature-test123-tg\"", "\"my-project-feature-j-a3e5abda-tg\"", "AWS_NAME_IN_USE"),
         ("bluegreen_dedicated_alb.json", "\\\"P99Ms\\\":300", "\\\"P99Ms\\\":\\\"300\\\"", "ECS_HOOK_DETAILS_NOT_NUMBER"),
         ("failover_lambda_trigger.json", "\"LaunchType\": \"FARGATE\"", "\"DesiredCount\": 1, \"LaunchType\": \"FARGATE\"", "ECS_DESIRED_COUNT_REAPPLIED"),
         (

@@ -149,7 +149,7 @@ async fn dns_name(elb: &Client, load_balancer: &str) -> Result<String, ProviderE
         .to_string())
 }
 
-/// The ALB's record of freed ports (empty when it has none or cannot be read).
+/// The ALB's record of freed ports (empty when it has none).
 async fn freed_record(elb: &Client, load_balancer: &str) -> Result<String, ProviderError> {
     let out = elb
         .describe_tags()

@@ -553,7 +553,9 @@ mod tests {
     /// One table: what a claim tries first, given what is taken and what was freed lately.
     #[test]
     fn next_free_puts_recently_freed_numbers_last() {
-        let cases: &[(&str, (u32, u32), &[u32], &[u32], Option<u32>)] = &[
+        // (case, range, taken, freed lately oldest first, what is tried first)
+        type Case<'a> = (&'a str, (u32, u32), &'a [u32], &'a [u32], Option<u32>);
+        let cases: &[Case] = &[
             (
                 "no record: the lowest",
                 (9000, 9003),

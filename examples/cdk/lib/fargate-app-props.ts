@@ -164,6 +164,10 @@ export interface FargateAppProps {
   SecretsKmsKeys?: string[];
   HealthCheck?: ContainerHealthCheck;
   /**
+   * The base of the names of the App's resources (seed 004: !Sub my-project-${Branch}): target group <Name>-tg, service <Name>-service, task family <Name>, log group /fargate-app/<Name>, a dedicated ALB <Name>-alb. Lower-cased, other characters than a-z0-9 become hyphens, cut with a hash of the whole name past a limit. A literal, or Ref or Fn::Sub of parameters (known when the macro runs). Absent: CloudFormation generates the names.
+   */
+  Name?: string;
+  /**
    * Days CloudWatch Logs keeps the log group. Default: 30.
    */
   LogRetentionDays?:
@@ -332,6 +336,10 @@ export interface LoadBalancer {
    * With ListenerPort auto: FROM-TO. Default: 8000-8999.
    */
   PortRange?: string;
+  /**
+   * With ListenerPort auto: Lowest (the lowest free port) or LeastRecentlyUsed (ports freed lately go last, recorded in a tag of the ALB, so a deleted stack's port is not handed to the next at once). Default: Lowest.
+   */
+  PortChoice?: 'Lowest' | 'LeastRecentlyUsed';
   /**
    * Default: HTTPS with CertificateArn, else HTTP.
    */

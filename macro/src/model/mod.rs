@@ -19,6 +19,7 @@ pub mod elbv2;
 pub mod events;
 pub mod iam;
 pub mod metrics;
+pub mod names;
 pub mod vpc;
 
 use serde::Serialize;
@@ -105,6 +106,7 @@ pub fn all_rules() -> Vec<&'static Rule> {
     v.extend(iam::RULES);
     v.extend(cloudmap::RULES);
     v.extend(events::RULES);
+    v.extend(names::RULES);
     v
 }
 
@@ -628,6 +630,7 @@ pub fn analyse(template: &Value) -> Report {
         found.extend(iam::check(&st, &apps));
         found.extend(cloudmap::check(&st, &apps));
         found.extend(events::check(&st, &apps));
+        found.extend(names::check(&st, &apps));
         checks += all_rules().len() * apps.len().max(1);
         for mut f in found {
             if several {

@@ -11,6 +11,7 @@ mod deployment;
 mod discovery;
 mod failover;
 mod loadtest;
+mod names;
 mod network;
 mod routing;
 mod scaling;
@@ -20,6 +21,7 @@ pub use deployment::*;
 pub use discovery::*;
 pub use failover::*;
 pub use loadtest::*;
+pub use names::*;
 pub use network::*;
 pub use routing::*;
 pub use scaling::*;
@@ -107,6 +109,7 @@ pub const APP_KEYS: &[&str] = &[
     "Deployment",
     "Failover",
     "LoadTest",
+    "Name",
 ];
 const RESOURCE_KEYS: &[&str] = &[
     "Type",
@@ -148,6 +151,8 @@ pub struct App {
     pub deployment: Deployment,
     pub failover: Option<Failover>,
     pub load_test: Option<LoadTest>,
+    /// `Name`: the names of the target group, service, family, log group (and dedicated ALB).
+    pub names: Option<Names>,
     pub attributes: ResourceAttributes,
 }
 
@@ -232,6 +237,12 @@ pub fn read_app(
     let load_test = p
         .get("LoadTest")
         .and_then(|v| read_load_test(&mut r, &p.path("LoadTest"), v));
+    let dedicated_alb = load_balancer
+        .as_ref()
+        .is_some_and(|lb| matches!(lb.routing, Routing::Dedicated { .. }));
+    let names = p
+        .get("Name")
+        .and_then(|v| read_names(&mut r, &p.path("Name"), v, ctx, dedicated_alb));
 
     let app = App {
         id: id.to_string(),
@@ -262,6 +273,7 @@ pub fn read_app(
         deployment,
         failover,
         load_test,
+        names,
         attributes,
     };
     check_app(&mut r, &p, &app, props_v.is_some(), ctx);

@@ -7,7 +7,9 @@
 //! priorities and ports, the user's own load balancer, listener and rules beside them, and
 //! values given as literals, parameters, `!Sub`, `!If` and imports; also four path patterns in
 //! one condition, wildcard hosts, two Apps with `Priority: auto` on nested paths, one Discovery
-//! name shared by two Apps, and customer-key secrets read whole or by JSON key.
+//! name shared by two Apps, and customer-key secrets read whole or by JSON key; resource names
+//! from `Name` (a literal with characters names refuse, or `!Sub` over a branch parameter long
+//! enough to be cut) and `PortChoice: LeastRecentlyUsed` on an auto port.
 //!
 //! Nothing here knows what the macro generates: a case is only a source template and the
 //! shapes it holds that AWS documents as valid (see [`Case::valid_shapes`]).
@@ -112,6 +114,16 @@ pub enum Secret {
     SsmSubName,
 }
 
+/// `Name`: the base of the App's resource names (seed 004, names from the branch).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Name {
+    None,
+    /// A literal with upper case, `/` and `_`, which names refuse as they are.
+    Literal,
+    /// `!Sub my-project-${Branch}-appN` with a branch long enough to be cut in a target group.
+    BranchSub,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct AppCase {
     pub routing: Routing,
@@ -133,6 +145,9 @@ pub struct AppCase {
     pub sticky: bool,
     /// The container port: default, a literal, or a parameter.
     pub port: Option<Form>,
+    pub name: Name,
+    /// `PortChoice: LeastRecentlyUsed` (used with an auto listener port).
+    pub least_recently_used: bool,
 }
 
 /// The user's own load balancer, listener and rule beside the Apps.
@@ -285,6 +300,7 @@ prop_compose! {
         keep_conflict in proptest::bool::weighted(0.1),
         port in proptest::option::weighted(0.3, prop_oneof![Just(Form::Literal), Just(Form::Param)]),
         (desired, allow_from_previous, arm_spot, sticky) in (proptest::bool::weighted(0.08), proptest::bool::weighted(0.3), proptest::bool::weighted(0.05), proptest::bool::weighted(0.2)),
+        (name, least_recently_used) in (prop_oneof![3 => Just(Name::None), 1 => Just(Name::Literal), 1 => Just(Name::BranchSub)], proptest::bool::weighted(0.5)),
     ) -> AppCase {
         // Hooks belong to BlueGreen, Canary and Linear (the schema says so): Rolling with hooks
         // is a documented refusal that would only hide the rest of the case.
@@ -292,7 +308,7 @@ prop_compose! {
         // one case in ten of it, so the rest of such cases still expand.
         let strategy = if failover != Failover::None && !keep_conflict { Deploy::Rolling } else { strategy };
         let hooks = hooks && strategy != Deploy::Rolling;
-        AppCase { routing, strategy, hooks, gate, failover, scaling, discovery, discovery_shared_name, condition, retain, image, secret, desired, allow_from_previous, arm_spot, sticky, port }
+        AppCase { routing, strategy, hooks, gate, failover, scaling, discovery, discovery_shared_name, condition, retain, image, secret, desired, allow_from_previous, arm_spot, sticky, port, name, least_recently_used }
     }
 }
 
@@ -531,6 +547,9 @@ pub fn render(c: &Case) -> Value {
                 let (arn, sg) = shared_alb(*user_alb && c.user.is_some());
                 let mut lb = json!({"Arn": arn, "SecurityGroup": sg,
                     "ListenerPort": port.map(|p| json!(p)).unwrap_or(json!("auto"))});
+                if port.is_none() && a.least_recently_used {
+                    lb["PortChoice"] = json!("LeastRecentlyUsed");
+                }
                 if let Some(f) = cf {
                     lb["CertificateArn"] = cert(*f, &mut params);
                     lb["DnsName"] = json!("shop.example.com");
@@ -699,6 +718,22 @@ pub fn render(c: &Case) -> Value {
                 p.insert(
                     "Secrets".into(),
                     json!({"FLAGS": {"Ref": format!("{id}Param")}}),
+                );
+            }
+        }
+        match a.name {
+            Name::None => {}
+            Name::Literal => {
+                p.insert("Name".into(), json!(format!("Team/App{i}_Svc")));
+            }
+            Name::BranchSub => {
+                params.insert(
+                    "Branch".into(),
+                    json!({"Type": "String", "Default": "feature/JIRA-1234_a-branch-name-longer-than-a-target-group-takes"}),
+                );
+                p.insert(
+                    "Name".into(),
+                    json!({"Fn::Sub": format!("my-project-${{Branch}}-app{i}")}),
                 );
             }
         }
