@@ -164,7 +164,7 @@ export interface FargateAppProps {
   SecretsKmsKeys?: string[];
   HealthCheck?: ContainerHealthCheck;
   /**
-   * The base of the names of the App's resources (seed 004: !Sub my-project-${Branch}): target group <Name>-tg, service <Name>-service, task family <Name>, log group /fargate-app/<Name>, a dedicated ALB <Name>-alb. Lower-cased, other characters than a-z0-9 become hyphens, cut with a hash of the whole name past a limit. A literal, or Ref or Fn::Sub of parameters (known when the macro runs). Absent: CloudFormation generates the names.
+   * The base of the names of the App's resources (seed 004: !Sub my-project-${Branch}): target group <Name>-tg (with a Strategy the second <Name>-tg2), service <Name>-service, task family <Name>, log group /fargate-app/<Name>, a dedicated ALB <Name>-alb. Lower-cased, other characters than a-z0-9 become hyphens, cut with a hash of the whole name past a limit. A literal, or Ref or Fn::Sub of parameters (known when the macro runs). Absent: CloudFormation generates the names.
    */
   Name?: string;
   /**

@@ -735,6 +735,8 @@ pub fn render(c: &Case) -> Value {
                     "Name".into(),
                     json!({"Fn::Sub": format!("my-project-${{Branch}}-app{i}")}),
                 );
+                // The macro resolves the name: the parameter is used by the environment too.
+                p.insert("Environment".into(), json!({"BRANCH": {"Ref": "Branch"}}));
             }
         }
         let mut r = json!({"Type": "Fargate::App", "Properties": p});
