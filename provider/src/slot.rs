@@ -308,8 +308,9 @@ pub(crate) async fn handle<S: Slot>(elb: &Client, req: &Request) -> Result<Outco
                 }
                 Whose::Ours | Whose::OurStack | Whose::Untagged => {
                     let slot = S::parse(req).ok().filter(|s| s.remembers_frees());
+                    // Best effort, as the record is: a failed read only leaves the port out.
                     let freed = match &slot {
-                        Some(_) => S::holder(elb, &arn).await?.map(|h| h.number),
+                        Some(_) => S::holder(elb, &arn).await.ok().flatten().map(|h| h.number),
                         None => None,
                     };
                     S::delete(elb, &arn).await?;

@@ -498,14 +498,17 @@ pub async fn claim_schedule(seed: u64, _logs: LogBuf) -> (Vec<Violation>, Shared
 
 /// `PortChoice: LeastRecentlyUsed` after the schedule's claim: the branch's stack is deleted,
 /// then another branch's stack claims a port. The freed port goes to it only when nothing else
-/// of its range is free. Its own generator, so the seeds' earlier draws stay as they were.
+/// of its range is free. Its own generator and a copy of the ALB's listeners, so the seeds'
+/// draws and the schedule's world (which named seeds inspect) stay as they were.
 async fn next_branch(
-    world: &Shared,
+    schedule: &Shared,
     seed: u64,
     physical: &str,
     freed: u32,
     timeout: Duration,
 ) -> Vec<Violation> {
+    let world: &Shared = &Arc::new(Mutex::new(World::new(seed, calm())));
+    world.lock().unwrap().listeners = schedule.lock().unwrap().listeners.clone();
     let mut rng = Rng::new(seed ^ 0x5eed_0004);
     // One schedule in four leaves the next branch only the freed port.
     let exhausted = rng.chance(250);
