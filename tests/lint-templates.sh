@@ -95,7 +95,7 @@ not_shape='error_discovery_name_twice error_load_test_host_wildcard_rule error_r
   error_attribute_unavailable error_id_collision error_load_test_unknown_url error_resource_attributes error_too_many_resources error_unknown_attribute
   error_dedicated_alb_one_subnet error_desired_count_with_scaling error_health_check_timeout_default_interval
   error_failover_trigger_statistic_unknown error_failover_standby_ambiguous error_secrets_intrinsic_unknown
-  error_strategy_routing error_strategy_too_long error_service_connect_names_twice'
+  error_strategy_routing error_strategy_too_long error_service_connect_names_twice error_branch_names error_branch_names_twice'
 shape_cases=()
 for f in tests/macro/input/error_*; do
   [[ " ${not_shape//$'\n'/ } " == *" $(basename "${f%.*}") "* ]] || shape_cases+=("$f")

@@ -64,7 +64,10 @@ impl Problem {
             "FA101" // unknown property
         } else if m.starts_with("required") {
             "FA102" // required property missing
-        } else if m.starts_with("expected ") || m.starts_with("must be a literal") {
+        } else if m.starts_with("expected ")
+            || m.starts_with("must be a literal")
+            || m.starts_with("must be known when the macro runs")
+        {
             "FA103" // wrong type or shape
         } else if has(&[
             "with Failover and LoadTest",
@@ -94,6 +97,7 @@ impl Problem {
             "starts with CMD",
             "variable name is",
             "applies to none of",
+            "has no letter or digit",
         ]) {
             "FA105" // value not allowed
         } else if m.starts_with("give ")
@@ -147,6 +151,7 @@ impl Problem {
             "a namespace takes one service per name",
             "ECS and Cloud Map take one per namespace",
             "ECS takes at most 1 per Service Connect service",
+            "DuplicateTargetGroupName",
             "ELBv2 takes the lowest priority that matches",
             "need a listener whose every action forwards",
         ]) {

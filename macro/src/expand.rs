@@ -136,6 +136,7 @@ pub fn expand_with_warnings(template: &Value, settings: &Settings) -> Result<Exp
     claimed_twice(&apps, resources, &mut problems);
     discovery_names_twice(&apps, &mut problems);
     crate::spec::service_connect_names_twice(&apps, &mut problems);
+    names_twice(&apps, &mut problems);
     shadowed_rules(&apps, &mut problems);
     order_nested_auto_rules(&mut apps);
     warnings.extend(mixed_listener_actions(&apps, &ctx, &mut problems));
@@ -974,6 +975,28 @@ fn shadowed_rules(apps: &[App], problems: &mut Problems) {
 /// second (`ServiceAlreadyExists`,
 /// https://docs.aws.amazon.com/cloud-map/latest/api/API_CreateService.html), and DNS names are
 /// not case-sensitive. Apps under two different `Condition`s are left alone.
+/// Two Apps whose `Name` makes one base would give two target groups (and services, log groups)
+/// one name: unique per account and Region
+/// (https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateTargetGroup.html).
+fn names_twice(apps: &[App], problems: &mut Problems) {
+    for (i, a) in apps.iter().enumerate() {
+        let Some(n) = &a.names else { continue };
+        if let Some(first) = apps[..i]
+            .iter()
+            .find(|b| b.names.as_ref().is_some_and(|m| m.base == n.base))
+        {
+            problems.push(Problem::property(
+                &a.id,
+                "Properties.Name",
+                format!(
+                    "'{}' is already {}'s Name: its target group, service and log group would have the same names (DuplicateTargetGroupName); give each App its own Name",
+                    n.base, first.id
+                ),
+            ));
+        }
+    }
+}
+
 fn discovery_names_twice(apps: &[App], problems: &mut Problems) {
     use crate::spec::NamespaceRef;
     let mut seen: Vec<(Value, String, &App)> = Vec::new();

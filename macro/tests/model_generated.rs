@@ -381,6 +381,8 @@ fn the_model_finds_planted_defects() {
         // A duration left as the user wrote it instead of whole seconds.
         ("health_check_short_interval.json", "\"HealthCheckIntervalSeconds\": 5,", "\"HealthCheckIntervalSeconds\": \"5s\",", "ELB_HEALTH_CHECK_TIMING"),
         ("container_health_check.json", "\"Interval\": 30,", "\"Interval\": \"30s\",", "ECS_HEALTH_CHECK_TIMING"),
+        ("branch_names.json", "\"my-project-feature-test123-service\"", "\"my-project/feature-test123-service\"", "AWS_NAME_INVALID"),
+        ("branch_names.json", "\"my-project-feature-test123-tg\"", "\"my-project-feature-j-a3e5abda-tg\"", "AWS_NAME_IN_USE"),
         ("bluegreen_dedicated_alb.json", "\\\"P99Ms\\\":300", "\\\"P99Ms\\\":\\\"300\\\"", "ECS_HOOK_DETAILS_NOT_NUMBER"),
         ("failover_lambda_trigger.json", "\"LaunchType\": \"FARGATE\"", "\"DesiredCount\": 1, \"LaunchType\": \"FARGATE\"", "ECS_DESIRED_COUNT_REAPPLIED"),
         (

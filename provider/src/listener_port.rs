@@ -20,6 +20,38 @@ struct Props {
     ssl_policy: Option<String>,
     /// The ALB's DNS name, read once with the first listing.
     dns: OnceLock<String>,
+    /// `PortChoice: LeastRecentlyUsed`: ports freed lately are tried last.
+    least_recently_used: bool,
+}
+
+/// The ALB tag listing the ports freed lately, most recent first, separated by `/`. The
+/// provider keeps no state between invocations, and ELBv2 forgets a deleted listener, so the
+/// record lives on the shared ALB itself: ALB tag values hold up to 255 characters of letters,
+/// digits, spaces and `+ - = . _ : / @`, with 50 tags per load balancer
+/// (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-tags.html),
+/// and AddTags on an existing key replaces its value. 40 ports of 5 digits fit.
+pub const FREED_TAG: &str = "fargate-app:freed-ports";
+const FREED_KEPT: usize = 40;
+
+/// The record's ports, most recent first (anything unreadable is skipped).
+pub fn parse_freed(value: &str) -> Vec<u32> {
+    value
+        .split('/')
+        .filter_map(|p| p.trim().parse().ok())
+        .collect()
+}
+
+/// The record after `port` is freed: it moves to the front, the oldest fall off past 40.
+pub fn push_freed(value: &str, port: u32) -> String {
+    let mut ports = parse_freed(value);
+    ports.retain(|p| *p != port);
+    ports.insert(0, port);
+    ports.truncate(FREED_KEPT);
+    ports
+        .iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 fn props(req: &Request) -> Result<Props, ProviderError> {
@@ -50,6 +82,16 @@ fn props(req: &Request) -> Result<Props, ProviderError> {
         certificate,
         ssl_policy: req.prop("SslPolicy").filter(|s| !s.is_empty()),
         dns: OnceLock::new(),
+        least_recently_used: match req.prop("PortChoice").as_deref().unwrap_or("Lowest") {
+            "Lowest" | "" => false,
+            "LeastRecentlyUsed" => true,
+            other => {
+                return Err(ProviderError::bad(
+                    "PortChoice",
+                    format!("'{other}' is not Lowest or LeastRecentlyUsed"),
+                ))
+            }
+        },
     })
 }
 
@@ -103,6 +145,25 @@ async fn dns_name(elb: &Client, load_balancer: &str) -> Result<String, ProviderE
         .load_balancers()
         .first()
         .and_then(|l| l.dns_name())
+        .unwrap_or_default()
+        .to_string())
+}
+
+/// The ALB's record of freed ports (empty when it has none).
+async fn freed_record(elb: &Client, load_balancer: &str) -> Result<String, ProviderError> {
+    let out = elb
+        .describe_tags()
+        .resource_arns(load_balancer)
+        .send()
+        .await
+        .map_err(|e| ProviderError::sdk("DescribeTags", &e))?;
+    Ok(out
+        .tag_descriptions()
+        .iter()
+        .filter(|d| d.resource_arn() == Some(load_balancer))
+        .flat_map(|d| d.tags())
+        .find(|t| t.key() == Some(FREED_TAG))
+        .and_then(|t| t.value())
         .unwrap_or_default()
         .to_string())
 }
@@ -228,10 +289,73 @@ impl Slot for Props {
             Err(e) => Err(ProviderError::sdk("DeleteListener", &e)),
         }
     }
+    fn remembers_frees(&self) -> bool {
+        self.least_recently_used
+    }
+    async fn recently_freed(&self, elb: &Client) -> Vec<u32> {
+        if !self.least_recently_used {
+            return Vec::new();
+        }
+        match freed_record(elb, &self.load_balancer).await {
+            // Oldest first: the claim tries the least recently freed before the others.
+            Ok(v) => parse_freed(&v).into_iter().rev().collect(),
+            Err(e) => {
+                tracing::warn!(error = %e, "freed ports unread: the lowest free port is claimed");
+                Vec::new()
+            }
+        }
+    }
+    /// Read, then write: two Deletes at once may each write a record without the other's port,
+    /// which then only loses its place at the end of the order.
+    async fn record_freed(&self, elb: &Client, port: u32) {
+        let written = async {
+            let value = push_freed(&freed_record(elb, &self.load_balancer).await?, port);
+            elb.add_tags()
+                .resource_arns(&self.load_balancer)
+                .tags(Tag::builder().key(FREED_TAG).value(value).build())
+                .send()
+                .await
+                .map_err(|e| ProviderError::sdk("AddTags", &e))
+        };
+        if let Err(e) = written.await {
+            tracing::warn!(port, error = %e, "freed port not recorded on the load balancer");
+        }
+    }
     async fn outcome(&self, elb: &Client, arn: &str, port: u32) -> Result<Outcome, ProviderError> {
         Ok(Outcome::new(arn)
             .with("Port", port.to_string())
             .with("ListenerArn", arn)
             .with("DnsName", self.dns(elb).await?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{parse_freed, push_freed};
+
+    #[test]
+    fn the_record_keeps_the_most_recent_forty_ports_once_each() {
+        let cases: &[(&str, u32, &str)] = &[
+            ("", 9000, "9000"),
+            ("9001/9000", 9002, "9002/9001/9000"),
+            ("9001/9000", 9000, "9000/9001"),
+            ("junk/9001", 9002, "9002/9001"),
+        ];
+        for (before, port, after) in cases {
+            assert_eq!(push_freed(before, *port), *after, "{before} + {port}");
+        }
+        let full = (0..40)
+            .map(|i| (9000 + i).to_string())
+            .collect::<Vec<_>>()
+            .join("/");
+        let pushed = push_freed(&full, 8000);
+        assert_eq!(parse_freed(&pushed).len(), 40);
+        assert_eq!(parse_freed(&pushed)[0], 8000);
+        assert!(
+            !parse_freed(&pushed).contains(&9039),
+            "the oldest falls off"
+        );
+        // ALB tag values: at most 255 characters.
+        assert!(pushed.len() <= 255, "{} characters", pushed.len());
     }
 }

@@ -73,6 +73,18 @@ pub(crate) trait Slot: Sized {
     async fn delete(elb: &Client, arn: &str) -> Result<(), ProviderError>;
     async fn outcome(&self, elb: &Client, arn: &str, number: u32)
         -> Result<Outcome, ProviderError>;
+    /// True when the slot keeps a record of freed numbers ([`Slot::recently_freed`]): its
+    /// Delete then reads the holder's number before deleting it.
+    fn remembers_frees(&self) -> bool {
+        false
+    }
+    /// Numbers freed lately, oldest first: a claim tries them after every other free number.
+    async fn recently_freed(&self, _elb: &Client) -> Vec<u32> {
+        Vec::new()
+    }
+    /// Records that `number` was freed (best effort: a claim without the record only loses
+    /// the preference).
+    async fn record_freed(&self, _elb: &Client, _number: u32) {}
 }
 
 /// A plain forward to one target group.
@@ -294,7 +306,18 @@ pub(crate) async fn handle<S: Slot>(elb: &Client, req: &Request) -> Result<Outco
                 Whose::Theirs(stack) => {
                     tracing::warn!(holder = %arn, owner = %stack, "not deleted: another stack's {}", S::NUMBER)
                 }
-                Whose::Ours | Whose::OurStack | Whose::Untagged => S::delete(elb, &arn).await?,
+                Whose::Ours | Whose::OurStack | Whose::Untagged => {
+                    let slot = S::parse(req).ok().filter(|s| s.remembers_frees());
+                    // Best effort, as the record is: a failed read only leaves the port out.
+                    let freed = match &slot {
+                        Some(_) => S::holder(elb, &arn).await.ok().flatten().map(|h| h.number),
+                        None => None,
+                    };
+                    S::delete(elb, &arn).await?;
+                    if let (Some(slot), Some(n)) = (slot, freed) {
+                        slot.record_freed(elb, n).await;
+                    }
+                }
             }
             Ok(Outcome::new(arn))
         }
@@ -431,11 +454,13 @@ async fn claim<S: Slot>(elb: &Client, req: &Request, slot: &S) -> Result<Outcome
         }
         .log(n, attempt, S::NUMBER)
     };
+    let last = slot.recently_freed(elb).await;
     let (arn, n) = lowest_free(
         S::NUMBER,
         &slot.scope(),
         slot.range(),
         numbers(&holders),
+        &last,
         refresh,
         create,
     )
@@ -471,13 +496,27 @@ impl<T> Attempt<T> {
     }
 }
 
-/// Claims the lowest number of `range` not in `taken` by calling `create` on it; a lost race
-/// marks the number taken and moves on, re-reading `taken` every 10 losses.
+/// The number a claim tries next: the lowest of `range` neither taken nor in `last`, else the
+/// first of `last` (oldest freed first) in the range and not taken.
+pub fn next_free(range: (u32, u32), taken: &BTreeSet<u32>, last: &[u32]) -> Option<u32> {
+    (range.0..=range.1)
+        .find(|x| !taken.contains(x) && !last.contains(x))
+        .or_else(|| {
+            last.iter()
+                .copied()
+                .find(|x| (range.0..=range.1).contains(x) && !taken.contains(x))
+        })
+}
+
+/// Claims the lowest number of `range` not in `taken` by calling `create` on it, trying the
+/// numbers of `last` (recently freed, oldest first) only after every other; a lost race marks
+/// the number taken and moves on, re-reading `taken` every 10 losses.
 pub async fn lowest_free<T, R, C>(
     what: &str,
     scope: &str,
     range: (u32, u32),
     mut taken: BTreeSet<u32>,
+    last: &[u32],
     refresh: impl Fn() -> R,
     create: impl Fn(u32, usize) -> C,
 ) -> Result<T, ProviderError>
@@ -486,7 +525,7 @@ where
     C: std::future::Future<Output = Attempt<T>>,
 {
     for attempt in 0..MAX_ATTEMPTS {
-        let Some(n) = (range.0..=range.1).find(|x| !taken.contains(x)) else {
+        let Some(n) = next_free(range, &taken, last) else {
             return Err(ProviderError::Exhausted(format!(
                 "no free {what} in {}-{} on {scope}: every {what} of the range is taken",
                 range.0, range.1
@@ -506,4 +545,64 @@ where
     Err(ProviderError::Exhausted(format!(
         "gave up after {MAX_ATTEMPTS} attempts to claim a {what} on {scope}"
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::next_free;
+
+    /// One table: what a claim tries first, given what is taken and what was freed lately.
+    #[test]
+    fn next_free_puts_recently_freed_numbers_last() {
+        // (case, range, taken, freed lately oldest first, what is tried first)
+        type Case<'a> = (&'a str, (u32, u32), &'a [u32], &'a [u32], Option<u32>);
+        let cases: &[Case] = &[
+            (
+                "no record: the lowest",
+                (9000, 9003),
+                &[9000],
+                &[],
+                Some(9001),
+            ),
+            (
+                "a just-freed port is skipped",
+                (9000, 9003),
+                &[9001],
+                &[9000],
+                Some(9002),
+            ),
+            (
+                "every unrecorded port taken: the oldest freed",
+                (9000, 9003),
+                &[9000, 9001],
+                &[9003, 9002],
+                Some(9003),
+            ),
+            (
+                "oldest freed is taken again: the next oldest",
+                (9000, 9003),
+                &[9000, 9001, 9003],
+                &[9003, 9002],
+                Some(9002),
+            ),
+            (
+                "a record outside the range is ignored",
+                (9000, 9001),
+                &[9000],
+                &[7000, 9001],
+                Some(9001),
+            ),
+            (
+                "range exhausted",
+                (9000, 9001),
+                &[9000, 9001],
+                &[9001],
+                None,
+            ),
+        ];
+        for (name, range, taken, last, want) in cases {
+            let taken = taken.iter().copied().collect();
+            assert_eq!(next_free(*range, &taken, last), *want, "{name}");
+        }
+    }
 }

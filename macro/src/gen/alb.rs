@@ -200,6 +200,12 @@ pub fn target_group(app: &App, lb: &LoadBalancer, id: &str, out: &mut Out) {
         );
     }
     out.add(id.to_string(), "AWS::ElasticLoadBalancingV2::TargetGroup", json!({
+        // Blue/green's second group needs a name of its own (names are unique per Region).
+        "Name": app.names.as_ref().map(|n| if id.ends_with("AlternateTargetGroup") {
+            n.alternate_target_group()
+        } else {
+            n.target_group()
+        }),
         "TargetType": "ip",
         "Protocol": "HTTP",
         "Port": app.port.json(),
@@ -259,6 +265,7 @@ fn dedicated(
         lb_id.clone(),
         "AWS::ElasticLoadBalancingV2::LoadBalancer",
         json!({
+            "Name": app.names.as_ref().map(|n| n.load_balancer()),
             "Type": "application",
             "Scheme": scheme.json(),
             "Subnets": subnets,
@@ -390,6 +397,7 @@ fn shared_port(
                     "LoadBalancerArn": arn.json(),
                     "TargetGroupArn": ref_(&tg_id),
                     "PortRange": format!("{from}-{to}"),
+                    "PortChoice": lb.port_choice.as_ref().map(Val::json),
                     "Protocol": protocol(lb),
                     "CertificateArn": lb.certificate_arn.as_ref().map(|c| when_https(lb, c.json(), no_value())),
                     "SslPolicy": ssl_policy(lb),

@@ -12,6 +12,7 @@ pub fn log_group(app: &App, out: &mut Out) {
         Ids(&app.id).of("LogGroup"),
         "AWS::Logs::LogGroup",
         json!({
+            "LogGroupName": app.names.as_ref().map(|n| n.log_group()),
             "RetentionInDays": app.log_retention_days.json(),
             "Tags": tag_list(app),
         }),
@@ -142,6 +143,7 @@ pub fn task_definition(app: &App, out: &mut Out) {
         },
     });
     out.add(ids.of("TaskDefinition"), "AWS::ECS::TaskDefinition", json!({
+        "Family": app.names.as_ref().map(|n| n.family()),
         "RequiresCompatibilities": ["FARGATE"],
         "NetworkMode": "awsvpc",
         "Cpu": app.cpu.json_string(),
@@ -264,6 +266,7 @@ pub fn service(app: &App, routing: &RoutingOut, out: &mut Out) {
             .unwrap_or(json!(60))
     });
     let r = out.add(ids.of("Service"), "AWS::ECS::Service", json!({
+        "ServiceName": app.names.as_ref().map(|n| n.service()),
         "Cluster": cluster_ref(app),
         "TaskDefinition": ref_(&ids.of("TaskDefinition")),
         // Absent unless the user sets it: ECS starts a new service at 1 and an update leaves

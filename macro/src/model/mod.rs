@@ -21,6 +21,7 @@ pub mod health;
 pub mod iam;
 pub mod metrics;
 pub mod service_connect;
+pub mod names;
 pub mod vpc;
 
 use serde::Serialize;
@@ -110,6 +111,7 @@ pub fn all_rules() -> Vec<&'static Rule> {
     v.extend(events::RULES);
     v.extend(service_connect::RULES);
     v.extend(health::RULES);
+    v.extend(names::RULES);
     v
 }
 
@@ -638,6 +640,7 @@ pub fn analyse(template: &Value) -> Report {
         found.extend(events::check(&st, &apps));
         found.extend(service_connect::check(&st, &apps, &net));
         found.extend(health::check(&st, &apps));
+        found.extend(names::check(&st, &apps));
         checks += all_rules().len() * apps.len().max(1);
         for mut f in found {
             if several {

@@ -11,6 +11,7 @@ mod deployment;
 mod discovery;
 mod failover;
 mod loadtest;
+mod names;
 mod network;
 mod routing;
 mod scaling;
@@ -21,6 +22,7 @@ pub use deployment::*;
 pub use discovery::*;
 pub use failover::*;
 pub use loadtest::*;
+pub use names::*;
 pub use network::*;
 pub use routing::*;
 pub use scaling::*;
@@ -111,6 +113,7 @@ pub const APP_KEYS: &[&str] = &[
     "LoadTest",
     "ServiceConnect",
     "Domain",
+    "Name",
 ];
 const RESOURCE_KEYS: &[&str] = &[
     "Type",
@@ -154,6 +157,8 @@ pub struct App {
     pub load_test: Option<LoadTest>,
     pub service_connect: Option<ServiceConnect>,
     pub domain: Option<Domain>,
+    /// `Name`: the names of the target group, service, family, log group (and dedicated ALB).
+    pub names: Option<Names>,
     pub attributes: ResourceAttributes,
 }
 
@@ -244,6 +249,12 @@ pub fn read_app(
     let domain = p
         .get("Domain")
         .and_then(|v| read_domain(&mut r, &p.path("Domain"), v));
+    let dedicated_alb = load_balancer
+        .as_ref()
+        .is_some_and(|lb| matches!(lb.routing, Routing::Dedicated { .. }));
+    let names = p
+        .get("Name")
+        .and_then(|v| read_names(&mut r, &p.path("Name"), v, ctx, dedicated_alb));
 
     let app = App {
         id: id.to_string(),
@@ -276,6 +287,7 @@ pub fn read_app(
         load_test,
         service_connect,
         domain,
+        names,
         attributes,
     };
     check_app(&mut r, &p, &app, props_v.is_some(), ctx);

@@ -37,6 +37,10 @@ pub struct LoadBalancer {
     pub health_check: TargetHealth,
     pub deregistration_delay: Option<Val<u64>>,
     pub stickiness: Option<Val<u64>>,
+    /// `PortChoice` of `ListenerPort: auto`: `Lowest` (the provider's default) or
+    /// `LeastRecentlyUsed` (a port freed lately goes last, so a deleted branch's URL does not
+    /// open the next branch's environment at once).
+    pub port_choice: Option<Val<String>>,
 }
 
 #[derive(Debug, Clone)]
@@ -102,6 +106,7 @@ pub const LB_KEYS: &[&str] = &[
     "PriorityRange",
     "ListenerPort",
     "PortRange",
+    "PortChoice",
     "Protocol",
     "CertificateArn",
     "DnsName",
@@ -215,7 +220,22 @@ pub(super) fn read_load_balancer(
         Value::Bool(false) => None,
         _ => r.int(&kp("Stickiness"), v, 1, 604800),
     });
+    let port_choice = m
+        .get("PortChoice")
+        .and_then(|v| r.word(&kp("PortChoice"), v, &["Lowest", "LeastRecentlyUsed"]));
+    if port_choice.is_some()
+        && !matches!(
+            routing,
+            Routing::SharedPort {
+                port: Dynamic::Auto { .. },
+                ..
+            }
+        )
+    {
+        r.err(&kp("PortChoice"), "only used with ListenerPort: auto");
+    }
     Some(LoadBalancer {
+        port_choice,
         routing,
         https,
         certificate_arn,

@@ -10,9 +10,10 @@
 //! name shared by two Apps, and customer-key secrets read whole or by JSON key; ECS Service
 //! Connect (client-and-server with or without an alias and proxy logs, client-only; in a
 //! namespace of its own or the one `Discovery` creates; beside any strategy, blue/green
-//! included) and `Domain` on an App with a load balancer of its own or a port on the user's.
-//! name shared by two Apps, customer-key secrets read whole or by JSON key, and durations
-//! written with units (`30s`, `1m`).
+//! included) and `Domain` on an App with a load balancer of its own or a port on the user's;
+//! durations written with units (`30s`, `1m`); resource names
+//! from `Name` (a literal with characters names refuse, or `!Sub` over a branch parameter long
+//! enough to be cut) and `PortChoice: LeastRecentlyUsed` on an auto port.
 //!
 //! Nothing here knows what the macro generates: a case is only a source template and the
 //! shapes it holds that AWS documents as valid (see [`Case::valid_shapes`]).
@@ -130,6 +131,14 @@ pub enum ServiceConnect {
     ClientOnly {
         discovery_namespace: bool,
     },
+/// `Name`: the base of the App's resource names (seed 004, names from the branch).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Name {
+    None,
+    /// A literal with upper case, `/` and `_`, which names refuse as they are.
+    Literal,
+    /// `!Sub my-project-${Branch}-appN` with a branch long enough to be cut in a target group.
+    BranchSub,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -159,6 +168,9 @@ pub struct AppCase {
     /// Durations written with units (`Interval: 30s`, `Duration: 10s`, `GracePeriod: 2m`) in
     /// the load balancer's and the container's health checks and the gate.
     pub unit_durations: bool,
+    pub name: Name,
+    /// `PortChoice: LeastRecentlyUsed` (used with an auto listener port).
+    pub least_recently_used: bool,
 }
 
 /// The user's own load balancer, listener and rule beside the Apps.
@@ -317,6 +329,7 @@ prop_compose! {
             1 => proptest::bool::weighted(0.3).prop_map(|discovery_namespace| ServiceConnect::ClientOnly { discovery_namespace }),
         ],
         (domain, unit_durations) in (proptest::bool::weighted(0.3), proptest::bool::weighted(0.3)),
+        (name, least_recently_used) in (prop_oneof![3 => Just(Name::None), 1 => Just(Name::Literal), 1 => Just(Name::BranchSub)], proptest::bool::weighted(0.5)),
     ) -> AppCase {
         // Hooks belong to BlueGreen, Canary and Linear (the schema says so): Rolling with hooks
         // is a documented refusal that would only hide the rest of the case.
@@ -324,7 +337,7 @@ prop_compose! {
         // one case in ten of it, so the rest of such cases still expand.
         let strategy = if failover != Failover::None && !keep_conflict { Deploy::Rolling } else { strategy };
         let hooks = hooks && strategy != Deploy::Rolling;
-        AppCase { routing, strategy, hooks, gate, failover, scaling, discovery, discovery_shared_name, condition, retain, image, secret, desired, allow_from_previous, arm_spot, sticky, port, service_connect, domain, unit_durations }
+        AppCase { routing, strategy, hooks, gate, failover, scaling, discovery, discovery_shared_name, condition, retain, image, secret, desired, allow_from_previous, arm_spot, sticky, port, service_connect, domain, unit_durations, name, least_recently_used }
     }
 }
 
@@ -569,6 +582,9 @@ pub fn render(c: &Case) -> Value {
                 let (arn, sg) = shared_alb(*user_alb && c.user.is_some());
                 let mut lb = json!({"Arn": arn, "SecurityGroup": sg,
                     "ListenerPort": port.map(|p| json!(p)).unwrap_or(json!("auto"))});
+                if port.is_none() && a.least_recently_used {
+                    lb["PortChoice"] = json!("LeastRecentlyUsed");
+                }
                 if let Some(f) = cf {
                     lb["CertificateArn"] = cert(*f, &mut params);
                     lb["DnsName"] = json!("shop.example.com");
@@ -780,6 +796,24 @@ pub fn render(c: &Case) -> Value {
                     "Secrets".into(),
                     json!({"FLAGS": {"Ref": format!("{id}Param")}}),
                 );
+            }
+        }
+        match a.name {
+            Name::None => {}
+            Name::Literal => {
+                p.insert("Name".into(), json!(format!("Team/App{i}_Svc")));
+            }
+            Name::BranchSub => {
+                params.insert(
+                    "Branch".into(),
+                    json!({"Type": "String", "Default": "feature/JIRA-1234_a-branch-name-longer-than-a-target-group-takes"}),
+                );
+                p.insert(
+                    "Name".into(),
+                    json!({"Fn::Sub": format!("my-project-${{Branch}}-app{i}")}),
+                );
+                // The macro resolves the name: the parameter is used by the environment too.
+                p.insert("Environment".into(), json!({"BRANCH": {"Ref": "Branch"}}));
             }
         }
         let mut r = json!({"Type": "Fargate::App", "Properties": p});

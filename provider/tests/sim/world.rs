@@ -6,6 +6,7 @@
 //! | `CreateListener` with the settings of an existing listener on that port succeeds and returns it; other settings on a taken port: `DuplicateListener` | `create_listener` | <https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateListener.html> |
 //! | `CreateRule` at a taken priority: `PriorityInUse` (not documented as idempotent: a second call makes a second rule) | `create_rule` | <https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateRule.html> |
 //! | `DescribeTags` takes at most 20 ARNs; tags given on create are the resource's tags | `describe_tags` | <https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_DescribeTags.html> |
+//! | `AddTags` on a load balancer: a key it already has gets the new value; values up to 255 characters | `add_tags`, `lb_tags` | <https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_AddTags.html>, <https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-tags.html> |
 //! | Tags of a just-created resource may not be visible yet (eventual consistency of reads after writes) | `tag_lag` | <https://docs.aws.amazon.com/ec2/latest/devguide/eventual-consistency.html (the EC2 API's statement; ELBv2's reference promises no read-after-write for tags)> |
 //! | `ModifyListener`/`DeleteListener`/`ModifyRule`/`DeleteRule` on a missing ARN: `ListenerNotFound`/`RuleNotFound` | `modify_*`, `delete_*` | <https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_DeleteListener.html> |
 //! | `DescribeTargetHealth`: a new task's target is `initial` until it passes its health checks | `describe_target_health` | <https://docs.aws.amazon.com/elasticloadbalancing/latest/application/target-group-health-checks.html> |
@@ -222,6 +223,8 @@ pub struct World {
     /// (fresh18) A rival stack wins the next this many `CreateRule`/`CreateListener` calls:
     /// just before each, another stack's holder takes the number asked.
     pub rival_takes: u64,
+    /// Tags of load balancers, by ARN (the freed-port record of `PortChoice: LeastRecentlyUsed`).
+    pub lb_tags: BTreeMap<String, Vec<(String, String)>>,
 }
 
 impl World {
@@ -256,6 +259,7 @@ impl World {
             pending_latency: BTreeMap::new(),
             deployments: BTreeMap::new(),
             rival_takes: 0,
+            lb_tags: BTreeMap::new(),
         }
     }
 
@@ -584,6 +588,7 @@ macro_rules! sim_client {
 const PAGE: usize = 7;
 
 pub fn elb_client(world: &Shared, inv: usize) -> elb::Client {
+    use elb::operation::add_tags::*;
     use elb::operation::{
         create_listener::*, create_rule::*, delete_listener::*, delete_rule::*,
         describe_listeners::*, describe_load_balancers::*, describe_rules::*, describe_tags::*,
@@ -899,6 +904,9 @@ pub fn elb_client(world: &Shared, inv: usize) -> elb::Client {
                     let (tags, at) = match (w.listeners.get(a), w.rules.get(a)) {
                         (Some(l), _) => (l.tags.clone(), l.tags_visible_at),
                         (_, Some(r)) => (r.tags.clone(), r.tags_visible_at),
+                        _ if a.contains(":loadbalancer/") => {
+                            (w.lb_tags.get(a).cloned().unwrap_or_default(), now)
+                        }
                         _ => continue,
                     };
                     let tags = if now >= at { tags } else { Vec::new() };
@@ -920,6 +928,25 @@ pub fn elb_client(world: &Shared, inv: usize) -> elb::Client {
                 )
             }
         ),
+        op!(world, inv, elb::Client::add_tags, AddTagsError, |w, req| {
+            for a in req.resource_arns() {
+                assert!(
+                    a.contains(":loadbalancer/"),
+                    "the provider adds tags only to load balancers after creation: {a}"
+                );
+                let tags = w.lb_tags.entry(a.clone()).or_default();
+                for t in req.tags() {
+                    let (k, v) = (t.key().unwrap_or_default(), t.value().unwrap_or_default());
+                    assert!(
+                        v.chars().count() <= 255,
+                        "ALB tag values hold 255 characters"
+                    );
+                    tags.retain(|(key, _)| key != k);
+                    tags.push((k.to_string(), v.to_string()));
+                }
+            }
+            MockResponse::Output(AddTagsOutput::builder().build())
+        }),
         op!(
             world,
             inv,
