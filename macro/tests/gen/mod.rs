@@ -131,6 +131,8 @@ pub enum ServiceConnect {
     ClientOnly {
         discovery_namespace: bool,
     },
+}
+
 /// `Name`: the base of the App's resource names (seed 004, names from the branch).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Name {
