@@ -74,7 +74,6 @@ impl Problem {
             "the gate has nothing to measure",
             "the gate's Lambda runs outside the VPC",
             "the gate runs against the test route",
-            "cannot reach the test route",
             "is not matched by the App's rule",
             "behind an internet-facing ALB",
         ]) {

@@ -322,6 +322,21 @@ fn the_model_finds_planted_defects() {
             "VPC_TASK_OPEN_TO_ANYONE",
         ),
         ("load_test_vpc_workers.json", "\"Scheme\": \"internal\"", "\"Scheme\": \"internet-facing\"", "VPC_SG_REFERENCE_TO_PUBLIC_ADDRESS"),
+        // The lifecycle hook's VPC worker path (issue 17 item 13): its WorkerFunctionArn
+        // dropped, the ALB made internet-facing, the ALB's ingress from the workers on another port.
+        (
+            "bluegreen_internal_vpc_gate.json",
+            "\\\"WorkerFunctionArn\\\":\\\"${BlueLoadTestWorkers.Arn}\\\",",
+            "",
+            "VPC_GATE_OUTSIDE_VPC_TO_INTERNAL",
+        ),
+        ("bluegreen_internal_vpc_gate.json", "\"Scheme\": \"internal\"", "\"Scheme\": \"internet-facing\"", "VPC_SG_REFERENCE_TO_PUBLIC_ADDRESS"),
+        (
+            "bluegreen_internal_vpc_gate.json",
+            "\"Description\": \"load-test workers of Blue\",\n        \"GroupId\": {\n          \"Fn::GetAtt\": [\n            \"BlueLoadBalancerSecurityGroup\",\n            \"GroupId\"\n          ]\n        },\n        \"IpProtocol\": \"tcp\",\n        \"FromPort\": 80,\n        \"ToPort\": 80",
+            "\"Description\": \"load-test workers of Blue\",\n        \"GroupId\": {\n          \"Fn::GetAtt\": [\n            \"BlueLoadBalancerSecurityGroup\",\n            \"GroupId\"\n          ]\n        },\n        \"IpProtocol\": \"tcp\",\n        \"FromPort\": 81,\n        \"ToPort\": 81",
+            "VPC_WORKERS_CANNOT_REACH_ALB",
+        ),
         (
             "load_test_vpc_workers.json",
             "\"Description\": \"from the load balancer\",\n            \"IpProtocol\": \"tcp\",\n            \"FromPort\": 80,\n            \"ToPort\": 80",

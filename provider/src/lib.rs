@@ -3,6 +3,7 @@
 pub mod clients;
 pub mod error;
 pub mod failover;
+pub mod gate_settings;
 pub mod lifecycle_hook;
 pub mod listener_port;
 pub mod listener_rule;

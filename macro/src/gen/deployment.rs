@@ -225,10 +225,21 @@ pub fn configure_service(app: &App, settings: &Settings, routing: &alb::RoutingO
         }
         return;
     }
-    let hooks = lifecycle_hooks(app, settings, routing);
+    // Behind an ALB the provider cannot reach (internal, or `LoadTest.From: vpc`), the hook
+    // sends its load through worker functions in the App's subnets, as the custom-resource gate
+    // does; the service waits for them and for the ALB's ingress from them.
+    let reach = if app.load_test.is_some() {
+        super::gate_reach::generate(app, settings, routing, out)
+    } else {
+        Default::default()
+    };
+    let hooks = lifecycle_hooks(app, settings, routing, reach.worker_function);
     let Some((_, service)) = out.items.iter_mut().find(|(id, _)| *id == service_id) else {
         return;
     };
+    if !reach.depends_on.is_empty() {
+        super::depends_on(service, &reach.depends_on);
+    }
     let props = &mut service["Properties"];
     let d = &app.deployment;
     let config = props["DeploymentConfiguration"]
@@ -285,10 +296,15 @@ pub fn configure_service(app: &App, settings: &Settings, routing: &alb::RoutingO
     }
 }
 
-fn lifecycle_hooks(app: &App, settings: &Settings, routing: &alb::RoutingOut) -> Vec<Value> {
+fn lifecycle_hooks(
+    app: &App,
+    settings: &Settings,
+    routing: &alb::RoutingOut,
+    workers: Option<Value>,
+) -> Vec<Value> {
     let role = get_att(&Ids(&app.id).of("HookRole"), "Arn");
     let mut hooks = Vec::new();
-    if let Some(details) = gate_details(app, routing) {
+    if let Some(details) = gate_details(app, routing, workers) {
         let mut hook = json!({
             "HookTargetArn": settings.service_token,
             "RoleArn": role,
@@ -327,11 +343,13 @@ fn gate_timeout_minutes(app: &App) -> Option<u64> {
 
 /// The gate's settings for the provider (`HookDetails.FargateAppLoadTest`, the contract in the
 /// README's "Lifecycle hooks"), aimed at the test route: the one `GateSettings` value the
-/// custom resource carries too, plus the test route's header and the stages.
-pub fn gate_details(app: &App, routing: &alb::RoutingOut) -> Option<Value> {
+/// custom resource carries too (the VPC worker function among them), plus the test route's
+/// header and the stages.
+pub fn gate_details(app: &App, routing: &alb::RoutingOut, workers: Option<Value>) -> Option<Value> {
     app.load_balancer.as_ref()?;
-    let settings =
-        GateSettings::of(app, routing)?.with_header(TEST_ROUTE_HEADER, test_route_value(app));
+    let settings = GateSettings::of(app, routing)?
+        .with_header(TEST_ROUTE_HEADER, test_route_value(app))
+        .with_worker_function(workers);
     let mut s = settings.to_map();
     s.insert("Stages".into(), json!([GATE_STAGE]));
     // The provider reads the stack's status: while CloudFormation rolls the stack back, ECS

@@ -1,7 +1,7 @@
 //! What the load-test gate is told, built once per App from one typed value and only
 //! serialised by its two carriers: the `Custom::FargateLoadTestGate` resource's properties
 //! (`gen/gates.rs`) and the lifecycle hook's `HookDetails.FargateAppLoadTest`
-//! (`gen/deployment.rs`). Building it twice is how `Host` once reached one carrier and not
+//! (`gen/deployment.rs`), the VPC worker function included. Building it twice is how `Host` once reached one carrier and not
 //! the other (issue 17, section 4).
 //!
 //! `LoadTest.Path` is absolute, as `LoadBalancer.HealthCheck.Path` is: the gate requests
@@ -30,6 +30,9 @@ pub struct GateSettings {
     pub warm_up: Value,
     /// The thresholds given (none: the provider applies its protective defaults).
     pub thresholds: Vec<(&'static str, Value)>,
+    /// The App's VPC worker function that sends the load (`LoadTest.From: vpc`, or an internal
+    /// ALB); none: the provider function sends it.
+    pub worker_function: Option<Value>,
 }
 
 /// Keys whose values are numbers: a carrier that writes JSON text writes them unquoted, also
@@ -87,6 +90,7 @@ impl GateSettings {
             duration: lt.duration.json(),
             warm_up: lt.warm_up.json(),
             thresholds,
+            worker_function: None,
         })
     }
 
@@ -117,7 +121,16 @@ impl GateSettings {
                 .collect();
             s.insert("Thresholds".into(), Value::Object(th));
         }
+        if let Some(f) = &self.worker_function {
+            s.insert("WorkerFunctionArn".into(), f.clone());
+        }
         s
+    }
+
+    /// The same settings, the load sent by `function` (the App's VPC workers) when given.
+    pub fn with_worker_function(mut self, function: Option<Value>) -> GateSettings {
+        self.worker_function = function;
+        self
     }
 
     /// The same settings with one more header (the test route's), as the hook sends them.

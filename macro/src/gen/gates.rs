@@ -180,6 +180,7 @@ fn load_test(app: &App, settings: &Settings, routing: &RoutingOut, out: &mut Out
         return;
     };
     let reach = super::gate_reach::generate(app, settings, routing, out);
+    let gate = gate.with_worker_function(reach.worker_function);
     let ids = Ids(&app.id);
     let mut props = Map::new();
     props.insert("ServiceToken".into(), settings.service_token.clone());
@@ -192,9 +193,6 @@ fn load_test(app: &App, settings: &Settings, routing: &RoutingOut, out: &mut Out
     props.insert("Workers".into(), lt.workers.json());
     if let Some(h) = reach.routing_header {
         props.insert("RoutingHeader".into(), h);
-    }
-    if let Some(f) = reach.worker_function {
-        props.insert("WorkerFunctionArn".into(), f);
     }
     let r = out.add(
         ids.of("LoadTestGate"),

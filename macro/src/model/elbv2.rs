@@ -573,6 +573,9 @@ pub struct GateRequest {
     pub headers: Vec<(String, Value)>,
     pub method: String,
     pub thresholds: Value,
+    /// The function that sends the load (`WorkerFunctionArn`: the App's VPC workers, as the
+    /// template names them); none: the provider function, outside any VPC.
+    pub workers: Option<Value>,
 }
 
 impl GateRequest {
@@ -598,6 +601,47 @@ fn headers_of(v: &Value) -> Vec<(String, Value)> {
         .collect()
 }
 
+/// Hook details with a deploy-time value written bare (a numeric parameter, `"P99Ms":{{P99}}`
+/// once substituted) made readable as JSON: the placeholder becomes
+/// `{"DeployTimeNumber": "{{P99}}"}`, a value that is not a string (CloudFormation writes the
+/// parameter's number there) and still names where it comes from.
+fn quote_bare(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    let (mut in_string, mut escaped) = (false, false);
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        if !in_string && rest.starts_with("{{") {
+            if let Some(end) = rest.find("}}") {
+                out.push_str("{\"DeployTimeNumber\":\"");
+                out.push_str(&rest[..end + 2]);
+                out.push_str("\"}");
+                rest = &rest[end + 2..];
+                continue;
+            }
+        }
+        match c {
+            '\\' if in_string => escaped = !escaped,
+            '"' if !escaped => in_string = !in_string,
+            _ => escaped = false,
+        }
+        if c != '\\' {
+            escaped = false;
+        }
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
+#[cfg(test)]
+#[test]
+fn bare_placeholders_become_strings() {
+    assert_eq!(
+        quote_bare(r#"{"Url":"http://{{Lb.DNSName}}/","P99Ms":{{P99}},"H":"a\"{{b}}"}"#),
+        r#"{"Url":"http://{{Lb.DNSName}}/","P99Ms":{"DeployTimeNumber":"{{P99}}"},"H":"a\"{{b}}"}"#
+    );
+}
+
 /// The requests the App's gates send: the `Custom::FargateLoadTestGate` (during the stack
 /// update) and each lifecycle hook whose details carry `FargateAppLoadTest`.
 pub fn gate_requests(st: &Stack, app: &App) -> Vec<GateRequest> {
@@ -621,6 +665,7 @@ pub fn gate_requests(st: &Stack, app: &App) -> Vec<GateRequest> {
             headers,
             method: lit_str(&p["Method"]).unwrap_or("GET").to_string(),
             thresholds: p["Thresholds"].clone(),
+            workers: Some(p["WorkerFunctionArn"].clone()).filter(|w| !w.is_null()),
         });
     }
     let hooks = &st.props(&app.service)["DeploymentConfiguration"]["LifecycleHooks"];
@@ -628,7 +673,7 @@ pub fn gate_requests(st: &Stack, app: &App) -> Vec<GateRequest> {
         let Some(text) = sub_text(&h["HookDetails"]) else {
             continue;
         };
-        let Ok(details) = serde_json::from_str::<Value>(&text) else {
+        let Ok(details) = serde_json::from_str::<Value>(&quote_bare(&text)) else {
             continue;
         };
         let d = &details["FargateAppLoadTest"];
@@ -642,16 +687,17 @@ pub fn gate_requests(st: &Stack, app: &App) -> Vec<GateRequest> {
         // the `Fn::Sub` map) is that intrinsic: a rule condition with the same intrinsic
         // matches it, whatever its value turns out to be.
         let vars = h["HookDetails"]["Fn::Sub"][1].as_object();
+        let value = |v: Value| -> Value {
+            let var = v
+                .as_str()
+                .and_then(|s| s.strip_prefix("{{")?.strip_suffix("}}"))
+                .and_then(|name| vars?.get(name))
+                .filter(|x| !x.is_string());
+            var.cloned().unwrap_or(v)
+        };
         let headers = headers_of(&d["Headers"])
             .into_iter()
-            .map(|(n, v)| {
-                let var = v
-                    .as_str()
-                    .and_then(|s| s.strip_prefix("{{")?.strip_suffix("}}"))
-                    .and_then(|name| vars?.get(name))
-                    .filter(|x| !x.is_string());
-                (n, var.cloned().unwrap_or(v))
-            })
+            .map(|(n, v)| (n, value(v)))
             .collect();
         out.push(GateRequest {
             origin: format!("{}.LifecycleHooks[{i}]", app.service),
@@ -661,6 +707,7 @@ pub fn gate_requests(st: &Stack, app: &App) -> Vec<GateRequest> {
             headers,
             method: d["Method"].as_str().unwrap_or("GET").to_string(),
             thresholds: d["Thresholds"].clone(),
+            workers: Some(value(d["WorkerFunctionArn"].clone())).filter(|w| !w.is_null()),
         });
     }
     out

@@ -33,7 +33,115 @@ pub const TASK_OPEN: Rule = Rule {
     doc: PAGE,
 };
 
-pub const RULES: &[&Rule] = &[&REFERENCE_TO_PUBLIC, &ALB_TO_TASK, &TASK_OPEN];
+/// An internal load balancer's nodes have only private addresses, so it routes requests only
+/// from clients with access to its VPC; a Lambda function not connected to a VPC has no access
+/// to the VPC's resources (https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html).
+pub const GATE_OUTSIDE_VPC: Rule = Rule {
+    code: "VPC_GATE_OUTSIDE_VPC_TO_INTERNAL",
+    severity: Severity::Error,
+    rule: "an internal load balancer has private addresses only and routes requests only from clients with access to its VPC: a gate sent from the provider function (outside any VPC) never reaches it",
+    doc: "https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateLoadBalancer.html",
+};
+pub const WORKERS_TO_ALB: Rule = Rule {
+    code: "VPC_WORKERS_CANNOT_REACH_ALB",
+    severity: Severity::Error,
+    rule: "VPC workers reach the load balancer only with their group's egress and the load balancer group's ingress naming the workers' group on the listener port",
+    doc: PAGE,
+};
+
+pub const RULES: &[&Rule] = &[
+    &REFERENCE_TO_PUBLIC,
+    &ALB_TO_TASK,
+    &TASK_OPEN,
+    &GATE_OUTSIDE_VPC,
+    &WORKERS_TO_ALB,
+];
+
+/// The logical ID of the worker function a gate names: `Fn::GetAtt [X, Arn]`, or the
+/// `{{X.Arn}}` a hook's details show for it.
+fn function_of(st: &Stack, workers: &Value) -> Option<String> {
+    let id = match workers {
+        Value::String(s) => s
+            .strip_prefix("{{")?
+            .strip_suffix("}}")?
+            .split('.')
+            .next()?
+            .to_string(),
+        other => target(other)?.to_string(),
+    };
+    (st.type_of(&id) == Some("AWS::Lambda::Function")).then_some(id)
+}
+
+/// Whether a connection from one of `from` to one of `to` on `port` is open: the sender's
+/// egress and the receiver's ingress naming the sender's group (private addresses only).
+fn opens(st: &Stack, from: &[&Value], to: &[&Value], port: u64) -> bool {
+    from.iter().any(|f| {
+        to.iter().any(|t| {
+            egress_allows(st, f, t, port) == Some(true)
+                && ingress(st, t)
+                    .iter()
+                    .any(|r| covers(r, port) && key(&r["SourceSecurityGroupId"]) == key(f))
+        })
+    })
+}
+
+/// How each gate of the App reaches each load balancer of the template its URL names: from the
+/// provider function (outside any VPC: never an internal one), or from the App's VPC workers
+/// (only an internal one, on private addresses, with their group admitted on the port).
+fn gate_paths(st: &Stack, app: &App, net: &Network) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for g in gate_requests(st, app) {
+        for (lb, lb_groups) in app_load_balancers(st, app, net) {
+            if !g.url.host.contains(&format!("{{{{{lb}.DNSName}}}}")) {
+                continue;
+            }
+            let scheme = lit_str(&st.props(&lb)["Scheme"]).unwrap_or("internet-facing");
+            let Some(workers) = &g.workers else {
+                if scheme == "internal" {
+                    out.push(Finding::new(
+                        &GATE_OUTSIDE_VPC,
+                        &app.name,
+                        &[&g.origin, &lb],
+                        format!(
+                            "{} sends its load from the provider function, outside the VPC, to the internal {lb}: no WorkerFunctionArn",
+                            g.origin
+                        ),
+                    ));
+                }
+                continue;
+            };
+            if scheme == "internet-facing" {
+                out.push(Finding::new(
+                    &REFERENCE_TO_PUBLIC,
+                    &app.name,
+                    &[&g.origin, &lb],
+                    format!(
+                        "{}'s VPC workers resolve {lb} to public addresses; the ingress that references the workers' group never matches them",
+                        g.origin
+                    ),
+                ));
+                continue;
+            }
+            let (Some(function), Some(port)) = (function_of(st, workers), g.url.port) else {
+                continue;
+            };
+            let groups: Vec<&Value> =
+                items(&st.props(&function)["VpcConfig"]["SecurityGroupIds"]).collect();
+            if !opens(st, &groups, &lb_groups, port) {
+                out.push(Finding::new(
+                    &WORKERS_TO_ALB,
+                    &app.name,
+                    &[&g.origin, &function, &lb],
+                    format!(
+                        "{}'s workers ({function}) cannot open tcp/{port} to {lb}",
+                        g.origin
+                    ),
+                ));
+            }
+        }
+    }
+    out
+}
 
 /// Who can reach whom on which port, as the model decides it.
 #[derive(Debug, Clone, Serialize)]
@@ -196,13 +304,8 @@ pub fn reach(st: &Stack, app: &App, net: &Network) -> Vec<Reach> {
         }
     }
     for g in gate_requests(st, app) {
-        let workers = st
-            .of_type("Custom::FargateLoadTestGate")
-            .find(|(id, _)| *id == g.origin)
-            .map(|(_, p)| !p["WorkerFunctionArn"].is_null())
-            .unwrap_or(false);
         out.push(Reach {
-            from: if workers {
+            from: if g.workers.is_some() {
                 format!("{} (VPC workers)", g.origin)
             } else {
                 format!("{} (provider, internet)", g.origin)
@@ -245,26 +348,7 @@ pub fn check(st: &Stack, apps: &[App], net: &Network) -> Vec<Finding> {
                 ));
             }
         }
-        for (gate, p) in st.of_type("Custom::FargateLoadTestGate") {
-            if target(&p["ServiceName"]) != Some(app.service.as_str())
-                || p["WorkerFunctionArn"].is_null()
-            {
-                continue;
-            }
-            for (lb, _) in app_load_balancers(st, app, net) {
-                let scheme = lit_str(&st.props(&lb)["Scheme"]).unwrap_or("internet-facing");
-                if scheme == "internet-facing" {
-                    out.push(Finding::new(
-                        &REFERENCE_TO_PUBLIC,
-                        &app.name,
-                        &[gate, &lb],
-                        format!(
-                            "{gate}'s VPC workers resolve {lb} to public addresses; the ingress that references the workers' group never matches them"
-                        ),
-                    ));
-                }
-            }
-        }
+        out.extend(gate_paths(st, app, net));
     }
     out
 }
@@ -315,5 +399,55 @@ mod tests {
         }
         // A group the template does not hold: unknown.
         assert_eq!(egress_allows(&st(None), &json!("sg-0123"), &task, 80), None);
+    }
+
+    /// The page's referencing example: an inbound rule naming a group admits traffic from the
+    /// network interfaces of that group, and the sender's outbound rules must let it out (a
+    /// group with none given allows all outbound). Workers -> load balancer on port 80.
+    #[test]
+    fn workers_reach_the_load_balancer_only_both_ways() {
+        let workers = json!({"Fn::GetAtt": ["Workers", "GroupId"]});
+        let lb = json!({"Fn::GetAtt": ["Lb", "GroupId"]});
+        let rule = |port: u64, src: &str| json!({"IpProtocol": "tcp", "FromPort": port, "ToPort": port, "SourceSecurityGroupId": {"Fn::GetAtt": [src, "GroupId"]}});
+        let to_lb = json!([{"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "DestinationSecurityGroupId": {"Fn::GetAtt": ["Lb", "GroupId"]}}]);
+        let cases = [
+            (None, rule(80, "Workers"), true),
+            (Some(to_lb.clone()), rule(80, "Workers"), true),
+            (Some(to_lb.clone()), rule(443, "Workers"), false),
+            (Some(to_lb), rule(80, "Other"), false),
+            (
+                Some(
+                    json!([{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "CidrIp": "0.0.0.0/0"}]),
+                ),
+                rule(80, "Workers"),
+                false,
+            ),
+        ];
+        for (egress, ingress_rule, want) in cases {
+            let mut w =
+                json!({"Type": "AWS::EC2::SecurityGroup", "Properties": {"GroupDescription": "w"}});
+            if let Some(e) = &egress {
+                w["Properties"]["SecurityGroupEgress"] = e.clone();
+            }
+            let st = super::super::test_stack(&json!({
+                "Workers": w,
+                "Lb": {"Type": "AWS::EC2::SecurityGroup", "Properties": {"GroupDescription": "lb", "SecurityGroupIngress": [ingress_rule.clone()]}},
+                "Fn": {"Type": "AWS::Lambda::Function", "Properties": {}},
+            }));
+            assert_eq!(
+                opens(&st, &[&workers], &[&lb], 80),
+                want,
+                "{egress:?} {ingress_rule}"
+            );
+            assert_eq!(
+                function_of(&st, &json!("{{Fn.Arn}}")).as_deref(),
+                Some("Fn")
+            );
+            assert_eq!(
+                function_of(&st, &json!({"Fn::GetAtt": ["Fn", "Arn"]})).as_deref(),
+                Some("Fn")
+            );
+            assert_eq!(function_of(&st, &json!("{{Workers.Arn}}")), None);
+        }
     }
 }

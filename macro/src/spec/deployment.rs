@@ -438,16 +438,9 @@ pub(super) fn check_deployment(r: &mut Reader, p: &Props, app: &App) {
             );
         }
     }
+    // An internal ALB (or `LoadTest.From: vpc`) is reached through the App's VPC workers, as
+    // for the custom-resource gate: the hook invokes them for each slice.
     if let Some(lt) = &app.load_test {
-        if let Routing::Dedicated {
-            scheme: Val::Lit(s),
-            ..
-        } = &lb.routing
-        {
-            if s == "internal" && lt.url.is_none() {
-                r.err(&p.path("LoadTest"), format!("cannot reach the test route of an internal ALB with Strategy {name}: the hook runs in the provider function, outside the VPC; use Scheme internet-facing or Strategy Rolling"));
-            }
-        }
         if matches!(&lt.workers, Val::Lit(n) if *n > 1) {
             r.err(
                 &p.path("LoadTest.Workers"),

@@ -412,11 +412,25 @@ impl Case {
         if a.arm_spot {
             v.push(ValidShape::Arm64Spot);
         }
-        if matches!(a.routing, Routing::Dedicated { internal: true, .. })
-            && a.strategy != Deploy::Rolling
-            && matches!(a.gate, Gate::Run { vpc: true, .. })
+        // HTTPS without `LoadTest.Host` (the certificate never covers the ALB's name) and a
+        // strategy with `Failover` (both move the same weights) are refused on their own: not
+        // this shape.
+        if let (
+            Routing::Dedicated {
+                internal: true,
+                cert,
+            },
+            Gate::Run {
+                vpc: true, host, ..
+            },
+        ) = (&a.routing, &a.gate)
         {
-            v.push(ValidShape::InternalAlbStrategyVpcGate);
+            if a.strategy != Deploy::Rolling
+                && a.failover == Failover::None
+                && (cert.is_none() || *host)
+            {
+                v.push(ValidShape::InternalAlbStrategyVpcGate);
+            }
         }
         if matches!(
             a.routing,

@@ -22,7 +22,7 @@ mod store;
 
 pub use answer::{HookAnswer, HookStatus};
 pub use event::{is_hook_event, is_rollback, record_key, ExecutionDetails, HookEvent};
-pub use settings::GateSettings;
+pub use settings::{GateSettings, HookSettings, HOOK_KEYS};
 pub use store::{HookStore, Record, RunState};
 
 use crate::Clients;
@@ -165,7 +165,7 @@ async fn answer(
     let mut wait = std::time::Duration::from_millis(200);
     let slice_room = std::time::Duration::from_secs(settings.warm_up + 15);
     let result = loop {
-        match gate(store, ev, &settings, deadline).await {
+        match gate(clients, store, ev, &settings, deadline).await {
             Err(e)
                 if !store::is_configuration_error(&e)
                     && deadline.saturating_duration_since(Instant::now() + wait) >= slice_room
@@ -232,29 +232,44 @@ async fn stack_rolling_back(
     let Some(stack_id) = stack_id.filter(|s| !s.is_empty()) else {
         return Ok(None);
     };
+    let read = read_again("the stack status", || async {
+        status(clients, stack_id)
+            .bounded()
+            .await
+            .map_err(|e| (transient(&e), crate::error::sdk_message(&e)))
+    })
+    .await?;
+    match read {
+        Ok(now) => Ok(rolling_back(&now)
+            .then(|| format!("the stack is rolling back ({now}): no load test on the way back"))),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the stack status; the gate runs");
+            Ok(None)
+        }
+    }
+}
+
+/// Reads `what` with `read`, again after throttling and server errors (`Err((true, _))`),
+/// waiting 0.2, 0.4, 0.8 and 1.6 s
+/// (https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html: retry
+/// transient errors with exponential backoff). `Err`: they lasted (the caller answers
+/// IN_PROGRESS). `Ok(Err)`: an error that will not change (a denial): the caller decides.
+async fn read_again<T, F, Fut>(what: &str, mut read: F) -> Result<Result<T, String>, String>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, (bool, String)>>,
+{
     let mut wait = std::time::Duration::from_millis(200);
     loop {
-        match status(clients, stack_id).bounded().await {
-            Ok(now) => {
-                return Ok(rolling_back(&now).then(|| {
-                    format!("the stack is rolling back ({now}): no load test on the way back")
-                }))
-            }
-            Err(e) if transient(&e) => {
-                let msg = crate::error::sdk_message(&e);
-                if wait > std::time::Duration::from_secs(2) {
-                    return Err(format!(
-                        "cannot read the stack status yet ({msg}); the gate waits"
-                    ));
-                }
-                tracing::info!(error = %msg, "reading the stack status failed; reading again");
+        match read().await {
+            Ok(v) => return Ok(Ok(v)),
+            Err((true, e)) if wait <= std::time::Duration::from_secs(2) => {
+                tracing::info!(error = %e, "reading {what} failed; reading again");
                 tokio::time::sleep(wait).await;
                 wait *= 2;
             }
-            Err(e) => {
-                tracing::warn!(error = %crate::error::sdk_message(&e), "cannot read the stack status; the gate runs");
-                return Ok(None);
-            }
+            Err((true, e)) => return Err(format!("cannot read {what} yet ({e}); the gate waits")),
+            Err((false, e)) => return Ok(Err(e)),
         }
     }
 }
@@ -273,25 +288,15 @@ async fn deployment_rolling_back(
     ev: &HookEvent,
 ) -> Result<Option<String>, String> {
     let stopping = |s: &str| s.starts_with("ROLLBACK") || s.starts_with("STOP");
-    let mut wait = std::time::Duration::from_millis(200);
-    let status = loop {
-        let read = read_deployment_status(clients, ev).await;
-        match read {
-            Ok(status) => break status,
-            Err((true, e)) if wait <= std::time::Duration::from_secs(2) => {
-                tracing::info!(error = %e, "reading the service deployment failed; reading again");
-                tokio::time::sleep(wait).await;
-                wait *= 2;
-            }
-            Err((true, e)) => {
-                return Err(format!(
-                    "cannot read the service deployment yet ({e}); the gate waits"
-                ))
-            }
-            Err((false, e)) => {
-                tracing::warn!(error = %e, "cannot read the service deployment; the gate runs");
-                break None;
-            }
+    let status = match read_again("the service deployment", || {
+        read_deployment_status(clients, ev)
+    })
+    .await?
+    {
+        Ok(status) => status,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the service deployment; the gate runs");
+            None
         }
     };
     Ok(status

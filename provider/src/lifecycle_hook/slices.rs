@@ -6,7 +6,7 @@ use super::SETTINGS_KEY;
 use super::{
     record_key, GateSettings, HookAnswer, HookEvent, HookStatus, HookStore, Record, RunState,
 };
-use crate::ProviderError;
+use crate::{Clients, ProviderError};
 use fargate_loadtest::{judge, Report};
 use std::time::Duration;
 use tokio::time::Instant;
@@ -15,6 +15,7 @@ use tokio::time::Instant;
 const AFTER_SLICE: Duration = Duration::from_secs(10);
 
 pub(super) async fn gate(
+    clients: &Clients,
     store: &HookStore,
     ev: &HookEvent,
     st: &GateSettings,
@@ -57,7 +58,14 @@ pub(super) async fn gate(
         Duration::from_secs(st.warm_up.min(10))
     };
     let left = deadline.saturating_duration_since(Instant::now());
-    let budget = left.saturating_sub(warm_up + AFTER_SLICE);
+    // Load sent through the App's VPC workers also waits for their invocation (a cold start
+    // included): that time is part of the slice's budget.
+    let invoke = if st.worker_function_arn.is_some() {
+        crate::load_test_gate::invoke_timeout_margin()
+    } else {
+        Duration::ZERO
+    };
+    let budget = left.saturating_sub(warm_up + AFTER_SLICE + invoke);
     if budget < Duration::from_secs(1) {
         // Every invocation would hit the same wall: fail clearly rather than loop.
         return Ok(HookAnswer::done(
@@ -80,7 +88,7 @@ pub(super) async fn gate(
     let owner = format!("{}/{}", ev.execution_id, now_ms());
     // The lease covers this slice (warm-up, load, writing), not the whole invocation: an
     // invocation cut short frees the run for the next one that much sooner.
-    let lease = now_ms() + ((warm_up + slice + AFTER_SLICE).as_millis() as u64);
+    let lease = now_ms() + ((warm_up + slice + invoke + AFTER_SLICE).as_millis() as u64);
     let held = async {
         if !store.claim(&key, rec.slices, &owner, lease).await? {
             // Someone else moved the run on: answer from what the record says now.
@@ -100,9 +108,10 @@ pub(super) async fn gate(
             rec: rec.clone(),
             slice,
             warm_up,
+            invoke,
             total,
         };
-        run.run(store, ev, st).await
+        run.run(clients, store, ev, st).await
     };
     // A write that fails (throttled past the SDK's retries, or an error returned after the
     // write took effect) or a call that hangs past the invocation's deadline would leave the
@@ -169,12 +178,15 @@ struct Slice<'a> {
     rec: Record,
     slice: Duration,
     warm_up: Duration,
+    /// Time kept for the worker invocation around the load (zero without workers).
+    invoke: Duration,
     total: Duration,
 }
 
 impl Slice<'_> {
     async fn run(
         self,
+        clients: &Clients,
         store: &HookStore,
         ev: &HookEvent,
         st: &GateSettings,
@@ -185,9 +197,10 @@ impl Slice<'_> {
             rec,
             slice,
             warm_up,
+            invoke,
             total,
         } = self;
-        let measured = crate::load_test_gate::run_local(&st.spec(slice, warm_up)).await;
+        let measured = measure(clients, st, slice, warm_up, invoke).await;
         let mut merged = match &rec.report {
             Some(r) => RunState::decode(r).map_err(|e| {
                 ProviderError::Exhausted(format!("record {key}: unreadable state: {e}"))
@@ -202,6 +215,16 @@ impl Slice<'_> {
                 return settle(store, ev, st, key, owner, &rec, None, a).await;
             }
         };
+        if slice_report.workers_failed > 0 {
+            // A worker that failed or gave no reply fails the slice, and so the run: its load
+            // is not known to have been sent (fail closed, never dropped).
+            let verdict = judge(&slice_report, &st.thresholds);
+            let a = HookAnswer::done(
+                HookStatus::Failed,
+                format!("load test: {}", verdict.summary),
+            );
+            return settle(store, ev, st, key, owner, &rec, None, a).await;
+        }
         merged.append(&slice_report);
         let measured_ms = merged.elapsed.as_millis() as u64;
         let encoded = RunState::encode(&merged);
@@ -259,6 +282,29 @@ impl Slice<'_> {
             ),
         ))
     }
+}
+
+/// One slice's load: from this function, or through the App's VPC worker function (one
+/// invocation, bounded by the slice's time plus `invoke`; the state table, ECS and
+/// CloudFormation calls stay here).
+async fn measure(
+    clients: &Clients,
+    st: &GateSettings,
+    slice: Duration,
+    warm_up: Duration,
+    invoke: Duration,
+) -> Result<Report, ProviderError> {
+    let spec = st.spec(slice, warm_up, &[]);
+    let Some(function) = &st.worker_function_arn else {
+        return crate::load_test_gate::run_local(&spec).await;
+    };
+    let start = Instant::now();
+    let answer_by = start + warm_up + slice + invoke;
+    // A worker not ready yet (its network interfaces being recreated) is invoked again only
+    // while the whole run still fits before `answer_by`.
+    let retry_until = start + invoke / 2;
+    let poll = clients.gate_timing.steady_poll;
+    crate::load_test_gate::fan_out(clients, function, &spec, 1, retry_until, poll, answer_by).await
 }
 
 /// Writes a final answer; if another invocation got there first, answers what it wrote.

@@ -12,7 +12,9 @@ mod props;
 pub(crate) mod stack_status;
 mod workers;
 
-pub use workers::{run_local, worker, WorkerReply};
+pub use fargate_loadtest::WorkerReply;
+pub(crate) use workers::{fan_out, invoke_timeout_margin};
+pub use workers::{run_local, worker};
 
 use crate::request::{Request, RequestType};
 use crate::respond::{margin, Outcome};
@@ -139,6 +141,12 @@ impl Default for GateTiming {
             steady_poll: Duration::from_secs(5),
         }
     }
+}
+
+/// The settings this resource's properties give, read as the lifecycle hook reads its details
+/// (`crate::gate_settings`); for tests that compare the two carriers.
+pub fn settings(req: &Request) -> Result<crate::gate_settings::GateSettings, ProviderError> {
+    props::parse(req).map(|p| p.common)
 }
 
 pub async fn handle(
@@ -305,25 +313,25 @@ async fn measure(
         .checked_sub(Duration::from_millis(spec.warm_up_ms + spec.duration_ms) + AFTER_RUN)
         .unwrap_or_else(Instant::now);
     let poll = clients.gate_timing.steady_poll;
-    let report = match (&p.worker_function, p.workers) {
+    let report = match (&p.common.worker_function_arn, p.workers) {
         // The App's VPC worker function: the load starts where the service is reachable.
         (Some(function), n) => {
-            workers::fan_out(clients, function, &spec, n, retry_until, poll).await?
+            workers::fan_out(clients, function, &spec, n, retry_until, poll, answer_at).await?
         }
         (None, n) if n > 1 => {
             let this = clients.function_name.clone().ok_or_else(|| {
                 ProviderError::bad("Workers", "fan-out needs AWS_LAMBDA_FUNCTION_NAME")
             })?;
-            workers::fan_out(clients, &this, &spec, n, retry_until, poll).await?
+            workers::fan_out(clients, &this, &spec, n, retry_until, poll, answer_at).await?
         }
         (None, _) => run_local(&spec).await?,
     };
-    let verdict = judge(&report, &p.thresholds);
+    let verdict = judge(&report, &p.common.thresholds);
     // One structured line per gate result.
     tracing::info!(
         gate = %req.logical_resource_id, passed = verdict.passed, requests = report.sent, error_rate = report.error_rate(),
         p50_ms = report.percentile_ms(0.5), p90_ms = report.percentile_ms(0.9), p99_ms = report.percentile_ms(0.99),
-        rps = report.rps(), workers = p.workers, worker_function = p.worker_function.as_deref().unwrap_or("-"),
+        rps = report.rps(), workers = p.workers, worker_function = p.common.worker_function_arn.as_deref().unwrap_or("-"), workers_answered = report.workers_answered, workers_failed = report.workers_failed,
         routed = p.routed, summary = %verdict.summary, "load-test gate result"
     );
     if !verdict.passed {

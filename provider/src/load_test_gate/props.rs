@@ -1,45 +1,28 @@
 //! The gate's properties, checked before anything is waited for or sent.
 
 use super::{present_host, RunSpec};
+use crate::gate_settings::{Fields, GateSettings};
 use crate::request::Request;
 use crate::ProviderError;
-use fargate_loadtest::Thresholds;
 use serde_json::Value;
+use std::time::Duration;
 
 pub(super) struct Props {
+    /// What the lifecycle hook is told too.
+    pub common: GateSettings,
     pub spec: RunSpec,
     pub workers: usize,
     pub cluster: Option<String>,
     pub service: Option<String>,
     /// The revision this request was sent for (`Ref` of the task definition: its ARN).
     pub task_definition: Option<String>,
-    /// The function that runs the load (the App's VPC workers); absent: this Lambda.
-    pub worker_function: Option<String>,
     /// Whether the requests carry a routing header.
     pub routed: bool,
-    pub thresholds: Thresholds,
 }
 
-fn num<T: std::str::FromStr>(
-    req: &Request,
-    name: &'static str,
-    default: Option<T>,
-) -> Result<Option<T>, ProviderError> {
-    match req.prop(name) {
-        None => Ok(default),
-        Some(s) => s
-            .trim()
-            .parse::<T>()
-            .map(Some)
-            .map_err(|_| ProviderError::bad(name, format!("'{s}' is not a number"))),
-    }
-}
-
-/// Seconds given as `name`, in milliseconds; a number too large to count that way is refused.
-fn millis(req: &Request, name: &'static str, default: u64) -> Result<u64, ProviderError> {
-    let secs = num::<u64>(req, name, Some(default))?.unwrap_or(default);
-    secs.checked_mul(1000)
-        .ok_or_else(|| ProviderError::bad(name, format!("{secs} seconds is too long")))
+/// The resource's properties as an object (CloudFormation always sends one).
+pub(crate) fn properties(req: &Request) -> serde_json::Map<String, Value> {
+    req.properties.as_object().cloned().unwrap_or_default()
 }
 
 /// A header field name (RFC 9110 `token`), as ALB's http-header condition takes it: at most 40
@@ -94,70 +77,28 @@ fn routing_header(req: &Request) -> Result<Option<(String, String)>, ProviderErr
     Ok(Some((name.to_string(), value.to_string())))
 }
 
-#[allow(clippy::needless_update)]
+/// The resource's properties: the common settings (read as the hook's are) and the
+/// resource's extras.
 pub(super) fn parse(req: &Request) -> Result<Props, ProviderError> {
-    let mut headers: Vec<(String, String)> = match req.properties.get("Headers") {
-        Some(Value::Object(m)) => m
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.clone(),
-                    v.as_str()
-                        .map(String::from)
-                        .unwrap_or_else(|| v.to_string()),
-                )
-            })
-            .collect(),
-        _ => Vec::new(),
-    };
+    let props = properties(req);
+    let common = GateSettings::read(&props)?;
     let routing = routing_header(req)?;
+    let mut extra = Vec::new();
     if let Some((name, value)) = &routing {
-        if let Some((mine, _)) = headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)) {
+        if let Some(mine) = common.headers.keys().find(|k| k.eq_ignore_ascii_case(name)) {
             return Err(ProviderError::bad(
                 "Headers",
                 format!("{mine} is the gate's RoutingHeader; remove it from Headers"),
             ));
         }
-        headers.push((name.clone(), value.clone()));
+        extra.push((name.clone(), value.clone()));
     }
-    let t = req
-        .properties
-        .get("Thresholds")
-        .cloned()
-        .unwrap_or(Value::Null);
-    let threshold = |k: &'static str| -> Result<Option<f64>, ProviderError> {
-        match t.get(k) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::Number(n)) => Ok(n.as_f64()),
-            Some(Value::String(s)) => s.parse().map(Some).map_err(|_| {
-                ProviderError::bad("Thresholds", format!("{k}: '{s}' is not a number"))
-            }),
-            Some(other) => Err(ProviderError::bad(
-                "Thresholds",
-                format!("{k}: {other} is not a number"),
-            )),
-        }
-    };
-    let rate = num::<f64>(req, "Rate", None)?;
-    let concurrency = num::<usize>(req, "Concurrency", None)?;
-    if rate.is_none() && concurrency.is_none() {
-        return Err(ProviderError::bad("Rate", "give Rate or Concurrency"));
-    }
-    let host = req.prop("Host").filter(|h| !h.is_empty());
-    let spec = RunSpec {
-        url: req.required("Url")?,
-        method: req.prop("Method").unwrap_or_else(|| "GET".into()),
-        headers,
-        body: req.prop("Body"),
-        expected_status: num(req, "ExpectedStatus", Some(200))?.unwrap_or(200),
-        timeout_ms: num(req, "TimeoutMs", Some(5000))?.unwrap_or(5000),
-        rate,
-        concurrency,
-        duration_ms: millis(req, "Duration", 30)?,
-        warm_up_ms: millis(req, "WarmUp", 60)?,
-        host: host.clone(),
-    };
-    if let Some(h) = &host {
+    let spec = common.spec(
+        Duration::from_secs(common.duration),
+        Duration::from_secs(common.warm_up),
+        &extra,
+    );
+    if let Some(h) = &common.host {
         if !host_name(h) {
             return Err(ProviderError::bad(
                 "Host",
@@ -167,24 +108,15 @@ pub(super) fn parse(req: &Request) -> Result<Props, ProviderError> {
         // Refused now, not after the wait, when the engine cannot present it.
         present_host(&mut spec.config(), h).map_err(|e| ProviderError::bad("Host", e))?;
     }
+    let f = Fields(&props);
     Ok(Props {
         spec,
-        workers: num(req, "Workers", Some(1))?.unwrap_or(1).max(1),
-        cluster: req.prop("Cluster"),
-        service: req.prop("ServiceName"),
-        task_definition: req.prop("TaskDefinitionArn").filter(|s| !s.is_empty()),
-        worker_function: req.prop("WorkerFunctionArn").filter(|s| !s.is_empty()),
+        workers: f.num("Workers")?.unwrap_or(1usize).max(1),
+        cluster: f.text("Cluster"),
+        service: f.text("ServiceName"),
+        task_definition: f.text("TaskDefinitionArn"),
         routed: routing.is_some(),
-        thresholds: Thresholds {
-            p50_ms: threshold("P50Ms")?,
-            p90_ms: threshold("P90Ms")?,
-            p99_ms: threshold("P99Ms")?,
-            max_error_rate: threshold("MaxErrorRate")?,
-            min_rps: threshold("MinRps")?,
-            ..Thresholds::default()
-        }
-        // No thresholds given still protects: errors at most 1%, 95% of the asked completed.
-        .with_defaults(),
+        common,
     })
 }
 

@@ -5,9 +5,7 @@ use super::{transient, RunSpec};
 use crate::{Clients, ProviderError};
 use aws_sdk_lambda::config::http::HttpResponse;
 use aws_sdk_lambda::error::{ProvideErrorMetadata, SdkError};
-use fargate_loadtest::report::WireReport;
-use fargate_loadtest::{Progress, Report};
-use serde::{Deserialize, Serialize};
+use fargate_loadtest::{Progress, Report, WorkerReply};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -19,16 +17,28 @@ pub async fn run_local(spec: &RunSpec) -> Result<Report, ProviderError> {
         .map_err(|e| ProviderError::GateFailed(e.to_string()))
 }
 
+/// Time a worker invocation may take beyond its warm-up and load: Lambda's `Init` phase (at
+/// most 10 seconds, https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html)
+/// and the call's own round trip.
+pub(crate) fn invoke_timeout_margin() -> Duration {
+    Duration::from_secs(12)
+}
+
 /// Splits the load over `n` invocations of `function` (each at rate/n, or concurrency/n) and
-/// merges their histograms. An invocation the function is not ready for is sent again, every
-/// `poll` (growing), until `retry_until`.
-pub(super) async fn fan_out(
+/// merges their histograms with `fargate_loadtest::merge_workers`: the report says how many
+/// workers answered and counts, with the reason, every one that failed, answered something
+/// unreadable or gave no reply by `answer_by` (a failed worker fails the verdict; it is never
+/// dropped). An invocation the function is not ready for is sent again, every `poll`
+/// (growing), until `retry_until`; an Invoke that Lambda refuses otherwise (a missing function,
+/// a denial) is an error.
+pub(crate) async fn fan_out(
     clients: &Clients,
     function: &str,
     spec: &RunSpec,
     n: usize,
     retry_until: Instant,
     poll: Duration,
+    answer_by: Instant,
 ) -> Result<Report, ProviderError> {
     let mut part = spec.clone();
     part.rate = spec.rate.map(|r| r / n as f64);
@@ -42,7 +52,7 @@ pub(super) async fn fan_out(
             function.to_string(),
             payload.clone(),
         );
-        calls.spawn(async move {
+        let call = async move {
             let mut attempt = 1;
             loop {
                 let sent = lambda
@@ -61,33 +71,39 @@ pub(super) async fn fan_out(
                     done => return done,
                 }
             }
-        });
+        };
+        calls.spawn(tokio::time::timeout_at(answer_by, call));
     }
-    let mut merged = Report::empty(None);
+    let mut replies = Vec::with_capacity(n);
     while let Some(joined) = calls.join_next().await {
-        let out = joined
-            .map_err(|e| ProviderError::Panic(e.to_string()))?
-            .map_err(|e| ProviderError::sdk("Invoke", &e))?;
-        if let Some(err) = out.function_error() {
-            return Err(ProviderError::GateFailed(format!(
-                "a load worker ({function}) failed ({err})"
-            )));
-        }
-        let body = out
-            .payload()
-            .map(|b| b.as_ref().to_vec())
-            .unwrap_or_default();
-        let wire: WireReport = serde_json::from_slice::<WorkerReply>(&body)
-            .map_err(|e| {
-                ProviderError::GateFailed(format!(
-                    "a load worker answered something unreadable: {e}"
-                ))
-            })?
-            .into_result()
-            .map_err(ProviderError::GateFailed)?;
-        merged.merge(&wire.into_report().map_err(ProviderError::GateFailed)?);
+        let reply = match joined.map_err(|e| ProviderError::Panic(e.to_string()))? {
+            Err(_) => Err("no reply before the invocation's deadline".to_string()),
+            Ok(Err(e)) if not_ready(&e) => Err(format!(
+                "not ready in time: {}",
+                crate::error::sdk_message(&e)
+            )),
+            Ok(Err(e)) => return Err(ProviderError::sdk("Invoke", &e)),
+            Ok(Ok(out)) => reply_of(function, &out),
+        };
+        replies.push(reply);
     }
-    Ok(merged)
+    Ok(fargate_loadtest::merge_workers(n, replies))
+}
+
+/// One invocation's answer as `merge_workers` takes it: the worker's reply, or why there is
+/// none (the function failed: Lambda sets `FunctionError`, with a timed-out function too;
+/// https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html).
+fn reply_of(
+    function: &str,
+    out: &aws_sdk_lambda::operation::invoke::InvokeOutput,
+) -> Result<WorkerReply, String> {
+    let body = out.payload().map(|b| b.as_ref()).unwrap_or_default();
+    if let Some(err) = out.function_error() {
+        let detail = String::from_utf8_lossy(body);
+        return Err(format!("{function} failed ({err}): {detail}"));
+    }
+    serde_json::from_slice::<WorkerReply>(body)
+        .map_err(|e| format!("answered something unreadable: {e}"))
 }
 
 /// Worth invoking again: a function that is Inactive or Pending (its VPC network interfaces
@@ -104,34 +120,7 @@ fn not_ready<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>) -> bool {
         )
 }
 
-/// What a worker invocation returns.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct WorkerReply {
-    pub report: Option<WireReport>,
-    pub error: Option<String>,
-}
-
-impl WorkerReply {
-    fn into_result(self) -> Result<WireReport, String> {
-        match (self.report, self.error) {
-            (Some(r), None) => Ok(r),
-            (_, Some(e)) => Err(format!("a load worker failed: {e}")),
-            (None, None) => Err("a load worker returned no report".into()),
-        }
-    }
-}
-
 /// Handles one worker event: runs its share and returns the report.
 pub async fn worker(spec: RunSpec) -> WorkerReply {
-    match run_local(&spec).await {
-        Ok(r) => WorkerReply {
-            report: Some(r.to_wire()),
-            error: None,
-        },
-        Err(e) => WorkerReply {
-            report: None,
-            error: Some(e.to_string()),
-        },
-    }
+    WorkerReply::of(run_local(&spec).await)
 }

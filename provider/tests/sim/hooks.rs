@@ -6,7 +6,9 @@
 //! a hook that returns no `hookStatus` or fails rolls the deployment back).
 //! The gate's load is not simulated: the target URL names no host, so the engine refuses it at
 //! once and the run ends FAILED after its record is written; what is checked is the store,
-//! the lease, the deadline and the answers around it.
+//! the lease, the deadline and the answers around it. With a `WorkerFunctionArn` the load goes
+//! through the fake Lambda's worker (a passing report of the asked length, or a function error):
+//! a failed worker must fail the gate, and a passing run must be covered by the workers' load.
 #![allow(dead_code)]
 
 use super::harness::{violation, LogBuf, Violation};
@@ -130,11 +132,12 @@ pub async fn hook_schedule(seed: u64, _logs: LogBuf) -> (Vec<Violation>, Shared)
     } else {
         fixture("post_test_traffic_shift")
     };
+    let duration = 60 + rng.below(600);
     let settings = json!({
         // Names no host: the engine refuses it without any I/O (see the module comment).
         "Url": "file:///sim-no-network",
         "Host": "app.example.com",
-        "Duration": 60 + rng.below(600),
+        "Duration": duration,
         "WarmUp": rng.below(30),
         "CallBackDelay": 5,
         "Rate": 20,
@@ -143,6 +146,24 @@ pub async fn hook_schedule(seed: u64, _logs: LogBuf) -> (Vec<Violation>, Shared)
         // macro/src/gen/deployment.rs): the hook reads the stack's status through it.
         "StackId": super::custom_resource::STACK,
     });
+    // The App's VPC workers send the load (issue 17 item 13): in some schedules the settings
+    // name a worker function, which the fake Lambda answers (world.rs `lambda_client`), and in
+    // some of those every worker invocation fails. A generator of its own keeps every other
+    // choice of a seed as it was.
+    let mut wrng = Rng::new(seed ^ 0x5157_0017);
+    let workers = wrng.chance(300);
+    let workers_fail = workers && wrng.chance(300);
+    let mut settings = settings;
+    if workers {
+        settings["WorkerFunctionArn"] =
+            json!("arn:aws:lambda:us-east-1:123456789012:function:app-WebLoadTestWorkers");
+        let mut w = world.lock().unwrap();
+        w.worker_fails = workers_fail;
+        w.count(Fault::VpcWorkers);
+        if workers_fail {
+            w.count(Fault::WorkerFails);
+        }
+    }
     raw["hookDetails"] = json!({ SETTINGS_KEY: settings });
     let mut v = Vec::new();
     // Fields ECS may leave out of the payload.
@@ -229,7 +250,50 @@ pub async fn hook_schedule(seed: u64, _logs: LogBuf) -> (Vec<Violation>, Shared)
             ));
         }
     }
+    // A worker that fails or gives no reply fails its slice and so the gate: its load is not
+    // known to have been sent (fail closed, never dropped).
+    if workers_fail && !rollback && !config_error && all_clean {
+        let last = answers.last();
+        let failed = last.is_some_and(|a| a.status == HookStatus::Failed);
+        let store_trouble = answers.iter().any(|a| a.reason.contains("state table"));
+        if !failed && !store_trouble {
+            v.push(violation(
+                "hook.worker_failure_ends_the_run",
+                format!("every load worker failed and the run did not end FAILED: {last:?}"),
+            ));
+        }
+    }
+    if workers_fail {
+        let passed = answers
+            .iter()
+            .find(|a| a.status == HookStatus::Succeeded && a.reason.contains("load test: "));
+        if let Some(a) = passed {
+            {
+                v.push(violation(
+                    "hook.worker_failure_fails",
+                    format!(
+                        "every load worker failed and the gate answered SUCCEEDED: {}",
+                        a.reason
+                    ),
+                ));
+            }
+        }
+    }
     let w = world.lock().unwrap();
+    // A run that passed through the workers was measured by them: the fake answers each
+    // invocation with exactly the load asked, so their runs cover the whole Duration.
+    if workers && !workers_fail {
+        let measured: u64 = w.load_runs.iter().sum();
+        let passed = answers
+            .iter()
+            .any(|a| a.status == HookStatus::Succeeded && a.reason.contains("load test: "));
+        if passed && measured + 500 < duration * 1000 {
+            v.push(violation(
+                "hook.worker_load_counted",
+                format!("SUCCEEDED after {measured} ms of worker load of {duration} s asked"),
+            ));
+        }
+    }
     if rollback && w.lease_claims > 0 {
         v.push(violation(
             "hook.rollback_no_load",

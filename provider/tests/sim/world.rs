@@ -92,6 +92,10 @@ pub enum Fault {
     ConfigError,
     Drift,
     AlarmFlip,
+    /// The gate's load goes through the VPC worker function.
+    VpcWorkers,
+    /// Every invocation of the worker function fails.
+    WorkerFails,
 }
 
 /// How likely each fault is in one schedule (per mille per call).
@@ -225,6 +229,8 @@ pub struct World {
     pub rival_takes: u64,
     /// Tags of load balancers, by ARN (the freed-port record of `PortChoice: LeastRecentlyUsed`).
     pub lb_tags: BTreeMap<String, Vec<(String, String)>>,
+    /// Every invocation of the load worker fails (the function errs or times out).
+    pub worker_fails: bool,
 }
 
 impl World {
@@ -260,6 +266,7 @@ impl World {
             deployments: BTreeMap::new(),
             rival_takes: 0,
             lb_tags: BTreeMap::new(),
+            worker_fails: false,
         }
     }
 
@@ -1408,7 +1415,8 @@ pub fn ddb_client(world: &Shared, inv: usize) -> ddb::Client {
 }
 
 /// Lambda `Invoke` of the gate's load worker: the worker's run is not simulated; it answers
-/// the report of a passing run of exactly the duration it was asked (Lambda API reference,
+/// the report of a passing run of exactly the duration it was asked, or, with `worker_fails`,
+/// a function error (Lambda API reference,
 /// Invoke: <https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html>).
 pub fn lambda_client(world: &Shared, inv: usize) -> aws_sdk_lambda::Client {
     use aws_sdk_lambda as lambda;
@@ -1424,6 +1432,19 @@ pub fn lambda_client(world: &Shared, inv: usize) -> aws_sdk_lambda::Client {
                 .and_then(|b| serde_json::from_slice(b.as_ref()).ok())
                 .unwrap_or_default();
             let spec = &payload[fargate_provider::load_test_gate::WORKER_EVENT];
+            if w.worker_fails {
+                // A function that errs or runs past its timeout: Invoke answers 200 with
+                // `FunctionError` set and the error as the payload (API_Invoke.html, above).
+                return MockResponse::Output(
+                    InvokeOutput::builder()
+                        .status_code(200)
+                        .function_error("Unhandled")
+                        .payload(lambda::primitives::Blob::new(
+                            br#"{"errorMessage":"Task timed out after 900.00 seconds"}"#.to_vec(),
+                        ))
+                        .build(),
+                );
+            }
             let ms = spec["DurationMs"].as_u64().unwrap_or(0);
             let rate = spec["Rate"].as_f64();
             w.load_runs.push(ms);
