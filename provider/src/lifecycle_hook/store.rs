@@ -104,20 +104,16 @@ impl HookStore {
 
     /// The item, read consistently.
     async fn item(&self, key: &str) -> Result<Option<Item>, ProviderError> {
-        let get = self
-            .ddb
-            .get_item()
-            .table_name(&self.table)
-            .key("Pk", s(key))
-            .consistent_read(true);
-        let out = retrying("GetItem", || {
-            let get = get.clone();
-            async move {
-                get.send()
-                    .bounded()
-                    .await
-                    .map_err(|e| ProviderError::sdk("GetItem", &e))
-            }
+        let out = retrying("GetItem", || async {
+            self.ddb
+                .get_item()
+                .table_name(&self.table)
+                .key("Pk", s(key))
+                .consistent_read(true)
+                .send()
+                .bounded()
+                .await
+                .map_err(|e| ProviderError::sdk("GetItem", &e))
         })
         .await?;
         Ok(out.item().cloned())
@@ -175,28 +171,59 @@ impl HookStore {
         }))
     }
 
-    /// A PutItem of a new, running record.
-    fn new_record(
+    /// One UpdateItem of the item `key`, as `with` makes it: `Err((true, _))` when its
+    /// condition failed.
+    async fn update_sent(
         &self,
         key: &str,
-    ) -> aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder {
-        self.ddb
-            .put_item()
-            .table_name(&self.table)
-            .item("Pk", s(key))
-            .item("Status", s(RUNNING))
-            .item("Slices", n(0))
-            .item("MeasuredMs", n(0))
-            .item("Expires", n(expires()))
+        with: &impl Fn(Upd) -> Upd,
+    ) -> Result<(), (bool, ProviderError)> {
+        let sent = with(
+            self.ddb
+                .update_item()
+                .table_name(&self.table)
+                .key("Pk", s(key)),
+        )
+        .send()
+        .bounded()
+        .await;
+        sent.map(|_| ()).map_err(|e| {
+            let lost = e
+                .as_service_error()
+                .is_some_and(|e| e.is_conditional_check_failed_exception());
+            (lost, ProviderError::sdk("UpdateItem", &e))
+        })
+    }
+
+    /// One PutItem of the item `key`, as `with` makes it: `Err((true, _))` when its condition
+    /// failed.
+    async fn put_sent(
+        &self,
+        key: &str,
+        with: &impl Fn(Put) -> Put,
+    ) -> Result<(), (bool, ProviderError)> {
+        let sent = with(
+            self.ddb
+                .put_item()
+                .table_name(&self.table)
+                .item("Pk", s(key)),
+        )
+        .send()
+        .bounded()
+        .await;
+        sent.map(|_| ()).map_err(|e| {
+            let lost = e
+                .as_service_error()
+                .is_some_and(|e| e.is_conditional_check_failed_exception());
+            (lost, ProviderError::sdk("PutItem", &e))
+        })
     }
 
     /// Creates the record unless it exists (then leaves it alone).
     pub(super) async fn create(&self, key: &str) -> Result<(), ProviderError> {
-        let put = self
-            .new_record(key)
-            .condition_expression("attribute_not_exists(Pk)");
+        let put = |b: Put| new_record(b).condition_expression("attribute_not_exists(Pk)");
         // Exists already (ours or not): left alone either way.
-        self.write(key, || put_sent(put.clone()), |_| true)
+        self.write(key, || self.put_sent(key, &put), |_| true)
             .await
             .map(|_| ())
     }
@@ -210,7 +237,8 @@ impl HookStore {
         owner: &str,
         until_ms: u64,
     ) -> Result<bool, ProviderError> {
-        let u = self.update_item(key)
+        let u = |b: Upd| {
+            b
             .update_expression("SET LeaseOwner = :o, LeaseUntil = :u, Expires = :x")
             .condition_expression(
                 "#s = :running AND Slices = :n AND (attribute_not_exists(LeaseUntil) OR LeaseUntil < :now)",
@@ -221,10 +249,11 @@ impl HookStore {
             .expression_attribute_values(":x", n(expires()))
             .expression_attribute_values(":running", s(RUNNING))
             .expression_attribute_values(":n", n(slices))
-            .expression_attribute_values(":now", n(now_ms()));
+            .expression_attribute_values(":now", n(now_ms()))
+        };
         self.write(
             key,
-            || update_sent(u.clone()),
+            || self.update_sent(key, &u),
             |i| attr_s(i, "LeaseOwner") == Some(owner) && attr_n(i, "LeaseUntil") == Some(until_ms),
         )
         .await
@@ -239,7 +268,8 @@ impl HookStore {
         measured_ms: u64,
         report: &str,
     ) -> Result<bool, ProviderError> {
-        let u = self.update_item(key)
+        let u = |b: Upd| {
+            b
             .update_expression(
                 "SET Slices = :n1, MeasuredMs = :m, Report = :r, Expires = :x, Writer = :o REMOVE LeaseOwner, LeaseUntil",
             )
@@ -251,23 +281,14 @@ impl HookStore {
             .expression_attribute_values(":r", s(report))
             .expression_attribute_values(":x", n(expires()))
             .expression_attribute_values(":running", s(RUNNING))
-            .expression_attribute_values(":o", s(owner));
+            .expression_attribute_values(":o", s(owner))
+        };
         self.write(
             key,
-            || update_sent(u.clone()),
+            || self.update_sent(key, &u),
             |i| attr_s(i, "Writer") == Some(owner) && attr_n(i, "Slices") == Some(slices + 1),
         )
         .await
-    }
-
-    fn update_item(
-        &self,
-        key: &str,
-    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
-        self.ddb
-            .update_item()
-            .table_name(&self.table)
-            .key("Pk", s(key))
     }
 
     /// Takes a once-per-request record: created if absent, or taken over when its runner's
@@ -282,19 +303,20 @@ impl HookStore {
         until_ms: u64,
         writer: &str,
     ) -> Result<bool, ProviderError> {
-        let put = self
-            .new_record(key)
-            .item("LeaseUntil", n(until_ms))
-            .item("Writer", s(writer))
-            .condition_expression(
-                "attribute_not_exists(Pk) OR (#s = :running AND LeaseUntil < :now)",
-            )
-            .expression_attribute_names("#s", "Status")
-            .expression_attribute_values(":running", s(RUNNING))
-            .expression_attribute_values(":now", n(now_ms()));
+        let put = |b: Put| {
+            new_record(b)
+                .item("LeaseUntil", n(until_ms))
+                .item("Writer", s(writer))
+                .condition_expression(
+                    "attribute_not_exists(Pk) OR (#s = :running AND LeaseUntil < :now)",
+                )
+                .expression_attribute_names("#s", "Status")
+                .expression_attribute_values(":running", s(RUNNING))
+                .expression_attribute_values(":now", n(now_ms()))
+        };
         self.write(
             key,
-            || put_sent(put.clone()),
+            || self.put_sent(key, &put),
             |i| attr_s(i, "Writer") == Some(writer) && attr_s(i, "Status") == Some(RUNNING),
         )
         .await
@@ -308,18 +330,18 @@ impl HookStore {
         reason: &str,
         report: &str,
     ) -> Result<(), ProviderError> {
-        let u = self
-            .update_item(key)
-            .update_expression(
+        let u = |b: Upd| {
+            b.update_expression(
                 "SET #s = :st, Reason = :reason, Report = :r, Expires = :x REMOVE LeaseUntil",
             )
             .expression_attribute_names("#s", "Status")
             .expression_attribute_values(":st", s(status.as_str()))
             .expression_attribute_values(":reason", s(reason))
             .expression_attribute_values(":r", s(report))
-            .expression_attribute_values(":x", n(expires()));
+            .expression_attribute_values(":x", n(expires()))
+        };
         // Unconditional: a repeat sets the same values.
-        self.write(key, || update_sent(u.clone()), |_| true)
+        self.write(key, || self.update_sent(key, &u), |_| true)
             .await
             .map(|_| ())
     }
@@ -327,15 +349,15 @@ impl HookStore {
     /// Gives the lease back (only if still ours), so that the next invocation runs the slice
     /// again at once instead of waiting for the lease to expire.
     pub(super) async fn release(&self, key: &str, owner: &str) -> Result<bool, ProviderError> {
-        let u = self
-            .update_item(key)
-            .update_expression("REMOVE LeaseOwner, LeaseUntil")
-            .condition_expression("LeaseOwner = :o")
-            .expression_attribute_values(":o", s(owner));
+        let u = |b: Upd| {
+            b.update_expression("REMOVE LeaseOwner, LeaseUntil")
+                .condition_expression("LeaseOwner = :o")
+                .expression_attribute_values(":o", s(owner))
+        };
         // Released: nobody's lease is left, whoever's write that was.
         self.write(
             key,
-            || update_sent(u.clone()),
+            || self.update_sent(key, &u),
             |i| !i.contains_key("LeaseOwner"),
         )
         .await
@@ -353,27 +375,28 @@ impl HookStore {
         status: HookStatus,
         reason: &str,
     ) -> Result<bool, ProviderError> {
-        let mut u = self
-            .update_item(key)
-            .condition_expression("#s = :running AND Slices = :n AND LeaseOwner = :o")
-            .expression_attribute_names("#s", "Status")
-            .expression_attribute_values(":st", s(status.as_str()))
-            .expression_attribute_values(":reason", s(reason))
-            .expression_attribute_values(":n", n(slices))
-            .expression_attribute_values(":n1", n(slices + 1))
-            .expression_attribute_values(":m", n(measured_ms))
-            .expression_attribute_values(":x", n(expires()))
-            .expression_attribute_values(":running", s(RUNNING))
-            .expression_attribute_values(":o", s(owner));
-        u = match report {
-            Some(r) => u
+        let u = |b: Upd| {
+            let b = b
+                .condition_expression("#s = :running AND Slices = :n AND LeaseOwner = :o")
+                .expression_attribute_names("#s", "Status")
+                .expression_attribute_values(":st", s(status.as_str()))
+                .expression_attribute_values(":reason", s(reason))
+                .expression_attribute_values(":n", n(slices))
+                .expression_attribute_values(":n1", n(slices + 1))
+                .expression_attribute_values(":m", n(measured_ms))
+                .expression_attribute_values(":x", n(expires()))
+                .expression_attribute_values(":running", s(RUNNING))
+                .expression_attribute_values(":o", s(owner));
+            match report {
+            Some(r) => b
                 .update_expression("SET #s = :st, Reason = :reason, Slices = :n1, MeasuredMs = :m, Report = :r, Expires = :x, Writer = :o REMOVE LeaseOwner, LeaseUntil")
                 .expression_attribute_values(":r", s(r)),
-            None => u.update_expression("SET #s = :st, Reason = :reason, Slices = :n1, MeasuredMs = :m, Expires = :x, Writer = :o REMOVE LeaseOwner, LeaseUntil"),
+            None => b.update_expression("SET #s = :st, Reason = :reason, Slices = :n1, MeasuredMs = :m, Expires = :x, Writer = :o REMOVE LeaseOwner, LeaseUntil"),
+            }
         };
         self.write(
             key,
-            || update_sent(u.clone()),
+            || self.update_sent(key, &u),
             |i| {
                 attr_s(i, "Writer") == Some(owner)
                     && attr_n(i, "Slices") == Some(slices + 1)
@@ -412,28 +435,15 @@ fn expires() -> u64 {
     (now_ms() / 1000) + RECORD_TTL.as_secs()
 }
 
-/// One UpdateItem attempt: `Err((true, _))` when its condition failed.
-async fn update_sent(
-    u: aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder,
-) -> Result<(), (bool, ProviderError)> {
-    u.send().bounded().await.map(|_| ()).map_err(|e| {
-        let lost = e
-            .as_service_error()
-            .is_some_and(|e| e.is_conditional_check_failed_exception());
-        (lost, ProviderError::sdk("UpdateItem", &e))
-    })
-}
+type Upd = aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
+type Put = aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder;
 
-/// One PutItem attempt: `Err((true, _))` when its condition failed.
-async fn put_sent(
-    p: aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder,
-) -> Result<(), (bool, ProviderError)> {
-    p.send().bounded().await.map(|_| ()).map_err(|e| {
-        let lost = e
-            .as_service_error()
-            .is_some_and(|e| e.is_conditional_check_failed_exception());
-        (lost, ProviderError::sdk("PutItem", &e))
-    })
+/// A PutItem of a new, running record.
+fn new_record(b: Put) -> Put {
+    b.item("Status", s(RUNNING))
+        .item("Slices", n(0))
+        .item("MeasuredMs", n(0))
+        .item("Expires", n(expires()))
 }
 
 /// The merged run so far, compactly: the engine's wire form of a report (counters, statuses,
