@@ -8,6 +8,9 @@ pub enum ProviderError {
     Aws {
         operation: &'static str,
         message: String,
+        /// Throttling, a server error or no answer: worth calling again
+        /// ([`crate::retry::transient`]).
+        transient: bool,
     },
     #[error("{0}")]
     Exhausted(String),
@@ -20,26 +23,42 @@ pub enum ProviderError {
     /// The load-test gate measured the deployment and it missed a threshold.
     #[error("load test failed: {0}")]
     GateFailed(String),
+    /// A request that CloudFormation no longer waits on (a late duplicate delivery).
+    #[error("{0}")]
+    Stale(String),
     #[error("internal error: the handler panicked: {0}")]
     Panic(String),
 }
 
 impl ProviderError {
     /// A failed AWS call of any SDK crate, with the service's error code and message.
-    pub fn sdk<E, R>(
+    pub fn sdk<E>(
         operation: &'static str,
-        e: &aws_sdk_elasticloadbalancingv2::error::SdkError<E, R>,
+        e: &aws_sdk_elasticloadbalancingv2::error::SdkError<
+            E,
+            aws_sdk_elasticloadbalancingv2::config::http::HttpResponse,
+        >,
     ) -> Self
     where
         E: aws_sdk_elasticloadbalancingv2::error::ProvideErrorMetadata
             + std::error::Error
             + 'static,
-        R: std::fmt::Debug,
     {
         ProviderError::Aws {
             operation,
             message: sdk_message(e),
+            transient: crate::retry::transient(e),
         }
+    }
+    /// A failed AWS call worth making again (see [`crate::retry::retrying`]).
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            ProviderError::Aws {
+                transient: true,
+                ..
+            }
+        )
     }
     pub fn bad(name: &'static str, message: impl Into<String>) -> Self {
         ProviderError::BadProperty {

@@ -10,7 +10,9 @@ pub mod listener_rule;
 pub mod load_test_gate;
 pub mod request;
 pub mod respond;
+pub mod retry;
 pub mod slot;
+pub mod stale_create;
 
 // `Clients` and `http_client` stay reachable from the crate root for `load_test_gate.rs`.
 pub use clients::{http_client, Clients};
@@ -29,6 +31,26 @@ pub async fn dispatch(
     req: Request,
     deadline: Instant,
 ) -> Result<Outcome, ProviderError> {
+    // Every AWS call of the handler is retried on throttling until the answer's margin.
+    let run = async {
+        // The gate is left out: its once-record (keyed by the RequestId) already answers a
+        // late duplicate with the recorded result, without a second load.
+        if req.request_type == RequestType::Create
+            && req.resource_type != load_test_gate::RESOURCE_TYPE
+        {
+            stale_create::refuse(&clients, &req).await?;
+        }
+        handle(clients.clone(), &req, deadline).await
+    };
+    retry::within(respond::answer_by(deadline), run).await
+}
+
+async fn handle(
+    clients: Arc<Clients>,
+    req: &Request,
+    deadline: Instant,
+) -> Result<Outcome, ProviderError> {
+    let req = req.clone();
     match req.resource_type.as_str() {
         failover::RESOURCE_TYPE => failover::handle(&clients, &req, deadline).await,
         load_test_gate::RESOURCE_TYPE => {

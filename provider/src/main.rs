@@ -1,4 +1,7 @@
 //! The provider Lambda (`bootstrap`).
+// The handlers' futures nest deeply (retried calls inside retried handlers): the layout of
+// `main`'s future needs more than the default query depth of 128.
+#![recursion_limit = "256"]
 
 use fargate_provider::respond::invocation_deadline;
 use fargate_provider::{handle_event, Clients};

@@ -14,6 +14,7 @@
 
 use crate::request::{Request, RequestType};
 use crate::respond::Outcome;
+use crate::retry::{retrying, transient, Backoff};
 use crate::ProviderError;
 use aws_sdk_elasticloadbalancingv2::error::ProvideErrorMetadata;
 use aws_sdk_elasticloadbalancingv2::types::{Action, ActionTypeEnum, Tag};
@@ -168,7 +169,14 @@ enum Whose {
 }
 
 async fn whose(elb: &Client, arn: &str, owner: &Owner) -> Result<Whose, ProviderError> {
-    let out = match elb.describe_tags().resource_arns(arn).send().await {
+    let read = || async {
+        match elb.describe_tags().resource_arns(arn).send().await {
+            Ok(out) => Ok(Ok(out)),
+            Err(e) if transient(&e) => Err(ProviderError::sdk("DescribeTags", &e)),
+            Err(e) => Ok(Err(e)),
+        }
+    };
+    let out = match retrying("DescribeTags", read).await? {
         Ok(out) => out,
         // Gone: nobody's (DescribeTags answers ListenerNotFound, RuleNotFound, ...).
         Err(e)
@@ -213,15 +221,14 @@ const TAG_READS: u32 = 7;
 /// https://docs.aws.amazon.com/ec2/latest/devguide/eventual-consistency.html), so a holder with
 /// no tags yet is read again, with backoff, before it is taken for someone else's.
 async fn whose_created(elb: &Client, arn: &str, owner: &Owner) -> Result<Whose, ProviderError> {
-    let mut wait = std::time::Duration::from_millis(200);
+    let mut backoff = Backoff::default();
     let mut read = 1;
     loop {
         let w = whose(elb, arn, owner).await?;
         if w != Whose::Untagged || read >= TAG_READS {
             return Ok(w);
         }
-        tokio::time::sleep(wait).await;
-        wait *= 2;
+        tokio::time::sleep(backoff.next_wait()).await;
         read += 1;
     }
 }
@@ -231,12 +238,14 @@ async fn tag_descriptions(
     elb: &Client,
     arns: &[String],
 ) -> Result<Vec<aws_sdk_elasticloadbalancingv2::types::TagDescription>, ProviderError> {
-    let out = elb
-        .describe_tags()
-        .set_resource_arns(Some(arns.to_vec()))
-        .send()
-        .await
-        .map_err(|e| ProviderError::sdk("DescribeTags", &e))?;
+    let out = retrying("DescribeTags", || async {
+        elb.describe_tags()
+            .set_resource_arns(Some(arns.to_vec()))
+            .send()
+            .await
+            .map_err(|e| ProviderError::sdk("DescribeTags", &e))
+    })
+    .await?;
     Ok(out.tag_descriptions().to_vec())
 }
 
@@ -256,7 +265,7 @@ async fn owned(
     arns: &[String],
     owner: &Owner,
 ) -> Result<Option<String>, ProviderError> {
-    let mut wait = std::time::Duration::from_millis(200);
+    let mut backoff = Backoff::default();
     for read in 1..=TAG_READS {
         let mut maybe_ours = false;
         for chunk in arns.chunks(TAGS_PER_CALL) {
@@ -270,8 +279,7 @@ async fn owned(
         if !maybe_ours || read >= TAG_READS {
             break;
         }
-        tokio::time::sleep(wait).await;
-        wait *= 2;
+        tokio::time::sleep(backoff.next_wait()).await;
     }
     Ok(None)
 }
@@ -313,7 +321,7 @@ pub(crate) async fn handle<S: Slot>(elb: &Client, req: &Request) -> Result<Outco
                         Some(_) => S::holder(elb, &arn).await.ok().flatten().map(|h| h.number),
                         None => None,
                     };
-                    S::delete(elb, &arn).await?;
+                    retrying("delete", || S::delete(elb, &arn)).await?;
                     if let (Some(slot), Some(n)) = (slot, freed) {
                         slot.record_freed(elb, n).await;
                     }
@@ -343,7 +351,7 @@ async fn delete_leftovers<S: Slot>(
     slot: &S,
 ) -> Result<(), ProviderError> {
     let owner = Owner::of(req);
-    let holders = match slot.holders(elb).await {
+    let holders = match retrying("describe", || slot.holders(elb)).await {
         Ok(h) => h,
         // The load balancer or listener is gone, and with it whatever was on it.
         Err(ProviderError::Aws { message, .. }) if message.contains("NotFound") => return Ok(()),
@@ -361,7 +369,7 @@ async fn delete_leftovers<S: Slot>(
         .collect();
     while let Some(arn) = owned(elb, &arns, &owner).await? {
         tracing::info!(holder = %arn, "deleting the {} a failed Create left", S::NUMBER);
-        S::delete(elb, &arn).await?;
+        retrying("delete", || S::delete(elb, &arn)).await?;
         arns.retain(|a| *a != arn);
     }
     Ok(())
@@ -375,7 +383,7 @@ async fn update_in_place<S: Slot>(
     slot: &S,
     arn: &str,
 ) -> Result<Outcome, ProviderError> {
-    let Some(current) = S::holder(elb, arn).await? else {
+    let Some(current) = retrying("describe", || S::holder(elb, arn)).await? else {
         // Removed by hand: claim again (a new physical ID).
         return claim(elb, req, slot).await;
     };
@@ -392,15 +400,15 @@ async fn update_in_place<S: Slot>(
     let failover_owned = weighted_over(&current.actions, slot.target_group())
         || (!old_tg.is_empty() && weighted_over(&current.actions, &old_tg));
     let action = (!failover_owned).then(|| forward(slot.target_group()));
-    if !slot.modify(elb, arn, action).await? {
+    if !retrying("modify", || slot.modify(elb, arn, action.clone())).await? {
         return claim(elb, req, slot).await;
     }
-    slot.outcome(elb, arn, current.number).await
+    retrying("describe", || slot.outcome(elb, arn, current.number)).await
 }
 
 async fn claim<S: Slot>(elb: &Client, req: &Request, slot: &S) -> Result<Outcome, ProviderError> {
     let owner = Owner::of(req);
-    let holders = slot.holders(elb).await?;
+    let holders = retrying("describe", || slot.holders(elb)).await?;
     // A repeated Create (or replacing Update): our own holder forwards to our target group,
     // holds a number of the range and carries our tags. The holder being replaced is not one.
     let (low, high) = slot.range();
@@ -419,13 +427,13 @@ async fn claim<S: Slot>(elb: &Client, req: &Request, slot: &S) -> Result<Outcome
     if let Some(arn) = owned(elb, &candidates, &owner).await? {
         if let Some(h) = holders.iter().find(|h| h.arn == arn) {
             tracing::info!(number = h.number, holder = %arn, "adopted the {} this resource created before", S::NUMBER);
-            return slot.outcome(elb, &h.arn, h.number).await;
+            return retrying("describe", || slot.outcome(elb, &h.arn, h.number)).await;
         }
     }
-    let refresh = || async { Ok(numbers(&slot.holders(elb).await?)) };
+    let refresh = || async { Ok(numbers(&retrying("describe", || slot.holders(elb)).await?)) };
     let owner = &owner;
     let create = |n: u32, attempt: usize| async move {
-        match slot.create(elb, n, owner.tags()).await {
+        match create_retrying(slot, elb, n, owner.tags()).await {
             Attempt::Won(arn) if S::CREATE_MAY_RETURN_EXISTING => {
                 match whose_created(elb, &arn, owner).await {
                     Ok(Whose::Ours) => Attempt::Won((arn, n)),
@@ -465,7 +473,27 @@ async fn claim<S: Slot>(elb: &Client, req: &Request, slot: &S) -> Result<Outcome
         create,
     )
     .await?;
-    slot.outcome(elb, &arn, n).await
+    retrying("describe", || slot.outcome(elb, &arn, n)).await
+}
+
+/// One create call, made again on throttling or a transient error ([`retrying`]). Safe: an
+/// attempt that took effect before its error is found by its tags (CreateListener hands the
+/// same listener back; CreateRule answers PriorityInUse and the rule's tags are ours).
+async fn create_retrying<S: Slot>(
+    slot: &S,
+    elb: &Client,
+    n: u32,
+    tags: Vec<Tag>,
+) -> Attempt<String> {
+    let once = || async {
+        match slot.create(elb, n, tags.clone()).await {
+            Attempt::Failed(e) => Err(e),
+            a => Ok(a),
+        }
+    };
+    retrying("create", once)
+        .await
+        .unwrap_or_else(Attempt::Failed)
 }
 
 /// The holder of number `n`, when it is this resource's.
@@ -475,8 +503,7 @@ async fn holder_of<S: Slot>(
     n: u32,
     owner: &Owner,
 ) -> Result<Option<String>, ProviderError> {
-    let arns: Vec<String> = slot
-        .holders(elb)
+    let arns: Vec<String> = retrying("describe", || slot.holders(elb))
         .await?
         .into_iter()
         .filter(|h| h.number == n)

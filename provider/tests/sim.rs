@@ -138,14 +138,14 @@ fn named_seeds() {
         (
             "a Create replayed by Lambda after the crashed attempt made its listener adopts it",
             "claims",
-            405,
+            71,
             vec![Crash],
             vec![crashed_creator, listener],
         ),
         (
             "a rule Create replayed after the crashed attempt made its rule adopts it",
             "claims",
-            364,
+            386,
             vec![Crash],
             vec![crashed_creator, rule],
         ),

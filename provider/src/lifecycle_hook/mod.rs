@@ -23,7 +23,7 @@ mod store;
 pub use answer::{HookAnswer, HookStatus};
 pub use event::{is_hook_event, is_rollback, record_key, ExecutionDetails, HookEvent};
 pub use settings::{GateSettings, HookSettings, HOOK_KEYS};
-pub use store::{HookStore, Record, RunState};
+pub use store::{writer_token, HookStore, Record, RunState};
 
 use crate::Clients;
 use answer::log_answer;

@@ -19,8 +19,6 @@ pub use workers::{run_local, worker};
 use crate::request::{Request, RequestType};
 use crate::respond::{margin, Outcome};
 use crate::{Clients, ProviderError};
-use aws_sdk_ecs::config::http::HttpResponse;
-use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
 use fargate_loadtest::{judge, Config, Model};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -103,29 +101,8 @@ fn presenting(url: &str, host: &str) -> Result<(String, String), String> {
     Ok((u.to_string(), alb))
 }
 
-/// Worth reading again: throttling, a server-side error, or no answer at all (any service crate:
-/// they share smithy's error types). A denial or a validation error will not change.
-pub(crate) fn transient<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>) -> bool {
-    match e {
-        SdkError::ServiceError(se) => {
-            matches!(
-                se.err().code(),
-                Some(
-                    "Throttling"
-                        | "ThrottlingException"
-                        | "RequestLimitExceeded"
-                        | "TooManyRequestsException"
-                        | "InternalFailure"
-                        | "ServiceUnavailable"
-                )
-            ) || se.raw().status().is_server_error()
-        }
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            true
-        }
-        _ => false,
-    }
-}
+/// Worth reading again: the provider's one classification ([`crate::retry::transient`]).
+pub(crate) use crate::retry::transient;
 
 /// How the gate waits for the service and decides; tests shorten the poll.
 #[derive(Debug, Clone)]
@@ -208,8 +185,9 @@ pub async fn handle_with_store(
         + answer_at
             .saturating_duration_since(Instant::now())
             .as_millis() as u64;
+    let writer = crate::lifecycle_hook::writer_token();
     loop {
-        if store.claim_once(&key, lease_until).await? {
+        if store.claim_once(&key, lease_until, &writer).await? {
             break;
         }
         if let Some(r) = store

@@ -40,6 +40,7 @@ pub(super) async fn check(
                         message: format!(
                             "{msg}; the load-test gate does not pass a deployment it could not check (is this Update a rollback?)"
                         ),
+                        transient: false,
                     });
                 }
                 tokio::time::sleep(wait).await;

@@ -614,13 +614,23 @@ pub fn fake_alarm(
 }
 
 /// Clients for tests: the given ELB client, and ECS/CloudFormation/Lambda clients with no
-/// rules (a call to them fails the test's expectations).
+/// rules (a call to them fails the test's expectations), except CloudFormation's
+/// DescribeStackResource: the request's resource is CREATE_IN_PROGRESS (a Create is current).
 pub fn test_clients(elb: elb::Client) -> fargate_provider::Clients {
     let none: Vec<Rule> = Vec::new();
+    let creating = mock!(aws_sdk_cloudformation::Client::describe_stack_resource).then_output(|| {
+        aws_sdk_cloudformation::operation::describe_stack_resource::DescribeStackResourceOutput::builder()
+            .stack_resource_detail(
+                aws_sdk_cloudformation::types::StackResourceDetail::builder()
+                    .resource_status(aws_sdk_cloudformation::types::ResourceStatus::CreateInProgress)
+                    .build(),
+            )
+            .build()
+    });
     fargate_provider::Clients {
         elb,
         ecs: mock_client!(aws_sdk_ecs, RuleMode::MatchAny, none.iter()),
-        cfn: mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, none.iter()),
+        cfn: mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, &[&creating]),
         lambda: mock_client!(aws_sdk_lambda, RuleMode::MatchAny, none.iter()),
         cloudwatch: mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, none.iter()),
         http: fargate_provider::http_client(),

@@ -80,7 +80,11 @@ pub async fn invoke(
     lambda_timeout: Duration,
     crash: bool,
 ) -> Option<Answer> {
-    let inv = world.lock().unwrap().invocation(crash);
+    let inv = {
+        let mut w = world.lock().unwrap();
+        w.cloudformation_sends(event);
+        w.invocation(crash)
+    };
     let clients = Arc::new(world::clients(world, inv));
     let cfn: CfnRequest = serde_json::from_value(event.clone()).expect("a well-formed event");
     let req: Request = cfn.into();
@@ -113,8 +117,13 @@ pub async fn invoke(
     if world.lock().unwrap().crashed[inv] || at > lambda_deadline {
         return None;
     }
+    let body: Value = serde_json::from_str(&d.body).expect("JSON body");
+    world
+        .lock()
+        .unwrap()
+        .cloudformation_answered(event, body["Status"].as_str().unwrap_or_default());
     Some(Answer {
-        body: serde_json::from_str(&d.body).expect("JSON body"),
+        body,
         bytes: d.body.len(),
         at,
     })

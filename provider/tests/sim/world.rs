@@ -40,7 +40,7 @@ use aws_smithy_types::error::ErrorMetadata;
 use aws_smithy_types::retry::RetryConfig;
 use ddb::types::AttributeValue;
 use elb::types::{Action, Listener, LoadBalancer, Rule as ElbRule, Tag, TagDescription};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::time::Instant;
@@ -231,6 +231,14 @@ pub struct World {
     pub lb_tags: BTreeMap<String, Vec<(String, String)>>,
     /// Every invocation of the load worker fails (the function errs or times out).
     pub worker_fails: bool,
+    /// (fixfresh) CloudFormation's status of each custom resource, by (StackId,
+    /// LogicalResourceId), as [`World::cloudformation_sends`] and
+    /// [`World::cloudformation_answered`] keep it; a resource the stack no longer has is absent.
+    pub cfn_resources: BTreeMap<(String, String), String>,
+    /// (fixfresh) RequestIds CloudFormation sent (a later delivery of one is Lambda's
+    /// duplicate) and those it took an answer for (it takes the first).
+    pub cfn_sent: BTreeSet<String>,
+    pub cfn_answered: BTreeSet<String>,
 }
 
 impl World {
@@ -267,6 +275,46 @@ impl World {
             rival_takes: 0,
             lb_tags: BTreeMap::new(),
             worker_fails: false,
+            cfn_resources: BTreeMap::new(),
+            cfn_sent: BTreeSet::new(),
+            cfn_answered: BTreeSet::new(),
+        }
+    }
+
+    /// CloudFormation sends a custom-resource request: the resource is CREATE_IN_PROGRESS,
+    /// UPDATE_IN_PROGRESS or DELETE_IN_PROGRESS while it waits (resource statuses:
+    /// https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackResource.html).
+    /// A RequestId already sent is a duplicate delivery by Lambda, which CloudFormation knows
+    /// nothing of: no status changes.
+    pub fn cloudformation_sends(&mut self, event: &serde_json::Value) {
+        let field = |k: &str| event[k].as_str().unwrap_or_default().to_string();
+        if !self.cfn_sent.insert(field("RequestId")) {
+            return;
+        }
+        let status = format!("{}_IN_PROGRESS", field("RequestType").to_uppercase());
+        self.cfn_resources
+            .insert((field("StackId"), field("LogicalResourceId")), status);
+    }
+
+    /// CloudFormation takes the first answer to a request (later ones go to a URL nobody
+    /// reads): CREATE_COMPLETE, CREATE_FAILED, UPDATE_..., and a deleted resource leaves the
+    /// stack (DELETE_FAILED when the Delete failed).
+    pub fn cloudformation_answered(&mut self, event: &serde_json::Value, answer: &str) {
+        let field = |k: &str| event[k].as_str().unwrap_or_default().to_string();
+        if !self.cfn_answered.insert(field("RequestId")) {
+            return;
+        }
+        let key = (field("StackId"), field("LogicalResourceId"));
+        let kind = field("RequestType").to_uppercase();
+        let done = if answer == "SUCCESS" {
+            "COMPLETE"
+        } else {
+            "FAILED"
+        };
+        if kind == "DELETE" && done == "COMPLETE" {
+            self.cfn_resources.remove(&key);
+        } else {
+            self.cfn_resources.insert(key, format!("{kind}_{done}"));
         }
     }
 
@@ -1108,33 +1156,77 @@ pub fn cw_client(world: &Shared, inv: usize) -> cw::Client {
 
 pub fn cfn_client(world: &Shared, inv: usize) -> aws_sdk_cloudformation::Client {
     use aws_sdk_cloudformation as cfn;
+    use cfn::operation::describe_stack_resource::*;
     use cfn::operation::describe_stacks::*;
-    let rules: Vec<Rule> = vec![op!(
-        world,
-        inv,
-        cfn::Client::describe_stacks,
-        DescribeStacksError,
-        |w, req| {
-            if w.stacks_denied {
-                return MockResponse::Error(DescribeStacksError::generic(
+    let rules: Vec<Rule> =
+        vec![
+            // (fixfresh) DescribeStackResource from the world's CloudFormation resource table;
+            // a resource the stack does not have is a ValidationError "Resource ... does not exist
+            // for stack ..." (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeStackResource.html,
+            // errors common to CloudFormation actions:
+            // https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/CommonErrors.html).
+            op!(
+                world,
+                inv,
+                cfn::Client::describe_stack_resource,
+                DescribeStackResourceError,
+                |w, req| {
+                    let stack = req.stack_name().unwrap_or_default().to_string();
+                    let logical = req.logical_resource_id().unwrap_or_default().to_string();
+                    match w.cfn_resources.get(&(stack.clone(), logical.clone())) {
+                        Some(status) => MockResponse::Output(
+                            DescribeStackResourceOutput::builder()
+                                .stack_resource_detail(
+                                    cfn::types::StackResourceDetail::builder()
+                                        .stack_id(&stack)
+                                        .logical_resource_id(&logical)
+                                        .resource_status(cfn::types::ResourceStatus::from(
+                                            status.as_str(),
+                                        ))
+                                        .build(),
+                                )
+                                .build(),
+                        ),
+                        None => MockResponse::Error(DescribeStackResourceError::generic(
+                            ErrorMetadata::builder()
+                                .code("ValidationError")
+                                .message(format!(
+                                    "Resource {logical} does not exist for stack {stack}"
+                                ))
+                                .build(),
+                        )),
+                    }
+                }
+            ),
+            op!(
+                world,
+                inv,
+                cfn::Client::describe_stacks,
+                DescribeStacksError,
+                |w, req| {
+                    if w.stacks_denied {
+                        return MockResponse::Error(DescribeStacksError::generic(
                     ErrorMetadata::builder()
                         .code("AccessDenied")
                         .message("User is not authorized to perform: cloudformation:DescribeStacks")
                         .build(),
                 ));
-            }
-            MockResponse::Output(
-                DescribeStacksOutput::builder()
-                    .stacks(
-                        cfn::types::Stack::builder()
-                            .stack_name(req.stack_name().unwrap_or_default())
-                            .stack_status(cfn::types::StackStatus::from(w.stack_status.as_str()))
+                    }
+                    MockResponse::Output(
+                        DescribeStacksOutput::builder()
+                            .stacks(
+                                cfn::types::Stack::builder()
+                                    .stack_name(req.stack_name().unwrap_or_default())
+                                    .stack_status(cfn::types::StackStatus::from(
+                                        w.stack_status.as_str(),
+                                    ))
+                                    .build(),
+                            )
                             .build(),
                     )
-                    .build(),
-            )
-        }
-    )];
+                }
+            ),
+        ];
     sim_client!(cfn, world, inv, rules)
 }
 

@@ -1,0 +1,87 @@
+//! A Create that arrives after its resource is gone must not create.
+//!
+//! CloudFormation invokes the provider asynchronously
+//! (https://docs.aws.amazon.com/lambda/latest/dg/services-cloudformation.html), and Lambda's
+//! asynchronous queue may hand the same event over more than once, late
+//! (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html). A
+//! duplicate of a Create that arrives after the stack deleted the resource would make a
+//! listener, rule or weighting nobody will ever delete. CloudFormation sends a Create only
+//! while the resource is CREATE_IN_PROGRESS, so the resource's status decides
+//! (DescribeStackResource, "For deleted stacks, DescribeStackResource returns resource
+//! information for up to 90 days after the stack has been deleted":
+//! https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeStackResource.html;
+//! statuses: https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackResource.html).
+//! A resource that is not being created or updated, or that the stack no longer has, makes the
+//! Create stale: it answers FAILED without acting. CloudFormation no longer waits on that
+//! ResponseURL (it took the first answer), so the answer is only a record; were the check ever
+//! wrong while CloudFormation does wait, FAILED rolls the stack back visibly, where a SUCCESS
+//! without the listener would leave a stack that names a listener that does not exist
+//! (response fields: https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/crpg-ref-responses.html).
+//! A status that cannot be read (a role without the permission, throttling past the budget)
+//! leaves the Create to proceed, as before this check.
+
+use crate::request::Request;
+use crate::retry::{retrying, transient};
+use crate::{Clients, ProviderError};
+use aws_sdk_cloudformation::error::ProvideErrorMetadata;
+
+/// Resource statuses during which CloudFormation may be waiting on a Create.
+const ACTIVE: &[&str] = &["CREATE_IN_PROGRESS", "UPDATE_IN_PROGRESS"];
+
+/// `Err` (the answer) when this Create is stale; `Ok` when it may act.
+pub async fn refuse(clients: &Clients, req: &Request) -> Result<(), ProviderError> {
+    if req.stack_id.is_empty() || req.logical_resource_id.is_empty() {
+        return Ok(());
+    }
+    let read = || async {
+        match clients
+            .cfn
+            .describe_stack_resource()
+            .stack_name(&req.stack_id)
+            .logical_resource_id(&req.logical_resource_id)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(Ok(out
+                .stack_resource_detail()
+                .and_then(|d| d.resource_status())
+                .map(|s| s.as_str().to_string()))),
+            Err(e) if transient(&e) => Err(ProviderError::sdk("DescribeStackResource", &e)),
+            Err(e) => Ok(Err(e)),
+        }
+    };
+    let stale = |why: String| {
+        tracing::warn!(resource = %req.logical_resource_id, reason = %why, "stale Create: nothing done");
+        Err(ProviderError::Stale(format!(
+            "a late duplicate of this Create, not acted on: {why}"
+        )))
+    };
+    match retrying("DescribeStackResource", read).await {
+        Ok(Ok(Some(status))) if ACTIVE.contains(&status.as_str()) => Ok(()),
+        Ok(Ok(Some(status))) => stale(format!(
+            "the stack's resource {} is {status}",
+            req.logical_resource_id
+        )),
+        Ok(Ok(None)) => Ok(()),
+        // "Resource X does not exist for stack Y", "Stack with id Y does not exist".
+        Ok(Err(e))
+            if e.as_service_error()
+                .and_then(|se| se.message())
+                .is_some_and(|m| m.contains("does not exist")) =>
+        {
+            stale(format!(
+                "the stack no longer has the resource {} ({})",
+                req.logical_resource_id,
+                crate::error::sdk_message(&e)
+            ))
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(error = %crate::error::sdk_message(&e), "cannot read the resource's status; the Create proceeds");
+            Ok(())
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the resource's status; the Create proceeds");
+            Ok(())
+        }
+    }
+}
