@@ -542,6 +542,14 @@ export interface Failover {
    * Seconds to wait for healthy targets (30-3600). Default: 600.
    */
   HealthyTimeout?: number;
+  /**
+   * Seconds traffic stays on the service after it moved there before it may move back (0-86400). Default: 0.
+   */
+  MinServiceTime?: number;
+  /**
+   * The condition under which traffic may move back to the standby: an alarm created like Trigger, in ALARM while the condition holds. Without it, the trigger's OK is enough.
+   */
+  Recovery?: Trigger;
 }
 /**
  * The standby named explicitly: exactly one of FunctionArn or TargetGroupArn.
@@ -584,6 +592,14 @@ export interface Trigger {
    * 1-100. Default: 1.
    */
   EvaluationPeriods?: number;
+  /**
+   * M of the last EvaluationPeriods periods that must breach (1-100, at most EvaluationPeriods). Default: EvaluationPeriods.
+   */
+  DatapointsToAlarm?: number;
+  /**
+   * How the alarm counts missing data. Default: notBreaching for Trigger, breaching for Recovery.
+   */
+  TreatMissingData?: "breaching" | "notBreaching" | "ignore" | "missing";
 }
 /**
  * Map of dimension name to value.
