@@ -74,6 +74,16 @@ fn failover(app: &App, settings: &Settings, routing: &RoutingOut, out: &mut Out)
     let recovery_name = f.recovery.as_ref().map(|t| {
         let id = ids.of("FailoverRecoveryAlarm");
         let mut props = t.clone();
+        // Without Dimensions, an AWS/ApplicationELB condition measures the App's own target
+        // group: the TargetGroup dimension alone is valid for the per-target metrics such as
+        // RequestCountPerTarget
+        // (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-cloudwatch-metrics.html).
+        if !props.contains_key("Dimensions") && props.get("Namespace") == Some(&json!("AWS/ApplicationELB")) {
+            props.insert(
+                "Dimensions".into(),
+                json!([{ "Name": "TargetGroup", "Value": get_att(&ids.of("TargetGroup"), "TargetGroupFullName") }]),
+            );
+        }
         props.insert(
             "AlarmDescription".into(),
             json!(format!(
