@@ -739,7 +739,7 @@ async fn event_not_owned(c: &Clients, s: &Settings) -> Result<Option<String>, Pr
     if let Some(why) = not_owned(c, s, &stack).await? {
         return Ok(Some(why));
     }
-    Ok(alarm_not_owned(c, s, &stack).await?)
+    alarm_not_owned(c, s, &stack).await
 }
 
 /// Why the failover's alarms may not move `stack`'s traffic: one is tagged as another stack's.

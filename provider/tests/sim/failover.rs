@@ -32,6 +32,9 @@ const FOREIGN_ALARM: &str = "other-busy";
 /// alarm changed was decided on the state before.
 const PASS: Duration = Duration::from_secs(60);
 
+/// One alarm state set by the schedule: (when, alarm, state).
+type StateSet = (Instant, &'static str, &'static str);
+
 /// The failover's weighted forward: (target group, weight) pairs.
 fn weighted(app: i32, standby: i32) -> Action {
     let pairs = [(APP_TG, app), (STANDBY_TG, standby)];
@@ -237,11 +240,10 @@ pub async fn failover_schedule(seed: u64, _logs: LogBuf) -> (Vec<Violation>, Sha
     // The timeline: alarm flips (each an event, maybe twice, maybe late), drift, re-checks.
     let start = Instant::now();
     // Every alarm state set, in order: (when, alarm, state).
-    let states: Arc<Mutex<Vec<(Instant, &'static str, &'static str)>>> =
-        Arc::new(Mutex::new(vec![
-            (start, ALARM, "OK"),
-            (start, RECOVERY, "INSUFFICIENT_DATA"),
-        ]));
+    let states: Arc<Mutex<Vec<StateSet>>> = Arc::new(Mutex::new(vec![
+        (start, ALARM, "OK"),
+        (start, RECOVERY, "INSUFFICIENT_DATA"),
+    ]));
     // The recovery alarm's flips: it holds (ALARM) or not (OK), each with an event.
     let recovery_flips: Vec<(Duration, &'static str)> = if recovery {
         let mut f: Vec<Duration> = (0..rng.below(6)).map(|_| rng.ms(horizon_ms())).collect();
