@@ -713,24 +713,7 @@ async fn alarm_owners(
 /// belong to the stack that owns the route (the route's stack is the one whose traffic moves).
 /// Untagged resources (made by hand) name no stack and agree with any.
 async fn event_not_owned(c: &Clients, s: &Settings) -> Result<Option<String>, ProviderError> {
-    let route = route_arn(s);
-    let route_owner = match c.elb.describe_tags().resource_arns(route).send().await {
-        Ok(out) => owners(
-            out.tag_descriptions()
-                .iter()
-                .flat_map(|d| d.tags())
-                .filter_map(|t| Some((t.key()?, t.value()?))),
-        ),
-        // A route that is gone is nobody's; reconcile reads it as gone.
-        Err(e)
-            if e.as_service_error()
-                .and_then(aws_sdk_elasticloadbalancingv2::error::ProvideErrorMetadata::code)
-                .is_some_and(|c| c.ends_with("NotFound")) =>
-        {
-            Vec::new()
-        }
-        Err(e) => return Err(ProviderError::sdk("DescribeTags", &e)),
-    };
+    let route_owner = route_owners(c, s).await?;
     let Some(stack) = route_owner.first().cloned() else {
         // A hand-made route: whoever names it is its owner; the service and alarms must then
         // not name two different stacks either.
@@ -759,6 +742,33 @@ async fn alarm_not_owned(
     Ok(None)
 }
 
+/// The stacks the route's tags name (none when it is gone: a route that is gone is nobody's,
+/// and reconcile reads it as gone).
+async fn route_owners(c: &Clients, s: &Settings) -> Result<Vec<String>, ProviderError> {
+    match c
+        .elb
+        .describe_tags()
+        .resource_arns(route_arn(s))
+        .send()
+        .await
+    {
+        Ok(out) => Ok(owners(
+            out.tag_descriptions()
+                .iter()
+                .flat_map(|d| d.tags())
+                .filter_map(|t| Some((t.key()?, t.value()?))),
+        )),
+        Err(e)
+            if e.as_service_error()
+                .and_then(aws_sdk_elasticloadbalancingv2::error::ProvideErrorMetadata::code)
+                .is_some_and(|c| c.ends_with("NotFound")) =>
+        {
+            Ok(Vec::new())
+        }
+        Err(e) => Err(ProviderError::sdk("DescribeTags", &e)),
+    }
+}
+
 /// Why this stack may not re-weight the route or scale the service, if it may not: either is
 /// tagged as another stack's. Untagged resources (made by hand) are the template's to name.
 async fn not_owned(
@@ -767,25 +777,12 @@ async fn not_owned(
     stack: &str,
 ) -> Result<Option<String>, ProviderError> {
     let route = route_arn(s);
-    match c.elb.describe_tags().resource_arns(route).send().await {
-        Ok(out) => {
-            let tags = out
-                .tag_descriptions()
-                .iter()
-                .flat_map(|d| d.tags())
-                .filter_map(|t| Some((t.key()?, t.value()?)));
-            if let Some(other) = other_owner(tags, stack) {
-                return Ok(Some(format!(
-                    "{route} belongs to stack {other}: a failover of stack {stack} does not change it"
-                )));
-            }
-        }
-        // A route that is gone is nobody's; reconcile reads it as gone.
-        Err(e)
-            if e.as_service_error()
-                .and_then(aws_sdk_elasticloadbalancingv2::error::ProvideErrorMetadata::code)
-                .is_some_and(|c| c.ends_with("NotFound")) => {}
-        Err(e) => return Err(ProviderError::sdk("DescribeTags", &e)),
+    let owners = route_owners(c, s).await?;
+    if !owners.is_empty() && !owners.iter().any(|o| o == stack) {
+        return Ok(Some(format!(
+            "{route} belongs to stack {}: a failover of stack {stack} does not change it",
+            owners[0]
+        )));
     }
     let out = c
         .ecs
