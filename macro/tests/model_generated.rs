@@ -310,6 +310,18 @@ fn the_model_finds_planted_defects() {
         ),
         ("canary_dedicated_https.json", "\"Weight\": 100", "\"Weight\": 1000", "ELB_WEIGHTED_FORWARD_LIMITS"),
         (
+            "failover_lambda_trigger.json",
+            "\"source\": [\n            \"aws.cloudwatch\"",
+            "\"source\": [\n            \"aws.ec2\"",
+            "FAILOVER_ALARM_EVENTS_NOT_ROUTED",
+        ),
+        (
+            "failover_lambda_trigger.json",
+            "\"TreatMissingData\": \"notBreaching\"",
+            "\"TreatMissingData\": \"NotBreaching\"",
+            "ALARM_EVALUATION_INVALID",
+        ),
+        (
             "canary_dedicated_https.json",
             "\"TargetType\": \"ip\"",
             "\"Name\": \"a-target-group-name-of-33-chars-x\", \"TargetType\": \"ip\"",

@@ -203,7 +203,10 @@ fn contexts() -> Vec<Value> {
         "Failover": {
             "Standby": { "FunctionArn": { "Ref": "Fn" } },
             // A metric the macro does not know needs its Statistic.
-            "Trigger": { "Namespace": "N", "MetricName": "M", "Threshold": 1, "Statistic": "Sum" }
+            // An intrinsic EvaluationPeriods: DatapointsToAlarm is compared with it only when
+            // both are literals.
+            "Trigger": { "Namespace": "N", "MetricName": "M", "Threshold": 1, "Statistic": "Sum", "EvaluationPeriods": { "Ref": "Ev" } },
+            "Recovery": { "Namespace": "N", "MetricName": "M", "Threshold": 1, "Statistic": "Sum", "EvaluationPeriods": { "Ref": "Ev" } }
         },
         "LoadTest": { "Rate": { "Ref": "Rate" }, "Thresholds": { "P99Ms": { "Ref": "P99" } } },
         "ServiceConnect": { "NamespaceName": "mesh.local", "ClientAliases": [{ "DnsName": "svc", "Port": 80 }] },

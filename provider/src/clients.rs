@@ -70,16 +70,31 @@ pub fn http_client() -> reqwest::Client {
         .expect("TLS backend available")
 }
 
-/// Polling of the failover's health wait (tests shorten it).
-#[derive(Debug, Clone)]
+/// Polling of the failover's health wait (tests shorten it), and the clock that stamps a move
+/// of traffic to the service (Unix seconds; the simulation's runs on virtual time).
+#[derive(Clone)]
 pub struct FailoverTiming {
     pub health_poll: Duration,
+    pub clock: std::sync::Arc<dyn Fn() -> u64 + Send + Sync>,
+}
+
+impl std::fmt::Debug for FailoverTiming {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FailoverTiming")
+            .field("health_poll", &self.health_poll)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for FailoverTiming {
     fn default() -> Self {
         FailoverTiming {
             health_poll: Duration::from_secs(5),
+            clock: std::sync::Arc::new(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs())
+            }),
         }
     }
 }

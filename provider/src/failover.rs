@@ -49,6 +49,11 @@ pub struct Settings {
     /// only scaled down to 0.
     pub resting_count: Option<i32>,
     pub healthy_timeout: Duration,
+    /// `RecoveryAlarmName`: traffic on the service moves back only while this alarm is in
+    /// ALARM (its condition holds); absent, the trigger's OK is enough.
+    pub recovery_alarm: Option<String>,
+    /// `MinServiceTime`: traffic stays on the service at least this long after it moved there.
+    pub min_service_time: Duration,
 }
 
 fn field(v: &Value, name: &'static str) -> Option<String> {
@@ -93,6 +98,8 @@ impl Settings {
                 None => None,
             },
             healthy_timeout: Duration::from_secs(int("HealthyTimeout", 600)?.clamp(1, 3600) as u64),
+            recovery_alarm: field(v, "RecoveryAlarmName"),
+            min_service_time: Duration::from_secs(int("MinServiceTime", 0)?.clamp(0, 86_400) as u64),
         })
     }
 }
@@ -132,6 +139,14 @@ const EVENT_WAIT: Duration = Duration::from_secs(100);
 const MAX_CHANGES: u32 = 6;
 
 async fn alarm_state(c: &Clients, alarm: &str) -> Result<String, ProviderError> {
+    Ok(describe_alarm(c, alarm).await?.0)
+}
+
+/// The alarm's state value and ARN.
+async fn describe_alarm(
+    c: &Clients,
+    alarm: &str,
+) -> Result<(String, Option<String>), ProviderError> {
     let out = c
         .cloudwatch
         .describe_alarms()
@@ -142,15 +157,81 @@ async fn alarm_state(c: &Clients, alarm: &str) -> Result<String, ProviderError> 
     let state = out
         .metric_alarms()
         .first()
-        .and_then(|a| a.state_value())
-        .map(|s| s.as_str().to_string())
+        .and_then(|a| Some((a.state_value()?, a.alarm_arn())))
         .or_else(|| {
             out.composite_alarms()
                 .first()
-                .and_then(|a| a.state_value())
-                .map(|s| s.as_str().to_string())
-        });
+                .and_then(|a| Some((a.state_value()?, a.alarm_arn())))
+        })
+        .map(|(s, arn)| (s.as_str().to_string(), arn.map(String::from)));
     state.ok_or_else(|| ProviderError::bad("AlarmName", format!("alarm {alarm} not found")))
+}
+
+/// Tag on the route holding when traffic last moved to the service (Unix seconds), or
+/// [`SINCE_PENDING`] while a move is under way. The provider keeps no state between
+/// invocations: `MinServiceTime` is measured from this tag, which AWS keeps.
+pub const SINCE_TAG: &str = "fargate-app:failover-since";
+/// The tag's value from just before traffic moves to the service until the move is stamped.
+pub const SINCE_PENDING: &str = "pending";
+
+fn route_arn(s: &Settings) -> &str {
+    match &s.route {
+        Route::Listener(a) | Route::Rule(a) => a,
+    }
+}
+
+/// The route's tags as AWS answers them now (tags may show a write late: ELBv2 does not promise
+/// read-after-write; https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_DescribeTags.html).
+async fn route_tags(c: &Clients, s: &Settings) -> Result<Vec<(String, String)>, ProviderError> {
+    let out = c
+        .elb
+        .describe_tags()
+        .resource_arns(route_arn(s))
+        .send()
+        .await
+        .map_err(|e| ProviderError::sdk("DescribeTags", &e))?;
+    Ok(out
+        .tag_descriptions()
+        .iter()
+        .flat_map(|d| d.tags())
+        .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
+        .collect())
+}
+
+async fn set_since(c: &Clients, s: &Settings, value: &str) -> Result<(), ProviderError> {
+    c.elb
+        .add_tags()
+        .resource_arns(route_arn(s))
+        .tags(
+            aws_sdk_elasticloadbalancingv2::types::Tag::builder()
+                .key(SINCE_TAG)
+                .value(value)
+                .build(),
+        )
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| ProviderError::sdk("AddTags", &e))
+}
+
+fn since_of(tags: &[(String, String)]) -> Option<&str> {
+    tags.iter()
+        .find(|(k, _)| k == SINCE_TAG)
+        .map(|(_, v)| v.as_str())
+}
+
+/// When traffic moved to the service (Unix seconds), as the route's tag says. A tag that is
+/// missing or pending (the move was not stamped: a crash, or a tag not yet visible) is stamped
+/// with now: traffic is on the service already, so now is never before the move, and the hold
+/// can only come out longer, never shorter.
+async fn serving_since(c: &Clients, s: &Settings) -> Result<u64, ProviderError> {
+    let tags = route_tags(c, s).await?;
+    if let Some(t) = since_of(&tags).and_then(|v| v.parse::<u64>().ok()) {
+        return Ok(t);
+    }
+    let now = (c.failover_timing.clock)();
+    set_since(c, s, &now.to_string()).await?;
+    Ok(now)
 }
 
 /// The route's current actions (empty when it is gone).
@@ -323,7 +404,7 @@ pub async fn reconcile(
             );
             return Ok(d);
         }
-        let ok = match state.as_str() {
+        let mut ok = match state.as_str() {
             "ALARM" => false,
             "OK" => true,
             _ if trigger == Trigger::Create => true,
@@ -342,6 +423,15 @@ pub async fn reconcile(
                 "the route has no weighted forward over the app and the standby; nothing changed"
                     .into();
             return Ok(d);
+        }
+        if ok && app_w > 0 {
+            // Hysteresis: traffic on the service stays there until the recovery condition
+            // holds and MinServiceTime has passed since it moved; meanwhile the service keeps
+            // serving (the ALARM branch below, minus any move of weights to it).
+            if let Some(why) = hold(c, s).await? {
+                d.note = why;
+                ok = false;
+            }
         }
         if ok {
             // Weights back first, then the service rests.
@@ -377,20 +467,31 @@ pub async fn reconcile(
             continue;
         }
         d.desired_count = Some(desired);
-        if (app_w, standby_w) == (100, 0) {
+        if (app_w, standby_w) == (100, 0) || (app_w > 0 && !d.note.is_empty()) {
+            if !s.min_service_time.is_zero() {
+                // Stamps a move not stamped yet (the stamp follows the move).
+                serving_since(c, s).await?;
+            }
             d.serving = "app".into();
-            d.note = match healthy_seen {
-                Some(h) if changes > 0 => {
-                    format!("{h} healthy targets; traffic moved to the service")
-                }
-                _ => "already failed over".into(),
-            };
+            if d.note.is_empty() {
+                d.note = match healthy_seen {
+                    Some(h) if changes > 0 => {
+                        format!("{h} healthy targets; traffic moved to the service")
+                    }
+                    _ => "already failed over".into(),
+                };
+            }
             return Ok(d);
         }
         let healthy = healthy_targets(c, &s.app_tg).await?;
         healthy_seen = Some(healthy);
         d.healthy_targets = healthy_seen;
         if healthy >= s.standby_count as usize {
+            if !s.min_service_time.is_zero() && !since_cleared(c, s, wait_until).await? {
+                d.serving = "waiting".into();
+                d.note = "the route's failover-since tag is not yet seen cleared; weights unchanged, the next re-check continues".into();
+                return Ok(d);
+            }
             // The next pass re-reads the alarm before anything else moves.
             set_weights(c, s, 100, 0).await?;
             changes += 1;
@@ -405,10 +506,65 @@ pub async fn reconcile(
     }
 }
 
+/// Why traffic on the service must stay there although the trigger is OK, if it must.
+async fn hold(c: &Clients, s: &Settings) -> Result<Option<String>, ProviderError> {
+    if let Some(r) = &s.recovery_alarm {
+        let state = alarm_state(c, r).await?;
+        if state != "ALARM" {
+            return Ok(Some(format!(
+                "trigger OK but recovery alarm {r} is {state}: the service keeps the traffic"
+            )));
+        }
+    }
+    if !s.min_service_time.is_zero() {
+        let since = serving_since(c, s).await?;
+        let now = (c.failover_timing.clock)();
+        let until = since.saturating_add(s.min_service_time.as_secs());
+        if now < until {
+            return Ok(Some(format!(
+                "on the service since {since}: MinServiceTime holds it there until {until} ({} s more)",
+                until - now
+            )));
+        }
+    }
+    Ok(None)
+}
+
+/// Sets the route's failover-since tag to pending and waits until DescribeTags shows it (or
+/// `until` passes: false). Done right before weights move, so a later reader never measures
+/// the new period on the service from an older stamp.
+async fn since_cleared(c: &Clients, s: &Settings, until: Instant) -> Result<bool, ProviderError> {
+    if since_of(&route_tags(c, s).await?) == Some(SINCE_PENDING) {
+        return Ok(true);
+    }
+    set_since(c, s, SINCE_PENDING).await?;
+    loop {
+        if since_of(&route_tags(c, s).await?) == Some(SINCE_PENDING) {
+            return Ok(true);
+        }
+        if Instant::now() + c.failover_timing.health_poll >= until {
+            return Ok(false);
+        }
+        tokio::time::sleep(c.failover_timing.health_poll).await;
+    }
+}
+
 /// An alarm-state event or a re-check.
+///
+/// An event carries no stack ID (the rule's `Input` is whatever its stack wrote), so before
+/// anything moves the route, the service and the alarms must belong to one stack: a stack's
+/// rule naming another stack's listener or service, or letting its own alarm drive another
+/// stack's traffic, is refused with the reason logged.
 pub async fn handle_event(c: &Clients, config: &Value, deadline: Instant) -> Value {
     let result = match Settings::from_value(config) {
-        Ok(s) => reconcile(c, &s, answer_by(deadline), Trigger::Event).await,
+        Ok(s) => match event_not_owned(c, &s).await {
+            Ok(Some(why)) => {
+                tracing::warn!(alarm = %s.alarm, refused = %why, "failover event refused");
+                return serde_json::json!({ "Refused": why });
+            }
+            Ok(None) => reconcile(c, &s, answer_by(deadline), Trigger::Event).await,
+            Err(e) => Err(e),
+        },
         Err(e) => Err(e),
     };
     log_and_render(
@@ -460,6 +616,11 @@ pub async fn handle(
     if let Some(why) = not_owned(c, &s, &req.stack_id).await? {
         return Err(ProviderError::bad("ListenerArn", why));
     }
+    // Events are checked against the route's stack: an alarm of another stack would be refused
+    // at every event, so it is refused here, where the template can be fixed.
+    if let Some(why) = alarm_not_owned(c, &s, &req.stack_id).await? {
+        return Err(ProviderError::bad("AlarmName", why));
+    }
     let trigger = match req.request_type {
         RequestType::Create => Trigger::Create,
         _ => Trigger::Update,
@@ -509,11 +670,103 @@ const OWNER_TAGS: [&str; 2] = [crate::slot::STACK_TAG, "aws:cloudformation:stack
 
 /// The stack a resource's tags name, when they name one other than `stack`.
 fn other_owner<'a>(tags: impl Iterator<Item = (&'a str, &'a str)>, stack: &str) -> Option<String> {
-    let owners: Vec<&str> = tags
-        .filter(|(k, _)| OWNER_TAGS.contains(k))
-        .map(|(_, v)| v)
-        .collect();
-    (!owners.is_empty() && !owners.contains(&stack)).then(|| owners[0].to_string())
+    let owners = owners(tags);
+    (!owners.is_empty() && !owners.iter().any(|o| o == stack)).then(|| owners[0].clone())
+}
+
+/// The stacks a resource's tags name (none: made by hand).
+fn owners<'a>(tags: impl Iterator<Item = (&'a str, &'a str)>) -> Vec<String> {
+    tags.filter(|(k, _)| OWNER_TAGS.contains(k))
+        .map(|(_, v)| v.to_string())
+        .collect()
+}
+
+/// The owner tags of the failover's alarms (trigger and recovery), by alarm name. CloudFormation
+/// tags the alarms a stack creates with `aws:cloudformation:stack-id`; ListTagsForResource reads
+/// an alarm's tags by its ARN
+/// (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_ListTagsForResource.html).
+async fn alarm_owners(
+    c: &Clients,
+    s: &Settings,
+) -> Result<Vec<(String, Vec<String>)>, ProviderError> {
+    let mut out = Vec::new();
+    for name in std::iter::once(&s.alarm).chain(s.recovery_alarm.as_ref()) {
+        let (_, arn) = describe_alarm(c, name).await?;
+        let Some(arn) = arn else { continue };
+        let tags = c
+            .cloudwatch
+            .list_tags_for_resource()
+            .resource_arn(&arn)
+            .send()
+            .await
+            .map_err(|e| ProviderError::sdk("ListTagsForResource", &e))?;
+        let pairs = tags
+            .tags()
+            .iter()
+            .filter_map(|t| Some((t.key()?, t.value()?)));
+        out.push((name.clone(), owners(pairs)));
+    }
+    Ok(out)
+}
+
+/// Why an event may not act, if it may not: the route, the service and the alarms do not all
+/// belong to the stack that owns the route (the route's stack is the one whose traffic moves).
+/// Untagged resources (made by hand) name no stack and agree with any.
+async fn event_not_owned(c: &Clients, s: &Settings) -> Result<Option<String>, ProviderError> {
+    let route_owner = route_owners(c, s).await?;
+    let Some(stack) = route_owner.first().cloned() else {
+        // A hand-made route: whoever names it is its owner; the service and alarms must then
+        // not name two different stacks either.
+        return Ok(None);
+    };
+    if let Some(why) = not_owned(c, s, &stack).await? {
+        return Ok(Some(why));
+    }
+    alarm_not_owned(c, s, &stack).await
+}
+
+/// Why the failover's alarms may not move `stack`'s traffic: one is tagged as another stack's.
+async fn alarm_not_owned(
+    c: &Clients,
+    s: &Settings,
+    stack: &str,
+) -> Result<Option<String>, ProviderError> {
+    for (name, owners) in alarm_owners(c, s).await? {
+        if !owners.is_empty() && !owners.iter().any(|o| o == stack) {
+            return Ok(Some(format!(
+                "alarm {name} belongs to stack {}: it does not move the traffic of stack {stack}",
+                owners[0]
+            )));
+        }
+    }
+    Ok(None)
+}
+
+/// The stacks the route's tags name (none when it is gone: a route that is gone is nobody's,
+/// and reconcile reads it as gone).
+async fn route_owners(c: &Clients, s: &Settings) -> Result<Vec<String>, ProviderError> {
+    match c
+        .elb
+        .describe_tags()
+        .resource_arns(route_arn(s))
+        .send()
+        .await
+    {
+        Ok(out) => Ok(owners(
+            out.tag_descriptions()
+                .iter()
+                .flat_map(|d| d.tags())
+                .filter_map(|t| Some((t.key()?, t.value()?))),
+        )),
+        Err(e)
+            if e.as_service_error()
+                .and_then(aws_sdk_elasticloadbalancingv2::error::ProvideErrorMetadata::code)
+                .is_some_and(|c| c.ends_with("NotFound")) =>
+        {
+            Ok(Vec::new())
+        }
+        Err(e) => Err(ProviderError::sdk("DescribeTags", &e)),
+    }
 }
 
 /// Why this stack may not re-weight the route or scale the service, if it may not: either is
@@ -523,28 +776,13 @@ async fn not_owned(
     s: &Settings,
     stack: &str,
 ) -> Result<Option<String>, ProviderError> {
-    let route = match &s.route {
-        Route::Listener(a) | Route::Rule(a) => a,
-    };
-    match c.elb.describe_tags().resource_arns(route).send().await {
-        Ok(out) => {
-            let tags = out
-                .tag_descriptions()
-                .iter()
-                .flat_map(|d| d.tags())
-                .filter_map(|t| Some((t.key()?, t.value()?)));
-            if let Some(other) = other_owner(tags, stack) {
-                return Ok(Some(format!(
-                    "{route} belongs to stack {other}: a failover of stack {stack} does not change it"
-                )));
-            }
-        }
-        // A route that is gone is nobody's; reconcile reads it as gone.
-        Err(e)
-            if e.as_service_error()
-                .and_then(aws_sdk_elasticloadbalancingv2::error::ProvideErrorMetadata::code)
-                .is_some_and(|c| c.ends_with("NotFound")) => {}
-        Err(e) => return Err(ProviderError::sdk("DescribeTags", &e)),
+    let route = route_arn(s);
+    let owners = route_owners(c, s).await?;
+    if !owners.is_empty() && !owners.iter().any(|o| o == stack) {
+        return Ok(Some(format!(
+            "{route} belongs to stack {}: a failover of stack {stack} does not change it",
+            owners[0]
+        )));
     }
     let out = c
         .ecs

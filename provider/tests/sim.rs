@@ -133,6 +133,9 @@ fn named_seeds() {
     let listener: Check = |w| w.rules.is_empty();
     let rule: Check = |w| !w.rules.is_empty();
     let app_serving: Check = |w| w.alarm == "ALARM";
+    // Two changes of the failover's route at least: to the service and back (MinServiceTime
+    // stamped on the route's tag, which lags).
+    let there_and_back: Check = |w| w.action_log.len() >= 2 && w.tag_writes.is_empty();
     #[allow(clippy::type_complexity)]
     let table: Vec<(&str, &str, u64, Vec<world::Fault>, Vec<Check>)> = vec![
         (
@@ -159,16 +162,23 @@ fn named_seeds() {
         (
             "failover invocations racing with alarm flips end in the final alarm state",
             "failover",
-            4,
+            3,
             vec![AlarmFlip, Duplicate],
             vec![],
         ),
         (
             "weights move to the service only once its slow targets are healthy",
             "failover",
-            1,
+            0,
             vec![HealthLag, AlarmFlip],
             vec![app_serving],
+        ),
+        (
+            "traffic moves to the service and back, the stamp of the move read through tag lag",
+            "failover",
+            11,
+            vec![TagLag, AlarmFlip],
+            vec![there_and_back],
         ),
     ];
     let run = |family: &str, seed: u64| match family {

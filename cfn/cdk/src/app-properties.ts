@@ -553,6 +553,11 @@ export interface FargateAppFailover {
    * Seconds to wait for healthy targets (30-3600). Default: 600. A number of seconds, or with a unit: 90s, 2m, 1h.
    */
   healthyTimeout?: number | string;
+  /**
+   * Seconds traffic stays on the service after it moved there before it may move back (0-86400). Default: 0. A number of seconds, or with a unit: 90s, 10m, 1h.
+   */
+  minServiceTime?: number | string;
+  recovery?: FargateAppTrigger1;
 }
 /**
  * The standby named explicitly: exactly one of FunctionArn or TargetGroupArn.
@@ -595,6 +600,14 @@ export interface FargateAppTrigger {
    * 1-100. Default: 1.
    */
   evaluationPeriods?: number;
+  /**
+   * M of the last EvaluationPeriods periods that must breach (1-100, at most EvaluationPeriods). Default: EvaluationPeriods.
+   */
+  datapointsToAlarm?: number;
+  /**
+   * How the alarm counts missing data. Default: notBreaching for Trigger, breaching for Recovery.
+   */
+  treatMissingData?: 'breaching' | 'notBreaching' | 'ignore' | 'missing';
 }
 /**
  * Map of dimension name to value.
@@ -608,6 +621,43 @@ export interface FargateAppScalarMap {
    * via the `patternProperty` "^.+$".
    */
   [k: string]: string | number | boolean;
+}
+/**
+ * A CloudWatch alarm created for the failover.
+ */
+export interface FargateAppTrigger1 {
+  namespace: string;
+  metricName: string;
+  dimensions?: FargateAppScalarMap;
+  /**
+   * Default by metric kind: Sum for counts (Errors, RequestCount, HTTPCode_*), Maximum for gauges (ConcurrentExecutions, UnHealthyHostCount), Average for latencies and utilisation; required for a metric the expansion does not know.
+   */
+  statistic?: 'Average' | 'Maximum' | 'Minimum' | 'Sum' | 'SampleCount';
+  threshold: number;
+  /**
+   * Default: GreaterThanOrEqualToThreshold.
+   */
+  comparisonOperator?:
+    | 'GreaterThanOrEqualToThreshold'
+    | 'GreaterThanThreshold'
+    | 'LessThanThreshold'
+    | 'LessThanOrEqualToThreshold';
+  /**
+   * Seconds: 10, 20, 30 or a multiple of 60 (up to 86400). Default: 60. A number of seconds, or with a unit: 90s, 2m, 1h.
+   */
+  period?: number | string;
+  /**
+   * 1-100. Default: 1.
+   */
+  evaluationPeriods?: number;
+  /**
+   * M of the last EvaluationPeriods periods that must breach (1-100, at most EvaluationPeriods). Default: EvaluationPeriods.
+   */
+  datapointsToAlarm?: number;
+  /**
+   * How the alarm counts missing data. Default: notBreaching for Trigger, breaching for Recovery.
+   */
+  treatMissingData?: 'breaching' | 'notBreaching' | 'ignore' | 'missing';
 }
 /**
  * A load test after every deployment (provider-backed); a missed threshold fails the stack operation so CloudFormation rolls back. Give exactly one of Rate or Concurrency.
@@ -796,7 +846,7 @@ export interface PropertyShape {
   readonly i?: PropertyShape;
 }
 
-export const APP_PROPERTY_SHAPE: PropertyShape = {"p":{"image":["Image"],"port":["Port"],"extraPorts":["ExtraPorts"],"cpu":["Cpu"],"memory":["Memory"],"architecture":["Architecture"],"command":["Command"],"entryPoint":["EntryPoint"],"environment":["Environment"],"secrets":["Secrets"],"secretsKmsKeys":["SecretsKmsKeys"],"healthCheck":["HealthCheck",{"p":{"command":["Command"],"interval":["Interval"],"timeout":["Timeout"],"retries":["Retries"],"startPeriod":["StartPeriod"]}}],"name":["Name"],"logRetentionDays":["LogRetentionDays"],"taskPolicies":["TaskPolicies",{"i":{"p":{"sid":["Sid"],"effect":["Effect"],"action":["Action"],"notAction":["NotAction"],"resource":["Resource"],"notResource":["NotResource"],"condition":["Condition"]}}}],"executeCommand":["ExecuteCommand"],"tags":["Tags"],"cluster":["Cluster"],"desiredCount":["DesiredCount"],"network":["Network",{"p":{"vpcId":["VpcId"],"subnets":["Subnets"],"assignPublicIp":["AssignPublicIp"],"securityGroups":["SecurityGroups"],"allowFrom":["AllowFrom"]}}],"spot":["Spot",{"p":{"onDemandBase":["OnDemandBase"],"onDemandWeight":["OnDemandWeight"],"spotWeight":["SpotWeight"]}}],"loadBalancer":["LoadBalancer",{"p":{"create":["Create",{"p":{"scheme":["Scheme"],"subnets":["Subnets"]}}],"arn":["Arn"],"securityGroup":["SecurityGroup"],"listener":["Listener"],"path":["Path"],"host":["Host"],"priority":["Priority"],"priorityRange":["PriorityRange"],"listenerPort":["ListenerPort"],"portRange":["PortRange"],"portChoice":["PortChoice"],"protocol":["Protocol"],"certificateArn":["CertificateArn"],"dnsName":["DnsName"],"ingressCidr":["IngressCidr"],"healthCheck":["HealthCheck",{"p":{"path":["Path"],"matcher":["Matcher"],"interval":["Interval"],"timeout":["Timeout"],"healthyThreshold":["HealthyThreshold"],"unhealthyThreshold":["UnhealthyThreshold"],"gracePeriod":["GracePeriod"]}}],"deregistrationDelay":["DeregistrationDelay"],"stickiness":["Stickiness"]}}],"discovery":["Discovery",{"p":{"name":["Name"],"namespace":["Namespace"],"namespaceName":["NamespaceName"],"ttl":["Ttl"]}}],"scaling":["Scaling",{"p":{"min":["Min"],"max":["Max"],"cpuPercent":["CpuPercent"],"memoryPercent":["MemoryPercent"],"requestsPerTarget":["RequestsPerTarget"],"scaleInCooldown":["ScaleInCooldown"],"scaleOutCooldown":["ScaleOutCooldown"]}}],"deployment":["Deployment",{"p":{"minHealthyPercent":["MinHealthyPercent"],"maxPercent":["MaxPercent"],"circuitBreaker":["CircuitBreaker"],"alarms":["Alarms"],"strategy":["Strategy"],"bakeTime":["BakeTime"],"canary":["Canary",{"p":{"percent":["Percent"],"bakeTime":["BakeTime"]}}],"linear":["Linear",{"p":{"stepPercent":["StepPercent"],"stepBakeTime":["StepBakeTime"]}}],"hooks":["Hooks",{"i":{"p":{"stage":["Stage"],"functionArn":["FunctionArn"],"details":["Details"]}}}]}}],"failover":["Failover",{"p":{"standby":["Standby",{"p":{"functionArn":["FunctionArn"],"targetGroupArn":["TargetGroupArn"]}}],"alarmName":["AlarmName"],"trigger":["Trigger",{"p":{"namespace":["Namespace"],"metricName":["MetricName"],"dimensions":["Dimensions"],"statistic":["Statistic"],"threshold":["Threshold"],"comparisonOperator":["ComparisonOperator"],"period":["Period"],"evaluationPeriods":["EvaluationPeriods"]}}],"standbyCount":["StandbyCount"],"healthyTimeout":["HealthyTimeout"]}}],"loadTest":["LoadTest",{"p":{"url":["Url"],"path":["Path"],"rate":["Rate"],"concurrency":["Concurrency"],"duration":["Duration"],"warmUp":["WarmUp"],"workers":["Workers"],"method":["Method"],"headers":["Headers"],"body":["Body"],"expectedStatus":["ExpectedStatus"],"timeoutMs":["TimeoutMs"],"thresholds":["Thresholds",{"p":{"p50Ms":["P50Ms"],"p90Ms":["P90Ms"],"p99Ms":["P99Ms"],"maxErrorRate":["MaxErrorRate"],"minRps":["MinRps"]}}],"host":["Host"],"from":["From"]}}],"serviceConnect":["ServiceConnect",{"p":{"namespace":["Namespace"],"namespaceName":["NamespaceName"],"mode":["Mode"],"portName":["PortName"],"appProtocol":["AppProtocol"],"discoveryName":["DiscoveryName"],"clientAliases":["ClientAliases",{"i":{"p":{"dnsName":["DnsName"],"port":["Port"]}}}],"logs":["Logs"]}}],"domain":["Domain",{"p":{"name":["Name"],"hostedZoneId":["HostedZoneId"]}}]}};
+export const APP_PROPERTY_SHAPE: PropertyShape = {"p":{"image":["Image"],"port":["Port"],"extraPorts":["ExtraPorts"],"cpu":["Cpu"],"memory":["Memory"],"architecture":["Architecture"],"command":["Command"],"entryPoint":["EntryPoint"],"environment":["Environment"],"secrets":["Secrets"],"secretsKmsKeys":["SecretsKmsKeys"],"healthCheck":["HealthCheck",{"p":{"command":["Command"],"interval":["Interval"],"timeout":["Timeout"],"retries":["Retries"],"startPeriod":["StartPeriod"]}}],"name":["Name"],"logRetentionDays":["LogRetentionDays"],"taskPolicies":["TaskPolicies",{"i":{"p":{"sid":["Sid"],"effect":["Effect"],"action":["Action"],"notAction":["NotAction"],"resource":["Resource"],"notResource":["NotResource"],"condition":["Condition"]}}}],"executeCommand":["ExecuteCommand"],"tags":["Tags"],"cluster":["Cluster"],"desiredCount":["DesiredCount"],"network":["Network",{"p":{"vpcId":["VpcId"],"subnets":["Subnets"],"assignPublicIp":["AssignPublicIp"],"securityGroups":["SecurityGroups"],"allowFrom":["AllowFrom"]}}],"spot":["Spot",{"p":{"onDemandBase":["OnDemandBase"],"onDemandWeight":["OnDemandWeight"],"spotWeight":["SpotWeight"]}}],"loadBalancer":["LoadBalancer",{"p":{"create":["Create",{"p":{"scheme":["Scheme"],"subnets":["Subnets"]}}],"arn":["Arn"],"securityGroup":["SecurityGroup"],"listener":["Listener"],"path":["Path"],"host":["Host"],"priority":["Priority"],"priorityRange":["PriorityRange"],"listenerPort":["ListenerPort"],"portRange":["PortRange"],"portChoice":["PortChoice"],"protocol":["Protocol"],"certificateArn":["CertificateArn"],"dnsName":["DnsName"],"ingressCidr":["IngressCidr"],"healthCheck":["HealthCheck",{"p":{"path":["Path"],"matcher":["Matcher"],"interval":["Interval"],"timeout":["Timeout"],"healthyThreshold":["HealthyThreshold"],"unhealthyThreshold":["UnhealthyThreshold"],"gracePeriod":["GracePeriod"]}}],"deregistrationDelay":["DeregistrationDelay"],"stickiness":["Stickiness"]}}],"discovery":["Discovery",{"p":{"name":["Name"],"namespace":["Namespace"],"namespaceName":["NamespaceName"],"ttl":["Ttl"]}}],"scaling":["Scaling",{"p":{"min":["Min"],"max":["Max"],"cpuPercent":["CpuPercent"],"memoryPercent":["MemoryPercent"],"requestsPerTarget":["RequestsPerTarget"],"scaleInCooldown":["ScaleInCooldown"],"scaleOutCooldown":["ScaleOutCooldown"]}}],"deployment":["Deployment",{"p":{"minHealthyPercent":["MinHealthyPercent"],"maxPercent":["MaxPercent"],"circuitBreaker":["CircuitBreaker"],"alarms":["Alarms"],"strategy":["Strategy"],"bakeTime":["BakeTime"],"canary":["Canary",{"p":{"percent":["Percent"],"bakeTime":["BakeTime"]}}],"linear":["Linear",{"p":{"stepPercent":["StepPercent"],"stepBakeTime":["StepBakeTime"]}}],"hooks":["Hooks",{"i":{"p":{"stage":["Stage"],"functionArn":["FunctionArn"],"details":["Details"]}}}]}}],"failover":["Failover",{"p":{"standby":["Standby",{"p":{"functionArn":["FunctionArn"],"targetGroupArn":["TargetGroupArn"]}}],"alarmName":["AlarmName"],"trigger":["Trigger",{"p":{"namespace":["Namespace"],"metricName":["MetricName"],"dimensions":["Dimensions"],"statistic":["Statistic"],"threshold":["Threshold"],"comparisonOperator":["ComparisonOperator"],"period":["Period"],"evaluationPeriods":["EvaluationPeriods"],"datapointsToAlarm":["DatapointsToAlarm"],"treatMissingData":["TreatMissingData"]}}],"standbyCount":["StandbyCount"],"healthyTimeout":["HealthyTimeout"],"minServiceTime":["MinServiceTime"],"recovery":["Recovery",{"p":{"namespace":["Namespace"],"metricName":["MetricName"],"dimensions":["Dimensions"],"statistic":["Statistic"],"threshold":["Threshold"],"comparisonOperator":["ComparisonOperator"],"period":["Period"],"evaluationPeriods":["EvaluationPeriods"],"datapointsToAlarm":["DatapointsToAlarm"],"treatMissingData":["TreatMissingData"]}}]}}],"loadTest":["LoadTest",{"p":{"url":["Url"],"path":["Path"],"rate":["Rate"],"concurrency":["Concurrency"],"duration":["Duration"],"warmUp":["WarmUp"],"workers":["Workers"],"method":["Method"],"headers":["Headers"],"body":["Body"],"expectedStatus":["ExpectedStatus"],"timeoutMs":["TimeoutMs"],"thresholds":["Thresholds",{"p":{"p50Ms":["P50Ms"],"p90Ms":["P90Ms"],"p99Ms":["P99Ms"],"maxErrorRate":["MaxErrorRate"],"minRps":["MinRps"]}}],"host":["Host"],"from":["From"]}}],"serviceConnect":["ServiceConnect",{"p":{"namespace":["Namespace"],"namespaceName":["NamespaceName"],"mode":["Mode"],"portName":["PortName"],"appProtocol":["AppProtocol"],"discoveryName":["DiscoveryName"],"clientAliases":["ClientAliases",{"i":{"p":{"dnsName":["DnsName"],"port":["Port"]}}}],"logs":["Logs"]}}],"domain":["Domain",{"p":{"name":["Name"],"hostedZoneId":["HostedZoneId"]}}]}};
 
 /** The App's attributes as typed getters (each an `Fn::GetAtt` token; the macro resolves them). */
 export abstract class FargateAppAttributes extends CfnResource {

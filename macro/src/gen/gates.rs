@@ -65,11 +65,35 @@ fn failover(app: &App, settings: &Settings, routing: &RoutingOut, out: &mut Out)
                     app.id
                 )),
             );
-            props.insert("TreatMissingData".into(), json!("notBreaching"));
+            // TreatMissingData is the user's (notBreaching when not given): spec/failover.rs.
             out.add(id.clone(), "AWS::CloudWatch::Alarm", Value::Object(props));
             ref_(&id)
         }
     };
+    // The recovery condition: its alarm is in ALARM while traffic may move back to the standby.
+    let recovery_name = f.recovery.as_ref().map(|t| {
+        let id = ids.of("FailoverRecoveryAlarm");
+        let mut props = t.clone();
+        // Without Dimensions, an AWS/ApplicationELB condition measures the App's own target
+        // group: the TargetGroup dimension alone is valid for the per-target metrics such as
+        // RequestCountPerTarget
+        // (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-cloudwatch-metrics.html).
+        if !props.contains_key("Dimensions") && props.get("Namespace") == Some(&json!("AWS/ApplicationELB")) {
+            props.insert(
+                "Dimensions".into(),
+                json!([{ "Name": "TargetGroup", "Value": get_att(&ids.of("TargetGroup"), "TargetGroupFullName") }]),
+            );
+        }
+        props.insert(
+            "AlarmDescription".into(),
+            json!(format!(
+                "In ALARM while {}'s traffic may move back from the ECS service to its standby",
+                app.id
+            )),
+        );
+        out.add(id.clone(), "AWS::CloudWatch::Alarm", Value::Object(props));
+        ref_(&id)
+    });
     let (target_key, target_arn) = match (&routing.rule_arn, &routing.listener_arn) {
         (Some(rule), _) => ("RuleArn", rule.clone()),
         (None, Some(listener)) => ("ListenerArn", listener.clone()),
@@ -86,10 +110,21 @@ fn failover(app: &App, settings: &Settings, routing: &RoutingOut, out: &mut Out)
     config.insert("StandbyCount".into(), f.standby_count.json());
     config.insert("RestingCount".into(), ecs::resting_count(app));
     config.insert("HealthyTimeout".into(), f.healthy_timeout.json());
+    if let Some(name) = &recovery_name {
+        config.insert("RecoveryAlarmName".into(), name.clone());
+    }
+    if f.min_service_time != crate::reader::Val::Lit(0) {
+        config.insert("MinServiceTime".into(), f.min_service_time.json());
+    }
 
     // Alarm events and a periodic re-check both carry the same configuration; the provider
     // acts on the alarm's current state, so duplicates and reordering do no harm.
     let input = event_input(&config);
+    // Both alarms' state changes reach the provider: a recovery that holds moves traffic back
+    // as soon as it is seen, not at the next re-check.
+    let alarm_names: Vec<Value> = std::iter::once(alarm_name.clone())
+        .chain(recovery_name.clone())
+        .collect();
     let events = ids.of("FailoverEvents");
     out.add(
         events.clone(),
@@ -100,7 +135,7 @@ fn failover(app: &App, settings: &Settings, routing: &RoutingOut, out: &mut Out)
             "EventPattern": {
                 "source": ["aws.cloudwatch"],
                 "detail-type": ["CloudWatch Alarm State Change"],
-                "detail": { "alarmName": [alarm_name] },
+                "detail": { "alarmName": alarm_names },
             },
             "State": "ENABLED",
             "Targets": [{ "Id": "provider", "Arn": settings.service_token, "Input": input }],

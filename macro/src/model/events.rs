@@ -11,7 +11,66 @@ pub const RULE_NAME: Rule = Rule {
     doc: "https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutRule.html",
 };
 
-pub const RULES: &[&Rule] = &[&RULE_NAME];
+/// Every alarm a weighted failover reads (its trigger and its recovery alarm) must reach the
+/// provider when its state changes: CloudWatch sends each state change to EventBridge as an
+/// event with `source` `aws.cloudwatch`, `detail-type` `CloudWatch Alarm State Change` and the
+/// alarm's name in `detail.alarmName`
+/// (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch-and-eventbridge.html),
+/// and a pattern's array matches an event whose field is any of its values
+/// (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-patterns.html).
+pub const FAILOVER_ALARM_ROUTED: Rule = Rule {
+    code: "FAILOVER_ALARM_EVENTS_NOT_ROUTED",
+    severity: Severity::Error,
+    rule: "each alarm a failover reads (AlarmName, RecoveryAlarmName) is matched by an EventBridge rule (source aws.cloudwatch, detail-type CloudWatch Alarm State Change, detail.alarmName) that targets the failover's provider",
+    doc: "https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch-and-eventbridge.html",
+};
+
+pub const RULES: &[&Rule] = &[&RULE_NAME, &FAILOVER_ALARM_ROUTED];
+
+/// Whether an event pattern field (an array of values) holds `v`.
+fn lists(field: &Value, v: &Value) -> bool {
+    field.as_array().is_some_and(|a| a.contains(v))
+}
+
+/// Whether rule `p` sends the state changes of alarm `alarm` to `target`.
+fn routes(p: &Value, alarm: &Value, target: &Value) -> bool {
+    let pat = &p["EventPattern"];
+    lists(&pat["source"], &Value::from("aws.cloudwatch"))
+        && lists(
+            &pat["detail-type"],
+            &Value::from("CloudWatch Alarm State Change"),
+        )
+        && lists(&pat["detail"]["alarmName"], alarm)
+        && p["State"] != "DISABLED"
+        && p["Targets"]
+            .as_array()
+            .is_some_and(|ts| ts.iter().any(|t| &t["Arn"] == target))
+}
+
+fn failover_routes(st: &Stack, apps: &[App]) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for (id, p) in st.of_type("Custom::FargateWeightedFailover") {
+        for key in ["AlarmName", "RecoveryAlarmName"] {
+            let alarm = &p[key];
+            if alarm.is_null() {
+                continue;
+            }
+            let routed = st
+                .of_type("AWS::Events::Rule")
+                .any(|(_, r)| routes(r, alarm, &p["ServiceToken"]));
+            if !routed {
+                let app = owner(apps, id).map(|a| a.name.as_str()).unwrap_or("-");
+                out.push(Finding::new(
+                    &FAILOVER_ALARM_ROUTED,
+                    app,
+                    &[id],
+                    format!("no EventBridge rule sends the state changes of {id}'s {key} {alarm} to its provider"),
+                ));
+            }
+        }
+    }
+    out
+}
 
 /// The length of one group of the stack ID's UUID when `v` selects it
 /// (`Fn::Select [k, Fn::Split ["-", Fn::Select [2, Fn::Split ["/", Ref AWS::StackId]]]]`): the
@@ -76,7 +135,7 @@ fn least(v: &Value) -> Option<(usize, String)> {
 }
 
 pub fn check(st: &Stack, apps: &[App]) -> Vec<Finding> {
-    let mut out = Vec::new();
+    let mut out = failover_routes(st, apps);
     for (id, p) in st.of_type("AWS::Events::Rule") {
         let Some((n, lit)) = least(&p["Name"]) else {
             continue;
@@ -140,6 +199,38 @@ mod tests {
             );
             let got = check(&st, &st.apps);
             assert_eq!(!got.is_empty(), bad, "{name}: {got:?}");
+        }
+    }
+
+    /// The page's single-metric state-change event names its alarm in `detail.alarmName`: a
+    /// rule matches it when its pattern lists that name (one of several is enough), with the
+    /// page's source and detail-type, and targets the provider.
+    #[test]
+    fn failover_alarms_reach_the_provider() {
+        let token = json!({"Fn::ImportValue": "FargateAppProvider-ServiceToken"});
+        let rule = |names: Value, source: &str, target: &Value| {
+            json!({"Type": "AWS::Events::Rule", "Properties": {
+                "EventPattern": {"source": [source], "detail-type": ["CloudWatch Alarm State Change"], "detail": {"alarmName": names}},
+                "Targets": [{"Id": "provider", "Arn": target}]}})
+        };
+        let trig = json!({"Ref": "XFailoverAlarm"});
+        let rec = json!({"Ref": "XFailoverRecoveryAlarm"});
+        let other = json!("arn:aws:lambda:us-east-1:123456789012:function:other");
+        let cases = [
+            (rule(json!([trig, rec]), "aws.cloudwatch", &token), 0),
+            // The page's example alarm name, listed alone: the recovery alarm is not routed.
+            (rule(json!([trig]), "aws.cloudwatch", &token), 1),
+            (rule(json!([trig, rec]), "aws.ec2", &token), 2),
+            (rule(json!([trig, rec]), "aws.cloudwatch", &other), 2),
+        ];
+        for (r, missing) in cases {
+            let st = test_stack(&json!({
+                "XEvents": r,
+                "XWeightedFailover": {"Type": "Custom::FargateWeightedFailover", "Properties": {
+                    "ServiceToken": token, "AlarmName": trig, "RecoveryAlarmName": rec}}
+            }));
+            let got = failover_routes(&st, &st.apps);
+            assert_eq!(got.len(), missing, "{r}: {got:?}");
         }
     }
 }

@@ -13,7 +13,55 @@ pub const ONE_TARGET_GROUP: Rule = Rule {
     doc: "https://docs.aws.amazon.com/autoscaling/application/APIReference/API_PredefinedMetricSpecification.html",
 };
 
-pub const RULES: &[&Rule] = &[&ONE_TARGET_GROUP];
+/// PutMetricAlarm: `DatapointsToAlarm` (M of N) is at most `EvaluationPeriods`, and
+/// `TreatMissingData` is one of `breaching`, `notBreaching`, `ignore`, `missing`
+/// (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html,
+/// https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarms-and-missing-data.html).
+pub const ALARM_EVALUATION: Rule = Rule {
+    code: "ALARM_EVALUATION_INVALID",
+    severity: Severity::Error,
+    rule: "an alarm's DatapointsToAlarm is at most its EvaluationPeriods, and its TreatMissingData is breaching, notBreaching, ignore or missing",
+    doc: "https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html",
+};
+
+pub const RULES: &[&Rule] = &[&ONE_TARGET_GROUP, &ALARM_EVALUATION];
+
+/// Literal values of `AWS::CloudWatch::Alarm` that PutMetricAlarm would refuse.
+fn alarm_evaluation(st: &Stack, apps: &[App]) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for (id, p) in st.of_type("AWS::CloudWatch::Alarm") {
+        let mut why = Vec::new();
+        if let (Some(m), Some(n)) = (
+            p["DatapointsToAlarm"].as_u64(),
+            p["EvaluationPeriods"].as_u64(),
+        ) {
+            if m > n {
+                why.push(format!(
+                    "DatapointsToAlarm {m} is more than EvaluationPeriods {n}"
+                ));
+            }
+        }
+        if let Some(t) = p["TreatMissingData"].as_str() {
+            if !["breaching", "notBreaching", "ignore", "missing"].contains(&t) {
+                why.push(format!(
+                    "TreatMissingData {t:?} is not one CloudWatch knows"
+                ));
+            }
+        }
+        if !why.is_empty() {
+            let app = super::owner(apps, id)
+                .map(|a| a.name.as_str())
+                .unwrap_or("-");
+            out.push(Finding::new(
+                &ALARM_EVALUATION,
+                app,
+                &[id],
+                format!("{id}: {}", why.join("; ")),
+            ));
+        }
+    }
+    out
+}
 
 /// The target groups a strategy may leave production in.
 fn groups(st: &Stack, app: &App) -> Option<BTreeSet<String>> {
@@ -23,7 +71,7 @@ fn groups(st: &Stack, app: &App) -> Option<BTreeSet<String>> {
 }
 
 pub fn check(st: &Stack, apps: &[App]) -> Vec<Finding> {
-    let mut out = Vec::new();
+    let mut out = alarm_evaluation(st, apps);
     for app in apps {
         let Some(both) = groups(st, app) else {
             continue;
@@ -109,6 +157,42 @@ mod tests {
                 want,
                 "{label}"
             );
+        }
+    }
+
+    /// PutMetricAlarm's M-of-N: 3 of 5 is valid, 5 of 5 is valid, 6 of 5 is not; the four
+    /// TreatMissingData values and one it does not know.
+    #[test]
+    fn alarm_evaluation_follows_put_metric_alarm() {
+        use serde_json::json;
+        let cases = [
+            (
+                json!({"DatapointsToAlarm": 3, "EvaluationPeriods": 5}),
+                false,
+            ),
+            (
+                json!({"DatapointsToAlarm": 5, "EvaluationPeriods": 5}),
+                false,
+            ),
+            (
+                json!({"DatapointsToAlarm": 6, "EvaluationPeriods": 5}),
+                true,
+            ),
+            (
+                json!({"EvaluationPeriods": 1, "TreatMissingData": "breaching"}),
+                false,
+            ),
+            (json!({"TreatMissingData": "notBreaching"}), false),
+            (json!({"TreatMissingData": "ignore"}), false),
+            (json!({"TreatMissingData": "missing"}), false),
+            (json!({"TreatMissingData": "NotBreaching"}), true),
+        ];
+        for (props, bad) in cases {
+            let st = crate::model::test_stack(
+                &json!({"A": {"Type": "AWS::CloudWatch::Alarm", "Properties": props}}),
+            );
+            let got = alarm_evaluation(&st, &st.apps);
+            assert_eq!(!got.is_empty(), bad, "{props}: {got:?}");
         }
     }
 }

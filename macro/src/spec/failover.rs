@@ -12,6 +12,8 @@ pub const FAILOVER_KEYS: &[&str] = &[
     "Trigger",
     "StandbyCount",
     "HealthyTimeout",
+    "MinServiceTime",
+    "Recovery",
 ];
 
 /// Keys of the object form of `Failover.Standby`.
@@ -27,7 +29,18 @@ pub const TRIGGER_KEYS: &[&str] = &[
     "ComparisonOperator",
     "Period",
     "EvaluationPeriods",
+    "DatapointsToAlarm",
+    "TreatMissingData",
 ];
+
+/// `TreatMissingData` values of `AWS::CloudWatch::Alarm`
+/// (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarms-and-missing-data.html).
+pub const MISSING_DATA: &[&str] = &["breaching", "notBreaching", "ignore", "missing"];
+/// The trigger's default: no data (the function idle) is not a reason to fail over.
+pub const TRIGGER_MISSING_DATA: &str = "notBreaching";
+/// The recovery condition's default: no data (no requests reach the service) counts as the
+/// condition holding, so a quiet service hands its traffic back.
+pub const RECOVERY_MISSING_DATA: &str = "breaching";
 
 #[derive(Debug, Clone)]
 pub struct Failover {
@@ -35,6 +48,12 @@ pub struct Failover {
     pub alarm: FailoverAlarm,
     pub standby_count: Val<u64>,
     pub healthy_timeout: Val<u64>,
+    /// `MinServiceTime`: seconds traffic stays on the service after it moved there, before it
+    /// may move back to the standby (0: no minimum).
+    pub min_service_time: Val<u64>,
+    /// `Recovery`: the alarm (created like `Trigger`) whose ALARM state says traffic may move
+    /// back; without it, the trigger's OK does.
+    pub recovery: Option<Map<String, Value>>,
 }
 
 #[derive(Debug, Clone)]
@@ -83,7 +102,8 @@ pub(super) fn read_failover(
         (Some(a), None) => r
             .nonempty(&path(p, "AlarmName"), a)
             .map(FailoverAlarm::Existing),
-        (None, Some(t)) => read_trigger(r, &path(p, "Trigger"), t).map(FailoverAlarm::Trigger),
+        (None, Some(t)) => read_trigger(r, &path(p, "Trigger"), t, TRIGGER_MISSING_DATA)
+            .map(FailoverAlarm::Trigger),
         _ => {
             r.err(p, "give exactly one of AlarmName (an existing alarm) or Trigger (an alarm created for it)");
             None
@@ -97,11 +117,20 @@ pub(super) fn read_failover(
         .get("HealthyTimeout")
         .and_then(|v| r.seconds(&path(p, "HealthyTimeout"), v, 30, 3600))
         .unwrap_or(Val::Lit(600));
+    let min_service_time = m
+        .get("MinServiceTime")
+        .and_then(|v| r.seconds(&path(p, "MinServiceTime"), v, 0, 86400))
+        .unwrap_or(Val::Lit(0));
+    let recovery = m
+        .get("Recovery")
+        .and_then(|v| read_trigger(r, &path(p, "Recovery"), v, RECOVERY_MISSING_DATA));
     Some(Failover {
         standby: standby?,
         alarm: alarm?,
         standby_count,
         healthy_timeout,
+        min_service_time,
+        recovery,
     })
 }
 
@@ -213,7 +242,14 @@ pub const COMPARISONS: &[&str] = &[
     "LessThanOrEqualToThreshold",
 ];
 
-pub(super) fn read_trigger(r: &mut Reader, p: &str, v: &Value) -> Option<Map<String, Value>> {
+/// An alarm's condition (`Trigger` or `Recovery`), as `AWS::CloudWatch::Alarm` properties;
+/// `missing` is the `TreatMissingData` used when none is given.
+pub(super) fn read_trigger(
+    r: &mut Reader,
+    p: &str,
+    v: &Value,
+    missing: &str,
+) -> Option<Map<String, Value>> {
     let m = r.object(p, v, TRIGGER_KEYS)?;
     let mut out = Map::new();
     for k in ["Namespace", "MetricName"] {
@@ -295,5 +331,26 @@ pub(super) fn read_trigger(r: &mut Reader, p: &str, v: &Value) -> Option<Map<Str
         .and_then(|v| r.int(&path(p, "EvaluationPeriods"), v, 1, 100))
         .unwrap_or(Val::Lit(1));
     out.insert("EvaluationPeriods".into(), ev.json());
+    // DatapointsToAlarm: M of the last N periods must breach; M <= N
+    // (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html#alarm-evaluation).
+    if let Some(d) = m
+        .get("DatapointsToAlarm")
+        .and_then(|v| r.int(&path(p, "DatapointsToAlarm"), v, 1, 100))
+    {
+        if let (Val::Lit(dn), Val::Lit(en)) = (&d, &ev) {
+            if dn > en {
+                r.err(
+                    &path(p, "DatapointsToAlarm"),
+                    format!("{dn} is greater than EvaluationPeriods ({en})"),
+                );
+            }
+        }
+        out.insert("DatapointsToAlarm".into(), d.json());
+    }
+    let tmd = m
+        .get("TreatMissingData")
+        .and_then(|v| r.word(&path(p, "TreatMissingData"), v, MISSING_DATA))
+        .unwrap_or(Val::Lit(missing.into()));
+    out.insert("TreatMissingData".into(), tmd.json());
     Some(out)
 }

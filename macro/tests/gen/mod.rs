@@ -92,6 +92,9 @@ pub enum Failover {
     None,
     Function,
     TargetGroup,
+    /// A function standby with a created trigger and hysteresis: `Recovery` (the App's own
+    /// target group, M of N), `MinServiceTime`, `TreatMissingData` on both.
+    Hysteresis,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -317,7 +320,7 @@ prop_compose! {
         strategy in strategy(),
         hooks in proptest::bool::weighted(0.4),
         gate in gate(),
-        failover in prop_oneof![6 => Just(Failover::None), 1 => Just(Failover::Function), 1 => Just(Failover::TargetGroup)],
+        failover in prop_oneof![6 => Just(Failover::None), 1 => Just(Failover::Function), 1 => Just(Failover::TargetGroup), 1 => Just(Failover::Hysteresis)],
         scaling in prop_oneof![Just(Scaling::None), Just(Scaling::Cpu), Just(Scaling::Requests)],
         (discovery, discovery_shared_name, condition, retain) in (proptest::bool::weighted(0.3), proptest::bool::weighted(0.3), proptest::bool::weighted(0.3), proptest::bool::weighted(0.2)),
         image in prop_oneof![Just(Image::Public), Just(Image::EcrLiteral), Just(Image::EcrSub), Just(Image::Param)],
@@ -729,6 +732,18 @@ pub fn render(c: &Case) -> Value {
             }
             Failover::TargetGroup => {
                 p.insert("Failover".into(), json!({"Standby": {"TargetGroupArn": {"Fn::ImportValue": "standby-tg"}}, "AlarmName": format!("{id}-5xx")}));
+            }
+            Failover::Hysteresis => {
+                p.insert("Failover".into(), json!({
+                    "Standby": {"FunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:standby"},
+                    "Trigger": {"Namespace": "AWS/Lambda", "MetricName": "ConcurrentExecutions",
+                        "Dimensions": {"FunctionName": "standby"}, "Threshold": 2,
+                        "ComparisonOperator": "GreaterThanThreshold", "TreatMissingData": "notBreaching"},
+                    "Recovery": {"Namespace": "AWS/ApplicationELB", "MetricName": "RequestCountPerTarget",
+                        "Threshold": 8, "ComparisonOperator": "LessThanThreshold",
+                        "EvaluationPeriods": 5, "DatapointsToAlarm": 3, "TreatMissingData": "breaching"},
+                    "MinServiceTime": 600
+                }));
             }
         }
         match a.scaling {

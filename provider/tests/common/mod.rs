@@ -640,6 +640,7 @@ pub fn test_clients(elb: elb::Client) -> fargate_provider::Clients {
         },
         failover_timing: fargate_provider::failover::FailoverTiming {
             health_poll: std::time::Duration::from_millis(20),
+            ..Default::default()
         },
         state_store: None,
     }

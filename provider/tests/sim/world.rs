@@ -14,7 +14,9 @@
 //! | `DescribeServices` returns a service's tags only when asked with `include=TAGS` | `describe_services` | <https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DescribeServices.html> |
 //! | `DescribeServiceDeployments` reports the deployment's status (`ROLLBACK_IN_PROGRESS`...) | `describe_service_deployments` | <https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DescribeServiceDeployments.html> |
 //! | `ListServiceDeployments` lists a service's deployments whose status is in the filter (all without one) | `list_service_deployments` | <https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ListServiceDeployments.html> |
-//! | `DescribeAlarms` returns the alarm's current state | `describe_alarms` | <https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_DescribeAlarms.html> |
+//! | `DescribeAlarms` returns the alarm's current state and its ARN (`arn:aws:cloudwatch:<region>:<account>:alarm:<name>`) | `describe_alarms` | <https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_DescribeAlarms.html> |
+//! | `ListTagsForResource` returns an alarm's tags by its ARN | `list_tags_for_resource` | <https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_ListTagsForResource.html> |
+//! | `AddTags` adds or overwrites tags of a listener or rule; a read right after may still show the old tags (no read-after-write promised) | `add_tags`, `tag_writes` | <https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_AddTags.html> |
 //! | DynamoDB conditional writes: a false condition is `ConditionalCheckFailedException` and writes nothing; a missing table is `ResourceNotFoundException`; `ProvisionedThroughputExceededException` when throttled | `ddb_*` | <https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_UpdateItem.html> |
 //! | Throttling (`Throttling`, 400) and server errors (500) are returned once the SDK's retries are spent; the SDK's own retries are off here, so one injected error stands for the last of them | `Fate::Throttle`, `Fate::AfterEffect` | <https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html> |
 //! | A server error can come after the change took effect (the caller cannot tell) | `Fate::AfterEffect` | <https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html> |
@@ -239,7 +241,20 @@ pub struct World {
     /// duplicate) and those it took an answer for (it takes the first).
     pub cfn_sent: BTreeSet<String>,
     pub cfn_answered: BTreeSet<String>,
+    /// Alarms other than `alarm` (by name): state and tags.
+    pub alarms: BTreeMap<String, (String, Vec<(String, String)>)>,
+    /// Tags of the alarm named by `alarm` (its name is whatever the provider asks for).
+    pub alarm_tags: Vec<(String, String)>,
+    /// Tag sets written by AddTags and not yet visible: (tags after the write, visible at).
+    pub tag_writes: BTreeMap<String, (Vec<(String, String)>, Instant)>,
+    /// Every change of a listener's or rule's actions: (when, ARN, actions after).
+    pub action_log: Vec<(Instant, String, Vec<Action>)>,
+    /// When the world began (the provider's failover clock reads Unix seconds from it).
+    pub origin: Instant,
 }
+
+/// The Unix time the simulated clock starts at.
+pub const EPOCH_START: u64 = 1_800_000_000;
 
 impl World {
     pub fn new(seed: u64, profile: Profile) -> World {
@@ -278,8 +293,33 @@ impl World {
             cfn_resources: BTreeMap::new(),
             cfn_sent: BTreeSet::new(),
             cfn_answered: BTreeSet::new(),
+            alarms: BTreeMap::new(),
+            alarm_tags: Vec::new(),
+            tag_writes: BTreeMap::new(),
+            action_log: Vec::new(),
+            origin: Instant::now(),
         }
     }
+
+    /// The state of alarm `name`.
+    pub fn alarm_state(&self, name: &str) -> String {
+        self.alarms
+            .get(name)
+            .map_or_else(|| self.alarm.clone(), |(s, _)| s.clone())
+    }
+
+    /// Makes a written tag set visible once its time has come.
+    pub fn settle_tags(&mut self, arn: &str) {
+        let now = Instant::now();
+        if let Some((tags, at)) = self.tag_writes.get(arn).cloned() {
+            if now >= at {
+                self.tag_writes.remove(arn);
+                if let Some(l) = self.listeners.get_mut(arn) {
+                    l.tags = tags;
+                } else if let Some(r) = self.rules.get_mut(arn) {
+                    r.tags = tags;
+                }
+            }
 
     /// CloudFormation sends a custom-resource request: the resource is CREATE_IN_PROGRESS,
     /// UPDATE_IN_PROGRESS or DELETE_IN_PROGRESS while it waits (resource statuses:
@@ -465,6 +505,10 @@ impl World {
             *slot = new.to_vec();
         }
         let after = slot.clone();
+        if before != after {
+            self.action_log
+                .push((Instant::now(), arn.to_string(), after.clone()));
+        }
         self.check_shift(&before, &after);
         Some(())
     }
@@ -645,7 +689,7 @@ const PAGE: usize = 7;
 pub fn elb_client(world: &Shared, inv: usize) -> elb::Client {
     use elb::operation::add_tags::*;
     use elb::operation::{
-        create_listener::*, create_rule::*, delete_listener::*, delete_rule::*,
+        add_tags::*, create_listener::*, create_rule::*, delete_listener::*, delete_rule::*,
         describe_listeners::*, describe_load_balancers::*, describe_rules::*, describe_tags::*,
         describe_target_health::*, modify_listener::*, modify_rule::*,
     };
@@ -956,6 +1000,7 @@ pub fn elb_client(world: &Shared, inv: usize) -> elb::Client {
                 let now = Instant::now();
                 let mut out = Vec::new();
                 for a in req.resource_arns() {
+                    w.settle_tags(a);
                     let (tags, at) = match (w.listeners.get(a), w.rules.get(a)) {
                         (Some(l), _) => (l.tags.clone(), l.tags_visible_at),
                         (_, Some(r)) => (r.tags.clone(), r.tags_visible_at),
@@ -984,23 +1029,49 @@ pub fn elb_client(world: &Shared, inv: usize) -> elb::Client {
             }
         ),
         op!(world, inv, elb::Client::add_tags, AddTagsError, |w, req| {
+            let mut result = MockResponse::Output(AddTagsOutput::builder().build());
             for a in req.resource_arns() {
-                assert!(
-                    a.contains(":loadbalancer/"),
-                    "the provider adds tags only to load balancers after creation: {a}"
-                );
-                let tags = w.lb_tags.entry(a.clone()).or_default();
-                for t in req.tags() {
-                    let (k, v) = (t.key().unwrap_or_default(), t.value().unwrap_or_default());
-                    assert!(
-                        v.chars().count() <= 255,
-                        "ALB tag values hold 255 characters"
-                    );
-                    tags.retain(|(key, _)| key != k);
-                    tags.push((k.to_string(), v.to_string()));
+                if a.contains(":loadbalancer/") {
+                    let tags = w.lb_tags.entry(a.clone()).or_default();
+                    for t in req.tags() {
+                        let (k, v) = (t.key().unwrap_or_default(), t.value().unwrap_or_default());
+                        assert!(
+                            v.chars().count() <= 255,
+                            "ALB tag values hold 255 characters"
+                        );
+                        tags.retain(|(key, _)| key != k);
+                        tags.push((k.to_string(), v.to_string()));
+                    }
+                    continue;
                 }
+                w.settle_tags(a);
+                let current = match (w.listeners.get(a), w.rules.get(a)) {
+                    (Some(l), _) => l.tags.clone(),
+                    (_, Some(r)) => r.tags.clone(),
+                    _ => {
+                        result = MockResponse::Error(AddTagsError::ListenerNotFoundException(
+                            listener_gone(),
+                        ));
+                        continue;
+                    }
+                };
+                // A write on top of one not yet visible builds on it.
+                let mut tags = w.tag_writes.get(a).map_or(current, |(t, _)| t.clone());
+                for t in req.tags() {
+                    let (k, v) = (
+                        t.key().unwrap_or_default().to_string(),
+                        t.value().unwrap_or_default().to_string(),
+                    );
+                    match tags.iter_mut().find(|(tk, _)| *tk == k) {
+                        Some(slot) => slot.1 = v,
+                        None => tags.push((k, v)),
+                    }
+                }
+                let at = Instant::now() + w.tag_delay();
+                w.tag_writes.insert(a.clone(), (tags, at));
+                w.settle_tags(a);
             }
-            MockResponse::Output(AddTagsOutput::builder().build())
+            result
         }),
         op!(
             world,
@@ -1131,26 +1202,55 @@ pub fn ecs_client(world: &Shared, inv: usize) -> ecs::Client {
 }
 
 pub fn cw_client(world: &Shared, inv: usize) -> cw::Client {
-    use cw::operation::describe_alarms::*;
-    let rules: Vec<Rule> = vec![op!(
-        world,
-        inv,
-        cw::Client::describe_alarms,
-        DescribeAlarmsError,
-        |w, req| {
-            let name = req.alarm_names().first().cloned().unwrap_or_default();
-            MockResponse::Output(
-                DescribeAlarmsOutput::builder()
-                    .metric_alarms(
-                        cw::types::MetricAlarm::builder()
-                            .alarm_name(name)
-                            .state_value(cw::types::StateValue::from(w.alarm.as_str()))
-                            .build(),
-                    )
-                    .build(),
-            )
-        }
-    )];
+    use cw::operation::{describe_alarms::*, list_tags_for_resource::*};
+    const ALARM_ARN: &str = "arn:aws:cloudwatch:us-east-1:123456789012:alarm:";
+    let rules: Vec<Rule> = vec![
+        op!(
+            world,
+            inv,
+            cw::Client::describe_alarms,
+            DescribeAlarmsError,
+            |w, req| {
+                let name = req.alarm_names().first().cloned().unwrap_or_default();
+                MockResponse::Output(
+                    DescribeAlarmsOutput::builder()
+                        .metric_alarms(
+                            cw::types::MetricAlarm::builder()
+                                .alarm_arn(format!("{ALARM_ARN}{name}"))
+                                .alarm_name(&name)
+                                .state_value(cw::types::StateValue::from(
+                                    w.alarm_state(&name).as_str(),
+                                ))
+                                .build(),
+                        )
+                        .build(),
+                )
+            }
+        ),
+        op!(
+            world,
+            inv,
+            cw::Client::list_tags_for_resource,
+            ListTagsForResourceError,
+            |w, req| {
+                let name = req
+                    .resource_arn()
+                    .unwrap_or_default()
+                    .trim_start_matches(ALARM_ARN);
+                let tags = w
+                    .alarms
+                    .get(name)
+                    .map_or(&w.alarm_tags, |(_, t)| t)
+                    .iter()
+                    .map(|(k, v)| cw::types::Tag::builder().key(k).value(v).build());
+                MockResponse::Output(
+                    ListTagsForResourceOutput::builder()
+                        .set_tags(Some(tags.collect()))
+                        .build(),
+                )
+            }
+        ),
+    ];
     sim_client!(cw, world, inv, rules)
 }
 
@@ -1578,7 +1678,13 @@ pub fn clients(world: &Shared, inv: usize) -> fargate_provider::Clients {
         http: fargate_provider::http_client(),
         function_name: Some("provider".into()),
         gate_timing: Default::default(),
-        failover_timing: Default::default(),
+        failover_timing: {
+            let origin = world.lock().unwrap().origin;
+            fargate_provider::failover::FailoverTiming {
+                clock: Arc::new(move || EPOCH_START + (Instant::now() - origin).as_secs()),
+                ..Default::default()
+            }
+        },
         // As installed: cfn/provider.yaml always gives the provider its state table.
         state_store: Some(fargate_provider::lifecycle_hook::HookStore {
             ddb: ddb_client(world, inv),
