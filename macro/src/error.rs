@@ -94,6 +94,7 @@ impl Problem {
             "starts with CMD",
             "variable name is",
             "applies to none of",
+            "is a wildcard: Route 53 takes it",
         ]) {
             "FA105" // value not allowed
         } else if m.starts_with("give ")
@@ -149,6 +150,9 @@ impl Problem {
             "ECS takes at most 1 per Service Connect service",
             "ELBv2 takes the lowest priority that matches",
             "need a listener whose every action forwards",
+            "InvalidChangeBatch",
+            "Cloud Map sees one namespace",
+            "fail TLS verification",
         ]) {
             "FA111" // a limit or rule of the AWS service (ELB, ECS, Cloud Map)
         } else if matches!(self, Problem::Template { .. }) {
