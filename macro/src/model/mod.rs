@@ -20,6 +20,7 @@ pub mod events;
 pub mod health;
 pub mod iam;
 pub mod metrics;
+pub mod route53;
 pub mod service_connect;
 pub mod vpc;
 
@@ -110,6 +111,7 @@ pub fn all_rules() -> Vec<&'static Rule> {
     v.extend(events::RULES);
     v.extend(service_connect::RULES);
     v.extend(health::RULES);
+    v.extend(route53::RULES);
     v
 }
 
@@ -638,6 +640,7 @@ pub fn analyse(template: &Value) -> Report {
         found.extend(events::check(&st, &apps));
         found.extend(service_connect::check(&st, &apps, &net));
         found.extend(health::check(&st, &apps));
+        found.extend(route53::check(&st, &apps));
         checks += all_rules().len() * apps.len().max(1);
         for mut f in found {
             if several {
