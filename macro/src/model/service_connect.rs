@@ -145,13 +145,35 @@ fn sc_services(st: &Stack) -> Vec<ScService<'_>> {
             .collect();
         out.push(ScService {
             id,
-            namespace: key(&c["Namespace"]),
+            namespace: namespace_key(st, &c["Namespace"]),
             serves,
             groups: items(&p["NetworkConfiguration"]["AwsvpcConfiguration"]["SecurityGroups"])
                 .collect(),
         });
     }
     out
+}
+
+/// A namespace as ECS finds it: `Namespace` is its name or its ARN
+/// (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ServiceConnectConfiguration.html),
+/// and a name is one namespace however it is written (`shop`, or `!GetAtt Ns.Arn` of a namespace
+/// of this template whose `Name` is `shop`). Cloud Map namespace names are DNS names, compared
+/// without case.
+fn namespace_key(st: &Stack, v: &Value) -> String {
+    if let Some(s) = lit_str(v).filter(|s| !s.starts_with("arn:")) {
+        return format!("name:{}", s.to_ascii_lowercase());
+    }
+    if let (Some(t), Some("Arn")) = (target(v), super::attribute(v)) {
+        if st
+            .type_of(t)
+            .is_some_and(|ty| NAMESPACE_TYPES.contains(&ty))
+        {
+            if let Some(n) = lit_str(&st.props(t)["Name"]) {
+                return format!("name:{}", n.to_ascii_lowercase());
+            }
+        }
+    }
+    key(v)
 }
 
 fn app_of<'a>(apps: &'a [App], id: &str) -> &'a str {
@@ -457,6 +479,15 @@ mod tests {
                     t["WebService"]["DependsOn"] = json!([]);
                 },
                 &[],
+            ),
+            (
+                "the namespace by its name beside its Arn: one namespace",
+                |t| {
+                    t["WebService"]["Properties"]["ServiceConnectConfiguration"]["Namespace"] =
+                        json!("LOCAL");
+                    t["ApiSecurityGroup"]["Properties"]["SecurityGroupIngress"] = json!([]);
+                },
+                &["SC_PEER_UNREACHABLE"],
             ),
             (
                 "one alias served twice (Web admits nobody)",
