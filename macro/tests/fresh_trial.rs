@@ -45,16 +45,24 @@ const TRIAL2_REFUSED: &[(&str, &str)] = &[
     ("29", "Route 53 keeps one A record per name"),
 ];
 
-#[test]
-fn second_trial_templates_get_their_verdicts() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/macro/fresh-trial-2");
+/// The trial's templates (`tests/macro/<dir>/*.yaml`) in name order; there are `count` of them.
+fn templates(dir: &str, count: usize) -> Vec<std::path::PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/macro")
+        .join(dir);
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
         .collect();
     files.sort();
-    assert_eq!(files.len(), 30);
+    assert_eq!(files.len(), count, "{}", dir.display());
+    files
+}
+
+#[test]
+fn second_trial_templates_get_their_verdicts() {
+    let files = templates("fresh-trial-2", 30);
     let mut failures = Vec::new();
     for f in &files {
         let name = f.file_name().unwrap().to_str().unwrap();
@@ -90,14 +98,7 @@ fn second_trial_templates_get_their_verdicts() {
 
 #[test]
 fn every_fresh_template_expands_clean_or_is_refused_by_name() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/macro/fresh-trial");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-        .collect();
-    files.sort();
-    assert_eq!(files.len(), 50);
+    let files = templates("fresh-trial", 50);
     let (mut clean, mut refused, mut failures) = (0, 0, Vec::new());
     for f in &files {
         let name = f.file_name().unwrap().to_str().unwrap();
