@@ -1,5 +1,7 @@
 //! Route 53 as its API reference defines it: a record is identified in its hosted zone by its
-//! name and type (names compared without case, with or without the final dot; a `SetIdentifier`
+//! name and type (names with or without the final dot are one name, API_ResourceRecordSet;
+//! Route 53 stores letters as lowercase,
+//! https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/DomainNameFormat.html; a `SetIdentifier`
 //! tells weighted, latency and other routing records of one name apart), and a CREATE of a name
 //! and type the zone already has fails (InvalidChangeBatch). A name that a resolver looks up
 //! before the record exists is answered NXDOMAIN and cached for the zone's negative TTL, so a

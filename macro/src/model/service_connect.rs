@@ -157,11 +157,11 @@ fn sc_services(st: &Stack) -> Vec<ScService<'_>> {
 /// A namespace as ECS finds it: `Namespace` is its name or its ARN
 /// (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ServiceConnectConfiguration.html),
 /// and a name is one namespace however it is written (`shop`, or `!GetAtt Ns.Arn` of a namespace
-/// of this template whose `Name` is `shop`). Cloud Map namespace names are DNS names, compared
-/// without case.
+/// of this template whose `Name` is `shop`). The name is case-sensitive
+/// (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ClusterServiceConnectDefaultsRequest.html).
 fn namespace_key(st: &Stack, v: &Value) -> String {
     if let Some(s) = lit_str(v).filter(|s| !s.starts_with("arn:")) {
-        return format!("name:{}", s.to_ascii_lowercase());
+        return format!("name:{s}");
     }
     if let (Some(t), Some("Arn")) = (target(v), super::attribute(v)) {
         if st
@@ -169,7 +169,7 @@ fn namespace_key(st: &Stack, v: &Value) -> String {
             .is_some_and(|ty| NAMESPACE_TYPES.contains(&ty))
         {
             if let Some(n) = lit_str(&st.props(t)["Name"]) {
-                return format!("name:{}", n.to_ascii_lowercase());
+                return format!("name:{n}");
             }
         }
     }
@@ -484,10 +484,20 @@ mod tests {
                 "the namespace by its name beside its Arn: one namespace",
                 |t| {
                     t["WebService"]["Properties"]["ServiceConnectConfiguration"]["Namespace"] =
-                        json!("LOCAL");
+                        json!("local");
                     t["ApiSecurityGroup"]["Properties"]["SecurityGroupIngress"] = json!([]);
                 },
                 &["SC_PEER_UNREACHABLE"],
+            ),
+            (
+                "another name by case: another namespace, no pair",
+                |t| {
+                    t["WebService"]["Properties"]["ServiceConnectConfiguration"]["Namespace"] =
+                        json!("LOCAL");
+                    t["ApiSecurityGroup"]["Properties"]["SecurityGroupIngress"] = json!([]);
+                    t["WebService"]["DependsOn"] = json!([]);
+                },
+                &[],
             ),
             (
                 "one alias served twice (Web admits nobody)",

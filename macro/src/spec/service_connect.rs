@@ -496,11 +496,11 @@ pub fn domain_names_twice(
         .iter()
         .flat_map(|a| {
             let sc = a.service_connect.as_ref().and_then(|s| match &s.namespace {
-                ScNamespace::Create(n) => Some((a.id.as_str(), n.to_ascii_lowercase())),
+                ScNamespace::Create(n) => Some((a.id.as_str(), n.clone())),
                 _ => None,
             });
             let dn = a.discovery.as_ref().and_then(|d| match &d.namespace {
-                NamespaceRef::Create { name } => Some((a.id.as_str(), name.to_ascii_lowercase())),
+                NamespaceRef::Create { name } => Some((a.id.as_str(), name.clone())),
                 _ => None,
             });
             sc.into_iter().chain(dn)
@@ -512,7 +512,9 @@ pub fn domain_names_twice(
         else {
             continue;
         };
-        if let Some((other, _)) = created.iter().find(|(_, c)| c.eq_ignore_ascii_case(n)) {
+        // Namespace names are case-sensitive
+        // (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ClusterServiceConnectDefaultsRequest.html).
+        if let Some((other, _)) = created.iter().find(|(_, c)| c == n) {
             problems.push(crate::error::Problem::property(
                 &a.id,
                 "Properties.ServiceConnect.Namespace",
