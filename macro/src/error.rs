@@ -97,6 +97,7 @@ impl Problem {
             "variable name is",
             "applies to none of",
             "has no letter or digit",
+            "is a wildcard: Route 53 takes it",
         ]) {
             "FA105" // value not allowed
         } else if m.starts_with("give ")
@@ -153,6 +154,9 @@ impl Problem {
             "DuplicateTargetGroupName",
             "ELBv2 takes the lowest priority that matches",
             "need a listener whose every action forwards",
+            "InvalidChangeBatch",
+            "Cloud Map sees one namespace",
+            "fail TLS verification",
         ]) {
             "FA111" // a limit or rule of the AWS service (ELB, ECS, Cloud Map)
         } else if matches!(self, Problem::Template { .. }) {

@@ -133,11 +133,13 @@ pub fn expand_with_warnings(template: &Value, settings: &Settings) -> Result<Exp
         redact_no_echo(root, &parameter_values, &mut problems);
         return Err(problems);
     }
-    claimed_twice(&apps, resources, &mut problems);
-    discovery_names_twice(&apps, &mut problems);
-    crate::spec::service_connect_names_twice(&apps, &mut problems);
+    let conds = root.get("Conditions").and_then(Value::as_object);
+    claimed_twice(&apps, resources, conds, &mut problems);
+    discovery_names_twice(&apps, conds, &mut problems);
+    crate::spec::service_connect_names_twice(&apps, conds, &mut problems);
+    crate::spec::domain_names_twice(&apps, conds, &mut problems);
     names_twice(&apps, &mut problems);
-    shadowed_rules(&apps, &mut problems);
+    shadowed_rules(&apps, conds, &mut problems);
     order_nested_auto_rules(&mut apps);
     warnings.extend(mixed_listener_actions(&apps, &ctx, &mut problems));
     if !problems.is_empty() {
@@ -676,8 +678,13 @@ fn remove_macro_from_transform(root: &mut Map<String, Value>) {
 /// https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateRule.html)
 /// and a port per load balancer (`DuplicateListener`,
 /// https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateListener.html).
-/// Claims under two different `Condition`s may never exist together and are left alone.
-fn claimed_twice(apps: &[App], resources: &Map<String, Value>, problems: &mut Problems) {
+/// Claims under two `Condition`s that no parameter values make both true are left alone.
+fn claimed_twice(
+    apps: &[App],
+    resources: &Map<String, Value>,
+    conds: Option<&Map<String, Value>>,
+    problems: &mut Problems,
+) {
     use crate::spec::{Dynamic, Routing};
     // (kind, parent, number) -> (App or resource, what claims it, its condition)
     type Claim = (String, String, Option<Value>);
@@ -746,10 +753,8 @@ fn claimed_twice(apps: &[App], resources: &Map<String, Value>, problems: &mut Pr
         let Some((_, (_, first, first_cond))) = claims[..i].iter().find(|(k, _)| k == key) else {
             continue;
         };
-        if let (Some(c1), Some(c2)) = (first_cond, cond) {
-            if c1 != c2 {
-                continue;
-            }
+        if !crate::spec::coexist::may_coexist(conds, first_cond.as_ref(), cond.as_ref()) {
+            continue;
         }
         let (kind, _, n) = key;
         if !apps.iter().any(|a| &a.id == owner) {
@@ -896,7 +901,7 @@ fn literal_rule(a: &App) -> Option<(&crate::spec::Dynamic, LiteralRule)> {
 /// one's requests when its hosts are none or the same, and each of the later rule's paths (a
 /// request under its fixed start) matches one of its patterns. Apps under two different
 /// `Condition`s are left alone.
-fn shadowed_rules(apps: &[App], problems: &mut Problems) {
+fn shadowed_rules(apps: &[App], conds: Option<&Map<String, Value>>, problems: &mut Problems) {
     use crate::spec::{path_pattern_matches, Dynamic};
     struct Rule<'a> {
         app: &'a App,
@@ -921,13 +926,12 @@ fn shadowed_rules(apps: &[App], problems: &mut Problems) {
             if earlier.priority >= later.priority || earlier.rule.listener != later.rule.listener {
                 continue;
             }
-            if let (Some(c1), Some(c2)) = (
-                &earlier.app.attributes.condition,
-                &later.app.attributes.condition,
+            if !crate::spec::coexist::may_coexist(
+                conds,
+                earlier.app.attributes.condition.as_ref(),
+                later.app.attributes.condition.as_ref(),
             ) {
-                if c1 != c2 {
-                    continue;
-                }
+                continue;
             }
             let hosts_cover = earlier.rule.hosts.is_empty()
                 || (!later.rule.hosts.is_empty()
@@ -974,7 +978,6 @@ fn shadowed_rules(apps: &[App], problems: &mut Problems) {
 /// Two Apps registering one Cloud Map service name in one namespace: Cloud Map refuses the
 /// second (`ServiceAlreadyExists`,
 /// https://docs.aws.amazon.com/cloud-map/latest/api/API_CreateService.html), and DNS names are
-/// not case-sensitive. Apps under two different `Condition`s are left alone.
 /// Two Apps whose `Name` makes one base would give two target groups (and services, log groups)
 /// one name: unique per account and Region
 /// (https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateTargetGroup.html).
@@ -997,7 +1000,12 @@ fn names_twice(apps: &[App], problems: &mut Problems) {
     }
 }
 
-fn discovery_names_twice(apps: &[App], problems: &mut Problems) {
+/// not case-sensitive. Apps under two `Condition`s that cannot both hold are left alone.
+fn discovery_names_twice(
+    apps: &[App],
+    conds: Option<&Map<String, Value>>,
+    problems: &mut Problems,
+) {
     use crate::spec::NamespaceRef;
     let mut seen: Vec<(Value, String, &App)> = Vec::new();
     for a in apps {
@@ -1011,10 +1019,11 @@ fn discovery_names_twice(apps: &[App], problems: &mut Problems) {
         if let Some((_, _, first)) = seen.iter().find(|(ns, n, first)| {
             ns == &namespace
                 && n == &name
-                && match (&first.attributes.condition, &a.attributes.condition) {
-                    (Some(c1), Some(c2)) => c1 == c2,
-                    _ => true,
-                }
+                && crate::spec::coexist::may_coexist(
+                    conds,
+                    first.attributes.condition.as_ref(),
+                    a.attributes.condition.as_ref(),
+                )
         }) {
             problems.push(Problem::property(
                 &a.id,

@@ -17,11 +17,10 @@ fn cfn_lint() -> String {
 }
 
 fn lint(text: &str, format: &str) -> (i32, String) {
-    let dir = std::env::temp_dir().join(format!(
-        "fargate-lint-test-{}-{}",
-        std::process::id(),
-        text.len()
-    ));
+    // One directory per call: tests run in parallel, and two texts may have one length.
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let dir = std::env::temp_dir().join(format!("fargate-lint-test-{}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("template.yaml");
     std::fs::write(&file, text).unwrap();

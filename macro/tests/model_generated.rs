@@ -460,6 +460,19 @@ fn the_model_finds_planted_defects() {
             "ROUTE53_ALIAS_NOT_APP_ALB",
         ),
         ("service_connect_domain.json", "\"DomainName\": \"*.example.com\"", "\"DomainName\": \"*.other.com\"", "ELB_TLS_NAME_NOT_COVERED"),
+        // The gate waits for the record (D3 of fresh-trial-2), and one record per name (D5).
+        (
+            "service_connect_domain.json",
+            "\"WebListener\",\n        \"WebDnsRecord\"\n",
+            "\"WebListener\"\n",
+            "ROUTE53_REQUEST_BEFORE_RECORD",
+        ),
+        (
+            "service_connect_domain.json",
+            "\"WebDnsRecord\": {",
+            "\"CopyDnsRecord\": {\"Type\": \"AWS::Route53::RecordSet\", \"Properties\": {\"HostedZoneId\": \"Z0123456789ABCDEFGHIJ\", \"Name\": \"WWW.example.com.\", \"Type\": \"A\"}},\n    \"WebDnsRecord\": {",
+            "ROUTE53_RECORD_IN_USE",
+        ),
         (
             "conditional_apps_shared_resources.json",
             "\"Condition\": \"FargateAppClusterCondition\"",

@@ -334,6 +334,7 @@ pub fn expand_app(app: &App, settings: &Settings, shared: &mut Shared) -> Expans
     deployment::configure_service(app, settings, &routing, &mut out);
     scaling::generate(app, &routing, &mut out);
     gates::generate(app, settings, &routing, &mut out);
+    service_connect::gate_waits_for_record(app, &mut out);
     timeouts::apply(&mut out.items);
     apply_attributes(app, &mut out.items);
     Expansion {

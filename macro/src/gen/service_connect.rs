@@ -314,3 +314,26 @@ pub fn domain_record(app: &App, out: &mut Out) {
         }),
     );
 }
+
+/// With `Domain`, the gate requests the record's name: the gate resource (and the service, whose
+/// lifecycle hooks run the gate in a deployment) waits for the record. CloudFormation runs
+/// resources with no dependency between them in parallel
+/// (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-dependson.html),
+/// and a name looked up before Route 53 has it is cached as NXDOMAIN for the zone's negative TTL
+/// (https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/SOA-NSrecords.html).
+pub fn gate_waits_for_record(app: &App, out: &mut Out) {
+    if app.domain.is_none() || app.load_test.is_none() || alb_resource(app).is_none() {
+        return;
+    }
+    let ids = Ids(&app.id);
+    let record = ids.of("DnsRecord");
+    let mut waiting = vec![ids.of("LoadTestGate")];
+    if app.deployment.strategy.shifts_traffic() {
+        waiting.push(ids.of("Service"));
+    }
+    for (id, r) in out.items.iter_mut() {
+        if waiting.contains(id) {
+            depends_on(r, std::slice::from_ref(&record));
+        }
+    }
+}

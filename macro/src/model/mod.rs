@@ -20,6 +20,7 @@ pub mod events;
 pub mod health;
 pub mod iam;
 pub mod metrics;
+pub mod route53;
 pub mod service_connect;
 pub mod names;
 pub mod vpc;
@@ -112,6 +113,7 @@ pub fn all_rules() -> Vec<&'static Rule> {
     v.extend(service_connect::RULES);
     v.extend(health::RULES);
     v.extend(names::RULES);
+    v.extend(route53::RULES);
     v
 }
 
@@ -641,6 +643,7 @@ pub fn analyse(template: &Value) -> Report {
         found.extend(service_connect::check(&st, &apps, &net));
         found.extend(health::check(&st, &apps));
         found.extend(names::check(&st, &apps));
+        found.extend(route53::check(&st, &apps));
         checks += all_rules().len() * apps.len().max(1);
         for mut f in found {
             if several {

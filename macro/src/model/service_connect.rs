@@ -145,13 +145,35 @@ fn sc_services(st: &Stack) -> Vec<ScService<'_>> {
             .collect();
         out.push(ScService {
             id,
-            namespace: key(&c["Namespace"]),
+            namespace: namespace_key(st, &c["Namespace"]),
             serves,
             groups: items(&p["NetworkConfiguration"]["AwsvpcConfiguration"]["SecurityGroups"])
                 .collect(),
         });
     }
     out
+}
+
+/// A namespace as ECS finds it: `Namespace` is its name or its ARN
+/// (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ServiceConnectConfiguration.html),
+/// and a name is one namespace however it is written (`shop`, or `!GetAtt Ns.Arn` of a namespace
+/// of this template whose `Name` is `shop`). The name is case-sensitive
+/// (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ClusterServiceConnectDefaultsRequest.html).
+fn namespace_key(st: &Stack, v: &Value) -> String {
+    if let Some(s) = lit_str(v).filter(|s| !s.starts_with("arn:")) {
+        return format!("name:{s}");
+    }
+    if let (Some(t), Some("Arn")) = (target(v), super::attribute(v)) {
+        if st
+            .type_of(t)
+            .is_some_and(|ty| NAMESPACE_TYPES.contains(&ty))
+        {
+            if let Some(n) = lit_str(&st.props(t)["Name"]) {
+                return format!("name:{n}");
+            }
+        }
+    }
+    key(v)
 }
 
 fn app_of<'a>(apps: &'a [App], id: &str) -> &'a str {
@@ -453,6 +475,25 @@ mod tests {
                 |t| {
                     t["WebService"]["Properties"]["ServiceConnectConfiguration"]["Namespace"] =
                         json!("other");
+                    t["ApiSecurityGroup"]["Properties"]["SecurityGroupIngress"] = json!([]);
+                    t["WebService"]["DependsOn"] = json!([]);
+                },
+                &[],
+            ),
+            (
+                "the namespace by its name beside its Arn: one namespace",
+                |t| {
+                    t["WebService"]["Properties"]["ServiceConnectConfiguration"]["Namespace"] =
+                        json!("local");
+                    t["ApiSecurityGroup"]["Properties"]["SecurityGroupIngress"] = json!([]);
+                },
+                &["SC_PEER_UNREACHABLE"],
+            ),
+            (
+                "another name by case: another namespace, no pair",
+                |t| {
+                    t["WebService"]["Properties"]["ServiceConnectConfiguration"]["Namespace"] =
+                        json!("LOCAL");
                     t["ApiSecurityGroup"]["Properties"]["SecurityGroupIngress"] = json!([]);
                     t["WebService"]["DependsOn"] = json!([]);
                 },

@@ -6,6 +6,7 @@
 //! reading and its checks. This module reads the resource, its attributes and the rules that
 //! cross families.
 
+pub mod coexist;
 mod container;
 mod deployment;
 mod discovery;
@@ -301,6 +302,7 @@ pub fn read_app(
 fn check_app(r: &mut Reader, p: &Props, app: &App, has_props: bool, ctx: &TemplateCtx) {
     check_deployment(r, p, app);
     check_service_connect(r, p, app);
+    domain_certificate(r, p, app, ctx.resources);
     let App {
         scaling,
         load_balancer,

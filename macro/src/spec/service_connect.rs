@@ -286,6 +286,22 @@ pub(super) fn read_domain(r: &mut Reader, p: &str, v: &Value) -> Option<Domain> 
     let m = r.object(p, v, DOMAIN_KEYS)?;
     let name = match m.get("Name") {
         Some(v) => match r.nonempty(&path(p, "Name"), v)? {
+            // Route 53 takes `*` as the leftmost label of a record name
+            // (https://docs.aws.amazon.com/Route53/latest/APIReference/API_ResourceRecordSet.html),
+            // but the App's Url and its gate need one name to request.
+            Val::Lit(s)
+                if s.strip_prefix("*.").is_some_and(|rest| {
+                    rest.contains('.')
+                        && rest
+                            .trim_end_matches('.')
+                            .split('.')
+                            .all(super::discovery::valid_dns_label)
+                }) =>
+            {
+                let rest = s[2..].trim_end_matches('.');
+                r.err(&path(p, "Name"), format!("'{s}' is a wildcard: Route 53 takes it, but the App's Url and its gate need one name to request; give a concrete Domain.Name (for example www.{rest}), and make the wildcard record beside the App (an AWS::Route53::RecordSet whose AliasTarget is !GetAtt App.LoadBalancerDnsName and App.CanonicalHostedZoneID)"));
+                return None;
+            }
             Val::Lit(s)
                 if !s
                     .trim_end_matches('.')
@@ -360,26 +376,28 @@ pub(super) fn check_service_connect(r: &mut Reader, p: &Props, app: &super::App)
 /// https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ServiceConnectClientAlias.html;
 /// Cloud Map's ServiceAlreadyExists,
 /// https://docs.aws.amazon.com/cloud-map/latest/api/API_CreateService.html). Names are compared
-/// without case; Apps under two different `Condition`s are left alone.
-pub fn service_connect_names_twice(apps: &[super::App], problems: &mut crate::error::Problems) {
+/// without case; Apps under two `Condition`s that no parameter values make both true are left
+/// alone (`coexist`).
+pub fn service_connect_names_twice(
+    apps: &[super::App],
+    conds: Option<&serde_json::Map<String, Value>>,
+    problems: &mut crate::error::Problems,
+) {
     /// (namespace, what, value, the App that has it)
     type Seen<'a> = Vec<(String, &'static str, String, &'a super::App)>;
-    fn clash<'a>(
-        seen: &Seen<'a>,
-        a: &super::App,
-        key: (&str, &str, &str),
-    ) -> Option<&'a super::App> {
+    let clash = |seen: &Seen<'_>, a: &super::App, key: (&str, &str, &str)| -> Option<String> {
         seen.iter()
             .find(|(n, w, v, first)| {
                 (n.as_str(), *w, v.as_str()) == key
                     && first.id != a.id
-                    && match (&first.attributes.condition, &a.attributes.condition) {
-                        (Some(c1), Some(c2)) => c1 == c2,
-                        _ => true,
-                    }
+                    && super::coexist::may_coexist(
+                        conds,
+                        first.attributes.condition.as_ref(),
+                        a.attributes.condition.as_ref(),
+                    )
             })
-            .map(|(.., first)| *first)
-    }
+            .map(|(.., first)| first.id.clone())
+    };
     let mut seen: Seen = Vec::new();
     // Discovery's names (their own clashes are `discovery_names_twice`'s).
     for a in apps {
@@ -414,11 +432,145 @@ pub fn service_connect_names_twice(apps: &[super::App], problems: &mut crate::er
                 problems.push(crate::error::Problem::property(
                     &a.id,
                     path,
-                    format!("{what} '{value}' is already {}'s in this namespace: ECS and Cloud Map take one per namespace (ServiceAlreadyExists); give each App its own", first.id),
+                    format!("{what} '{value}' is already {first}'s in this namespace{}: ECS and Cloud Map take one per namespace (ServiceAlreadyExists); give each App its own", both_conditions(a, apps, &first)),
                 ));
             } else {
                 seen.push((ns.clone(), what, value, a));
             }
         }
+    }
+}
+
+/// " when A and B are both true" for two Apps under two different conditions, else "".
+fn both_conditions(a: &super::App, apps: &[super::App], first: &str) -> String {
+    let first = apps.iter().find(|x| x.id == first);
+    match (
+        first.and_then(|f| f.attributes.condition.as_ref()),
+        a.attributes.condition.as_ref(),
+    ) {
+        (Some(c1), Some(c2)) if c1 != c2 => format!(
+            " when {} and {} are both true (some parameter values make them so)",
+            c1.as_str().unwrap_or("its condition"),
+            c2.as_str().unwrap_or("this condition")
+        ),
+        _ => String::new(),
+    }
+}
+
+/// Two Apps' `Domain` with one record name in one hosted zone: Route 53 compares names without
+/// case and with or without the final dot
+/// (https://docs.aws.amazon.com/Route53/latest/APIReference/API_ResourceRecordSet.html), and
+/// refuses to create a record of a name and type the zone has already (InvalidChangeBatch,
+/// https://docs.aws.amazon.com/Route53/latest/APIReference/API_ChangeResourceRecordSets.html).
+/// Names are lowercased without the dot when read. A literal `Namespace` (Service Connect, an
+/// existing namespace by name) equal to a namespace this template creates
+/// (`ServiceConnect.NamespaceName`, `Discovery.NamespaceName`) is one namespace named two ways:
+/// refused, so that the Apps get the ordering and peer rules of one namespace.
+pub fn domain_names_twice(
+    apps: &[super::App],
+    conds: Option<&serde_json::Map<String, Value>>,
+    problems: &mut crate::error::Problems,
+) {
+    for (i, a) in apps.iter().enumerate() {
+        let Some(d) = &a.domain else { continue };
+        let Some(name) = d.name.lit() else { continue };
+        let zone = d.hosted_zone_id.json();
+        if let Some(first) = apps[..i].iter().find(|f| {
+            f.domain
+                .as_ref()
+                .is_some_and(|fd| fd.name.lit() == Some(name) && fd.hosted_zone_id.json() == zone)
+                && super::coexist::may_coexist(
+                    conds,
+                    f.attributes.condition.as_ref(),
+                    a.attributes.condition.as_ref(),
+                )
+        }) {
+            problems.push(crate::error::Problem::property(
+                &a.id,
+                "Properties.Domain.Name",
+                format!("'{name}' is already {}'s Domain.Name in this hosted zone{}: Route 53 keeps one A record per name (without case or the final dot) and refuses the second (InvalidChangeBatch); give each App its own Domain.Name", first.id, both_conditions(a, apps, &first.id)),
+            ));
+        }
+    }
+    let created: Vec<(&str, String)> = apps
+        .iter()
+        .flat_map(|a| {
+            let sc = a.service_connect.as_ref().and_then(|s| match &s.namespace {
+                ScNamespace::Create(n) => Some((a.id.as_str(), n.clone())),
+                _ => None,
+            });
+            let dn = a.discovery.as_ref().and_then(|d| match &d.namespace {
+                NamespaceRef::Create { name } => Some((a.id.as_str(), name.clone())),
+                _ => None,
+            });
+            sc.into_iter().chain(dn)
+        })
+        .collect();
+    for a in apps {
+        let Some(ScNamespace::Existing(Val::Lit(n))) =
+            a.service_connect.as_ref().map(|s| &s.namespace)
+        else {
+            continue;
+        };
+        // Namespace names are case-sensitive
+        // (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ClusterServiceConnectDefaultsRequest.html).
+        if let Some((other, _)) = created.iter().find(|(_, c)| c == n) {
+            problems.push(crate::error::Problem::property(
+                &a.id,
+                "Properties.ServiceConnect.Namespace",
+                format!("'{n}' is the namespace {other} creates in this template (NamespaceName): Cloud Map sees one namespace, but an existing one by name is neither ordered after its creation nor given the peer security-group rules; write NamespaceName: {n} here too, or name another namespace"),
+            ));
+        }
+    }
+}
+
+/// With a template certificate whose names are literals (ACM, `DomainName` and
+/// `SubjectAlternativeNames`), a literal `Domain.Name` none of them covers: the listener
+/// presents that certificate to browsers and to the gate for the domain, and TLS verification
+/// fails. A name covers itself; `*.example.com` covers one leftmost label
+/// (https://docs.aws.amazon.com/acm/latest/userguide/acm-certificate.html,
+/// https://docs.aws.amazon.com/elasticloadbalancing/latest/application/https-listener-certificates.html).
+pub(super) fn domain_certificate(
+    r: &mut Reader,
+    p: &Props,
+    app: &super::App,
+    resources: &serde_json::Map<String, Value>,
+) {
+    let (Some(d), Some(lb)) = (&app.domain, &app.load_balancer) else {
+        return;
+    };
+    let (Some(name), Some(Val::Expr(cert))) = (d.name.lit(), &lb.certificate_arn) else {
+        return;
+    };
+    let Some(id) = cert.get("Ref").and_then(Value::as_str) else {
+        return;
+    };
+    let res = &resources.get(id).cloned().unwrap_or_default();
+    if res.get("Type").and_then(Value::as_str) != Some("AWS::CertificateManager::Certificate") {
+        return;
+    }
+    let props = &res["Properties"];
+    let mut names = vec![props.get("DomainName")];
+    if let Some(sans) = props
+        .get("SubjectAlternativeNames")
+        .and_then(Value::as_array)
+    {
+        names.extend(sans.iter().map(Some));
+    }
+    let Some(names): Option<Vec<String>> = names
+        .into_iter()
+        .map(|n| n.and_then(Value::as_str).map(str::to_ascii_lowercase))
+        .collect()
+    else {
+        return;
+    };
+    let covers = |c: &str| match c.strip_prefix("*.") {
+        Some(rest) => name
+            .split_once('.')
+            .is_some_and(|(label, tail)| !label.is_empty() && tail == rest),
+        None => c.trim_end_matches('.') == name,
+    };
+    if !names.iter().any(|c| covers(c)) {
+        r.err(&p.path("Domain.Name"), format!("'{name}' is not covered by the certificate {id} ({}): the listener presents it for the domain, so browsers and the gate fail TLS verification; add '{name}' to {id}'s SubjectAlternativeNames, or use a certificate that covers it", names.join(", ")));
     }
 }

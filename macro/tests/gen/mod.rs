@@ -13,7 +13,10 @@
 //! included) and `Domain` on an App with a load balancer of its own or a port on the user's;
 //! durations written with units (`30s`, `1m`); resource names
 //! from `Name` (a literal with characters names refuse, or `!Sub` over a branch parameter long
-//! enough to be cut) and `PortChoice: LeastRecentlyUsed` on an auto port.
+//! enough to be cut) and `PortChoice: LeastRecentlyUsed` on an auto port; and where Apps meet
+//! on a name AWS keeps unique ([`Meet`]): conditional Apps under two independent conditions,
+//! one `Domain` name written two ways, one Service Connect namespace created by one App and
+//! named by another.
 //!
 //! Nothing here knows what the macro generates: a case is only a source template and the
 //! shapes it holds that AWS documents as valid (see [`Case::valid_shapes`]).
@@ -190,6 +193,21 @@ pub struct UserAlb {
 pub struct Case {
     pub apps: Vec<AppCase>,
     pub user: Option<UserAlb>,
+    /// Names that must be unique where the Apps meet (fresh-trial-2 D1, D2, D5).
+    pub meet: Meet,
+}
+
+/// Where Apps of one template meet on a name AWS keeps unique.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Meet {
+    /// Conditional Apps of odd index take `WantCopy` (another parameter) instead of `IsProd`:
+    /// both can be true, so their names and claims must not collide (D1).
+    pub independent_conditions: bool,
+    /// Every `Domain` is `www.example.com` (odd Apps write `WWW.example.com.`) in one zone (D5).
+    pub one_domain_name: bool,
+    /// Service Connect servers of odd index name the namespace (`Namespace: mesh`) that the
+    /// others create (`NamespaceName: mesh`) (D2).
+    pub namespace_by_name: bool,
 }
 
 /// The first two Apps as path rules on one imported listener with `Priority: auto`, the
@@ -367,7 +385,25 @@ pub fn case() -> impl Strategy<Value = Case> {
             if nested_auto && apps.len() >= 2 {
                 nest_auto(&mut apps);
             }
-            Case { apps, user }
+            (apps, user)
+        })
+        .prop_flat_map(|(apps, user)| {
+            (
+                proptest::bool::weighted(0.2),
+                proptest::bool::weighted(0.1),
+                proptest::bool::weighted(0.1),
+            )
+                .prop_map(
+                    move |(independent_conditions, one_domain_name, namespace_by_name)| Case {
+                        apps: apps.clone(),
+                        user: user.clone(),
+                        meet: Meet {
+                            independent_conditions,
+                            one_domain_name,
+                            namespace_by_name,
+                        },
+                    },
+                )
         })
 }
 
@@ -493,6 +529,13 @@ pub fn render(c: &Case) -> Value {
         "IsProd".into(),
         json!({"Fn::Equals": [{"Ref": "Stage"}, "prod"]}),
     );
+    if c.meet.independent_conditions {
+        params.insert("Copy".into(), json!({"Type": "String", "Default": "yes"}));
+        conditions.insert(
+            "WantCopy".into(),
+            json!({"Fn::Equals": [{"Ref": "Copy"}, "yes"]}),
+        );
+    }
     conditions.insert(
         "HasCert".into(),
         json!({"Fn::Not": [{"Fn::Equals": [{"Ref": "CertArn"}, ""]}]}),
@@ -777,6 +820,10 @@ pub fn render(c: &Case) -> Value {
                 discovery_namespace,
             } => {
                 let mut sc = json!({"NamespaceName": sc_namespace(discovery_namespace), "DiscoveryName": format!("sc{i}"), "AppProtocol": "http"});
+                if c.meet.namespace_by_name && i % 2 == 1 && !discovery_namespace {
+                    sc.as_object_mut().unwrap().shift_remove("NamespaceName");
+                    sc["Namespace"] = json!("mesh");
+                }
                 if alias {
                     sc["ClientAliases"] = json!([{"DnsName": format!("app{i}"), "Port": 80}]);
                 }
@@ -798,7 +845,15 @@ pub fn render(c: &Case) -> Value {
             _ => false,
         };
         if a.domain && alb_in_template {
-            p.insert("Domain".into(), json!({"Name": format!("app{i}.example.com"), "HostedZoneId": "Z0123456789ABCDEFGHIJ"}));
+            let name = match (c.meet.one_domain_name, i % 2) {
+                (false, _) => format!("app{i}.example.com"),
+                (true, 0) => "www.example.com".to_string(),
+                (true, _) => "WWW.example.com.".to_string(),
+            };
+            p.insert(
+                "Domain".into(),
+                json!({"Name": name, "HostedZoneId": "Z0123456789ABCDEFGHIJ"}),
+            );
         }
         if a.desired {
             p.insert("DesiredCount".into(), json!(2));
@@ -849,7 +904,11 @@ pub fn render(c: &Case) -> Value {
         }
         let mut r = json!({"Type": "Fargate::App", "Properties": p});
         if a.condition {
-            r["Condition"] = json!("IsProd");
+            r["Condition"] = if c.meet.independent_conditions && i % 2 == 1 {
+                json!("WantCopy")
+            } else {
+                json!("IsProd")
+            };
         }
         if a.retain {
             r["DeletionPolicy"] = json!("Retain");

@@ -82,8 +82,16 @@ pub fn run(a: Args) -> ExitCode {
     let cfn_lint = if a.no_cfn_lint {
         None
     } else {
-        a.cfn_lint.clone().or_else(|| which("cfn-lint"))
+        a.cfn_lint
+            .clone()
+            .or_else(project_cfn_lint)
+            .or_else(|| which("cfn-lint"))
     };
+    if let Some(c) = &cfn_lint {
+        if let Some(note) = old_cfn_lint(c) {
+            eprintln!("fargate-app lint: {note}");
+        }
+    }
     let settings = Settings::with_export(&a.provider_export);
     let findings = match lint(&text, &settings, cfn_lint.as_deref()) {
         Ok(f) => f,
@@ -130,6 +138,38 @@ fn which(name: &str) -> Option<PathBuf> {
         std::env::split_paths(&paths)
             .map(|d| d.join(name))
             .find(|p| p.is_file())
+    })
+}
+
+/// The cfn-lint version this project pins (`tests/requirements.txt`): the first whose resource
+/// schemas have every property the expansion writes (`TimeoutConfiguration` of an ECS
+/// deployment lifecycle hook).
+const PINNED_CFN_LINT: (u32, u32) = (1, 58);
+
+/// The project's own cfn-lint (`.venv/bin/cfn-lint`, made by `make setup`) in the working
+/// directory or one above it: preferred to whichever cfn-lint is first on `PATH`.
+fn project_cfn_lint() -> Option<PathBuf> {
+    let cwd = std::env::current_dir().ok()?;
+    cwd.ancestors()
+        .map(|d| d.join(".venv/bin/cfn-lint"))
+        .find(|p| p.is_file())
+}
+
+/// A note when the cfn-lint to run is older than the pinned one (its `--version` prints
+/// `cfn-lint X.Y.Z`), naming it and its version.
+fn old_cfn_lint(cfn_lint: &std::path::Path) -> Option<String> {
+    let out = Command::new(cfn_lint).arg("--version").output().ok()?;
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let version = text.split_whitespace().last()?.to_string();
+    let mut parts = version.split('.').map(|x| x.parse::<u32>().ok());
+    let (major, minor) = (parts.next()??, parts.next()??);
+    ((major, minor) < PINNED_CFN_LINT).then(|| {
+        format!(
+            "running {} (cfn-lint {version}), older than the {}.{} this project pins: its schemas may lack properties the expansion uses (E3002); run `make setup` and lint from the repository (its .venv is preferred), or pass --cfn-lint",
+            cfn_lint.display(),
+            PINNED_CFN_LINT.0,
+            PINNED_CFN_LINT.1
+        )
     })
 }
 
