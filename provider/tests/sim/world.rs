@@ -30,6 +30,7 @@ use aws_smithy_runtime_api::client::http::{
     HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpConnector,
 };
 use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
+use aws_smithy_runtime_api::client::result::CreateUnhandledError;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::error::ErrorMetadata;
@@ -274,6 +275,15 @@ impl World {
         }
     }
 
+    /// A new listener's or rule's ARN and when its tags become visible; records that
+    /// invocation `inv` made it.
+    pub fn create(&mut self, kind: &str, inv: usize) -> (String, Instant) {
+        let arn = self.arn(kind);
+        let lag = self.tag_delay();
+        self.created_by.push(inv);
+        (arn, Instant::now() + lag)
+    }
+
     pub fn arn(&mut self, kind: &str) -> String {
         self.next_id += 1;
         format!(
@@ -407,6 +417,35 @@ fn page<T>(all: Vec<T>, marker: Option<&str>) -> (Vec<T>, Option<String>) {
     (all.into_iter().skip(start).take(PAGE).collect(), next)
 }
 
+/// The entries of `map` named in `arns` or, when none is named, those `keep` selects, as
+/// `out` describes them.
+fn select<S, T>(
+    map: &BTreeMap<String, S>,
+    arns: &[String],
+    keep: impl Fn(&S) -> bool,
+    out: fn(&str, &S) -> T,
+) -> Vec<T> {
+    map.iter()
+        .filter(|(a, s)| {
+            if arns.is_empty() {
+                keep(s)
+            } else {
+                arns.contains(a)
+            }
+        })
+        .map(|(a, s)| out(a, s))
+        .collect()
+}
+
+/// A describe's answer: what was asked by ARN whole, a listing one page at a time.
+fn listed<T>(arns: &[String], found: Vec<T>, marker: Option<&str>) -> (Vec<T>, Option<String>) {
+    if arns.is_empty() {
+        page(found, marker)
+    } else {
+        (found, None)
+    }
+}
+
 fn listener_gone() -> elb::types::error::ListenerNotFoundException {
     elb::types::error::ListenerNotFoundException::builder()
         .message("The specified listener does not exist")
@@ -448,25 +487,40 @@ fn rule_out(arn: &str, r: &RState) -> ElbRule {
         .build()
 }
 
+/// The error a caller sees for an injected fault: the operation's unmodeled error carrying
+/// `meta` (its code and message), as the SDK builds it from an error response it has no
+/// variant for.
+fn fail<O, E: CreateUnhandledError>(meta: ErrorMetadata) -> MockResponse<O, E> {
+    MockResponse::Error(E::create_unhandled_error(
+        Box::new(meta.clone()),
+        Some(meta),
+    ))
+}
+
 /// One mocked operation: the schedule decides the call's fate; `$body` computes the response
 /// from the world (run for `Normal` and `AfterEffect`, whose response is then replaced by a 500).
+/// The operation's error type comes from the operation (the older form naming it still works).
 macro_rules! op {
-    ($world:expr, $inv:expr, $op:path, $err:ty, |$w:ident, $req:ident| $body:expr) => {{
+    ($world:expr, $inv:expr, $op:path, |$w:ident, $req:ident| $body:expr) => {{
         let world = $world.clone();
         let inv = $inv;
         mock!($op).then_compute_response(move |$req| {
             let mut guard = world.lock().unwrap();
             let $w: &mut World = &mut guard;
-            match $w.fate(inv, stringify!($op)) {
-                Fate::Throttle => MockResponse::Error(<$err>::generic(throttled())),
-                Fate::Normal => $body,
-                Fate::AfterEffect => {
-                    let _: MockResponse<_, $err> = $body;
-                    MockResponse::Error(<$err>::generic(internal()))
-                }
+            let fate = $w.fate(inv, stringify!($op));
+            if fate == Fate::Throttle {
+                return fail(throttled());
             }
+            let response = $body;
+            if fate == Fate::AfterEffect {
+                return fail(internal());
+            }
+            response
         })
     }};
+    ($world:expr, $inv:expr, $op:path, $err:ty, |$w:ident, $req:ident| $body:expr) => {
+        op!($world, $inv, $op, |$w, $req| $body)
+    };
 }
 
 /// An SDK client of `$krate` serving `$rules`, its calls delayed by [`Wire`], the SDK's own
@@ -498,7 +552,6 @@ pub fn elb_client(world: &Shared, inv: usize) -> elb::Client {
             world,
             inv,
             elb::Client::describe_load_balancers,
-            DescribeLoadBalancersError,
             |_w, req| {
                 MockResponse::Output(
                     DescribeLoadBalancersOutput::builder()
@@ -517,315 +570,217 @@ pub fn elb_client(world: &Shared, inv: usize) -> elb::Client {
                 )
             }
         ),
-        op!(
-            world,
-            inv,
-            elb::Client::describe_listeners,
-            DescribeListenersError,
-            |w, req| {
-                if !req.listener_arns().is_empty() {
-                    let found: Vec<Listener> = w
-                        .listeners
-                        .iter()
-                        .filter(|(a, _)| req.listener_arns().contains(a))
-                        .map(|(a, l)| listener_out(a, l))
-                        .collect();
-                    if found.is_empty() {
-                        return MockResponse::Error(
-                            DescribeListenersError::ListenerNotFoundException(
-                                ListenerNotFoundException::builder()
-                                    .message("One or more listeners not found")
-                                    .build(),
-                            ),
-                        );
-                    }
-                    return MockResponse::Output(
-                        DescribeListenersOutput::builder()
-                            .set_listeners(Some(found))
-                            .build(),
-                    );
-                }
-                let lb = req.load_balancer_arn().unwrap_or_default();
-                let all: Vec<Listener> = w
-                    .listeners
-                    .iter()
-                    .filter(|(_, l)| l.lb == lb)
-                    .map(|(a, l)| listener_out(a, l))
-                    .collect();
-                let (items, next) = page(all, req.marker());
-                MockResponse::Output(
-                    DescribeListenersOutput::builder()
-                        .set_listeners(Some(items))
-                        .set_next_marker(next)
+        op!(world, inv, elb::Client::describe_listeners, |w, req| {
+            let (arns, lb) = (req.listener_arns(), req.load_balancer_arn());
+            let found = select(
+                &w.listeners,
+                arns,
+                |l| Some(l.lb.as_str()) == lb,
+                listener_out,
+            );
+            if !arns.is_empty() && found.is_empty() {
+                return MockResponse::Error(DescribeListenersError::ListenerNotFoundException(
+                    ListenerNotFoundException::builder()
+                        .message("One or more listeners not found")
                         .build(),
-                )
+                ));
             }
-        ),
-        op!(
-            world,
-            inv,
-            elb::Client::create_listener,
-            CreateListenerError,
-            |w, req| {
-                let port = req.port().unwrap_or_default();
-                let lb = req.load_balancer_arn().unwrap_or_default().to_string();
-                let settings = format!(
-                    "{:?}|{:?}|{:?}|{:?}",
-                    req.protocol(),
-                    req.certificates(),
-                    req.ssl_policy(),
-                    req.default_actions()
-                );
-                if let Some((arn, l)) = w
-                    .listeners
-                    .iter()
-                    .find(|(_, l)| l.port == port && l.lb == lb)
-                {
-                    if l.settings == settings {
-                        return MockResponse::Output(
-                            CreateListenerOutput::builder()
-                                .listeners(listener_out(arn, l))
-                                .build(),
-                        );
-                    }
-                    return MockResponse::Error(CreateListenerError::DuplicateListenerException(
-                        DuplicateListenerException::builder()
-                            .message("A listener already exists on this port")
-                            .build(),
-                    ));
-                }
-                let arn = w.arn("listener");
-                let lag = w.tag_delay();
-                let l = LState {
-                    port,
-                    lb,
-                    settings,
-                    actions: req.default_actions().to_vec(),
-                    tags: tags_of(req.tags()),
-                    tags_visible_at: Instant::now() + lag,
-                };
-                let out = listener_out(&arn, &l);
-                w.listeners.insert(arn, l);
-                w.created_by.push(inv);
-                MockResponse::Output(CreateListenerOutput::builder().listeners(out).build())
-            }
-        ),
-        op!(
-            world,
-            inv,
-            elb::Client::modify_listener,
-            ModifyListenerError,
-            |w, req| {
-                let arn = req.listener_arn().unwrap_or_default();
-                match w.set_actions(arn, req.default_actions()) {
-                    None => MockResponse::Error(ModifyListenerError::ListenerNotFoundException(
-                        listener_gone(),
-                    )),
-                    Some(()) => MockResponse::Output(
-                        ModifyListenerOutput::builder()
-                            .listeners(listener_out(arn, &w.listeners[arn]))
-                            .build(),
-                    ),
-                }
-            }
-        ),
-        op!(
-            world,
-            inv,
-            elb::Client::delete_listener,
-            DeleteListenerError,
-            |w, req| {
-                let arn = req.listener_arn().unwrap_or_default().to_string();
-                if w.listeners.remove(&arn).is_none() {
-                    return MockResponse::Error(DeleteListenerError::ListenerNotFoundException(
-                        listener_gone(),
-                    ));
-                }
-                w.rules.retain(|_, r| r.listener != arn);
-                MockResponse::Output(DeleteListenerOutput::builder().build())
-            }
-        ),
-        op!(
-            world,
-            inv,
-            elb::Client::describe_rules,
-            DescribeRulesError,
-            |w, req| {
-                if !req.rule_arns().is_empty() {
-                    let found: Vec<ElbRule> = w
-                        .rules
-                        .iter()
-                        .filter(|(a, _)| req.rule_arns().contains(a))
-                        .map(|(a, r)| rule_out(a, r))
-                        .collect();
-                    if found.is_empty() {
-                        return MockResponse::Error(DescribeRulesError::RuleNotFoundException(
-                            RuleNotFoundException::builder()
-                                .message("One or more rules not found")
-                                .build(),
-                        ));
-                    }
+            let (items, next) = listed(arns, found, req.marker());
+            MockResponse::Output(
+                DescribeListenersOutput::builder()
+                    .set_listeners(Some(items))
+                    .set_next_marker(next)
+                    .build(),
+            )
+        }),
+        op!(world, inv, elb::Client::create_listener, |w, req| {
+            let port = req.port().unwrap_or_default();
+            let lb = req.load_balancer_arn().unwrap_or_default().to_string();
+            let settings = format!(
+                "{:?}|{:?}|{:?}|{:?}",
+                req.protocol(),
+                req.certificates(),
+                req.ssl_policy(),
+                req.default_actions()
+            );
+            if let Some((arn, l)) = w
+                .listeners
+                .iter()
+                .find(|(_, l)| l.port == port && l.lb == lb)
+            {
+                if l.settings == settings {
                     return MockResponse::Output(
-                        DescribeRulesOutput::builder()
-                            .set_rules(Some(found))
+                        CreateListenerOutput::builder()
+                            .listeners(listener_out(arn, l))
                             .build(),
                     );
                 }
-                let listener = req.listener_arn().unwrap_or_default();
-                let mut all = vec![ElbRule::builder()
+                return MockResponse::Error(CreateListenerError::DuplicateListenerException(
+                    DuplicateListenerException::builder()
+                        .message("A listener already exists on this port")
+                        .build(),
+                ));
+            }
+            let (arn, tags_visible_at) = w.create("listener", inv);
+            let l = LState {
+                port,
+                lb,
+                settings,
+                actions: req.default_actions().to_vec(),
+                tags: tags_of(req.tags()),
+                tags_visible_at,
+            };
+            let out = listener_out(&arn, &l);
+            w.listeners.insert(arn, l);
+            MockResponse::Output(CreateListenerOutput::builder().listeners(out).build())
+        }),
+        op!(world, inv, elb::Client::modify_listener, |w, req| {
+            let arn = req.listener_arn().unwrap_or_default();
+            match w.set_actions(arn, req.default_actions()) {
+                None => MockResponse::Error(ModifyListenerError::ListenerNotFoundException(
+                    listener_gone(),
+                )),
+                Some(()) => MockResponse::Output(
+                    ModifyListenerOutput::builder()
+                        .listeners(listener_out(arn, &w.listeners[arn]))
+                        .build(),
+                ),
+            }
+        }),
+        op!(world, inv, elb::Client::delete_listener, |w, req| {
+            let arn = req.listener_arn().unwrap_or_default().to_string();
+            if w.listeners.remove(&arn).is_none() {
+                return MockResponse::Error(DeleteListenerError::ListenerNotFoundException(
+                    listener_gone(),
+                ));
+            }
+            w.rules.retain(|_, r| r.listener != arn);
+            MockResponse::Output(DeleteListenerOutput::builder().build())
+        }),
+        op!(world, inv, elb::Client::describe_rules, |w, req| {
+            let (arns, listener) = (req.rule_arns(), req.listener_arn().unwrap_or_default());
+            let mut found = select(&w.rules, arns, |r| r.listener == listener, rule_out);
+            if !arns.is_empty() && found.is_empty() {
+                return MockResponse::Error(DescribeRulesError::RuleNotFoundException(
+                    RuleNotFoundException::builder()
+                        .message("One or more rules not found")
+                        .build(),
+                ));
+            }
+            if arns.is_empty() {
+                let default = ElbRule::builder()
                     .rule_arn(format!("{listener}/default"))
                     .priority("default")
                     .is_default(true)
-                    .build()];
-                all.extend(
-                    w.rules
-                        .iter()
-                        .filter(|(_, r)| r.listener == listener)
-                        .map(|(a, r)| rule_out(a, r)),
-                );
-                let (items, next) = page(all, req.marker());
-                MockResponse::Output(
-                    DescribeRulesOutput::builder()
-                        .set_rules(Some(items))
-                        .set_next_marker(next)
-                        .build(),
-                )
+                    .build();
+                found.insert(0, default);
             }
-        ),
-        op!(
-            world,
-            inv,
-            elb::Client::create_rule,
-            CreateRuleError,
-            |w, req| {
-                let prio = req.priority().unwrap_or_default();
-                let listener = req.listener_arn().unwrap_or_default().to_string();
-                if w.rules
-                    .values()
-                    .any(|r| r.listener == listener && r.priority == prio)
-                {
-                    return MockResponse::Error(CreateRuleError::PriorityInUseException(
-                        PriorityInUseException::builder()
-                            .message(format!("Priority '{prio}' is currently in use"))
-                            .build(),
-                    ));
-                }
-                let arn = w.arn("listener-rule");
-                let lag = w.tag_delay();
-                let r = RState {
-                    priority: prio,
-                    listener,
-                    actions: req.actions().to_vec(),
-                    tags: tags_of(req.tags()),
-                    tags_visible_at: Instant::now() + lag,
+            let (items, next) = listed(arns, found, req.marker());
+            MockResponse::Output(
+                DescribeRulesOutput::builder()
+                    .set_rules(Some(items))
+                    .set_next_marker(next)
+                    .build(),
+            )
+        }),
+        op!(world, inv, elb::Client::create_rule, |w, req| {
+            let prio = req.priority().unwrap_or_default();
+            let listener = req.listener_arn().unwrap_or_default().to_string();
+            if w.rules
+                .values()
+                .any(|r| r.listener == listener && r.priority == prio)
+            {
+                return MockResponse::Error(CreateRuleError::PriorityInUseException(
+                    PriorityInUseException::builder()
+                        .message(format!("Priority '{prio}' is currently in use"))
+                        .build(),
+                ));
+            }
+            let (arn, tags_visible_at) = w.create("listener-rule", inv);
+            let r = RState {
+                priority: prio,
+                listener,
+                actions: req.actions().to_vec(),
+                tags: tags_of(req.tags()),
+                tags_visible_at,
+            };
+            let out = rule_out(&arn, &r);
+            w.rules.insert(arn, r);
+            MockResponse::Output(CreateRuleOutput::builder().rules(out).build())
+        }),
+        op!(world, inv, elb::Client::modify_rule, |w, req| {
+            let arn = req.rule_arn().unwrap_or_default();
+            match w.set_actions(arn, req.actions()) {
+                None => MockResponse::Error(ModifyRuleError::RuleNotFoundException(rule_gone())),
+                Some(()) => MockResponse::Output(
+                    ModifyRuleOutput::builder()
+                        .rules(rule_out(arn, &w.rules[arn]))
+                        .build(),
+                ),
+            }
+        }),
+        op!(world, inv, elb::Client::delete_rule, |w, req| {
+            let arn = req.rule_arn().unwrap_or_default().to_string();
+            if w.rules.remove(&arn).is_none() {
+                return MockResponse::Error(DeleteRuleError::RuleNotFoundException(rule_gone()));
+            }
+            MockResponse::Output(DeleteRuleOutput::builder().build())
+        }),
+        op!(world, inv, elb::Client::describe_tags, |w, req| {
+            assert!(
+                req.resource_arns().len() <= 20,
+                "DescribeTags takes at most 20 ARNs"
+            );
+            let now = Instant::now();
+            let mut out = Vec::new();
+            for a in req.resource_arns() {
+                let (tags, at) = match (w.listeners.get(a), w.rules.get(a)) {
+                    (Some(l), _) => (l.tags.clone(), l.tags_visible_at),
+                    (_, Some(r)) => (r.tags.clone(), r.tags_visible_at),
+                    _ => continue,
                 };
-                let out = rule_out(&arn, &r);
-                w.rules.insert(arn, r);
-                w.created_by.push(inv);
-                MockResponse::Output(CreateRuleOutput::builder().rules(out).build())
-            }
-        ),
-        op!(
-            world,
-            inv,
-            elb::Client::modify_rule,
-            ModifyRuleError,
-            |w, req| {
-                let arn = req.rule_arn().unwrap_or_default();
-                match w.set_actions(arn, req.actions()) {
-                    None => {
-                        MockResponse::Error(ModifyRuleError::RuleNotFoundException(rule_gone()))
-                    }
-                    Some(()) => MockResponse::Output(
-                        ModifyRuleOutput::builder()
-                            .rules(rule_out(arn, &w.rules[arn]))
-                            .build(),
-                    ),
-                }
-            }
-        ),
-        op!(
-            world,
-            inv,
-            elb::Client::delete_rule,
-            DeleteRuleError,
-            |w, req| {
-                let arn = req.rule_arn().unwrap_or_default().to_string();
-                if w.rules.remove(&arn).is_none() {
-                    return MockResponse::Error(
-                        DeleteRuleError::RuleNotFoundException(rule_gone()),
-                    );
-                }
-                MockResponse::Output(DeleteRuleOutput::builder().build())
-            }
-        ),
-        op!(
-            world,
-            inv,
-            elb::Client::describe_tags,
-            DescribeTagsError,
-            |w, req| {
-                assert!(
-                    req.resource_arns().len() <= 20,
-                    "DescribeTags takes at most 20 ARNs"
-                );
-                let now = Instant::now();
-                let mut out = Vec::new();
-                for a in req.resource_arns() {
-                    let (tags, at) = match (w.listeners.get(a), w.rules.get(a)) {
-                        (Some(l), _) => (l.tags.clone(), l.tags_visible_at),
-                        (_, Some(r)) => (r.tags.clone(), r.tags_visible_at),
-                        _ => continue,
-                    };
-                    let tags = if now >= at { tags } else { Vec::new() };
-                    out.push(
-                        TagDescription::builder()
-                            .resource_arn(a)
-                            .set_tags(Some(
-                                tags.iter()
-                                    .map(|(k, v)| Tag::builder().key(k).value(v).build())
-                                    .collect(),
-                            ))
-                            .build(),
-                    );
-                }
-                MockResponse::Output(
-                    DescribeTagsOutput::builder()
-                        .set_tag_descriptions(Some(out))
+                let tags = if now >= at { tags } else { Vec::new() };
+                out.push(
+                    TagDescription::builder()
+                        .resource_arn(a)
+                        .set_tags(Some(
+                            tags.iter()
+                                .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                                .collect(),
+                        ))
                         .build(),
-                )
+                );
             }
-        ),
-        op!(
-            world,
-            inv,
-            elb::Client::describe_target_health,
-            DescribeTargetHealthError,
-            |w, req| {
-                use elb::types::{TargetHealth, TargetHealthDescription, TargetHealthStateEnum};
-                let tg = req.target_group_arn().unwrap_or_default();
-                let healthy = w.healthy(tg);
-                let total = w
-                    .tg_service
-                    .get(tg)
-                    .and_then(|s| w.services.get(s))
-                    .map_or(0, |s| s.tasks.len());
-                let mut o = DescribeTargetHealthOutput::builder();
-                for i in 0..total {
-                    let state = if i < healthy {
-                        TargetHealthStateEnum::Healthy
-                    } else {
-                        TargetHealthStateEnum::Initial
-                    };
-                    o = o.target_health_descriptions(
-                        TargetHealthDescription::builder()
-                            .target_health(TargetHealth::builder().state(state).build())
-                            .build(),
-                    );
-                }
-                MockResponse::Output(o.build())
+            MockResponse::Output(
+                DescribeTagsOutput::builder()
+                    .set_tag_descriptions(Some(out))
+                    .build(),
+            )
+        }),
+        op!(world, inv, elb::Client::describe_target_health, |w, req| {
+            use elb::types::{TargetHealth, TargetHealthDescription, TargetHealthStateEnum};
+            let tg = req.target_group_arn().unwrap_or_default();
+            let healthy = w.healthy(tg);
+            let total = w
+                .tg_service
+                .get(tg)
+                .and_then(|s| w.services.get(s))
+                .map_or(0, |s| s.tasks.len());
+            let mut o = DescribeTargetHealthOutput::builder();
+            for i in 0..total {
+                let state = if i < healthy {
+                    TargetHealthStateEnum::Healthy
+                } else {
+                    TargetHealthStateEnum::Initial
+                };
+                o = o.target_health_descriptions(
+                    TargetHealthDescription::builder()
+                        .target_health(TargetHealth::builder().state(state).build())
+                        .build(),
+                );
             }
-        ),
+            MockResponse::Output(o.build())
+        }),
     ];
     sim_client!(elb, world, inv, rules)
 }
@@ -836,51 +791,38 @@ pub fn ecs_client(world: &Shared, inv: usize) -> ecs::Client {
         update_service::*,
     };
     let rules: Vec<Rule> = vec![
-        op!(
-            world,
-            inv,
-            ecs::Client::describe_services,
-            DescribeServicesError,
-            |w, req| {
-                let name = req.services().first().cloned().unwrap_or_default();
-                let mut o = DescribeServicesOutput::builder();
-                if let Some(s) = w.services.get(&name) {
-                    // Tags only when asked for (DescribeServices `include`: TAGS).
-                    let asked = req.include().contains(&ecs::types::ServiceField::Tags);
-                    let tags = s
-                        .tags
-                        .iter()
-                        .filter(|_| asked)
-                        .map(|(k, v)| ecs::types::Tag::builder().key(k).value(v).build());
-                    o = o.services(
-                        ecs::types::Service::builder()
-                            .service_name(&name)
-                            .desired_count(s.desired)
-                            .set_tags(Some(tags.collect()))
-                            .build(),
-                    );
-                }
-                MockResponse::Output(o.build())
+        op!(world, inv, ecs::Client::describe_services, |w, req| {
+            let name = req.services().first().cloned().unwrap_or_default();
+            let mut o = DescribeServicesOutput::builder();
+            if let Some(s) = w.services.get(&name) {
+                // Tags only when asked for (DescribeServices `include`: TAGS).
+                let asked = req.include().contains(&ecs::types::ServiceField::Tags);
+                let tags = s
+                    .tags
+                    .iter()
+                    .filter(|_| asked)
+                    .map(|(k, v)| ecs::types::Tag::builder().key(k).value(v).build());
+                o = o.services(
+                    ecs::types::Service::builder()
+                        .service_name(&name)
+                        .desired_count(s.desired)
+                        .set_tags(Some(tags.collect()))
+                        .build(),
+                );
             }
-        ),
-        op!(
-            world,
-            inv,
-            ecs::Client::update_service,
-            UpdateServiceError,
-            |w, req| {
-                let name = req.service().unwrap_or_default().to_string();
-                if let Some(n) = req.desired_count() {
-                    w.set_desired(&name, n);
-                }
-                MockResponse::Output(UpdateServiceOutput::builder().build())
+            MockResponse::Output(o.build())
+        }),
+        op!(world, inv, ecs::Client::update_service, |w, req| {
+            let name = req.service().unwrap_or_default().to_string();
+            if let Some(n) = req.desired_count() {
+                w.set_desired(&name, n);
             }
-        ),
+            MockResponse::Output(UpdateServiceOutput::builder().build())
+        }),
         op!(
             world,
             inv,
             ecs::Client::describe_service_deployments,
-            DescribeServiceDeploymentsError,
             |w, _req| {
                 let status =
                     ecs::types::ServiceDeploymentStatus::from(w.deployment_status.as_str());
@@ -899,7 +841,6 @@ pub fn ecs_client(world: &Shared, inv: usize) -> ecs::Client {
             world,
             inv,
             ecs::Client::list_service_deployments,
-            ListServiceDeploymentsError,
             |w, req| {
                 // The deployment the hook runs in, kept when the request's status filter
                 // (none: every status) names its status.
@@ -925,57 +866,45 @@ pub fn ecs_client(world: &Shared, inv: usize) -> ecs::Client {
 
 pub fn cw_client(world: &Shared, inv: usize) -> cw::Client {
     use cw::operation::describe_alarms::*;
-    let rules: Vec<Rule> = vec![op!(
-        world,
-        inv,
-        cw::Client::describe_alarms,
-        DescribeAlarmsError,
-        |w, req| {
-            let name = req.alarm_names().first().cloned().unwrap_or_default();
-            MockResponse::Output(
-                DescribeAlarmsOutput::builder()
-                    .metric_alarms(
-                        cw::types::MetricAlarm::builder()
-                            .alarm_name(name)
-                            .state_value(cw::types::StateValue::from(w.alarm.as_str()))
-                            .build(),
-                    )
-                    .build(),
-            )
-        }
-    )];
+    let rules: Vec<Rule> = vec![op!(world, inv, cw::Client::describe_alarms, |w, req| {
+        let name = req.alarm_names().first().cloned().unwrap_or_default();
+        MockResponse::Output(
+            DescribeAlarmsOutput::builder()
+                .metric_alarms(
+                    cw::types::MetricAlarm::builder()
+                        .alarm_name(name)
+                        .state_value(cw::types::StateValue::from(w.alarm.as_str()))
+                        .build(),
+                )
+                .build(),
+        )
+    })];
     sim_client!(cw, world, inv, rules)
 }
 
 pub fn cfn_client(world: &Shared, inv: usize) -> aws_sdk_cloudformation::Client {
     use aws_sdk_cloudformation as cfn;
     use cfn::operation::describe_stacks::*;
-    let rules: Vec<Rule> = vec![op!(
-        world,
-        inv,
-        cfn::Client::describe_stacks,
-        DescribeStacksError,
-        |w, req| {
-            if w.stacks_denied {
-                return MockResponse::Error(DescribeStacksError::generic(
-                    ErrorMetadata::builder()
-                        .code("AccessDenied")
-                        .message("User is not authorized to perform: cloudformation:DescribeStacks")
-                        .build(),
-                ));
-            }
-            MockResponse::Output(
-                DescribeStacksOutput::builder()
-                    .stacks(
-                        cfn::types::Stack::builder()
-                            .stack_name(req.stack_name().unwrap_or_default())
-                            .stack_status(cfn::types::StackStatus::from(w.stack_status.as_str()))
-                            .build(),
-                    )
+    let rules: Vec<Rule> = vec![op!(world, inv, cfn::Client::describe_stacks, |w, req| {
+        if w.stacks_denied {
+            return MockResponse::Error(DescribeStacksError::generic(
+                ErrorMetadata::builder()
+                    .code("AccessDenied")
+                    .message("User is not authorized to perform: cloudformation:DescribeStacks")
                     .build(),
-            )
+            ));
         }
-    )];
+        MockResponse::Output(
+            DescribeStacksOutput::builder()
+                .stacks(
+                    cfn::types::Stack::builder()
+                        .stack_name(req.stack_name().unwrap_or_default())
+                        .stack_status(cfn::types::StackStatus::from(w.stack_status.as_str()))
+                        .build(),
+                )
+                .build(),
+        )
+    })];
     sim_client!(cfn, world, inv, rules)
 }
 
@@ -1091,107 +1020,119 @@ fn update(
     }
 }
 
+/// The state table's partition key `Pk` of an item or key.
+fn pk(key: Option<&Item>) -> String {
+    key.and_then(|k| k.get("Pk"))
+        .and_then(|v| v.as_s().ok())
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// Why DynamoDB refuses a write before writing anything.
+enum Refusal {
+    /// A missing table or a denied role: the error's code and message.
+    Store(ErrorMetadata),
+    /// The write's condition is false.
+    Condition,
+}
+
+impl Refusal {
+    /// The operation's error for this refusal; `condition` is its
+    /// `ConditionalCheckFailedException` variant.
+    fn error<E: CreateUnhandledError>(
+        self,
+        condition: fn(ddb::types::error::ConditionalCheckFailedException) -> E,
+    ) -> E {
+        match self {
+            Refusal::Store(meta) => E::create_unhandled_error(Box::new(meta.clone()), Some(meta)),
+            Refusal::Condition => condition(
+                ddb::types::error::ConditionalCheckFailedException::builder()
+                    .message("The conditional request failed")
+                    .build(),
+            ),
+        }
+    }
+}
+
+impl World {
+    /// Whether a write of item `key` may go ahead: the table exists, the role may write, and
+    /// the write's condition holds on the item as it is.
+    fn may_write(
+        &self,
+        key: &str,
+        cond: Option<&str>,
+        values: Option<&HashMap<String, AttributeValue>>,
+        names: Option<&HashMap<String, String>>,
+    ) -> Result<(), Refusal> {
+        if !self.table_exists {
+            return Err(Refusal::Store(ddb_missing()));
+        }
+        if self.access_denied {
+            return Err(Refusal::Store(ddb_denied()));
+        }
+        let (values, names) = (
+            values.cloned().unwrap_or_default(),
+            names.cloned().unwrap_or_default(),
+        );
+        match cond {
+            Some(c) if !condition(c, self.items.get(key), &values, &names) => {
+                Err(Refusal::Condition)
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
 pub fn ddb_client(world: &Shared, inv: usize) -> ddb::Client {
     use ddb::operation::{get_item::*, put_item::*, update_item::*};
-    use ddb::types::error::ConditionalCheckFailedException;
     let rules: Vec<Rule> = vec![
-        op!(world, inv, ddb::Client::get_item, GetItemError, |w, req| {
+        op!(world, inv, ddb::Client::get_item, |w, req| {
             if !w.table_exists {
-                return MockResponse::Error(GetItemError::generic(ddb_missing()));
+                return fail(ddb_missing());
             }
-            let key = req
-                .key()
-                .and_then(|k| k.get("Pk"))
-                .and_then(|v| v.as_s().ok())
-                .cloned()
-                .unwrap_or_default();
+            let key = pk(req.key());
             MockResponse::Output(
                 GetItemOutput::builder()
                     .set_item(w.items.get(&key).cloned())
                     .build(),
             )
         }),
-        op!(world, inv, ddb::Client::put_item, PutItemError, |w, req| {
-            if !w.table_exists {
-                return MockResponse::Error(PutItemError::generic(ddb_missing()));
-            }
-            if w.access_denied {
-                return MockResponse::Error(PutItemError::generic(ddb_denied()));
-            }
+        op!(world, inv, ddb::Client::put_item, |w, req| {
             let item = req.item().cloned().unwrap_or_default();
-            let key = item
-                .get("Pk")
-                .and_then(|v| v.as_s().ok())
-                .cloned()
-                .unwrap_or_default();
-            let values = req
-                .expression_attribute_values()
-                .cloned()
-                .unwrap_or_default();
-            let names = req
-                .expression_attribute_names()
-                .cloned()
-                .unwrap_or_default();
-            if let Some(c) = req.condition_expression() {
-                if !condition(c, w.items.get(&key), &values, &names) {
-                    return MockResponse::Error(PutItemError::ConditionalCheckFailedException(
-                        ConditionalCheckFailedException::builder()
-                            .message("The conditional request failed")
-                            .build(),
-                    ));
-                }
+            let key = pk(Some(&item));
+            let values = req.expression_attribute_values();
+            let names = req.expression_attribute_names();
+            if let Err(e) = w.may_write(&key, req.condition_expression(), values, names) {
+                return MockResponse::Error(e.error(PutItemError::ConditionalCheckFailedException));
             }
             w.items.insert(key, item);
             MockResponse::Output(PutItemOutput::builder().build())
         }),
-        op!(
-            world,
-            inv,
-            ddb::Client::update_item,
-            UpdateItemError,
-            |w, req| {
-                if !w.table_exists {
-                    return MockResponse::Error(UpdateItemError::generic(ddb_missing()));
-                }
-                if w.access_denied {
-                    return MockResponse::Error(UpdateItemError::generic(ddb_denied()));
-                }
-                let key = req
-                    .key()
-                    .and_then(|k| k.get("Pk"))
-                    .and_then(|v| v.as_s().ok())
-                    .cloned()
-                    .unwrap_or_default();
-                let values = req
-                    .expression_attribute_values()
-                    .cloned()
-                    .unwrap_or_default();
-                let names = req
-                    .expression_attribute_names()
-                    .cloned()
-                    .unwrap_or_default();
-                if let Some(c) = req.condition_expression() {
-                    if !condition(c, w.items.get(&key), &values, &names) {
-                        return MockResponse::Error(
-                            UpdateItemError::ConditionalCheckFailedException(
-                                ConditionalCheckFailedException::builder()
-                                    .message("The conditional request failed")
-                                    .build(),
-                            ),
-                        );
-                    }
-                }
-                let expr = req.update_expression().unwrap_or_default();
-                if expr.contains("LeaseOwner = :o") {
-                    w.lease_claims += 1;
-                }
-                let mut item = w.items.get(&key).cloned().unwrap_or_default();
-                item.insert("Pk".into(), AttributeValue::S(key.clone()));
-                update(expr, &mut item, &values, &names);
-                w.items.insert(key, item);
-                MockResponse::Output(UpdateItemOutput::builder().build())
+        op!(world, inv, ddb::Client::update_item, |w, req| {
+            let key = pk(req.key());
+            let values = req.expression_attribute_values();
+            let names = req.expression_attribute_names();
+            if let Err(e) = w.may_write(&key, req.condition_expression(), values, names) {
+                return MockResponse::Error(
+                    e.error(UpdateItemError::ConditionalCheckFailedException),
+                );
             }
-        ),
+            let expr = req.update_expression().unwrap_or_default();
+            if expr.contains("LeaseOwner = :o") {
+                w.lease_claims += 1;
+            }
+            let mut item = w.items.get(&key).cloned().unwrap_or_default();
+            item.insert("Pk".into(), AttributeValue::S(key.clone()));
+            let (values, names) = (values.cloned(), names.cloned());
+            update(
+                expr,
+                &mut item,
+                &values.unwrap_or_default(),
+                &names.unwrap_or_default(),
+            );
+            w.items.insert(key, item);
+            MockResponse::Output(UpdateItemOutput::builder().build())
+        }),
     ];
     sim_client!(ddb, world, inv, rules)
 }
@@ -1202,44 +1143,38 @@ pub fn ddb_client(world: &Shared, inv: usize) -> ddb::Client {
 pub fn lambda_client(world: &Shared, inv: usize) -> aws_sdk_lambda::Client {
     use aws_sdk_lambda as lambda;
     use lambda::operation::invoke::*;
-    let rules: Vec<Rule> = vec![op!(
-        world,
-        inv,
-        lambda::Client::invoke,
-        InvokeError,
-        |w, req| {
-            let payload: serde_json::Value = req
-                .payload()
-                .and_then(|b| serde_json::from_slice(b.as_ref()).ok())
-                .unwrap_or_default();
-            let spec = &payload[fargate_provider::load_test_gate::WORKER_EVENT];
-            let ms = spec["DurationMs"].as_u64().unwrap_or(0);
-            let rate = spec["Rate"].as_f64();
-            w.load_runs.push(ms);
-            let mut r = fargate_loadtest::Report::empty(rate);
-            let n = (rate.unwrap_or(10.0) * ms as f64 / 1000.0).max(1.0) as u64;
-            r.sent = n;
-            r.ok = n;
-            r.elapsed = Duration::from_millis(ms);
-            r.window = Duration::from_millis(ms);
-            r.statuses.insert(200, n);
-            for _ in 0..n.min(1000) {
-                r.latency.record(10_000).expect("in range");
-            }
-            let reply = fargate_provider::load_test_gate::WorkerReply {
-                report: Some(r.to_wire()),
-                error: None,
-            };
-            MockResponse::Output(
-                InvokeOutput::builder()
-                    .status_code(200)
-                    .payload(lambda::primitives::Blob::new(
-                        serde_json::to_vec(&reply).expect("JSON"),
-                    ))
-                    .build(),
-            )
+    let rules: Vec<Rule> = vec![op!(world, inv, lambda::Client::invoke, |w, req| {
+        let payload: serde_json::Value = req
+            .payload()
+            .and_then(|b| serde_json::from_slice(b.as_ref()).ok())
+            .unwrap_or_default();
+        let spec = &payload[fargate_provider::load_test_gate::WORKER_EVENT];
+        let ms = spec["DurationMs"].as_u64().unwrap_or(0);
+        let rate = spec["Rate"].as_f64();
+        w.load_runs.push(ms);
+        let mut r = fargate_loadtest::Report::empty(rate);
+        let n = (rate.unwrap_or(10.0) * ms as f64 / 1000.0).max(1.0) as u64;
+        r.sent = n;
+        r.ok = n;
+        r.elapsed = Duration::from_millis(ms);
+        r.window = Duration::from_millis(ms);
+        r.statuses.insert(200, n);
+        for _ in 0..n.min(1000) {
+            r.latency.record(10_000).expect("in range");
         }
-    )];
+        let reply = fargate_provider::load_test_gate::WorkerReply {
+            report: Some(r.to_wire()),
+            error: None,
+        };
+        MockResponse::Output(
+            InvokeOutput::builder()
+                .status_code(200)
+                .payload(lambda::primitives::Blob::new(
+                    serde_json::to_vec(&reply).expect("JSON"),
+                ))
+                .build(),
+        )
+    })];
     sim_client!(lambda, world, inv, rules)
 }
 
