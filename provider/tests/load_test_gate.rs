@@ -145,21 +145,6 @@ fn updating(ecs: &Rule, lambda: &[&Rule]) -> Arc<Clients> {
     )
 }
 
-/// Handles one request built by `ev` (given a fresh ResponseURL) with `secs` left; checks it is
-/// answered once and returns the answer's body.
-async fn answer(c: Arc<Clients>, secs: u64, ev: impl FnOnce(&str) -> Value) -> Value {
-    let server = ResponseServer::start(vec![]).await;
-    handle_event(
-        c,
-        ev(&server.url),
-        Instant::now() + Duration::from_secs(secs),
-    )
-    .await;
-    let puts = server.puts();
-    assert_eq!(puts.len(), 1, "one answer");
-    puts[0].body.clone()
-}
-
 /// Requests the local target has received.
 fn sent(target: &fargate_loadtest::target::TargetServer) -> u64 {
     target.requests.load(std::sync::atomic::Ordering::Relaxed)

@@ -149,6 +149,21 @@ pub fn request(
     v
 }
 
+/// Handles one CloudFormation event built by `event` (given a fresh ResponseURL) with `secs`
+/// left; checks it is answered exactly once and returns the answer's body.
+pub async fn answer(
+    c: Arc<fargate_provider::Clients>,
+    secs: u64,
+    event: impl FnOnce(&str) -> Value,
+) -> Value {
+    let server = ResponseServer::start(vec![]).await;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
+    fargate_provider::handle_event(c, event(&server.url), deadline).await;
+    let puts = server.puts();
+    assert_eq!(puts.len(), 1, "one answer");
+    puts[0].body.clone()
+}
+
 /// A fake ALB: listeners and rules kept in memory; describes page by `page` items.
 ///
 /// ELBv2 behaviour it reproduces (Elastic Load Balancing API Reference, Application Load
