@@ -153,21 +153,6 @@ fn calls(state: &Arc<Mutex<FakeAlb>>, name: &str) -> usize {
 // Defect 1: replayed and duplicated Creates are named seeds of the simulation (sim.rs,
 // `named_seeds`).
 
-/// A port or rule resource request, answered through a fresh ResponseURL.
-async fn send(
-    c: &Arc<Clients>,
-    kind: &str,
-    ty: &str,
-    props: &Value,
-    physical: Option<&str>,
-    old: Option<Value>,
-) -> Value {
-    answer(c.clone(), 20, |url| {
-        request(kind, ty, url, props.clone(), physical, old)
-    })
-    .await
-}
-
 const PORT: &str = "Custom::FargateListenerPort";
 const RULE: &str = "Custom::FargateListenerRule";
 const FAILOVER: &str = "Custom::FargateWeightedFailover";

@@ -164,6 +164,22 @@ pub async fn answer(
     puts[0].body.clone()
 }
 
+/// A custom-resource request of `kind` for resource type `ty` (`request`'s event), answered
+/// through a fresh ResponseURL with 20 s left; the answer's body.
+pub async fn send(
+    c: &Arc<fargate_provider::Clients>,
+    kind: &str,
+    ty: &str,
+    props: &Value,
+    physical: Option<&str>,
+    old: Option<Value>,
+) -> Value {
+    answer(c.clone(), 20, |url| {
+        request(kind, ty, url, props.clone(), physical, old)
+    })
+    .await
+}
+
 /// A fake ALB: listeners and rules kept in memory; describes page by `page` items.
 ///
 /// ELBv2 behaviour it reproduces (Elastic Load Balancing API Reference, Application Load
