@@ -298,6 +298,8 @@ async fn the_gate_waits_for_the_new_revision_and_gives_up_in_bounds() {
     let rolling = || service_of(vec![primary(TD, "IN_PROGRESS", 1, 2), older(OLD_TD, 1)]);
     let old = || service_of(vec![primary(OLD_TD, "COMPLETED", 2, 2)]);
     let services = || mock!(ecs::Client::describe_services).sequence();
+    // What, DescribeServices, properties, seconds left, status, reason, DescribeServices calls.
+    #[allow(clippy::type_complexity)]
     let cases: Vec<(&str, Rule, Value, u64, &str, Option<&str>, Option<usize>)> = vec![
         (
             "rolling out three times, then steady",
