@@ -180,6 +180,29 @@ pub async fn send(
     .await
 }
 
+/// DescribeTargetHealth's answer for `total` targets of which the first `healthy` passed their
+/// health checks and the others are `initial` (registered, checks not yet passed:
+/// https://docs.aws.amazon.com/elasticloadbalancing/latest/application/target-group-health-checks.html).
+pub fn target_health_output(
+    healthy: usize,
+    total: usize,
+) -> elb::operation::describe_target_health::DescribeTargetHealthOutput {
+    let mut o = DescribeTargetHealthOutput::builder();
+    for i in 0..total {
+        let state = if i < healthy {
+            TargetHealthStateEnum::Healthy
+        } else {
+            TargetHealthStateEnum::Initial
+        };
+        o = o.target_health_descriptions(
+            TargetHealthDescription::builder()
+                .target_health(TargetHealth::builder().state(state).build())
+                .build(),
+        );
+    }
+    o.build()
+}
+
 /// A fake ALB: listeners and rules kept in memory; describes page by `page` items.
 ///
 /// ELBv2 behaviour it reproduces (Elastic Load Balancing API Reference, Application Load
@@ -568,20 +591,7 @@ pub fn fake_alb_client(state: Arc<Mutex<FakeAlb>>, page: usize) -> elb::Client {
             Some(_) => 0,
             None => st.healthy,
         };
-        let mut o = DescribeTargetHealthOutput::builder();
-        for i in 0..st.targets {
-            let state = if i < healthy {
-                TargetHealthStateEnum::Healthy
-            } else {
-                TargetHealthStateEnum::Initial
-            };
-            o = o.target_health_descriptions(
-                TargetHealthDescription::builder()
-                    .target_health(TargetHealth::builder().state(state).build())
-                    .build(),
-            );
-        }
-        o.build()
+        target_health_output(healthy, st.targets)
     });
     let rules: Vec<Rule> = vec![
         describe_lb,

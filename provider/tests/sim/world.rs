@@ -544,7 +544,7 @@ pub fn elb_client(world: &Shared, inv: usize) -> elb::Client {
     use elb::operation::{
         create_listener::*, create_rule::*, delete_listener::*, delete_rule::*,
         describe_listeners::*, describe_load_balancers::*, describe_rules::*, describe_tags::*,
-        describe_target_health::*, modify_listener::*, modify_rule::*,
+        modify_listener::*, modify_rule::*,
     };
     use elb::types::error::*;
     let rules: Vec<Rule> = vec![
@@ -758,7 +758,6 @@ pub fn elb_client(world: &Shared, inv: usize) -> elb::Client {
             )
         }),
         op!(world, inv, elb::Client::describe_target_health, |w, req| {
-            use elb::types::{TargetHealth, TargetHealthDescription, TargetHealthStateEnum};
             let tg = req.target_group_arn().unwrap_or_default();
             let healthy = w.healthy(tg);
             let total = w
@@ -766,20 +765,7 @@ pub fn elb_client(world: &Shared, inv: usize) -> elb::Client {
                 .get(tg)
                 .and_then(|s| w.services.get(s))
                 .map_or(0, |s| s.tasks.len());
-            let mut o = DescribeTargetHealthOutput::builder();
-            for i in 0..total {
-                let state = if i < healthy {
-                    TargetHealthStateEnum::Healthy
-                } else {
-                    TargetHealthStateEnum::Initial
-                };
-                o = o.target_health_descriptions(
-                    TargetHealthDescription::builder()
-                        .target_health(TargetHealth::builder().state(state).build())
-                        .build(),
-                );
-            }
-            MockResponse::Output(o.build())
+            MockResponse::Output(super::common::target_health_output(healthy, total))
         }),
     ];
     sim_client!(elb, world, inv, rules)
