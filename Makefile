@@ -92,8 +92,8 @@ test: setup ## Run every test (Rust unit, golden, property and integration tests
 test-rust: ## Run only the Rust tests
 	cargo test --workspace
 
-sim-long: ## The provider simulation, 10,000 schedules per handler (SIM_SCHEDULES=N to change; prints schedules, faults by kind, violations and time)
-	SIM_SCHEDULES=$${SIM_SCHEDULES:-10000} cargo test -p fargate-app-provider --test sim -- --nocapture
+sim-long: ## The provider simulation, release build, 10,000 schedules per handler (SIM_SCHEDULES=N, SIM_FAMILY=gate for one family; prints progress, faults by kind, violations and time)
+	SIM_SCHEDULES=$${SIM_SCHEDULES:-10000} cargo test --release -p fargate-app-provider --test sim -- --nocapture
 
 lint: setup ## cargo fmt --check, clippy -D warnings, cfn-lint of goldens, examples (source and expansion) and cfn/
 	cargo fmt --all -- --check

@@ -27,6 +27,27 @@ fn req_of(v: Value) -> Request {
     .into()
 }
 
+const PORT: &str = "Custom::FargateListenerPort";
+
+/// A port Create answered by `respond::run` around `handler`, with `secs` left, through a
+/// ResponseURL server answering `statuses` in turn: the delivery and the PUTs received.
+async fn run_create(
+    statuses: Vec<u16>,
+    secs: u64,
+    handler: impl std::future::Future<Output = Result<Outcome, ProviderError>> + Send + 'static,
+) -> (fargate_provider::respond::Delivery, Vec<Put>) {
+    let server = ResponseServer::start(statuses).await;
+    let req = req_of(port_event("Create", &server.url));
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let d = run(&req, deadline, &fargate_provider::http_client(), handler).await;
+    (d, server.puts())
+}
+
+/// A port resource's event of `kind` with this file's properties.
+fn port_event(kind: &str, url: &str) -> Value {
+    request(kind, PORT, url, port_props(), None, None)
+}
+
 #[tokio::test]
 async fn create_claims_the_lowest_free_port_and_answers_exactly() {
     let server = ResponseServer::start(vec![]).await;
@@ -38,14 +59,7 @@ async fn create_claims_the_lowest_free_port_and_answers_exactly() {
             .listeners
             .push((*p, format!("existing-{i}")));
     }
-    let ev = request(
-        "Create",
-        "Custom::FargateListenerPort",
-        &server.url,
-        port_props(),
-        None,
-        None,
-    );
+    let ev = port_event("Create", &server.url);
     let out = handle_event(
         clients(&state, 2),
         ev,
@@ -99,14 +113,7 @@ async fn twenty_concurrent_port_claims_get_twenty_distinct_ports() {
     let c = clients(&state, 400);
     let mut tasks = Vec::new();
     for i in 0..20 {
-        let mut ev = request(
-            "Create",
-            "Custom::FargateListenerPort",
-            &server.url,
-            port_props(),
-            None,
-            None,
-        );
+        let mut ev = port_event("Create", &server.url);
         // Twenty Apps (different logical IDs) with identical listener settings: ELBv2's
         // idempotent CreateListener hands each the same listener, so only the tags tell them
         // apart.
@@ -201,71 +208,37 @@ async fn twenty_concurrent_priority_claims_get_twenty_distinct_priorities() {
     assert!(lost > 0, "stale reads must have caused PriorityInUse races");
 }
 
+/// A claim that cannot be made fails with a clear reason and the placeholder ID: every port of
+/// the range taken; ELBv2's own listener quota (adjustable, so not counted here) reached.
 #[tokio::test]
 async fn a_full_range_and_the_listener_quota_fail_with_a_clear_reason() {
-    let server = ResponseServer::start(vec![]).await;
-    let state = Arc::new(Mutex::new(FakeAlb::default()));
-    state
-        .lock()
-        .unwrap()
-        .listeners
-        .extend([(9000, "a".to_string()), (9001, "b".to_string())]);
-    let mut props = port_props();
-    props["PortRange"] = json!("9000-9001");
-    let ev = request(
-        "Create",
-        "Custom::FargateListenerPort",
-        &server.url,
-        props,
-        None,
-        None,
-    );
-    handle_event(
-        clients(&state, 400),
-        ev,
-        Instant::now() + Duration::from_secs(10),
-    )
-    .await;
-    let b = &server.puts()[0].body;
-    assert_eq!(b["Status"], "FAILED");
-    assert_eq!(
-        b["Reason"],
-        format!(
-            "no free port in 9000-9001 on load balancer {LB_ARN}: every port of the range is taken"
-        )
-    );
-    assert_eq!(
-        b["PhysicalResourceId"],
-        "UsersAutoListener-not-created-req-Create"
-    );
-
-    let state = Arc::new(Mutex::new(FakeAlb::default()));
-    state
-        .lock()
-        .unwrap()
-        .listeners
-        .extend((0..50).map(|i| (100 + i, format!("l{i}"))));
-    let ev = request(
-        "Create",
-        "Custom::FargateListenerPort",
-        &server.url,
-        port_props(),
-        None,
-        None,
-    );
-    handle_event(
-        clients(&state, 400),
-        ev,
-        Instant::now() + Duration::from_secs(10),
-    )
-    .await;
-    let b = &server.puts()[1].body;
-    assert_eq!(b["Status"], "FAILED");
-    // ELBv2's own quota (adjustable, so not counted here): TooManyListeners.
-    assert_eq!(
-        b["Reason"],
-        format!("load balancer {LB_ARN} has reached its listener quota (TooManyListeners; 50 per ALB unless the account's quota was raised)")
-    );
+    let mut full = port_props();
+    full["PortRange"] = json!("9000-9001");
+    let cases = [
+        (
+            vec![(9000, "a".to_string()), (9001, "b".to_string())],
+            full,
+            format!("no free port in 9000-9001 on load balancer {LB_ARN}: every port of the range is taken"),
+        ),
+        (
+            (0..50).map(|i| (100 + i, format!("l{i}"))).collect(),
+            port_props(),
+            format!("load balancer {LB_ARN} has reached its listener quota (TooManyListeners; 50 per ALB unless the account's quota was raised)"),
+        ),
+    ];
+    for (listeners, props, reason) in cases {
+        let state = Arc::new(Mutex::new(FakeAlb {
+            listeners,
+            ..Default::default()
+        }));
+        let b = send(&clients(&state, 400), "Create", PORT, &props, None, None).await;
+        assert_eq!(b["Status"], "FAILED");
+        assert_eq!(b["Reason"], reason);
+        assert_eq!(
+            b["PhysicalResourceId"],
+            "UsersAutoListener-not-created-req-Create"
+        );
+    }
 }
 
 #[tokio::test]
@@ -285,14 +258,7 @@ async fn delete_is_idempotent() {
     );
     handle_event(c.clone(), ev, deadline()).await;
     // Create, delete twice (the second finds nothing), and delete one removed by hand.
-    let ev = request(
-        "Create",
-        "Custom::FargateListenerPort",
-        &server.url,
-        port_props(),
-        None,
-        None,
-    );
+    let ev = port_event("Create", &server.url);
     handle_event(c.clone(), ev, deadline()).await;
     let arn = server.puts()[1].body["PhysicalResourceId"]
         .as_str()
@@ -339,35 +305,13 @@ async fn delete_is_idempotent() {
 
 #[tokio::test]
 async fn update_keeps_the_physical_id_unless_the_alb_changes() {
-    let server = ResponseServer::start(vec![]).await;
-    let state = Arc::new(Mutex::new(FakeAlb::default()));
-    let c = clients(&state, 400);
-    let ev = request(
-        "Create",
-        "Custom::FargateListenerPort",
-        &server.url,
-        port_props(),
-        None,
-        None,
-    );
-    handle_event(c.clone(), ev, Instant::now() + Duration::from_secs(10)).await;
-    let arn = server.puts()[0].body["PhysicalResourceId"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let c = clients(&Arc::new(Mutex::new(FakeAlb::default())), 400);
+    let b = send(&c, "Create", PORT, &port_props(), None, None).await;
+    let arn = b["PhysicalResourceId"].as_str().unwrap().to_string();
     let mut moved = port_props();
     moved["LoadBalancerArn"] =
         json!("arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/other/2");
-    let ev = request(
-        "Update",
-        "Custom::FargateListenerPort",
-        &server.url,
-        moved,
-        Some(&arn),
-        Some(port_props()),
-    );
-    handle_event(c.clone(), ev, Instant::now() + Duration::from_secs(10)).await;
-    let b = &server.puts()[1].body;
+    let b = send(&c, "Update", PORT, &moved, Some(&arn), Some(port_props())).await;
     assert_eq!(b["Status"], "SUCCESS");
     assert_ne!(
         b["PhysicalResourceId"],
@@ -376,64 +320,39 @@ async fn update_keeps_the_physical_id_unless_the_alb_changes() {
     );
 }
 
+/// Whatever the handler does, `respond::run` answers once: a panic is answered FAILED with its
+/// message; a hang is answered FAILED before the deadline.
 #[tokio::test]
-async fn a_panicking_handler_is_answered_failed() {
-    let server = ResponseServer::start(vec![]).await;
-    let req = req_of(request(
-        "Create",
-        "Custom::FargateListenerPort",
-        &server.url,
-        port_props(),
-        None,
-        None,
-    ));
-    let d = run(
-        &req,
-        Instant::now() + Duration::from_secs(5),
-        &fargate_provider::http_client(),
-        async {
-            if true {
-                panic!("boom in handler");
-            }
-            Ok(Outcome::new("never"))
-        },
-    )
+async fn a_panicking_or_hanging_handler_is_answered_failed_in_time() {
+    let start = Instant::now();
+    let (d, puts) = run_create(vec![], 5, async {
+        if true {
+            panic!("boom in handler");
+        }
+        Ok(Outcome::new("never"))
+    })
     .await;
     assert!(d.delivered);
-    let puts = server.puts();
     assert_eq!(puts.len(), 1);
     assert_eq!(puts[0].body["Status"], "FAILED");
     assert_eq!(
         puts[0].body["Reason"],
         "internal error: the handler panicked: boom in handler"
     );
-}
 
-#[tokio::test]
-async fn a_hanging_handler_is_answered_before_the_deadline() {
-    let server = ResponseServer::start(vec![]).await;
-    let req = req_of(request(
-        "Create",
-        "Custom::FargateListenerPort",
-        &server.url,
-        port_props(),
-        None,
-        None,
-    ));
-    let start = Instant::now();
-    let deadline = start + Duration::from_secs(2);
-    let d = run(&req, deadline, &fargate_provider::http_client(), async {
+    let start_hang = Instant::now();
+    let (d, puts) = run_create(vec![], 2, async {
         tokio::time::sleep(Duration::from_secs(3600)).await;
         Ok(Outcome::new("never"))
     })
     .await;
     assert!(d.delivered);
     assert!(
-        Instant::now() < deadline,
-        "answered {:?} after start",
+        start_hang.elapsed() < Duration::from_secs(2),
+        "answered {:?} after start ({:?} for both)",
+        start_hang.elapsed(),
         start.elapsed()
     );
-    let puts = server.puts();
     assert_eq!(puts.len(), 1);
     assert_eq!(puts[0].body["Status"], "FAILED");
     assert!(puts[0].body["Reason"]
@@ -457,14 +376,7 @@ async fn an_sdk_error_is_answered_failed_with_the_service_message() {
         RuleMode::Sequential,
         &[&denied]
     )));
-    let ev = request(
-        "Create",
-        "Custom::FargateListenerPort",
-        &server.url,
-        port_props(),
-        None,
-        None,
-    );
+    let ev = port_event("Create", &server.url);
     handle_event(c, ev, Instant::now() + Duration::from_secs(5)).await;
     let puts = server.puts();
     assert_eq!(puts.len(), 1);
@@ -472,69 +384,33 @@ async fn an_sdk_error_is_answered_failed_with_the_service_message() {
     assert_eq!(puts[0].body["Reason"], "DescribeLoadBalancers failed: LoadBalancerNotFoundException: One or more load balancers not found");
 }
 
+/// The answer's PUT is retried with the same body after server errors (two 500s: delivered at
+/// the third attempt) and given up after four attempts.
 #[tokio::test]
-async fn the_put_is_retried_after_two_500s() {
-    let server = ResponseServer::start(vec![500, 500]).await;
-    let req = req_of(request(
-        "Create",
-        "Custom::FargateListenerPort",
-        &server.url,
-        port_props(),
-        None,
-        None,
-    ));
-    let d = run(
-        &req,
-        Instant::now() + Duration::from_secs(10),
-        &fargate_provider::http_client(),
-        async { Ok(Outcome::new("id-1").with("Port", "8000")) },
-    )
+async fn the_put_is_retried_within_bounds() {
+    let (d, puts) = run_create(vec![500, 500], 10, async {
+        Ok(Outcome::new("id-1").with("Port", "8000"))
+    })
     .await;
     assert!(d.delivered);
     assert_eq!(d.attempts, 3);
     assert_eq!(d.status, Some(200));
-    let puts = server.puts();
     assert_eq!(puts.len(), 3);
     assert!(
         puts.iter().all(|p| p.body == puts[0].body),
         "the same body each time"
     );
     assert_eq!(puts[2].body["Status"], "SUCCESS");
-}
 
-#[tokio::test]
-async fn a_put_that_always_fails_gives_up_within_bounds() {
-    let server = ResponseServer::start(vec![503; 10]).await;
-    let req = req_of(request(
-        "Create",
-        "Custom::FargateListenerPort",
-        &server.url,
-        port_props(),
-        None,
-        None,
-    ));
-    let d = run(
-        &req,
-        Instant::now() + Duration::from_secs(10),
-        &fargate_provider::http_client(),
-        async { Ok(Outcome::new("id-1")) },
-    )
-    .await;
+    let (d, puts) = run_create(vec![503; 10], 10, async { Ok(Outcome::new("id-1")) }).await;
     assert!(!d.delivered);
     assert_eq!(d.attempts, 4);
-    assert_eq!(server.puts().len(), 4);
+    assert_eq!(puts.len(), 4);
 }
 
 #[test]
 fn bodies_stay_under_4096_bytes_and_say_what_was_cut() {
-    let req = req_of(request(
-        "Create",
-        "Custom::FargateListenerPort",
-        "http://x",
-        port_props(),
-        None,
-        None,
-    ));
+    let req = req_of(port_event("Create", "http://x"));
     let long = "x".repeat(10_000);
     let b = body(&req, &Err(ProviderError::Exhausted(long)));
     assert!(b.len() <= 4096, "{}", b.len());
@@ -578,14 +454,7 @@ async fn calls_per_allocation_stay_constant_as_listeners_grow() {
             .unwrap()
             .listeners
             .extend((0..existing).map(|i| (8000 + i as i32, format!("l{i}"))));
-        let ev = request(
-            "Create",
-            "Custom::FargateListenerPort",
-            &server.url,
-            port_props(),
-            None,
-            None,
-        );
+        let ev = port_event("Create", &server.url);
         handle_event(
             clients(&state, 400),
             ev,
@@ -675,14 +544,7 @@ async fn throttled_reads_are_retried_by_the_sdk() {
         )
     );
     let c = Arc::new(test_clients(client));
-    let ev = request(
-        "Create",
-        "Custom::FargateListenerPort",
-        &server.url,
-        port_props(),
-        None,
-        None,
-    );
+    let ev = port_event("Create", &server.url);
     handle_event(c, ev, Instant::now() + Duration::from_secs(10)).await;
     let b = &server.puts()[0].body;
     assert_eq!(b["Status"], "SUCCESS", "{b}");

@@ -16,7 +16,7 @@ use aws_sdk_elasticloadbalancingv2 as elb;
 use common::*;
 use elb::types::{Action, ActionTypeEnum, ForwardActionConfig, TargetGroupTuple};
 use fargate_provider::respond::{body, run, Outcome};
-use fargate_provider::{handle_event, Clients, ProviderError, Request};
+use fargate_provider::{Clients, ProviderError, Request};
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -40,8 +40,16 @@ fn failover_props() -> Value {
         "RestingCount": "0", "HealthyTimeout": "30" })
 }
 
-fn deadline() -> Instant {
-    Instant::now() + Duration::from_secs(20)
+/// A port resource's Create with these properties (its ResponseURL unused).
+fn port_create(props: &Value) -> Request {
+    req_of(request(
+        "Create",
+        PORT,
+        "http://x",
+        props.clone(),
+        None,
+        None,
+    ))
 }
 
 fn req_of(v: Value) -> Request {
@@ -145,203 +153,206 @@ fn calls(state: &Arc<Mutex<FakeAlb>>, name: &str) -> usize {
 // Defect 1: replayed and duplicated Creates are named seeds of the simulation (sim.rs,
 // `named_seeds`).
 
+const PORT: &str = "Custom::FargateListenerPort";
+const RULE: &str = "Custom::FargateListenerRule";
+const FAILOVER: &str = "Custom::FargateWeightedFailover";
+
 // Defect 2 -------------------------------------------------------------------------------
 
+/// Failover removed from the App: CloudFormation first updates the listener to a plain
+/// forward, then deletes the failover resource, which then leaves the listener untouched. A
+/// listener that still carries the failover's weights (a custom listener CloudFormation did not
+/// update) is handed back a plain forward: the standby target group is about to be deleted, so
+/// nothing may point at it.
 #[tokio::test]
-async fn failover_deleted_after_its_listener_became_a_plain_forward_leaves_it_untouched() {
-    // Failover removed from the App: CloudFormation first updates the listener to a plain
-    // forward, then deletes the failover resource.
+async fn a_deleted_failover_hands_back_a_plain_forward_only_where_its_weights_are() {
     let plain = Action::builder()
         .r#type(ActionTypeEnum::Forward)
         .target_group_arn(APP_TG)
         .build();
-    let w = world(cw::types::StateValue::Ok, 2, plain.clone());
-    let server = ResponseServer::start(vec![]).await;
-    let ev = request(
-        "Delete",
-        "Custom::FargateWeightedFailover",
-        &server.url,
-        failover_props(),
-        Some("ApiWeightedFailover-weighted-failover"),
-        None,
-    );
-    handle_event(w.clients.clone(), ev, deadline()).await;
-    assert_eq!(server.puts()[0].body["Status"], "SUCCESS");
-    assert_eq!(calls(&w.alb, "ModifyListener"), 0);
-    assert_eq!(w.alb.lock().unwrap().actions[LISTENER_ARN], vec![plain]);
-}
-
-#[tokio::test]
-async fn failover_deleted_with_its_weights_in_place_hands_back_a_plain_forward() {
-    // The listener still carries the failover's weights (a custom listener CloudFormation did
-    // not update): the standby target group is about to be deleted, so nothing may point at it.
-    let w = world(cw::types::StateValue::Ok, 0, weighted(0, 100));
-    let server = ResponseServer::start(vec![]).await;
-    let ev = request(
-        "Delete",
-        "Custom::FargateWeightedFailover",
-        &server.url,
-        failover_props(),
-        Some("ApiWeightedFailover-weighted-failover"),
-        None,
-    );
-    handle_event(w.clients.clone(), ev, deadline()).await;
-    assert_eq!(server.puts()[0].body["Status"], "SUCCESS");
-    assert_eq!(
-        listener_targets(&w.alb, LISTENER_ARN),
-        vec![(APP_TG.to_string(), 1)]
-    );
+    for (what, desired, action, modified) in [
+        ("already a plain forward", 2, plain.clone(), 0),
+        ("weights in place", 0, weighted(0, 100), 1),
+    ] {
+        let w = world(cw::types::StateValue::Ok, desired, action);
+        let physical = Some("ApiWeightedFailover-weighted-failover");
+        let b = send(
+            &w.clients,
+            "Delete",
+            FAILOVER,
+            &failover_props(),
+            physical,
+            None,
+        )
+        .await;
+        assert_eq!(b["Status"], "SUCCESS", "{what}: {b}");
+        assert_eq!(calls(&w.alb, "ModifyListener"), modified, "{what}");
+        if modified == 0 {
+            let now = w.alb.lock().unwrap().actions[LISTENER_ARN].clone();
+            assert_eq!(now, vec![plain.clone()], "{what}: untouched");
+        }
+        assert_eq!(
+            listener_targets(&w.alb, LISTENER_ARN),
+            vec![(APP_TG.to_string(), 1)],
+            "{what}"
+        );
+    }
 }
 
 // Defect 3 -------------------------------------------------------------------------------
 
+/// A port or rule resource is created, its forward is then changed by someone else (the
+/// failover resource's weights, or weights over two other target groups), then the resource
+/// is updated in place: it keeps its physical ID, and writes its own forward only where the
+/// forward is not a failover of this App's:
+/// - an auto listener or rule updated while failed over keeps the weights;
+/// - without failover, a new target group is forwarded to;
+/// - weights over two other target groups are not a failover of this App's: the port resource
+///   owns the forward and writes its own;
+/// - the App's target group replaced while failed over: the failover resource's own Update
+///   rewrites the weights with the new group; the port resource must not send all traffic to
+///   it first.
 #[tokio::test]
-async fn an_auto_listener_updated_while_failed_over_keeps_the_weights() {
-    let server = ResponseServer::start(vec![]).await;
-    let state = Arc::new(Mutex::new(FakeAlb::default()));
-    let c = Arc::new(test_clients(fake_alb_client(state.clone(), 400)));
-    let ev = request(
-        "Create",
-        "Custom::FargateListenerPort",
-        &server.url,
-        port_props(),
-        None,
-        None,
-    );
-    handle_event(c.clone(), ev, deadline()).await;
-    let arn = server.puts()[0].body["PhysicalResourceId"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    // The failover resource moved the traffic to the app.
-    state
-        .lock()
-        .unwrap()
-        .actions
-        .insert(arn.clone(), vec![weighted(100, 0)]);
-    let mut newer = port_props();
-    newer["SslPolicy"] = json!("");
-    newer["Protocol"] = json!("HTTP");
-    let ev = request(
-        "Update",
-        "Custom::FargateListenerPort",
-        &server.url,
-        newer,
-        Some(&arn),
-        Some(port_props()),
-    );
-    handle_event(c.clone(), ev, deadline()).await;
-    let b = &server.puts()[1].body;
-    assert_eq!(b["Status"], "SUCCESS", "{b}");
-    assert_eq!(b["PhysicalResourceId"], json!(arn));
-    assert_eq!(
-        listener_targets(&state, &arn),
-        vec![(APP_TG.to_string(), 100), (STANDBY_TG.to_string(), 0)]
-    );
-}
-
-#[tokio::test]
-async fn an_auto_rule_updated_while_failed_over_keeps_the_weights() {
-    let server = ResponseServer::start(vec![]).await;
-    let state = Arc::new(Mutex::new(FakeAlb::default()));
-    let c = Arc::new(test_clients(fake_alb_client(state.clone(), 400)));
-    let ev = request(
-        "Create",
-        "Custom::FargateListenerRule",
-        &server.url,
-        rule_props(),
-        None,
-        None,
-    );
-    handle_event(c.clone(), ev, deadline()).await;
-    let arn = server.puts()[0].body["PhysicalResourceId"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    state
-        .lock()
-        .unwrap()
-        .actions
-        .insert(arn.clone(), vec![weighted(0, 100)]);
-    let mut newer = rule_props();
-    newer["Conditions"] =
-        json!([{ "Field": "path-pattern", "PathPatternConfig": { "Values": ["/v2/*"] } }]);
-    let ev = request(
-        "Update",
-        "Custom::FargateListenerRule",
-        &server.url,
-        newer,
-        Some(&arn),
-        Some(rule_props()),
-    );
-    handle_event(c.clone(), ev, deadline()).await;
-    let b = &server.puts()[1].body;
-    assert_eq!(b["Status"], "SUCCESS", "{b}");
-    assert_eq!(
-        listener_targets(&state, &arn),
-        vec![(APP_TG.to_string(), 0), (STANDBY_TG.to_string(), 100)]
-    );
+async fn an_update_in_place_writes_the_forward_only_where_no_failover_holds_it() {
+    let tuple = |tg: &str, w: i32| {
+        TargetGroupTuple::builder()
+            .target_group_arn(tg)
+            .weight(w)
+            .build()
+    };
+    let other = Action::builder()
+        .r#type(ActionTypeEnum::Forward)
+        .forward_config(
+            ForwardActionConfig::builder()
+                .target_groups(tuple("arn:tg/x", 50))
+                .target_groups(tuple("arn:tg/y", 50))
+                .build(),
+        )
+        .build();
+    let app_v2 = json!({ "TargetGroupArn": "arn:tg/app-v2" });
+    let failed_over = vec![(APP_TG.to_string(), 100), (STANDBY_TG.to_string(), 0)];
+    let cases = [
+        (
+            "an auto listener updated while failed over",
+            PORT,
+            port_props(),
+            Some(weighted(100, 0)),
+            json!({ "SslPolicy": "", "Protocol": "HTTP" }),
+            failed_over.clone(),
+        ),
+        (
+            "an auto rule updated while failed over",
+            RULE,
+            rule_props(),
+            Some(weighted(0, 100)),
+            json!({ "Conditions": [{ "Field": "path-pattern", "PathPatternConfig": { "Values": ["/v2/*"] } }] }),
+            vec![(APP_TG.to_string(), 0), (STANDBY_TG.to_string(), 100)],
+        ),
+        (
+            "a new target group without failover",
+            PORT,
+            port_props(),
+            None,
+            app_v2.clone(),
+            vec![("arn:tg/app-v2".to_string(), 1)],
+        ),
+        (
+            "weights over two other target groups",
+            PORT,
+            port_props(),
+            Some(other),
+            json!({}),
+            vec![(APP_TG.to_string(), 1)],
+        ),
+        (
+            "a new target group while failed over",
+            PORT,
+            port_props(),
+            Some(weighted(100, 0)),
+            app_v2,
+            failed_over,
+        ),
+    ];
+    for (what, ty, props, set, change, targets) in cases {
+        let state = Arc::new(Mutex::new(FakeAlb::default()));
+        let c = Arc::new(test_clients(fake_alb_client(state.clone(), 400)));
+        let b = send(&c, "Create", ty, &props, None, None).await;
+        let arn = b["PhysicalResourceId"].as_str().unwrap().to_string();
+        if let Some(action) = set {
+            state
+                .lock()
+                .unwrap()
+                .actions
+                .insert(arn.clone(), vec![action]);
+        }
+        let mut newer = props.clone();
+        for (k, v) in change.as_object().unwrap() {
+            newer[k] = v.clone();
+        }
+        let b = send(&c, "Update", ty, &newer, Some(&arn), Some(props)).await;
+        assert_eq!(b["Status"], "SUCCESS", "{what}: {b}");
+        assert_eq!(b["PhysicalResourceId"], json!(arn), "{what}");
+        if ty == PORT {
+            assert_eq!(b["Data"]["Port"], "8000", "{what}");
+        }
+        assert_eq!(listener_targets(&state, &arn), targets, "{what}");
+    }
 }
 
 // Defect 4 -------------------------------------------------------------------------------
 
 // RestingCount (the service has no DesiredCount of its own) -------------------------------
 
+/// With the alarm not in ALARM, Create and Update scale the service to `RestingCount` (a new
+/// ECS service without DesiredCount starts at 1); without one, to 0 as before. The weights stay
+/// on the standby.
 #[tokio::test]
 async fn create_and_update_apply_the_resting_count_when_the_alarm_is_ok() {
-    // A new ECS service without DesiredCount starts at 1.
-    let w = world(cw::types::StateValue::InsufficientData, 1, weighted(0, 100));
-    let server = ResponseServer::start(vec![]).await;
-    let mut props = failover_props();
-    props["RestingCount"] = json!("2");
-    let ev = request(
-        "Create",
-        "Custom::FargateWeightedFailover",
-        &server.url,
-        props.clone(),
-        None,
-        None,
-    );
-    handle_event(w.clients.clone(), ev, deadline()).await;
-    assert_eq!(server.puts()[0].body["Status"], "SUCCESS");
-    assert_eq!(*w.desired.lock().unwrap(), 2);
-    *w.alarm.lock().unwrap() = cw::types::StateValue::Ok;
-    let mut newer = props.clone();
-    newer["RestingCount"] = json!("3");
-    let ev = request(
-        "Update",
-        "Custom::FargateWeightedFailover",
-        &server.url,
-        newer,
-        Some("UsersAutoListener-weighted-failover"),
-        Some(props),
-    );
-    handle_event(w.clients.clone(), ev, deadline()).await;
-    assert_eq!(server.puts()[1].body["Status"], "SUCCESS");
-    assert_eq!(*w.desired.lock().unwrap(), 3);
-    assert_eq!(
-        listener_targets(&w.alb, LISTENER_ARN),
-        vec![(APP_TG.to_string(), 0), (STANDBY_TG.to_string(), 100)]
-    );
-}
-
-#[tokio::test]
-async fn without_a_resting_count_create_scales_down_to_zero_as_before() {
-    let w = world(cw::types::StateValue::Ok, 1, weighted(0, 100));
-    let server = ResponseServer::start(vec![]).await;
-    let mut props = failover_props();
-    props.as_object_mut().unwrap().remove("RestingCount");
-    let ev = request(
-        "Create",
-        "Custom::FargateWeightedFailover",
-        &server.url,
-        props,
-        None,
-        None,
-    );
-    handle_event(w.clients.clone(), ev, deadline()).await;
-    assert_eq!(server.puts()[0].body["Status"], "SUCCESS");
-    assert_eq!(*w.desired.lock().unwrap(), 0);
+    let standby = vec![(APP_TG.to_string(), 0), (STANDBY_TG.to_string(), 100)];
+    for (resting, alarm, updated, desired) in [
+        (
+            Some("2"),
+            cw::types::StateValue::InsufficientData,
+            Some("3"),
+            [2, 3],
+        ),
+        (None, cw::types::StateValue::Ok, None, [0, 0]),
+    ] {
+        let w = world(alarm, 1, weighted(0, 100));
+        let mut props = failover_props();
+        match resting {
+            Some(n) => props["RestingCount"] = json!(n),
+            None => drop(props.as_object_mut().unwrap().remove("RestingCount")),
+        }
+        let b = send(&w.clients, "Create", FAILOVER, &props, None, None).await;
+        assert_eq!(b["Status"], "SUCCESS", "{resting:?}: {b}");
+        assert_eq!(
+            *w.desired.lock().unwrap(),
+            desired[0],
+            "{resting:?}: after Create"
+        );
+        let Some(n) = updated else { continue };
+        *w.alarm.lock().unwrap() = cw::types::StateValue::Ok;
+        let mut newer = props.clone();
+        newer["RestingCount"] = json!(n);
+        let physical = Some("UsersAutoListener-weighted-failover");
+        let b = send(
+            &w.clients,
+            "Update",
+            FAILOVER,
+            &newer,
+            physical,
+            Some(props),
+        )
+        .await;
+        assert_eq!(b["Status"], "SUCCESS", "{resting:?}: {b}");
+        assert_eq!(
+            *w.desired.lock().unwrap(),
+            desired[1],
+            "{resting:?}: after Update"
+        );
+        assert_eq!(listener_targets(&w.alb, LISTENER_ARN), standby);
+    }
 }
 
 // Defect 5 -------------------------------------------------------------------------------
@@ -439,96 +450,68 @@ fn a_multi_byte_physical_id_gives_a_body_within_4096_bytes() {
 
 // Defect 8 -------------------------------------------------------------------------------
 
+/// ELBv2's quotas as the account has them: the rule quota counts every rule of the ALB (60
+/// here and 40 on its other listeners reach the default of 100), and raised quotas are used.
 #[tokio::test]
 async fn quotas_are_elbv2s_own_and_the_rule_quota_counts_the_whole_alb() {
-    let server = ResponseServer::start(vec![]).await;
-    // 100 rules on this listener, with the account's rule quota raised to 200.
-    let state = Arc::new(Mutex::new(FakeAlb {
-        rule_quota: Some(200),
-        ..Default::default()
-    }));
-    state
-        .lock()
-        .unwrap()
-        .rules
-        .extend((1..=100).map(|p| (p, format!("r{p}"))));
-    let mut props = rule_props();
-    props["PriorityRange"] = json!("1-50000");
-    let ev = request(
-        "Create",
-        "Custom::FargateListenerRule",
-        &server.url,
-        props.clone(),
-        None,
-        None,
-    );
-    handle_event(
-        Arc::new(test_clients(fake_alb_client(state.clone(), 400))),
-        ev,
-        deadline(),
-    )
-    .await;
-    let b = &server.puts()[0].body;
-    assert_eq!(b["Status"], "SUCCESS", "{b}");
-    assert_eq!(b["Data"]["Priority"], "101");
-
-    // 60 rules here and 40 on the ALB's other listeners: the default quota of 100 is reached.
-    let state = Arc::new(Mutex::new(FakeAlb {
-        other_rules: 40,
-        ..Default::default()
-    }));
-    state
-        .lock()
-        .unwrap()
-        .rules
-        .extend((1..=60).map(|p| (p, format!("r{p}"))));
-    let ev = request(
-        "Create",
-        "Custom::FargateListenerRule",
-        &server.url,
-        props,
-        None,
-        None,
-    );
-    handle_event(
-        Arc::new(test_clients(fake_alb_client(state.clone(), 400))),
-        ev,
-        deadline(),
-    )
-    .await;
-    let b = &server.puts()[1].body;
-    assert_eq!(b["Status"], "FAILED");
-    let reason = b["Reason"].as_str().unwrap();
-    assert!(reason.contains("load balancer"), "{reason}");
-    assert!(reason.contains("TooManyRules"), "{reason}");
-
-    // 50 listeners with the listener quota raised to 60.
-    let state = Arc::new(Mutex::new(FakeAlb {
-        listener_quota: Some(60),
-        ..Default::default()
-    }));
-    state
-        .lock()
-        .unwrap()
-        .listeners
-        .extend((0..50).map(|i| (100 + i, format!("l{i}"))));
-    let ev = request(
-        "Create",
-        "Custom::FargateListenerPort",
-        &server.url,
-        port_props(),
-        None,
-        None,
-    );
-    handle_event(
-        Arc::new(test_clients(fake_alb_client(state.clone(), 400))),
-        ev,
-        deadline(),
-    )
-    .await;
-    let b = &server.puts()[2].body;
-    assert_eq!(b["Status"], "SUCCESS", "{b}");
-    assert_eq!(b["Data"]["Port"], "8000");
+    let mut wide = rule_props();
+    wide["PriorityRange"] = json!("1-50000");
+    let rules = |n: i32| (1..=n).map(|p| (p, format!("r{p}"))).collect::<Vec<_>>();
+    let cases = [
+        (
+            "100 rules here, rule quota raised to 200",
+            FakeAlb {
+                rule_quota: Some(200),
+                rules: rules(100),
+                ..Default::default()
+            },
+            RULE,
+            wide.clone(),
+            Ok(("Priority", "101")),
+        ),
+        (
+            "60 rules here and 40 on the ALB's other listeners",
+            FakeAlb {
+                other_rules: 40,
+                rules: rules(60),
+                ..Default::default()
+            },
+            RULE,
+            wide,
+            Err(["load balancer", "TooManyRules"]),
+        ),
+        (
+            "50 listeners, listener quota raised to 60",
+            FakeAlb {
+                listener_quota: Some(60),
+                listeners: (0..50).map(|i| (100 + i, format!("l{i}"))).collect(),
+                ..Default::default()
+            },
+            PORT,
+            port_props(),
+            Ok(("Port", "8000")),
+        ),
+    ];
+    for (what, alb, ty, props, expected) in cases {
+        let c = Arc::new(test_clients(fake_alb_client(
+            Arc::new(Mutex::new(alb)),
+            400,
+        )));
+        let b = send(&c, "Create", ty, &props, None, None).await;
+        match expected {
+            Ok((k, v)) => {
+                assert_eq!(b["Status"], "SUCCESS", "{what}: {b}");
+                assert_eq!(b["Data"][k], v, "{what}");
+            }
+            Err(parts) => {
+                assert_eq!(b["Status"], "FAILED", "{what}: {b}");
+                let reason = b["Reason"].as_str().unwrap();
+                for p in parts {
+                    assert!(reason.contains(p), "{what}: {reason}");
+                }
+            }
+        }
+    }
 }
 
 #[test]
@@ -561,37 +544,16 @@ fn deadlines_saturate_instead_of_panicking() {
     assert_eq!(d - by, Duration::from_secs(10));
     let mut props = port_props();
     props["ServiceTimeout"] = json!("300");
-    let req = req_of(request(
-        "Create",
-        "Custom::FargateListenerPort",
-        "http://x",
-        props.clone(),
-        None,
-        None,
-    ));
+    let req = port_create(&props);
     assert_eq!(service_timeout(&req), Some(Duration::from_secs(300)));
     // The invocation keeps the macro's 60 s of delivery slack back (half of a short timeout).
     assert_eq!(service_budget(&req), Some(Duration::from_secs(240)));
     props["ServiceTimeout"] = json!("30");
-    let short = req_of(request(
-        "Create",
-        "Custom::FargateListenerPort",
-        "http://x",
-        props.clone(),
-        None,
-        None,
-    ));
+    let short = port_create(&props);
     assert_eq!(service_budget(&short), Some(Duration::from_secs(15)));
     for bad in ["0", "3601", "soon"] {
         props["ServiceTimeout"] = json!(bad);
-        let req = req_of(request(
-            "Create",
-            "Custom::FargateListenerPort",
-            "http://x",
-            props.clone(),
-            None,
-            None,
-        ));
+        let req = port_create(&props);
         assert_eq!(service_timeout(&req), None, "{bad}");
     }
 }
@@ -605,14 +567,7 @@ fn the_body_limit_is_exact_and_cuts_on_character_boundaries() {
     assert_eq!(prefix_bytes("héllo", 3), "hé");
     assert_eq!(prefix_bytes("héllo", 6), "héllo");
     assert_eq!(prefix_bytes("", 0), "");
-    let req = req_of(request(
-        "Create",
-        "Custom::FargateListenerPort",
-        "http://x",
-        port_props(),
-        None,
-        None,
-    ));
+    let req = port_create(&port_props());
     // A body of exactly 4096 bytes keeps its attributes.
     let base = body(&req, &Ok(Outcome::new("id").with("K", ""))).len();
     let exact = body(
@@ -647,172 +602,17 @@ fn the_body_limit_is_exact_and_cuts_on_character_boundaries() {
 
 #[tokio::test]
 async fn a_claim_re_reads_what_is_taken_after_ten_lost_races() {
-    let server = ResponseServer::start(vec![]).await;
     // The first read shows an empty ALB, but 15 ports are taken by other stacks' listeners.
     let state = Arc::new(Mutex::new(FakeAlb {
         stale_reads: 1,
+        listeners: (0..15).map(|i| (8000 + i, format!("other-{i}"))).collect(),
         ..Default::default()
     }));
-    state
-        .lock()
-        .unwrap()
-        .listeners
-        .extend((0..15).map(|i| (8000 + i, format!("other-{i}"))));
     let c = Arc::new(test_clients(fake_alb_client(state.clone(), 400)));
-    let ev = request(
-        "Create",
-        "Custom::FargateListenerPort",
-        &server.url,
-        port_props(),
-        None,
-        None,
-    );
-    handle_event(c, ev, deadline()).await;
-    let b = &server.puts()[0].body;
+    let b = send(&c, "Create", PORT, &port_props(), None, None).await;
     assert_eq!(b["Status"], "SUCCESS", "{b}");
     assert_eq!(b["Data"]["Port"], "8015");
     // 10 lost races (8000-8009), one re-read, then straight to the first free port.
     assert_eq!(calls(&state, "DescribeListeners"), 2);
     assert_eq!(calls(&state, "CreateListener"), 11);
-}
-
-#[tokio::test]
-async fn an_update_in_place_without_failover_forwards_to_the_new_target_group() {
-    let server = ResponseServer::start(vec![]).await;
-    let state = Arc::new(Mutex::new(FakeAlb::default()));
-    let c = Arc::new(test_clients(fake_alb_client(state.clone(), 400)));
-    let ev = request(
-        "Create",
-        "Custom::FargateListenerPort",
-        &server.url,
-        port_props(),
-        None,
-        None,
-    );
-    handle_event(c.clone(), ev, deadline()).await;
-    let arn = server.puts()[0].body["PhysicalResourceId"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let mut newer = port_props();
-    newer["TargetGroupArn"] = json!("arn:tg/app-v2");
-    let ev = request(
-        "Update",
-        "Custom::FargateListenerPort",
-        &server.url,
-        newer,
-        Some(&arn),
-        Some(port_props()),
-    );
-    handle_event(c.clone(), ev, deadline()).await;
-    let b = &server.puts()[1].body;
-    assert_eq!(b["PhysicalResourceId"], json!(arn));
-    assert_eq!(b["Data"]["Port"], "8000");
-    assert_eq!(
-        listener_targets(&state, &arn),
-        vec![("arn:tg/app-v2".to_string(), 1)]
-    );
-}
-
-#[tokio::test]
-async fn an_update_in_place_replaces_a_weighted_forward_that_is_not_over_its_target_group() {
-    // Weights over two other target groups are not a failover of this App's: the port
-    // resource owns the forward and writes its own.
-    let server = ResponseServer::start(vec![]).await;
-    let state = Arc::new(Mutex::new(FakeAlb::default()));
-    let c = Arc::new(test_clients(fake_alb_client(state.clone(), 400)));
-    let ev = request(
-        "Create",
-        "Custom::FargateListenerPort",
-        &server.url,
-        port_props(),
-        None,
-        None,
-    );
-    handle_event(c.clone(), ev, deadline()).await;
-    let arn = server.puts()[0].body["PhysicalResourceId"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let other = Action::builder()
-        .r#type(ActionTypeEnum::Forward)
-        .forward_config(
-            ForwardActionConfig::builder()
-                .target_groups(
-                    TargetGroupTuple::builder()
-                        .target_group_arn("arn:tg/x")
-                        .weight(50)
-                        .build(),
-                )
-                .target_groups(
-                    TargetGroupTuple::builder()
-                        .target_group_arn("arn:tg/y")
-                        .weight(50)
-                        .build(),
-                )
-                .build(),
-        )
-        .build();
-    state
-        .lock()
-        .unwrap()
-        .actions
-        .insert(arn.clone(), vec![other]);
-    let ev = request(
-        "Update",
-        "Custom::FargateListenerPort",
-        &server.url,
-        port_props(),
-        Some(&arn),
-        Some(port_props()),
-    );
-    handle_event(c.clone(), ev, deadline()).await;
-    assert_eq!(server.puts()[1].body["Status"], "SUCCESS");
-    assert_eq!(
-        listener_targets(&state, &arn),
-        vec![(APP_TG.to_string(), 1)]
-    );
-}
-
-#[tokio::test]
-async fn a_new_target_group_while_failed_over_leaves_the_weights_to_the_failover_resource() {
-    // The App's target group is replaced: the failover resource's own Update rewrites the
-    // weights with the new group; the port resource must not send all traffic to it first.
-    let server = ResponseServer::start(vec![]).await;
-    let state = Arc::new(Mutex::new(FakeAlb::default()));
-    let c = Arc::new(test_clients(fake_alb_client(state.clone(), 400)));
-    let ev = request(
-        "Create",
-        "Custom::FargateListenerPort",
-        &server.url,
-        port_props(),
-        None,
-        None,
-    );
-    handle_event(c.clone(), ev, deadline()).await;
-    let arn = server.puts()[0].body["PhysicalResourceId"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    state
-        .lock()
-        .unwrap()
-        .actions
-        .insert(arn.clone(), vec![weighted(100, 0)]);
-    let mut newer = port_props();
-    newer["TargetGroupArn"] = json!("arn:tg/app-v2");
-    let ev = request(
-        "Update",
-        "Custom::FargateListenerPort",
-        &server.url,
-        newer,
-        Some(&arn),
-        Some(port_props()),
-    );
-    handle_event(c.clone(), ev, deadline()).await;
-    assert_eq!(server.puts()[1].body["Status"], "SUCCESS");
-    assert_eq!(
-        listener_targets(&state, &arn),
-        vec![(APP_TG.to_string(), 100), (STANDBY_TG.to_string(), 0)]
-    );
 }

@@ -123,23 +123,38 @@ fn gate(url: &str, response: &str, extra: Value) -> Value {
     ev
 }
 
+/// `ev` as an Update of the gate with unchanged properties (what a rollback sends).
+fn update(mut ev: Value) -> Value {
+    ev["RequestType"] = json!("Update");
+    ev["PhysicalResourceId"] = json!("UsersLoadTestGate-load-test-gate");
+    ev["OldResourceProperties"] = ev["ResourceProperties"].clone();
+    ev
+}
+
+/// DescribeServices: the new revision steady with `n` tasks, as often as asked.
+fn steady_rule(n: i32) -> Rule {
+    mock!(ecs::Client::describe_services).then_output(steady(n))
+}
+
+/// Clients of a stack in UPDATE_IN_PROGRESS whose service answers `ecs`.
+fn updating(ecs: &Rule, lambda: &[&Rule]) -> Arc<Clients> {
+    clients(
+        &[&stack(cfn::types::StackStatus::UpdateInProgress)],
+        &[ecs],
+        lambda,
+    )
+}
+
+/// Requests the local target has received.
+fn sent(target: &fargate_loadtest::target::TargetServer) -> u64 {
+    target.requests.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_healthy_deployment_passes_with_its_figures_as_attributes() {
     let target = start(Behaviour::default(), 0).await.unwrap();
-    let server = ResponseServer::start(vec![]).await;
-    let steady = mock!(ecs::Client::describe_services).then_output(steady(2));
-    let c = clients(
-        &[&stack(cfn::types::StackStatus::UpdateInProgress)],
-        &[&steady],
-        &[],
-    );
-    handle_event(
-        c,
-        gate(&target.url("/stress-test"), &server.url, json!({})),
-        Instant::now() + Duration::from_secs(60),
-    )
-    .await;
-    let b = &server.puts()[0].body;
+    let c = updating(&steady_rule(2), &[]);
+    let b = answer(c, 60, |r| gate(&target.url("/stress-test"), r, json!({}))).await;
     assert_eq!(b["Status"], "SUCCESS", "{b}");
     assert_eq!(b["PhysicalResourceId"], "UsersLoadTestGate-load-test-gate");
     assert_eq!(b["Data"]["Requests"], "50");
@@ -150,355 +165,248 @@ async fn a_healthy_deployment_passes_with_its_figures_as_attributes() {
             "{k}: {b}"
         );
     }
-    assert_eq!(
-        target.requests.load(std::sync::atomic::Ordering::Relaxed),
-        51,
-        "one warm-up request, then 50"
-    );
+    assert_eq!(sent(&target), 51, "one warm-up request, then 50");
 }
 
-/// A gate given no thresholds still protects: the engine's defaults (errors at most 1%, at
-/// least 95% of the asked requests completed) apply, so a revision answering 500 to every
-/// other request (it passes the warm-up, which waits for one 200) fails the stack.
+/// Figures that miss a threshold fail the stack with the figures as the reason:
+/// - a gate given no thresholds still protects: the engine's defaults (errors at most 1%, at
+///   least 95% of the asked requests completed) apply, so a revision answering 500 to every
+///   other request (it passes the warm-up, which waits for one 200) fails;
+/// - a slow revision (40 ms a request, one error in ten) misses a 10 ms p99 and 1% of errors.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_gate_without_thresholds_fails_a_deployment_that_answers_500_half_the_time() {
-    let target = start(
-        Behaviour {
-            error_every: Some(2),
-            ..Default::default()
-        },
-        0,
-    )
-    .await
-    .unwrap();
-    let server = ResponseServer::start(vec![]).await;
-    let steady = mock!(ecs::Client::describe_services).then_output(steady(1));
-    let c = clients(
-        &[&stack(cfn::types::StackStatus::CreateInProgress)],
-        &[&steady],
-        &[],
-    );
-    let mut ev = gate(&target.url("/"), &server.url, json!({}));
-    ev["ResourceProperties"]
-        .as_object_mut()
-        .unwrap()
-        .remove("Thresholds");
-    handle_event(c, ev, Instant::now() + Duration::from_secs(60)).await;
-    let b = &server.puts()[0].body;
-    assert_eq!(b["Status"], "FAILED", "{b}");
-    let reason = b["Reason"].as_str().unwrap();
-    assert!(reason.contains("errors 50.0% > 1.0%"), "{reason}");
-}
-
-/// Seconds given as a huge number are refused naming the property, not multiplied into an
-/// overflow (a panic in a debug build, a wrapped duration in a release one).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_duration_too_large_to_count_in_milliseconds_is_refused() {
-    for prop in ["Duration", "WarmUp"] {
-        let server = ResponseServer::start(vec![]).await;
-        let c = clients(&[], &[], &[]);
-        let ev = gate(
-            "http://127.0.0.1:9/",
-            &server.url,
-            json!({ prop: u64::MAX.to_string() }),
+async fn a_deployment_missing_a_threshold_fails_the_stack_with_the_reason() {
+    type Check = fn(&str) -> bool;
+    let cases: [(&str, Behaviour, Value, Check); 2] = [
+        (
+            "no thresholds, 500 every other request",
+            Behaviour {
+                error_every: Some(2),
+                ..Default::default()
+            },
+            json!({ "Thresholds": null }),
+            |reason| reason.contains("errors 50.0% > 1.0%"),
+        ),
+        (
+            "40 ms a request, one in ten failing",
+            Behaviour {
+                delay: Duration::from_millis(40),
+                error_every: Some(10),
+                ..Default::default()
+            },
+            json!({ "Thresholds": { "P99Ms": "10", "MaxErrorRate": "0.01" } }),
+            |reason| {
+                let p99: f64 = reason
+                    .trim_start_matches("load test failed: p99 ")
+                    .split(' ')
+                    .next()
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+                p99 >= 40.0
+                    && reason
+                        .ends_with(" ms > 10.0 ms, errors 10.0% > 1.0% at 50 rps; 10.0% errors")
+            },
+        ),
+    ];
+    for (what, behaviour, extra, check) in cases {
+        let target = start(behaviour, 0).await.unwrap();
+        let c = clients(
+            &[&stack(cfn::types::StackStatus::CreateInProgress)],
+            &[&steady_rule(1)],
+            &[],
         );
-        handle_event(c, ev, Instant::now() + Duration::from_secs(60)).await;
-        let b = &server.puts()[0].body;
-        assert_eq!(b["Status"], "FAILED", "{b}");
+        let b = answer(c, 60, |r| {
+            let mut ev = gate(&target.url("/"), r, json!({}));
+            for (k, v) in extra.as_object().unwrap() {
+                match v {
+                    Value::Null => ev["ResourceProperties"].as_object_mut().unwrap().remove(k),
+                    _ => ev["ResourceProperties"]
+                        .as_object_mut()
+                        .unwrap()
+                        .insert(k.clone(), v.clone()),
+                };
+            }
+            ev
+        })
+        .await;
+        assert_eq!(b["Status"], "FAILED", "{what}: {b}");
         let reason = b["Reason"].as_str().unwrap();
-        assert!(
-            reason.contains(prop) && !reason.contains("panic"),
-            "{reason}"
-        );
+        assert!(check(reason), "{what}: {reason}");
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_slow_deployment_fails_the_stack_with_the_reason() {
-    let target = start(
-        Behaviour {
-            delay: Duration::from_millis(40),
-            error_every: Some(10),
-            ..Default::default()
-        },
-        0,
-    )
-    .await
-    .unwrap();
-    let server = ResponseServer::start(vec![]).await;
-    let steady = mock!(ecs::Client::describe_services).then_output(steady(1));
-    let c = clients(
-        &[&stack(cfn::types::StackStatus::CreateInProgress)],
-        &[&steady],
-        &[],
-    );
-    handle_event(
-        c,
-        gate(
-            &target.url("/"),
-            &server.url,
-            json!({ "Thresholds": { "P99Ms": "10", "MaxErrorRate": "0.01" } }),
+/// Properties the gate cannot use are refused naming the property, before anything is read or
+/// sent. Seconds given as a huge number are refused, not multiplied into an overflow (a panic
+/// in a debug build, a wrapped duration in a release one).
+#[tokio::test]
+async fn bad_properties_are_refused_naming_the_property() {
+    let huge = u64::MAX.to_string();
+    let cases = [
+        ("http://127.0.0.1:9/", json!({ "Duration": huge }), "Duration"),
+        ("http://127.0.0.1:9/", json!({ "WarmUp": huge }), "WarmUp"),
+        (
+            "http://127.0.0.1:1/",
+            json!({ "RoutingHeader": { "Name": "X FargateApp", "Value": ROUTE } }),
+            "property RoutingHeader: Name 'X FargateApp' is not an HTTP header name",
         ),
-        Instant::now() + Duration::from_secs(60),
-    )
-    .await;
-    let b = &server.puts()[0].body;
-    assert_eq!(b["Status"], "FAILED");
-    let reason = b["Reason"].as_str().unwrap();
-    let p99: f64 = reason
-        .trim_start_matches("load test failed: p99 ")
-        .split(' ')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert!(p99 >= 40.0, "{reason}");
-    assert!(
-        reason.ends_with(" ms > 10.0 ms, errors 10.0% > 1.0% at 50 rps; 10.0% errors"),
-        "{reason}"
-    );
+        (
+            "http://127.0.0.1:1/",
+            json!({ "RoutingHeader": { "Name": "X-FargateApp-Gate" } }),
+            "property RoutingHeader: give Name and Value",
+        ),
+        (
+            "http://127.0.0.1:1/",
+            json!({ "RoutingHeader": { "Name": "X-FargateApp-Gate", "Value": ROUTE },
+                    "Headers": { "x-fargateapp-gate": "mine" } }),
+            "property Headers: x-fargateapp-gate is the gate's RoutingHeader; remove it from Headers",
+        ),
+        (
+            "https://127.0.0.1:1/",
+            json!({ "Host": "app example.test" }),
+            "property Host: 'app example.test' is not a host name",
+        ),
+    ];
+    for (url, extra, reason) in cases {
+        let b = answer(clients(&[], &[], &[]), 10, |r| gate(url, r, extra.clone())).await;
+        assert_eq!(b["Status"], "FAILED", "{extra}: {b}");
+        let got = b["Reason"].as_str().unwrap();
+        // A bare property name: the reason names it (and no panic); a sentence: it is the reason.
+        if reason.contains(' ') {
+            assert_eq!(got, reason);
+        } else {
+            assert!(got.contains(reason) && !got.contains("panic"), "{got}");
+        }
+    }
 }
 
+/// ECS speaks JSON 1.1 (Lambda too): the error code is `__type`.
+fn json_error(t: &str, m: &str) -> String {
+    format!(r#"{{"__type":"{t}","message":"{m}"}}"#)
+}
+
+/// The gate measures the new revision only once ECS has deployed it (rolling-update
+/// controller, API_Deployment.html above), within the time it has; no load is sent before:
+/// - a rollout still IN_PROGRESS is polled until steady, or given up in bounds;
+/// - a service still on the old task definition (CloudFormation's update not yet reflected, or
+///   ECS back on the old revision) is waited for (today's gate took "one deployment, running
+///   == desired" for the new revision and measured the old code);
+/// - a throttled DescribeServices (past the SDK's own three attempts) is polled again rather
+///   than failing the deployment; a denial fails at once with ECS's words;
+/// - a rollout the deployment circuit breaker marked FAILED will never complete: said at once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_rollback_skips_the_gate_without_sending_load() {
+async fn the_gate_waits_for_the_new_revision_and_gives_up_in_bounds() {
+    let rolling = || service_of(vec![primary(TD, "IN_PROGRESS", 1, 2), older(OLD_TD, 1)]);
+    let old = || service_of(vec![primary(OLD_TD, "COMPLETED", 2, 2)]);
+    let services = || mock!(ecs::Client::describe_services).sequence();
+    // What, DescribeServices, properties, seconds left, status, reason, DescribeServices calls.
+    #[allow(clippy::type_complexity)]
+    let cases: Vec<(&str, Rule, Value, u64, &str, Option<&str>, Option<usize>)> = vec![
+        (
+            "rolling out three times, then steady",
+            services().output(rolling()).times(3).output(steady(2)).build(),
+            json!({}),
+            60,
+            "SUCCESS",
+            None,
+            Some(4),
+        ),
+        (
+            "rolling out for ever",
+            services().output(rolling()).repeatedly().build(),
+            json!({ "WarmUp": "0" }),
+            10,
+            "FAILED",
+            Some("service users did not finish deploying users:7 in time: its rollout is IN_PROGRESS (1 of 2 tasks running)"),
+            None,
+        ),
+        (
+            "old revision twice, rolling out, old tasks draining, then steady",
+            services()
+                .output(old())
+                .times(2)
+                .output(service_of(vec![primary(TD, "IN_PROGRESS", 0, 2), older(OLD_TD, 2)]))
+                .output(service_of(vec![primary(TD, "COMPLETED", 2, 2), older(OLD_TD, 1)]))
+                .output(steady(2))
+                .build(),
+            json!({ "WarmUp": "0" }),
+            60,
+            "SUCCESS",
+            None,
+            Some(5),
+        ),
+        (
+            "the old revision for ever",
+            services().output(old()).repeatedly().build(),
+            json!({ "WarmUp": "0" }),
+            8,
+            "FAILED",
+            Some("service users did not finish deploying users:7 in time: its primary deployment runs users:6"),
+            None,
+        ),
+        (
+            "throttled four times, then steady",
+            services()
+                .http_status(400, Some(json_error("ThrottlingException", "Rate exceeded")))
+                .times(4)
+                .output(steady(1))
+                .build(),
+            json!({ "WarmUp": "0" }),
+            60,
+            "SUCCESS",
+            None,
+            Some(5),
+        ),
+        (
+            "denied",
+            services()
+                .http_status(
+                    400,
+                    Some(json_error(
+                        "AccessDeniedException",
+                        "not authorized to perform: ecs:DescribeServices",
+                    )),
+                )
+                .repeatedly()
+                .build(),
+            json!({ "WarmUp": "0" }),
+            60,
+            "FAILED",
+            Some("DescribeServices failed: AccessDeniedException: not authorized to perform: ecs:DescribeServices"),
+            Some(1),
+        ),
+        (
+            "the circuit breaker failed the rollout",
+            services()
+                .output(service_of(vec![primary(TD, "FAILED", 0, 2), older(OLD_TD, 2)]))
+                .repeatedly()
+                .build(),
+            json!({}),
+            60,
+            "FAILED",
+            Some("the deployment of users:7 to service users FAILED: ECS deployment circuit breaker: tasks failed to start."),
+            Some(1),
+        ),
+    ];
     let target = start(Behaviour::default(), 0).await.unwrap();
-    let server = ResponseServer::start(vec![]).await;
-    let c = clients(
-        &[&stack(cfn::types::StackStatus::UpdateRollbackInProgress)],
-        &[],
-        &[],
-    );
-    let mut ev = gate(&target.url("/"), &server.url, json!({}));
-    ev["RequestType"] = json!("Update");
-    ev["PhysicalResourceId"] = json!("UsersLoadTestGate-load-test-gate");
-    ev["OldResourceProperties"] = ev["ResourceProperties"].clone();
-    handle_event(c, ev, Instant::now() + Duration::from_secs(30)).await;
-    let b = &server.puts()[0].body;
-    assert_eq!(b["Status"], "SUCCESS");
-    assert_eq!(
-        b["Data"]["Skipped"],
-        "the stack is rolling back (UPDATE_ROLLBACK_IN_PROGRESS)"
-    );
-    assert_eq!(
-        target.requests.load(std::sync::atomic::Ordering::Relaxed),
-        0
-    );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_deployment_still_rolling_out_is_waited_for_and_given_up_in_bounds() {
-    let target = start(Behaviour::default(), 0).await.unwrap();
-    let server = ResponseServer::start(vec![]).await;
-    let rolling = mock!(ecs::Client::describe_services)
-        .sequence()
-        .output(service_of(vec![
-            primary(TD, "IN_PROGRESS", 1, 2),
-            older(OLD_TD, 1),
-        ]))
-        .times(3)
-        .output(steady(2))
-        .build();
-    let c = clients(
-        &[&stack(cfn::types::StackStatus::UpdateInProgress)],
-        &[&rolling],
-        &[],
-    );
-    handle_event(
-        c,
-        gate(&target.url("/"), &server.url, json!({})),
-        Instant::now() + Duration::from_secs(60),
-    )
-    .await;
-    assert_eq!(server.puts()[0].body["Status"], "SUCCESS");
-    assert_eq!(rolling.num_calls(), 4);
-
-    let never = mock!(ecs::Client::describe_services)
-        .sequence()
-        .output(service_of(vec![
-            primary(TD, "IN_PROGRESS", 1, 2),
-            older(OLD_TD, 1),
-        ]))
-        .repeatedly()
-        .build();
-    let c = clients(
-        &[&stack(cfn::types::StackStatus::UpdateInProgress)],
-        &[&never],
-        &[],
-    );
-    let before = target.requests.load(std::sync::atomic::Ordering::Relaxed);
-    handle_event(
-        c,
-        gate(&target.url("/"), &server.url, json!({ "WarmUp": "0" })),
-        Instant::now() + Duration::from_secs(10),
-    )
-    .await;
-    let b = &server.puts()[1].body;
-    assert_eq!(b["Status"], "FAILED");
-    assert_eq!(
-        b["Reason"],
-        "service users did not finish deploying users:7 in time: its rollout is IN_PROGRESS (1 of 2 tasks running)"
-    );
-    assert_eq!(
-        target.requests.load(std::sync::atomic::Ordering::Relaxed),
-        before,
-        "no load is sent to a revision that is not deployed"
-    );
-}
-
-/// Today's gate took "one deployment, running == desired" for the new revision: a service still
-/// on the old task definition (CloudFormation's update not yet reflected, or ECS back on the old
-/// revision) passed, measuring the old code.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_deployment_of_another_task_definition_is_waited_for() {
-    let target = start(Behaviour::default(), 0).await.unwrap();
-    let server = ResponseServer::start(vec![]).await;
-    let ecs_rule = mock!(ecs::Client::describe_services)
-        .sequence()
-        .output(service_of(vec![primary(OLD_TD, "COMPLETED", 2, 2)]))
-        .times(2)
-        .output(service_of(vec![
-            primary(TD, "IN_PROGRESS", 0, 2),
-            older(OLD_TD, 2),
-        ]))
-        .output(service_of(vec![
-            primary(TD, "COMPLETED", 2, 2),
-            older(OLD_TD, 1),
-        ]))
-        .output(steady(2))
-        .build();
-    let c = clients(
-        &[&stack(cfn::types::StackStatus::UpdateInProgress)],
-        &[&ecs_rule],
-        &[],
-    );
-    handle_event(
-        c,
-        gate(&target.url("/"), &server.url, json!({ "WarmUp": "0" })),
-        Instant::now() + Duration::from_secs(60),
-    )
-    .await;
-    let b = &server.puts()[0].body;
-    assert_eq!(b["Status"], "SUCCESS", "{b}");
-    assert_eq!(
-        ecs_rule.num_calls(),
-        5,
-        "old revision twice, rolling out, old tasks draining, then steady"
-    );
-
-    let old_forever = mock!(ecs::Client::describe_services)
-        .sequence()
-        .output(service_of(vec![primary(OLD_TD, "COMPLETED", 2, 2)]))
-        .repeatedly()
-        .build();
-    let c = clients(
-        &[&stack(cfn::types::StackStatus::UpdateInProgress)],
-        &[&old_forever],
-        &[],
-    );
-    handle_event(
-        c,
-        gate(&target.url("/"), &server.url, json!({ "WarmUp": "0" })),
-        Instant::now() + Duration::from_secs(8),
-    )
-    .await;
-    let b = &server.puts()[1].body;
-    assert_eq!(b["Status"], "FAILED");
-    assert_eq!(
-        b["Reason"],
-        "service users did not finish deploying users:7 in time: its primary deployment runs users:6"
-    );
-}
-
-/// A throttled DescribeServices (past the SDK's own three attempts) is polled again rather
-/// than failing the deployment; a denial fails at once with ECS's words.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_throttled_service_read_is_polled_again_and_a_denial_fails_at_once() {
-    // ECS speaks JSON 1.1: the error code is `__type`.
-    let ecs_error = |t: &str, m: &str| format!(r#"{{"__type":"{t}","message":"{m}"}}"#);
-    let target = start(Behaviour::default(), 0).await.unwrap();
-    let server = ResponseServer::start(vec![]).await;
-    let throttled = mock!(ecs::Client::describe_services)
-        .sequence()
-        .http_status(400, Some(ecs_error("ThrottlingException", "Rate exceeded")))
-        .times(4)
-        .output(steady(1))
-        .build();
-    let c = clients(
-        &[&stack(cfn::types::StackStatus::UpdateInProgress)],
-        &[&throttled],
-        &[],
-    );
-    handle_event(
-        c,
-        gate(&target.url("/"), &server.url, json!({ "WarmUp": "0" })),
-        Instant::now() + Duration::from_secs(60),
-    )
-    .await;
-    let b = &server.puts()[0].body;
-    assert_eq!(b["Status"], "SUCCESS", "{b}");
-    assert_eq!(throttled.num_calls(), 5);
-
-    let denied = mock!(ecs::Client::describe_services)
-        .sequence()
-        .http_status(
-            400,
-            Some(ecs_error(
-                "AccessDeniedException",
-                "not authorized to perform: ecs:DescribeServices",
-            )),
-        )
-        .repeatedly()
-        .build();
-    let c = clients(
-        &[&stack(cfn::types::StackStatus::UpdateInProgress)],
-        &[&denied],
-        &[],
-    );
-    handle_event(
-        c,
-        gate(&target.url("/"), &server.url, json!({ "WarmUp": "0" })),
-        Instant::now() + Duration::from_secs(60),
-    )
-    .await;
-    let b = &server.puts()[1].body;
-    assert_eq!(b["Status"], "FAILED");
-    assert_eq!(
-        b["Reason"],
-        "DescribeServices failed: AccessDeniedException: not authorized to perform: ecs:DescribeServices"
-    );
-    assert_eq!(denied.num_calls(), 1);
-}
-
-/// A rollout the deployment circuit breaker marked FAILED will never complete: say so at once.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failed_rollout_fails_the_gate_at_once() {
-    let server = ResponseServer::start(vec![]).await;
-    let failed = mock!(ecs::Client::describe_services)
-        .sequence()
-        .output(service_of(vec![
-            primary(TD, "FAILED", 0, 2),
-            older(OLD_TD, 2),
-        ]))
-        .repeatedly()
-        .build();
-    let c = clients(
-        &[&stack(cfn::types::StackStatus::UpdateInProgress)],
-        &[&failed],
-        &[],
-    );
-    handle_event(
-        c,
-        gate("http://127.0.0.1:1/", &server.url, json!({})),
-        Instant::now() + Duration::from_secs(60),
-    )
-    .await;
-    let b = &server.puts()[0].body;
-    assert_eq!(b["Status"], "FAILED");
-    assert_eq!(
-        b["Reason"],
-        "the deployment of users:7 to service users FAILED: ECS deployment circuit breaker: tasks failed to start."
-    );
-    assert_eq!(failed.num_calls(), 1);
+    for (what, rule, extra, secs, status, reason, calls) in cases {
+        let before = sent(&target);
+        let b = answer(updating(&rule, &[]), secs, |r| {
+            gate(&target.url("/"), r, extra)
+        })
+        .await;
+        assert_eq!(b["Status"], status, "{what}: {b}");
+        if let Some(reason) = reason {
+            assert_eq!(b["Reason"], reason, "{what}");
+            assert_eq!(
+                sent(&target),
+                before,
+                "{what}: no load is sent to a revision that is not deployed"
+            );
+        }
+        if let Some(calls) = calls {
+            assert_eq!(rule.num_calls(), calls, "{what}: DescribeServices calls");
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -506,26 +414,13 @@ async fn a_duration_past_the_deadline_is_refused_not_shortened() {
     // Issue 18 section 3: a shortened test is a weaker gate than the template promises, so a
     // Duration that cannot fit is answered FAILED (it used to be capped and passed).
     let target = start(Behaviour::default(), 0).await.unwrap();
-    let server = ResponseServer::start(vec![]).await;
-    let steady = mock!(ecs::Client::describe_services).then_output(steady(1));
-    let c = clients(
-        &[&stack(cfn::types::StackStatus::UpdateInProgress)],
-        &[&steady],
-        &[],
-    );
     let t0 = Instant::now();
-    handle_event(
-        c,
-        gate(
-            &target.url("/"),
-            &server.url,
-            json!({ "Duration": "600", "WarmUp": "0", "Rate": "20" }),
-        ),
-        t0 + Duration::from_secs(9),
-    )
+    let extra = json!({ "Duration": "600", "WarmUp": "0", "Rate": "20" });
+    let b = answer(updating(&steady_rule(1), &[]), 9, |r| {
+        gate(&target.url("/"), r, extra)
+    })
     .await;
     assert!(t0.elapsed() < Duration::from_secs(9));
-    let b = &server.puts()[0].body;
     assert_eq!(b["Status"], "FAILED", "{b}");
     let reason = b["Reason"].as_str().unwrap();
     assert!(
@@ -533,53 +428,10 @@ async fn a_duration_past_the_deadline_is_refused_not_shortened() {
         "{reason}"
     );
     assert_eq!(
-        target.requests.load(std::sync::atomic::Ordering::Relaxed),
+        sent(&target),
         0,
         "no load is sent for a test that cannot fit"
     );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn workers_fan_out_and_their_histograms_are_merged() {
-    let target = start(Behaviour::default(), 0).await.unwrap();
-    // What one worker sends back: a real run of its share (25 rps for 1 s).
-    let reply = worker_reply(&target.url("/"), 25.0).await;
-    let invoke = mock!(lambda::Client::invoke)
-        .match_requests(|r| {
-            let p: Value = serde_json::from_slice(r.payload().unwrap().as_ref()).unwrap();
-            r.function_name() == Some("provider")
-                && p["FargateAppLoadWorker"]["Rate"] == json!(25.0)
-        })
-        .sequence()
-        .output(move || {
-            lambda::operation::invoke::InvokeOutput::builder()
-                .status_code(200)
-                .payload(aws_smithy_types::Blob::new(reply.clone()))
-                .build()
-        })
-        .repeatedly()
-        .build();
-    let server = ResponseServer::start(vec![]).await;
-    let steady = mock!(ecs::Client::describe_services).then_output(steady(1));
-    let c = clients(
-        &[&stack(cfn::types::StackStatus::UpdateInProgress)],
-        &[&steady],
-        &[&invoke],
-    );
-    handle_event(
-        c,
-        gate(
-            &target.url("/"),
-            &server.url,
-            json!({ "Workers": "2", "WarmUp": "0" }),
-        ),
-        Instant::now() + Duration::from_secs(60),
-    )
-    .await;
-    let b = &server.puts()[0].body;
-    assert_eq!(b["Status"], "SUCCESS", "{b}");
-    assert_eq!(invoke.num_calls(), 2);
-    assert_eq!(b["Data"]["Requests"], "50", "two workers of 25");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -597,13 +449,14 @@ async fn a_worker_event_runs_its_share_and_returns_the_histogram() {
 
 #[tokio::test]
 async fn delete_is_a_no_op() {
-    let server = ResponseServer::start(vec![]).await;
-    let c = clients(&[], &[], &[]);
-    let mut ev = gate("http://127.0.0.1:1/", &server.url, json!({}));
-    ev["RequestType"] = json!("Delete");
-    ev["PhysicalResourceId"] = json!("UsersLoadTestGate-load-test-gate");
-    handle_event(c, ev, Instant::now() + Duration::from_secs(10)).await;
-    assert_eq!(server.puts()[0].body["Status"], "SUCCESS");
+    let b = answer(clients(&[], &[], &[]), 10, |r| {
+        let mut ev = gate("http://127.0.0.1:1/", r, json!({}));
+        ev["RequestType"] = json!("Delete");
+        ev["PhysicalResourceId"] = json!("UsersLoadTestGate-load-test-gate");
+        ev
+    })
+    .await;
+    assert_eq!(b["Status"], "SUCCESS");
 }
 
 // ---- Fail closed: when the gate may skip (issue 11, item 10) ----
@@ -629,135 +482,150 @@ fn access_denied() -> Rule {
         .build()
 }
 
-fn update(mut ev: Value) -> Value {
-    ev["RequestType"] = json!("Update");
-    ev["PhysicalResourceId"] = json!("UsersLoadTestGate-load-test-gate");
-    ev["OldResourceProperties"] = ev["ResourceProperties"].clone();
-    ev
+/// What the gate answers for one stack status.
+struct StackCase {
+    what: &'static str,
+    stacks: Rule,
+    update: bool,
+    extra: Value,
+    status: &'static str,
+    /// `Data.Skipped` when the gate stood aside (None: it measured or failed).
+    skipped: Option<&'static str>,
+    /// Part of the reason of a FAILED answer.
+    reason: Option<&'static str>,
+    stacks_calls: Option<usize>,
 }
 
-/// A rollback sends the old properties, which a newer provider may no longer accept: the
-/// rollback check comes before any property check, so a rollback never fails on them.
+/// When the gate skips itself, from the stack's status:
+/// - only a rollback in progress skips, without sending load: an ordinary update is measured,
+///   and so is a status that names a finished rollback (an older check matched any status
+///   containing ROLLBACK);
+/// - a rollback sends the old properties, which a newer provider may no longer accept: the
+///   rollback check comes before any property check, so a rollback never fails on them;
+/// - throttling is transient: the status is read again (past the SDK's own retries), the gate
+///   runs;
+/// - a Create is never part of a rollback (a rollback sends Update with the old properties and
+///   Delete for what the failed operation created:
+///   https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/crpg-ref-requesttypes.html),
+///   so a Create always measures, whatever DescribeStacks would say;
+/// - during an Update a status that cannot be read (a missing permission is not transient) may
+///   hide a rollback, and may as well hide a broken deployment: fail closed, and say why
+///   (issue 18 section 3: it used to skip itself and answer SUCCESS).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_rollback_skips_even_properties_this_provider_refuses() {
-    let server = ResponseServer::start(vec![]).await;
-    let c = clients(
-        &[&stack(cfn::types::StackStatus::UpdateRollbackInProgress)],
-        &[],
-        &[],
-    );
-    let ev = update(gate(
-        "http://127.0.0.1:1/",
-        &server.url,
-        json!({ "Rate": "fast", "Host": "app example" }),
-    ));
-    handle_event(c, ev, Instant::now() + Duration::from_secs(30)).await;
-    let b = &server.puts()[0].body;
-    assert_eq!(b["Status"], "SUCCESS", "{b}");
-    assert_eq!(
-        b["Data"]["Skipped"],
-        "the stack is rolling back (UPDATE_ROLLBACK_IN_PROGRESS)"
-    );
-}
-
-/// Throttling is transient: the status is read again (past the SDK's own retries), and the
-/// gate runs.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_throttled_stack_status_is_read_again_and_the_gate_runs() {
-    let target = start(Behaviour::default(), 0).await.unwrap();
-    let server = ResponseServer::start(vec![]).await;
-    let throttled = mock!(cfn::Client::describe_stacks)
-        .sequence()
-        .http_status(400, Some(cfn_error("Throttling", "Rate exceeded")))
-        // More than the SDK's own three attempts.
-        .times(4)
-        .output(|| common::stacks_output(cfn::types::StackStatus::UpdateInProgress))
-        .build();
-    let steady_rule = mock!(ecs::Client::describe_services).then_output(steady(1));
-    let c = clients(&[&throttled], &[&steady_rule], &[]);
-    let ev = update(gate(&target.url("/"), &server.url, json!({})));
-    handle_event(c, ev, Instant::now() + Duration::from_secs(60)).await;
-    let b = &server.puts()[0].body;
-    assert_eq!(b["Status"], "SUCCESS", "{b}");
-    assert_eq!(b["Data"]["Requests"], "50", "{b}");
-    assert!(b["Data"].get("Skipped").is_none(), "{b}");
-    assert_eq!(throttled.num_calls(), 5);
-}
-
-/// A Create is never part of a rollback (a rollback sends Update with the old properties and
-/// Delete for what the failed operation created:
-/// https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/crpg-ref-requesttypes.html),
-/// so a Create always measures, whatever DescribeStacks would say.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_create_runs_the_gate_even_when_the_stack_status_cannot_be_read() {
-    let target = start(Behaviour::default(), 0).await.unwrap();
-    let server = ResponseServer::start(vec![]).await;
-    let denied = access_denied();
-    let steady_rule = mock!(ecs::Client::describe_services).then_output(steady(1));
-    let c = clients(&[&denied], &[&steady_rule], &[]);
-    handle_event(
-        c,
-        gate(&target.url("/"), &server.url, json!({})),
-        Instant::now() + Duration::from_secs(60),
-    )
-    .await;
-    let b = &server.puts()[0].body;
-    assert_eq!(b["Status"], "SUCCESS", "{b}");
-    assert_eq!(b["Data"]["Requests"], "50", "{b}");
-    assert_eq!(denied.num_calls(), 0, "a Create needs no stack status");
-}
-
-/// During an Update a status that cannot be read (a missing permission is not transient) may
-/// hide a rollback, and may as well hide a broken deployment: fail closed, and say exactly why.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_update_whose_stack_status_is_denied_fails_closed() {
-    // Issue 18 section 3: AccessDenied is not a rollback; the gate answers FAILED with the
-    // reason (it used to skip itself and answer SUCCESS).
-    let target = start(Behaviour::default(), 0).await.unwrap();
-    let server = ResponseServer::start(vec![]).await;
-    let denied = access_denied();
-    let c = clients(&[&denied], &[], &[]);
-    let ev = update(gate(&target.url("/"), &server.url, json!({})));
-    handle_event(c, ev, Instant::now() + Duration::from_secs(30)).await;
-    let b = &server.puts()[0].body;
-    assert_eq!(b["Status"], "FAILED", "{b}");
-    let reason = b["Reason"].as_str().unwrap();
-    assert!(reason.contains("AccessDenied"), "{reason}");
-    assert!(b["Data"].get("Skipped").is_none(), "{b}");
-    assert_eq!(denied.num_calls(), 1, "a denial is not retried");
-    assert_eq!(
-        target.requests.load(std::sync::atomic::Ordering::Relaxed),
-        0
-    );
-}
-
-/// Only a rollback in progress skips: an ordinary update is measured, and so is a status that
-/// names a finished rollback (today's check matched any status containing ROLLBACK).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn only_a_rollback_in_progress_skips() {
-    for (status, skipped) in [
-        (cfn::types::StackStatus::UpdateRollbackInProgress, true),
-        (cfn::types::StackStatus::RollbackInProgress, true),
-        (cfn::types::StackStatus::UpdateInProgress, false),
-        (cfn::types::StackStatus::UpdateRollbackComplete, false),
-    ] {
+async fn the_gate_skips_only_a_rollback_and_fails_closed() {
+    use cfn::types::StackStatus as S;
+    let rolling_back = "the stack is rolling back (UPDATE_ROLLBACK_IN_PROGRESS)";
+    let short = json!({ "WarmUp": "0", "Rate": "20" });
+    let case = |what, stacks, status, skipped| StackCase {
+        what,
+        stacks,
+        update: true,
+        extra: short.clone(),
+        status,
+        skipped,
+        reason: None,
+        stacks_calls: None,
+    };
+    let cases = vec![
+        StackCase {
+            extra: json!({}),
+            ..case(
+                "update rollback",
+                stack(S::UpdateRollbackInProgress),
+                "SUCCESS",
+                Some(rolling_back),
+            )
+        },
+        StackCase {
+            extra: json!({ "Rate": "fast", "Host": "app example" }),
+            ..case(
+                "update rollback with properties this provider refuses",
+                stack(S::UpdateRollbackInProgress),
+                "SUCCESS",
+                Some(rolling_back),
+            )
+        },
+        case(
+            "create rollback",
+            stack(S::RollbackInProgress),
+            "SUCCESS",
+            Some(""),
+        ),
+        case("update", stack(S::UpdateInProgress), "SUCCESS", None),
+        case(
+            "a finished rollback",
+            stack(S::UpdateRollbackComplete),
+            "SUCCESS",
+            None,
+        ),
+        StackCase {
+            extra: json!({}),
+            stacks_calls: Some(5),
+            ..case(
+                "throttled four times",
+                mock!(cfn::Client::describe_stacks)
+                    .sequence()
+                    .http_status(400, Some(cfn_error("Throttling", "Rate exceeded")))
+                    // More than the SDK's own three attempts.
+                    .times(4)
+                    .output(|| common::stacks_output(S::UpdateInProgress))
+                    .build(),
+                "SUCCESS",
+                None,
+            )
+        },
+        StackCase {
+            update: false,
+            extra: json!({}),
+            stacks_calls: Some(0),
+            ..case("a Create, status denied", access_denied(), "SUCCESS", None)
+        },
+        StackCase {
+            extra: json!({}),
+            reason: Some("AccessDenied"),
+            stacks_calls: Some(1),
+            ..case("an Update, status denied", access_denied(), "FAILED", None)
+        },
+    ];
+    for c in cases {
         let target = start(Behaviour::default(), 0).await.unwrap();
-        let server = ResponseServer::start(vec![]).await;
-        let steady_rule = mock!(ecs::Client::describe_services).then_output(steady(1));
-        let c = clients(&[&stack(status.clone())], &[&steady_rule], &[]);
-        let ev = update(gate(
-            &target.url("/"),
-            &server.url,
-            json!({ "WarmUp": "0", "Rate": "20" }),
-        ));
-        handle_event(c, ev, Instant::now() + Duration::from_secs(30)).await;
-        let b = &server.puts()[0].body;
-        assert_eq!(b["Status"], "SUCCESS", "{status:?}: {b}");
+        let clients = clients(&[&c.stacks], &[&steady_rule(1)], &[]);
+        let b = answer(clients, 30, |r| {
+            let ev = gate(&target.url("/"), r, c.extra.clone());
+            if c.update {
+                update(ev)
+            } else {
+                ev
+            }
+        })
+        .await;
+        let what = c.what;
+        assert_eq!(b["Status"], c.status, "{what}: {b}");
+        match c.skipped {
+            Some("") => assert!(b["Data"].get("Skipped").is_some(), "{what}: {b}"),
+            Some(s) => assert_eq!(b["Data"]["Skipped"], s, "{what}: {b}"),
+            None => assert!(b["Data"].get("Skipped").is_none(), "{what}: {b}"),
+        }
+        if let Some(reason) = c.reason {
+            let got = b["Reason"].as_str().unwrap();
+            assert!(got.contains(reason), "{what}: {got}");
+        }
+        let measured = c.status == "SUCCESS" && c.skipped.is_none();
         assert_eq!(
-            b["Data"].get("Skipped").is_some(),
-            skipped,
-            "{status:?}: {b}"
+            sent(&target) > 0,
+            measured,
+            "{what}: load sent only when measured"
         );
+        if measured && c.extra == json!({}) {
+            assert_eq!(b["Data"]["Requests"], "50", "{what}: {b}");
+        }
+        if let Some(n) = c.stacks_calls {
+            assert_eq!(
+                c.stacks.num_calls(),
+                n,
+                "{what}: DescribeStacks calls (a denial is not retried; a Create needs no status)"
+            );
+        }
     }
 }
 
@@ -832,70 +700,60 @@ fn header<'a>(h: &'a [(String, String)], name: &str) -> Option<&'a str> {
 
 const ROUTE: &str = "Users-6f1c2a8e-1b7d-4c1e-9b1a-2f4e5d6c7b8a";
 
-/// With `Failover` the listener's traffic is split by weight; the macro adds a rule that
-/// forwards requests carrying the routing header to the App's own target group. Every request
-/// of the gate, warm-up included, must carry it.
+/// What reaches the target: with `Failover` the listener's traffic is split by weight; the
+/// macro adds a rule that forwards requests carrying the routing header to the App's own
+/// target group, so every request of the gate, warm-up included, must carry it (and the
+/// template's `Headers`). The gate hands `Host` to the engine, which connects to the URL's
+/// address while presenting that name (SNI and the Host header).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_request_carries_the_routing_header() {
-    let target = RecordingTarget::start().await;
-    let server = ResponseServer::start(vec![]).await;
-    let steady_rule = mock!(ecs::Client::describe_services).then_output(steady(1));
-    let c = clients(
-        &[&stack(cfn::types::StackStatus::UpdateInProgress)],
-        &[&steady_rule],
-        &[],
-    );
-    handle_event(
-        c,
-        gate(
-            &target.url,
-            &server.url,
+async fn what_the_gate_sends_carries_the_routing_header_and_the_host() {
+    type Check = fn(&[Headers]) -> Result<(), String>;
+    let cases: [(&str, Value, Check); 2] = [
+        (
+            "routing header",
             json!({
                 "RoutingHeader": { "Name": "X-FargateApp-Gate", "Value": ROUTE },
                 "Headers": { "X-Trace": "1" },
             }),
+            |seen| {
+                if seen.len() != 51 {
+                    return Err(format!(
+                        "{} requests, not one warm-up request then 50",
+                        seen.len()
+                    ));
+                }
+                match seen.iter().find(|h| {
+                    header(h, "x-fargateapp-gate") != Some(ROUTE)
+                        || header(h, "x-trace") != Some("1")
+                }) {
+                    Some(h) => Err(format!("{h:?}")),
+                    None => Ok(()),
+                }
+            },
         ),
-        Instant::now() + Duration::from_secs(60),
-    )
-    .await;
-    let b = &server.puts()[0].body;
-    assert_eq!(b["Status"], "SUCCESS", "{b}");
-    let seen = target.requests();
-    assert_eq!(seen.len(), 51, "one warm-up request, then 50");
-    for h in &seen {
-        assert_eq!(header(h, "x-fargateapp-gate"), Some(ROUTE), "{h:?}");
-        assert_eq!(header(h, "x-trace"), Some("1"), "{h:?}");
-    }
-}
-
-#[tokio::test]
-async fn a_bad_routing_header_is_refused_naming_the_property() {
-    for (extra, reason) in [
-        (
-            json!({ "RoutingHeader": { "Name": "X FargateApp", "Value": ROUTE } }),
-            "property RoutingHeader: Name 'X FargateApp' is not an HTTP header name",
-        ),
-        (
-            json!({ "RoutingHeader": { "Name": "X-FargateApp-Gate" } }),
-            "property RoutingHeader: give Name and Value",
-        ),
-        (
-            json!({ "RoutingHeader": { "Name": "X-FargateApp-Gate", "Value": ROUTE },
-                    "Headers": { "x-fargateapp-gate": "mine" } }),
-            "property Headers: x-fargateapp-gate is the gate's RoutingHeader; remove it from Headers",
-        ),
-    ] {
-        let server = ResponseServer::start(vec![]).await;
-        let c = clients(&[], &[], &[]);
-        handle_event(
-            c,
-            gate("http://127.0.0.1:1/", &server.url, extra),
-            Instant::now() + Duration::from_secs(10),
-        )
+        ("host", json!({ "Host": "app.example.test" }), |seen| {
+            if seen.is_empty() {
+                return Err("nothing sent".into());
+            }
+            // The URL's port may follow the name; the name is what ALB host rules and SNI see.
+            match seen.iter().find(|h| {
+                header(h, "host").unwrap_or_default().split(':').next() != Some("app.example.test")
+            }) {
+                Some(h) => Err(format!("{h:?}")),
+                None => Ok(()),
+            }
+        }),
+    ];
+    for (what, extra, check) in cases {
+        let target = RecordingTarget::start().await;
+        let b = answer(updating(&steady_rule(1), &[]), 60, |r| {
+            gate(&target.url, r, extra)
+        })
         .await;
-        let b = &server.puts()[0].body;
-        assert_eq!(b["Status"], "FAILED");
-        assert_eq!(b["Reason"], reason);
+        assert_eq!(b["Status"], "SUCCESS", "{what}: {b}");
+        if let Err(e) = check(&target.requests()) {
+            panic!("{what}: {e}");
+        }
     }
 }
 
@@ -924,59 +782,87 @@ async fn worker_reply(url: &str, rate: f64) -> Vec<u8> {
 
 const WORKERS_ARN: &str = "arn:aws:lambda:us-east-1:1:function:app-UsersLoadTestWorkers";
 
-/// With `WorkerFunctionArn` (the macro's VPC worker function) the gate never sends load from
-/// where it runs, even with one worker: it invokes that function, whose event carries the
-/// routing header.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_worker_function_runs_the_load_from_inside_the_vpc() {
-    let target = start(Behaviour::default(), 0).await.unwrap();
-    for workers in [1usize, 2] {
-        let reply = worker_reply(&target.url("/"), 50.0 / workers as f64).await;
-        let before = target.requests.load(std::sync::atomic::Ordering::Relaxed);
-        let invoke = mock!(lambda::Client::invoke)
-            .match_requests(move |r| {
-                let p: Value = serde_json::from_slice(r.payload().unwrap().as_ref()).unwrap();
-                r.function_name() == Some(WORKERS_ARN)
-                    && p["FargateAppLoadWorker"]["Rate"] == json!(50.0 / workers as f64)
-                    && p["FargateAppLoadWorker"]["Headers"] == json!([["X-FargateApp-Gate", ROUTE]])
-            })
-            .sequence()
-            .output(move || {
-                lambda::operation::invoke::InvokeOutput::builder()
-                    .status_code(200)
-                    .payload(aws_smithy_types::Blob::new(reply.clone()))
-                    .build()
-            })
+/// Invoke's answer carrying a worker's `reply`.
+fn worker_output(
+    reply: Vec<u8>,
+) -> impl Fn() -> lambda::operation::invoke::InvokeOutput + Send + Sync + 'static {
+    move || {
+        lambda::operation::invoke::InvokeOutput::builder()
+            .status_code(200)
+            .payload(aws_smithy_types::Blob::new(reply.clone()))
+            .build()
+    }
+}
+
+/// Invoke, for the invocations `matches` accepts: `errors` first (`(status, body, times)` of
+/// failed attempts), then a worker's `reply` for ever (no reply: the error for ever).
+fn invoke_rule(
+    matches: impl Fn(&lambda::operation::invoke::InvokeInput) -> bool + Send + Sync + 'static,
+    errors: Option<(u16, String, usize)>,
+    reply: Option<Vec<u8>>,
+) -> Rule {
+    let seq = mock!(lambda::Client::invoke)
+        .match_requests(matches)
+        .sequence();
+    match (errors, reply) {
+        (Some((status, body, n)), Some(reply)) => seq
+            .http_status(status, Some(body))
+            .times(n)
+            .output(worker_output(reply))
             .repeatedly()
-            .build();
-        let server = ResponseServer::start(vec![]).await;
-        let steady_rule = mock!(ecs::Client::describe_services).then_output(steady(1));
-        let c = clients(
-            &[&stack(cfn::types::StackStatus::UpdateInProgress)],
-            &[&steady_rule],
-            &[&invoke],
+            .build(),
+        (Some((status, body, _)), None) => seq.http_status(status, Some(body)).repeatedly().build(),
+        (None, Some(reply)) => seq.output(worker_output(reply)).repeatedly().build(),
+        (None, None) => panic!("an Invoke rule answers something"),
+    }
+}
+
+/// Load from Lambda workers:
+/// - `Workers` without a worker function fans out to the provider itself and merges the
+///   workers' histograms (two workers of 25 rps make 50 requests);
+/// - with `WorkerFunctionArn` (the macro's VPC worker function) the gate never sends load from
+///   where it runs, even with one worker: it invokes that function, whose event carries the
+///   routing header.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workers_fan_out_and_their_histograms_are_merged() {
+    let target = start(Behaviour::default(), 0).await.unwrap();
+    let vpc = json!({ "RoutingHeader": { "Name": "X-FargateApp-Gate", "Value": ROUTE } });
+    for (workers, function, extra) in [
+        (2usize, "provider", json!({ "WarmUp": "0" })),
+        (1, WORKERS_ARN, vpc.clone()),
+        (2, WORKERS_ARN, vpc),
+    ] {
+        let rate = 50.0 / workers as f64;
+        let reply = worker_reply(&target.url("/"), rate).await;
+        let before = sent(&target);
+        let invoke = invoke_rule(
+            move |r| {
+                let p: Value = serde_json::from_slice(r.payload().unwrap().as_ref()).unwrap();
+                let w = &p["FargateAppLoadWorker"];
+                r.function_name() == Some(function)
+                    && w["Rate"] == json!(rate)
+                    && (function != WORKERS_ARN
+                        || w["Headers"] == json!([["X-FargateApp-Gate", ROUTE]]))
+            },
+            None,
+            Some(reply),
         );
-        handle_event(
-            c,
-            gate(
-                &target.url("/"),
-                &server.url,
-                json!({
-                    "Workers": workers.to_string(), "WorkerFunctionArn": WORKERS_ARN,
-                    "RoutingHeader": { "Name": "X-FargateApp-Gate", "Value": ROUTE },
-                }),
-            ),
-            Instant::now() + Duration::from_secs(60),
-        )
-        .await;
-        let b = &server.puts()[0].body;
-        assert_eq!(b["Status"], "SUCCESS", "{workers} workers: {b}");
-        assert_eq!(invoke.num_calls(), workers);
-        assert_eq!(b["Data"]["Requests"], "50", "{workers} workers: {b}");
+        let mut props = extra.clone();
+        props["Workers"] = json!(workers.to_string());
+        if function == WORKERS_ARN {
+            props["WorkerFunctionArn"] = json!(WORKERS_ARN);
+        }
+        let c = updating(&steady_rule(1), &[&invoke]);
+        let b = answer(c, 60, |r| gate(&target.url("/"), r, props)).await;
+        let what = format!("{workers} workers of {function}");
+        assert_eq!(b["Status"], "SUCCESS", "{what}: {b}");
+        assert_eq!(invoke.num_calls(), workers, "{what}");
+        assert_eq!(b["Data"]["Requests"], "50", "{what}: {b}");
+        // The workers' runs were made above (`worker_reply`): the gate itself sent nothing.
         assert_eq!(
-            target.requests.load(std::sync::atomic::Ordering::Relaxed),
+            sent(&target),
             before,
-            "the gate itself sent nothing"
+            "{what}: the gate itself sent nothing"
         );
     }
 }
@@ -988,137 +874,34 @@ async fn a_worker_function_runs_the_load_from_inside_the_vpc() {
 /// deployment; a function that does not exist fails at once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_inactive_worker_function_is_invoked_again() {
-    let lambda_error = |t: &str, m: &str| format!(r#"{{"__type":"{t}","message":"{m}"}}"#);
     let target = start(Behaviour::default(), 0).await.unwrap();
     let reply = worker_reply(&target.url("/"), 50.0).await;
-    let invoke = mock!(lambda::Client::invoke)
-        .sequence()
-        .http_status(
-            502,
-            Some(lambda_error(
-                "ResourceNotReadyException",
-                "The function is inactive and its VPC connection is no longer available.",
-            )),
-        )
+    let inactive = json_error(
+        "ResourceNotReadyException",
+        "The function is inactive and its VPC connection is no longer available.",
+    );
+    let missing = json_error(
+        "ResourceNotFoundException",
+        "Function not found: app-UsersLoadTestWorkers",
+    );
+    let cases = [
         // More than the SDK's own three attempts.
-        .times(4)
-        .output(move || {
-            lambda::operation::invoke::InvokeOutput::builder()
-                .status_code(200)
-                .payload(aws_smithy_types::Blob::new(reply.clone()))
-                .build()
-        })
-        .build();
-    let server = ResponseServer::start(vec![]).await;
-    let steady_rule = mock!(ecs::Client::describe_services).then_output(steady(1));
-    let c = clients(
-        &[&stack(cfn::types::StackStatus::UpdateInProgress)],
-        &[&steady_rule],
-        &[&invoke],
-    );
-    handle_event(
-        c,
-        gate(
-            &target.url("/"),
-            &server.url,
-            json!({ "WorkerFunctionArn": WORKERS_ARN, "WarmUp": "0" }),
+        (invoke_rule(|_| true, Some((502, inactive, 4)), Some(reply)), "SUCCESS", None, 5),
+        (
+            invoke_rule(|_| true, Some((404, missing, 0)), None),
+            "FAILED",
+            Some("Invoke failed: ResourceNotFoundException: Function not found: app-UsersLoadTestWorkers"),
+            1,
         ),
-        Instant::now() + Duration::from_secs(60),
-    )
-    .await;
-    let b = &server.puts()[0].body;
-    assert_eq!(b["Status"], "SUCCESS", "{b}");
-    assert_eq!(invoke.num_calls(), 5);
-
-    let steady_again = mock!(ecs::Client::describe_services).then_output(steady(1));
-    let missing = mock!(lambda::Client::invoke)
-        .sequence()
-        .http_status(
-            404,
-            Some(lambda_error(
-                "ResourceNotFoundException",
-                "Function not found: app-UsersLoadTestWorkers",
-            )),
-        )
-        .repeatedly()
-        .build();
-    let c = clients(
-        &[&stack(cfn::types::StackStatus::UpdateInProgress)],
-        &[&steady_again],
-        &[&missing],
-    );
-    handle_event(
-        c,
-        gate(
-            &target.url("/"),
-            &server.url,
-            json!({ "WorkerFunctionArn": WORKERS_ARN, "WarmUp": "0" }),
-        ),
-        Instant::now() + Duration::from_secs(60),
-    )
-    .await;
-    let b = &server.puts()[1].body;
-    assert_eq!(b["Status"], "FAILED");
-    assert_eq!(
-        b["Reason"],
-        "Invoke failed: ResourceNotFoundException: Function not found: app-UsersLoadTestWorkers"
-    );
-    assert_eq!(missing.num_calls(), 1);
-}
-
-// ---- Host: the name presented over HTTPS (item 9) ----
-
-#[tokio::test]
-async fn a_host_that_is_not_a_host_name_is_refused() {
-    let server = ResponseServer::start(vec![]).await;
-    let c = clients(&[], &[], &[]);
-    handle_event(
-        c,
-        gate(
-            "https://127.0.0.1:1/",
-            &server.url,
-            json!({ "Host": "app example.test" }),
-        ),
-        Instant::now() + Duration::from_secs(10),
-    )
-    .await;
-    let b = &server.puts()[0].body;
-    assert_eq!(b["Status"], "FAILED");
-    assert_eq!(
-        b["Reason"],
-        "property Host: 'app example.test' is not a host name"
-    );
-}
-
-/// The gate hands `Host` to the engine, which connects to the URL's address while presenting
-/// that name (SNI and the Host header). Needs the engine's option (engine branch): un-ignore
-/// once `present_host` in provider/src/load_test_gate/ sets it.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_host_is_presented_to_the_target() {
-    let target = RecordingTarget::start().await;
-    let server = ResponseServer::start(vec![]).await;
-    let steady_rule = mock!(ecs::Client::describe_services).then_output(steady(1));
-    let c = clients(
-        &[&stack(cfn::types::StackStatus::UpdateInProgress)],
-        &[&steady_rule],
-        &[],
-    );
-    handle_event(
-        c,
-        gate(
-            &target.url,
-            &server.url,
-            json!({ "Host": "app.example.test" }),
-        ),
-        Instant::now() + Duration::from_secs(60),
-    )
-    .await;
-    assert_eq!(server.puts()[0].body["Status"], "SUCCESS");
-    let seen = target.requests();
-    assert!(!seen.is_empty());
-    for h in seen {
-        // The URL's port may follow the name; the name is what ALB host rules and SNI see.
-        let host = header(&h, "host").unwrap_or_default();
-        assert_eq!(host.split(':').next(), Some("app.example.test"), "{h:?}");
+    ];
+    for (invoke, status, reason, calls) in cases {
+        let c = updating(&steady_rule(1), &[&invoke]);
+        let extra = json!({ "WorkerFunctionArn": WORKERS_ARN, "WarmUp": "0" });
+        let b = answer(c, 60, |r| gate(&target.url("/"), r, extra)).await;
+        assert_eq!(b["Status"], status, "{b}");
+        if let Some(reason) = reason {
+            assert_eq!(b["Reason"], reason);
+        }
+        assert_eq!(invoke.num_calls(), calls);
     }
 }

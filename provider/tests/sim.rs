@@ -77,6 +77,22 @@ async fn malformed_events_are_answered_as_their_own_request_type() {
         e["RequestId"] = json!(format!("req-{kind}-malformed"));
         e
     };
+    // A StackId that is not a string: the request does not parse; a Create or Update it
+    // cannot read must fail, a Delete succeed, each echoing the physical ID it was given
+    // (folded from regressions.rs, a_malformed_request_is_answered_by_its_own_request_type).
+    let mut fails: Vec<(&str, serde_json::Value, &str)> = Vec::new();
+    for (kind, status) in [
+        ("Delete", "SUCCESS"),
+        ("Update", "FAILED"),
+        ("Create", "FAILED"),
+    ] {
+        let mut e = base(kind);
+        e["StackId"] = json!(5);
+        if kind == "Create" {
+            e.as_object_mut().unwrap().remove("PhysicalResourceId");
+        }
+        fails.push((kind, e, status));
+    }
     let mut cases: Vec<(&str, serde_json::Value)> = Vec::new();
     let mut e = base("Delete");
     e.as_object_mut().unwrap().remove("PhysicalResourceId");
@@ -90,6 +106,12 @@ async fn malformed_events_are_answered_as_their_own_request_type() {
     let mut e = base("Update");
     e.as_object_mut().unwrap().remove("OldResourceProperties");
     cases.push(("Update", e));
+    let expected: Vec<Option<&str>> = cases
+        .iter()
+        .map(|_| None)
+        .chain(fails.iter().map(|f| Some(f.2)))
+        .collect();
+    cases.extend(fails.into_iter().map(|(k, e, _)| (k, e)));
     let mut violations = Vec::new();
     for (i, (kind, event)) in cases.iter().enumerate() {
         let c = std::sync::Arc::new(common::test_clients(common::fake_alb_client(
@@ -101,6 +123,12 @@ async fn malformed_events_are_answered_as_their_own_request_type() {
         let puts = server.puts();
         assert_eq!(puts.len(), i + 1, "case {i}: exactly one answer");
         let body = &puts[i].body;
+        if let Some(status) = expected[i] {
+            assert_eq!(body["Status"], status, "case {i} ({kind}): {body}");
+            if let Some(id) = event.get("PhysicalResourceId") {
+                assert_eq!(&body["PhysicalResourceId"], id, "case {i} ({kind}): {body}");
+            }
+        }
         if *kind == "Delete" && body["Status"] != "SUCCESS" {
             violations.push(harness::violation(
                 "event.malformed_delete_not_failed",
@@ -136,6 +164,23 @@ fn named_seeds() {
     // Two changes of the failover's route at least: to the service and back (MinServiceTime
     // stamped on the route's tag, which lags).
     let there_and_back: Check = |w| w.action_log.len() >= 2 && w.tag_writes.is_empty();
+    // The resource made a listener or rule, and none is left once the rollback's Delete ran
+    // (what the claims schedule does after a FAILED Create; after a SUCCESS one holder stays).
+    let made_then_rolled_back: Check = |w| {
+        !w.created_by.is_empty()
+            && custom_resource::holders_of(w, custom_resource::STACK, "UsersRoute").is_empty()
+    };
+    // Another stack's listeners or rules share the ALB (`ownership.others_untouched` checks
+    // that they are left as they were).
+    let others_share: Check = |w| {
+        let other = custom_resource::OTHER_STACK;
+        let tagged = |t: &[(String, String)]| t.iter().any(|(_, v)| v == other);
+        w.listeners.values().any(|l| tagged(&l.tags)) || w.rules.values().any(|r| tagged(&r.tags))
+    };
+    let one_made_one_held: Check = |w| {
+        w.created_by.len() == 1
+            && custom_resource::holders_of(w, custom_resource::STACK, "UsersRoute").len() == 1
+    };
     #[allow(clippy::type_complexity)]
     let table: Vec<(&str, &str, u64, Vec<world::Fault>, Vec<Check>)> = vec![
         (
@@ -158,6 +203,31 @@ fn named_seeds() {
             131,
             vec![Duplicate, Concurrent],
             vec![two_answered_one_created, listener],
+        ),
+        (
+            "a listener Create that failed after CreateListener took effect: the rollback's \
+             Delete (placeholder ID) removes it (regressions.rs, \
+             the_rollback_delete_removes_what_a_failed_create_made; section 3 item 2)",
+            "claims",
+            3,
+            vec![ErrorAfterEffect],
+            vec![listener, made_then_rolled_back, others_share],
+        ),
+        (
+            "a rule Create that failed after its rule was made, the rule's tags lagging: the \
+             rollback's Delete still finds and removes it (same test, rule case)",
+            "claims",
+            1,
+            vec![TagLag],
+            vec![rule, made_then_rolled_back, others_share],
+        ),
+        (
+            "a just-created listener whose tags lag is still ours: one listener, one holder \
+             (regressions.rs, a_just_created_listener_whose_tags_lag_is_still_ours)",
+            "claims",
+            22,
+            vec![TagLag],
+            vec![listener, one_made_one_held],
         ),
         (
             "failover invocations racing with alarm flips end in the final alarm state",
@@ -189,6 +259,7 @@ fn named_seeds() {
         let w = out.world.lock().unwrap();
         faults.iter().all(|f| out.faults.contains_key(f)) && checks.iter().all(|c| c(&w))
     };
+    let mut failures = Vec::new();
     for (what, family, seed, faults, checks) in table {
         if std::env::var("SIM_FIND").is_ok() {
             // After a change to the schedules: find a seed for each row again.
@@ -200,15 +271,15 @@ fn named_seeds() {
             continue;
         }
         let out = run(family, seed);
-        assert!(
-            fits(&out, &faults, &checks),
-            "{what}: seed {seed} of {family} no longer produces it (faults {:?})",
-            out.faults
-        );
-        assert!(
-            out.violations.is_empty(),
-            "{what}: seed {seed}: {:?}",
-            out.violations
-        );
+        if !fits(&out, &faults, &checks) {
+            failures.push(format!(
+                "{what}: seed {seed} of {family} no longer produces it (faults {:?})",
+                out.faults
+            ));
+        }
+        if !out.violations.is_empty() {
+            failures.push(format!("{what}: seed {seed}: {:?}", out.violations));
+        }
     }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -149,6 +149,60 @@ pub fn request(
     v
 }
 
+/// Handles one CloudFormation event built by `event` (given a fresh ResponseURL) with `secs`
+/// left; checks it is answered exactly once and returns the answer's body.
+pub async fn answer(
+    c: Arc<fargate_provider::Clients>,
+    secs: u64,
+    event: impl FnOnce(&str) -> Value,
+) -> Value {
+    let server = ResponseServer::start(vec![]).await;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
+    fargate_provider::handle_event(c, event(&server.url), deadline).await;
+    let puts = server.puts();
+    assert_eq!(puts.len(), 1, "one answer");
+    puts[0].body.clone()
+}
+
+/// A custom-resource request of `kind` for resource type `ty` (`request`'s event), answered
+/// through a fresh ResponseURL with 20 s left; the answer's body.
+pub async fn send(
+    c: &Arc<fargate_provider::Clients>,
+    kind: &str,
+    ty: &str,
+    props: &Value,
+    physical: Option<&str>,
+    old: Option<Value>,
+) -> Value {
+    answer(c.clone(), 20, |url| {
+        request(kind, ty, url, props.clone(), physical, old)
+    })
+    .await
+}
+
+/// DescribeTargetHealth's answer for `total` targets of which the first `healthy` passed their
+/// health checks and the others are `initial` (registered, checks not yet passed:
+/// https://docs.aws.amazon.com/elasticloadbalancing/latest/application/target-group-health-checks.html).
+pub fn target_health_output(
+    healthy: usize,
+    total: usize,
+) -> elb::operation::describe_target_health::DescribeTargetHealthOutput {
+    let mut o = DescribeTargetHealthOutput::builder();
+    for i in 0..total {
+        let state = if i < healthy {
+            TargetHealthStateEnum::Healthy
+        } else {
+            TargetHealthStateEnum::Initial
+        };
+        o = o.target_health_descriptions(
+            TargetHealthDescription::builder()
+                .target_health(TargetHealth::builder().state(state).build())
+                .build(),
+        );
+    }
+    o.build()
+}
+
 /// A fake ALB: listeners and rules kept in memory; describes page by `page` items.
 ///
 /// ELBv2 behaviour it reproduces (Elastic Load Balancing API Reference, Application Load
@@ -537,20 +591,7 @@ pub fn fake_alb_client(state: Arc<Mutex<FakeAlb>>, page: usize) -> elb::Client {
             Some(_) => 0,
             None => st.healthy,
         };
-        let mut o = DescribeTargetHealthOutput::builder();
-        for i in 0..st.targets {
-            let state = if i < healthy {
-                TargetHealthStateEnum::Healthy
-            } else {
-                TargetHealthStateEnum::Initial
-            };
-            o = o.target_health_descriptions(
-                TargetHealthDescription::builder()
-                    .target_health(TargetHealth::builder().state(state).build())
-                    .build(),
-            );
-        }
-        o.build()
+        target_health_output(healthy, st.targets)
     });
     let rules: Vec<Rule> = vec![
         describe_lb,

@@ -169,7 +169,7 @@ fn owned_by(tags: &[(String, String)], stack: &str, logical: &str) -> bool {
 }
 
 /// Listeners or rules the world holds for one owner (by their real tags, lag or not).
-fn holders_of(w: &World, stack: &str, logical: &str) -> Vec<String> {
+pub fn holders_of(w: &World, stack: &str, logical: &str) -> Vec<String> {
     let mut out: Vec<String> = w
         .listeners
         .iter()

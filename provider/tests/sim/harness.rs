@@ -1,5 +1,7 @@
 //! Runs schedules: one seed -> one paused-clock runtime -> violations of the invariants.
-//! `SIM_SEED=<n>` replays one seed; `SIM_SCHEDULES=<n>` sets how many seeds each family runs.
+//! `SIM_SEED=<n>` replays one seed; `SIM_SCHEDULES=<n>` sets how many seeds each family runs;
+//! `SIM_FAMILY=gate` (or `gate,failover`) runs only those families. A run prints its progress
+//! every 1,000 schedules.
 #![allow(dead_code)]
 
 use super::world::{Fault, World};
@@ -111,6 +113,12 @@ where
     F: Fn(u64, LogBuf) -> Fut,
     Fut: Future<Output = (Vec<Violation>, Arc<Mutex<World>>)>,
 {
+    if let Ok(only) = std::env::var("SIM_FAMILY") {
+        if !only.split(',').any(|f| f.trim() == family) {
+            eprintln!("[sim {family}] skipped (SIM_FAMILY={only})");
+            return BTreeMap::new();
+        }
+    }
     let seeds: Vec<u64> = match env_u64("SIM_SEED") {
         Some(s) => vec![s],
         None => (0..env_u64("SIM_SCHEDULES").unwrap_or(default_count)).collect(),
@@ -121,7 +129,14 @@ where
     let mut counts: BTreeMap<String, u64> = BTreeMap::new();
     let mut faults: BTreeMap<Fault, u64> = BTreeMap::new();
     let mut unknown = Vec::new();
-    for &seed in &seeds {
+    for (done, &seed) in seeds.iter().enumerate() {
+        if done > 0 && done % 1000 == 0 {
+            eprintln!(
+                "[sim {family}] progress: {done} of {} schedules in {:.1} s; violations so far {counts:?}",
+                seeds.len(),
+                started.elapsed().as_secs_f64(),
+            );
+        }
         let out = run_one(seed, &schedule);
         if std::env::var("SIM_LIST").is_ok() {
             eprintln!(

@@ -320,6 +320,8 @@ impl World {
                     r.tags = tags;
                 }
             }
+        }
+    }
 
     /// CloudFormation sends a custom-resource request: the resource is CREATE_IN_PROGRESS,
     /// UPDATE_IN_PROGRESS or DELETE_IN_PROGRESS while it waits (resource statuses:
