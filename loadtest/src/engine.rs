@@ -390,6 +390,7 @@ async fn prepare(cfg: &Config) -> Result<Target, EngineError> {
         headers: cfg.headers.clone(),
         body: Bytes::from(cfg.body.clone().unwrap_or_default()),
         timeout: cfg.timeout,
+        head: std::sync::OnceLock::new(),
     })
 }
 
