@@ -110,7 +110,7 @@ bench: ## Benchmarks (release build; not part of make test)
 	cargo build --release -q --bin fargate-app
 	cargo run --release -q -p fargate-app-macro --example bench_expand
 
-bench-loadtest: ## Load-test engine against oha on a local target (needs oha; not part of make test)
+bench-loadtest: ## Load-test engine beside wrk (and oha if installed) on a local nginx (needs wrk, nginx; not part of make test)
 	tests/bench-loadtest.sh
 
 bench-lambda: ## Release Lambda sizes and cold start under the runtime API emulator (after make build)

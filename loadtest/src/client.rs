@@ -39,6 +39,24 @@ pub struct Target {
     pub headers: Vec<(String, String)>,
     pub body: Bytes,
     pub timeout: Duration,
+    /// The request's line and headers, parsed and validated on the first request and cloned
+    /// for each (no URI parse or header validation per request).
+    pub head: std::sync::OnceLock<Result<Request<()>, String>>,
+}
+
+impl Target {
+    fn head(&self) -> &Result<Request<()>, String> {
+        self.head.get_or_init(|| {
+            let mut req = Request::builder()
+                .method(self.method.clone())
+                .uri(&self.path)
+                .header(hyper::header::HOST, &self.host_header);
+            for (k, v) in &self.headers {
+                req = req.header(k.as_str(), v.as_str());
+            }
+            req.body(()).map_err(|e| format!("invalid request: {e}"))
+        })
+    }
 }
 
 /// Why a request got no HTTP answer (other than a timeout).
@@ -209,24 +227,19 @@ impl Conn {
         };
         let mut sender = match reusable {
             Some(s) => s,
-            None => match Self::connect(t).await {
+            // Boxed: connecting (TLS's handshake state above all) would otherwise size every
+            // request's future, held for as long as the request waits for its answer.
+            None => match Box::pin(Self::connect(t)).await {
                 Ok(s) => s,
                 Err(f) => return Outcome::Failed(f),
             },
         };
-        let mut req = Request::builder()
-            .method(t.method.clone())
-            .uri(&t.path)
-            .header(hyper::header::HOST, &t.host_header);
-        for (k, v) in &t.headers {
-            req = req.header(k.as_str(), v.as_str());
-        }
-        let req = match req.body(Full::new(t.body.clone())) {
-            Ok(r) => r,
+        let req = match t.head() {
+            Ok(head) => head.clone().map(|()| Full::new(t.body.clone())),
             Err(e) => {
                 return Outcome::Failed(Failure {
                     kind: FailureKind::Other,
-                    message: format!("invalid request: {e}"),
+                    message: e.clone(),
                 })
             }
         };

@@ -390,6 +390,7 @@ async fn prepare(cfg: &Config) -> Result<Target, EngineError> {
         headers: cfg.headers.clone(),
         body: Bytes::from(cfg.body.clone().unwrap_or_default()),
         timeout: cfg.timeout,
+        head: std::sync::OnceLock::new(),
     })
 }
 
@@ -538,14 +539,18 @@ async fn open(cfg: &Config, t: Arc<Target>, rate: f64, progress: Arc<Progress>) 
     let in_flight_cap = 2 * connections;
     let in_flight = Arc::new(tokio::sync::Semaphore::new(in_flight_cap));
     let not_sent = Arc::new(AtomicU64::new(0));
+    let sent = Arc::new(AtomicU64::new(0));
     let peak = Arc::new(AtomicU64::new(0));
-    // Each message holds an in-flight permit, so the channel is bounded by the cap too.
-    let (tx, mut rx) =
+    // A request in flight is its intended send time and its permit in this queue (32 bytes)
+    // until one of the connection tasks below takes it: no task, future or buffer per request.
+    // Each message holds an in-flight permit, so the queue is bounded by the cap too.
+    let (tx, rx) =
         tokio::sync::mpsc::unbounded_channel::<(Instant, tokio::sync::OwnedSemaphorePermit)>();
     // The scheduler: a thread that sleeps to each intended send time (nanosleep precision,
     // well under a millisecond), independent of the async runtime's 1 ms timer wheel.
     let scheduler = {
         let (in_flight, not_sent, peak) = (in_flight.clone(), not_sent.clone(), peak.clone());
+        let (sent, progress) = (sent.clone(), progress.clone());
         std::thread::spawn(move || {
             for i in 0..total {
                 let intended = start + interval.mul_f64(i as f64);
@@ -557,6 +562,8 @@ async fn open(cfg: &Config, t: Arc<Target>, rate: f64, progress: Arc<Progress>) 
                     Ok(permit) => {
                         let busy = (in_flight_cap - in_flight.available_permits()) as u64;
                         peak.fetch_max(busy, Ordering::Relaxed);
+                        sent.fetch_add(1, Ordering::Relaxed);
+                        progress.sent.fetch_add(1, Ordering::Relaxed);
                         if tx.send((intended, permit)).is_err() {
                             return;
                         }
@@ -568,44 +575,40 @@ async fn open(cfg: &Config, t: Arc<Target>, rate: f64, progress: Arc<Progress>) 
             }
         })
     };
-    let pool: Arc<Mutex<Vec<Conn>>> = Arc::new(Mutex::new(Vec::new()));
-    let conn_permits = Arc::new(tokio::sync::Semaphore::new(connections));
+    // A fixed pool of connection tasks, each taking the next intended send time from the
+    // queue: a request waiting for a connection costs its queue entry only.
+    let rx = Arc::new(tokio::sync::Mutex::new(rx));
     let shared = Arc::new(Mutex::new(Tally::new(cfg.timeout)));
     let mut tasks = tokio::task::JoinSet::new();
-    let mut sent = 0u64;
-    while let Some((intended, permit)) = rx.recv().await {
-        let (t, pool, conn_permits, shared, progress) = (
-            t.clone(),
-            pool.clone(),
-            conn_permits.clone(),
-            shared.clone(),
-            progress.clone(),
-        );
+    for _ in 0..connections {
+        let (t, rx, shared, progress) = (t.clone(), rx.clone(), shared.clone(), progress.clone());
         let expected = cfg.expected_status;
-        sent += 1;
-        progress.sent.fetch_add(1, Ordering::Relaxed);
         tasks.spawn(async move {
-            let _in_flight = permit;
-            // The timeout runs from the intended time: waiting for a connection is part of it.
-            let deadline = tokio::time::Instant::from_std(intended + t.timeout);
-            let o = tokio::time::timeout_at(deadline, async {
-                let _conn_permit = conn_permits.acquire().await;
-                let popped = pool.lock().unwrap().pop();
-                let mut conn = popped.unwrap_or_default();
-                let o = conn.send_until(&t, deadline).await;
-                pool.lock().unwrap().push(conn);
-                o
-            })
-            .await
-            .unwrap_or(Outcome::Timeout);
-            // Measured from the intended send time: waiting for a connection or a slow target
-            // is latency the user would have seen (coordinated omission).
-            let latency = intended.elapsed();
-            shared.lock().unwrap().add(o, latency, expected, &progress);
+            let mut conn = Conn::new();
+            loop {
+                let next = rx.lock().await.recv().await;
+                let Some((intended, permit)) = next else {
+                    return;
+                };
+                // The timeout runs from the intended time: waiting for a connection is part
+                // of it, and a request whose time is up when taken is not sent.
+                let deadline = tokio::time::Instant::from_std(intended + t.timeout);
+                let (o, latency) = if tokio::time::Instant::now() >= deadline {
+                    // It timed out at its deadline, waiting.
+                    (Outcome::Timeout, t.timeout)
+                } else {
+                    // Boxed: the task holds a request's future only while it sends one.
+                    let o = Box::pin(conn.send_until(&t, deadline)).await;
+                    // Measured from the intended send time: waiting for a connection or a
+                    // slow target is latency the user would have seen (coordinated omission).
+                    (o, intended.elapsed())
+                };
+                drop(permit);
+                shared.lock().unwrap().add(o, latency, expected, &progress);
+            }
         });
-        while tasks.try_join_next().is_some() {}
     }
-    let _ = scheduler.join();
+    let _ = tokio::task::spawn_blocking(move || scheduler.join()).await;
     // Every request times out by its intended time + timeout; this deadline is a backstop.
     let hard_end = tokio::time::Instant::from_std(start + window + cfg.timeout);
     let drained = tokio::time::timeout_at(hard_end, async {
@@ -619,6 +622,7 @@ async fn open(cfg: &Config, t: Arc<Target>, rate: f64, progress: Arc<Progress>) 
     // The last request is asked one interval before the window ends: the window is the floor.
     let elapsed = start.elapsed().max(window);
     let mut tally = std::mem::replace(&mut *shared.lock().unwrap(), Tally::new(cfg.timeout));
+    let sent = sent.load(Ordering::Relaxed);
     // Requests cut by the backstop count as timeouts.
     let cut = sent.saturating_sub(tally.report.completed());
     for _ in 0..cut {
