@@ -63,11 +63,14 @@ pub async fn refuse(clients: &Clients, req: &Request) -> Result<(), ProviderErro
             req.logical_resource_id
         )),
         Ok(Ok(None)) => Ok(()),
-        // "Resource X does not exist for stack Y", "Stack with id Y does not exist".
+        // "Resource X does not exist for stack Y": the stack is there and no longer has it.
+        // "Stack with id Y does not exist" is not taken as stale: a deleted stack's resources
+        // stay readable for 90 days (above), so that answer means a stack this account never
+        // had (a request from a test or another account's copy), which the check cannot judge.
         Ok(Err(e))
             if e.as_service_error()
                 .and_then(|se| se.message())
-                .is_some_and(|m| m.contains("does not exist")) =>
+                .is_some_and(|m| m.starts_with("Resource ") && m.contains("does not exist")) =>
         {
             stale(format!(
                 "the stack no longer has the resource {} ({})",

@@ -20,9 +20,9 @@ pub mod events;
 pub mod health;
 pub mod iam;
 pub mod metrics;
+pub mod names;
 pub mod route53;
 pub mod service_connect;
-pub mod names;
 pub mod vpc;
 
 use serde::Serialize;
