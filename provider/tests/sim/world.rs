@@ -691,7 +691,7 @@ const PAGE: usize = 7;
 pub fn elb_client(world: &Shared, inv: usize) -> elb::Client {
     use elb::operation::add_tags::*;
     use elb::operation::{
-        add_tags::*, create_listener::*, create_rule::*, delete_listener::*, delete_rule::*,
+        create_listener::*, create_rule::*, delete_listener::*, delete_rule::*,
         describe_listeners::*, describe_load_balancers::*, describe_rules::*, describe_tags::*,
         describe_target_health::*, modify_listener::*, modify_rule::*,
     };
