@@ -138,7 +138,7 @@ pub fn expand_with_warnings(template: &Value, settings: &Settings) -> Result<Exp
     discovery_names_twice(&apps, conds, &mut problems);
     crate::spec::service_connect_names_twice(&apps, conds, &mut problems);
     crate::spec::domain_names_twice(&apps, conds, &mut problems);
-    names_twice(&apps, &mut problems);
+    names_twice(&apps, conds, &mut problems);
     shadowed_rules(&apps, conds, &mut problems);
     order_nested_auto_rules(&mut apps);
     warnings.extend(mixed_listener_actions(&apps, &ctx, &mut problems));
@@ -975,19 +975,21 @@ fn shadowed_rules(apps: &[App], conds: Option<&Map<String, Value>>, problems: &m
     }
 }
 
-/// Two Apps registering one Cloud Map service name in one namespace: Cloud Map refuses the
-/// second (`ServiceAlreadyExists`,
-/// https://docs.aws.amazon.com/cloud-map/latest/api/API_CreateService.html), and DNS names are
 /// Two Apps whose `Name` makes one base would give two target groups (and services, log groups)
 /// one name: unique per account and Region
 /// (https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateTargetGroup.html).
-fn names_twice(apps: &[App], problems: &mut Problems) {
+/// Apps under two `Condition`s that cannot both hold are left alone.
+fn names_twice(apps: &[App], conds: Option<&Map<String, Value>>, problems: &mut Problems) {
     for (i, a) in apps.iter().enumerate() {
         let Some(n) = &a.names else { continue };
-        if let Some(first) = apps[..i]
-            .iter()
-            .find(|b| b.names.as_ref().is_some_and(|m| m.base == n.base))
-        {
+        if let Some(first) = apps[..i].iter().find(|b| {
+            b.names.as_ref().is_some_and(|m| m.base == n.base)
+                && crate::spec::coexist::may_coexist(
+                    conds,
+                    b.attributes.condition.as_ref(),
+                    a.attributes.condition.as_ref(),
+                )
+        }) {
             problems.push(Problem::property(
                 &a.id,
                 "Properties.Name",
@@ -1000,6 +1002,9 @@ fn names_twice(apps: &[App], problems: &mut Problems) {
     }
 }
 
+/// Two Apps registering one Cloud Map service name in one namespace: Cloud Map refuses the
+/// second (`ServiceAlreadyExists`,
+/// https://docs.aws.amazon.com/cloud-map/latest/api/API_CreateService.html), and DNS names are
 /// not case-sensitive. Apps under two `Condition`s that cannot both hold are left alone.
 fn discovery_names_twice(
     apps: &[App],
