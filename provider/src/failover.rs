@@ -492,6 +492,15 @@ pub async fn reconcile(
                 d.note = "the route's failover-since tag is not yet seen cleared; weights unchanged, the next re-check continues".into();
                 return Ok(d);
             }
+            // Clearing the tag took calls and waits (its write is not read back at once): the
+            // health read above may be stale by seconds, and someone may have scaled the
+            // service down meanwhile. Read it again right before the move (simulation seed
+            // 3385 of the failover family: weight moved 7.6 s after a drift to 0 tasks).
+            if !s.min_service_time.is_zero()
+                && healthy_targets(c, &s.app_tg).await? < s.standby_count as usize
+            {
+                continue;
+            }
             // The next pass re-reads the alarm before anything else moves.
             set_weights(c, s, 100, 0).await?;
             changes += 1;

@@ -326,6 +326,9 @@ pub async fn failover_schedule(seed: u64, _logs: LogBuf) -> (Vec<Violation>, Sha
         let w = world.clone();
         tasks.spawn(async move {
             tokio::time::sleep(at).await;
+            if std::env::var("SIM_DEBUG").is_ok() {
+                eprintln!("DEBUG drift at {at:?}");
+            }
             w.lock().unwrap().set_desired(SERVICE, 0);
         });
     }

@@ -491,6 +491,16 @@ impl World {
         for tg in tgs {
             if weight(after, &tg) > 0 && weight(before, &tg) == 0 && self.healthy(&tg) == 0 {
                 let note = format!("weight moved to {tg} with 0 healthy targets");
+                if std::env::var("SIM_DEBUG").is_ok() {
+                    eprintln!(
+                        "DEBUG shift at {:?}: services {:?}",
+                        Instant::now() - self.origin,
+                        self.services
+                            .iter()
+                            .map(|(k, s)| (k.clone(), s.desired, s.tasks.len()))
+                            .collect::<Vec<_>>()
+                    );
+                }
                 self.unhealthy_shifts.push(note);
             }
         }
