@@ -402,10 +402,29 @@ pub fn assignments(template: &Value) -> Vec<BTreeMap<String, bool>> {
             .map(|(i, n)| ((*n).clone(), bits(i)))
             .collect()
     };
+    // A free condition `Fn::Equals [Ref P, literal]`: P has one value in a stack, so two such
+    // conditions on one P with different literals never hold together, and an assignment that
+    // makes both true is not a stack CloudFormation can create (Fn::Equals compares two values:
+    // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/intrinsic-function-reference-conditions.html).
+    let equals: Vec<Option<(String, String)>> = free
+        .iter()
+        .map(|n| param_equals(&defs[n.as_str()]))
+        .collect();
+    let possible = |a: &BTreeMap<String, bool>| {
+        let held: Vec<&(String, String)> = free
+            .iter()
+            .zip(&equals)
+            .filter(|(n, _)| a[n.as_str()])
+            .filter_map(|(_, e)| e.as_ref())
+            .collect();
+        held.iter()
+            .all(|(p, v)| held.iter().all(|(q, w)| p != q || v == w))
+    };
     if free.len() <= 4 {
         // All true first: the view `explain` shows is the one with everything present.
         (0..1usize << free.len())
             .map(|m| of(&|i| m & (1 << i) == 0))
+            .filter(|a| possible(a))
             .collect()
     } else {
         let mut v = vec![of(&|_| true), of(&|_| false)];
@@ -413,8 +432,26 @@ pub fn assignments(template: &Value) -> Vec<BTreeMap<String, bool>> {
             v.push(of(&|i| i != j));
             v.push(of(&|i| i == j));
         }
+        v.retain(|a| possible(a));
         v
     }
+}
+
+/// `(P, literal)` for a condition `Fn::Equals [{Ref: P}, literal]` (either order).
+fn param_equals(def: &Value) -> Option<(String, String)> {
+    let args = single(def, "Fn::Equals")?.as_array()?;
+    let [a, b] = args.as_slice() else { return None };
+    let pair = |r: &Value, l: &Value| {
+        let p = single(r, "Ref")?.as_str()?;
+        let lit = match l {
+            Value::String(s) => s.clone(),
+            Value::Number(n) => n.to_string(),
+            Value::Bool(b) => b.to_string(),
+            _ => return None,
+        };
+        Some((p.to_string(), lit))
+    };
+    pair(a, b).or_else(|| pair(b, a))
 }
 
 /// Conditions the resources use (a resource's `Condition`, an `Fn::If`), with the conditions
@@ -756,8 +793,30 @@ mod tests {
             .chain([("Unused".to_string(), json!({"Type": "AWS::SNS::Topic"}))])
             .collect();
         let t = json!({"Conditions": conds, "Resources": used});
-        // 6 free conditions (D is derived): all-true, all-false and each flipped both ways.
-        assert_eq!(assignments(&t).len(), 2 + 2 * 6);
+        // 6 free conditions (D is derived), each `P` equal to another value: P has one value,
+        // so at most one holds: all-false and each one alone.
+        assert_eq!(assignments(&t).len(), 1 + 6);
+        // On six parameters they are independent: all-true, all-false and each flipped both ways.
+        let mut independent = t.clone();
+        for i in 0..6 {
+            independent["Conditions"][format!("C{i}")] =
+                json!({"Fn::Equals": [{"Ref": format!("P{i}")}, "on"]});
+        }
+        assert_eq!(assignments(&independent).len(), 2 + 2 * 6);
+        // Two values of one parameter, the literal first or second: three stacks, not four.
+        let two = json!({
+            "Conditions": {
+                "IsProd": {"Fn::Equals": [{"Ref": "Env"}, "prod"]},
+                "IsDev": {"Fn::Equals": ["dev", {"Ref": "Env"}]}
+            },
+            "Resources": {
+                "A": {"Type": "AWS::SNS::Topic", "Condition": "IsProd"},
+                "B": {"Type": "AWS::SNS::Topic", "Condition": "IsDev"}
+            }
+        });
+        let got = assignments(&two);
+        assert_eq!(got.len(), 3);
+        assert!(!got.iter().any(|a| a["IsProd"] && a["IsDev"]));
         // Conditions no resource uses do not change the stack.
         let unused = json!({"Conditions": t["Conditions"].clone(), "Resources": {}});
         assert_eq!(assignments(&unused).len(), 1);
