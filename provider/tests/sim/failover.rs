@@ -329,7 +329,9 @@ pub async fn failover_schedule(seed: u64, _logs: LogBuf) -> (Vec<Violation>, Sha
             if std::env::var("SIM_DEBUG").is_ok() {
                 eprintln!("DEBUG drift at {at:?}");
             }
-            w.lock().unwrap().set_desired(SERVICE, 0);
+            let mut w = w.lock().unwrap();
+            w.last_drift = Some(Instant::now());
+            w.set_desired(SERVICE, 0);
         });
     }
     let mut t = Duration::ZERO;

@@ -212,6 +212,10 @@ pub struct World {
     pub calls: Vec<(usize, &'static str)>,
     /// Weight moved onto a service's target group while none of its targets was healthy.
     pub unhealthy_shifts: Vec<String>,
+    /// When each target group's health was last read (DescribeTargetHealth).
+    pub health_reads: BTreeMap<String, Instant>,
+    /// When someone outside the provider last scaled a service down (a `Drift` fault).
+    pub last_drift: Option<Instant>,
     /// The invocation behind each listener or rule created.
     pub created_by: Vec<usize>,
     /// DescribeStacks is denied (a role without cloudformation:DescribeStacks).
@@ -280,6 +284,8 @@ impl World {
             calls_of: Vec::new(),
             calls: Vec::new(),
             unhealthy_shifts: Vec::new(),
+            health_reads: BTreeMap::new(),
+            last_drift: None,
             created_by: Vec::new(),
             stacks_denied: false,
             load_runs: Vec::new(),
@@ -489,7 +495,18 @@ impl World {
         };
         let tgs: Vec<String> = self.tg_service.keys().cloned().collect();
         for tg in tgs {
-            if weight(after, &tg) > 0 && weight(before, &tg) == 0 && self.healthy(&tg) == 0 {
+            // A scale-down from outside after the provider's last health read is a race no
+            // API closes (reading health and writing a rule are two calls): not the
+            // provider's doing; `failover.traffic_on_healthy` checks the re-checks repair it.
+            let outside_since_read = match (self.last_drift, self.health_reads.get(&tg)) {
+                (Some(d), Some(r)) => d >= *r,
+                _ => false,
+            };
+            if weight(after, &tg) > 0
+                && weight(before, &tg) == 0
+                && self.healthy(&tg) == 0
+                && !outside_since_read
+            {
                 let note = format!("weight moved to {tg} with 0 healthy targets");
                 if std::env::var("SIM_DEBUG").is_ok() {
                     eprintln!(
@@ -1094,6 +1111,7 @@ pub fn elb_client(world: &Shared, inv: usize) -> elb::Client {
                 use elb::types::{TargetHealth, TargetHealthDescription, TargetHealthStateEnum};
                 let tg = req.target_group_arn().unwrap_or_default();
                 let healthy = w.healthy(tg);
+                w.health_reads.insert(tg.to_string(), Instant::now());
                 let total = w
                     .tg_service
                     .get(tg)
