@@ -1108,7 +1108,6 @@ pub fn elb_client(world: &Shared, inv: usize) -> elb::Client {
             elb::Client::describe_target_health,
             DescribeTargetHealthError,
             |w, req| {
-                use elb::types::{TargetHealth, TargetHealthDescription, TargetHealthStateEnum};
                 let tg = req.target_group_arn().unwrap_or_default();
                 let healthy = w.healthy(tg);
                 w.health_reads.insert(tg.to_string(), Instant::now());
@@ -1117,20 +1116,7 @@ pub fn elb_client(world: &Shared, inv: usize) -> elb::Client {
                     .get(tg)
                     .and_then(|s| w.services.get(s))
                     .map_or(0, |s| s.tasks.len());
-                let mut o = DescribeTargetHealthOutput::builder();
-                for i in 0..total {
-                    let state = if i < healthy {
-                        TargetHealthStateEnum::Healthy
-                    } else {
-                        TargetHealthStateEnum::Initial
-                    };
-                    o = o.target_health_descriptions(
-                        TargetHealthDescription::builder()
-                            .target_health(TargetHealth::builder().state(state).build())
-                            .build(),
-                    );
-                }
-                MockResponse::Output(o.build())
+                MockResponse::Output(super::common::target_health_output(healthy, total))
             }
         ),
     ];
