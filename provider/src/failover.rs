@@ -223,15 +223,18 @@ fn since_of(tags: &[(String, String)]) -> Option<&str> {
 /// When traffic moved to the service (Unix seconds), as the route's tag says. A tag that is
 /// missing or pending (the move was not stamped: a crash, or a tag not yet visible) is stamped
 /// with now: traffic is on the service already, so now is never before the move, and the hold
-/// can only come out longer, never shorter.
+/// can only come out longer, never shorter. The clock reads whole seconds, rounded down, and
+/// the move may have come earlier in the same second: the stamp is the next whole second, so
+/// it is never before the move (simulation seed 3332 of the failover family: moved back after
+/// 338.5 s with `MinServiceTime` 339 s, the stamp having lost the move's fraction of a second).
 async fn serving_since(c: &Clients, s: &Settings) -> Result<u64, ProviderError> {
     let tags = route_tags(c, s).await?;
     if let Some(t) = since_of(&tags).and_then(|v| v.parse::<u64>().ok()) {
         return Ok(t);
     }
-    let now = (c.failover_timing.clock)();
-    set_since(c, s, &now.to_string()).await?;
-    Ok(now)
+    let stamp = (c.failover_timing.clock)().saturating_add(1);
+    set_since(c, s, &stamp.to_string()).await?;
+    Ok(stamp)
 }
 
 /// The route's current actions (empty when it is gone).

@@ -221,6 +221,14 @@ fn named_seeds() {
             vec![app_serving],
         ),
         (
+            "a move back waits the whole MinServiceTime when the move and its stamp fall in one \
+             second (the clock reads whole seconds; found by the 10,000-schedule run)",
+            "failover",
+            3332,
+            vec![AlarmFlip, HealthLag],
+            vec![],
+        ),
+        (
             "traffic moves to the service and back, the stamp of the move read through tag lag",
             "failover",
             11,
