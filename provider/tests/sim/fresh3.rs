@@ -1301,6 +1301,150 @@ fn rows() -> Vec<Row> {
                 })
             },
         },
+        // C11b: C11 for a port claim: the listener deleted by hand, then an Update in place
+        // (same ALB and range, another target group).
+        Row {
+            name: "C11b",
+            setup: nothing,
+            script: none,
+            events: |world| {
+                Box::pin(async move {
+                    let seen = Arc::new(Mutex::new(Seen::default()));
+                    let start = Instant::now();
+                    let who = (STACK, "Route");
+                    let a = send(
+                        &world,
+                        "Create",
+                        PORT,
+                        who,
+                        port_props("8000-8009", false),
+                        None,
+                        None,
+                        "create",
+                    )
+                    .await;
+                    note(&seen, "create", a, start);
+                    let p = seen.lock().unwrap().physical("create");
+                    world.lock().unwrap().listeners.remove(&p);
+                    let mut props = port_props("8000-8009", false);
+                    props["TargetGroupArn"] = json!(APP_TG);
+                    let a = send(
+                        &world,
+                        "Update",
+                        PORT,
+                        who,
+                        props,
+                        Some(&p),
+                        Some(port_props("8000-8009", false)),
+                        "update",
+                    )
+                    .await;
+                    note(&seen, "update", a, start);
+                    take(seen)
+                })
+            },
+            guarantee: |w, s| {
+                let held = holders(w, STACK, "Route");
+                let ok = match s.status("update").as_str() {
+                    "FAILED" => true,
+                    "SUCCESS" => held == vec![s.physical("update")],
+                    _ => false,
+                };
+                ensure(ok, || {
+                    format!(
+                        "Update answered {} with {} while A holds {held:?}",
+                        s.status("update"),
+                        s.physical("update")
+                    )
+                })
+            },
+        },
+        // C12: two Updates in place of a rule claim (new conditions each time); Lambda then
+        // delivers the first Update's event again, late: it must not write the older
+        // conditions over the newer ones.
+        Row {
+            name: "C12",
+            setup: |w| listener(w, L1, 443, THIRD_STACK),
+            script: none,
+            events: |world| {
+                Box::pin(async move {
+                    let seen = Arc::new(Mutex::new(Seen::default()));
+                    let start = Instant::now();
+                    let who = (STACK, "Route");
+                    let with = |path: &str| {
+                        let mut p = rule_props(L1, "5-9");
+                        p["Conditions"][0]["PathPatternConfig"]["Values"] = json!([path]);
+                        p
+                    };
+                    let a = send(
+                        &world,
+                        "Create",
+                        RULE,
+                        who,
+                        with("/a*"),
+                        None,
+                        None,
+                        "create",
+                    )
+                    .await;
+                    note(&seen, "create", a, start);
+                    let p = seen.lock().unwrap().physical("create");
+                    let first = custom_resource::event(
+                        "Update",
+                        RULE,
+                        who,
+                        with("/b*"),
+                        Some(&p),
+                        Some(with("/a*")),
+                        "update1",
+                    );
+                    let a = custom_resource::invoke(&world, &first, LAMBDA_TIMEOUT, false).await;
+                    note(&seen, "update1", a, start);
+                    let a = send(
+                        &world,
+                        "Update",
+                        RULE,
+                        who,
+                        with("/c*"),
+                        Some(&p),
+                        Some(with("/b*")),
+                        "update2",
+                    )
+                    .await;
+                    note(&seen, "update2", a, start);
+                    world.lock().unwrap().stack_status = "UPDATE_COMPLETE".into();
+                    tokio::time::sleep(Duration::from_secs(300)).await;
+                    let calls = world.lock().unwrap().calls.len();
+                    seen.lock()
+                        .unwrap()
+                        .marks
+                        .insert("calls_before_late", calls);
+                    let a = custom_resource::invoke(&world, &first, LAMBDA_TIMEOUT, false).await;
+                    note(&seen, "late-duplicate", a, start);
+                    take(seen)
+                })
+            },
+            guarantee: |w, s| {
+                let before = s.marks.get("calls_before_late").copied().unwrap_or(0);
+                let writes: Vec<&str> = w.calls[before..]
+                    .iter()
+                    .map(|(_, op)| *op)
+                    .filter(|op| {
+                        op.contains("modify") || op.contains("create") || op.contains("delete")
+                    })
+                    .collect();
+                ensure(
+                    s.status("update2") == "SUCCESS" && writes.is_empty(),
+                    || {
+                        format!(
+                            "the first Update's late duplicate (answered {}) wrote {writes:?} \
+                             after the second Update",
+                            s.status("late-duplicate")
+                        )
+                    },
+                )
+            },
+        },
         // F1: ALARM, the service scales out slowly (150 s to healthy), the alarm flaps
         // (OK at 110, ALARM at 170) with events late, twice and out of order; re-checks.
         Row {
@@ -2324,6 +2468,42 @@ fn rows() -> Vec<Row> {
                 let b = s.answer("rollback").cloned().unwrap_or_default();
                 ensure(skipped(&b) && w.load_runs.is_empty(), || {
                     format!("answered {b}; load {:?}", w.load_runs)
+                })
+            },
+        },
+        // G8: a rollback's Update answered Skipped; Lambda delivers it again after the stack
+        // moved on to a new update (UPDATE_IN_PROGRESS).
+        Row {
+            name: "G8",
+            setup: |w| w.stack_status = "UPDATE_ROLLBACK_IN_PROGRESS".into(),
+            script: none,
+            events: |world| {
+                Box::pin(async move {
+                    let seen = Arc::new(Mutex::new(Seen::default()));
+                    let start = Instant::now();
+                    let ev = custom_resource::event(
+                        "Update",
+                        GATE,
+                        (STACK, "Gate"),
+                        gate_props(30),
+                        Some("Gate-load-test-gate"),
+                        Some(gate_props(60)),
+                        "rollback",
+                    );
+                    let a = custom_resource::invoke(&world, &ev, LAMBDA_TIMEOUT, false).await;
+                    note(&seen, "rollback", a, start);
+                    world.lock().unwrap().stack_status = "UPDATE_IN_PROGRESS".into();
+                    tokio::time::sleep(Duration::from_secs(600)).await;
+                    let a = custom_resource::invoke(&world, &ev, LAMBDA_TIMEOUT, false).await;
+                    note(&seen, "late", a, start);
+                    take(seen)
+                })
+            },
+            guarantee: |w, s| {
+                let first = s.answer("rollback").cloned().unwrap_or_default();
+                ensure(skipped(&first) && w.load_runs.is_empty(), || {
+                    format!("the rollback's Update answered {first}, the late duplicate {:?}; load {:?}",
+                        s.answer("late"), w.load_runs)
                 })
             },
         },
