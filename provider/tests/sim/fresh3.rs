@@ -1445,6 +1445,83 @@ fn rows() -> Vec<Row> {
                 )
             },
         },
+        // C12b: C12 for a port claim: two Updates in place moving the listener's forward
+        // to another target group each; the first Update's event again, late.
+        Row {
+            name: "C12b",
+            setup: nothing,
+            script: none,
+            events: |world| {
+                Box::pin(async move {
+                    let seen = Arc::new(Mutex::new(Seen::default()));
+                    let start = Instant::now();
+                    let who = (STACK, "Route");
+                    let to = |tg: &str| {
+                        let mut p = port_props("8000-8009", false);
+                        p["TargetGroupArn"] = json!(tg);
+                        p
+                    };
+                    let a = send(&world, "Create", PORT, who, to(TG), None, None, "create").await;
+                    note(&seen, "create", a, start);
+                    let p = seen.lock().unwrap().physical("create");
+                    let first = custom_resource::event(
+                        "Update",
+                        PORT,
+                        who,
+                        to(APP_TG),
+                        Some(&p),
+                        Some(to(TG)),
+                        "update1",
+                    );
+                    let a = custom_resource::invoke(&world, &first, LAMBDA_TIMEOUT, false).await;
+                    note(&seen, "update1", a, start);
+                    let a = send(
+                        &world,
+                        "Update",
+                        PORT,
+                        who,
+                        to(STANDBY_TG),
+                        Some(&p),
+                        Some(to(APP_TG)),
+                        "update2",
+                    )
+                    .await;
+                    note(&seen, "update2", a, start);
+                    world.lock().unwrap().stack_status = "UPDATE_COMPLETE".into();
+                    tokio::time::sleep(Duration::from_secs(300)).await;
+                    let a = custom_resource::invoke(&world, &first, LAMBDA_TIMEOUT, false).await;
+                    note(&seen, "late-duplicate", a, start);
+                    let p2 = seen.lock().unwrap().physical("update2");
+                    let tgs = world
+                        .lock()
+                        .unwrap()
+                        .listeners
+                        .get(&p2)
+                        .map(|l| forward_targets(&l.actions))
+                        .unwrap_or_default();
+                    seen.lock().unwrap().cr.push((
+                        "forward".into(),
+                        json!(format!("{tgs:?}")),
+                        0.0,
+                    ));
+                    take(seen)
+                })
+            },
+            guarantee: |_, s| {
+                let forward = s
+                    .answer("forward")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default()
+                    .to_string();
+                ensure(
+                    s.status("update2") == "SUCCESS" && forward.contains(STANDBY_TG),
+                    || {
+                        format!("after the second Update (to the standby group) and the first Update's late \
+                             duplicate (answered {}), the listener forwards to {forward}", s.status("late-duplicate"))
+                    },
+                )
+            },
+        },
         // F1: ALARM, the service scales out slowly (150 s to healthy), the alarm flaps
         // (OK at 110, ALARM at 170) with events late, twice and out of order; re-checks.
         Row {
