@@ -141,6 +141,24 @@ fn take(seen: Arc<Mutex<Seen>>) -> Seen {
     std::mem::take(&mut *seen.lock().unwrap())
 }
 
+/// Stacks A and B each Create the same kind of claim at once (answers "a" and "b").
+async fn race(world: &Shared, rtype: &'static str, props: Value) -> (Arc<Mutex<Seen>>, Instant) {
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for (stack, rid) in [(STACK, "a"), (OTHER_STACK, "b")] {
+        let (w, s, p) = (world.clone(), seen.clone(), props.clone());
+        tasks.push(tokio::spawn(async move {
+            let a = send(&w, "Create", rtype, (stack, "Route"), p, None, None, rid).await;
+            note(&s, rid, a, start);
+        }));
+    }
+    for t in tasks {
+        t.await.expect("task");
+    }
+    (seen, start)
+}
+
 fn holders(w: &World, stack: &str, logical: &str) -> Vec<String> {
     custom_resource::holders_of(w, stack, logical)
 }
@@ -393,29 +411,7 @@ fn rows() -> Vec<Row> {
             script: || retried("create_listener", 1),
             events: |world| {
                 Box::pin(async move {
-                    let seen = Arc::new(Mutex::new(Seen::default()));
-                    let start = Instant::now();
-                    let mut tasks = Vec::new();
-                    for (stack, rid) in [(STACK, "a"), (OTHER_STACK, "b")] {
-                        let (w, s) = (world.clone(), seen.clone());
-                        tasks.push(tokio::spawn(async move {
-                            let a = send(
-                                &w,
-                                "Create",
-                                PORT,
-                                (stack, "Route"),
-                                port_props("8000-8002", false),
-                                None,
-                                None,
-                                rid,
-                            )
-                            .await;
-                            note(&s, rid, a, start);
-                        }));
-                    }
-                    for t in tasks {
-                        t.await.expect("task");
-                    }
+                    let (seen, _) = race(&world, PORT, port_props("8000-8002", false)).await;
                     take(seen)
                 })
             },
@@ -452,29 +448,7 @@ fn rows() -> Vec<Row> {
             script: || retried("create_rule", 1),
             events: |world| {
                 Box::pin(async move {
-                    let seen = Arc::new(Mutex::new(Seen::default()));
-                    let start = Instant::now();
-                    let mut tasks = Vec::new();
-                    for (stack, rid) in [(STACK, "a"), (OTHER_STACK, "b")] {
-                        let (w, s) = (world.clone(), seen.clone());
-                        tasks.push(tokio::spawn(async move {
-                            let a = send(
-                                &w,
-                                "Create",
-                                RULE,
-                                (stack, "Route"),
-                                rule_props(L1, "1-3"),
-                                None,
-                                None,
-                                rid,
-                            )
-                            .await;
-                            note(&s, rid, a, start);
-                        }));
-                    }
-                    for t in tasks {
-                        t.await.expect("task");
-                    }
+                    let (seen, _) = race(&world, RULE, rule_props(L1, "1-3")).await;
                     take(seen)
                 })
             },
@@ -511,29 +485,7 @@ fn rows() -> Vec<Row> {
             },
             events: |world| {
                 Box::pin(async move {
-                    let seen = Arc::new(Mutex::new(Seen::default()));
-                    let start = Instant::now();
-                    let mut tasks = Vec::new();
-                    for (stack, rid) in [(STACK, "a"), (OTHER_STACK, "b")] {
-                        let (w, s) = (world.clone(), seen.clone());
-                        tasks.push(tokio::spawn(async move {
-                            let a = send(
-                                &w,
-                                "Create",
-                                PORT,
-                                (stack, "Route"),
-                                port_props("8000-8009", false),
-                                None,
-                                None,
-                                rid,
-                            )
-                            .await;
-                            note(&s, rid, a, start);
-                        }));
-                    }
-                    for t in tasks {
-                        t.await.expect("task");
-                    }
+                    let (seen, _) = race(&world, PORT, port_props("8000-8009", false)).await;
                     take(seen)
                 })
             },
@@ -907,29 +859,7 @@ fn rows() -> Vec<Row> {
             script: none,
             events: |world| {
                 Box::pin(async move {
-                    let seen = Arc::new(Mutex::new(Seen::default()));
-                    let start = Instant::now();
-                    let mut tasks = Vec::new();
-                    for (stack, rid) in [(STACK, "a"), (OTHER_STACK, "b")] {
-                        let (w, s) = (world.clone(), seen.clone());
-                        tasks.push(tokio::spawn(async move {
-                            let a = send(
-                                &w,
-                                "Create",
-                                PORT,
-                                (stack, "Route"),
-                                port_props("8000-8001", false),
-                                None,
-                                None,
-                                rid,
-                            )
-                            .await;
-                            note(&s, rid, a, start);
-                        }));
-                    }
-                    for t in tasks {
-                        t.await.expect("task");
-                    }
+                    let (seen, start) = race(&world, PORT, port_props("8000-8001", false)).await;
                     let loser = {
                         let s = seen.lock().unwrap();
                         if s.status("a") == "FAILED" {
