@@ -1936,6 +1936,77 @@ fn rows() -> Vec<Row> {
                 })
             },
         },
+        // F12: alarm OK; two Updates of the failover resource change RestingCount (1 -> 2 -> 3);
+        // Lambda delivers the first Update's event again, late.
+        Row {
+            name: "F12",
+            setup: |w| failover_world(w, 0, 100),
+            script: none,
+            events: |world| {
+                Box::pin(async move {
+                    let seen = Arc::new(Mutex::new(Seen::default()));
+                    let start = Instant::now();
+                    let ft = fargate_provider::failover::RESOURCE_TYPE;
+                    let who = (STACK, "ApiFailover");
+                    let resting = |n: &str| {
+                        let mut p = failover_config();
+                        p["RestingCount"] = json!(n);
+                        p
+                    };
+                    let a = send(
+                        &world,
+                        "Create",
+                        ft,
+                        who,
+                        resting("1"),
+                        None,
+                        None,
+                        "create",
+                    )
+                    .await;
+                    note(&seen, "create", a, start);
+                    let p = seen.lock().unwrap().physical("create");
+                    let first = custom_resource::event(
+                        "Update",
+                        ft,
+                        who,
+                        resting("2"),
+                        Some(&p),
+                        Some(resting("1")),
+                        "update1",
+                    );
+                    let a = custom_resource::invoke(&world, &first, LAMBDA_TIMEOUT, false).await;
+                    note(&seen, "update1", a, start);
+                    let a = send(
+                        &world,
+                        "Update",
+                        ft,
+                        who,
+                        resting("3"),
+                        Some(&p),
+                        Some(resting("2")),
+                        "update2",
+                    )
+                    .await;
+                    note(&seen, "update2", a, start);
+                    world.lock().unwrap().stack_status = "UPDATE_COMPLETE".into();
+                    tokio::time::sleep(Duration::from_secs(300)).await;
+                    let a = custom_resource::invoke(&world, &first, LAMBDA_TIMEOUT, false).await;
+                    note(&seen, "late-duplicate", a, start);
+                    take(seen)
+                })
+            },
+            guarantee: |w, s| {
+                let desired = w.services[SERVICE].desired;
+                ensure(s.status("update2") == "SUCCESS" && desired == 3, || {
+                    format!(
+                        "RestingCount is 3 since the second Update; after the first Update's late \
+                             duplicate (answered {}) the service runs {desired}",
+                        s.status("late-duplicate")
+                    )
+                })
+            },
+        },
         // H1: ECS invokes the hook, then the same invocation again a second later.
         Row {
             name: "H1",
