@@ -9,11 +9,9 @@
 #![allow(dead_code)]
 
 use super::custom_resource::{self, Answer, LB, OTHER_STACK, STACK, TG};
+use super::failover::{ALARM, APP_TG, SERVICE, STANDBY_TG};
 use super::harness::{self, violation, Violation};
 use super::world::{self, Fate, LState, Scripted, Shared, World};
-use aws_sdk_elasticloadbalancingv2::types::{
-    Action, ActionTypeEnum, ForwardActionConfig, TargetGroupTuple,
-};
 use fargate_provider::lifecycle_hook::{self, HookAnswer, HookEvent, HookStatus, SETTINGS_KEY};
 use fargate_provider::slot::forward_targets;
 use serde_json::{json, Value};
@@ -28,11 +26,6 @@ const THIRD_STACK: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/t
 const L1: &str = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/shared/1/900";
 const L2: &str = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/shared/1/901";
 const ROUTE: &str = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/shared/1/950";
-const APP_TG: &str = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/app/1";
-const STANDBY_TG: &str =
-    "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/standby/1";
-const SERVICE: &str = "api";
-const ALARM: &str = "api-unhealthy";
 const WORKERS: &str = "arn:aws:lambda:us-east-1:123456789012:function:app-WebLoadTestWorkers";
 const REV1: &str = "arn:aws:ecs:eu-west-1:111122223333:service-revision/apps/users/1";
 const REV2: &str = "arn:aws:ecs:eu-west-1:111122223333:service-revision/apps/users/2";
@@ -159,6 +152,224 @@ async fn race(world: &Shared, rtype: &'static str, props: Value) -> (Arc<Mutex<S
     (seen, start)
 }
 
+/// A claim created with `v0` and replaced by an Update to `v1` (a new holder), then
+/// CloudFormation's cleanup: after a rollback it deletes the new holder and keeps the old one,
+/// after success it deletes the old one; the resource itself stays (UPDATE_COMPLETE). 300 s
+/// later Lambda delivers the Update's event again. Answers: create, update, cleanup,
+/// late-duplicate.
+async fn replaced_then_late_duplicate(
+    world: Shared,
+    rtype: &'static str,
+    v0: Value,
+    v1: Value,
+    rolled_back: bool,
+) -> Seen {
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let start = Instant::now();
+    let who = (STACK, "Route");
+    let a = send(
+        &world,
+        "Create",
+        rtype,
+        who,
+        v0.clone(),
+        None,
+        None,
+        "create",
+    )
+    .await;
+    note(&seen, "create", a, start);
+    let p1 = seen.lock().unwrap().physical("create");
+    let update = custom_resource::event(
+        "Update",
+        rtype,
+        who,
+        v1.clone(),
+        Some(&p1),
+        Some(v0.clone()),
+        "update",
+    );
+    let a = custom_resource::invoke(&world, &update, LAMBDA_TIMEOUT, false).await;
+    note(&seen, "update", a, start);
+    let p2 = seen.lock().unwrap().physical("update");
+    let (gone, props, status) = if rolled_back {
+        (p2, v1, "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS")
+    } else {
+        (p1, v0, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
+    };
+    world.lock().unwrap().stack_status = status.into();
+    let a = send(
+        &world,
+        "Delete",
+        rtype,
+        who,
+        props,
+        Some(&gone),
+        None,
+        "cleanup",
+    )
+    .await;
+    note(&seen, "cleanup", a, start);
+    {
+        // The cleanup deletes a physical resource, not the logical one.
+        let mut w = world.lock().unwrap();
+        w.stack_status = "UPDATE_COMPLETE".into();
+        w.cfn_resources
+            .insert((STACK.into(), "Route".into()), "UPDATE_COMPLETE".into());
+    }
+    tokio::time::sleep(Duration::from_secs(300)).await;
+    let a = custom_resource::invoke(&world, &update, LAMBDA_TIMEOUT, false).await;
+    note(&seen, "late-duplicate", a, start);
+    take(seen)
+}
+
+/// A resource created with `v[0]`, updated in place to `v[1]` then `v[2]`; 300 s later
+/// Lambda delivers the first Update's event again. Answers: create, update1, update2,
+/// late-duplicate; mark `calls_before_late`.
+async fn late_first_of_two_updates(
+    world: Shared,
+    rtype: &'static str,
+    logical: &'static str,
+    v: [Value; 3],
+) -> Seen {
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let start = Instant::now();
+    let who = (STACK, logical);
+    let a = send(
+        &world,
+        "Create",
+        rtype,
+        who,
+        v[0].clone(),
+        None,
+        None,
+        "create",
+    )
+    .await;
+    note(&seen, "create", a, start);
+    let p = seen.lock().unwrap().physical("create");
+    let first = custom_resource::event(
+        "Update",
+        rtype,
+        who,
+        v[1].clone(),
+        Some(&p),
+        Some(v[0].clone()),
+        "update1",
+    );
+    let a = custom_resource::invoke(&world, &first, LAMBDA_TIMEOUT, false).await;
+    note(&seen, "update1", a, start);
+    let a = send(
+        &world,
+        "Update",
+        rtype,
+        who,
+        v[2].clone(),
+        Some(&p),
+        Some(v[1].clone()),
+        "update2",
+    )
+    .await;
+    note(&seen, "update2", a, start);
+    world.lock().unwrap().stack_status = "UPDATE_COMPLETE".into();
+    tokio::time::sleep(Duration::from_secs(300)).await;
+    let calls = world.lock().unwrap().calls.len();
+    seen.lock()
+        .unwrap()
+        .marks
+        .insert("calls_before_late", calls);
+    let a = custom_resource::invoke(&world, &first, LAMBDA_TIMEOUT, false).await;
+    note(&seen, "late-duplicate", a, start);
+    take(seen)
+}
+
+/// An Update of the gate (new `Duration` 60, old 30), answered under `label`.
+async fn gate_update_skipped(world: Shared, label: &'static str) -> Seen {
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let a = send(
+        &world,
+        "Update",
+        GATE,
+        (STACK, "Gate"),
+        gate_props(60),
+        Some("Gate-load-test-gate"),
+        Some(gate_props(30)),
+        label,
+    )
+    .await;
+    note(&seen, label, a, Instant::now());
+    take(seen)
+}
+
+/// The gate answered SUCCESS `Skipped` and sent no load.
+fn skipped_without_load(w: &World, s: &Seen, label: &str) -> Result<(), String> {
+    let b = s.answer(label).cloned().unwrap_or_default();
+    ensure(skipped(&b) && w.load_runs.is_empty(), || {
+        format!("answered {b}; load {:?}", w.load_runs)
+    })
+}
+
+/// A claim created with `v0`; its holder is deleted by hand (a rule alone, or a listener);
+/// then an Update in place to `v1`. Answers: create, update.
+async fn lost_by_hand_then_update(
+    world: Shared,
+    rtype: &'static str,
+    v0: Value,
+    v1: Value,
+) -> Seen {
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let start = Instant::now();
+    let who = (STACK, "Route");
+    let a = send(
+        &world,
+        "Create",
+        rtype,
+        who,
+        v0.clone(),
+        None,
+        None,
+        "create",
+    )
+    .await;
+    note(&seen, "create", a, start);
+    let p = seen.lock().unwrap().physical("create");
+    {
+        let mut w = world.lock().unwrap();
+        w.rules.remove(&p);
+        w.listeners.remove(&p);
+    }
+    let a = send(
+        &world,
+        "Update",
+        rtype,
+        who,
+        v1,
+        Some(&p),
+        Some(v0),
+        "update",
+    )
+    .await;
+    note(&seen, "update", a, start);
+    take(seen)
+}
+
+/// The Update answered FAILED, or SUCCESS naming the one holder that exists.
+fn update_failed_or_holds(w: &World, s: &Seen) -> Result<(), String> {
+    let held = holders(w, STACK, "Route");
+    let ok = match s.status("update").as_str() {
+        "FAILED" => true,
+        "SUCCESS" => held == vec![s.physical("update")],
+        _ => false,
+    };
+    ensure(ok, || {
+        format!(
+            "Update answered {} with {} while A holds {held:?}",
+            s.status("update"),
+            s.physical("update")
+        )
+    })
+}
+
 fn holders(w: &World, stack: &str, logical: &str) -> Vec<String> {
     custom_resource::holders_of(w, stack, logical)
 }
@@ -185,36 +396,9 @@ fn prio_of(w: &World, arn: &str) -> Option<i32> {
     w.rules.get(arn).map(|r| r.priority)
 }
 
-fn weighted(app: i32, standby: i32) -> Action {
-    let tuples = [(APP_TG, app), (STANDBY_TG, standby)].map(|(tg, w)| {
-        TargetGroupTuple::builder()
-            .target_group_arn(tg)
-            .weight(w)
-            .build()
-    });
-    Action::builder()
-        .r#type(ActionTypeEnum::Forward)
-        .forward_config(
-            ForwardActionConfig::builder()
-                .set_target_groups(Some(tuples.to_vec()))
-                .build(),
-        )
-        .build()
-}
-
-/// (app, standby) weights of the route; a plain forward to one group is 100 on it.
+/// (app, standby) weights of the failover's route (`failover.rs`, same target groups).
 fn weights(w: &World) -> (i32, i32) {
-    let actions = w
-        .listeners
-        .get(ROUTE)
-        .map(|l| l.actions.clone())
-        .unwrap_or_default();
-    let tgs = forward_targets(&actions);
-    let of = |tg: &str| match tgs.as_slice() {
-        [(only, _)] => i32::from(only == tg) * 100,
-        _ => tgs.iter().find(|(t, _)| t == tg).map_or(0, |(_, w)| *w),
-    };
-    (of(APP_TG), of(STANDBY_TG))
+    super::failover::weights(w, ROUTE)
 }
 
 /// The failover's route and service, as the macro's stack has them: the listener tagged with
@@ -227,7 +411,7 @@ fn failover_world(w: &mut World, app: i32, standby: i32) {
             port: 8000,
             lb: LB.into(),
             settings: String::new(),
-            actions: vec![weighted(app, standby)],
+            actions: vec![super::failover::weighted(app, standby)],
             tags: vec![
                 ("fargate-app:stack-id".into(), STACK.into()),
                 ("fargate-app:logical-id".into(), "ApiRoute".into()),
@@ -599,66 +783,13 @@ fn rows() -> Vec<Row> {
             setup: |w| listener(w, L1, 443, THIRD_STACK),
             script: none,
             events: |world| {
-                Box::pin(async move {
-                    let seen = Arc::new(Mutex::new(Seen::default()));
-                    let start = Instant::now();
-                    let who = (STACK, "Route");
-                    let a = send(
-                        &world,
-                        "Create",
-                        RULE,
-                        who,
-                        rule_props(L1, "1-10"),
-                        None,
-                        None,
-                        "create",
-                    )
-                    .await;
-                    note(&seen, "create", a, start);
-                    let p1 = seen.lock().unwrap().cr[0].1["PhysicalResourceId"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_string();
-                    let update = custom_resource::event(
-                        "Update",
-                        RULE,
-                        who,
-                        rule_props(L1, "20-30"),
-                        Some(&p1),
-                        Some(rule_props(L1, "1-10")),
-                        "update",
-                    );
-                    let a = custom_resource::invoke(&world, &update, LAMBDA_TIMEOUT, false).await;
-                    note(&seen, "update", a, start);
-                    let p2 = seen.lock().unwrap().physical("update");
-                    // The stack fails elsewhere: the rollback's cleanup deletes the new rule.
-                    world.lock().unwrap().stack_status =
-                        "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS".into();
-                    let a = send(
-                        &world,
-                        "Delete",
-                        RULE,
-                        who,
-                        rule_props(L1, "20-30"),
-                        Some(&p2),
-                        None,
-                        "rollback-cleanup",
-                    )
-                    .await;
-                    note(&seen, "rollback-cleanup", a, start);
-                    {
-                        // The resource is back to P1 (CloudFormation's record, not a Delete
-                        // of the logical resource).
-                        let mut w = world.lock().unwrap();
-                        w.stack_status = "UPDATE_ROLLBACK_COMPLETE".into();
-                        w.cfn_resources
-                            .insert((STACK.into(), "Route".into()), "UPDATE_COMPLETE".into());
-                    }
-                    tokio::time::sleep(Duration::from_secs(300)).await;
-                    let a = custom_resource::invoke(&world, &update, LAMBDA_TIMEOUT, false).await;
-                    note(&seen, "late-duplicate", a, start);
-                    take(seen)
-                })
+                Box::pin(replaced_then_late_duplicate(
+                    world,
+                    RULE,
+                    rule_props(L1, "1-10"),
+                    rule_props(L1, "20-30"),
+                    true,
+                ))
             },
             guarantee: |w, s| {
                 let held = holders(w, STACK, "Route");
@@ -1022,66 +1153,13 @@ fn rows() -> Vec<Row> {
             setup: nothing,
             script: none,
             events: |world| {
-                Box::pin(async move {
-                    let seen = Arc::new(Mutex::new(Seen::default()));
-                    let start = Instant::now();
-                    let who = (STACK, "Route");
-                    let a = send(
-                        &world,
-                        "Create",
-                        PORT,
-                        who,
-                        port_props("8000-8009", false),
-                        None,
-                        None,
-                        "create",
-                    )
-                    .await;
-                    note(&seen, "create", a, start);
-                    let p1 = seen.lock().unwrap().cr[0].1["PhysicalResourceId"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_string();
-                    let update = custom_resource::event(
-                        "Update",
-                        PORT,
-                        who,
-                        port_props("8100-8109", false),
-                        Some(&p1),
-                        Some(port_props("8000-8009", false)),
-                        "update",
-                    );
-                    let a = custom_resource::invoke(&world, &update, LAMBDA_TIMEOUT, false).await;
-                    note(&seen, "update", a, start);
-                    let p2 = seen.lock().unwrap().physical("update");
-                    // The stack fails elsewhere: the rollback's cleanup deletes the new rule.
-                    world.lock().unwrap().stack_status =
-                        "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS".into();
-                    let a = send(
-                        &world,
-                        "Delete",
-                        PORT,
-                        who,
-                        port_props("8100-8109", false),
-                        Some(&p2),
-                        None,
-                        "rollback-cleanup",
-                    )
-                    .await;
-                    note(&seen, "rollback-cleanup", a, start);
-                    {
-                        // The resource is back to P1 (CloudFormation's record, not a Delete
-                        // of the logical resource).
-                        let mut w = world.lock().unwrap();
-                        w.stack_status = "UPDATE_ROLLBACK_COMPLETE".into();
-                        w.cfn_resources
-                            .insert((STACK.into(), "Route".into()), "UPDATE_COMPLETE".into());
-                    }
-                    tokio::time::sleep(Duration::from_secs(300)).await;
-                    let a = custom_resource::invoke(&world, &update, LAMBDA_TIMEOUT, false).await;
-                    note(&seen, "late-duplicate", a, start);
-                    take(seen)
-                })
+                Box::pin(replaced_then_late_duplicate(
+                    world,
+                    PORT,
+                    port_props("8000-8009", false),
+                    port_props("8100-8109", false),
+                    true,
+                ))
             },
             guarantee: |w, s| {
                 let held = holders(w, STACK, "Route");
@@ -1103,61 +1181,13 @@ fn rows() -> Vec<Row> {
             setup: nothing,
             script: none,
             events: |world| {
-                Box::pin(async move {
-                    let seen = Arc::new(Mutex::new(Seen::default()));
-                    let start = Instant::now();
-                    let who = (STACK, "Route");
-                    let a = send(
-                        &world,
-                        "Create",
-                        PORT,
-                        who,
-                        port_props("8000-8009", false),
-                        None,
-                        None,
-                        "create",
-                    )
-                    .await;
-                    note(&seen, "create", a, start);
-                    let p1 = seen.lock().unwrap().physical("create");
-                    let update = custom_resource::event(
-                        "Update",
-                        PORT,
-                        who,
-                        port_props("8100-8109", false),
-                        Some(&p1),
-                        Some(port_props("8000-8009", false)),
-                        "update",
-                    );
-                    let a = custom_resource::invoke(&world, &update, LAMBDA_TIMEOUT, false).await;
-                    note(&seen, "update", a, start);
-                    world.lock().unwrap().stack_status =
-                        "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS".into();
-                    let a = send(
-                        &world,
-                        "Delete",
-                        PORT,
-                        who,
-                        port_props("8000-8009", false),
-                        Some(&p1),
-                        None,
-                        "cleanup",
-                    )
-                    .await;
-                    note(&seen, "cleanup", a, start);
-                    {
-                        // The cleanup Delete removes the old physical resource, not the
-                        // logical one: CloudFormation still has the resource, updated.
-                        let mut w = world.lock().unwrap();
-                        w.stack_status = "UPDATE_COMPLETE".into();
-                        w.cfn_resources
-                            .insert((STACK.into(), "Route".into()), "UPDATE_COMPLETE".into());
-                    }
-                    tokio::time::sleep(Duration::from_secs(300)).await;
-                    let a = custom_resource::invoke(&world, &update, LAMBDA_TIMEOUT, false).await;
-                    note(&seen, "late-duplicate", a, start);
-                    take(seen)
-                })
+                Box::pin(replaced_then_late_duplicate(
+                    world,
+                    PORT,
+                    port_props("8000-8009", false),
+                    port_props("8100-8109", false),
+                    false,
+                ))
             },
             guarantee: |w, s| {
                 let held = holders(w, STACK, "Route");
@@ -1180,56 +1210,16 @@ fn rows() -> Vec<Row> {
             setup: |w| listener(w, L1, 443, THIRD_STACK),
             script: none,
             events: |world| {
-                Box::pin(async move {
-                    let seen = Arc::new(Mutex::new(Seen::default()));
-                    let start = Instant::now();
-                    let who = (STACK, "Route");
-                    let a = send(
-                        &world,
-                        "Create",
-                        RULE,
-                        who,
-                        rule_props(L1, "5-9"),
-                        None,
-                        None,
-                        "create",
-                    )
-                    .await;
-                    note(&seen, "create", a, start);
-                    let p = seen.lock().unwrap().physical("create");
-                    world.lock().unwrap().rules.remove(&p);
-                    let mut props = rule_props(L1, "5-9");
-                    props["Conditions"][0]["PathPatternConfig"]["Values"] = json!(["/people*"]);
-                    let a = send(
-                        &world,
-                        "Update",
-                        RULE,
-                        who,
-                        props,
-                        Some(&p),
-                        Some(rule_props(L1, "5-9")),
-                        "update",
-                    )
-                    .await;
-                    note(&seen, "update", a, start);
-                    take(seen)
-                })
+                let mut props = rule_props(L1, "5-9");
+                props["Conditions"][0]["PathPatternConfig"]["Values"] = json!(["/people*"]);
+                Box::pin(lost_by_hand_then_update(
+                    world,
+                    RULE,
+                    rule_props(L1, "5-9"),
+                    props,
+                ))
             },
-            guarantee: |w, s| {
-                let held = holders(w, STACK, "Route");
-                let ok = match s.status("update").as_str() {
-                    "FAILED" => true,
-                    "SUCCESS" => held == vec![s.physical("update")],
-                    _ => false,
-                };
-                ensure(ok, || {
-                    format!(
-                        "Update answered {} with {} while A holds {held:?}",
-                        s.status("update"),
-                        s.physical("update")
-                    )
-                })
-            },
+            guarantee: update_failed_or_holds,
         },
         // C11b: C11 for a port claim: the listener deleted by hand, then an Update in place
         // (same ALB and range, another target group).
@@ -1238,56 +1228,16 @@ fn rows() -> Vec<Row> {
             setup: nothing,
             script: none,
             events: |world| {
-                Box::pin(async move {
-                    let seen = Arc::new(Mutex::new(Seen::default()));
-                    let start = Instant::now();
-                    let who = (STACK, "Route");
-                    let a = send(
-                        &world,
-                        "Create",
-                        PORT,
-                        who,
-                        port_props("8000-8009", false),
-                        None,
-                        None,
-                        "create",
-                    )
-                    .await;
-                    note(&seen, "create", a, start);
-                    let p = seen.lock().unwrap().physical("create");
-                    world.lock().unwrap().listeners.remove(&p);
-                    let mut props = port_props("8000-8009", false);
-                    props["TargetGroupArn"] = json!(APP_TG);
-                    let a = send(
-                        &world,
-                        "Update",
-                        PORT,
-                        who,
-                        props,
-                        Some(&p),
-                        Some(port_props("8000-8009", false)),
-                        "update",
-                    )
-                    .await;
-                    note(&seen, "update", a, start);
-                    take(seen)
-                })
+                let mut props = port_props("8000-8009", false);
+                props["TargetGroupArn"] = json!(APP_TG);
+                Box::pin(lost_by_hand_then_update(
+                    world,
+                    PORT,
+                    port_props("8000-8009", false),
+                    props,
+                ))
             },
-            guarantee: |w, s| {
-                let held = holders(w, STACK, "Route");
-                let ok = match s.status("update").as_str() {
-                    "FAILED" => true,
-                    "SUCCESS" => held == vec![s.physical("update")],
-                    _ => false,
-                };
-                ensure(ok, || {
-                    format!(
-                        "Update answered {} with {} while A holds {held:?}",
-                        s.status("update"),
-                        s.physical("update")
-                    )
-                })
-            },
+            guarantee: update_failed_or_holds,
         },
         // C12: two Updates in place of a rule claim (new conditions each time); Lambda then
         // delivers the first Update's event again, late: it must not write the older
@@ -1297,62 +1247,17 @@ fn rows() -> Vec<Row> {
             setup: |w| listener(w, L1, 443, THIRD_STACK),
             script: none,
             events: |world| {
-                Box::pin(async move {
-                    let seen = Arc::new(Mutex::new(Seen::default()));
-                    let start = Instant::now();
-                    let who = (STACK, "Route");
-                    let with = |path: &str| {
-                        let mut p = rule_props(L1, "5-9");
-                        p["Conditions"][0]["PathPatternConfig"]["Values"] = json!([path]);
-                        p
-                    };
-                    let a = send(
-                        &world,
-                        "Create",
-                        RULE,
-                        who,
-                        with("/a*"),
-                        None,
-                        None,
-                        "create",
-                    )
-                    .await;
-                    note(&seen, "create", a, start);
-                    let p = seen.lock().unwrap().physical("create");
-                    let first = custom_resource::event(
-                        "Update",
-                        RULE,
-                        who,
-                        with("/b*"),
-                        Some(&p),
-                        Some(with("/a*")),
-                        "update1",
-                    );
-                    let a = custom_resource::invoke(&world, &first, LAMBDA_TIMEOUT, false).await;
-                    note(&seen, "update1", a, start);
-                    let a = send(
-                        &world,
-                        "Update",
-                        RULE,
-                        who,
-                        with("/c*"),
-                        Some(&p),
-                        Some(with("/b*")),
-                        "update2",
-                    )
-                    .await;
-                    note(&seen, "update2", a, start);
-                    world.lock().unwrap().stack_status = "UPDATE_COMPLETE".into();
-                    tokio::time::sleep(Duration::from_secs(300)).await;
-                    let calls = world.lock().unwrap().calls.len();
-                    seen.lock()
-                        .unwrap()
-                        .marks
-                        .insert("calls_before_late", calls);
-                    let a = custom_resource::invoke(&world, &first, LAMBDA_TIMEOUT, false).await;
-                    note(&seen, "late-duplicate", a, start);
-                    take(seen)
-                })
+                let with = |path: &str| {
+                    let mut p = rule_props(L1, "5-9");
+                    p["Conditions"][0]["PathPatternConfig"]["Values"] = json!([path]);
+                    p
+                };
+                Box::pin(late_first_of_two_updates(
+                    world,
+                    RULE,
+                    "Route",
+                    [with("/a*"), with("/b*"), with("/c*")],
+                ))
             },
             guarantee: |w, s| {
                 let before = s.marks.get("calls_before_late").copied().unwrap_or(0);
@@ -1382,72 +1287,29 @@ fn rows() -> Vec<Row> {
             setup: nothing,
             script: none,
             events: |world| {
-                Box::pin(async move {
-                    let seen = Arc::new(Mutex::new(Seen::default()));
-                    let start = Instant::now();
-                    let who = (STACK, "Route");
-                    let to = |tg: &str| {
-                        let mut p = port_props("8000-8009", false);
-                        p["TargetGroupArn"] = json!(tg);
-                        p
-                    };
-                    let a = send(&world, "Create", PORT, who, to(TG), None, None, "create").await;
-                    note(&seen, "create", a, start);
-                    let p = seen.lock().unwrap().physical("create");
-                    let first = custom_resource::event(
-                        "Update",
-                        PORT,
-                        who,
-                        to(APP_TG),
-                        Some(&p),
-                        Some(to(TG)),
-                        "update1",
-                    );
-                    let a = custom_resource::invoke(&world, &first, LAMBDA_TIMEOUT, false).await;
-                    note(&seen, "update1", a, start);
-                    let a = send(
-                        &world,
-                        "Update",
-                        PORT,
-                        who,
-                        to(STANDBY_TG),
-                        Some(&p),
-                        Some(to(APP_TG)),
-                        "update2",
-                    )
-                    .await;
-                    note(&seen, "update2", a, start);
-                    world.lock().unwrap().stack_status = "UPDATE_COMPLETE".into();
-                    tokio::time::sleep(Duration::from_secs(300)).await;
-                    let a = custom_resource::invoke(&world, &first, LAMBDA_TIMEOUT, false).await;
-                    note(&seen, "late-duplicate", a, start);
-                    let p2 = seen.lock().unwrap().physical("update2");
-                    let tgs = world
-                        .lock()
-                        .unwrap()
-                        .listeners
-                        .get(&p2)
-                        .map(|l| forward_targets(&l.actions))
-                        .unwrap_or_default();
-                    seen.lock().unwrap().cr.push((
-                        "forward".into(),
-                        json!(format!("{tgs:?}")),
-                        0.0,
-                    ));
-                    take(seen)
-                })
+                let to = |tg: &str| {
+                    let mut p = port_props("8000-8009", false);
+                    p["TargetGroupArn"] = json!(tg);
+                    p
+                };
+                Box::pin(late_first_of_two_updates(
+                    world,
+                    PORT,
+                    "Route",
+                    [to(TG), to(APP_TG), to(STANDBY_TG)],
+                ))
             },
-            guarantee: |_, s| {
-                let forward = s
-                    .answer("forward")
-                    .and_then(|v| v.as_str())
-                    .unwrap_or_default()
-                    .to_string();
+            guarantee: |w, s| {
+                let tgs = w
+                    .listeners
+                    .get(&s.physical("update2"))
+                    .map(|l| forward_targets(&l.actions))
+                    .unwrap_or_default();
                 ensure(
-                    s.status("update2") == "SUCCESS" && forward.contains(STANDBY_TG),
+                    s.status("update2") == "SUCCESS" && tgs.iter().any(|(tg, _)| tg == STANDBY_TG),
                     || {
                         format!("after the second Update (to the standby group) and the first Update's late \
-                             duplicate (answered {}), the listener forwards to {forward}", s.status("late-duplicate"))
+                             duplicate (answered {}), the listener forwards to {tgs:?}", s.status("late-duplicate"))
                     },
                 )
             },
@@ -1943,58 +1805,17 @@ fn rows() -> Vec<Row> {
             setup: |w| failover_world(w, 0, 100),
             script: none,
             events: |world| {
-                Box::pin(async move {
-                    let seen = Arc::new(Mutex::new(Seen::default()));
-                    let start = Instant::now();
-                    let ft = fargate_provider::failover::RESOURCE_TYPE;
-                    let who = (STACK, "ApiFailover");
-                    let resting = |n: &str| {
-                        let mut p = failover_config();
-                        p["RestingCount"] = json!(n);
-                        p
-                    };
-                    let a = send(
-                        &world,
-                        "Create",
-                        ft,
-                        who,
-                        resting("1"),
-                        None,
-                        None,
-                        "create",
-                    )
-                    .await;
-                    note(&seen, "create", a, start);
-                    let p = seen.lock().unwrap().physical("create");
-                    let first = custom_resource::event(
-                        "Update",
-                        ft,
-                        who,
-                        resting("2"),
-                        Some(&p),
-                        Some(resting("1")),
-                        "update1",
-                    );
-                    let a = custom_resource::invoke(&world, &first, LAMBDA_TIMEOUT, false).await;
-                    note(&seen, "update1", a, start);
-                    let a = send(
-                        &world,
-                        "Update",
-                        ft,
-                        who,
-                        resting("3"),
-                        Some(&p),
-                        Some(resting("2")),
-                        "update2",
-                    )
-                    .await;
-                    note(&seen, "update2", a, start);
-                    world.lock().unwrap().stack_status = "UPDATE_COMPLETE".into();
-                    tokio::time::sleep(Duration::from_secs(300)).await;
-                    let a = custom_resource::invoke(&world, &first, LAMBDA_TIMEOUT, false).await;
-                    note(&seen, "late-duplicate", a, start);
-                    take(seen)
-                })
+                let resting = |n: &str| {
+                    let mut p = failover_config();
+                    p["RestingCount"] = json!(n);
+                    p
+                };
+                Box::pin(late_first_of_two_updates(
+                    world,
+                    fargate_provider::failover::RESOURCE_TYPE,
+                    "ApiFailover",
+                    [resting("1"), resting("2"), resting("3")],
+                ))
             },
             guarantee: |w, s| {
                 let desired = w.services[SERVICE].desired;
@@ -2316,30 +2137,8 @@ fn rows() -> Vec<Row> {
             name: "G1",
             setup: |w| w.stack_status = "UPDATE_ROLLBACK_IN_PROGRESS".into(),
             script: none,
-            events: |world| {
-                Box::pin(async move {
-                    let seen = Arc::new(Mutex::new(Seen::default()));
-                    let a = send(
-                        &world,
-                        "Update",
-                        GATE,
-                        (STACK, "Gate"),
-                        gate_props(60),
-                        Some("Gate-load-test-gate"),
-                        Some(gate_props(30)),
-                        "rollback",
-                    )
-                    .await;
-                    note(&seen, "rollback", a, Instant::now());
-                    take(seen)
-                })
-            },
-            guarantee: |w, s| {
-                let b = s.answer("rollback").cloned().unwrap_or_default();
-                ensure(skipped(&b) && w.load_runs.is_empty(), || {
-                    format!("answered {b}; load {:?}", w.load_runs)
-                })
-            },
+            events: |world| Box::pin(gate_update_skipped(world, "rollback")),
+            guarantee: |w, s| skipped_without_load(w, s, "rollback"),
         },
         // G2: the gate's Update ran and answered; Lambda delivers it again five minutes later,
         // while the stack is UPDATE_COMPLETE_CLEANUP_IN_PROGRESS.
@@ -2385,30 +2184,8 @@ fn rows() -> Vec<Row> {
             name: "G3",
             setup: |w| w.stack_status = "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS".into(),
             script: none,
-            events: |world| {
-                Box::pin(async move {
-                    let seen = Arc::new(Mutex::new(Seen::default()));
-                    let a = send(
-                        &world,
-                        "Update",
-                        GATE,
-                        (STACK, "Gate"),
-                        gate_props(60),
-                        Some("Gate-load-test-gate"),
-                        Some(gate_props(30)),
-                        "late-rollback",
-                    )
-                    .await;
-                    note(&seen, "late-rollback", a, Instant::now());
-                    take(seen)
-                })
-            },
-            guarantee: |w, s| {
-                let b = s.answer("late-rollback").cloned().unwrap_or_default();
-                ensure(skipped(&b) && w.load_runs.is_empty(), || {
-                    format!("answered {b}; load {:?}", w.load_runs)
-                })
-            },
+            events: |world| Box::pin(gate_update_skipped(world, "late-rollback")),
+            guarantee: |w, s| skipped_without_load(w, s, "late-rollback"),
         },
         // G4: ServiceTimeout 200 s; the new revision never becomes the primary deployment.
         Row {
@@ -2524,30 +2301,8 @@ fn rows() -> Vec<Row> {
                     .map(|n| Scripted::on("describe_stacks", n, Fate::Throttle))
                     .collect()
             },
-            events: |world| {
-                Box::pin(async move {
-                    let seen = Arc::new(Mutex::new(Seen::default()));
-                    let a = send(
-                        &world,
-                        "Update",
-                        GATE,
-                        (STACK, "Gate"),
-                        gate_props(60),
-                        Some("Gate-load-test-gate"),
-                        Some(gate_props(30)),
-                        "rollback",
-                    )
-                    .await;
-                    note(&seen, "rollback", a, Instant::now());
-                    take(seen)
-                })
-            },
-            guarantee: |w, s| {
-                let b = s.answer("rollback").cloned().unwrap_or_default();
-                ensure(skipped(&b) && w.load_runs.is_empty(), || {
-                    format!("answered {b}; load {:?}", w.load_runs)
-                })
-            },
+            events: |world| Box::pin(gate_update_skipped(world, "rollback")),
+            guarantee: |w, s| skipped_without_load(w, s, "rollback"),
         },
         // G8: a rollback's Update answered Skipped; Lambda delivers it again after the stack
         // moved on to a new update (UPDATE_IN_PROGRESS).
