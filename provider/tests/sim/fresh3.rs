@@ -167,19 +167,7 @@ async fn replaced_then_late_duplicate(
     let seen = Arc::new(Mutex::new(Seen::default()));
     let start = Instant::now();
     let who = (STACK, "Route");
-    let a = send(
-        &world,
-        "Create",
-        rtype,
-        who,
-        v0.clone(),
-        None,
-        None,
-        "create",
-    )
-    .await;
-    note(&seen, "create", a, start);
-    let p1 = seen.lock().unwrap().physical("create");
+    let p1 = created(&world, &seen, rtype, who, v0.clone(), start).await;
     let update = custom_resource::event(
         "Update",
         rtype,
@@ -235,19 +223,7 @@ async fn late_first_of_two_updates(
     let seen = Arc::new(Mutex::new(Seen::default()));
     let start = Instant::now();
     let who = (STACK, logical);
-    let a = send(
-        &world,
-        "Create",
-        rtype,
-        who,
-        v[0].clone(),
-        None,
-        None,
-        "create",
-    )
-    .await;
-    note(&seen, "create", a, start);
-    let p = seen.lock().unwrap().physical("create");
+    let p = created(&world, &seen, rtype, who, v[0].clone(), start).await;
     let first = custom_resource::event(
         "Update",
         rtype,
@@ -320,19 +296,7 @@ async fn lost_by_hand_then_update(
     let seen = Arc::new(Mutex::new(Seen::default()));
     let start = Instant::now();
     let who = (STACK, "Route");
-    let a = send(
-        &world,
-        "Create",
-        rtype,
-        who,
-        v0.clone(),
-        None,
-        None,
-        "create",
-    )
-    .await;
-    note(&seen, "create", a, start);
-    let p = seen.lock().unwrap().physical("create");
+    let p = created(&world, &seen, rtype, who, v0.clone(), start).await;
     {
         let mut w = world.lock().unwrap();
         w.rules.remove(&p);
@@ -368,6 +332,20 @@ fn update_failed_or_holds(w: &World, s: &Seen) -> Result<(), String> {
             s.physical("update")
         )
     })
+}
+
+/// CloudFormation's Create of `who`, answered under "create"; its physical ID.
+async fn created(
+    world: &Shared,
+    seen: &Arc<Mutex<Seen>>,
+    rtype: &str,
+    who: (&str, &str),
+    props: Value,
+    start: Instant,
+) -> String {
+    let a = send(world, "Create", rtype, who, props, None, None, "create").await;
+    note(seen, "create", a, start);
+    seen.lock().unwrap().physical("create")
 }
 
 fn holders(w: &World, stack: &str, logical: &str) -> Vec<String> {
@@ -711,18 +689,7 @@ fn rows() -> Vec<Row> {
                     let seen = Arc::new(Mutex::new(Seen::default()));
                     let start = Instant::now();
                     let who = (STACK, "Route");
-                    let a = send(
-                        &world,
-                        "Create",
-                        RULE,
-                        who,
-                        rule_props(L1, "5-9"),
-                        None,
-                        None,
-                        "create",
-                    )
-                    .await;
-                    note(&seen, "create", a, start);
+                    created(&world, &seen, RULE, who, rule_props(L1, "5-9"), start).await;
                     let old = seen.lock().unwrap().cr[0].1["PhysicalResourceId"]
                         .as_str()
                         .unwrap_or_default()
@@ -814,19 +781,15 @@ fn rows() -> Vec<Row> {
                     let seen = Arc::new(Mutex::new(Seen::default()));
                     let start = Instant::now();
                     let who = (STACK, "Route");
-                    let a = send(
+                    let p = created(
                         &world,
-                        "Create",
+                        &seen,
                         PORT,
                         who,
                         port_props("8000-8009", true),
-                        None,
-                        None,
-                        "create",
+                        start,
                     )
                     .await;
-                    note(&seen, "create", a, start);
-                    let p = seen.lock().unwrap().physical("create");
                     world.lock().unwrap().listeners.remove(&p);
                     let a = send(
                         &world,
@@ -877,18 +840,7 @@ fn rows() -> Vec<Row> {
                     let seen = Arc::new(Mutex::new(Seen::default()));
                     let start = Instant::now();
                     let who = (STACK, "Route");
-                    let a = send(
-                        &world,
-                        "Create",
-                        RULE,
-                        who,
-                        rule_props(L1, "7-9"),
-                        None,
-                        None,
-                        "create",
-                    )
-                    .await;
-                    note(&seen, "create", a, start);
+                    created(&world, &seen, RULE, who, rule_props(L1, "7-9"), start).await;
                     {
                         // Deleting a listener deletes its rules (the fake's DeleteListener).
                         let mut w = world.lock().unwrap();
@@ -939,19 +891,15 @@ fn rows() -> Vec<Row> {
                     let seen = Arc::new(Mutex::new(Seen::default()));
                     let start = Instant::now();
                     let who = (STACK, "Route");
-                    let a = send(
+                    let p = created(
                         &world,
-                        "Create",
+                        &seen,
                         PORT,
                         who,
                         port_props("8000-8009", false),
-                        None,
-                        None,
-                        "create",
+                        start,
                     )
                     .await;
-                    note(&seen, "create", a, start);
-                    let p = seen.lock().unwrap().physical("create");
                     let a = send(
                         &world,
                         "Delete",
@@ -1506,19 +1454,7 @@ fn rows() -> Vec<Row> {
                     let start = Instant::now();
                     let ft = fargate_provider::failover::RESOURCE_TYPE;
                     let who = (STACK, "ApiFailover");
-                    let a = send(
-                        &world,
-                        "Create",
-                        ft,
-                        who,
-                        failover_config(),
-                        None,
-                        None,
-                        "create",
-                    )
-                    .await;
-                    note(&seen, "create", a, start);
-                    let p = seen.lock().unwrap().physical("create");
+                    let p = created(&world, &seen, ft, who, failover_config(), start).await;
                     let a = send(
                         &world,
                         "Delete",
@@ -1605,18 +1541,15 @@ fn rows() -> Vec<Row> {
                     let seen = Arc::new(Mutex::new(Seen::default()));
                     let mut props = failover_config();
                     props["RestingCount"] = json!("1");
-                    let a = send(
+                    created(
                         &world,
-                        "Create",
+                        &seen,
                         fargate_provider::failover::RESOURCE_TYPE,
                         (STACK, "ApiFailover"),
                         props,
-                        None,
-                        None,
-                        "create",
+                        Instant::now(),
                     )
                     .await;
-                    note(&seen, "create", a, Instant::now());
                     take(seen)
                 })
             },
@@ -1685,19 +1618,7 @@ fn rows() -> Vec<Row> {
                     let start = Instant::now();
                     let ft = fargate_provider::failover::RESOURCE_TYPE;
                     let who = (STACK, "ApiFailover");
-                    let a = send(
-                        &world,
-                        "Create",
-                        ft,
-                        who,
-                        failover_config(),
-                        None,
-                        None,
-                        "create",
-                    )
-                    .await;
-                    note(&seen, "create", a, start);
-                    let p = seen.lock().unwrap().physical("create");
+                    let p = created(&world, &seen, ft, who, failover_config(), start).await;
                     let mut props = failover_config();
                     props["StandbyCount"] = json!("3");
                     let update = custom_resource::event(
@@ -2216,18 +2137,7 @@ fn rows() -> Vec<Row> {
                         json!("arn:aws:ecs:us-east-1:123456789012:task-definition/users:7");
                     props["Cluster"] = json!("apps");
                     props["ServiceName"] = json!("users");
-                    let a = send(
-                        &world,
-                        "Create",
-                        GATE,
-                        (STACK, "Gate"),
-                        props,
-                        None,
-                        None,
-                        "create",
-                    )
-                    .await;
-                    note(&seen, "create", a, start);
+                    created(&world, &seen, GATE, (STACK, "Gate"), props, start).await;
                     take(seen)
                 })
             },
