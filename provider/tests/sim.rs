@@ -9,6 +9,8 @@ mod custom_resource;
 mod failover;
 #[path = "sim/fresh.rs"]
 mod fresh;
+#[path = "sim/fresh3.rs"]
+mod fresh3;
 #[path = "sim/gate.rs"]
 mod gate;
 #[path = "sim/harness.rs"]

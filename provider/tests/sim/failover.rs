@@ -18,12 +18,12 @@ const LISTENER: &str =
     "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/shared/1/50";
 const FOREIGN: &str =
     "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/shared/1/60";
-const APP_TG: &str = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/app/1";
-const STANDBY_TG: &str =
+pub const APP_TG: &str = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/app/1";
+pub const STANDBY_TG: &str =
     "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/standby/1";
-const SERVICE: &str = "api";
+pub const SERVICE: &str = "api";
 const FOREIGN_SERVICE: &str = "other-api";
-const ALARM: &str = "api-unhealthy";
+pub const ALARM: &str = "api-unhealthy";
 /// The recovery alarm (in ALARM while traffic may move back) and another stack's alarm.
 const RECOVERY: &str = "api-recovered";
 const FOREIGN_ALARM: &str = "other-busy";
@@ -36,7 +36,7 @@ const PASS: Duration = Duration::from_secs(60);
 type StateSet = (Instant, &'static str, &'static str);
 
 /// The failover's weighted forward: (target group, weight) pairs.
-fn weighted(app: i32, standby: i32) -> Action {
+pub fn weighted(app: i32, standby: i32) -> Action {
     let pairs = [(APP_TG, app), (STANDBY_TG, standby)];
     let tuples = pairs.iter().map(|(tg, w)| {
         TargetGroupTuple::builder()
@@ -53,7 +53,7 @@ fn weighted(app: i32, standby: i32) -> Action {
         .build()
 }
 
-fn weights(w: &World, listener: &str) -> (i32, i32) {
+pub fn weights(w: &World, listener: &str) -> (i32, i32) {
     let actions = w
         .listeners
         .get(listener)

@@ -196,6 +196,10 @@ pub struct World {
     /// Service name by target group ARN (whose tasks register there).
     pub tg_service: BTreeMap<String, String>,
     pub health_lag_ms: u64,
+    /// (fresh3) Every task started from now on passes its health checks exactly this long
+    /// after it starts (a deterministic slow scale-out; ELB's `initial` state until then:
+    /// <https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_TargetHealth.html>).
+    pub health_delay: Option<Duration>,
     pub alarm: String,
     pub deployment_status: String,
     pub stack_status: String,
@@ -272,6 +276,7 @@ impl World {
             services: BTreeMap::new(),
             tg_service: BTreeMap::new(),
             health_lag_ms: 0,
+            health_delay: None,
             alarm: "OK".into(),
             deployment_status: "IN_PROGRESS".into(),
             stack_status: "UPDATE_IN_PROGRESS".into(),
@@ -544,7 +549,9 @@ impl World {
 
     pub fn set_desired(&mut self, service: &str, n: i32) {
         let lag = self.health_lag_ms;
-        let delay = if lag > 0 {
+        let delay = if let Some(d) = self.health_delay {
+            d
+        } else if lag > 0 {
             self.count(Fault::HealthLag);
             self.rng.ms(lag)
         } else {
