@@ -3,7 +3,6 @@
 use crate::client::Tls;
 use crate::client::{Conn, Outcome, Target};
 use crate::report::{count_reason, Report};
-use bytes::Bytes;
 use hyper::Method;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -381,17 +380,16 @@ async fn prepare(cfg: &Config) -> Result<Target, EngineError> {
     } else {
         None
     };
-    Ok(Target {
-        method,
-        host_header,
-        path,
+    Ok(Target::new(
+        &method,
+        &host_header,
+        &path,
+        &cfg.headers,
+        cfg.body.as_deref().unwrap_or_default().as_bytes(),
         addr,
         tls,
-        headers: cfg.headers.clone(),
-        body: Bytes::from(cfg.body.clone().unwrap_or_default()),
-        timeout: cfg.timeout,
-        head: std::sync::OnceLock::new(),
-    })
+        cfg.timeout,
+    ))
 }
 
 /// Waits until the target answers with the expected status (bounded by `cfg.warm_up`).
