@@ -20,9 +20,9 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
+use std::time::Instant;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
-use tokio::time::Instant;
 
 /// TLS settings of a run: the client configuration and the name presented (SNI).
 #[derive(Clone)]
@@ -475,15 +475,24 @@ impl Conn {
 
     /// Sends one request and reads the whole response, within the per-request timeout.
     pub async fn send(&mut self, t: &Target) -> Outcome {
-        self.send_until(t, Instant::now() + t.timeout).await
+        let now = Instant::now();
+        self.send_at(t, now, now + t.timeout).await.0
     }
 
-    /// Sends one request; it times out at `deadline`.
-    pub async fn send_until(&mut self, t: &Target, deadline: Instant) -> Outcome {
-        let outcome = match tokio::time::timeout_at(deadline, self.exchange(t)).await {
+    /// Sends one request at `now` (the caller's reading of the clock, so that a request costs
+    /// two readings, not six); it times out at `deadline`. Returns how it ended, and when.
+    pub async fn send_at(
+        &mut self,
+        t: &Target,
+        now: Instant,
+        deadline: Instant,
+    ) -> (Outcome, Instant) {
+        let answer = tokio::time::timeout_at(deadline.into(), self.exchange(t, now)).await;
+        let ended = Instant::now();
+        let outcome = match answer {
             Ok(Ok((outcome, keep))) => {
                 if keep {
-                    self.idle_since = Some(Instant::now());
+                    self.idle_since = Some(ended);
                 } else {
                     self.stream = None;
                 }
@@ -500,7 +509,7 @@ impl Conn {
             }
         };
         self.buf.reset();
-        outcome
+        (outcome, ended)
     }
 
     /// Whether the server closed (or wrote on) the idle connection: a read that would not
@@ -516,12 +525,14 @@ impl Conn {
     }
 
     /// One request and its answer: the outcome and whether the connection can carry another.
-    async fn exchange(&mut self, t: &Target) -> Result<(Outcome, bool), Failure> {
+    async fn exchange(&mut self, t: &Target, now: Instant) -> Result<(Outcome, bool), Failure> {
         let request = t.request.as_ref().map_err(|e| Failure {
             kind: FailureKind::Other,
             message: e.clone(),
         })?;
-        let idle_long = self.idle_since.is_some_and(|s| s.elapsed() >= IDLE_CHECK);
+        let idle_long = self
+            .idle_since
+            .is_some_and(|s| now.saturating_duration_since(s) >= IDLE_CHECK);
         if self.stream.is_some() && idle_long && self.closed_while_idle() {
             self.stream = None;
         }
