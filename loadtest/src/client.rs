@@ -237,6 +237,9 @@ const BODY_READ: usize = 16 * 1024;
 /// An answer's head (status line and headers), or a chunk-size or trailer line, longer than
 /// this is refused (hyper's limit was about 400 KB; real heads are well under 16 KB).
 const MAX_HEAD: usize = 64 * 1024;
+/// Headers parsed in place (httparse fills an array the caller clears first: a small one keeps
+/// that cheap); an answer with more is parsed again with room for `MAX_HEADERS`.
+const FEW_HEADERS: usize = 24;
 /// At most this many headers in an answer (hyper's default limit).
 const MAX_HEADERS: usize = 100;
 /// A connection idle this long is checked for a close by the server before it is reused.
@@ -364,6 +367,28 @@ struct Head {
     close: bool,
 }
 
+/// Why a head is refused: httparse's reason, or a framing the client cannot follow.
+#[derive(Debug)]
+enum HeadError {
+    Parse(httparse::Error),
+    Framing(&'static str),
+}
+
+impl From<httparse::Error> for HeadError {
+    fn from(e: httparse::Error) -> Self {
+        HeadError::Parse(e)
+    }
+}
+
+impl std::fmt::Display for HeadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HeadError::Parse(e) => e.fmt(f),
+            HeadError::Framing(s) => f.write_str(s),
+        }
+    }
+}
+
 /// `true` if the comma-separated list `value` holds `token` (case-insensitive).
 fn has_token(value: &[u8], token: &str) -> bool {
     value
@@ -373,12 +398,25 @@ fn has_token(value: &[u8], token: &str) -> bool {
 
 /// Parses a response head at the start of `buf`: `Ok(None)` when more bytes are needed.
 fn parse_head(buf: &[u8], head_only: bool) -> Result<Option<Head>, Failure> {
-    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut resp = httparse::Response::new(&mut headers);
-    let len = match resp.parse(buf) {
-        Ok(httparse::Status::Complete(n)) => n,
-        Ok(httparse::Status::Partial) => return Ok(None),
-        Err(e) => return Err(Failure::invalid(e)),
+    let mut few = [httparse::EMPTY_HEADER; FEW_HEADERS];
+    match head_with(buf, head_only, &mut few) {
+        Err(HeadError::Parse(httparse::Error::TooManyHeaders)) => {
+            let mut many = vec![httparse::EMPTY_HEADER; MAX_HEADERS];
+            head_with(buf, head_only, &mut many).map_err(Failure::invalid)
+        }
+        r => r.map_err(Failure::invalid),
+    }
+}
+
+fn head_with<'b>(
+    buf: &'b [u8],
+    head_only: bool,
+    headers: &mut [httparse::Header<'b>],
+) -> Result<Option<Head>, HeadError> {
+    let mut resp = httparse::Response::new(headers);
+    let len = match resp.parse(buf)? {
+        httparse::Status::Complete(n) => n,
+        httparse::Status::Partial => return Ok(None),
     };
     let status = resp.code.unwrap_or(0);
     let (mut close, mut keep_alive) = (false, false);
@@ -403,9 +441,9 @@ fn parse_head(buf: &[u8], head_only: bool) -> Result<Option<Head>, Failure> {
                     .ok()
                     .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
                     .and_then(|s| s.parse::<u64>().ok())
-                    .ok_or_else(|| Failure::invalid("a Content-Length that is not a number"))?;
+                    .ok_or(HeadError::Framing("a Content-Length that is not a number"))?;
                 if length.is_some_and(|l| l != n) {
-                    return Err(Failure::invalid("differing Content-Length values"));
+                    return Err(HeadError::Framing("differing Content-Length values"));
                 }
                 length = Some(n);
             }
@@ -723,6 +761,15 @@ async fn read_chunked(stream: &mut Stream, buf: &mut Buffer) -> Result<u64, Fail
 mod tests {
     use super::*;
 
+    /// A head with `n` headers, the last of them Content-Length: 2.
+    fn many_headers(n: usize) -> String {
+        let mut h = String::from("HTTP/1.1 200 OK\r\n");
+        for i in 1..n {
+            h.push_str(&format!("x-h{i}: v\r\n"));
+        }
+        h + "content-length: 2\r\n\r\n"
+    }
+
     /// Heads as servers write them, and what the client makes of them.
     #[test]
     fn heads_give_status_framing_and_persistence() {
@@ -804,6 +851,16 @@ mod tests {
                 Ok(Some((200, Length(0), false))),
             ),
             ("HTTP/1.1 200 OK\r\ncontent-len", false, Ok(None)),
+            (
+                many_headers(30).leak(),
+                false,
+                Ok(Some((200, Length(2), false))),
+            ),
+            (
+                many_headers(101).leak(),
+                false,
+                Err("invalid response: too many headers"),
+            ),
             (
                 "HTTX/1.1 200 OK\r\n\r\n",
                 false,
