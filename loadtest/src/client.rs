@@ -633,16 +633,15 @@ async fn read(stream: &mut Stream, buf: &mut Buffer) -> io::Result<usize> {
     Ok(n)
 }
 
-/// Room to read a body: up to what is left of it, at most `BODY_READ` at a time.
+/// Room to read a body into, once the buffer's bytes are used: up to what is left of the body,
+/// at most `BODY_READ` at a time.
 fn body_room(buf: &mut Buffer, left: u64) {
+    debug_assert_eq!(buf.start, buf.end, "the buffer's bytes are used first");
+    buf.start = 0;
+    buf.end = 0;
     let want = left.clamp(1, BODY_READ as u64) as usize;
-    if buf.data.len() - buf.end < want && buf.start == buf.end {
-        buf.start = 0;
-        buf.end = 0;
-    }
-    if buf.data.len() - buf.end < want {
-        buf.make_room(want, BODY_READ.max(INITIAL_BUFFER));
-    }
+    // Empty, the buffer grows to `want` (at most BODY_READ): never refused.
+    buf.make_room(want, BODY_READ);
 }
 
 /// A body of `n` bytes, dropped as it comes.
