@@ -12,13 +12,15 @@
 #    and 60 s at the default: wall time against the bound duration + timeout, peak RSS, peak
 #    live heap, and both per request in flight.
 # Needs wrk, nginx, taskset, GNU time; oha optional (`cargo install oha --version 1.16.0 --locked`,
-# or OHA=path).
+# or OHA=path). BASELINE=path: a `loadgen` built from an earlier commit, run in each round and
+# beside each open-model run too (before and after a change, interleaved).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OHA=${OHA:-$(command -v oha || true)}
 NGINX=${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
 WRK=${WRK:-$(command -v wrk || true)}
 ROUNDS=${ROUNDS:-3}
+BASELINE=${BASELINE:-}
 [ -n "$OHA" ] && [ -x "$OHA" ] || { echo "oha not found (cargo install oha --version 1.16.0 --locked): no oha rows" >&2; OHA=; }
 [ -n "$WRK" ] && [ -x "$WRK" ] || { echo "wrk not found: apt-get install wrk" >&2; exit 2; }
 [ -x "$NGINX" ] || { echo "nginx not found: apt-get install nginx" >&2; exit 2; }
@@ -83,6 +85,7 @@ echo "| tool | requests/s | CPU per request | peak RSS | load average |"
 echo "| --- | --- | --- | --- | --- |"
 url="http://127.0.0.1:$nginx_port/"
 for i in $(seq "$ROUNDS"); do
+  [ -z "$BASELINE" ] || run "baseline engine, round $i" "$BASELINE" "$url" --concurrency 50 --duration 10s
   run "engine, round $i" "$engine" "$url" --concurrency 50 --duration 10s
   run "wrk, round $i" "$WRK" -t1 -c50 -d10s "$url"
   [ -z "$OHA" ] || run "oha 1.16, round $i" "$OHA" -z 10s -c 50 --no-tui --output-format json "$url"
@@ -91,9 +94,9 @@ done
 # overload NAME DURATION MAX_CONNECTIONS: wall time against the bound, peak RSS and live heap,
 # both per request in flight, what completed.
 overload() {
-  local name=$1 duration=$2 conns=$3
+  local name=$1 duration=$2 conns=$3 bin=${4:-$engine}
   local la; la=$(load)
-  /usr/bin/time -f "%e %U %S %M" -o "$tm" taskset -c 0 "$engine" \
+  /usr/bin/time -f "%e %U %S %M" -o "$tm" taskset -c 0 "$bin" \
     "http://127.0.0.1:$slow_port/" --rate 10000 --duration "$duration" --timeout 5s \
     --max-connections "$conns" > "$out" 2>/dev/null || true
   python3 - "$name" "$out" "$tm" "$la" <<'PY'
@@ -115,6 +118,8 @@ echo
 echo "open model, 10,000 req/s asked of a target serving 1,000 req/s, timeout 5 s"
 echo "| run | wall time | peak RSS | peak heap | most in flight | RSS per in flight | heap per in flight | sent / not sent | completed/s | load average |"
 echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
-overload "5 s, 2000 connections" 5s 2000
-overload "5 s, 200 connections" 5s 200
-overload "60 s, 2000 connections" 60s 2000
+for spec in "5s 2000" "5s 200" "60s 2000"; do
+  set -- $spec
+  [ -z "$BASELINE" ] || overload "baseline, $1, $2 connections" "$1" "$2" "$BASELINE"
+  overload "$1, $2 connections" "$1" "$2"
+done
