@@ -285,7 +285,16 @@ pub fn reach(st: &Stack, app: &App, net: &Network) -> Vec<Reach> {
             let Some(src) = target(&r["SourceSecurityGroupId"]) else {
                 continue;
             };
-            let Some(peer) = super::owner(&st.apps, src).filter(|p| p.name != app.name) else {
+            // The peer is the App whose tasks are in that group: a security-group rule admits
+            // traffic from the network interfaces the source group is attached to
+            // (https://docs.aws.amazon.com/vpc/latest/userguide/security-group-rules.html),
+            // not from a resource or parameter whose name happens to start like an App's.
+            let Some(peer) = st
+                .apps
+                .iter()
+                .filter(|p| p.name != app.name)
+                .find(|p| service_groups(st, p).iter().any(|g| target(g) == Some(src)))
+            else {
                 continue;
             };
             let port = match (lit_num(&r["FromPort"]), lit_num(&r["ToPort"])) {
@@ -311,11 +320,10 @@ pub fn reach(st: &Stack, app: &App, net: &Network) -> Vec<Reach> {
                 format!("{} (provider, internet)", g.origin)
             },
             to: g.url.host.clone(),
-            port: g
-                .url
-                .port
-                .map(|p| format!("tcp/{p}"))
-                .unwrap_or_else(|| "tcp/?".into()),
+            port: match g.url.port_shown().trim_start_matches(':') {
+                "" => "tcp/?".to_string(),
+                p => format!("tcp/{p}"),
+            },
             open: None,
         });
     }
