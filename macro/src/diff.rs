@@ -259,23 +259,32 @@ impl Diff {
                 "Undecided conditions (parameter values not known): compared as written"
             )
         );
+        // One line per condition (and version): what depends on it.
+        let mut groups: Vec<(&str, &str, &[String], Vec<String>)> = Vec::new();
         for u in &self.undecided {
             let what = if u.at == "Condition" {
-                "exists".to_string()
+                u.resource.clone()
             } else {
-                format!("{} takes", u.at)
+                format!("{}.{}", u.resource, u.at)
+            };
+            match groups
+                .iter_mut()
+                .find(|g| g.0 == u.condition && g.1 == u.version)
+            {
+                Some(g) => g.3.push(what),
+                None => groups.push((&u.condition, &u.version, &u.parameters, vec![what])),
+            }
+        }
+        for (condition, version, parameters, what) in groups {
+            let why = if parameters.is_empty() {
+                "a function this diff does not evaluate".to_string()
+            } else {
+                format!("no value for {}", parameters.join(", "))
             };
             let _ = writeln!(
                 s,
-                "  ? {} {what} if {}, which reads {} ({} version)",
-                u.resource,
-                u.condition,
-                if u.parameters.is_empty() {
-                    "no known value".to_string()
-                } else {
-                    u.parameters.join(", ")
-                },
-                u.version
+                "  ? {condition} ({why}; {version} version): {}",
+                what.join(", ")
             );
         }
     }

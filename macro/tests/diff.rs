@@ -923,4 +923,22 @@ fn fresh_trial_updates_conditions_and_hazards() {
         }
         assert_eq!(d.exit_code(true), *code, "{case}");
     }
+    // --stack: the deployed (processed) template's conditions take the stack's values.
+    let t = read("13-", &[]);
+    let mut s = Settings::default();
+    s.parameter_values = with_params(&[("Env", "prod")]);
+    let deployed = fargate_macro::expand(&t, &s).unwrap();
+    let stack = Version {
+        template: &deployed,
+        processed: true,
+        parameters: with_params(&[("Env", "prod")]),
+    };
+    let d = diff_versions(
+        &stack,
+        &Version::source(&t, with_params(&[("Env", "dev")])),
+        &Settings::default(),
+    )
+    .unwrap();
+    assert_eq!(d.summary.removed, 13, "{}", d.render());
+    assert_eq!(d.summary.added, 0, "{}", d.render());
 }
