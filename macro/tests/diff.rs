@@ -925,8 +925,10 @@ fn fresh_trial_updates_conditions_and_hazards() {
     }
     // --stack: the deployed (processed) template's conditions take the stack's values.
     let t = read("13-", &[]);
-    let mut s = Settings::default();
-    s.parameter_values = with_params(&[("Env", "prod")]);
+    let s = Settings {
+        parameter_values: with_params(&[("Env", "prod")]),
+        ..Settings::default()
+    };
     let deployed = fargate_macro::expand(&t, &s).unwrap();
     let stack = Version {
         template: &deployed,
