@@ -87,7 +87,13 @@ pub fn apply(template: &mut Value, params: &HashMap<String, Option<Value>>) -> V
                     resources.shift_remove(&id);
                     continue;
                 }
-                Some(true) => {}
+                // The resource exists; which condition said so is no property of it (a renamed
+                // condition that still holds changes nothing on AWS).
+                Some(true) => {
+                    if let Some(r) = resources.get_mut(&id).and_then(Value::as_object_mut) {
+                        r.shift_remove("Condition");
+                    }
+                }
                 None => undecided.push(Undecided {
                     version: String::new(),
                     resource: id.clone(),
@@ -388,7 +394,10 @@ mod tests {
         assert!(off["Resources"]["Rule"]["Properties"].get("Opt").is_none());
         let mut on = t.clone();
         apply(&mut on, &params(&[("Cert", Some("arn"))]));
-        assert!(on["Resources"].get("Https").is_some());
+        assert_eq!(
+            on["Resources"]["Https"],
+            json!({"Type": "T", "Properties": {}})
+        );
         assert_eq!(
             on["Resources"]["Rule"]["Properties"]["ListenerArn"],
             json!({"Ref": "Https"})
