@@ -408,6 +408,23 @@ fn fresh_trial_3_explain() {
     let cases: &[Case] = &[
         // T3: BSecurityGroup admits only the AlbSg parameter; no rule admits ASecurityGroup.
         ("05-", 0, &[], &["AService -> BService"], ""),
+        // ... B admitting A's group (AllowFrom: [A]), or every address (0.0.0.0/0 covers A's
+        // tasks, whose group lets everything out): the path is shown. (`|` marks a variant: B's
+        // `Subnets: !Ref Subnets }`, the file's last, gets the AllowFrom.)
+        (
+            "05-|[A]",
+            0,
+            &["AService -> BService tcp/80: open"],
+            &["BService -> AService"],
+            "",
+        ),
+        (
+            "05-|[0.0.0.0/0]",
+            0,
+            &["AService -> BService tcp/80: open"],
+            &["BService -> AService"],
+            "",
+        ),
         // ... and where a rule admits the peer's group, the path is shown (both ways).
         (
             "24-",
@@ -476,7 +493,22 @@ fn fresh_trial_3_explain() {
     }
     assert!(warned >= 2, "{warned}");
     for (prefix, code, want, not, expand_warns) in cases {
-        let f = file(prefix);
+        let f = match prefix.split_once('|') {
+            None => file(prefix),
+            Some((p, allow)) => {
+                let text = std::fs::read_to_string(file(p)).unwrap();
+                let last = text.rfind("Subnets: !Ref Subnets }").unwrap();
+                let variant = format!(
+                    "{}Subnets: !Ref Subnets, AllowFrom: {allow} }}{}",
+                    &text[..last],
+                    &text[last + "Subnets: !Ref Subnets }".len()..]
+                );
+                let f = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+                    .join(format!("fresh3-05-{}.yaml", allow.len()));
+                std::fs::write(&f, variant).unwrap();
+                f
+            }
+        };
         let out = bin().arg("explain").arg(&f).output().unwrap();
         let stdout = String::from_utf8(out.stdout).unwrap();
         assert_eq!(out.status.code(), Some(*code), "{prefix}: {stdout}");
