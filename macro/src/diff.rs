@@ -9,6 +9,8 @@
 //! template's `Default`, overridden by the values given, or by the deployed stack's) before the
 //! comparison, so a new image tag in a parameter's `Default` shows as a new image.
 
+pub mod conditions;
+pub mod hazards;
 pub mod security;
 
 use crate::create_only::CREATE_ONLY;
@@ -105,7 +107,26 @@ pub struct Diff {
     pub resources: Vec<ResourceChange>,
     #[serde(flatten)]
     pub security: security::SecurityChanges,
+    /// Conditions whose value differs between the versions (`None`: not decided).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<ConditionChange>,
+    /// Resources and properties under a condition that the parameter values known do not
+    /// decide: compared as written, not guessed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub undecided: Vec<conditions::Undecided>,
+    /// Changes that AWS refuses or that interrupt traffic (`hazards.rs`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<hazards::Warning>,
     pub summary: Summary,
+}
+
+/// A condition whose value differs between the versions.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ConditionChange {
+    pub name: String,
+    pub old: Option<bool>,
+    pub new: Option<bool>,
 }
 
 /// Which version of the template failed to expand.
@@ -138,10 +159,10 @@ const BOLD_RED: &str = "1;31";
 const BOLD: &str = "1";
 
 impl Diff {
-    /// 0 no change, 1 changes; with `fail_on_replacement`, 2 when a resource is replaced (a
-    /// CI guard). Trouble (a version that cannot be read or expanded) is the CLI's 3.
+    /// 0 no change, 1 changes; with `fail_on_replacement`, 2 when a resource is replaced or
+    /// a change is one AWS refuses or that interrupts traffic (a CI guard). Trouble (a version that cannot be read or expanded) is the CLI's 3.
     pub fn exit_code(&self, fail_on_replacement: bool) -> u8 {
-        if fail_on_replacement && self.summary.replaced > 0 {
+        if fail_on_replacement && (self.summary.replaced > 0 || !self.warnings.is_empty()) {
             2
         } else if self.resources.is_empty() && self.parameters.is_empty() {
             0
@@ -182,6 +203,14 @@ impl Diff {
                 let _ = writeln!(s, "  {line}");
             }
         }
+        if !self.conditions.is_empty() {
+            let _ = writeln!(s, "{}", colour.paint(BOLD, "Conditions"));
+            let b = |v: Option<bool>| v.map_or("undecided".to_string(), |b| b.to_string());
+            for c in &self.conditions {
+                let line = format!("~ {}: {} -> {}", c.name, b(c.old), b(c.new));
+                let _ = writeln!(s, "  {}", colour.paint(YELLOW, &line));
+            }
+        }
         for (old, new) in &self.renamed_apps {
             let _ = writeln!(
                 s,
@@ -207,6 +236,8 @@ impl Diff {
             }
         }
         self.render_security(&mut s, colour);
+        self.render_undecided(&mut s, colour);
+        self.render_warnings(&mut s, colour);
         let m = &self.summary;
         let _ = writeln!(
             s,
@@ -214,6 +245,75 @@ impl Diff {
             m.added, m.removed, m.modified, m.new_revisions, m.replaced
         );
         s
+    }
+
+    fn render_undecided(&self, s: &mut String, colour: Colour) {
+        if self.undecided.is_empty() {
+            return;
+        }
+        let _ = writeln!(
+            s,
+            "{}",
+            colour.paint(
+                BOLD,
+                "Undecided conditions (parameter values not known): compared as written"
+            )
+        );
+        // One line per condition (and version): what depends on it.
+        let mut groups: Vec<(&str, &str, &[String], Vec<String>)> = Vec::new();
+        for u in &self.undecided {
+            let what = if u.at == "Condition" {
+                u.resource.clone()
+            } else {
+                format!("{}.{}", u.resource, u.at)
+            };
+            match groups
+                .iter_mut()
+                .find(|g| g.0 == u.condition && g.1 == u.version)
+            {
+                Some(g) => g.3.push(what),
+                None => groups.push((&u.condition, &u.version, &u.parameters, vec![what])),
+            }
+        }
+        for (condition, version, parameters, what) in groups {
+            let why = if parameters.is_empty() {
+                "a function this diff does not evaluate".to_string()
+            } else {
+                format!("no value for {}", parameters.join(", "))
+            };
+            let _ = writeln!(
+                s,
+                "  ? {condition} ({why}; {version} version): {}",
+                what.join(", ")
+            );
+        }
+    }
+
+    fn render_warnings(&self, s: &mut String, colour: Colour) {
+        for (effect, title) in [
+            (hazards::Effect::Fails, "Warning: AWS refuses this update:"),
+            (
+                hazards::Effect::Outage,
+                "Warning: this update interrupts traffic:",
+            ),
+        ] {
+            let mine: Vec<&hazards::Warning> = self
+                .warnings
+                .iter()
+                .filter(|w| w.effect == effect)
+                .collect();
+            if mine.is_empty() {
+                continue;
+            }
+            let _ = writeln!(s, "{}", colour.paint(BOLD_RED, title));
+            for w in mine {
+                let _ = writeln!(
+                    s,
+                    "  {} ({}) while {}: {} ({})",
+                    w.logical_id, w.cause, w.fact, w.why, w.page
+                );
+            }
+        }
     }
 
     fn render_security(&self, s: &mut String, colour: Colour) {
@@ -442,6 +542,48 @@ pub fn diff_versions(
     let mut old_x = expand_one(old, Side::Old)?;
     let mut new_x = expand_one(new, Side::New)?;
     let (ov, nv) = (parameter_values(old), parameter_values(new));
+    // Each version's conditions under its own values: the resources that exist, the branch
+    // of each Fn::If.
+    let known_values = |values: &[(String, Option<String>, &'static str)]| {
+        values
+            .iter()
+            .map(|(n, v, _)| {
+                // `DescribeStacks` shows a NoEcho value as `****`: not known.
+                let v = v.as_ref().filter(|x| x.as_str() != "****");
+                (n.clone(), v.map(|x| Value::String(x.clone())))
+            })
+            .collect::<HashMap<String, Option<Value>>>()
+    };
+    let (old_known, new_known) = (known_values(&ov), known_values(&nv));
+    let old_conditions = conditions::evaluate(&old_x, &old_known);
+    let new_conditions = conditions::evaluate(&new_x, &new_known);
+    let mut undecided = conditions::apply(&mut old_x, &old_known);
+    undecided.iter_mut().for_each(|u| u.version = "old".into());
+    for mut u in conditions::apply(&mut new_x, &new_known) {
+        let same = |x: &conditions::Undecided| {
+            x.resource == u.resource && x.at == u.at && x.condition == u.condition
+        };
+        if let Some(x) = undecided.iter_mut().find(|x| same(x)) {
+            x.version = "old and new".into();
+        } else {
+            u.version = "new".into();
+            undecided.push(u);
+        }
+    }
+    let mut condition_changes = Vec::new();
+    for (name, n) in &new_conditions {
+        let o = old_conditions
+            .iter()
+            .find(|(k, _)| k == name)
+            .and_then(|(_, v)| *v);
+        if o != *n {
+            condition_changes.push(ConditionChange {
+                name: name.clone(),
+                old: o,
+                new: *n,
+            });
+        }
+    }
     let mut changes = Vec::new();
     let mut known: HashMap<String, (Value, Value)> = HashMap::new();
     for (name, value, kind) in &nv {
@@ -525,6 +667,8 @@ pub fn diff_versions(
     };
     let mut d = compare(old_source, &old_x, new.template, &new_x);
     d.parameters = changes;
+    d.conditions = condition_changes;
+    d.undecided = undecided;
     Ok(d)
 }
 
@@ -833,11 +977,15 @@ pub fn compare(old: &Value, old_x: &Value, new: &Value, new_x: &Value) -> Diff {
             .or_else(|| owner(&r.logical_id, &old_apps))
             .map(str::to_string);
     }
+    let warnings = hazards::check(&out, &old_r, &new_r);
     Diff {
         parameters: Vec::new(),
         renamed_apps: renamed,
         resources: out,
         security: security::compare(&old_r, &new_r),
+        conditions: Vec::new(),
+        undecided: Vec::new(),
+        warnings,
         summary,
     }
 }

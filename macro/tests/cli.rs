@@ -383,3 +383,147 @@ fn parameters_given_on_the_command_line_are_validated() {
     );
     assert!(!err.contains("top-secret"), "{err}");
 }
+
+/// fresh-trial-3 (tests/macro/fresh-trial-3/REPORT.md): what `explain` shows for T3 (a peer
+/// reaches another App's tasks only through a security-group rule that admits the peer's own
+/// group), T4 (a gate URL on an `auto` listener keeps its deploy-time port) and T6 (one
+/// severity for one finding: the alarm on one of two target groups deploys, so `explain`
+/// warns as `expand` does (FA305) and exits 0).
+#[test]
+fn fresh_trial_3_explain() {
+    let fresh = format!(
+        "{}/../tests/macro/fresh-trial-3",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let file = |prefix: &str| {
+        std::fs::read_dir(&fresh)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(prefix))
+            .unwrap()
+    };
+    // (template, explain's exit code, lines it must print, lines it must not print, expand's
+    // stderr must contain)
+    type Case<'a> = (&'a str, i32, &'a [&'a str], &'a [&'a str], &'a str);
+    let cases: &[Case] = &[
+        // T3: BSecurityGroup admits only the AlbSg parameter; no rule admits ASecurityGroup.
+        ("05-", 0, &[], &["AService -> BService"], ""),
+        // ... B admitting A's group (AllowFrom: [A]), or every address (0.0.0.0/0 covers A's
+        // tasks, whose group lets everything out): the path is shown. (`|` marks a variant: B's
+        // `Subnets: !Ref Subnets }`, the file's last, gets the AllowFrom.)
+        (
+            "05-|[A]",
+            0,
+            &["AService -> BService tcp/80: open"],
+            &["BService -> AService"],
+            "",
+        ),
+        (
+            "05-|[0.0.0.0/0]",
+            0,
+            &["AService -> BService tcp/80: open"],
+            &["BService -> AService"],
+            "",
+        ),
+        // ... and where a rule admits the peer's group, the path is shown (both ways).
+        (
+            "24-",
+            0,
+            &[
+                "UsersService -> ProductsService tcp/3000: open",
+                "ProductsService -> UsersService tcp/3000: open",
+            ],
+            &[],
+            "",
+        ),
+        // T4: the hook's URL is https://${AlbDns}:${WebAutoListener.Port}/.
+        (
+            "30-",
+            0,
+            &[
+                "GET https://{{AlbDns}}:{{WebAutoListener.Port}}/ ",
+                "-> {{AlbDns}} tcp/{{WebAutoListener.Port}}:",
+            ],
+            &["tcp/?", "GET https://{{AlbDns}}/ "],
+            "",
+        ),
+        // T6: the same alarm, a warning in both commands.
+        (
+            "38-",
+            0,
+            &["warning METRIC_NAMES_ONE_TARGET_GROUP [Web] Unhealthy"],
+            &["error METRIC_NAMES_ONE_TARGET_GROUP"],
+            "warning: Resource [Unhealthy] reads Web.TargetGroupArn",
+        ),
+    ];
+    // T6's class: over every template of the three trials, a resource `expand` warns about
+    // is never an error of the model (one finding, one severity).
+    let mut warned = 0;
+    for dir in ["fresh-trial", "fresh-trial-2", "fresh-trial-3"] {
+        let d = format!("{}/../tests/macro/{dir}", env!("CARGO_MANIFEST_DIR"));
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_none_or(|x| x != "yaml") {
+                continue;
+            }
+            let t = fargate_macro::template::parse(&std::fs::read_to_string(&p).unwrap()).unwrap();
+            let Ok(out) = fargate_macro::expand_with_warnings(&t, &Default::default()) else {
+                continue;
+            };
+            let report = fargate_macro::model::analyse(&out.template);
+            for w in &out.warnings {
+                let fargate_macro::Warning::OneOfTwoTargetGroups { resource, .. } = w else {
+                    continue;
+                };
+                warned += 1;
+                for f in report
+                    .findings
+                    .iter()
+                    .filter(|f| f.resources.contains(resource))
+                {
+                    assert_eq!(
+                        f.severity,
+                        fargate_macro::model::Severity::Warning,
+                        "{}: expand warns on {resource}, explain: {f}",
+                        p.display()
+                    );
+                }
+            }
+        }
+    }
+    assert!(warned >= 2, "{warned}");
+    for (prefix, code, want, not, expand_warns) in cases {
+        let f = match prefix.split_once('|') {
+            None => file(prefix),
+            Some((p, allow)) => {
+                let text = std::fs::read_to_string(file(p)).unwrap();
+                let last = text.rfind("Subnets: !Ref Subnets }").unwrap();
+                let variant = format!(
+                    "{}Subnets: !Ref Subnets, AllowFrom: {allow} }}{}",
+                    &text[..last],
+                    &text[last + "Subnets: !Ref Subnets }".len()..]
+                );
+                let f = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+                    .join(format!("fresh3-05-{}.yaml", allow.len()));
+                std::fs::write(&f, variant).unwrap();
+                f
+            }
+        };
+        let out = bin().arg("explain").arg(&f).output().unwrap();
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(out.status.code(), Some(*code), "{prefix}: {stdout}");
+        for w in *want {
+            assert!(stdout.contains(w), "{prefix}: no {w:?} in\n{stdout}");
+        }
+        for n in *not {
+            assert!(!stdout.contains(n), "{prefix}: {n:?} in\n{stdout}");
+        }
+        let x = bin().arg("expand").arg(&f).output().unwrap();
+        assert_eq!(x.status.code(), Some(0), "{prefix}: expand");
+        assert!(
+            String::from_utf8_lossy(&x.stderr).contains(expand_warns),
+            "{prefix}: expand's stderr: {}",
+            String::from_utf8_lossy(&x.stderr)
+        );
+    }
+}

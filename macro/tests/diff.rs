@@ -688,3 +688,259 @@ fn colour_follows_the_terminal_and_no_color() {
         assert!(text.contains("WebTargetGroup"), "{case}: {text}");
     }
 }
+
+/// The fresh trial's update cases (tests/macro/fresh-trial-3/REPORT.md T1, D5, D6, D8, D9):
+/// conditions decided by each version's parameter values decide which resources exist and
+/// which `Fn::If` branch applies (a create-only `ListenerArn` moved by `Fn::If` replaces the
+/// rule), a condition no known value decides is listed, never guessed; and the changes AWS
+/// refuses or that interrupt traffic are warnings (`hazards.rs`), exit 2 with
+/// `--fail-on replacement`.
+#[test]
+fn fresh_trial_updates_conditions_and_hazards() {
+    use fargate_macro::diff::hazards::Effect;
+    use fargate_macro::diff::{diff_versions, Version};
+    let fresh = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/macro/fresh-trial-3");
+    let read = |prefix: &str, edits: &[(&str, &str)]| -> Value {
+        let e = std::fs::read_dir(&fresh)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(prefix))
+            .unwrap();
+        let mut text = std::fs::read_to_string(e).unwrap();
+        for (from, to) in edits {
+            assert!(text.contains(from), "{prefix}: {from}");
+            text = text.replace(from, to);
+        }
+        template::parse(&text).unwrap()
+    };
+    type Side<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a [(&'a str, &'a str)]);
+    // (old (file, text edits, parameters), new (...), resource actions, warnings
+    // (resource, effect, a word of the cause), undecided (resource, at), exit code with
+    // --fail-on replacement)
+    type Case<'a> = (
+        Side<'a>,
+        Side<'a>,
+        &'a [(&'a str, Action)],
+        &'a [(&'a str, Effect, &'a str)],
+        &'a [(&'a str, &'a str)],
+        u8,
+    );
+    let cert = "arn:aws:acm:us-east-1:123456789012:certificate/abc";
+    let cases: &[Case] = &[
+        // 13: Env dev -> prod turns on IsProd: every resource of the App, and the cluster, added.
+        (
+            ("13-", &[], &[("Env", "dev")]),
+            ("13-", &[], &[("Env", "prod")]),
+            &[
+                ("WebService", Action::Add),
+                ("WebTargetGroup", Action::Add),
+                ("FargateAppCluster", Action::Add),
+            ],
+            &[],
+            &[],
+            1,
+        ),
+        // ... and back: removed.
+        (
+            ("13-", &[], &[("Env", "prod")]),
+            ("13-", &[], &[("Env", "dev")]),
+            &[
+                ("WebService", Action::Remove),
+                ("WebListenerRule", Action::Remove),
+            ],
+            &[],
+            &[],
+            1,
+        ),
+        // 13 with no Default and no value: IsProd undecided on both sides; nothing guessed.
+        (
+            ("13-", &[(", Default: dev", "")], &[]),
+            (
+                "13-",
+                &[
+                    (", Default: dev", ""),
+                    (
+                        "Image: public.ecr.aws/nginx/nginx:stable",
+                        "Image: public.ecr.aws/nginx/nginx:1",
+                    ),
+                ],
+                &[],
+            ),
+            &[("WebTaskDefinition", Action::NewRevision)],
+            &[],
+            &[
+                ("WebService", "Condition"),
+                ("FargateAppCluster", "Condition"),
+            ],
+            1,
+        ),
+        // 14: a certificate turns on HasCert: the HTTPS listener is added, the rules move to it
+        // through Fn::If on the create-only ListenerArn (replaced).
+        (
+            ("14-", &[], &[("CertArn", "")]),
+            ("14-", &[], &[("CertArn", cert)]),
+            &[
+                ("WebHttpsListener", Action::Add),
+                ("WebProductionRule", Action::Replace),
+                ("WebTestRule", Action::Replace),
+                ("WebListener", Action::Modify),
+            ],
+            &[],
+            &[],
+            2,
+        ),
+        // 31 (D5): named target groups replaced under the same names; (D9) the listener and
+        // rules forward to the new empty groups first; (D6) the generated rules change in place.
+        (
+            ("31-", &[], &[("AppPort", "8080")]),
+            ("31-", &[], &[("AppPort", "9090")]),
+            &[
+                ("WebTargetGroup", Action::Replace),
+                ("WebAlternateTargetGroup", Action::Replace),
+            ],
+            &[
+                ("WebTargetGroup", Effect::Fails, "Properties.Port"),
+                ("WebAlternateTargetGroup", Effect::Fails, "Properties.Port"),
+                ("WebTargetGroup", Effect::Outage, "Properties.Port"),
+                ("WebAlternateTargetGroup", Effect::Outage, "Properties.Port"),
+                (
+                    "WebProductionRule",
+                    Effect::Outage,
+                    "WebTargetGroup is replaced",
+                ),
+                ("WebTestRule", Effect::Outage, "WebTargetGroup is replaced"),
+            ],
+            &[],
+            2,
+        ),
+        // 71 (D9): the same without names: no refusal, the 503 window stays.
+        (
+            ("71-", &[], &[("AppPort", "8080")]),
+            ("71-", &[], &[("AppPort", "9090")]),
+            &[("WebTargetGroup", Action::Replace)],
+            &[
+                ("WebTargetGroup", Effect::Outage, "Properties.Port"),
+                ("WebAlternateTargetGroup", Effect::Outage, "Properties.Port"),
+                (
+                    "WebProductionRule",
+                    Effect::Outage,
+                    "WebTargetGroup is replaced",
+                ),
+                ("WebTestRule", Effect::Outage, "WebTargetGroup is replaced"),
+            ],
+            &[],
+            2,
+        ),
+        // 34 -> 35 (D6): the blue/green rules' priorities change in place.
+        (
+            ("34-", &[], &[]),
+            ("35-", &[], &[]),
+            &[
+                ("WebListenerRule", Action::Modify),
+                ("WebTestRule", Action::Modify),
+            ],
+            &[
+                ("WebListenerRule", Effect::Outage, "Properties.Priority"),
+                ("WebTestRule", Effect::Outage, "Properties.Priority"),
+            ],
+            &[],
+            2,
+        ),
+        // 65, 66 (D8): the Service Connect service replaced (new name; new cluster).
+        (
+            ("65-", &[], &[("Env", "staging")]),
+            ("65-", &[], &[("Env", "prod")]),
+            &[("ApiService", Action::Replace)],
+            &[("ApiService", Effect::Fails, "Properties.ServiceName")],
+            &[],
+            2,
+        ),
+        (
+            ("66-", &[], &[("ClusterName", "shared-a")]),
+            ("66-", &[], &[("ClusterName", "shared-b")]),
+            &[("ApiService", Action::Replace)],
+            &[("ApiService", Effect::Fails, "Properties.Cluster")],
+            &[],
+            2,
+        ),
+        // 44 -> 45: Rolling to BlueGreen adds rules and a target group, replaces nothing:
+        // no warning.
+        (
+            ("44-", &[], &[]),
+            ("45-", &[], &[]),
+            &[("WebAlternateTargetGroup", Action::Add)],
+            &[],
+            &[],
+            1,
+        ),
+    ];
+    for ((of, oe, op), (nf, ne, np), actions, warnings, undecided, code) in cases {
+        let (old, new) = (read(of, oe), read(nf, ne));
+        let d = diff_versions(
+            &Version::source(&old, with_params(op)),
+            &Version::source(&new, with_params(np)),
+            &Settings::default(),
+        )
+        .unwrap();
+        let case = format!("{of}{op:?} -> {nf}{np:?}\n{}", d.render());
+        for (id, action) in *actions {
+            let got = d
+                .resources
+                .iter()
+                .find(|r| r.logical_id == *id)
+                .map(|r| r.action);
+            assert_eq!(got, Some(*action), "{id}: {case}");
+        }
+        let got: BTreeSet<(String, String)> = d
+            .warnings
+            .iter()
+            .map(|w| (w.logical_id.clone(), format!("{:?}", w.effect)))
+            .collect();
+        let want: BTreeSet<(String, String)> = warnings
+            .iter()
+            .map(|(id, e, _)| (id.to_string(), format!("{e:?}")))
+            .collect();
+        assert_eq!(got, want, "{case}");
+        for (id, e, cause) in *warnings {
+            assert!(
+                d.warnings.iter().any(|w| w.logical_id == *id
+                    && w.effect == *e
+                    && w.cause.contains(cause)
+                    && w.page.starts_with("https://docs.aws.amazon.com/")),
+                "{id} {e:?} {cause}: {case}"
+            );
+        }
+        let got: BTreeSet<(&str, &str)> = d
+            .undecided
+            .iter()
+            .map(|u| (u.resource.as_str(), u.at.as_str()))
+            .collect();
+        for u in *undecided {
+            assert!(got.contains(u), "{u:?} undecided: {case}");
+        }
+        if undecided.is_empty() {
+            assert!(got.is_empty(), "{case}");
+        }
+        assert_eq!(d.exit_code(true), *code, "{case}");
+    }
+    // --stack: the deployed (processed) template's conditions take the stack's values.
+    let t = read("13-", &[]);
+    let s = Settings {
+        parameter_values: with_params(&[("Env", "prod")]),
+        ..Settings::default()
+    };
+    let deployed = fargate_macro::expand(&t, &s).unwrap();
+    let stack = Version {
+        template: &deployed,
+        processed: true,
+        parameters: with_params(&[("Env", "prod")]),
+    };
+    let d = diff_versions(
+        &stack,
+        &Version::source(&t, with_params(&[("Env", "dev")])),
+        &Settings::default(),
+    )
+    .unwrap();
+    assert_eq!(d.summary.removed, 13, "{}", d.render());
+    assert_eq!(d.summary.added, 0, "{}", d.render());
+}

@@ -54,6 +54,9 @@ fn findings_at_their_source_lines() {
         ("Ref to no parameter", format!("{HEAD}{}", APP.replace("!Ref Vpc", "!Ref VpcId")), vec![(3, "W2001", "Vpc"), (9, "FA107", "Ref 'VpcId'")], 1),
         ("Sub variable and DependsOn naming nothing", format!("{HEAD}{APP}  Topic:\n    Type: AWS::SNS::Topic\n    DependsOn: Nothing\n    Properties: {{ TopicName: !Sub '${{Web.Url}}-${{Missing}}' }}\n"), vec![(14, "FA107", "'Nothing'"), (15, "FA107", "${Missing}")], 1),
         ("App property error", format!("{HEAD}{}", APP.replace("Image: nginx", "Image: nginx\n      Memroy: 512")), vec![(9, "FA101", "Memroy")], 1),
+        // fresh-trial-3 T5 (18): a parameter used only in the App's `Name: !Sub`, which the macro
+        // resolves to a literal, is used; one that nothing names is still reported.
+        ("parameter used only in an App's Name", format!("{}{}", HEAD.replace("Resources:", "  Branch: { Type: String, Default: feature-x }\n  Spare: { Type: String, Default: x }\nResources:"), APP.replace("Image: nginx", "Image: nginx\n      Name: !Sub 'shop-${Branch}'")), vec![(5, "W2001", "Spare")], 0),
         ("cfn-lint on a user resource, at its property", format!("{HEAD}{APP}  Queue:\n    Type: AWS::SQS::Queue\n    Properties:\n      DelaySeconds: 9000\n"), vec![(15, "E3034", "9000")], 1),
     ];
     for (what, text, want, code) in cases {

@@ -478,7 +478,21 @@ pub struct Url {
     pub port: Option<u64>,
     /// The port is an attribute (`{{X.Port}}`): which one.
     pub port_of: Option<String>,
+    /// The port as written when it is not a number (`{{WebAutoListener.Port}}`, a listener
+    /// port the provider picks at deploy time), so that it is shown rather than dropped.
+    pub port_text: Option<String>,
     pub path: String,
+}
+
+impl Url {
+    /// `:8080`, `:{{WebAutoListener.Port}}` (known at deploy time), or nothing.
+    pub fn port_shown(&self) -> String {
+        match (self.port, &self.port_text) {
+            (Some(p), _) => format!(":{p}"),
+            (None, Some(t)) => format!(":{t}"),
+            (None, None) => String::new(),
+        }
+    }
 }
 
 pub fn parse_url(text: &str) -> Option<Url> {
@@ -517,6 +531,9 @@ pub fn parse_url(text: &str) -> Option<Url> {
         host: host.to_string(),
         port,
         port_of,
+        port_text: port_text
+            .filter(|p| p.parse::<u64>().is_err())
+            .map(String::from),
         path,
     })
 }
@@ -1390,7 +1407,7 @@ pub fn gate_lines(st: &Stack, app: &App, net: &Network) -> Vec<String> {
                 g.method,
                 g.url.scheme,
                 g.url.host,
-                g.url.port.map(|p| format!(":{p}")).unwrap_or_default(),
+                g.url.port_shown(),
                 g.url.path,
                 g.tls_name(),
                 headers.join(", "),

@@ -6,9 +6,12 @@
 use super::{items, references, target, App, Finding, Rule, Severity, Stack};
 use std::collections::BTreeSet;
 
+/// A warning, as `expand`'s FA305 for the same resource: CloudFormation creates the policy or
+/// alarm and it works until the first swap; after it the metric has no data (the model's
+/// warning: "it deploys but something is open or fragile").
 pub const ONE_TARGET_GROUP: Rule = Rule {
     code: "METRIC_NAMES_ONE_TARGET_GROUP",
-    severity: Severity::Error,
+    severity: Severity::Warning,
     rule: "ALBRequestCountPerTarget's ResourceLabel (and a TargetGroup dimension) names one target group; a strategy leaves production in either group",
     doc: "https://docs.aws.amazon.com/autoscaling/application/APIReference/API_PredefinedMetricSpecification.html",
 };

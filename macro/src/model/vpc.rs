@@ -282,25 +282,48 @@ pub fn reach(st: &Stack, app: &App, net: &Network) -> Vec<Reach> {
     // peer's egress.
     for t in service_groups(st, app) {
         for r in ingress(st, t) {
-            let Some(src) = target(&r["SourceSecurityGroupId"]) else {
-                continue;
-            };
-            let Some(peer) = super::owner(&st.apps, src).filter(|p| p.name != app.name) else {
-                continue;
-            };
+            // A rule admits traffic from the network interfaces its source group is attached to,
+            // or from addresses its CIDR covers
+            // (https://docs.aws.amazon.com/vpc/latest/userguide/security-group-rules.html): the
+            // peers are the Apps whose tasks are in that group (not a resource or parameter
+            // whose name starts like an App's), or every other App for 0.0.0.0/0 or ::/0 (a
+            // narrower block depends on subnets the template does not show: not claimed).
+            let src = target(&r["SourceSecurityGroupId"]);
+            let anywhere = r["CidrIp"] == "0.0.0.0/0" || r["CidrIpv6"] == "::/0";
             let port = match (lit_num(&r["FromPort"]), lit_num(&r["ToPort"])) {
                 (Some(a), Some(b)) if a == b => format!("tcp/{a}"),
                 (Some(a), Some(b)) => format!("tcp/{a}-{b}"),
                 _ => "all".to_string(),
             };
-            let open = lit_num(&r["FromPort"])
-                .and_then(|p| egress_allows(st, &r["SourceSecurityGroupId"], t, p as u64));
-            out.push(Reach {
-                from: peer.service.clone(),
-                to: app.service.clone(),
-                port,
-                open,
-            });
+            for peer in st.apps.iter().filter(|p| p.name != app.name) {
+                let groups = service_groups(st, peer);
+                let open = match src {
+                    Some(src) if groups.iter().any(|g| target(g) == Some(src)) => {
+                        lit_num(&r["FromPort"]).and_then(|p| {
+                            egress_allows(st, &r["SourceSecurityGroupId"], t, p as u64)
+                        })
+                    }
+                    // From anywhere: shown only where the peer's own egress lets it out.
+                    None if anywhere => {
+                        let out_ok = lit_num(&r["FromPort"]).is_some_and(|p| {
+                            groups
+                                .iter()
+                                .any(|g| egress_allows(st, g, t, p as u64) == Some(true))
+                        });
+                        if !out_ok {
+                            continue;
+                        }
+                        Some(true)
+                    }
+                    _ => continue,
+                };
+                out.push(Reach {
+                    from: peer.service.clone(),
+                    to: app.service.clone(),
+                    port: port.clone(),
+                    open,
+                });
+            }
         }
     }
     for g in gate_requests(st, app) {
@@ -311,11 +334,10 @@ pub fn reach(st: &Stack, app: &App, net: &Network) -> Vec<Reach> {
                 format!("{} (provider, internet)", g.origin)
             },
             to: g.url.host.clone(),
-            port: g
-                .url
-                .port
-                .map(|p| format!("tcp/{p}"))
-                .unwrap_or_else(|| "tcp/?".into()),
+            port: match g.url.port_shown().trim_start_matches(':') {
+                "" => "tcp/?".to_string(),
+                p => format!("tcp/{p}"),
+            },
             open: None,
         });
     }

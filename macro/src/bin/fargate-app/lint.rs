@@ -578,9 +578,25 @@ pub fn map_cfn_lint(
                 .collect()
         })
         .unwrap_or_default();
+    // Names the Apps use: the macro resolves them at transform time (a parameter in a
+    // `Name: !Sub`) or copies them onto what it generates, so the expansion may not name them.
+    let mut used = BTreeSet::new();
+    for app in &apps {
+        if let Some(r) = resources.and_then(|r| r.get(app.as_str())) {
+            names_used(r, &mut used);
+        }
+    }
     let mut out = Vec::new();
     for f in raw.as_array().into_iter().flatten() {
         let rule = f["Rule"]["Id"].as_str().unwrap_or("cfn-lint").to_string();
+        if let Some((_, section)) = UNUSED.iter().find(|(r, _)| *r == rule) {
+            let path = &f["Location"]["Path"];
+            if path[0].as_str() == Some(section)
+                && path[1].as_str().is_some_and(|n| used.contains(n))
+            {
+                continue;
+            }
+        }
         let severity = match f["Level"].as_str() {
             Some("Error") => Severity::Error,
             Some("Warning") => Severity::Warning,
@@ -654,6 +670,51 @@ pub fn map_cfn_lint(
         });
     }
     out
+}
+
+/// cfn-lint's "not used" rules and the section they name: a name an App uses is used, even when
+/// the expansion no longer names it (W2001 parameters, W7001 mappings, W8001 conditions:
+/// https://github.com/aws-cloudformation/cfn-lint/blob/main/docs/rules.md).
+const UNUSED: &[(&str, &str)] = &[
+    ("W2001", "Parameters"),
+    ("W7001", "Mappings"),
+    ("W8001", "Conditions"),
+];
+
+/// The parameters, conditions and mappings a value names: `Ref`, `${X}` of `Fn::Sub`, a
+/// `Condition`, the condition of `Fn::If`, the map of `Fn::FindInMap`.
+fn names_used(v: &Value, out: &mut BTreeSet<String>) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                match (k.as_str(), x) {
+                    ("Ref" | "Condition", Value::String(s)) => {
+                        out.insert(s.clone());
+                    }
+                    ("Fn::Sub", _) => {
+                        let text = match x {
+                            Value::Array(a) => a.first(),
+                            other => Some(other),
+                        };
+                        if let Some(Value::String(t)) = text {
+                            for n in sub_variables(t) {
+                                out.insert(n.split('.').next().unwrap_or(n).to_string());
+                            }
+                        }
+                    }
+                    ("Fn::If" | "Fn::FindInMap", Value::Array(a)) => {
+                        if let Some(Value::String(s)) = a.first() {
+                            out.insert(s.clone());
+                        }
+                    }
+                    _ => {}
+                }
+                names_used(x, out);
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| names_used(x, out)),
+        _ => {}
+    }
 }
 
 /// The node of the expansion a cfn-lint path names, or its parent when the path ends inside an
