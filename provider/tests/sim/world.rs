@@ -255,6 +255,9 @@ pub struct World {
     pub action_log: Vec<(Instant, String, Vec<Action>)>,
     /// When the world began (the provider's failover clock reads Unix seconds from it).
     pub origin: Instant,
+    /// Failover passes (events, re-checks) that ended with an error: (virtual time since
+    /// `origin`, time left before the invocation's deadline, the error).
+    pub failover_errors: Vec<(Duration, Duration, String)>,
 }
 
 /// The Unix time the simulated clock starts at.
@@ -304,6 +307,7 @@ impl World {
             tag_writes: BTreeMap::new(),
             action_log: Vec::new(),
             origin: Instant::now(),
+            failover_errors: Vec::new(),
         }
     }
 
