@@ -1012,6 +1012,11 @@ fn failover_config() -> Value {
 
 /// One alarm event or re-check; false when the invocation ran into its 300 s timeout.
 async fn alarm_event(w: &Shared) -> bool {
+    alarm_decision(w).await.is_some()
+}
+
+/// The same, with what the invocation returned (its decision).
+async fn alarm_decision(w: &Shared) -> Option<Value> {
     let inv = w.lock().unwrap().invocation(false);
     let clients = world::clients(w, inv);
     let deadline = Instant::now() + secs(300);
@@ -1020,7 +1025,7 @@ async fn alarm_event(w: &Shared) -> bool {
         fargate_provider::failover::handle_event(&clients, &failover_config(), deadline),
     )
     .await
-    .is_ok()
+    .ok()
 }
 
 fn route(w: &Shared, arn: &str) -> (Vec<(String, i32)>, i32) {
@@ -1105,17 +1110,64 @@ async fn f33(w: Shared) -> Vec<String> {
     v
 }
 
-/// F34: the targets never turn healthy: the weights stay, the event returns in time.
+/// F34: the targets never turn healthy: the weights stay, the event returns in time and says
+/// it waits (folded from failover.rs, targets_that_never_get_healthy_leave_the_weights_alone_within_the_deadline:
+/// its decision, its polls and no ModifyListener are checked here too).
 async fn f34(w: Shared) -> Vec<String> {
     set_alarm(&w, "ALARM");
-    let in_time = alarm_event(&w).await;
+    let decision = alarm_decision(&w).await;
     let mut v: Vec<String> = route_is(&w, ((0, 100), None), "targets never healthy")
         .into_iter()
         .collect();
-    if !in_time {
+    let Some(d) = decision else {
         v.push("the event did not return before its timeout".into());
+        return v;
+    };
+    let note = d["Note"].as_str().unwrap_or_default();
+    let serving = d["Serving"].as_str().unwrap_or_default();
+    if serving != "waiting" || !note.contains("of 2 targets healthy in time; weights unchanged") {
+        v.push(format!("decision {d}"));
+    }
+    let g = w.lock().unwrap();
+    let calls = |op: &str| g.calls.iter().filter(|(_, c)| c.ends_with(op)).count();
+    let (polls, moves) = (calls("describe_target_health"), calls("modify_listener"));
+    if polls < 5 || moves != 0 {
+        v.push(format!(
+            "{polls} health reads, {moves} ModifyListener calls"
+        ));
     }
     v
+}
+
+/// F40: the app serves (weights 100/0, alarm ALARM) and someone lowered the desired count
+/// after the failover: the next re-check raises it to `StandbyCount` (2) again, or leaves a
+/// higher count, and the weights stay (folded from regressions.rs,
+/// failover_serving_the_app_restores_a_lowered_desired_count: rows F40a-c; issue 18 section 3
+/// item 1).
+async fn f40(w: Shared) -> Vec<String> {
+    set_alarm(&w, "ALARM");
+    let before = route(&w, ROUTE).1;
+    alarm_event(&w).await;
+    route_is(
+        &w,
+        ((100, 0), Some(before.max(2))),
+        &format!("desired {before} before the re-check"),
+    )
+    .into_iter()
+    .collect()
+}
+
+/// The app serving (weights 100/0) with `desired` tasks, healthy at once.
+fn app_serving(desired: i32) -> impl Fn(&Shared) {
+    move |w: &Shared| {
+        failover_world(w, 0, desired);
+        w.lock()
+            .unwrap()
+            .listeners
+            .get_mut(ROUTE)
+            .expect("route")
+            .actions = vec![weighted(100, 0)];
+    }
 }
 
 /// F39: an ALARM event whose health read (DescribeTargetHealth) is throttled once past the
@@ -1550,6 +1602,27 @@ fn table() -> Vec<Row> {
             steps!(f34),
         )
         .setup(failover_at(an_hour.as_millis() as u64)),
+        row(
+            "F40a",
+            "app serving, desired lowered to 0 from outside",
+            "fresh.failover.serving_keeps_its_tasks",
+            steps!(f40),
+        )
+        .setup(app_serving(0)),
+        row(
+            "F40b",
+            "app serving, desired lowered to 1 from outside",
+            "fresh.failover.serving_keeps_its_tasks",
+            steps!(f40),
+        )
+        .setup(app_serving(1)),
+        row(
+            "F40c",
+            "app serving with 3 tasks",
+            "fresh.failover.serving_keeps_its_tasks",
+            steps!(f40),
+        )
+        .setup(app_serving(3)),
         row(
             "F35",
             "late re-check after the failover Delete",
