@@ -41,7 +41,7 @@ use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::error::ErrorMetadata;
 use aws_smithy_types::retry::RetryConfig;
 use ddb::types::AttributeValue;
-use elb::types::{Action, Listener, LoadBalancer, Rule as ElbRule, Tag, TagDescription};
+use elb::types::{Action, Listener, LoadBalancer, Rule as ElbRule, Tag};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -662,14 +662,7 @@ fn rule_gone() -> elb::types::error::RuleNotFoundException {
 }
 
 fn tags_of(tags: &[Tag]) -> Vec<(String, String)> {
-    tags.iter()
-        .map(|t| {
-            (
-                t.key().unwrap_or_default().to_string(),
-                t.value().unwrap_or_default().to_string(),
-            )
-        })
-        .collect()
+    super::common::tag_pairs(tags)
 }
 
 /// The tags of a rival stack's holder.
@@ -1007,16 +1000,7 @@ pub fn elb_client(world: &Shared, inv: usize) -> elb::Client {
                         _ => continue,
                     };
                     let tags = if now >= at { tags } else { Vec::new() };
-                    out.push(
-                        TagDescription::builder()
-                            .resource_arn(a)
-                            .set_tags(Some(
-                                tags.iter()
-                                    .map(|(k, v)| Tag::builder().key(k).value(v).build())
-                                    .collect(),
-                            ))
-                            .build(),
-                    );
+                    out.push(super::common::tag_description(a, &tags));
                 }
                 MockResponse::Output(
                     DescribeTagsOutput::builder()
