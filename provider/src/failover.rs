@@ -15,7 +15,8 @@
 pub use crate::clients::FailoverTiming;
 use crate::request::{Request, RequestType};
 use crate::respond::{answer_by, Outcome};
-use crate::slot::{forward, forward_targets};
+use crate::retry::{self, retrying};
+use crate::slot::{forward, forward_targets, unless_gone};
 use crate::{Clients, ProviderError};
 use aws_sdk_elasticloadbalancingv2::types::{
     Action, ActionTypeEnum, ForwardActionConfig, TargetGroupTuple,
@@ -137,6 +138,25 @@ const EVENT_WAIT: Duration = Duration::from_secs(100);
 /// Changes one reconciliation makes at most (a full failover takes two: scale, then weights);
 /// beyond that something keeps undoing them and the next re-check tries again.
 const MAX_CHANGES: u32 = 6;
+/// How long a write (weights, scale, tag) is called again after throttling or a server error.
+/// Every AWS call of a pass is retried ([`retrying`]) so that one throttle past the SDK's
+/// retries does not end the pass (ELBv2: https://docs.aws.amazon.com/elasticloadbalancing/latest/userguide/elb-api-throttling.html,
+/// ECS: https://docs.aws.amazon.com/AmazonECS/latest/APIReference/request-throttling.html,
+/// CloudWatch and the SDKs: https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html);
+/// a read up to the invocation's answer time, a write only this long, because it carries a
+/// decision taken on reads made just before it: past this, the error ends the pass and the
+/// next pass (or re-check) decides again on fresh reads.
+const WRITE_RETRY: Duration = Duration::from_secs(20);
+
+/// Calls a write again on a transient error for at most [`WRITE_RETRY`].
+async fn write<F, Fut>(what: &str, call: F) -> Result<(), ProviderError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), ProviderError>>,
+{
+    let until = retry::answer_by().min(Instant::now() + WRITE_RETRY);
+    retry::within(until, retrying(what, call)).await
+}
 
 async fn alarm_state(c: &Clients, alarm: &str) -> Result<String, ProviderError> {
     Ok(describe_alarm(c, alarm).await?.0)
@@ -147,13 +167,15 @@ async fn describe_alarm(
     c: &Clients,
     alarm: &str,
 ) -> Result<(String, Option<String>), ProviderError> {
-    let out = c
-        .cloudwatch
-        .describe_alarms()
-        .alarm_names(alarm)
-        .send()
-        .await
-        .map_err(|e| ProviderError::sdk("DescribeAlarms", &e))?;
+    let out = retrying("DescribeAlarms", || async {
+        c.cloudwatch
+            .describe_alarms()
+            .alarm_names(alarm)
+            .send()
+            .await
+            .map_err(|e| ProviderError::sdk("DescribeAlarms", &e))
+    })
+    .await?;
     let state = out
         .metric_alarms()
         .first()
@@ -183,35 +205,17 @@ fn route_arn(s: &Settings) -> &str {
 /// The route's tags as AWS answers them now (tags may show a write late: ELBv2 does not promise
 /// read-after-write; https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_DescribeTags.html).
 async fn route_tags(c: &Clients, s: &Settings) -> Result<Vec<(String, String)>, ProviderError> {
-    let out = c
-        .elb
-        .describe_tags()
-        .resource_arns(route_arn(s))
-        .send()
-        .await
-        .map_err(|e| ProviderError::sdk("DescribeTags", &e))?;
-    Ok(out
-        .tag_descriptions()
-        .iter()
-        .flat_map(|d| d.tags())
-        .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
-        .collect())
+    retrying("DescribeTags", || {
+        crate::slot::tags_of(&c.elb, route_arn(s))
+    })
+    .await
 }
 
 async fn set_since(c: &Clients, s: &Settings, value: &str) -> Result<(), ProviderError> {
-    c.elb
-        .add_tags()
-        .resource_arns(route_arn(s))
-        .tags(
-            aws_sdk_elasticloadbalancingv2::types::Tag::builder()
-                .key(SINCE_TAG)
-                .value(value)
-                .build(),
-        )
-        .send()
-        .await
-        .map(|_| ())
-        .map_err(|e| ProviderError::sdk("AddTags", &e))
+    write("AddTags", || {
+        crate::slot::add_tag(&c.elb, route_arn(s), SINCE_TAG, value)
+    })
+    .await
 }
 
 fn since_of(tags: &[(String, String)]) -> Option<&str> {
@@ -239,30 +243,26 @@ async fn serving_since(c: &Clients, s: &Settings) -> Result<u64, ProviderError> 
 
 /// The route's current actions (empty when it is gone).
 async fn route_actions(c: &Clients, s: &Settings) -> Result<Option<Vec<Action>>, ProviderError> {
+    retrying("describe the route", || route_actions_once(c, s)).await
+}
+
+async fn route_actions_once(
+    c: &Clients,
+    s: &Settings,
+) -> Result<Option<Vec<Action>>, ProviderError> {
     let actions = match &s.route {
-        Route::Listener(arn) => match c.elb.describe_listeners().listener_arns(arn).send().await {
-            Ok(out) => out
-                .listeners()
-                .first()
-                .map(|l| l.default_actions().to_vec()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_listener_not_found_exception()) =>
-            {
-                None
-            }
-            Err(e) => return Err(ProviderError::sdk("DescribeListeners", &e)),
-        },
-        Route::Rule(arn) => match c.elb.describe_rules().rule_arns(arn).send().await {
-            Ok(out) => out.rules().first().map(|r| r.actions().to_vec()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_rule_not_found_exception()) =>
-            {
-                None
-            }
-            Err(e) => return Err(ProviderError::sdk("DescribeRules", &e)),
-        },
+        Route::Listener(arn) => {
+            let out = c.elb.describe_listeners().listener_arns(arn).send().await;
+            unless_gone("DescribeListeners", out, |e| {
+                e.is_listener_not_found_exception()
+            })?
+            .and_then(|o| o.listeners().first().map(|l| l.default_actions().to_vec()))
+        }
+        Route::Rule(arn) => {
+            let out = c.elb.describe_rules().rule_arns(arn).send().await;
+            unless_gone("DescribeRules", out, |e| e.is_rule_not_found_exception())?
+                .and_then(|o| o.rules().first().map(|r| r.actions().to_vec()))
+        }
     };
     Ok(actions)
 }
@@ -310,6 +310,10 @@ fn weighted(s: &Settings, app: i32, standby: i32) -> Action {
 }
 
 async fn set_action(c: &Clients, s: &Settings, action: Action) -> Result<(), ProviderError> {
+    write("modify the route", || set_action_once(c, s, action.clone())).await
+}
+
+async fn set_action_once(c: &Clients, s: &Settings, action: Action) -> Result<(), ProviderError> {
     match &s.route {
         Route::Listener(arn) => c
             .elb
@@ -333,29 +337,35 @@ async fn set_action(c: &Clients, s: &Settings, action: Action) -> Result<(), Pro
 }
 
 async fn desired_count(c: &Clients, s: &Settings) -> Result<i32, ProviderError> {
-    Ok(c.ecs_service(&s.cluster, &s.service).await?.desired_count())
+    let service = retrying("DescribeServices", || c.ecs_service(&s.cluster, &s.service)).await?;
+    Ok(service.desired_count())
 }
 
 async fn scale(c: &Clients, s: &Settings, count: i32) -> Result<(), ProviderError> {
-    c.ecs
-        .update_service()
-        .cluster(&s.cluster)
-        .service(&s.service)
-        .desired_count(count)
-        .send()
-        .await
-        .map(|_| ())
-        .map_err(|e| ProviderError::sdk("UpdateService", &e))
+    write("UpdateService", || async {
+        c.ecs
+            .update_service()
+            .cluster(&s.cluster)
+            .service(&s.service)
+            .desired_count(count)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| ProviderError::sdk("UpdateService", &e))
+    })
+    .await
 }
 
 async fn healthy_targets(c: &Clients, tg: &str) -> Result<usize, ProviderError> {
-    let out = c
-        .elb
-        .describe_target_health()
-        .target_group_arn(tg)
-        .send()
-        .await
-        .map_err(|e| ProviderError::sdk("DescribeTargetHealth", &e))?;
+    let out = retrying("DescribeTargetHealth", || async {
+        c.elb
+            .describe_target_health()
+            .target_group_arn(tg)
+            .send()
+            .await
+            .map_err(|e| ProviderError::sdk("DescribeTargetHealth", &e))
+    })
+    .await?;
     Ok(out
         .target_health_descriptions()
         .iter()
@@ -568,13 +578,15 @@ async fn since_cleared(c: &Clients, s: &Settings, until: Instant) -> Result<bool
 /// rule naming another stack's listener or service, or letting its own alarm drive another
 /// stack's traffic, is refused with the reason logged.
 pub async fn handle_event(c: &Clients, config: &Value, deadline: Instant) -> Value {
+    let answer_by = answer_by(deadline);
     let result = match Settings::from_value(config) {
-        Ok(s) => match event_not_owned(c, &s).await {
+        // Every call of the pass is retried until the invocation's answer time.
+        Ok(s) => match retry::within(answer_by, event_not_owned(c, &s)).await {
             Ok(Some(why)) => {
                 tracing::warn!(alarm = %s.alarm, refused = %why, "failover event refused");
                 return serde_json::json!({ "Refused": why });
             }
-            Ok(None) => reconcile(c, &s, answer_by(deadline), Trigger::Event).await,
+            Ok(None) => retry::within(answer_by, reconcile(c, &s, answer_by, Trigger::Event)).await,
             Err(e) => Err(e),
         },
         Err(e) => Err(e),
@@ -705,13 +717,15 @@ async fn alarm_owners(
     for name in std::iter::once(&s.alarm).chain(s.recovery_alarm.as_ref()) {
         let (_, arn) = describe_alarm(c, name).await?;
         let Some(arn) = arn else { continue };
-        let tags = c
-            .cloudwatch
-            .list_tags_for_resource()
-            .resource_arn(&arn)
-            .send()
-            .await
-            .map_err(|e| ProviderError::sdk("ListTagsForResource", &e))?;
+        let tags = retrying("ListTagsForResource", || async {
+            c.cloudwatch
+                .list_tags_for_resource()
+                .resource_arn(&arn)
+                .send()
+                .await
+                .map_err(|e| ProviderError::sdk("ListTagsForResource", &e))
+        })
+        .await?;
         let pairs = tags
             .tags()
             .iter()
@@ -757,27 +771,14 @@ async fn alarm_not_owned(
 /// The stacks the route's tags name (none when it is gone: a route that is gone is nobody's,
 /// and reconcile reads it as gone).
 async fn route_owners(c: &Clients, s: &Settings) -> Result<Vec<String>, ProviderError> {
-    match c
-        .elb
-        .describe_tags()
-        .resource_arns(route_arn(s))
-        .send()
-        .await
+    match retrying("DescribeTags", || {
+        crate::slot::tags_of(&c.elb, route_arn(s))
+    })
+    .await
     {
-        Ok(out) => Ok(owners(
-            out.tag_descriptions()
-                .iter()
-                .flat_map(|d| d.tags())
-                .filter_map(|t| Some((t.key()?, t.value()?))),
-        )),
-        Err(e)
-            if e.as_service_error()
-                .and_then(aws_sdk_elasticloadbalancingv2::error::ProvideErrorMetadata::code)
-                .is_some_and(|c| c.ends_with("NotFound")) =>
-        {
-            Ok(Vec::new())
-        }
-        Err(e) => Err(ProviderError::sdk("DescribeTags", &e)),
+        Ok(tags) => Ok(owners(tags.iter().map(|(k, v)| (k.as_str(), v.as_str())))),
+        Err(ProviderError::Aws { message, .. }) if message.contains("NotFound") => Ok(Vec::new()),
+        Err(e) => Err(e),
     }
 }
 
@@ -796,15 +797,17 @@ async fn not_owned(
             owners[0]
         )));
     }
-    let out = c
-        .ecs
-        .describe_services()
-        .cluster(&s.cluster)
-        .services(&s.service)
-        .include(aws_sdk_ecs::types::ServiceField::Tags)
-        .send()
-        .await
-        .map_err(|e| ProviderError::sdk("DescribeServices", &e))?;
+    let out = retrying("DescribeServices", || async {
+        c.ecs
+            .describe_services()
+            .cluster(&s.cluster)
+            .services(&s.service)
+            .include(aws_sdk_ecs::types::ServiceField::Tags)
+            .send()
+            .await
+            .map_err(|e| ProviderError::sdk("DescribeServices", &e))
+    })
+    .await?;
     let tags = out
         .services()
         .iter()

@@ -151,21 +151,12 @@ async fn dns_name(elb: &Client, load_balancer: &str) -> Result<String, ProviderE
 
 /// The ALB's record of freed ports (empty when it has none).
 async fn freed_record(elb: &Client, load_balancer: &str) -> Result<String, ProviderError> {
-    let out = elb
-        .describe_tags()
-        .resource_arns(load_balancer)
-        .send()
-        .await
-        .map_err(|e| ProviderError::sdk("DescribeTags", &e))?;
-    Ok(out
-        .tag_descriptions()
-        .iter()
-        .filter(|d| d.resource_arn() == Some(load_balancer))
-        .flat_map(|d| d.tags())
-        .find(|t| t.key() == Some(FREED_TAG))
-        .and_then(|t| t.value())
-        .unwrap_or_default()
-        .to_string())
+    Ok(slot::tags_of(elb, load_balancer)
+        .await?
+        .into_iter()
+        .find(|(k, _)| k == FREED_TAG)
+        .map(|(_, v)| v)
+        .unwrap_or_default())
 }
 
 impl Props {
@@ -206,16 +197,11 @@ impl Slot for Props {
         listeners(elb, &self.load_balancer).await
     }
     async fn holder(elb: &Client, arn: &str) -> Result<Option<Holder>, ProviderError> {
-        match elb.describe_listeners().listener_arns(arn).send().await {
-            Ok(out) => Ok(out.listeners().iter().find_map(holder_of)),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_listener_not_found_exception()) =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(ProviderError::sdk("DescribeListeners", &e)),
-        }
+        let out = elb.describe_listeners().listener_arns(arn).send().await;
+        Ok(slot::unless_gone("DescribeListeners", out, |e| {
+            e.is_listener_not_found_exception()
+        })?
+        .and_then(|out| out.listeners().iter().find_map(holder_of)))
     }
     async fn create(&self, elb: &Client, port: u32, tags: Vec<Tag>) -> Attempt<String> {
         let created = elb
@@ -266,28 +252,17 @@ impl Slot for Props {
             .set_default_actions(forward.map(|a| vec![a]))
             .send()
             .await;
-        match out {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_listener_not_found_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(ProviderError::sdk("ModifyListener", &e)),
-        }
+        Ok(slot::unless_gone("ModifyListener", out, |e| {
+            e.is_listener_not_found_exception()
+        })?
+        .is_some())
     }
     async fn delete(elb: &Client, arn: &str) -> Result<(), ProviderError> {
-        match elb.delete_listener().listener_arn(arn).send().await {
-            Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_listener_not_found_exception()) =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(ProviderError::sdk("DeleteListener", &e)),
-        }
+        let out = elb.delete_listener().listener_arn(arn).send().await;
+        slot::unless_gone("DeleteListener", out, |e| {
+            e.is_listener_not_found_exception()
+        })
+        .map(|_| ())
     }
     fn remembers_frees(&self) -> bool {
         self.least_recently_used
@@ -310,12 +285,7 @@ impl Slot for Props {
     async fn record_freed(&self, elb: &Client, port: u32) {
         let written = async {
             let value = push_freed(&freed_record(elb, &self.load_balancer).await?, port);
-            elb.add_tags()
-                .resource_arns(&self.load_balancer)
-                .tags(Tag::builder().key(FREED_TAG).value(value).build())
-                .send()
-                .await
-                .map_err(|e| ProviderError::sdk("AddTags", &e))
+            slot::add_tag(elb, &self.load_balancer, FREED_TAG, &value).await
         };
         if let Err(e) = written.await {
             tracing::warn!(port, error = %e, "freed port not recorded on the load balancer");

@@ -147,16 +147,11 @@ impl Slot for Props {
         rules(elb, &self.listener).await
     }
     async fn holder(elb: &Client, arn: &str) -> Result<Option<Holder>, ProviderError> {
-        match elb.describe_rules().rule_arns(arn).send().await {
-            Ok(out) => Ok(out.rules().iter().find_map(holder_of)),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_rule_not_found_exception()) =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(ProviderError::sdk("DescribeRules", &e)),
-        }
+        let out = elb.describe_rules().rule_arns(arn).send().await;
+        Ok(
+            slot::unless_gone("DescribeRules", out, |e| e.is_rule_not_found_exception())?
+                .and_then(|out| out.rules().iter().find_map(holder_of)),
+        )
     }
     async fn create(&self, elb: &Client, priority: u32, tags: Vec<Tag>) -> Attempt<String> {
         let created = elb
@@ -204,28 +199,11 @@ impl Slot for Props {
             .set_actions(forward.map(|a| vec![a]))
             .send()
             .await;
-        match out {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_rule_not_found_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(ProviderError::sdk("ModifyRule", &e)),
-        }
+        Ok(slot::unless_gone("ModifyRule", out, |e| e.is_rule_not_found_exception())?.is_some())
     }
     async fn delete(elb: &Client, arn: &str) -> Result<(), ProviderError> {
-        match elb.delete_rule().rule_arn(arn).send().await {
-            Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_rule_not_found_exception()) =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(ProviderError::sdk("DeleteRule", &e)),
-        }
+        let out = elb.delete_rule().rule_arn(arn).send().await;
+        slot::unless_gone("DeleteRule", out, |e| e.is_rule_not_found_exception()).map(|_| ())
     }
     async fn outcome(
         &self,

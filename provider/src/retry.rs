@@ -98,7 +98,9 @@ where
     let until = answer_by();
     let mut backoff = Backoff::default();
     loop {
-        match call().await {
+        // On the heap: a handler awaits many retried calls, and an SDK call's future is large
+        // (in a debug build, nested inline they overflowed a test thread's 2 MiB stack).
+        match Box::pin(call()).await {
             Err(e) if e.is_transient() => {
                 let wait = backoff.next_wait();
                 if Instant::now() + wait >= until {

@@ -16,6 +16,7 @@ use crate::request::{Request, RequestType};
 use crate::respond::Outcome;
 use crate::retry::{retrying, transient, Backoff};
 use crate::ProviderError;
+use aws_sdk_elasticloadbalancingv2::config::http::HttpResponse;
 use aws_sdk_elasticloadbalancingv2::error::ProvideErrorMetadata;
 use aws_sdk_elasticloadbalancingv2::types::{Action, ActionTypeEnum, Tag};
 use aws_sdk_elasticloadbalancingv2::Client;
@@ -28,6 +29,59 @@ pub const LOGICAL_TAG: &str = "fargate-app:logical-id";
 const MAX_TAG_VALUE: usize = 256;
 /// DescribeTags takes at most 20 resource ARNs a call.
 const TAGS_PER_CALL: usize = 20;
+
+/// The tags of one ELBv2 resource (load balancer, listener or rule) as DescribeTags answers
+/// them now: one call, no read-after-write promised
+/// (https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_DescribeTags.html).
+/// Shared by the failover's route tags and the listener port's freed-port record.
+pub async fn tags_of(elb: &Client, arn: &str) -> Result<Vec<(String, String)>, ProviderError> {
+    let out = elb
+        .describe_tags()
+        .resource_arns(arn)
+        .send()
+        .await
+        .map_err(|e| ProviderError::sdk("DescribeTags", &e))?;
+    Ok(out
+        .tag_descriptions()
+        .iter()
+        .filter(|d| d.resource_arn().is_none_or(|a| a == arn))
+        .flat_map(|d| d.tags())
+        .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
+        .collect())
+}
+
+/// Sets one tag on an ELBv2 resource (AddTags replaces the value of a key it already has:
+/// https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_AddTags.html).
+pub async fn add_tag(elb: &Client, arn: &str, key: &str, value: &str) -> Result<(), ProviderError> {
+    elb.add_tags()
+        .resource_arns(arn)
+        .tags(Tag::builder().key(key).value(value).build())
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| ProviderError::sdk("AddTags", &e))
+}
+
+/// What a call on one listener or rule answered, or `None` when it is gone: the call failed
+/// with the error `gone` recognises (`ListenerNotFound`, `RuleNotFound`: the errors of
+/// DescribeListeners, ModifyListener, DeleteListener and their rule counterparts,
+/// https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_DeleteListener.html,
+/// https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_DeleteRule.html).
+/// Any other error (a missing certificate or target group too) is the call's failure.
+pub fn unless_gone<T, E>(
+    operation: &'static str,
+    result: Result<T, aws_sdk_elasticloadbalancingv2::error::SdkError<E, HttpResponse>>,
+    gone: impl Fn(&E) -> bool,
+) -> Result<Option<T>, ProviderError>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    match result {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.as_service_error().is_some_and(&gone) => Ok(None),
+        Err(e) => Err(ProviderError::sdk(operation, &e)),
+    }
+}
 
 /// A listener or rule holding a number.
 #[derive(Debug, Clone)]

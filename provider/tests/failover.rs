@@ -1,7 +1,7 @@
 //! Weighted failover: the full alarm cycle against moto server (ELBv2 weights, target health,
 //! ECS desired counts), with the alarm's state from a stateful aws-smithy-mocks CloudWatch (the
-//! Rust SDK speaks CloudWatch's rpcv2-CBOR protocol, which moto answers with 404); and the
-//! bounded health wait with aws-smithy-mocks.
+//! Rust SDK speaks CloudWatch's rpcv2-CBOR protocol, which moto answers with 404). The
+//! bounded health wait is fresh row F34 of the simulation (`sim/fresh.rs`).
 
 mod common;
 
@@ -11,7 +11,7 @@ use aws_sdk_elasticloadbalancingv2 as elb;
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
 use common::moto::Moto;
 use common::*;
-use fargate_provider::failover::{reconcile, Decision, Settings, Trigger};
+use fargate_provider::failover::Decision;
 use fargate_provider::{handle_event, Clients};
 use serde_json::json;
 use std::sync::Arc;
@@ -284,87 +284,4 @@ async fn the_alarm_cycle_against_moto() {
     };
     assert_eq!(targets, vec![app_tg.as_str()], "{action:?}");
     println!("failover to the service against moto: {failover_time:?}");
-}
-
-fn settings() -> Settings {
-    Settings::from_value(&json!({ "AlarmName": "a", "ListenerArn": LISTENER_ARN, "TargetGroupArn": "tg-app", "StandbyTargetGroupArn": "tg-standby",
-        "Cluster": "apps", "ServiceName": "api", "StandbyCount": 2, "RestingCount": 0, "HealthyTimeout": 600 })).unwrap()
-}
-
-/// A listener whose standby serves, a service at 0 and an alarm in ALARM, as stateful fakes;
-/// the targets turn healthy after `healthy_after` polls (or one of two stays unhealthy).
-fn mocked(healthy_after: Option<usize>) -> (Arc<Clients>, Arc<std::sync::Mutex<FakeAlb>>) {
-    let alb = Arc::new(std::sync::Mutex::new(FakeAlb {
-        targets: 2,
-        healthy: 1,
-        healthy_after_polls: healthy_after,
-        ..Default::default()
-    }));
-    let fc = elb::types::ForwardActionConfig::builder()
-        .target_groups(
-            elb::types::TargetGroupTuple::builder()
-                .target_group_arn("tg-app")
-                .weight(0)
-                .build(),
-        )
-        .target_groups(
-            elb::types::TargetGroupTuple::builder()
-                .target_group_arn("tg-standby")
-                .weight(100)
-                .build(),
-        )
-        .build();
-    {
-        let mut st = alb.lock().unwrap();
-        st.listeners.push((80, LISTENER_ARN.to_string()));
-        st.actions.insert(
-            LISTENER_ARN.to_string(),
-            vec![elb::types::Action::builder()
-                .r#type(elb::types::ActionTypeEnum::Forward)
-                .forward_config(fc)
-                .build()],
-        );
-    }
-    let mut c = test_clients(fake_alb_client(alb.clone(), 400));
-    c.cloudwatch = fake_alarm(
-        "a",
-        Arc::new(std::sync::Mutex::new(cw::types::StateValue::Alarm)),
-    );
-    c.ecs = fake_ecs(Arc::new(std::sync::Mutex::new(0)));
-    (Arc::new(c), alb)
-}
-
-fn count(alb: &Arc<std::sync::Mutex<FakeAlb>>, call: &str) -> usize {
-    alb.lock()
-        .unwrap()
-        .calls
-        .iter()
-        .filter(|c| **c == call)
-        .count()
-}
-
-#[tokio::test]
-async fn targets_that_never_get_healthy_leave_the_weights_alone_within_the_deadline() {
-    let (c, alb) = mocked(None);
-    let start = Instant::now();
-    let d = reconcile(
-        &c,
-        &settings(),
-        start + Duration::from_millis(500),
-        Trigger::Event,
-    )
-    .await
-    .unwrap();
-    let took = start.elapsed();
-    // The wait ends by the deadline it was given (one in-flight poll may finish just after).
-    assert!(took < Duration::from_millis(550), "{took:?}");
-    assert_eq!(d.serving, "waiting");
-    assert_eq!((d.app_weight, d.standby_weight), (0, 100));
-    assert_eq!(
-        d.note,
-        "1 of 2 targets healthy in time; weights unchanged, the next re-check continues"
-    );
-    assert!(count(&alb, "DescribeTargetHealth") >= 5);
-    assert_eq!(count(&alb, "ModifyListener"), 0, "no weight moved");
-    println!("worst case before a decision (deadline 500 ms, poll 20 ms): {took:?}");
 }

@@ -1,23 +1,28 @@
 //! The allocators against moto server (real ELBv2 API behaviour for the happy paths), with a
-//! real local ResponseURL server. One test owns the server so it is always stopped.
+//! real local ResponseURL server per request (`common::send`). One test owns the moto server so
+//! it is always stopped.
 
 mod common;
 
 use common::moto::Moto;
 use common::*;
-use fargate_provider::{handle_event, Clients};
+use fargate_provider::Clients;
 use serde_json::{json, Value};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-async fn call(c: &Arc<Clients>, ev: Value) {
-    let out = handle_event(
-        c.clone(),
-        ev,
-        tokio::time::Instant::now() + Duration::from_secs(30),
-    )
-    .await;
-    assert_eq!(out["delivered"], true);
+const PORT: &str = "Custom::FargateListenerPort";
+const RULE: &str = "Custom::FargateListenerRule";
+
+/// A rule's Create for the resource `logical` (two logical IDs are two resources; the same one
+/// would be one resource's repeated Create); the answer's body.
+async fn create_rule(c: &Arc<Clients>, props: &Value, logical: &str) -> Value {
+    answer(c.clone(), 20, |url| {
+        let mut ev = request("Create", RULE, url, props.clone(), None, None);
+        ev["LogicalResourceId"] = json!(logical);
+        ev
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -29,46 +34,19 @@ async fn listener_ports_and_rule_priorities_against_moto() {
         moto.target_group("a", &vpc).await,
         moto.target_group("b", &vpc).await,
     );
-    let server = ResponseServer::start(vec![]).await;
     let c = Arc::new(test_clients(elb.clone()));
     let props = |tg: &str| json!({ "LoadBalancerArn": lb_arn, "TargetGroupArn": tg, "PortRange": "8000-8010", "Protocol": "HTTP" });
 
     // Two claims: the lowest free ports, each a real listener forwarding to its target group.
     let t = Instant::now();
-    call(
-        &c,
-        request(
-            "Create",
-            "Custom::FargateListenerPort",
-            &server.url,
-            props(&tg_a),
-            None,
-            None,
-        ),
-    )
-    .await;
+    let a = send(&c, "Create", PORT, &props(&tg_a), None, None).await;
     let create_time = t.elapsed();
-    call(
-        &c,
-        request(
-            "Create",
-            "Custom::FargateListenerPort",
-            &server.url,
-            props(&tg_b),
-            None,
-            None,
-        ),
-    )
-    .await;
-    let puts = server.puts();
-    assert_eq!(puts[0].body["Status"], "SUCCESS", "{:?}", puts[0].body);
-    assert_eq!(puts[0].body["Data"]["Port"], "8000");
-    assert_eq!(puts[0].body["Data"]["DnsName"], json!(dns));
-    assert_eq!(puts[1].body["Data"]["Port"], "8001");
-    let first = puts[0].body["PhysicalResourceId"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let b = send(&c, "Create", PORT, &props(&tg_b), None, None).await;
+    assert_eq!(a["Status"], "SUCCESS", "{a:?}");
+    assert_eq!(a["Data"]["Port"], "8000");
+    assert_eq!(a["Data"]["DnsName"], json!(dns));
+    assert_eq!(b["Data"]["Port"], "8001");
+    let first = a["PhysicalResourceId"].as_str().unwrap().to_string();
     let listeners = elb
         .describe_listeners()
         .load_balancer_arn(&lb_arn)
@@ -88,19 +66,15 @@ async fn listener_ports_and_rule_priorities_against_moto() {
     );
 
     // Update to another target group: same listener, same physical ID, new forward target.
-    call(
+    let b = send(
         &c,
-        request(
-            "Update",
-            "Custom::FargateListenerPort",
-            &server.url,
-            props(&tg_b),
-            Some(&first),
-            Some(props(&tg_a)),
-        ),
+        "Update",
+        PORT,
+        &props(&tg_b),
+        Some(&first),
+        Some(props(&tg_a)),
     )
     .await;
-    let b = &server.puts()[2].body;
     assert_eq!(b["Status"], "SUCCESS", "{b}");
     assert_eq!(b["PhysicalResourceId"], json!(first));
     assert_eq!(b["Data"]["Port"], "8000");
@@ -117,22 +91,9 @@ async fn listener_ports_and_rule_priorities_against_moto() {
 
     // Delete, then delete again: both succeed and the listener is gone.
     for _ in 0..2 {
-        call(
-            &c,
-            request(
-                "Delete",
-                "Custom::FargateListenerPort",
-                &server.url,
-                props(&tg_b),
-                Some(&first),
-                None,
-            ),
-        )
-        .await;
+        let d = send(&c, "Delete", PORT, &props(&tg_b), Some(&first), None).await;
+        assert_eq!(d["Status"], "SUCCESS");
     }
-    let puts = server.puts();
-    assert_eq!(puts[3].body["Status"], "SUCCESS");
-    assert_eq!(puts[4].body["Status"], "SUCCESS");
     let left = elb
         .describe_listeners()
         .load_balancer_arn(&lb_arn)
@@ -141,19 +102,8 @@ async fn listener_ports_and_rule_priorities_against_moto() {
         .unwrap();
     assert_eq!(left.listeners().len(), 1);
     // The freed port is the next one claimed.
-    call(
-        &c,
-        request(
-            "Create",
-            "Custom::FargateListenerPort",
-            &server.url,
-            props(&tg_a),
-            None,
-            None,
-        ),
-    )
-    .await;
-    assert_eq!(server.puts()[5].body["Data"]["Port"], "8000");
+    let again = send(&c, "Create", PORT, &props(&tg_a), None, None).await;
+    assert_eq!(again["Data"]["Port"], "8000");
 
     // Rules with automatic priorities on a shared listener.
     let shared = elb
@@ -175,80 +125,30 @@ async fn listener_ports_and_rule_priorities_against_moto() {
         json!({ "ListenerArn": listener, "TargetGroupArn": tg_b, "PriorityRange": "1-50000",
         "Conditions": [{ "Field": "path-pattern", "PathPatternConfig": { "Values": [path] } }] })
     };
-    let mut ev = request(
-        "Create",
-        "Custom::FargateListenerRule",
-        &server.url,
-        rule_props("/a/*"),
-        None,
-        None,
-    );
-    // Two resources (the same logical ID would be one resource's repeated Create).
-    ev["LogicalResourceId"] = json!("ARule");
-    call(&c, ev).await;
-    let mut ev = request(
-        "Create",
-        "Custom::FargateListenerRule",
-        &server.url,
-        rule_props("/b/*"),
-        None,
-        None,
-    );
-    // Two resources (the same logical ID would be one resource's repeated Create).
-    ev["LogicalResourceId"] = json!("BRule");
-    call(&c, ev).await;
-    let puts = server.puts();
-    assert_eq!(puts[6].body["Data"]["Priority"], "1", "{:?}", puts[6].body);
-    assert_eq!(puts[7].body["Data"]["Priority"], "2");
-    let rule = puts[6].body["PhysicalResourceId"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    call(
+    let ra = create_rule(&c, &rule_props("/a/*"), "ARule").await;
+    let rb = create_rule(&c, &rule_props("/b/*"), "BRule").await;
+    assert_eq!(ra["Data"]["Priority"], "1", "{ra:?}");
+    assert_eq!(rb["Data"]["Priority"], "2");
+    let rule = ra["PhysicalResourceId"].as_str().unwrap().to_string();
+    let u = send(
         &c,
-        request(
-            "Update",
-            "Custom::FargateListenerRule",
-            &server.url,
-            rule_props("/a2/*"),
-            Some(&rule),
-            Some(rule_props("/a/*")),
-        ),
+        "Update",
+        RULE,
+        &rule_props("/a2/*"),
+        Some(&rule),
+        Some(rule_props("/a/*")),
     )
     .await;
-    assert_eq!(server.puts()[8].body["PhysicalResourceId"], json!(rule));
+    assert_eq!(u["PhysicalResourceId"], json!(rule));
     let rules = elb.describe_rules().rule_arns(&rule).send().await.unwrap();
     let values = rules.rules()[0].conditions()[0]
         .path_pattern_config()
         .map(|c| c.values().to_vec())
         .unwrap_or_default();
     assert_eq!(values, vec!["/a2/*".to_string()]);
-    call(
-        &c,
-        request(
-            "Delete",
-            "Custom::FargateListenerRule",
-            &server.url,
-            rule_props("/a2/*"),
-            Some(&rule),
-            None,
-        ),
-    )
-    .await;
-    call(
-        &c,
-        request(
-            "Delete",
-            "Custom::FargateListenerRule",
-            &server.url,
-            rule_props("/a2/*"),
-            Some(&rule),
-            None,
-        ),
-    )
-    .await;
-    let puts = server.puts();
-    assert_eq!(puts[9].body["Status"], "SUCCESS");
-    assert_eq!(puts[10].body["Status"], "SUCCESS");
+    for _ in 0..2 {
+        let d = send(&c, "Delete", RULE, &rule_props("/a2/*"), Some(&rule), None).await;
+        assert_eq!(d["Status"], "SUCCESS");
+    }
     println!("listener port Create against moto: {create_time:?}");
 }

@@ -166,6 +166,8 @@ fn named_seeds() {
     // Two changes of the failover's route at least: to the service and back (MinServiceTime
     // stamped on the route's tag, which lags).
     let there_and_back: Check = |w| w.action_log.len() >= 2 && w.tag_writes.is_empty();
+    // Failover passes met throttling or 5xx past the SDK's retries and none ended on it.
+    let no_failed_pass: Check = |w| w.failover_errors.is_empty();
     let one_made_one_held: Check = |w| {
         w.created_by.len() == 1
             && custom_resource::holders_of(w, custom_resource::STACK, "UsersRoute").len() == 1
@@ -233,9 +235,18 @@ fn named_seeds() {
         (
             "traffic moves to the service and back, the stamp of the move read through tag lag",
             "failover",
-            11,
+            7,
             vec![TagLag, AlarmFlip],
             vec![there_and_back],
+        ),
+        (
+            "a failover pass that meets a throttle or a 5xx past the SDK's retries calls again \
+             within its invocation instead of ending (before the fix, 7 passes of this seed \
+             ended on the error: failover.pass_survives_throttle)",
+            "failover",
+            0,
+            vec![Throttle, ErrorAfterEffect],
+            vec![no_failed_pass],
         ),
     ];
     let run = |family: &str, seed: u64| match family {

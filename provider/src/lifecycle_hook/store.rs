@@ -187,11 +187,8 @@ impl HookStore {
         .send()
         .bounded()
         .await;
-        sent.map(|_| ()).map_err(|e| {
-            let lost = e
-                .as_service_error()
-                .is_some_and(|e| e.is_conditional_check_failed_exception());
-            (lost, ProviderError::sdk("UpdateItem", &e))
+        conditional("UpdateItem", sent, |e| {
+            e.is_conditional_check_failed_exception()
         })
     }
 
@@ -211,11 +208,8 @@ impl HookStore {
         .send()
         .bounded()
         .await;
-        sent.map(|_| ()).map_err(|e| {
-            let lost = e
-                .as_service_error()
-                .is_some_and(|e| e.is_conditional_check_failed_exception());
-            (lost, ProviderError::sdk("PutItem", &e))
+        conditional("PutItem", sent, |e| {
+            e.is_conditional_check_failed_exception()
         })
     }
 
@@ -460,4 +454,25 @@ impl RunState {
             .map_err(|e| e.to_string())?
             .into_report()
     }
+}
+
+/// A conditional write's result: `Err((true, _))` when its condition failed
+/// (`ConditionalCheckFailedException`, which writes nothing:
+/// https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_PutItem.html,
+/// https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_UpdateItem.html).
+fn conditional<T, E>(
+    operation: &'static str,
+    sent: Result<
+        T,
+        aws_sdk_dynamodb::error::SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
+    >,
+    condition_failed: impl Fn(&E) -> bool,
+) -> Result<(), (bool, ProviderError)>
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
+{
+    sent.map(|_| ()).map_err(|e| {
+        let lost = e.as_service_error().is_some_and(&condition_failed);
+        (lost, ProviderError::sdk(operation, &e))
+    })
 }

@@ -203,6 +203,38 @@ pub fn target_health_output(
     o.build()
 }
 
+/// The (key, value) pairs of ELBv2 tags.
+pub fn tag_pairs(tags: &[Tag]) -> Vec<(String, String)> {
+    tags.iter()
+        .map(|t| {
+            (
+                t.key().unwrap_or_default().to_string(),
+                t.value().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// DescribeTags' description of one resource with these tags
+/// (https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_DescribeTags.html).
+pub fn tag_description(arn: &str, tags: &[(String, String)]) -> TagDescription {
+    TagDescription::builder()
+        .resource_arn(arn)
+        .set_tags(Some(
+            tags.iter()
+                .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                .collect(),
+        ))
+        .build()
+}
+
+/// Removes the holder `arn` from `holders`; false when it was not there.
+fn remove_holder(holders: &mut Vec<(i32, String)>, arn: &str) -> bool {
+    let before = holders.len();
+    holders.retain(|(_, a)| a != arn);
+    holders.len() != before
+}
+
 /// A fake ALB: listeners and rules kept in memory; describes page by `page` items.
 ///
 /// ELBv2 behaviour it reproduces (Elastic Load Balancing API Reference, Application Load
@@ -244,6 +276,17 @@ pub struct FakeAlb {
     /// When set, every target turns healthy after this many DescribeTargetHealth calls.
     pub healthy_after_polls: Option<usize>,
     pub health_polls: usize,
+}
+
+impl FakeAlb {
+    /// The ARN of the next listener or rule made, under `path`.
+    pub fn new_arn(&mut self, path: &str) -> String {
+        self.next_id += 1;
+        format!(
+            "arn:aws:elasticloadbalancing:us-east-1:123456789012:{path}/{}",
+            self.next_id
+        )
+    }
 }
 
 pub const LB_ARN: &str =
@@ -349,26 +392,12 @@ pub fn fake_alb_client(state: Arc<Mutex<FakeAlb>>, page: usize) -> elb::Client {
                     .build(),
             ));
         }
-        st.next_id += 1;
-        let arn = format!(
-            "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/shared/1/{}",
-            st.next_id
-        );
+        let arn = st.new_arn("listener/app/shared/1");
         st.listeners.push((port, arn.clone()));
         st.settings.insert(arn.clone(), settings);
         st.actions
             .insert(arn.clone(), req.default_actions().to_vec());
-        let tags = req
-            .tags()
-            .iter()
-            .map(|t| {
-                (
-                    t.key().unwrap_or_default().to_string(),
-                    t.value().unwrap_or_default().to_string(),
-                )
-            })
-            .collect();
-        st.tags.insert(arn.clone(), tags);
+        st.tags.insert(arn.clone(), tag_pairs(req.tags()));
         MockResponse::Output(
             CreateListenerOutput::builder()
                 .listeners(Listener::builder().port(port).listener_arn(arn).build())
@@ -408,9 +437,7 @@ pub fn fake_alb_client(state: Arc<Mutex<FakeAlb>>, page: usize) -> elb::Client {
         let mut st = s.lock().unwrap();
         st.calls.push("DeleteListener");
         let arn = req.listener_arn().unwrap().to_string();
-        let before = st.listeners.len();
-        st.listeners.retain(|(_, a)| a != &arn);
-        if st.listeners.len() == before {
+        if !remove_holder(&mut st.listeners, &arn) {
             return MockResponse::Error(DeleteListenerError::ListenerNotFoundException(
                 ListenerNotFoundException::builder()
                     .message("not found")
@@ -480,24 +507,10 @@ pub fn fake_alb_client(state: Arc<Mutex<FakeAlb>>, page: usize) -> elb::Client {
                     .build(),
             ));
         }
-        st.next_id += 1;
-        let arn = format!(
-            "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/shared/1/9/{}",
-            st.next_id
-        );
+        let arn = st.new_arn("listener-rule/app/shared/1/9");
         st.rules.push((prio, arn.clone()));
         st.actions.insert(arn.clone(), req.actions().to_vec());
-        let tags = req
-            .tags()
-            .iter()
-            .map(|t| {
-                (
-                    t.key().unwrap_or_default().to_string(),
-                    t.value().unwrap_or_default().to_string(),
-                )
-            })
-            .collect();
-        st.tags.insert(arn.clone(), tags);
+        st.tags.insert(arn.clone(), tag_pairs(req.tags()));
         MockResponse::Output(
             CreateRuleOutput::builder()
                 .rules(
@@ -541,9 +554,7 @@ pub fn fake_alb_client(state: Arc<Mutex<FakeAlb>>, page: usize) -> elb::Client {
         let mut st = s.lock().unwrap();
         st.calls.push("DeleteRule");
         let arn = req.rule_arn().unwrap().to_string();
-        let before = st.rules.len();
-        st.rules.retain(|(_, a)| a != &arn);
-        if st.rules.len() == before {
+        if !remove_holder(&mut st.rules, &arn) {
             return MockResponse::Error(DeleteRuleError::RuleNotFoundException(
                 RuleNotFoundException::builder()
                     .message("not found")
@@ -563,19 +574,7 @@ pub fn fake_alb_client(state: Arc<Mutex<FakeAlb>>, page: usize) -> elb::Client {
         let descriptions = req
             .resource_arns()
             .iter()
-            .filter_map(|a| {
-                let tags = st.tags.get(a)?;
-                Some(
-                    TagDescription::builder()
-                        .resource_arn(a)
-                        .set_tags(Some(
-                            tags.iter()
-                                .map(|(k, v)| Tag::builder().key(k).value(v).build())
-                                .collect(),
-                        ))
-                        .build(),
-                )
-            })
+            .filter_map(|a| Some(tag_description(a, st.tags.get(a)?)))
             .collect();
         DescribeTagsOutput::builder()
             .set_tag_descriptions(Some(descriptions))

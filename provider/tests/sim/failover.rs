@@ -83,12 +83,23 @@ async fn event(world: Shared, config: Value, timeout: Duration, crash: bool) {
     let inv = world.lock().unwrap().invocation(crash);
     let clients = world::clients(&world, inv);
     let deadline = Instant::now() + timeout;
-    let _ = tokio::time::timeout_at(
+    let out = tokio::time::timeout_at(
         deadline,
         fargate_provider::failover::handle_event(&clients, &config, deadline),
     )
     .await;
+    if let Ok(Value::Object(o)) = out {
+        if let Some(e) = o.get("Error") {
+            let mut w = world.lock().unwrap();
+            let (at, left) = (Instant::now() - w.origin, deadline - Instant::now());
+            w.failover_errors.push((at, left, e.to_string()));
+        }
+    }
 }
+
+/// Time a pass may have left when it gives up on a throttled call: the retry rule's last
+/// wait ([`fargate_provider::retry::MAX_WAIT`]) plus the answer's margin (at most 10 s).
+const GIVE_UP_MARGIN: Duration = Duration::from_secs(15);
 
 pub async fn failover_schedule(seed: u64, _logs: LogBuf) -> (Vec<Violation>, Shared) {
     let mut rng = Rng::new(seed.wrapping_mul(131).wrapping_add(3));
@@ -396,6 +407,16 @@ pub async fn failover_schedule(seed: u64, _logs: LogBuf) -> (Vec<Violation>, Sha
             "failover.traffic_on_healthy",
             format!("{app}% of traffic on the app's target group with {healthy} healthy targets (desired {desired}) after the re-checks"),
         ));
+    }
+    // A throttle or a 5xx past the SDK's retries (https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html)
+    // does not end a pass that has time left: the call is made again within the invocation.
+    for (at, left, e) in &w.failover_errors {
+        if *left > GIVE_UP_MARGIN && (e.contains("Throttl") || e.contains("InternalFailure")) {
+            v.push(violation(
+                "failover.pass_survives_throttle",
+                format!("the pass at {at:?} ended with {e} with {left:?} left"),
+            ));
+        }
     }
     for note in &w.unhealthy_shifts {
         v.push(violation(

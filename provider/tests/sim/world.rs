@@ -41,7 +41,7 @@ use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::error::ErrorMetadata;
 use aws_smithy_types::retry::RetryConfig;
 use ddb::types::AttributeValue;
-use elb::types::{Action, Listener, LoadBalancer, Rule as ElbRule, Tag, TagDescription};
+use elb::types::{Action, Listener, LoadBalancer, Rule as ElbRule, Tag};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -259,6 +259,9 @@ pub struct World {
     pub action_log: Vec<(Instant, String, Vec<Action>)>,
     /// When the world began (the provider's failover clock reads Unix seconds from it).
     pub origin: Instant,
+    /// Failover passes (events, re-checks) that ended with an error: (virtual time since
+    /// `origin`, time left before the invocation's deadline, the error).
+    pub failover_errors: Vec<(Duration, Duration, String)>,
 }
 
 /// The Unix time the simulated clock starts at.
@@ -309,6 +312,7 @@ impl World {
             tag_writes: BTreeMap::new(),
             action_log: Vec::new(),
             origin: Instant::now(),
+            failover_errors: Vec::new(),
         }
     }
 
@@ -471,6 +475,25 @@ impl World {
         } else {
             Duration::ZERO
         }
+    }
+
+    /// A rival stack's claim of the number a create asks for (`rival_takes`), if one is due:
+    /// the ARN its holder gets.
+    fn rival_arn(&mut self, kind: &str) -> Option<String> {
+        if self.rival_takes == 0 {
+            return None;
+        }
+        self.rival_takes -= 1;
+        self.count(Fault::Concurrent);
+        Some(self.arn(kind))
+    }
+
+    /// A new holder made by invocation `inv`: its ARN and when its tags become visible.
+    fn created(&mut self, inv: usize, kind: &str) -> (String, Instant) {
+        let arn = self.arn(kind);
+        let lag = self.tag_delay();
+        self.created_by.push(inv);
+        (arn, Instant::now() + lag)
     }
 
     pub fn arn(&mut self, kind: &str) -> String {
@@ -646,13 +669,19 @@ fn rule_gone() -> elb::types::error::RuleNotFoundException {
 }
 
 fn tags_of(tags: &[Tag]) -> Vec<(String, String)> {
-    tags.iter()
-        .map(|t| {
-            (
-                t.key().unwrap_or_default().to_string(),
-                t.value().unwrap_or_default().to_string(),
-            )
-        })
+    super::common::tag_pairs(tags)
+}
+
+/// The tags of a rival stack's holder.
+fn rival_tags() -> Vec<(String, String)> {
+    vec![("fargate-app:stack-id".into(), "rival".into())]
+}
+
+/// The holders of `map` among `arns`, as `out` describes them.
+fn named<S, T>(map: &BTreeMap<String, S>, arns: &[String], out: fn(&str, &S) -> T) -> Vec<T> {
+    map.iter()
+        .filter(|(a, _)| arns.contains(a))
+        .map(|(a, x)| out(a, x))
         .collect()
 }
 
@@ -676,6 +705,8 @@ fn rule_out(arn: &str, r: &RState) -> ElbRule {
 
 /// One mocked operation: the schedule decides the call's fate; `$body` computes the response
 /// from the world (run for `Normal` and `AfterEffect`, whose response is then replaced by a 500).
+/// Written `op! { ... }` where `op!(...)` would not stay on one line: rustfmt leaves a braced
+/// call as written, so each rule's header is one line.
 macro_rules! op {
     ($world:expr, $inv:expr, $op:path, $err:ty, |$w:ident, $req:ident| $body:expr) => {{
         let world = $world.clone();
@@ -731,12 +762,7 @@ pub fn elb_client(world: &Shared, inv: usize) -> elb::Client {
     };
     use elb::types::error::*;
     let rules: Vec<Rule> = vec![
-        op!(
-            world,
-            inv,
-            elb::Client::describe_load_balancers,
-            DescribeLoadBalancersError,
-            |_w, req| {
+        op! { world, inv, elb::Client::describe_load_balancers, DescribeLoadBalancersError, |_w, req| {
                 MockResponse::Output(
                     DescribeLoadBalancersOutput::builder()
                         .set_load_balancers(Some(
@@ -753,20 +779,10 @@ pub fn elb_client(world: &Shared, inv: usize) -> elb::Client {
                         .build(),
                 )
             }
-        ),
-        op!(
-            world,
-            inv,
-            elb::Client::describe_listeners,
-            DescribeListenersError,
-            |w, req| {
+        },
+        op! { world, inv, elb::Client::describe_listeners, DescribeListenersError, |w, req| {
                 if !req.listener_arns().is_empty() {
-                    let found: Vec<Listener> = w
-                        .listeners
-                        .iter()
-                        .filter(|(a, _)| req.listener_arns().contains(a))
-                        .map(|(a, l)| listener_out(a, l))
-                        .collect();
+                    let found = named(&w.listeners, req.listener_arns(), listener_out);
                     if found.is_empty() {
                         return MockResponse::Error(
                             DescribeListenersError::ListenerNotFoundException(
@@ -797,25 +813,17 @@ pub fn elb_client(world: &Shared, inv: usize) -> elb::Client {
                         .build(),
                 )
             }
-        ),
-        op!(
-            world,
-            inv,
-            elb::Client::create_listener,
-            CreateListenerError,
-            |w, req| {
+        },
+        op! { world, inv, elb::Client::create_listener, CreateListenerError, |w, req| {
                 let port = req.port().unwrap_or_default();
                 let lb = req.load_balancer_arn().unwrap_or_default().to_string();
-                if w.rival_takes > 0 {
-                    w.rival_takes -= 1;
-                    w.count(Fault::Concurrent);
-                    let arn = w.arn("listener");
+                if let Some(arn) = w.rival_arn("listener") {
                     let rival = LState {
                         port,
                         lb: lb.clone(),
                         settings: "rival".into(),
                         actions: vec![],
-                        tags: vec![("fargate-app:stack-id".into(), "rival".into())],
+                        tags: rival_tags(),
                         tags_visible_at: Instant::now(),
                     };
                     w.listeners.insert(arn, rival);
@@ -845,28 +853,21 @@ pub fn elb_client(world: &Shared, inv: usize) -> elb::Client {
                             .build(),
                     ));
                 }
-                let arn = w.arn("listener");
-                let lag = w.tag_delay();
+                let (arn, tags_visible_at) = w.created(inv, "listener");
                 let l = LState {
                     port,
                     lb,
                     settings,
                     actions: req.default_actions().to_vec(),
                     tags: tags_of(req.tags()),
-                    tags_visible_at: Instant::now() + lag,
+                    tags_visible_at,
                 };
                 let out = listener_out(&arn, &l);
                 w.listeners.insert(arn, l);
-                w.created_by.push(inv);
                 MockResponse::Output(CreateListenerOutput::builder().listeners(out).build())
             }
-        ),
-        op!(
-            world,
-            inv,
-            elb::Client::modify_listener,
-            ModifyListenerError,
-            |w, req| {
+        },
+        op! { world, inv, elb::Client::modify_listener, ModifyListenerError, |w, req| {
                 let arn = req.listener_arn().unwrap_or_default();
                 match w.set_actions(arn, req.default_actions()) {
                     None => MockResponse::Error(ModifyListenerError::ListenerNotFoundException(
@@ -879,13 +880,8 @@ pub fn elb_client(world: &Shared, inv: usize) -> elb::Client {
                     ),
                 }
             }
-        ),
-        op!(
-            world,
-            inv,
-            elb::Client::delete_listener,
-            DeleteListenerError,
-            |w, req| {
+        },
+        op! { world, inv, elb::Client::delete_listener, DeleteListenerError, |w, req| {
                 let arn = req.listener_arn().unwrap_or_default().to_string();
                 if w.listeners.remove(&arn).is_none() {
                     return MockResponse::Error(DeleteListenerError::ListenerNotFoundException(
@@ -895,20 +891,10 @@ pub fn elb_client(world: &Shared, inv: usize) -> elb::Client {
                 w.rules.retain(|_, r| r.listener != arn);
                 MockResponse::Output(DeleteListenerOutput::builder().build())
             }
-        ),
-        op!(
-            world,
-            inv,
-            elb::Client::describe_rules,
-            DescribeRulesError,
-            |w, req| {
+        },
+        op! { world, inv, elb::Client::describe_rules, DescribeRulesError, |w, req| {
                 if !req.rule_arns().is_empty() {
-                    let found: Vec<ElbRule> = w
-                        .rules
-                        .iter()
-                        .filter(|(a, _)| req.rule_arns().contains(a))
-                        .map(|(a, r)| rule_out(a, r))
-                        .collect();
+                    let found = named(&w.rules, req.rule_arns(), rule_out);
                     if found.is_empty() {
                         return MockResponse::Error(DescribeRulesError::RuleNotFoundException(
                             RuleNotFoundException::builder()
@@ -942,24 +928,16 @@ pub fn elb_client(world: &Shared, inv: usize) -> elb::Client {
                         .build(),
                 )
             }
-        ),
-        op!(
-            world,
-            inv,
-            elb::Client::create_rule,
-            CreateRuleError,
-            |w, req| {
+        },
+        op! { world, inv, elb::Client::create_rule, CreateRuleError, |w, req| {
                 let prio = req.priority().unwrap_or_default();
                 let listener = req.listener_arn().unwrap_or_default().to_string();
-                if w.rival_takes > 0 {
-                    w.rival_takes -= 1;
-                    w.count(Fault::Concurrent);
-                    let arn = w.arn("listener-rule");
+                if let Some(arn) = w.rival_arn("listener-rule") {
                     let rival = RState {
                         priority: prio,
                         listener: listener.clone(),
                         actions: vec![],
-                        tags: vec![("fargate-app:stack-id".into(), "rival".into())],
+                        tags: rival_tags(),
                         tags_visible_at: Instant::now(),
                     };
                     w.rules.insert(arn, rival);
@@ -974,27 +952,20 @@ pub fn elb_client(world: &Shared, inv: usize) -> elb::Client {
                             .build(),
                     ));
                 }
-                let arn = w.arn("listener-rule");
-                let lag = w.tag_delay();
+                let (arn, tags_visible_at) = w.created(inv, "listener-rule");
                 let r = RState {
                     priority: prio,
                     listener,
                     actions: req.actions().to_vec(),
                     tags: tags_of(req.tags()),
-                    tags_visible_at: Instant::now() + lag,
+                    tags_visible_at,
                 };
                 let out = rule_out(&arn, &r);
                 w.rules.insert(arn, r);
-                w.created_by.push(inv);
                 MockResponse::Output(CreateRuleOutput::builder().rules(out).build())
             }
-        ),
-        op!(
-            world,
-            inv,
-            elb::Client::modify_rule,
-            ModifyRuleError,
-            |w, req| {
+        },
+        op! { world, inv, elb::Client::modify_rule, ModifyRuleError, |w, req| {
                 let arn = req.rule_arn().unwrap_or_default();
                 match w.set_actions(arn, req.actions()) {
                     None => {
@@ -1007,13 +978,8 @@ pub fn elb_client(world: &Shared, inv: usize) -> elb::Client {
                     ),
                 }
             }
-        ),
-        op!(
-            world,
-            inv,
-            elb::Client::delete_rule,
-            DeleteRuleError,
-            |w, req| {
+        },
+        op! { world, inv, elb::Client::delete_rule, DeleteRuleError, |w, req| {
                 let arn = req.rule_arn().unwrap_or_default().to_string();
                 if w.rules.remove(&arn).is_none() {
                     return MockResponse::Error(
@@ -1022,13 +988,8 @@ pub fn elb_client(world: &Shared, inv: usize) -> elb::Client {
                 }
                 MockResponse::Output(DeleteRuleOutput::builder().build())
             }
-        ),
-        op!(
-            world,
-            inv,
-            elb::Client::describe_tags,
-            DescribeTagsError,
-            |w, req| {
+        },
+        op! { world, inv, elb::Client::describe_tags, DescribeTagsError, |w, req| {
                 assert!(
                     req.resource_arns().len() <= 20,
                     "DescribeTags takes at most 20 ARNs"
@@ -1046,16 +1007,7 @@ pub fn elb_client(world: &Shared, inv: usize) -> elb::Client {
                         _ => continue,
                     };
                     let tags = if now >= at { tags } else { Vec::new() };
-                    out.push(
-                        TagDescription::builder()
-                            .resource_arn(a)
-                            .set_tags(Some(
-                                tags.iter()
-                                    .map(|(k, v)| Tag::builder().key(k).value(v).build())
-                                    .collect(),
-                            ))
-                            .build(),
-                    );
+                    out.push(super::common::tag_description(a, &tags));
                 }
                 MockResponse::Output(
                     DescribeTagsOutput::builder()
@@ -1063,7 +1015,7 @@ pub fn elb_client(world: &Shared, inv: usize) -> elb::Client {
                         .build(),
                 )
             }
-        ),
+        },
         op!(world, inv, elb::Client::add_tags, AddTagsError, |w, req| {
             let mut result = MockResponse::Output(AddTagsOutput::builder().build());
             for a in req.resource_arns() {
@@ -1109,12 +1061,7 @@ pub fn elb_client(world: &Shared, inv: usize) -> elb::Client {
             }
             result
         }),
-        op!(
-            world,
-            inv,
-            elb::Client::describe_target_health,
-            DescribeTargetHealthError,
-            |w, req| {
+        op! { world, inv, elb::Client::describe_target_health, DescribeTargetHealthError, |w, req| {
                 let tg = req.target_group_arn().unwrap_or_default();
                 let healthy = w.healthy(tg);
                 w.health_reads.insert(tg.to_string(), Instant::now());
@@ -1125,7 +1072,7 @@ pub fn elb_client(world: &Shared, inv: usize) -> elb::Client {
                     .map_or(0, |s| s.tasks.len());
                 MockResponse::Output(super::common::target_health_output(healthy, total))
             }
-        ),
+        },
     ];
     sim_client!(elb, world, inv, rules)
 }
@@ -1136,12 +1083,7 @@ pub fn ecs_client(world: &Shared, inv: usize) -> ecs::Client {
         update_service::*,
     };
     let rules: Vec<Rule> = vec![
-        op!(
-            world,
-            inv,
-            ecs::Client::describe_services,
-            DescribeServicesError,
-            |w, req| {
+        op! { world, inv, ecs::Client::describe_services, DescribeServicesError, |w, req| {
                 let name = req.services().first().cloned().unwrap_or_default();
                 let mut o = DescribeServicesOutput::builder();
                 if let Some(s) = w.services.get(&name) {
@@ -1163,26 +1105,16 @@ pub fn ecs_client(world: &Shared, inv: usize) -> ecs::Client {
                 }
                 MockResponse::Output(o.build())
             }
-        ),
-        op!(
-            world,
-            inv,
-            ecs::Client::update_service,
-            UpdateServiceError,
-            |w, req| {
+        },
+        op! { world, inv, ecs::Client::update_service, UpdateServiceError, |w, req| {
                 let name = req.service().unwrap_or_default().to_string();
                 if let Some(n) = req.desired_count() {
                     w.set_desired(&name, n);
                 }
                 MockResponse::Output(UpdateServiceOutput::builder().build())
             }
-        ),
-        op!(
-            world,
-            inv,
-            ecs::Client::describe_service_deployments,
-            DescribeServiceDeploymentsError,
-            |w, _req| {
+        },
+        op! { world, inv, ecs::Client::describe_service_deployments, DescribeServiceDeploymentsError, |w, _req| {
                 let status =
                     ecs::types::ServiceDeploymentStatus::from(w.deployment_status.as_str());
                 MockResponse::Output(
@@ -1195,13 +1127,8 @@ pub fn ecs_client(world: &Shared, inv: usize) -> ecs::Client {
                         .build(),
                 )
             }
-        ),
-        op!(
-            world,
-            inv,
-            ecs::Client::list_service_deployments,
-            ListServiceDeploymentsError,
-            |w, req| {
+        },
+        op! { world, inv, ecs::Client::list_service_deployments, ListServiceDeploymentsError, |w, req| {
                 // The deployment the hook runs in, kept when the request's status filter
                 // (none: every status) names its status.
                 let status =
@@ -1219,7 +1146,7 @@ pub fn ecs_client(world: &Shared, inv: usize) -> ecs::Client {
                         .build(),
                 )
             }
-        ),
+        },
     ];
     sim_client!(ecs, world, inv, rules)
 }
@@ -1228,12 +1155,7 @@ pub fn cw_client(world: &Shared, inv: usize) -> cw::Client {
     use cw::operation::{describe_alarms::*, list_tags_for_resource::*};
     const ALARM_ARN: &str = "arn:aws:cloudwatch:us-east-1:123456789012:alarm:";
     let rules: Vec<Rule> = vec![
-        op!(
-            world,
-            inv,
-            cw::Client::describe_alarms,
-            DescribeAlarmsError,
-            |w, req| {
+        op! { world, inv, cw::Client::describe_alarms, DescribeAlarmsError, |w, req| {
                 let name = req.alarm_names().first().cloned().unwrap_or_default();
                 MockResponse::Output(
                     DescribeAlarmsOutput::builder()
@@ -1249,13 +1171,8 @@ pub fn cw_client(world: &Shared, inv: usize) -> cw::Client {
                         .build(),
                 )
             }
-        ),
-        op!(
-            world,
-            inv,
-            cw::Client::list_tags_for_resource,
-            ListTagsForResourceError,
-            |w, req| {
+        },
+        op! { world, inv, cw::Client::list_tags_for_resource, ListTagsForResourceError, |w, req| {
                 let name = req
                     .resource_arn()
                     .unwrap_or_default()
@@ -1272,7 +1189,7 @@ pub fn cw_client(world: &Shared, inv: usize) -> cw::Client {
                         .build(),
                 )
             }
-        ),
+        },
     ];
     sim_client!(cw, world, inv, rules)
 }
@@ -1577,12 +1494,7 @@ pub fn ddb_client(world: &Shared, inv: usize) -> ddb::Client {
             w.items.insert(key, item);
             MockResponse::Output(PutItemOutput::builder().build())
         }),
-        op!(
-            world,
-            inv,
-            ddb::Client::update_item,
-            UpdateItemError,
-            |w, req| {
+        op! { world, inv, ddb::Client::update_item, UpdateItemError, |w, req| {
                 if !w.table_exists {
                     return MockResponse::Error(UpdateItemError::generic(ddb_missing()));
                 }
@@ -1624,7 +1536,7 @@ pub fn ddb_client(world: &Shared, inv: usize) -> ddb::Client {
                 w.items.insert(key, item);
                 MockResponse::Output(UpdateItemOutput::builder().build())
             }
-        ),
+        },
     ];
     sim_client!(ddb, world, inv, rules)
 }
