@@ -134,12 +134,10 @@ pub fn expand_with_warnings(template: &Value, settings: &Settings) -> Result<Exp
         return Err(problems);
     }
     let conds = root.get("Conditions").and_then(Value::as_object);
-    claimed_twice(&apps, resources, conds, &mut problems);
-    discovery_names_twice(&apps, conds, &mut problems);
-    crate::spec::service_connect_names_twice(&apps, conds, &mut problems);
-    crate::spec::domain_names_twice(&apps, conds, &mut problems);
-    names_twice(&apps, conds, &mut problems);
-    shadowed_rules(&apps, conds, &mut problems);
+    unique_across_apps(&apps, resources, conds, &mut problems);
+    if problems.is_empty() {
+        unique_with_parameter_values(&ctx, &parameter_values, conds, &mut problems);
+    }
     order_nested_auto_rules(&mut apps);
     warnings.extend(mixed_listener_actions(&apps, &ctx, &mut problems));
     if !problems.is_empty() {
@@ -1405,6 +1403,124 @@ fn check_parameter_values(ctx: &TemplateCtx, values: &Map<String, Value>, proble
                 problems.push(named);
             }
         }
+    }
+}
+
+/// Every check of what AWS keeps unique across the Apps of a template: listener ports per load
+/// balancer and rule priorities per listener, resource names, Cloud Map and Service Connect
+/// names, `Domain` records; and rules one hides behind another.
+fn unique_across_apps(
+    apps: &[App],
+    resources: &Map<String, Value>,
+    conds: Option<&Map<String, Value>>,
+    problems: &mut Problems,
+) {
+    claimed_twice(apps, resources, conds, problems);
+    discovery_names_twice(apps, conds, problems);
+    crate::spec::service_connect_names_twice(apps, conds, problems);
+    crate::spec::domain_names_twice(apps, conds, problems);
+    names_twice(apps, conds, problems);
+    shadowed_rules(apps, conds, problems);
+}
+
+/// [`unique_across_apps`] again over the template with the known parameter values (given at
+/// deploy in the macro event's `templateParameterValues`, or with `expand --parameters`, else
+/// the parameters' Defaults) in place of their `Ref`s: two priorities or ports from two
+/// parameters with one value collide on AWS as literals do (CreateRule: PriorityInUse,
+/// CreateListener: DuplicateListener). Each problem names the parameters and their values.
+/// https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/template-macros.html
+/// https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateRule.html
+fn unique_with_parameter_values(
+    ctx: &TemplateCtx,
+    values: &Map<String, Value>,
+    conds: Option<&Map<String, Value>>,
+    problems: &mut Problems,
+) {
+    if values.is_empty() {
+        return;
+    }
+    let mut used = Vec::new();
+    let Value::Object(resources) =
+        substitute(&Value::Object(ctx.resources.clone()), values, &mut used)
+    else {
+        return;
+    };
+    if used.is_empty() {
+        return;
+    }
+    let resolved = TemplateCtx {
+        resources: &resources,
+        ..*ctx
+    };
+    // What the values make wrong in one App is check_parameter_values's to report.
+    let mut scratch = Problems::default();
+    let apps: Vec<App> = ctx
+        .app_ids
+        .iter()
+        .filter_map(|id| read_app(id, &resources[id.as_str()], &resolved, &mut scratch))
+        .collect();
+    if apps.len() != ctx.app_ids.len() {
+        return;
+    }
+    let mut found = Problems::default();
+    unique_across_apps(&apps, &resources, conds, &mut found);
+    // The parameters a resource of the template names at the problem's path, else anywhere.
+    let named_by = |id: &str, path: &str| -> Vec<String> {
+        let mut names = Vec::new();
+        if let Some(r) = ctx.resources.get(id) {
+            substitute(
+                value_at(r, path).unwrap_or(&Value::Null),
+                values,
+                &mut names,
+            );
+        }
+        names
+    };
+    for p in found.0 {
+        let Problem::Property {
+            logical_id,
+            path,
+            message,
+        } = p
+        else {
+            problems.push(p);
+            continue;
+        };
+        // The App's own parameters, and those of the other App or resource the message names.
+        let mut names = named_by(&logical_id, &path);
+        for other in ctx.resources.keys().filter(|k| **k != logical_id) {
+            if message.contains(&format!("{other}'s")) || message.contains(&format!("{other} ")) {
+                for n in named_by(other, &path) {
+                    if !names.contains(&n) {
+                        names.push(n);
+                    }
+                }
+            }
+        }
+        if names.is_empty() {
+            names = used.clone();
+        }
+        let shown: Vec<String> = names
+            .iter()
+            .map(|n| format!("{n} = {}", show_value(&values[n.as_str()])))
+            .collect();
+        problems.push(Problem::Property {
+            logical_id,
+            path,
+            message: format!(
+                "{message} (with the values of parameters {}, given or their Defaults)",
+                shown.join(", ")
+            ),
+        });
+    }
+}
+
+/// A parameter's value as a problem shows it.
+fn show_value(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Array(a) => a.iter().map(show_value).collect::<Vec<_>>().join(","),
+        other => other.to_string(),
     }
 }
 
