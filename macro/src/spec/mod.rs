@@ -262,9 +262,32 @@ pub fn read_app(
     let dedicated_alb = load_balancer
         .as_ref()
         .is_some_and(|lb| matches!(lb.routing, Routing::Dedicated { .. }));
-    let names = p
+    let mut names = p
         .get("Name")
         .and_then(|v| read_names(&mut r, &p.path("Name"), v, ctx, dedicated_alb));
+    if let Some(n) = names.as_mut() {
+        // The create-only values the names must follow (see `Names`): literal, a parameter's
+        // known value, else the intrinsic as written.
+        let known = |v: Value| match ctx.parameter_value(&v) {
+            Some(Value::String(s)) => s.clone(),
+            Some(other) => other.to_string(),
+            None => match v {
+                Value::String(s) => s,
+                other => other.to_string(),
+            },
+        };
+        let vpc = network
+            .vpc_id
+            .as_ref()
+            .map(|v| known(v.json()))
+            .unwrap_or_default();
+        n.target_group_key = format!("{},{vpc}", known(c.port.json()));
+        n.internal_alb = matches!(&load_balancer, Some(LoadBalancer { routing: Routing::Dedicated { scheme, .. }, .. })
+        if match scheme {
+            Val::Lit(s) => s == "internal",
+            Val::Expr(e) => ctx.parameter_value(e).and_then(Value::as_str) == Some("internal"),
+        });
+    }
 
     let app = App {
         id: id.to_string(),
