@@ -214,6 +214,7 @@ pub fn expand_with_warnings(template: &Value, settings: &Settings) -> Result<Exp
 
     // 4. Assemble, in template order, each App's resources where the App stood.
     let (new_resources, new_conditions) = assemble(resources, &apps, &expansions, &shared, &mut rw);
+    let added_conditions: Vec<String> = new_conditions.iter().map(|(n, _)| n.clone()).collect();
     if !new_conditions.is_empty() {
         let conditions = out_root
             .entry("Conditions")
@@ -253,6 +254,14 @@ pub fn expand_with_warnings(template: &Value, settings: &Settings) -> Result<Exp
         redact_no_echo(root, &parameter_values, &mut problems);
         return Err(problems);
     }
+    let mut new_resources = new_resources;
+    drop_never_true(
+        &mut out_root,
+        &mut new_resources,
+        resources,
+        &app_ids,
+        &added_conditions,
+    );
     out_root.insert("Resources".into(), Value::Object(new_resources));
     Ok(Expanded {
         template: Value::Object(out_root),
@@ -1521,6 +1530,122 @@ fn show_value(v: &Value) -> String {
         Value::String(s) => s.clone(),
         Value::Array(a) => a.iter().map(show_value).collect::<Vec<_>>().join(","),
         other => other.to_string(),
+    }
+}
+
+/// What the expansion made under a condition no parameter values make true is never created
+/// (a resource is created only when its condition is true): such resources are left out, with
+/// the `DependsOn` entries naming them, and so are the `Fn::If` branches of a generated
+/// resource that its own condition never lets be taken (two Apps under conditions that exclude
+/// each other get no peer rules or ordering tags for each other); then the conditions the
+/// macro added (`added`) that nothing names any more. The template's own resources stay as
+/// written.
+/// https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/conditions-section-structure.html
+fn drop_never_true(
+    out_root: &mut Map<String, Value>,
+    resources: &mut Map<String, Value>,
+    source: &Map<String, Value>,
+    app_ids: &[String],
+    added: &[String],
+) {
+    use crate::spec::coexist::may_coexist;
+    let Some(conds) = out_root
+        .get("Conditions")
+        .and_then(Value::as_object)
+        .cloned()
+    else {
+        return;
+    };
+    let generated = |id: &str| !source.contains_key(id) || app_ids.iter().any(|a| a == id);
+    let dropped: Vec<String> = resources
+        .iter()
+        .filter(|(id, r)| {
+            generated(id)
+                && r.get("Condition")
+                    .is_some_and(|c| !may_coexist(Some(&conds), Some(c), None))
+        })
+        .map(|(id, _)| id.clone())
+        .collect();
+    for id in &dropped {
+        resources.remove(id);
+    }
+    for (id, r) in resources.iter_mut() {
+        let Value::Object(m) = r else { continue };
+        match m.get_mut("DependsOn") {
+            Some(Value::Array(a)) => {
+                a.retain(|d| !d.as_str().is_some_and(|d| dropped.iter().any(|x| x == d)));
+                if a.is_empty() {
+                    m.remove("DependsOn");
+                }
+            }
+            Some(Value::String(d)) if dropped.contains(d) => {
+                m.remove("DependsOn");
+            }
+            _ => {}
+        }
+        if generated(id) {
+            let own = m.get("Condition").cloned();
+            if let Some(props) = m.get_mut("Properties") {
+                let pruned = prune_ifs(props, &conds, own.as_ref());
+                *props = pruned.unwrap_or(Value::Object(Map::new()));
+            }
+        }
+    }
+    // Conditions may name each other: drop until nothing more goes.
+    loop {
+        let Some(Value::Object(c)) = out_root.get("Conditions") else {
+            return;
+        };
+        let text =
+            serde_json::to_string(&(&*resources, out_root.get("Outputs"), c)).unwrap_or_default();
+        // Named once: by its own key in Conditions only.
+        let unused: Vec<String> = added
+            .iter()
+            .filter(|k| c.contains_key(k.as_str()))
+            .filter(|k| text.matches(&format!("\"{k}\"")).count() <= 1)
+            .cloned()
+            .collect();
+        if unused.is_empty() {
+            return;
+        }
+        if let Some(Value::Object(c)) = out_root.get_mut("Conditions") {
+            for k in &unused {
+                c.remove(k);
+            }
+        }
+    }
+}
+
+/// `v` with each `Fn::If` whose condition cannot hold together with `own` (the resource's
+/// condition) replaced by its false branch; `None` when that branch is `AWS::NoValue` (the
+/// property or list item is left out).
+fn prune_ifs(v: &Value, conds: &Map<String, Value>, own: Option<&Value>) -> Option<Value> {
+    use crate::spec::coexist::may_coexist;
+    match v {
+        Value::Object(m) => {
+            if let Some(Value::Array(a)) = m.get("Fn::If").filter(|_| m.len() == 1) {
+                if let [c, _, otherwise] = a.as_slice() {
+                    if !may_coexist(Some(conds), own, Some(c)) {
+                        let no_value =
+                            otherwise.get("Ref").and_then(Value::as_str) == Some("AWS::NoValue");
+                        return if no_value {
+                            None
+                        } else {
+                            prune_ifs(otherwise, conds, own)
+                        };
+                    }
+                }
+            }
+            Some(Value::Object(
+                m.iter()
+                    .filter_map(|(k, x)| Some((k.clone(), prune_ifs(x, conds, own)?)))
+                    .collect(),
+            ))
+        }
+        Value::Array(a) => Some(Value::Array(
+            a.iter().filter_map(|x| prune_ifs(x, conds, own)).collect(),
+        )),
+        other => Some(other.clone()),
     }
 }
 

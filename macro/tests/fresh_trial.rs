@@ -153,7 +153,11 @@ fn verdicts(
                 let errors: Vec<String> = model::analyse(&out.template)
                     .findings
                     .into_iter()
-                    .filter(|f| f.severity == Severity::Error && !allowed.contains(&f.code))
+                    // A resource never created is a warning on AWS, but cfn-lint's E3001 (T2).
+                    .filter(|f| {
+                        (f.severity == Severity::Error || f.code == "CFN_CONDITION_NEVER_TRUE")
+                            && !allowed.contains(&f.code)
+                    })
                     .map(|e| e.to_string())
                     .collect();
                 if !errors.is_empty() {

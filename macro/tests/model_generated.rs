@@ -515,6 +515,13 @@ fn the_model_finds_planted_defects() {
             "\"Condition\": \"IsStaging\"",
             "CFN_REF_TO_ABSENT",
         ),
+        // The shared cluster under IsProd AND IsStaging (one Stage parameter): never created.
+        (
+            "conditional_apps_shared_resources.json",
+            "\"Fn::Or\"",
+            "\"Fn::And\"",
+            "CFN_CONDITION_NEVER_TRUE",
+        ),
     ];
     let mut codes_planted = std::collections::BTreeSet::new();
     for (file, from, to, code) in cases {

@@ -102,7 +102,7 @@ impl std::fmt::Display for Finding {
 
 /// Every rule of the model, for `docs/model.md` and `explain --rules`.
 pub fn all_rules() -> Vec<&'static Rule> {
-    let mut v = vec![&REF_TO_ABSENT];
+    let mut v = vec![&REF_TO_ABSENT, &CONDITION_NEVER_TRUE];
     v.extend(elbv2::RULES);
     v.extend(vpc::RULES);
     v.extend(ecs::RULES);
@@ -123,6 +123,16 @@ pub const REF_TO_ABSENT: Rule = Rule {
     code: "CFN_REF_TO_ABSENT",
     severity: Severity::Error,
     rule: "a resource may reference a conditional resource only under the same condition",
+    doc: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/conditions-section-structure.html",
+};
+
+/// A resource is created only when its condition is true: one whose condition no parameter
+/// values make true is never created (cfn-lint reports it, E3001), and is dead weight in the
+/// template.
+pub const CONDITION_NEVER_TRUE: Rule = Rule {
+    code: "CFN_CONDITION_NEVER_TRUE",
+    severity: Severity::Warning,
+    rule: "a resource is created only when its condition is true: a resource under a condition no parameter values make true is never created (checked when every assignment of the conditions is tried)",
     doc: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/conditions-section-structure.html",
 };
 
@@ -384,6 +394,20 @@ fn value_of(
 
 /// The assignments of the free conditions to evaluate: all when there are at most 4, else
 /// all-true, all-false and each one flipped from both.
+/// Whether [`assignments`] tries every assignment of the free conditions (at most 4 of them).
+pub fn assignments_exhaustive(template: &Value) -> bool {
+    let defs = template
+        .get("Conditions")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let used = used_conditions(template, &defs);
+    defs.iter()
+        .filter(|(n, d)| !is_derived(d) && used.contains(*n))
+        .count()
+        <= 4
+}
+
 pub fn assignments(template: &Value) -> Vec<BTreeMap<String, bool>> {
     let defs = template
         .get("Conditions")
@@ -665,8 +689,11 @@ pub fn analyse(template: &Value) -> Report {
     let mut views: BTreeMap<String, AppView> = BTreeMap::new();
     let mut checks = 0;
     let several = asg.len() > 1;
+    // Resources some assignment creates.
+    let mut created: BTreeSet<String> = BTreeSet::new();
     for free in &asg {
         let st = stack(template, free);
+        created.extend(st.resources.keys().cloned());
         let apps = st.apps.clone();
         let net = elbv2::Network::read(&st);
         let mut found = check_references(&st, &apps);
@@ -700,6 +727,27 @@ pub fn analyse(template: &Value) -> Report {
                 reach: vpc::reach(&st, a, &net),
                 gate: elbv2::gate_lines(&st, a, &net),
             });
+        }
+    }
+    if assignments_exhaustive(template) {
+        let resources = template.get("Resources").and_then(Value::as_object);
+        for (id, r) in resources.into_iter().flatten() {
+            if created.contains(id) {
+                continue;
+            }
+            let condition = r.get("Condition").and_then(Value::as_str).unwrap_or("");
+            let app = views
+                .keys()
+                .filter(|n| id.starts_with(n.as_str()))
+                .max_by_key(|n| n.len())
+                .cloned()
+                .unwrap_or("-".into());
+            findings.push(Finding::new(
+                &CONDITION_NEVER_TRUE,
+                &app,
+                &[id],
+                format!("{id} is under {condition}, which no parameter values make true: it is never created"),
+            ));
         }
     }
     Report {

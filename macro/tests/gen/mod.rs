@@ -14,7 +14,8 @@
 //! durations written with units (`30s`, `1m`); resource names
 //! from `Name` (a literal with characters names refuse, or `!Sub` over a branch parameter long
 //! enough to be cut) and `PortChoice: LeastRecentlyUsed` on an auto port; and where Apps meet
-//! on a name AWS keeps unique ([`Meet`]): conditional Apps under two independent conditions,
+//! on a name AWS keeps unique ([`Meet`]): conditional Apps under two independent conditions
+//! or two that exclude each other,
 //! one `Domain` name written two ways, one Service Connect namespace created by one App and
 //! named by another.
 //!
@@ -203,6 +204,11 @@ pub struct Meet {
     /// Conditional Apps of odd index take `WantCopy` (another parameter) instead of `IsProd`:
     /// both can be true, so their names and claims must not collide (D1).
     pub independent_conditions: bool,
+    /// Conditional Apps of odd index take `IsStaging` (`Stage` = staging) instead of `IsProd`
+    /// (`Stage` = prod): never both true, so nothing the expansion makes for the two together
+    /// (a peer's ingress rule, an ordering tag) may be under a condition that never holds
+    /// (fresh-trial-3 T2).
+    pub exclusive_conditions: bool,
     /// Every `Domain` is `www.example.com` (odd Apps write `WWW.example.com.`) in one zone (D5).
     pub one_domain_name: bool,
     /// Service Connect servers of odd index name the namespace (`Namespace: mesh`) that the
@@ -390,15 +396,22 @@ pub fn case() -> impl Strategy<Value = Case> {
         .prop_flat_map(|(apps, user)| {
             (
                 proptest::bool::weighted(0.2),
+                proptest::bool::weighted(0.2),
                 proptest::bool::weighted(0.1),
                 proptest::bool::weighted(0.1),
             )
                 .prop_map(
-                    move |(independent_conditions, one_domain_name, namespace_by_name)| Case {
+                    move |(
+                        independent_conditions,
+                        exclusive_conditions,
+                        one_domain_name,
+                        namespace_by_name,
+                    )| Case {
                         apps: apps.clone(),
                         user: user.clone(),
                         meet: Meet {
                             independent_conditions,
+                            exclusive_conditions,
                             one_domain_name,
                             namespace_by_name,
                         },
@@ -529,6 +542,12 @@ pub fn render(c: &Case) -> Value {
         "IsProd".into(),
         json!({"Fn::Equals": [{"Ref": "Stage"}, "prod"]}),
     );
+    if c.meet.exclusive_conditions {
+        conditions.insert(
+            "IsStaging".into(),
+            json!({"Fn::Equals": [{"Ref": "Stage"}, "staging"]}),
+        );
+    }
     if c.meet.independent_conditions {
         params.insert("Copy".into(), json!({"Type": "String", "Default": "yes"}));
         conditions.insert(
@@ -906,6 +925,8 @@ pub fn render(c: &Case) -> Value {
         if a.condition {
             r["Condition"] = if c.meet.independent_conditions && i % 2 == 1 {
                 json!("WantCopy")
+            } else if c.meet.exclusive_conditions && i % 2 == 1 {
+                json!("IsStaging")
             } else {
                 json!("IsProd")
             };
