@@ -1007,21 +1007,42 @@ pub fn check(st: &Stack, apps: &[App], net: &Network) -> Vec<Finding> {
             .map(|a| a.name.clone())
             .unwrap_or_else(|| "-".into())
     };
+    // A priority or port given as a parameter is the parameter's Default when no value is given:
+    // two of them with one Default collide as literals do. (value, the parameters it came from)
+    let defaulted = |id: &str, key: &str| -> Option<(u64, Option<String>)> {
+        let (n, p) = st.number_or_default(&st.props(id)[key])?;
+        Some((n as u64, p))
+    };
+    let from_defaults = |a: &Option<String>, b: &Option<String>| -> String {
+        let ps: Vec<&str> = [a, b].into_iter().flatten().map(String::as_str).collect();
+        if ps.is_empty() {
+            String::new()
+        } else {
+            format!(" (with the Defaults of parameters {})", ps.join(", "))
+        }
+    };
     // Priorities per listener.
+    let priority = |r: &ListenerRule| match r.priority {
+        Some((x, y)) if x == y => Some((x, None)),
+        Some(_) => None,
+        None => defaulted(&r.id, "Priority"),
+    };
     for (i, a) in net.rules.iter().enumerate() {
         for b in &net.rules[i + 1..] {
             if a.listener != b.listener {
                 continue;
             }
-            if let (Some((x, y)), Some((u, v))) = (a.priority, b.priority) {
-                if x == y && u == v && x == u {
+            if let (Some((x, pa)), Some((u, pb))) = (priority(a), priority(b)) {
+                if x == u {
                     out.push(Finding::new(
                         &PRIORITY_IN_USE,
                         &app_of(&[&a.id, &b.id]),
                         &[&a.id, &b.id],
                         format!(
-                            "{} and {} both take priority {x} on the same listener",
-                            a.id, b.id
+                            "{} and {} both take priority {x} on the same listener{}",
+                            a.id,
+                            b.id,
+                            from_defaults(&pa, &pb)
                         ),
                     ));
                 }
@@ -1029,20 +1050,29 @@ pub fn check(st: &Stack, apps: &[App], net: &Network) -> Vec<Finding> {
         }
     }
     // Ports per load balancer.
+    let port = |l: &Listener| match l.port {
+        Some(p) => Some((p, None)),
+        None => defaulted(&l.id, "Port"),
+    };
     for (i, a) in net.listeners.iter().enumerate() {
         for b in &net.listeners[i + 1..] {
-            if a.lb.is_some() && a.lb == b.lb && a.port.is_some() && a.port == b.port {
-                out.push(Finding::new(
-                    &DUPLICATE_LISTENER,
-                    &app_of(&[&a.id, &b.id]),
-                    &[&a.id, &b.id],
-                    format!(
-                        "{} and {} both listen on port {} of the same load balancer",
-                        a.id,
-                        b.id,
-                        a.port.unwrap_or(0)
-                    ),
-                ));
+            if a.lb.is_none() || a.lb != b.lb {
+                continue;
+            }
+            if let (Some((x, pa)), Some((u, pb))) = (port(a), port(b)) {
+                if x == u {
+                    out.push(Finding::new(
+                        &DUPLICATE_LISTENER,
+                        &app_of(&[&a.id, &b.id]),
+                        &[&a.id, &b.id],
+                        format!(
+                            "{} and {} both listen on port {x} of the same load balancer{}",
+                            a.id,
+                            b.id,
+                            from_defaults(&pa, &pb)
+                        ),
+                    ));
+                }
             }
         }
     }

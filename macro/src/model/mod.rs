@@ -143,6 +143,9 @@ pub struct Stack {
     /// The Apps of the stack (see [`apps`]).
     pub apps: Vec<App>,
     pub parameters: BTreeSet<String>,
+    /// The parameters' `Default`s: the values a stack gets when none is given
+    /// (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/parameters-section-structure.html).
+    pub defaults: BTreeMap<String, Value>,
     pub conditions: String,
 }
 
@@ -155,6 +158,16 @@ impl Stack {
         self.get(id)
             .and_then(|r| r.get("Properties"))
             .unwrap_or(&Value::Null)
+    }
+
+    /// A literal number, or the `Default` of the parameter a `Ref` names: what the stack gets
+    /// when no value is given. `(number, the parameter)`.
+    pub fn number_or_default(&self, v: &Value) -> Option<(f64, Option<String>)> {
+        if let Some(n) = lit_num(v) {
+            return Some((n, None));
+        }
+        let p = single(v, "Ref")?.as_str()?;
+        Some((lit_num(self.defaults.get(p)?)?, Some(p.to_string())))
     }
 
     pub fn type_of(&self, id: &str) -> Option<&str> {
@@ -574,6 +587,13 @@ pub fn stack(template: &Value, free: &BTreeMap<String, bool>) -> Stack {
         .and_then(Value::as_object)
         .map(|m| m.keys().cloned().collect())
         .unwrap_or_default();
+    let defaults = template
+        .get("Parameters")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .filter_map(|(n, d)| Some((n.clone(), d.get("Default")?.clone())))
+        .collect();
     let conditions = free
         .iter()
         .map(|(n, v)| format!("{n}={v}"))
@@ -583,6 +603,7 @@ pub fn stack(template: &Value, free: &BTreeMap<String, bool>) -> Stack {
         resources,
         apps: vec![],
         parameters,
+        defaults,
         conditions,
     };
     st.apps = apps(&st);
@@ -602,6 +623,7 @@ pub(crate) fn test_stack(resources: &Value) -> Stack {
             .collect(),
         apps: vec![],
         parameters: BTreeSet::new(),
+        defaults: BTreeMap::new(),
         conditions: String::new(),
     };
     st.apps = apps(&st);

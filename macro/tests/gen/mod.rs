@@ -15,7 +15,8 @@
 //! from `Name` (a literal with characters names refuse, or `!Sub` over a branch parameter long
 //! enough to be cut) and `PortChoice: LeastRecentlyUsed` on an auto port; and where Apps meet
 //! on a name AWS keeps unique ([`Meet`]): conditional Apps under two independent conditions
-//! or two that exclude each other,
+//! or two that exclude each other, listener ports and rule priorities from parameters with
+//! one Default,
 //! one `Domain` name written two ways, one Service Connect namespace created by one App and
 //! named by another.
 //!
@@ -209,6 +210,10 @@ pub struct Meet {
     /// (a peer's ingress rule, an ordering tag) may be under a condition that never holds
     /// (fresh-trial-3 T2).
     pub exclusive_conditions: bool,
+    /// Fixed listener ports and rule priorities are given as parameters (`<App>ListenerPort`,
+    /// `<App>Priority`) whose Defaults are all one value (8443, 50): Apps on one ALB or
+    /// listener then collide through the parameters' values (fresh-trial-3 D1).
+    pub one_default: bool,
     /// Every `Domain` is `www.example.com` (odd Apps write `WWW.example.com.`) in one zone (D5).
     pub one_domain_name: bool,
     /// Service Connect servers of odd index name the namespace (`Namespace: mesh`) that the
@@ -399,6 +404,7 @@ pub fn case() -> impl Strategy<Value = Case> {
                 proptest::bool::weighted(0.2),
                 proptest::bool::weighted(0.1),
                 proptest::bool::weighted(0.1),
+                proptest::bool::weighted(0.15),
             )
                 .prop_map(
                     move |(
@@ -406,12 +412,14 @@ pub fn case() -> impl Strategy<Value = Case> {
                         exclusive_conditions,
                         one_domain_name,
                         namespace_by_name,
+                        one_default,
                     )| Case {
                         apps: apps.clone(),
                         user: user.clone(),
                         meet: Meet {
                             independent_conditions,
                             exclusive_conditions,
+                            one_default,
                             one_domain_name,
                             namespace_by_name,
                         },
@@ -666,6 +674,13 @@ pub fn render(c: &Case) -> Value {
                 if port.is_none() && a.least_recently_used {
                     lb["PortChoice"] = json!("LeastRecentlyUsed");
                 }
+                if port.is_some() && c.meet.one_default {
+                    params.insert(
+                        format!("{id}ListenerPort"),
+                        json!({"Type": "Number", "Default": 8443}),
+                    );
+                    lb["ListenerPort"] = json!({"Ref": format!("{id}ListenerPort")});
+                }
                 if let Some(f) = cf {
                     lb["CertificateArn"] = cert(*f, &mut params);
                     lb["DnsName"] = json!("shop.example.com");
@@ -712,7 +727,8 @@ pub fn render(c: &Case) -> Value {
                 if *host {
                     lb["Host"] = json!(host_name(*wildcard_host, i));
                 }
-                if let (true, Some(p)) = (*priority_param, priority) {
+                if let (true, Some(p)) = (*priority_param || c.meet.one_default, priority) {
+                    let p = if c.meet.one_default { 50 } else { *p };
                     params.insert(
                         format!("{id}Priority"),
                         json!({"Type": "Number", "Default": p}),
