@@ -271,3 +271,75 @@ fn every_fresh_template_expands_clean_or_is_refused_by_name() {
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// Templates `expand` accepts although the model reports an error on the expansion, each with
+/// why (file name as below; `model-items/` are issue 17's known open defects, listed in
+/// `model_known.txt`, and are not read here).
+const ACCEPTED_WITH_MODEL_ERRORS: &[(&str, &str, &str)] = &[
+    (
+        "fresh-trial/46-conditional-bluegreen-gate-discovery-alarm.yaml",
+        "METRIC_NAMES_ONE_TARGET_GROUP",
+        "the user's alarm names one of two target groups: expand warns (FA305)",
+    ),
+    (
+        "fresh-trial-3/38-alarm-on-bluegreen-target-group.yaml",
+        "METRIC_NAMES_ONE_TARGET_GROUP",
+        "the user's alarm names one of two target groups: expand warns (FA305)",
+    ),
+];
+
+/// D4's class (fresh-trial-3): `expand` never accepts a template whose expansion the model (what
+/// `explain` prints) reports an error on, unless listed above with its reason. Every template
+/// of the repository: golden inputs, the three trials, the examples and the upgrade baseline.
+#[test]
+fn expand_never_accepts_what_the_model_reports_as_an_error() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut files = Vec::new();
+    for dir in [
+        "tests/macro/input",
+        "tests/macro/fresh-trial",
+        "tests/macro/fresh-trial-2",
+        "tests/macro/fresh-trial-3",
+        "tests/upgrade/baseline/input",
+    ] {
+        for e in std::fs::read_dir(root.join(dir)).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "yaml") {
+                files.push(p);
+            }
+        }
+    }
+    for e in std::fs::read_dir(root.join("examples")).unwrap() {
+        let p = e.unwrap().path().join("template.yaml");
+        if p.exists() {
+            files.push(p);
+        }
+    }
+    files.sort();
+    let (mut accepted, mut failures) = (0, Vec::new());
+    for f in &files {
+        let shown = f.strip_prefix(&root).unwrap().to_string_lossy().to_string();
+        let Ok(t) = template::parse(&std::fs::read_to_string(f).unwrap()) else {
+            continue;
+        };
+        let Ok(out) = expand_with_warnings(&t, &Settings::default()) else {
+            continue;
+        };
+        accepted += 1;
+        let listed: Vec<&str> = ACCEPTED_WITH_MODEL_ERRORS
+            .iter()
+            .filter(|(n, ..)| shown.ends_with(n))
+            .map(|(_, code, _)| *code)
+            .collect();
+        for e in model::analyse(&out.template)
+            .findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error && !listed.contains(&f.code))
+        {
+            failures.push(format!("{shown}: {e}"));
+        }
+    }
+    println!("{} templates, {accepted} accepted by expand", files.len());
+    assert!(accepted > 100, "{accepted}");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

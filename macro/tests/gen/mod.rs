@@ -15,7 +15,8 @@
 //! from `Name` (a literal with characters names refuse, or `!Sub` over a branch parameter long
 //! enough to be cut) and `PortChoice: LeastRecentlyUsed` on an auto port; and where Apps meet
 //! on a name AWS keeps unique ([`Meet`]): conditional Apps under two independent conditions
-//! or two that exclude each other, listener ports and rule priorities from parameters with
+//! or two that exclude each other, the user's ALB internal (a gate with `From` left out),
+//! listener ports and rule priorities from parameters with
 //! one Default,
 //! one `Domain` name written two ways, one Service Connect namespace created by one App and
 //! named by another.
@@ -189,6 +190,9 @@ pub struct UserAlb {
     pub https: bool,
     pub default_fixed_response: bool,
     pub rule_priority: Option<u16>,
+    /// `Scheme: internal`: a gate to an App on it must send from the VPC; with `From` left out
+    /// it does (fresh-trial-3 D4).
+    pub internal: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -384,12 +388,16 @@ pub fn case() -> impl Strategy<Value = Case> {
                 any::<bool>(),
                 any::<bool>(),
                 proptest::option::of(9u16..=13),
+                proptest::bool::weighted(0.3),
             )
-                .prop_map(|(https, default_fixed_response, rule_priority)| UserAlb {
-                    https,
-                    default_fixed_response,
-                    rule_priority,
-                }),
+                .prop_map(
+                    |(https, default_fixed_response, rule_priority, internal)| UserAlb {
+                        https,
+                        default_fixed_response,
+                        rule_priority,
+                        internal,
+                    },
+                ),
         ),
     )
         .prop_map(|(mut apps, nested_auto, user)| {
@@ -437,6 +445,10 @@ pub enum ValidShape {
     InternalAlbStrategyVpcGate,
     RequestsOnTemplateRule,
     SsmParameterSubName,
+    /// `Canary` or `Linear` on an App without a load balancer that serves through Service
+    /// Connect: ECS shifts its Service Connect traffic (canary-deployment-implementation.html,
+    /// linear-deployment-implementation.html; fresh-trial-3 D3).
+    StepsOverServiceConnect,
 }
 
 impl ValidShape {
@@ -447,6 +459,7 @@ impl ValidShape {
             ValidShape::InternalAlbStrategyVpcGate => "GEN_REFUSED_INTERNAL_ALB_STRATEGY_VPC_GATE",
             ValidShape::RequestsOnTemplateRule => "GEN_REFUSED_REQUESTS_ON_TEMPLATE_RULE",
             ValidShape::SsmParameterSubName => "GEN_REFUSED_SSM_PARAMETER_SUB_NAME",
+            ValidShape::StepsOverServiceConnect => "GEN_REFUSED_STEPS_OVER_SERVICE_CONNECT",
         }
     }
 
@@ -458,6 +471,7 @@ impl ValidShape {
             ValidShape::InternalAlbStrategyVpcGate => &["LoadTest"],
             ValidShape::RequestsOnTemplateRule => &["Scaling", "LoadBalancer.Arn"],
             ValidShape::SsmParameterSubName => &["Secrets"],
+            ValidShape::StepsOverServiceConnect => &["Deployment.Strategy"],
         }
     }
 }
@@ -505,6 +519,15 @@ impl Case {
         }
         if a.secret == Secret::SsmSubName {
             v.push(ValidShape::SsmParameterSubName);
+        }
+        // Refused on its own (not this shape): a gate without a load balancer, Failover.
+        if matches!(a.strategy, Deploy::Canary | Deploy::Linear)
+            && a.routing == Routing::None
+            && matches!(a.service_connect, ServiceConnect::Server { .. })
+            && a.gate == Gate::None
+            && a.failover == Failover::None
+        {
+            v.push(ValidShape::StepsOverServiceConnect);
         }
         v
     }
@@ -590,8 +613,12 @@ pub fn render(c: &Case) -> Value {
             json!({"Type": "AWS::EC2::SecurityGroup",
             "Properties": {"GroupDescription": "user alb", "VpcId": {"Ref": "VpcId"}}}),
         );
-        resources.insert("UserAlb".into(), json!({"Type": "AWS::ElasticLoadBalancingV2::LoadBalancer",
-            "Properties": {"Subnets": {"Ref": "Subnets"}, "SecurityGroups": [{"Ref": "UserAlbSg"}]}}));
+        let mut alb = json!({"Type": "AWS::ElasticLoadBalancingV2::LoadBalancer",
+            "Properties": {"Subnets": {"Ref": "Subnets"}, "SecurityGroups": [{"Ref": "UserAlbSg"}]}});
+        if u.internal {
+            alb["Properties"]["Scheme"] = json!("internal");
+        }
+        resources.insert("UserAlb".into(), alb);
         resources.insert("UserTg".into(), json!({"Type": "AWS::ElasticLoadBalancingV2::TargetGroup",
             "Properties": {"TargetType": "ip", "Protocol": "HTTP", "Port": 80, "VpcId": {"Ref": "VpcId"}}}));
         let default = if u.default_fixed_response {
