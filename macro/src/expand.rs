@@ -1379,40 +1379,46 @@ fn check_parameter_values(ctx: &TemplateCtx, values: &Map<String, Value>, proble
         }
         let mut scratch = Problems::default();
         read_app(id, &substituted, ctx, &mut scratch);
-        for p in scratch.0 {
-            if problems.0.contains(&p) {
-                continue;
-            }
-            let Problem::Property {
-                logical_id,
-                path,
-                message,
-            } = p
-            else {
-                problems.push(p);
-                continue;
-            };
-            let named = value_at(original, &path)
+        scratch.0.retain(|p| !problems.0.contains(p));
+        for named in noted(scratch, |_, path, message| {
+            let named = value_at(original, path)
                 .and_then(|v| v.get("Ref"))
                 .and_then(Value::as_str)
                 .filter(|n| used.iter().any(|u| u == n));
-            let message = match named {
+            match named {
                 Some(n) => format!("{message} (the value of parameter {n})"),
                 None => format!(
                     "{message} (with the values of parameters {})",
                     used.join(", ")
                 ),
-            };
-            let named = Problem::Property {
-                logical_id,
-                path,
-                message,
-            };
+            }
+        }) {
             if !problems.0.contains(&named) {
                 problems.push(named);
             }
         }
     }
+}
+
+/// Each property problem of `found` with the message `note(logical ID, path, message)` gives;
+/// the others as they are.
+fn noted(found: Problems, note: impl Fn(&str, &str, &str) -> String) -> Vec<Problem> {
+    found
+        .0
+        .into_iter()
+        .map(|p| match p {
+            Problem::Property {
+                logical_id,
+                path,
+                message,
+            } => Problem::Property {
+                message: note(&logical_id, &path, &message),
+                logical_id,
+                path,
+            },
+            other => other,
+        })
+        .collect()
 }
 
 /// Every check of what AWS keeps unique across the Apps of a template: listener ports per load
@@ -1485,21 +1491,12 @@ fn unique_with_parameter_values(
         }
         names
     };
-    for p in found.0 {
-        let Problem::Property {
-            logical_id,
-            path,
-            message,
-        } = p
-        else {
-            problems.push(p);
-            continue;
-        };
+    problems.0.extend(noted(found, |logical_id, path, message| {
         // The App's own parameters, and those of the other App or resource the message names.
-        let mut names = named_by(&logical_id, &path);
-        for other in ctx.resources.keys().filter(|k| **k != logical_id) {
+        let mut names = named_by(logical_id, path);
+        for other in ctx.resources.keys().filter(|k| *k != logical_id) {
             if message.contains(&format!("{other}'s")) || message.contains(&format!("{other} ")) {
-                for n in named_by(other, &path) {
+                for n in named_by(other, path) {
                     if !names.contains(&n) {
                         names.push(n);
                     }
@@ -1513,15 +1510,11 @@ fn unique_with_parameter_values(
             .iter()
             .map(|n| format!("{n} = {}", show_value(&values[n.as_str()])))
             .collect();
-        problems.push(Problem::Property {
-            logical_id,
-            path,
-            message: format!(
-                "{message} (with the values of parameters {}, given or their Defaults)",
-                shown.join(", ")
-            ),
-        });
-    }
+        format!(
+            "{message} (with the values of parameters {}, given or their Defaults)",
+            shown.join(", ")
+        )
+    }));
 }
 
 /// A parameter's value as a problem shows it.

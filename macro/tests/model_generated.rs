@@ -152,10 +152,41 @@ fn judge(
             *stats.refused.entry(reason).or_default() += 1;
         }
     }
+    failures.extend(strategy_parameter_difference(c));
     failures
         .into_iter()
         .map(|(k, text)| (k, format!("{text}\n      case {shown}")))
         .collect()
+}
+
+/// A case with `Deployment.Strategy: !Ref <App>Strategy` expands to the same resources as with
+/// the literal strategy, its Default (CloudFormation hands the macro the parameter's value), or
+/// both are refused.
+fn strategy_parameter_difference(c: &gen::Case) -> Vec<(String, String)> {
+    if !c.meet.strategy_param {
+        return Vec::new();
+    }
+    let mut literal = c.clone();
+    literal.meet.strategy_param = false;
+    let settings = Settings::default();
+    let (by_param, by_literal) = (
+        expand(&gen::render(c), &settings),
+        expand(&gen::render(&literal), &settings),
+    );
+    let differs = match (&by_param, &by_literal) {
+        (Ok(a), Ok(b)) => (a["Resources"] != b["Resources"]).then(|| "other resources".to_string()),
+        (Err(_), Err(_)) => None,
+        (Err(p), Ok(_)) => Some(format!("refused: {p}")),
+        (Ok(_), Err(p)) => Some(format!("expands, the literal strategy is refused: {p}")),
+    };
+    differs
+        .map(|d| {
+            vec![(
+                "STRATEGY_PARAMETER_DIFFERS".to_string(),
+                format!("Strategy from a parameter: {d}"),
+            )]
+        })
+        .unwrap_or_default()
 }
 
 /// The update that changes every container port given as a parameter (`<App>Port`, Default
@@ -176,8 +207,10 @@ fn port_change_findings(t: &Value, out: &Value) -> Vec<model::Finding> {
     let values = |port: u64| -> Map<String, Value> {
         ports.iter().map(|p| (p.clone(), json!(port))).collect()
     };
-    let mut settings = Settings::default();
-    settings.parameter_values = values(9090);
+    let settings = Settings {
+        parameter_values: values(9090),
+        ..Settings::default()
+    };
     let Ok(new) = expand(t, &settings) else {
         return Vec::new();
     };

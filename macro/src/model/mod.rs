@@ -405,34 +405,32 @@ fn value_of(
         .is_some_and(|d| eval(d, defs, free, depth + 1))
 }
 
-/// The assignments of the free conditions to evaluate: all when there are at most 4, else
-/// all-true, all-false and each one flipped from both.
-/// Whether [`assignments`] tries every assignment of the free conditions (at most 4 of them).
-pub fn assignments_exhaustive(template: &Value) -> bool {
+/// The template's conditions, and the free ones among them (not built from others) that the
+/// resources use.
+fn free_conditions(template: &Value) -> (Map<String, Value>, Vec<String>) {
     let defs = template
         .get("Conditions")
         .and_then(Value::as_object)
         .cloned()
         .unwrap_or_default();
     let used = used_conditions(template, &defs);
-    defs.iter()
-        .filter(|(n, d)| !is_derived(d) && used.contains(*n))
-        .count()
-        <= 4
-}
-
-pub fn assignments(template: &Value) -> Vec<BTreeMap<String, bool>> {
-    let defs = template
-        .get("Conditions")
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
-    let used = used_conditions(template, &defs);
-    let free: Vec<&String> = defs
+    let free = defs
         .iter()
         .filter(|(n, d)| !is_derived(d) && used.contains(*n))
-        .map(|(n, _)| n)
+        .map(|(n, _)| n.clone())
         .collect();
+    (defs, free)
+}
+
+/// Whether [`assignments`] tries every assignment of the free conditions (at most 4 of them).
+pub fn assignments_exhaustive(template: &Value) -> bool {
+    free_conditions(template).1.len() <= 4
+}
+
+/// The assignments of the free conditions to evaluate: all when there are at most 4, else
+/// all-true, all-false and each one flipped from both.
+pub fn assignments(template: &Value) -> Vec<BTreeMap<String, bool>> {
+    let (defs, free) = free_conditions(template);
     let of = |bits: &dyn Fn(usize) -> bool| -> BTreeMap<String, bool> {
         free.iter()
             .enumerate()

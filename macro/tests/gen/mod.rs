@@ -17,7 +17,7 @@
 //! on a name AWS keeps unique ([`Meet`]): conditional Apps under two independent conditions
 //! or two that exclude each other, the user's ALB internal (a gate with `From` left out),
 //! listener ports and rule priorities from parameters with
-//! one Default,
+//! one Default, `Deployment.Strategy` from a parameter,
 //! one `Domain` name written two ways, one Service Connect namespace created by one App and
 //! named by another.
 //!
@@ -218,6 +218,9 @@ pub struct Meet {
     /// `<App>Priority`) whose Defaults are all one value (8443, 50): Apps on one ALB or
     /// listener then collide through the parameters' values (fresh-trial-3 D1).
     pub one_default: bool,
+    /// `Deployment.Strategy: !Ref <App>Strategy`, the parameter's Default the strategy: the
+    /// expansion must be the literal strategy's (fresh-trial-3 D7).
+    pub strategy_param: bool,
     /// Every `Domain` is `www.example.com` (odd Apps write `WWW.example.com.`) in one zone (D5).
     pub one_domain_name: bool,
     /// Service Connect servers of odd index name the namespace (`Namespace: mesh`) that the
@@ -413,6 +416,7 @@ pub fn case() -> impl Strategy<Value = Case> {
                 proptest::bool::weighted(0.1),
                 proptest::bool::weighted(0.1),
                 proptest::bool::weighted(0.15),
+                proptest::bool::weighted(0.15),
             )
                 .prop_map(
                     move |(
@@ -421,6 +425,7 @@ pub fn case() -> impl Strategy<Value = Case> {
                         one_domain_name,
                         namespace_by_name,
                         one_default,
+                        strategy_param,
                     )| Case {
                         apps: apps.clone(),
                         user: user.clone(),
@@ -428,6 +433,7 @@ pub fn case() -> impl Strategy<Value = Case> {
                             independent_conditions,
                             exclusive_conditions,
                             one_default,
+                            strategy_param,
                             one_domain_name,
                             namespace_by_name,
                         },
@@ -781,6 +787,14 @@ pub fn render(c: &Case) -> Value {
         }
         if a.strategy != Deploy::Rolling || a.hooks {
             let mut d = json!({"Strategy": format!("{:?}", a.strategy)});
+            if c.meet.strategy_param {
+                params.insert(
+                    format!("{id}Strategy"),
+                    json!({"Type": "String", "AllowedValues": ["Rolling", "BlueGreen", "Canary", "Linear"],
+                        "Default": format!("{:?}", a.strategy)}),
+                );
+                d["Strategy"] = json!({"Ref": format!("{id}Strategy")});
+            }
             if a.hooks {
                 d["Hooks"] = json!([{"Stage": "POST_SCALE_UP", "FunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:smoke"}]);
             }
