@@ -1013,69 +1013,71 @@ pub fn check(st: &Stack, apps: &[App], net: &Network) -> Vec<Finding> {
         let (n, p) = st.number_or_default(&st.props(id)[key])?;
         Some((n as u64, p))
     };
-    let from_defaults = |a: &Option<String>, b: &Option<String>| -> String {
-        let ps: Vec<&str> = [a, b].into_iter().flatten().map(String::as_str).collect();
-        if ps.is_empty() {
-            String::new()
-        } else {
-            format!(" (with the Defaults of parameters {})", ps.join(", "))
+    // Each pair of one scope (a listener, a load balancer) whose values are equal: a finding.
+    // (scope, id, value and the parameter it came from)
+    type Claim = (Option<String>, String, Option<(u64, Option<String>)>);
+    let mut equal_pairs = |claims: Vec<Claim>, rule: &Rule, what: &str| {
+        for (i, (scope, a, va)) in claims.iter().enumerate() {
+            for (other, b, vb) in &claims[i + 1..] {
+                let (Some((x, pa)), Some((u, pb))) = (va, vb) else {
+                    continue;
+                };
+                if scope.is_none() || scope != other || x != u {
+                    continue;
+                }
+                let ps: Vec<&str> = [pa, pb].into_iter().flatten().map(String::as_str).collect();
+                let from = if ps.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (with the Defaults of parameters {})", ps.join(", "))
+                };
+                out.push(Finding::new(
+                    rule,
+                    &app_of(&[a, b]),
+                    &[a, b],
+                    format!(
+                        "{a} and {b} both {}{from}",
+                        what.replace("{}", &x.to_string())
+                    ),
+                ));
+            }
         }
     };
     // Priorities per listener.
-    let priority = |r: &ListenerRule| match r.priority {
-        Some((x, y)) if x == y => Some((x, None)),
-        Some(_) => None,
-        None => defaulted(&r.id, "Priority"),
-    };
-    for (i, a) in net.rules.iter().enumerate() {
-        for b in &net.rules[i + 1..] {
-            if a.listener != b.listener {
-                continue;
-            }
-            if let (Some((x, pa)), Some((u, pb))) = (priority(a), priority(b)) {
-                if x == u {
-                    out.push(Finding::new(
-                        &PRIORITY_IN_USE,
-                        &app_of(&[&a.id, &b.id]),
-                        &[&a.id, &b.id],
-                        format!(
-                            "{} and {} both take priority {x} on the same listener{}",
-                            a.id,
-                            b.id,
-                            from_defaults(&pa, &pb)
-                        ),
-                    ));
-                }
-            }
-        }
-    }
+    let priorities = net
+        .rules
+        .iter()
+        .map(|r| {
+            let value = match r.priority {
+                Some((x, y)) if x == y => Some((x, None)),
+                Some(_) => None,
+                None => defaulted(&r.id, "Priority"),
+            };
+            (Some(r.listener.clone()), r.id.clone(), value)
+        })
+        .collect();
+    equal_pairs(
+        priorities,
+        &PRIORITY_IN_USE,
+        "take priority {} on the same listener",
+    );
     // Ports per load balancer.
-    let port = |l: &Listener| match l.port {
-        Some(p) => Some((p, None)),
-        None => defaulted(&l.id, "Port"),
-    };
-    for (i, a) in net.listeners.iter().enumerate() {
-        for b in &net.listeners[i + 1..] {
-            if a.lb.is_none() || a.lb != b.lb {
-                continue;
-            }
-            if let (Some((x, pa)), Some((u, pb))) = (port(a), port(b)) {
-                if x == u {
-                    out.push(Finding::new(
-                        &DUPLICATE_LISTENER,
-                        &app_of(&[&a.id, &b.id]),
-                        &[&a.id, &b.id],
-                        format!(
-                            "{} and {} both listen on port {x} of the same load balancer{}",
-                            a.id,
-                            b.id,
-                            from_defaults(&pa, &pb)
-                        ),
-                    ));
-                }
-            }
-        }
-    }
+    let ports = net
+        .listeners
+        .iter()
+        .map(|l| {
+            let value = match l.port {
+                Some(p) => Some((p, None)),
+                None => defaulted(&l.id, "Port"),
+            };
+            (l.lb.clone(), l.id.clone(), value)
+        })
+        .collect();
+    equal_pairs(
+        ports,
+        &DUPLICATE_LISTENER,
+        "listen on port {} of the same load balancer",
+    );
     // Comparison strings per rule.
     for r in &net.rules {
         let n: usize = r
@@ -1673,6 +1675,29 @@ mod tests {
         assert!(is_elb_name("shared-123.us-east-1.elb.amazonaws.com"));
         assert!(is_elb_name("{{WebLoadBalancer.DNSName}}"));
         assert!(!is_elb_name("api.example.com"));
+    }
+
+    /// CreateRule's PriorityInUse and CreateListener's DuplicateListener with the values a stack
+    /// gets when none is given: the parameters' Defaults (parameters-section-structure.html).
+    #[test]
+    fn priorities_and_ports_from_parameter_defaults() {
+        let template = |a: u64, b: u64| {
+            json!({"Parameters": {"PA": {"Type": "Number", "Default": a}, "PB": {"Type": "Number", "Default": b}, "PC": {"Type": "Number"}},
+            "Resources": {
+                "RA": {"Type": "AWS::ElasticLoadBalancingV2::ListenerRule", "Properties": {"ListenerArn": "arn:l", "Priority": {"Ref": "PA"}, "Conditions": [], "Actions": []}},
+                "RB": {"Type": "AWS::ElasticLoadBalancingV2::ListenerRule", "Properties": {"ListenerArn": "arn:l", "Priority": {"Ref": "PB"}, "Conditions": [], "Actions": []}},
+                "RC": {"Type": "AWS::ElasticLoadBalancingV2::ListenerRule", "Properties": {"ListenerArn": "arn:l", "Priority": {"Ref": "PC"}, "Conditions": [], "Actions": []}},
+                "LA": {"Type": "AWS::ElasticLoadBalancingV2::Listener", "Properties": {"LoadBalancerArn": "arn:lb", "Port": {"Ref": "PA"}, "Protocol": "HTTP", "DefaultActions": []}},
+                "LB": {"Type": "AWS::ElasticLoadBalancingV2::Listener", "Properties": {"LoadBalancerArn": "arn:lb", "Port": {"Ref": "PB"}, "Protocol": "HTTP", "DefaultActions": []}}}})
+        };
+        for (a, b, want) in [(30, 30, 2), (30, 31, 0)] {
+            let st = super::super::stack(&template(a, b), &Default::default());
+            let found = check(&st, &[], &Network::read(&st));
+            assert_eq!(found.len(), want, "{found:?}");
+            assert!(found
+                .iter()
+                .all(|f| f.message.contains("Defaults of parameters PA, PB")));
+        }
     }
 
     /// TargetGroupTuple: weights 0-999; the forward action's quota: 5 target groups.
