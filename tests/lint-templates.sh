@@ -98,7 +98,8 @@ not_shape='error_discovery_name_twice error_load_test_host_wildcard_rule error_r
   error_dedicated_alb_one_subnet error_desired_count_with_scaling error_health_check_timeout_default_interval
   error_failover_trigger_statistic_unknown error_failover_standby_ambiguous error_failover_datapoints_over_periods error_secrets_intrinsic_unknown
   error_strategy_routing error_strategy_too_long error_service_connect_names_twice error_branch_names error_branch_names_twice
-  error_names_under_conditions_and_domains error_domain_wildcard_and_certificate'
+  error_names_under_conditions_and_domains error_domain_wildcard_and_certificate
+  error_trial3_parameter_collisions error_trial3_gate_internet_to_internal_alb'
 shape_cases=()
 for f in tests/macro/input/error_*; do
   [[ " ${not_shape//$'\n'/ } " == *" $(basename "${f%.*}") "* ]] || shape_cases+=("$f")

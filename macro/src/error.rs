@@ -76,6 +76,7 @@ impl Problem {
             "the gate runs against the test route",
             "is not matched by the App's rule",
             "behind an internet-facing ALB",
+            "internet to an internal ALB",
         ]) {
             "FA112" // the load-test gate could not reach the App's own tasks
         } else if has(&[

@@ -134,12 +134,10 @@ pub fn expand_with_warnings(template: &Value, settings: &Settings) -> Result<Exp
         return Err(problems);
     }
     let conds = root.get("Conditions").and_then(Value::as_object);
-    claimed_twice(&apps, resources, conds, &mut problems);
-    discovery_names_twice(&apps, conds, &mut problems);
-    crate::spec::service_connect_names_twice(&apps, conds, &mut problems);
-    crate::spec::domain_names_twice(&apps, conds, &mut problems);
-    names_twice(&apps, conds, &mut problems);
-    shadowed_rules(&apps, conds, &mut problems);
+    unique_across_apps(&apps, resources, conds, &mut problems);
+    if problems.is_empty() {
+        unique_with_parameter_values(&ctx, &parameter_values, conds, &mut problems);
+    }
     order_nested_auto_rules(&mut apps);
     warnings.extend(mixed_listener_actions(&apps, &ctx, &mut problems));
     if !problems.is_empty() {
@@ -216,6 +214,7 @@ pub fn expand_with_warnings(template: &Value, settings: &Settings) -> Result<Exp
 
     // 4. Assemble, in template order, each App's resources where the App stood.
     let (new_resources, new_conditions) = assemble(resources, &apps, &expansions, &shared, &mut rw);
+    let added_conditions: Vec<String> = new_conditions.iter().map(|(n, _)| n.clone()).collect();
     if !new_conditions.is_empty() {
         let conditions = out_root
             .entry("Conditions")
@@ -255,6 +254,14 @@ pub fn expand_with_warnings(template: &Value, settings: &Settings) -> Result<Exp
         redact_no_echo(root, &parameter_values, &mut problems);
         return Err(problems);
     }
+    let mut new_resources = new_resources;
+    drop_never_true(
+        &mut out_root,
+        &mut new_resources,
+        resources,
+        &app_ids,
+        &added_conditions,
+    );
     out_root.insert("Resources".into(), Value::Object(new_resources));
     Ok(Expanded {
         template: Value::Object(out_root),
@@ -1372,39 +1379,266 @@ fn check_parameter_values(ctx: &TemplateCtx, values: &Map<String, Value>, proble
         }
         let mut scratch = Problems::default();
         read_app(id, &substituted, ctx, &mut scratch);
-        for p in scratch.0 {
-            if problems.0.contains(&p) {
-                continue;
-            }
-            let Problem::Property {
-                logical_id,
-                path,
-                message,
-            } = p
-            else {
-                problems.push(p);
-                continue;
-            };
-            let named = value_at(original, &path)
+        scratch.0.retain(|p| !problems.0.contains(p));
+        for named in noted(scratch, |_, path, message| {
+            let named = value_at(original, path)
                 .and_then(|v| v.get("Ref"))
                 .and_then(Value::as_str)
                 .filter(|n| used.iter().any(|u| u == n));
-            let message = match named {
+            match named {
                 Some(n) => format!("{message} (the value of parameter {n})"),
                 None => format!(
                     "{message} (with the values of parameters {})",
                     used.join(", ")
                 ),
-            };
-            let named = Problem::Property {
-                logical_id,
-                path,
-                message,
-            };
+            }
+        }) {
             if !problems.0.contains(&named) {
                 problems.push(named);
             }
         }
+    }
+}
+
+/// Each property problem of `found` with the message `note(logical ID, path, message)` gives;
+/// the others as they are.
+fn noted(found: Problems, note: impl Fn(&str, &str, &str) -> String) -> Vec<Problem> {
+    found
+        .0
+        .into_iter()
+        .map(|p| match p {
+            Problem::Property {
+                logical_id,
+                path,
+                message,
+            } => Problem::Property {
+                message: note(&logical_id, &path, &message),
+                logical_id,
+                path,
+            },
+            other => other,
+        })
+        .collect()
+}
+
+/// Every check of what AWS keeps unique across the Apps of a template: listener ports per load
+/// balancer and rule priorities per listener, resource names, Cloud Map and Service Connect
+/// names, `Domain` records; and rules one hides behind another.
+fn unique_across_apps(
+    apps: &[App],
+    resources: &Map<String, Value>,
+    conds: Option<&Map<String, Value>>,
+    problems: &mut Problems,
+) {
+    claimed_twice(apps, resources, conds, problems);
+    discovery_names_twice(apps, conds, problems);
+    crate::spec::service_connect_names_twice(apps, conds, problems);
+    crate::spec::domain_names_twice(apps, conds, problems);
+    names_twice(apps, conds, problems);
+    shadowed_rules(apps, conds, problems);
+}
+
+/// [`unique_across_apps`] again over the template with the known parameter values (given at
+/// deploy in the macro event's `templateParameterValues`, or with `expand --parameters`, else
+/// the parameters' Defaults) in place of their `Ref`s: two priorities or ports from two
+/// parameters with one value collide on AWS as literals do (CreateRule: PriorityInUse,
+/// CreateListener: DuplicateListener). Each problem names the parameters and their values.
+/// https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/template-macros.html
+/// https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateRule.html
+fn unique_with_parameter_values(
+    ctx: &TemplateCtx,
+    values: &Map<String, Value>,
+    conds: Option<&Map<String, Value>>,
+    problems: &mut Problems,
+) {
+    if values.is_empty() {
+        return;
+    }
+    let mut used = Vec::new();
+    let Value::Object(resources) =
+        substitute(&Value::Object(ctx.resources.clone()), values, &mut used)
+    else {
+        return;
+    };
+    if used.is_empty() {
+        return;
+    }
+    let resolved = TemplateCtx {
+        resources: &resources,
+        ..*ctx
+    };
+    // What the values make wrong in one App is check_parameter_values's to report.
+    let mut scratch = Problems::default();
+    let apps: Vec<App> = ctx
+        .app_ids
+        .iter()
+        .filter_map(|id| read_app(id, &resources[id.as_str()], &resolved, &mut scratch))
+        .collect();
+    if apps.len() != ctx.app_ids.len() {
+        return;
+    }
+    let mut found = Problems::default();
+    unique_across_apps(&apps, &resources, conds, &mut found);
+    // The parameters a resource of the template names at the problem's path, else anywhere.
+    let named_by = |id: &str, path: &str| -> Vec<String> {
+        let mut names = Vec::new();
+        if let Some(r) = ctx.resources.get(id) {
+            substitute(
+                value_at(r, path).unwrap_or(&Value::Null),
+                values,
+                &mut names,
+            );
+        }
+        names
+    };
+    problems.0.extend(noted(found, |logical_id, path, message| {
+        // The App's own parameters, and those of the other App or resource the message names.
+        let mut names = named_by(logical_id, path);
+        for other in ctx.resources.keys().filter(|k| *k != logical_id) {
+            if message.contains(&format!("{other}'s")) || message.contains(&format!("{other} ")) {
+                for n in named_by(other, path) {
+                    if !names.contains(&n) {
+                        names.push(n);
+                    }
+                }
+            }
+        }
+        if names.is_empty() {
+            names = used.clone();
+        }
+        let shown: Vec<String> = names
+            .iter()
+            .map(|n| format!("{n} = {}", show_value(&values[n.as_str()])))
+            .collect();
+        format!(
+            "{message} (with the values of parameters {}, given or their Defaults)",
+            shown.join(", ")
+        )
+    }));
+}
+
+/// A parameter's value as a problem shows it.
+fn show_value(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Array(a) => a.iter().map(show_value).collect::<Vec<_>>().join(","),
+        other => other.to_string(),
+    }
+}
+
+/// What the expansion made under a condition no parameter values make true is never created
+/// (a resource is created only when its condition is true): such resources are left out, with
+/// the `DependsOn` entries naming them, and so are the `Fn::If` branches of a generated
+/// resource that its own condition never lets be taken (two Apps under conditions that exclude
+/// each other get no peer rules or ordering tags for each other); then the conditions the
+/// macro added (`added`) that nothing names any more. The template's own resources stay as
+/// written.
+/// https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/conditions-section-structure.html
+fn drop_never_true(
+    out_root: &mut Map<String, Value>,
+    resources: &mut Map<String, Value>,
+    source: &Map<String, Value>,
+    app_ids: &[String],
+    added: &[String],
+) {
+    use crate::spec::coexist::may_coexist;
+    let Some(conds) = out_root
+        .get("Conditions")
+        .and_then(Value::as_object)
+        .cloned()
+    else {
+        return;
+    };
+    let generated = |id: &str| !source.contains_key(id) || app_ids.iter().any(|a| a == id);
+    let dropped: Vec<String> = resources
+        .iter()
+        .filter(|(id, r)| {
+            generated(id)
+                && r.get("Condition")
+                    .is_some_and(|c| !may_coexist(Some(&conds), Some(c), None))
+        })
+        .map(|(id, _)| id.clone())
+        .collect();
+    for id in &dropped {
+        resources.remove(id);
+    }
+    for (id, r) in resources.iter_mut() {
+        let Value::Object(m) = r else { continue };
+        match m.get_mut("DependsOn") {
+            Some(Value::Array(a)) => {
+                a.retain(|d| !d.as_str().is_some_and(|d| dropped.iter().any(|x| x == d)));
+                if a.is_empty() {
+                    m.remove("DependsOn");
+                }
+            }
+            Some(Value::String(d)) if dropped.contains(d) => {
+                m.remove("DependsOn");
+            }
+            _ => {}
+        }
+        if generated(id) {
+            let own = m.get("Condition").cloned();
+            if let Some(props) = m.get_mut("Properties") {
+                let pruned = prune_ifs(props, &conds, own.as_ref());
+                *props = pruned.unwrap_or(Value::Object(Map::new()));
+            }
+        }
+    }
+    // Conditions may name each other: drop until nothing more goes.
+    loop {
+        let Some(Value::Object(c)) = out_root.get("Conditions") else {
+            return;
+        };
+        let text =
+            serde_json::to_string(&(&*resources, out_root.get("Outputs"), c)).unwrap_or_default();
+        // Named once: by its own key in Conditions only.
+        let unused: Vec<String> = added
+            .iter()
+            .filter(|k| c.contains_key(k.as_str()))
+            .filter(|k| text.matches(&format!("\"{k}\"")).count() <= 1)
+            .cloned()
+            .collect();
+        if unused.is_empty() {
+            return;
+        }
+        if let Some(Value::Object(c)) = out_root.get_mut("Conditions") {
+            for k in &unused {
+                c.remove(k);
+            }
+        }
+    }
+}
+
+/// `v` with each `Fn::If` whose condition cannot hold together with `own` (the resource's
+/// condition) replaced by its false branch; `None` when that branch is `AWS::NoValue` (the
+/// property or list item is left out).
+fn prune_ifs(v: &Value, conds: &Map<String, Value>, own: Option<&Value>) -> Option<Value> {
+    use crate::spec::coexist::may_coexist;
+    match v {
+        Value::Object(m) => {
+            if let Some(Value::Array(a)) = m.get("Fn::If").filter(|_| m.len() == 1) {
+                if let [c, _, otherwise] = a.as_slice() {
+                    if !may_coexist(Some(conds), own, Some(c)) {
+                        let no_value =
+                            otherwise.get("Ref").and_then(Value::as_str) == Some("AWS::NoValue");
+                        return if no_value {
+                            None
+                        } else {
+                            prune_ifs(otherwise, conds, own)
+                        };
+                    }
+                }
+            }
+            Some(Value::Object(
+                m.iter()
+                    .filter_map(|(k, x)| Some((k.clone(), prune_ifs(x, conds, own)?)))
+                    .collect(),
+            ))
+        }
+        Value::Array(a) => Some(Value::Array(
+            a.iter().filter_map(|x| prune_ifs(x, conds, own)).collect(),
+        )),
+        other => Some(other.clone()),
     }
 }
 

@@ -99,6 +99,13 @@ fn judge(
             for broken in deploy_rules::all_rules(&t, &out) {
                 failures.push(("DEPLOYABILITY".to_string(), broken));
             }
+            for f in port_change_findings(&t, &out) {
+                if known.contains_key(f.code) {
+                    stats.saw(f.code, format!("{f}\n      case {shown}"));
+                } else {
+                    failures.push((f.code.to_string(), f.to_string()));
+                }
+            }
             let r = model::analyse(&out);
             stats.checks += r.checks;
             for f in &r.findings {
@@ -145,10 +152,72 @@ fn judge(
             *stats.refused.entry(reason).or_default() += 1;
         }
     }
+    failures.extend(strategy_parameter_difference(c));
     failures
         .into_iter()
         .map(|(k, text)| (k, format!("{text}\n      case {shown}")))
         .collect()
+}
+
+/// A case with `Deployment.Strategy: !Ref <App>Strategy` expands to the same resources as with
+/// the literal strategy, its Default (CloudFormation hands the macro the parameter's value), or
+/// both are refused.
+fn strategy_parameter_difference(c: &gen::Case) -> Vec<(String, String)> {
+    if !c.meet.strategy_param {
+        return Vec::new();
+    }
+    let mut literal = c.clone();
+    literal.meet.strategy_param = false;
+    let settings = Settings::default();
+    let (by_param, by_literal) = (
+        expand(&gen::render(c), &settings),
+        expand(&gen::render(&literal), &settings),
+    );
+    let differs = match (&by_param, &by_literal) {
+        (Ok(a), Ok(b)) => (a["Resources"] != b["Resources"]).then(|| "other resources".to_string()),
+        (Err(_), Err(_)) => None,
+        (Err(p), Ok(_)) => Some(format!("refused: {p}")),
+        (Ok(_), Err(p)) => Some(format!("expands, the literal strategy is refused: {p}")),
+    };
+    differs
+        .map(|d| {
+            vec![(
+                "STRATEGY_PARAMETER_DIFFERS".to_string(),
+                format!("Strategy from a parameter: {d}"),
+            )]
+        })
+        .unwrap_or_default()
+}
+
+/// The update that changes every container port given as a parameter (`<App>Port`, Default
+/// 8080) to 9090: the model's rule on custom-named resources replaced under their names
+/// (`names::replaced_under_same_name`) over the expansions before and after.
+fn port_change_findings(t: &Value, out: &Value) -> Vec<model::Finding> {
+    use serde_json::{json, Map};
+    let ports: Vec<String> = t["Parameters"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(name, decl)| name.ends_with("Port") && decl["Type"] == "Number")
+        .map(|(name, _)| name.clone())
+        .collect();
+    if ports.is_empty() {
+        return Vec::new();
+    }
+    let values = |port: u64| -> Map<String, Value> {
+        ports.iter().map(|p| (p.clone(), json!(port))).collect()
+    };
+    let settings = Settings {
+        parameter_values: values(9090),
+        ..Settings::default()
+    };
+    let Ok(new) = expand(t, &settings) else {
+        return Vec::new();
+    };
+    model::names::replaced_under_same_name(
+        &model::names::with_parameter_values(out, &values(8080)),
+        &model::names::with_parameter_values(&new, &values(9090)),
+    )
 }
 
 fn cases() -> u32 {
@@ -409,7 +478,7 @@ fn the_model_finds_planted_defects() {
         ("health_check_short_interval.json", "\"HealthCheckIntervalSeconds\": 5,", "\"HealthCheckIntervalSeconds\": \"5s\",", "ELB_HEALTH_CHECK_TIMING"),
         ("container_health_check.json", "\"Interval\": 30,", "\"Interval\": \"30s\",", "ECS_HEALTH_CHECK_TIMING"),
         ("branch_names.json", "\"my-project-feature-test123-service\"", "\"my-project/feature-test123-service\"", "AWS_NAME_INVALID"),
-        ("branch_names.json", "\"my-project-feature-test123-tg\"", "\"my-project-feature-j-a3e5abda-tg\"", "AWS_NAME_IN_USE"),
+        ("branch_names.json", "\"my-project-feature-t-5ab779c7-tg\"", "\"my-project-feature-j-7415ecdb-tg\"", "AWS_NAME_IN_USE"),
         ("bluegreen_dedicated_alb.json", "\\\"P99Ms\\\":300", "\\\"P99Ms\\\":\\\"300\\\"", "ECS_HOOK_DETAILS_NOT_NUMBER"),
         ("failover_lambda_trigger.json", "\"LaunchType\": \"FARGATE\"", "\"DesiredCount\": 1, \"LaunchType\": \"FARGATE\"", "ECS_DESIRED_COUNT_REAPPLIED"),
         (
@@ -479,6 +548,13 @@ fn the_model_finds_planted_defects() {
             "\"Condition\": \"IsStaging\"",
             "CFN_REF_TO_ABSENT",
         ),
+        // The shared cluster under IsProd AND IsStaging (one Stage parameter): never created.
+        (
+            "conditional_apps_shared_resources.json",
+            "\"Fn::Or\"",
+            "\"Fn::And\"",
+            "CFN_CONDITION_NEVER_TRUE",
+        ),
     ];
     let mut codes_planted = std::collections::BTreeSet::new();
     for (file, from, to, code) in cases {
@@ -494,11 +570,17 @@ fn the_model_finds_planted_defects() {
         codes_planted.insert(*code);
     }
     // Every rule but the two the generator and the goldens show (rule values per condition,
-    // the open test route) has a planted case.
+    // the open test route) and the one between two expansions (planted in its unit test,
+    // `names::tests::a_replaced_resource_needs_a_new_name`) has a planted case.
     for r in model::all_rules() {
         assert!(
             codes_planted.contains(r.code)
-                || ["ELB_RULE_CONDITION_VALUES", "ECS_TEST_ROUTE_OPEN"].contains(&r.code),
+                || [
+                    "ELB_RULE_CONDITION_VALUES",
+                    "ECS_TEST_ROUTE_OPEN",
+                    "CFN_CUSTOM_NAME_REPLACED",
+                ]
+                .contains(&r.code),
             "no planted case for {}",
             r.code
         );

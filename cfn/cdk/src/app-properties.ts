@@ -114,7 +114,7 @@ export interface FargateAppProperties {
   secretsKmsKeys?: string[];
   healthCheck?: FargateAppContainerHealthCheck;
   /**
-   * The base of the names of the App's resources (seed 004: !Sub my-project-${Branch}): target group <Name>-tg (with a Strategy the second <Name>-tg2), service <Name>-service, task family <Name>, log group /fargate-app/<Name>, a dedicated ALB <Name>-alb. Lower-cased, other characters than a-z0-9 become hyphens, cut with a hash of the whole name past a limit. A literal, or Ref or Fn::Sub of parameters (known when the macro runs). Absent: CloudFormation generates the names.
+   * The base of the names of the App's resources (seed 004: !Sub my-project-${Branch}): target group <Name>-tg-<hash> (with a Strategy the second <Name>-tg2-<hash>; the hash is of Port and VpcId, so a change that replaces the target groups renames them), service <Name>-service, task family <Name>, log group /fargate-app/<Name>, a dedicated ALB <Name>-alb (<Name>-int-alb when internal). Lower-cased, other characters than a-z0-9 become hyphens, cut with a hash of the whole name past a limit. A literal, or Ref or Fn::Sub of parameters (known when the macro runs). Absent: CloudFormation generates the names.
    */
   name?: string;
   /**
@@ -455,7 +455,7 @@ export interface FargateAppDeployment {
    */
   alarms?: string[];
   /**
-   * Rolling (today's rolling update), or an ECS-native BlueGreen, Canary or Linear deployment with a test route; with LoadTest the gate then runs as a lifecycle hook at POST_TEST_TRAFFIC_SHIFT, before production traffic moves. Default: Rolling.
+   * Rolling (today's rolling update), or an ECS-native BlueGreen, Canary or Linear deployment with a test route; with LoadTest the gate then runs as a lifecycle hook at POST_TEST_TRAFFIC_SHIFT, before production traffic moves. Canary and Linear need a LoadBalancer or a ServiceConnect that serves. A literal, or Ref of a parameter (its value when the macro runs). Default: Rolling.
    */
   strategy?: 'Rolling' | 'BlueGreen' | 'Canary' | 'Linear';
   /**

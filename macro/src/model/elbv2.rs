@@ -1024,45 +1024,77 @@ pub fn check(st: &Stack, apps: &[App], net: &Network) -> Vec<Finding> {
             .map(|a| a.name.clone())
             .unwrap_or_else(|| "-".into())
     };
-    // Priorities per listener.
-    for (i, a) in net.rules.iter().enumerate() {
-        for b in &net.rules[i + 1..] {
-            if a.listener != b.listener {
-                continue;
-            }
-            if let (Some((x, y)), Some((u, v))) = (a.priority, b.priority) {
-                if x == y && u == v && x == u {
-                    out.push(Finding::new(
-                        &PRIORITY_IN_USE,
-                        &app_of(&[&a.id, &b.id]),
-                        &[&a.id, &b.id],
-                        format!(
-                            "{} and {} both take priority {x} on the same listener",
-                            a.id, b.id
-                        ),
-                    ));
+    // A priority or port given as a parameter is the parameter's Default when no value is given:
+    // two of them with one Default collide as literals do. (value, the parameters it came from)
+    let defaulted = |id: &str, key: &str| -> Option<(u64, Option<String>)> {
+        let (n, p) = st.number_or_default(&st.props(id)[key])?;
+        Some((n as u64, p))
+    };
+    // Each pair of one scope (a listener, a load balancer) whose values are equal: a finding.
+    // (scope, id, value and the parameter it came from)
+    type Claim = (Option<String>, String, Option<(u64, Option<String>)>);
+    let mut equal_pairs = |claims: Vec<Claim>, rule: &Rule, what: &str| {
+        for (i, (scope, a, va)) in claims.iter().enumerate() {
+            for (other, b, vb) in &claims[i + 1..] {
+                let (Some((x, pa)), Some((u, pb))) = (va, vb) else {
+                    continue;
+                };
+                if scope.is_none() || scope != other || x != u {
+                    continue;
                 }
-            }
-        }
-    }
-    // Ports per load balancer.
-    for (i, a) in net.listeners.iter().enumerate() {
-        for b in &net.listeners[i + 1..] {
-            if a.lb.is_some() && a.lb == b.lb && a.port.is_some() && a.port == b.port {
+                let ps: Vec<&str> = [pa, pb].into_iter().flatten().map(String::as_str).collect();
+                let from = if ps.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (with the Defaults of parameters {})", ps.join(", "))
+                };
                 out.push(Finding::new(
-                    &DUPLICATE_LISTENER,
-                    &app_of(&[&a.id, &b.id]),
-                    &[&a.id, &b.id],
+                    rule,
+                    &app_of(&[a, b]),
+                    &[a, b],
                     format!(
-                        "{} and {} both listen on port {} of the same load balancer",
-                        a.id,
-                        b.id,
-                        a.port.unwrap_or(0)
+                        "{a} and {b} both {}{from}",
+                        what.replace("{}", &x.to_string())
                     ),
                 ));
             }
         }
-    }
+    };
+    // Priorities per listener.
+    let priorities = net
+        .rules
+        .iter()
+        .map(|r| {
+            let value = match r.priority {
+                Some((x, y)) if x == y => Some((x, None)),
+                Some(_) => None,
+                None => defaulted(&r.id, "Priority"),
+            };
+            (Some(r.listener.clone()), r.id.clone(), value)
+        })
+        .collect();
+    equal_pairs(
+        priorities,
+        &PRIORITY_IN_USE,
+        "take priority {} on the same listener",
+    );
+    // Ports per load balancer.
+    let ports = net
+        .listeners
+        .iter()
+        .map(|l| {
+            let value = match l.port {
+                Some(p) => Some((p, None)),
+                None => defaulted(&l.id, "Port"),
+            };
+            (l.lb.clone(), l.id.clone(), value)
+        })
+        .collect();
+    equal_pairs(
+        ports,
+        &DUPLICATE_LISTENER,
+        "listen on port {} of the same load balancer",
+    );
     // Comparison strings per rule.
     for r in &net.rules {
         let n: usize = r
@@ -1660,6 +1692,29 @@ mod tests {
         assert!(is_elb_name("shared-123.us-east-1.elb.amazonaws.com"));
         assert!(is_elb_name("{{WebLoadBalancer.DNSName}}"));
         assert!(!is_elb_name("api.example.com"));
+    }
+
+    /// CreateRule's PriorityInUse and CreateListener's DuplicateListener with the values a stack
+    /// gets when none is given: the parameters' Defaults (parameters-section-structure.html).
+    #[test]
+    fn priorities_and_ports_from_parameter_defaults() {
+        let template = |a: u64, b: u64| {
+            json!({"Parameters": {"PA": {"Type": "Number", "Default": a}, "PB": {"Type": "Number", "Default": b}, "PC": {"Type": "Number"}},
+            "Resources": {
+                "RA": {"Type": "AWS::ElasticLoadBalancingV2::ListenerRule", "Properties": {"ListenerArn": "arn:l", "Priority": {"Ref": "PA"}, "Conditions": [], "Actions": []}},
+                "RB": {"Type": "AWS::ElasticLoadBalancingV2::ListenerRule", "Properties": {"ListenerArn": "arn:l", "Priority": {"Ref": "PB"}, "Conditions": [], "Actions": []}},
+                "RC": {"Type": "AWS::ElasticLoadBalancingV2::ListenerRule", "Properties": {"ListenerArn": "arn:l", "Priority": {"Ref": "PC"}, "Conditions": [], "Actions": []}},
+                "LA": {"Type": "AWS::ElasticLoadBalancingV2::Listener", "Properties": {"LoadBalancerArn": "arn:lb", "Port": {"Ref": "PA"}, "Protocol": "HTTP", "DefaultActions": []}},
+                "LB": {"Type": "AWS::ElasticLoadBalancingV2::Listener", "Properties": {"LoadBalancerArn": "arn:lb", "Port": {"Ref": "PB"}, "Protocol": "HTTP", "DefaultActions": []}}}})
+        };
+        for (a, b, want) in [(30, 30, 2), (30, 31, 0)] {
+            let st = super::super::stack(&template(a, b), &Default::default());
+            let found = check(&st, &[], &Network::read(&st));
+            assert_eq!(found.len(), want, "{found:?}");
+            assert!(found
+                .iter()
+                .all(|f| f.message.contains("Defaults of parameters PA, PB")));
+        }
     }
 
     /// TargetGroupTuple: weights 0-999; the forward action's quota: 5 target groups.

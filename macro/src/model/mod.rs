@@ -102,7 +102,7 @@ impl std::fmt::Display for Finding {
 
 /// Every rule of the model, for `docs/model.md` and `explain --rules`.
 pub fn all_rules() -> Vec<&'static Rule> {
-    let mut v = vec![&REF_TO_ABSENT];
+    let mut v = vec![&REF_TO_ABSENT, &CONDITION_NEVER_TRUE];
     v.extend(elbv2::RULES);
     v.extend(vpc::RULES);
     v.extend(ecs::RULES);
@@ -126,6 +126,16 @@ pub const REF_TO_ABSENT: Rule = Rule {
     doc: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/conditions-section-structure.html",
 };
 
+/// A resource is created only when its condition is true: one whose condition no parameter
+/// values make true is never created (cfn-lint reports it, E3001), and is dead weight in the
+/// template.
+pub const CONDITION_NEVER_TRUE: Rule = Rule {
+    code: "CFN_CONDITION_NEVER_TRUE",
+    severity: Severity::Warning,
+    rule: "a resource is created only when its condition is true: a resource under a condition no parameter values make true is never created (checked when every assignment of the conditions is tried)",
+    doc: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/conditions-section-structure.html",
+};
+
 /// One assignment of the template's conditions, with the template as CloudFormation would
 /// create it: absent resources dropped, `Fn::If` resolved, `AWS::NoValue` removed.
 pub struct Stack {
@@ -133,6 +143,9 @@ pub struct Stack {
     /// The Apps of the stack (see [`apps`]).
     pub apps: Vec<App>,
     pub parameters: BTreeSet<String>,
+    /// The parameters' `Default`s: the values a stack gets when none is given
+    /// (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/parameters-section-structure.html).
+    pub defaults: BTreeMap<String, Value>,
     pub conditions: String,
 }
 
@@ -145,6 +158,16 @@ impl Stack {
         self.get(id)
             .and_then(|r| r.get("Properties"))
             .unwrap_or(&Value::Null)
+    }
+
+    /// A literal number, or the `Default` of the parameter a `Ref` names: what the stack gets
+    /// when no value is given. `(number, the parameter)`.
+    pub fn number_or_default(&self, v: &Value) -> Option<(f64, Option<String>)> {
+        if let Some(n) = lit_num(v) {
+            return Some((n, None));
+        }
+        let p = single(v, "Ref")?.as_str()?;
+        Some((lit_num(self.defaults.get(p)?)?, Some(p.to_string())))
     }
 
     pub fn type_of(&self, id: &str) -> Option<&str> {
@@ -382,20 +405,32 @@ fn value_of(
         .is_some_and(|d| eval(d, defs, free, depth + 1))
 }
 
-/// The assignments of the free conditions to evaluate: all when there are at most 4, else
-/// all-true, all-false and each one flipped from both.
-pub fn assignments(template: &Value) -> Vec<BTreeMap<String, bool>> {
+/// The template's conditions, and the free ones among them (not built from others) that the
+/// resources use.
+fn free_conditions(template: &Value) -> (Map<String, Value>, Vec<String>) {
     let defs = template
         .get("Conditions")
         .and_then(Value::as_object)
         .cloned()
         .unwrap_or_default();
     let used = used_conditions(template, &defs);
-    let free: Vec<&String> = defs
+    let free = defs
         .iter()
         .filter(|(n, d)| !is_derived(d) && used.contains(*n))
-        .map(|(n, _)| n)
+        .map(|(n, _)| n.clone())
         .collect();
+    (defs, free)
+}
+
+/// Whether [`assignments`] tries every assignment of the free conditions (at most 4 of them).
+pub fn assignments_exhaustive(template: &Value) -> bool {
+    free_conditions(template).1.len() <= 4
+}
+
+/// The assignments of the free conditions to evaluate: all when there are at most 4, else
+/// all-true, all-false and each one flipped from both.
+pub fn assignments(template: &Value) -> Vec<BTreeMap<String, bool>> {
+    let (defs, free) = free_conditions(template);
     let of = |bits: &dyn Fn(usize) -> bool| -> BTreeMap<String, bool> {
         free.iter()
             .enumerate()
@@ -550,6 +585,13 @@ pub fn stack(template: &Value, free: &BTreeMap<String, bool>) -> Stack {
         .and_then(Value::as_object)
         .map(|m| m.keys().cloned().collect())
         .unwrap_or_default();
+    let defaults = template
+        .get("Parameters")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .filter_map(|(n, d)| Some((n.clone(), d.get("Default")?.clone())))
+        .collect();
     let conditions = free
         .iter()
         .map(|(n, v)| format!("{n}={v}"))
@@ -559,6 +601,7 @@ pub fn stack(template: &Value, free: &BTreeMap<String, bool>) -> Stack {
         resources,
         apps: vec![],
         parameters,
+        defaults,
         conditions,
     };
     st.apps = apps(&st);
@@ -578,6 +621,7 @@ pub(crate) fn test_stack(resources: &Value) -> Stack {
             .collect(),
         apps: vec![],
         parameters: BTreeSet::new(),
+        defaults: BTreeMap::new(),
         conditions: String::new(),
     };
     st.apps = apps(&st);
@@ -665,8 +709,11 @@ pub fn analyse(template: &Value) -> Report {
     let mut views: BTreeMap<String, AppView> = BTreeMap::new();
     let mut checks = 0;
     let several = asg.len() > 1;
+    // Resources some assignment creates.
+    let mut created: BTreeSet<String> = BTreeSet::new();
     for free in &asg {
         let st = stack(template, free);
+        created.extend(st.resources.keys().cloned());
         let apps = st.apps.clone();
         let net = elbv2::Network::read(&st);
         let mut found = check_references(&st, &apps);
@@ -700,6 +747,27 @@ pub fn analyse(template: &Value) -> Report {
                 reach: vpc::reach(&st, a, &net),
                 gate: elbv2::gate_lines(&st, a, &net),
             });
+        }
+    }
+    if assignments_exhaustive(template) {
+        let resources = template.get("Resources").and_then(Value::as_object);
+        for (id, r) in resources.into_iter().flatten() {
+            if created.contains(id) {
+                continue;
+            }
+            let condition = r.get("Condition").and_then(Value::as_str).unwrap_or("");
+            let app = views
+                .keys()
+                .filter(|n| id.starts_with(n.as_str()))
+                .max_by_key(|n| n.len())
+                .cloned()
+                .unwrap_or("-".into());
+            findings.push(Finding::new(
+                &CONDITION_NEVER_TRUE,
+                &app,
+                &[id],
+                format!("{id} is under {condition}, which no parameter values make true: it is never created"),
+            ));
         }
     }
     Report {

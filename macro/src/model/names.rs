@@ -5,7 +5,8 @@
 //! Only literal names are checked: a name CloudFormation generates, or one from a parameter,
 //! is not known here.
 
-use super::{lit_str, owner, App, Finding, Rule, Severity, Stack};
+use super::{lit_str, owner, single, App, Finding, Rule, Severity, Stack};
+use serde_json::{Map, Value};
 
 pub const NAME_INVALID: Rule = Rule {
     code: "AWS_NAME_INVALID",
@@ -21,7 +22,115 @@ pub const NAME_TWICE: Rule = Rule {
     doc: "https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateTargetGroup.html https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CreateService.html https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_CreateLogGroup.html",
 };
 
-pub const RULES: &[&Rule] = &[&NAME_INVALID, &NAME_TWICE];
+/// "You can't perform an update that causes a custom-named resource to be replaced. If you must
+/// replace the resource, specify a new name." A create-only property (one whose change
+/// replaces the resource: the resource type's `createOnlyProperties`) that changes under an
+/// unchanged custom name fails the stack update.
+pub const NAME_KEPT_ON_REPLACEMENT: Rule = Rule {
+    code: "CFN_CUSTOM_NAME_REPLACED",
+    severity: Severity::Error,
+    rule: "an update can't replace a custom-named resource: when a create-only property of a named resource changes, its name must change too (checked between two expansions, old and new)",
+    doc: "https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-name.html",
+};
+
+pub const RULES: &[&Rule] = &[&NAME_INVALID, &NAME_TWICE, &NAME_KEPT_ON_REPLACEMENT];
+
+/// The optional custom-name property of each type the expansions name
+/// (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-name.html).
+/// A task definition's `Family` is left out: a replaced task definition is a new revision of
+/// the same family (RegisterTaskDefinition: "each time that you register a task definition in
+/// the same family, it's given a revision number"),
+/// https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RegisterTaskDefinition.html.
+const CUSTOM_NAMES: &[(&str, &str)] = &[
+    ("AWS::ElasticLoadBalancingV2::TargetGroup", "Name"),
+    ("AWS::ElasticLoadBalancingV2::LoadBalancer", "Name"),
+    ("AWS::ECS::Service", "ServiceName"),
+    ("AWS::ECS::Cluster", "ClusterName"),
+    ("AWS::Logs::LogGroup", "LogGroupName"),
+    ("AWS::Events::Rule", "Name"),
+    ("AWS::CloudWatch::Alarm", "AlarmName"),
+    ("AWS::IAM::Role", "RoleName"),
+    ("AWS::Lambda::Function", "FunctionName"),
+];
+
+/// `v` with each `{"Ref": P}` of a parameter with a value in `values` replaced by it: a stack
+/// update changes a parameter's value, not the `Ref` CloudFormation reads it through.
+pub fn with_parameter_values(v: &Value, values: &Map<String, Value>) -> Value {
+    match v {
+        Value::Object(m) => {
+            if let Some(x) = single(v, "Ref")
+                .and_then(Value::as_str)
+                .and_then(|p| values.get(p))
+            {
+                return x.clone();
+            }
+            Value::Object(
+                m.iter()
+                    .map(|(k, x)| (k.clone(), with_parameter_values(x, values)))
+                    .collect(),
+            )
+        }
+        Value::Array(a) => {
+            Value::Array(a.iter().map(|x| with_parameter_values(x, values)).collect())
+        }
+        other => other.clone(),
+    }
+}
+
+/// The update from `old` to `new` (two expanded templates with their parameters' values in
+/// place, see [`with_parameter_values`]): each resource of one logical ID and type in both,
+/// custom-named with one literal name in both, whose create-only properties differ
+/// (`create_only::CREATE_ONLY`, from the resource types' schemas).
+pub fn replaced_under_same_name(old: &Value, new: &Value) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let (Some(olds), Some(news)) = (
+        old.get("Resources").and_then(Value::as_object),
+        new.get("Resources").and_then(Value::as_object),
+    ) else {
+        return out;
+    };
+    let st = super::stack(new, &Default::default());
+    for (id, n) in news {
+        let Some(o) = olds.get(id) else { continue };
+        let ty = n.get("Type").and_then(Value::as_str).unwrap_or("");
+        if o.get("Type").and_then(Value::as_str) != Some(ty) {
+            continue;
+        }
+        let Some((_, key)) = CUSTOM_NAMES.iter().find(|(t, _)| *t == ty) else {
+            continue;
+        };
+        let (op, np) = (&o["Properties"], &n["Properties"]);
+        let name = match (lit_str(&op[*key]), lit_str(&np[*key])) {
+            (Some(a), Some(b)) if a == b => a,
+            _ => continue,
+        };
+        let Some((_, create_only)) = crate::create_only::CREATE_ONLY
+            .iter()
+            .find(|(t, _)| *t == ty)
+        else {
+            continue;
+        };
+        let changed: Vec<&str> = create_only
+            .iter()
+            .map(|p| p.split('/').next().unwrap_or(p))
+            .filter(|p| p != key && op.get(*p) != np.get(*p))
+            .collect();
+        if !changed.is_empty() {
+            out.push(Finding::new(
+                &NAME_KEPT_ON_REPLACEMENT,
+                &owner(&st.apps, id)
+                    .map(|a| a.name.clone())
+                    .unwrap_or("-".into()),
+                &[id],
+                format!(
+                    "{id} is replaced ({} changed: create-only) and keeps its {key} '{name}'",
+                    changed.join(", ")
+                ),
+            ));
+        }
+    }
+    out
+}
 
 /// The name property of each named type.
 const NAMED: &[(&str, &str)] = &[
@@ -151,6 +260,44 @@ mod tests {
                 invalid(ty, name)
             );
         }
+    }
+
+    /// The page's rule on a target group (Port is create-only on its resource page): a new port
+    /// under the same Name fails the update; a new name, or no change, passes.
+    /// https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-name.html
+    #[test]
+    fn a_replaced_resource_needs_a_new_name() {
+        let tg = |name: &str, port: Value| {
+            json!({"Resources": {"WebTargetGroup": {"Type": "AWS::ElasticLoadBalancingV2::TargetGroup",
+                "Properties": {"Name": name, "Port": port, "Protocol": "HTTP", "HealthCheckPath": "/"}}}})
+        };
+        let params = |port: u64| {
+            let mut m = Map::new();
+            m.insert("AppPort".into(), json!(port));
+            m
+        };
+        let by_param = tg("shop-tg", json!({"Ref": "AppPort"}));
+        let cases = [
+            (tg("shop-tg", json!(8080)), tg("shop-tg", json!(9090)), 1),
+            (tg("shop-tg", json!(8080)), tg("shop-tg-2", json!(9090)), 0),
+            (tg("shop-tg", json!(8080)), tg("shop-tg", json!(8080)), 0),
+            (
+                with_parameter_values(&by_param, &params(8080)),
+                with_parameter_values(&by_param, &params(9090)),
+                1,
+            ),
+        ];
+        for (old, new, want) in cases {
+            let found = replaced_under_same_name(&old, &new);
+            assert_eq!(found.len(), want, "{found:?}");
+            assert!(found.iter().all(
+                |f| f.code == "CFN_CUSTOM_NAME_REPLACED" && f.message.contains("Port changed")
+            ));
+        }
+        // A changed property that is not create-only (HealthCheckPath) replaces nothing.
+        let mut healthier = tg("shop-tg", json!(8080));
+        healthier["Resources"]["WebTargetGroup"]["Properties"]["HealthCheckPath"] = json!("/up");
+        assert!(replaced_under_same_name(&tg("shop-tg", json!(8080)), &healthier).is_empty());
     }
 
     #[test]

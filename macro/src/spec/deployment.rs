@@ -156,16 +156,29 @@ pub(super) fn read_deployment(r: &mut Reader, p: &Props, ctx: &TemplateCtx) -> D
     if let Some(v) = m.get("Strategy") {
         // The strategy decides which resources exist, so it cannot wait for deploy time.
         d.strategy = match r.word(&path(&dp, "Strategy"), v, STRATEGIES) {
-            Some(Val::Lit(s)) => match s.as_str() {
-                "BlueGreen" => Strategy::BlueGreen,
-                "Canary" => Strategy::Canary,
-                "Linear" => Strategy::Linear,
-                _ => Strategy::Rolling,
+            Some(Val::Lit(s)) => strategy_named(&s),
+            // A parameter's value (given at deploy, CloudFormation's `templateParameterValues`,
+            // else its Default) is known when the macro runs, as for `Name`; CloudFormation runs
+            // the macro again with the new values on every change set.
+            // https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/template-macros.html
+            Some(Val::Expr(v)) => match ctx.parameter_value(&v).and_then(Value::as_str) {
+                Some(s) if STRATEGIES.contains(&s) => strategy_named(s),
+                Some(s) => {
+                    r.err(
+                        &path(&dp, "Strategy"),
+                        format!(
+                            "'{s}' (the value of {}) is not one of {}",
+                            show(&v),
+                            STRATEGIES.join(", ")
+                        ),
+                    );
+                    Strategy::Rolling
+                }
+                None => {
+                    r.err(&path(&dp, "Strategy"), format!("must be a literal ({}) or Ref of a parameter whose value is known when the macro runs (given at deploy, or its Default): the strategy decides which resources the App expands into", STRATEGIES.join(", ")));
+                    Strategy::Rolling
+                }
             },
-            Some(Val::Expr(_)) => {
-                r.err(&path(&dp, "Strategy"), format!("must be a literal ({}): the strategy decides which resources the App expands into", STRATEGIES.join(", ")));
-                Strategy::Rolling
-            }
             None => Strategy::Rolling,
         };
     }
@@ -228,6 +241,15 @@ pub(super) fn read_deployment(r: &mut Reader, p: &Props, ctx: &TemplateCtx) -> D
 }
 
 /// A percentage in tenths, from `min` to 100.
+fn strategy_named(s: &str) -> Strategy {
+    match s {
+        "BlueGreen" => Strategy::BlueGreen,
+        "Canary" => Strategy::Canary,
+        "Linear" => Strategy::Linear,
+        _ => Strategy::Rolling,
+    }
+}
+
 fn tenths(r: &mut Reader, p: &str, v: &Value, min: f64) -> Option<Val<f64>> {
     match r.number(p, v, min, 100.0)? {
         Val::Lit(n) if ((n * 10.0).round() - n * 10.0).abs() > 1e-9 => {
@@ -398,11 +420,17 @@ pub(super) fn check_deployment(r: &mut Reader, p: &Props, app: &App) {
         r.err(&sp, format!("{name} is not used with Failover: ECS shifts the listener rule's weights during a deployment, and Failover moves the same weights"));
     }
     let Some(lb) = &app.load_balancer else {
-        if matches!(d.strategy, Strategy::Canary | Strategy::Linear) {
-            // Canary and linear shift production traffic in steps, which needs a load balancer
-            // or Service Connect; only blue/green also runs without one.
-            // https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deploy-canary-service.html
-            r.err(&sp, format!("{name} needs a LoadBalancer: ECS shifts canary and linear traffic through a load balancer; use BlueGreen or Rolling for a worker"));
+        // Canary and linear shift production traffic in steps, which needs Elastic Load
+        // Balancing or Service Connect (a service that serves in its namespace: a client-only
+        // App receives no traffic to shift); only blue/green also runs without either.
+        // https://docs.aws.amazon.com/AmazonECS/latest/developerguide/canary-deployment-implementation.html
+        // https://docs.aws.amazon.com/AmazonECS/latest/developerguide/linear-deployment-implementation.html
+        let serves_in_namespace = app
+            .service_connect
+            .as_ref()
+            .is_some_and(|sc| !sc.client_only);
+        if matches!(d.strategy, Strategy::Canary | Strategy::Linear) && !serves_in_namespace {
+            r.err(&sp, format!("{name} needs a LoadBalancer or ServiceConnect that serves (not client-only): ECS shifts canary and linear traffic through a load balancer or Service Connect; use BlueGreen or Rolling for a worker"));
         }
         if app.load_test.is_some() {
             r.err(&sp, format!("{name} with LoadTest needs a LoadBalancer: the gate runs against the test route, which only a load balancer has"));

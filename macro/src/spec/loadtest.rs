@@ -28,7 +28,8 @@ pub struct LoadTest {
     /// The name to present (TLS SNI and `Host`) while connecting to the ALB.
     pub host: Option<Val<String>>,
     /// Where the load starts: `internet` (the provider Lambda) or `vpc` (workers in the App's
-    /// subnets); absent: `vpc` behind an internal ALB the App creates, else `internet`.
+    /// subnets); absent: `vpc` behind an internal ALB the App creates, or an ALB of the template
+    /// whose `Scheme` is internal (set so when the App is read), else `internet`.
     pub from: Option<Val<String>>,
 }
 

@@ -241,9 +241,18 @@ pub fn read_app(
     let failover = p
         .get("Failover")
         .and_then(|v| read_failover(&mut r, &p.path("Failover"), v, ctx));
-    let load_test = p
+    let mut load_test = p
         .get("LoadTest")
         .and_then(|v| read_load_test(&mut r, &p.path("LoadTest"), v));
+    // `From` left out behind an internal ALB of this template: the load starts in the VPC, as
+    // behind an internal ALB the App creates (an internal load balancer routes requests only
+    // from clients with access to its VPC).
+    // https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateLoadBalancer.html
+    if let (Some(lt), Some(lb)) = (load_test.as_mut(), load_balancer.as_ref()) {
+        if lt.from.is_none() && template_alb_scheme(lb, ctx).as_deref() == Some("internal") {
+            lt.from = Some(Val::Lit(FROM_VPC.to_string()));
+        }
+    }
     let service_connect = p
         .get("ServiceConnect")
         .and_then(|v| read_service_connect(&mut r, &p.path("ServiceConnect"), v, ctx, id));
@@ -253,9 +262,32 @@ pub fn read_app(
     let dedicated_alb = load_balancer
         .as_ref()
         .is_some_and(|lb| matches!(lb.routing, Routing::Dedicated { .. }));
-    let names = p
+    let mut names = p
         .get("Name")
         .and_then(|v| read_names(&mut r, &p.path("Name"), v, ctx, dedicated_alb));
+    if let Some(n) = names.as_mut() {
+        // The create-only values the names must follow (see `Names`): literal, a parameter's
+        // known value, else the intrinsic as written.
+        let known = |v: Value| match ctx.parameter_value(&v) {
+            Some(Value::String(s)) => s.clone(),
+            Some(other) => other.to_string(),
+            None => match v {
+                Value::String(s) => s,
+                other => other.to_string(),
+            },
+        };
+        let vpc = network
+            .vpc_id
+            .as_ref()
+            .map(|v| known(v.json()))
+            .unwrap_or_default();
+        n.target_group_key = format!("{},{vpc}", known(c.port.json()));
+        n.internal_alb = matches!(&load_balancer, Some(LoadBalancer { routing: Routing::Dedicated { scheme, .. }, .. })
+        if match scheme {
+            Val::Lit(s) => s == "internal",
+            Val::Expr(e) => ctx.parameter_value(e).and_then(Value::as_str) == Some("internal"),
+        });
+    }
 
     let app = App {
         id: id.to_string(),
@@ -504,6 +536,20 @@ fn check_gate_reach(
             "required when LoadBalancer.Create.Scheme is not literal: give vpc (workers in the App's subnets) or internet (the provider Lambda)",
         ),
         Some(false) => {
+            // An internal ALB has private addresses only and routes requests only from clients
+            // with access to its VPC; the provider Lambda runs outside any VPC.
+            // https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateLoadBalancer.html
+            let internal = match &lb.routing {
+                Routing::Dedicated { scheme, .. } => scheme.lit().is_some_and(|s| s == "internal"),
+                _ => template_alb_scheme(lb, ctx).as_deref() == Some("internal"),
+            };
+            if internal && lt.url.is_none() {
+                let alb = template_alb(lb, ctx).unwrap_or_else(|| "the App's ALB".to_string());
+                r.err(
+                    &p.path("LoadTest.From"),
+                    format!("internet to an internal ALB ({alb}, Scheme internal): the gate's Lambda runs outside the VPC and an internal ALB has private addresses only, so the gate never reaches it and every deployment fails; use From: vpc (workers in the App's subnets send the load), or leave From out"),
+                );
+            }
             // An internet-facing ALB admitting only some addresses: the provider Lambda runs
             // outside any VPC, from addresses the template cannot name.
             let own_ingress = matches!(lb.routing, Routing::Dedicated { .. } | Routing::SharedPort { .. });
@@ -551,6 +597,18 @@ fn check_gate_reach(
             }
         }
         _ => {}
+    }
+}
+
+/// The `Scheme` of the shared ALB when it is a resource of this template: literal, or a
+/// parameter's known value; internet-facing when not given.
+/// https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-elasticloadbalancingv2-loadbalancer.html
+fn template_alb_scheme(lb: &LoadBalancer, ctx: &TemplateCtx) -> Option<String> {
+    let alb = template_alb(lb, ctx)?;
+    match ctx.resource_prop(&alb, "Scheme") {
+        None => Some("internet-facing".to_string()),
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(v) => ctx.parameter_value(v)?.as_str().map(str::to_string),
     }
 }
 

@@ -5,8 +5,9 @@
 //! so a name that must fit a length is made here.
 //!
 //! Rules per resource (each name is `<base><suffix>`):
-//! - target group `<base>-tg` (a strategy's second one `<base>-tg2`) and load balancer
-//!   `<base>-alb`: at most 32 characters,
+//! - target group `<base>-tg-<hash>` (a strategy's second one `<base>-tg2-<hash>`; the hash is of
+//!   the create-only values, see [`Names::target_group_key`]) and load balancer `<base>-alb`
+//!   (`<base>-int-alb` when internal): at most 32 characters,
 //!   alphanumerics and hyphens, not beginning or ending with a hyphen; a load balancer's must
 //!   not begin with `internal-`
 //!   (https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateTargetGroup.html,
@@ -32,6 +33,17 @@ use serde_json::Value;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Names {
     pub base: String,
+    /// The target groups' create-only values as known when the macro runs (`Port`, `VpcId`;
+    /// `Protocol` and `TargetType` are always HTTP and ip): CloudFormation cannot replace a
+    /// custom-named resource under the same name, so the target groups' names carry a hash of
+    /// them and change whenever an update replaces them.
+    /// https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-name.html
+    /// https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-elasticloadbalancingv2-targetgroup.html
+    pub target_group_key: String,
+    /// The App's own ALB is internal: `Scheme` is create-only
+    /// (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-elasticloadbalancingv2-loadbalancer.html),
+    /// so the load balancer's name differs by scheme (`Type` is always application).
+    pub internal_alb: bool,
 }
 
 pub const TARGET_GROUP_MAX: usize = 32;
@@ -42,15 +54,25 @@ pub const LOG_GROUP_MAX: usize = 512;
 const LOG_GROUP_PREFIX: &str = "/fargate-app/";
 
 impl Names {
+    /// `<base>-tg-<hash>` (6 hex digits of the SHA-256 of the create-only values); past 32
+    /// characters the base is cut and ends with 8 hex digits of the SHA-256 of the base and
+    /// the values together, then `-tg`.
     pub fn target_group(&self) -> String {
-        fit(&self.base, "-tg", TARGET_GROUP_MAX)
+        fit_keyed(&self.base, "-tg", &self.target_group_key, TARGET_GROUP_MAX)
     }
     /// Blue/green, canary and linear deployments' second target group.
     pub fn alternate_target_group(&self) -> String {
-        fit(&self.base, "-tg2", TARGET_GROUP_MAX)
+        fit_keyed(&self.base, "-tg2", &self.target_group_key, TARGET_GROUP_MAX)
     }
+    /// `<base>-alb` when internet-facing (the name earlier releases gave), `<base>-int-alb`
+    /// when internal.
     pub fn load_balancer(&self) -> String {
-        fit(&self.base, "-alb", LOAD_BALANCER_MAX)
+        let suffix = if self.internal_alb {
+            "-int-alb"
+        } else {
+            "-alb"
+        };
+        fit(&self.base, suffix, LOAD_BALANCER_MAX)
     }
     pub fn service(&self) -> String {
         fit(&self.base, "-service", SERVICE_MAX)
@@ -84,6 +106,20 @@ fn hash8(s: &str) -> String {
     use sha2::Digest;
     let d = sha2::Sha256::digest(s.as_bytes());
     d.iter().take(4).map(|b| format!("{b:02x}")).collect()
+}
+
+/// `<base><suffix>-<6 hex of key's hash>` within `max` characters: past it, the base is cut and
+/// ends with `-` and 8 hex digits of the SHA-256 of the base and the key, then the suffix. Either
+/// way the name changes with the key.
+pub fn fit_keyed(base: &str, suffix: &str, key: &str, max: usize) -> String {
+    let full = format!("{base}{suffix}-{}", &hash8(key)[..6]);
+    if full.len() <= max {
+        return full;
+    }
+    let keep = max.saturating_sub(suffix.len() + 9);
+    let head = base[..keep.min(base.len())].trim_end_matches('-');
+    let sep = if head.is_empty() { "" } else { "-" };
+    format!("{head}{sep}{}{suffix}", hash8(&format!("{base}\n{key}")))
 }
 
 /// `<base><suffix>` within `max` characters: past it, the base is cut and ends with `-` and 8
@@ -165,7 +201,11 @@ pub(super) fn read_names(
         );
         return None;
     }
-    let names = Names { base };
+    let names = Names {
+        base,
+        target_group_key: String::new(),
+        internal_alb: false,
+    };
     if dedicated_alb && names.load_balancer().starts_with("internal-") {
         r.err(
             p,
@@ -201,9 +241,12 @@ mod tests {
         for (text, suffix, max, want) in cases {
             assert_eq!(fit(&sanitise(text), suffix, *max), *want, "{text}");
         }
-        let n = Names {
-            base: sanitise(&long),
+        let named = |base: &str| Names {
+            base: sanitise(base),
+            target_group_key: "8080,vpc-1".into(),
+            internal_alb: false,
         };
+        let n = named(&long);
         for (name, max) in [
             (n.target_group(), TARGET_GROUP_MAX),
             (n.alternate_target_group(), TARGET_GROUP_MAX),
@@ -218,18 +261,27 @@ mod tests {
         let tg = n.target_group();
         assert_eq!(tg.len(), 32, "{tg}");
         assert!(tg.ends_with("-tg"), "{tg}");
-        // Same prefix, another branch: another name.
-        let other = Names {
-            base: sanitise(&format!("{long}x")),
-        };
-        assert_ne!(tg, other.target_group());
         assert_eq!(
-            tg,
-            Names {
-                base: sanitise(&long)
-            }
-            .target_group(),
-            "stable"
+            named("shop").target_group(),
+            format!("shop-tg-{}", &hash8("8080,vpc-1")[..6])
         );
+        // Same prefix, another branch: another name.
+        let other = named(&format!("{long}x"));
+        assert_ne!(tg, other.target_group());
+        assert_eq!(tg, named(&long).target_group(), "stable");
+        // Another port (create-only): other target group names, as a replacement needs.
+        let moved = Names {
+            target_group_key: "9090,vpc-1".into(),
+            ..named(&long)
+        };
+        assert_ne!(tg, moved.target_group());
+        assert_ne!(n.alternate_target_group(), moved.alternate_target_group());
+        // Another scheme (create-only): another load balancer name.
+        let internal = Names {
+            internal_alb: true,
+            ..named("shop")
+        };
+        assert_eq!(named("shop").load_balancer(), "shop-alb");
+        assert_eq!(internal.load_balancer(), "shop-int-alb");
     }
 }

@@ -14,7 +14,10 @@
 //! durations written with units (`30s`, `1m`); resource names
 //! from `Name` (a literal with characters names refuse, or `!Sub` over a branch parameter long
 //! enough to be cut) and `PortChoice: LeastRecentlyUsed` on an auto port; and where Apps meet
-//! on a name AWS keeps unique ([`Meet`]): conditional Apps under two independent conditions,
+//! on a name AWS keeps unique ([`Meet`]): conditional Apps under two independent conditions
+//! or two that exclude each other, the user's ALB internal (a gate with `From` left out),
+//! listener ports and rule priorities from parameters with
+//! one Default, `Deployment.Strategy` from a parameter,
 //! one `Domain` name written two ways, one Service Connect namespace created by one App and
 //! named by another.
 //!
@@ -187,6 +190,9 @@ pub struct UserAlb {
     pub https: bool,
     pub default_fixed_response: bool,
     pub rule_priority: Option<u16>,
+    /// `Scheme: internal`: a gate to an App on it must send from the VPC; with `From` left out
+    /// it does (fresh-trial-3 D4).
+    pub internal: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -203,6 +209,18 @@ pub struct Meet {
     /// Conditional Apps of odd index take `WantCopy` (another parameter) instead of `IsProd`:
     /// both can be true, so their names and claims must not collide (D1).
     pub independent_conditions: bool,
+    /// Conditional Apps of odd index take `IsStaging` (`Stage` = staging) instead of `IsProd`
+    /// (`Stage` = prod): never both true, so nothing the expansion makes for the two together
+    /// (a peer's ingress rule, an ordering tag) may be under a condition that never holds
+    /// (fresh-trial-3 T2).
+    pub exclusive_conditions: bool,
+    /// Fixed listener ports and rule priorities are given as parameters (`<App>ListenerPort`,
+    /// `<App>Priority`) whose Defaults are all one value (8443, 50): Apps on one ALB or
+    /// listener then collide through the parameters' values (fresh-trial-3 D1).
+    pub one_default: bool,
+    /// `Deployment.Strategy: !Ref <App>Strategy`, the parameter's Default the strategy: the
+    /// expansion must be the literal strategy's (fresh-trial-3 D7).
+    pub strategy_param: bool,
     /// Every `Domain` is `www.example.com` (odd Apps write `WWW.example.com.`) in one zone (D5).
     pub one_domain_name: bool,
     /// Service Connect servers of odd index name the namespace (`Namespace: mesh`) that the
@@ -373,12 +391,16 @@ pub fn case() -> impl Strategy<Value = Case> {
                 any::<bool>(),
                 any::<bool>(),
                 proptest::option::of(9u16..=13),
+                proptest::bool::weighted(0.3),
             )
-                .prop_map(|(https, default_fixed_response, rule_priority)| UserAlb {
-                    https,
-                    default_fixed_response,
-                    rule_priority,
-                }),
+                .prop_map(
+                    |(https, default_fixed_response, rule_priority, internal)| UserAlb {
+                        https,
+                        default_fixed_response,
+                        rule_priority,
+                        internal,
+                    },
+                ),
         ),
     )
         .prop_map(|(mut apps, nested_auto, user)| {
@@ -390,15 +412,28 @@ pub fn case() -> impl Strategy<Value = Case> {
         .prop_flat_map(|(apps, user)| {
             (
                 proptest::bool::weighted(0.2),
+                proptest::bool::weighted(0.2),
                 proptest::bool::weighted(0.1),
                 proptest::bool::weighted(0.1),
+                proptest::bool::weighted(0.15),
+                proptest::bool::weighted(0.15),
             )
                 .prop_map(
-                    move |(independent_conditions, one_domain_name, namespace_by_name)| Case {
+                    move |(
+                        independent_conditions,
+                        exclusive_conditions,
+                        one_domain_name,
+                        namespace_by_name,
+                        one_default,
+                        strategy_param,
+                    )| Case {
                         apps: apps.clone(),
                         user: user.clone(),
                         meet: Meet {
                             independent_conditions,
+                            exclusive_conditions,
+                            one_default,
+                            strategy_param,
                             one_domain_name,
                             namespace_by_name,
                         },
@@ -416,6 +451,10 @@ pub enum ValidShape {
     InternalAlbStrategyVpcGate,
     RequestsOnTemplateRule,
     SsmParameterSubName,
+    /// `Canary` or `Linear` on an App without a load balancer that serves through Service
+    /// Connect: ECS shifts its Service Connect traffic (canary-deployment-implementation.html,
+    /// linear-deployment-implementation.html; fresh-trial-3 D3).
+    StepsOverServiceConnect,
 }
 
 impl ValidShape {
@@ -426,6 +465,7 @@ impl ValidShape {
             ValidShape::InternalAlbStrategyVpcGate => "GEN_REFUSED_INTERNAL_ALB_STRATEGY_VPC_GATE",
             ValidShape::RequestsOnTemplateRule => "GEN_REFUSED_REQUESTS_ON_TEMPLATE_RULE",
             ValidShape::SsmParameterSubName => "GEN_REFUSED_SSM_PARAMETER_SUB_NAME",
+            ValidShape::StepsOverServiceConnect => "GEN_REFUSED_STEPS_OVER_SERVICE_CONNECT",
         }
     }
 
@@ -437,6 +477,7 @@ impl ValidShape {
             ValidShape::InternalAlbStrategyVpcGate => &["LoadTest"],
             ValidShape::RequestsOnTemplateRule => &["Scaling", "LoadBalancer.Arn"],
             ValidShape::SsmParameterSubName => &["Secrets"],
+            ValidShape::StepsOverServiceConnect => &["Deployment.Strategy"],
         }
     }
 }
@@ -485,6 +526,15 @@ impl Case {
         if a.secret == Secret::SsmSubName {
             v.push(ValidShape::SsmParameterSubName);
         }
+        // Refused on its own (not this shape): a gate without a load balancer, Failover.
+        if matches!(a.strategy, Deploy::Canary | Deploy::Linear)
+            && a.routing == Routing::None
+            && matches!(a.service_connect, ServiceConnect::Server { .. })
+            && a.gate == Gate::None
+            && a.failover == Failover::None
+        {
+            v.push(ValidShape::StepsOverServiceConnect);
+        }
         v
     }
 
@@ -529,6 +579,12 @@ pub fn render(c: &Case) -> Value {
         "IsProd".into(),
         json!({"Fn::Equals": [{"Ref": "Stage"}, "prod"]}),
     );
+    if c.meet.exclusive_conditions {
+        conditions.insert(
+            "IsStaging".into(),
+            json!({"Fn::Equals": [{"Ref": "Stage"}, "staging"]}),
+        );
+    }
     if c.meet.independent_conditions {
         params.insert("Copy".into(), json!({"Type": "String", "Default": "yes"}));
         conditions.insert(
@@ -563,8 +619,12 @@ pub fn render(c: &Case) -> Value {
             json!({"Type": "AWS::EC2::SecurityGroup",
             "Properties": {"GroupDescription": "user alb", "VpcId": {"Ref": "VpcId"}}}),
         );
-        resources.insert("UserAlb".into(), json!({"Type": "AWS::ElasticLoadBalancingV2::LoadBalancer",
-            "Properties": {"Subnets": {"Ref": "Subnets"}, "SecurityGroups": [{"Ref": "UserAlbSg"}]}}));
+        let mut alb = json!({"Type": "AWS::ElasticLoadBalancingV2::LoadBalancer",
+            "Properties": {"Subnets": {"Ref": "Subnets"}, "SecurityGroups": [{"Ref": "UserAlbSg"}]}});
+        if u.internal {
+            alb["Properties"]["Scheme"] = json!("internal");
+        }
+        resources.insert("UserAlb".into(), alb);
         resources.insert("UserTg".into(), json!({"Type": "AWS::ElasticLoadBalancingV2::TargetGroup",
             "Properties": {"TargetType": "ip", "Protocol": "HTTP", "Port": 80, "VpcId": {"Ref": "VpcId"}}}));
         let default = if u.default_fixed_response {
@@ -647,6 +707,13 @@ pub fn render(c: &Case) -> Value {
                 if port.is_none() && a.least_recently_used {
                     lb["PortChoice"] = json!("LeastRecentlyUsed");
                 }
+                if port.is_some() && c.meet.one_default {
+                    params.insert(
+                        format!("{id}ListenerPort"),
+                        json!({"Type": "Number", "Default": 8443}),
+                    );
+                    lb["ListenerPort"] = json!({"Ref": format!("{id}ListenerPort")});
+                }
                 if let Some(f) = cf {
                     lb["CertificateArn"] = cert(*f, &mut params);
                     lb["DnsName"] = json!("shop.example.com");
@@ -693,7 +760,8 @@ pub fn render(c: &Case) -> Value {
                 if *host {
                     lb["Host"] = json!(host_name(*wildcard_host, i));
                 }
-                if let (true, Some(p)) = (*priority_param, priority) {
+                if let (true, Some(p)) = (*priority_param || c.meet.one_default, priority) {
+                    let p = if c.meet.one_default { 50 } else { *p };
                     params.insert(
                         format!("{id}Priority"),
                         json!({"Type": "Number", "Default": p}),
@@ -719,6 +787,14 @@ pub fn render(c: &Case) -> Value {
         }
         if a.strategy != Deploy::Rolling || a.hooks {
             let mut d = json!({"Strategy": format!("{:?}", a.strategy)});
+            if c.meet.strategy_param {
+                params.insert(
+                    format!("{id}Strategy"),
+                    json!({"Type": "String", "AllowedValues": ["Rolling", "BlueGreen", "Canary", "Linear"],
+                        "Default": format!("{:?}", a.strategy)}),
+                );
+                d["Strategy"] = json!({"Ref": format!("{id}Strategy")});
+            }
             if a.hooks {
                 d["Hooks"] = json!([{"Stage": "POST_SCALE_UP", "FunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:smoke"}]);
             }
@@ -906,6 +982,8 @@ pub fn render(c: &Case) -> Value {
         if a.condition {
             r["Condition"] = if c.meet.independent_conditions && i % 2 == 1 {
                 json!("WantCopy")
+            } else if c.meet.exclusive_conditions && i % 2 == 1 {
+                json!("IsStaging")
             } else {
                 json!("IsProd")
             };
