@@ -407,10 +407,12 @@ fn fresh_trial_3_explain() {
     type Case<'a> = (&'a str, i32, &'a [&'a str], &'a [&'a str], &'a str);
     let cases: &[Case] = &[
         // T3: BSecurityGroup admits only the AlbSg parameter; no rule admits ASecurityGroup.
-        ("05-", 0, &[], &["AService -> BService"], ""),
+        // (`|` marks a variant of the file: B's priority Default is 31, since the file's two
+        // equal Defaults are refused (D1), and B's `Subnets: !Ref Subnets }`, the file's last,
+        // gets the AllowFrom given after `|`, if any.)
+        ("05-|", 0, &[], &["AService -> BService"], ""),
         // ... B admitting A's group (AllowFrom: [A]), or every address (0.0.0.0/0 covers A's
-        // tasks, whose group lets everything out): the path is shown. (`|` marks a variant: B's
-        // `Subnets: !Ref Subnets }`, the file's last, gets the AllowFrom.)
+        // tasks, whose group lets everything out): the path is shown.
         (
             "05-|[A]",
             0,
@@ -496,13 +498,20 @@ fn fresh_trial_3_explain() {
         let f = match prefix.split_once('|') {
             None => file(prefix),
             Some((p, allow)) => {
-                let text = std::fs::read_to_string(file(p)).unwrap();
-                let last = text.rfind("Subnets: !Ref Subnets }").unwrap();
-                let variant = format!(
-                    "{}Subnets: !Ref Subnets, AllowFrom: {allow} }}{}",
-                    &text[..last],
-                    &text[last + "Subnets: !Ref Subnets }".len()..]
+                let text = std::fs::read_to_string(file(p)).unwrap().replace(
+                    "PrioB: { Type: Number, Default: 30 }",
+                    "PrioB: { Type: Number, Default: 31 }",
                 );
+                let last = text.rfind("Subnets: !Ref Subnets }").unwrap();
+                let variant = if allow.is_empty() {
+                    text.clone()
+                } else {
+                    format!(
+                        "{}Subnets: !Ref Subnets, AllowFrom: {allow} }}{}",
+                        &text[..last],
+                        &text[last + "Subnets: !Ref Subnets }".len()..]
+                    )
+                };
                 let f = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
                     .join(format!("fresh3-05-{}.yaml", allow.len()));
                 std::fs::write(&f, variant).unwrap();

@@ -789,7 +789,7 @@ fn fresh_trial_updates_conditions_and_hazards() {
             &[],
             2,
         ),
-        // 31 (D5): named target groups replaced under the same names; (D9) the listener and
+        // 31 (D5): named target groups replaced (under new names since D5 was fixed); (D9) the listener and
         // rules forward to the new empty groups first; (D6) the generated rules change in place.
         (
             ("31-", &[], &[("AppPort", "8080")]),
@@ -798,9 +798,9 @@ fn fresh_trial_updates_conditions_and_hazards() {
                 ("WebTargetGroup", Action::Replace),
                 ("WebAlternateTargetGroup", Action::Replace),
             ],
+            // The target groups' names carry a hash of Port and VpcId (fresh-trial-3 D5), so
+            // the replacement gets a new name: no `Fails` warning, the 503 window stays.
             &[
-                ("WebTargetGroup", Effect::Fails, "Properties.Port"),
-                ("WebAlternateTargetGroup", Effect::Fails, "Properties.Port"),
                 ("WebTargetGroup", Effect::Outage, "Properties.Port"),
                 ("WebAlternateTargetGroup", Effect::Outage, "Properties.Port"),
                 (
