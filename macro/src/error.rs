@@ -98,6 +98,7 @@ impl Problem {
             "applies to none of",
             "has no letter or digit",
             "is a wildcard: Route 53 takes it",
+            "but not of a task definition",
         ]) {
             "FA105" // value not allowed
         } else if m.starts_with("give ")
@@ -118,6 +119,8 @@ impl Problem {
                 "a client-only App serves no endpoint",
                 "the record is an alias to the App's ALB",
                 "needs the ALB's DNSName and CanonicalHostedZoneID",
+                "not with TaskDefinition",
+                "only with TaskDefinition",
             ])
         {
             "FA106" // properties that conflict or go together

@@ -479,6 +479,27 @@ fn the_model_finds_planted_defects() {
             "\"Condition\": \"IsStaging\"",
             "CFN_REF_TO_ABSENT",
         ),
+        // The load balancer's container: one of the App's own task definition, or given with a
+        // revision from outside the stack (TaskDefinition).
+        (
+            "dedicated_alb_http.json",
+            "\"ContainerName\": \"Web\",\n            \"ContainerPort\": 80,",
+            "\"ContainerName\": \"Web\",\n            \"ContainerPort\": 8080,",
+            "ECS_LB_CONTAINER_UNDEFINED",
+        ),
+        (
+            "task_definition_arn.json",
+            "\"ContainerName\": \"web\",\n",
+            "",
+            "ECS_LB_CONTAINER_UNDEFINED",
+        ),
+        // A gate that still names the App's own task definition, which a given revision leaves out.
+        (
+            "task_definition_arn.json",
+            "\"TaskDefinitionArn\": {\n          \"Ref\": \"TaskDefinition\"",
+            "\"TaskDefinitionArn\": {\n          \"Ref\": \"WebTaskDefinition\"",
+            "CFN_REF_TO_ABSENT",
+        ),
     ];
     let mut codes_planted = std::collections::BTreeSet::new();
     for (file, from, to, code) in cases {

@@ -143,6 +143,14 @@ fn attributes(app: &App, routing: &alb::RoutingOut) -> Vec<(&'static str, Result
             )),
         },
     };
+    // With `TaskDefinition` the App creates no roles and no log group: the revision names its own.
+    let own_td = |v: Value, what: &str| match &app.task_definition {
+        None => Ok(v),
+        Some(_) => Err(format!(
+            "{} runs a given TaskDefinition, whose revision names its own {what}",
+            app.id
+        )),
+    };
     let lb_need = |v: &Option<Value>, what: &str| {
         if app.load_balancer.is_none() {
             Err(no_lb())
@@ -167,7 +175,7 @@ fn attributes(app: &App, routing: &alb::RoutingOut) -> Vec<(&'static str, Result
         ),
         ("ServiceName", Ok(get_att(&ids.of("Service"), "Name"))),
         ("ServiceArn", Ok(ref_(&ids.of("Service")))),
-        ("TaskDefinitionArn", Ok(ref_(&ids.of("TaskDefinition")))),
+        ("TaskDefinitionArn", Ok(ecs::task_definition_ref(app))),
         (
             "TargetGroupArn",
             routing
@@ -199,7 +207,10 @@ fn attributes(app: &App, routing: &alb::RoutingOut) -> Vec<(&'static str, Result
             "SecurityGroupId",
             Ok(get_att(&ids.of("SecurityGroup"), "GroupId")),
         ),
-        ("LogGroupName", Ok(ref_(&ids.of("LogGroup")))),
+        (
+            "LogGroupName",
+            own_td(ref_(&ids.of("LogGroup")), "log group"),
+        ),
         ("DiscoveryName", discovery_name),
         (
             "DiscoveryServiceArn",
@@ -208,10 +219,13 @@ fn attributes(app: &App, routing: &alb::RoutingOut) -> Vec<(&'static str, Result
                 .map(|_| get_att(&ids.of("DiscoveryService"), "Arn"))
                 .ok_or(format!("{} has no Discovery", app.id)),
         ),
-        ("TaskRoleArn", Ok(get_att(&ids.of("TaskRole"), "Arn"))),
+        (
+            "TaskRoleArn",
+            own_td(get_att(&ids.of("TaskRole"), "Arn"), "task role"),
+        ),
         (
             "ExecutionRoleArn",
-            Ok(get_att(&ids.of("ExecutionRole"), "Arn")),
+            own_td(get_att(&ids.of("ExecutionRole"), "Arn"), "execution role"),
         ),
         ("ClusterName", Ok(cluster_name(app))),
         ("ServiceConnectName", service_connect::short_name(app)),

@@ -17,6 +17,7 @@ mod network;
 mod routing;
 mod scaling;
 mod service_connect;
+mod task_definition;
 
 pub use container::*;
 pub use deployment::*;
@@ -28,6 +29,7 @@ pub use network::*;
 pub use routing::*;
 pub use scaling::*;
 pub use service_connect::*;
+pub use task_definition::*;
 
 use crate::error::Problems;
 use crate::reader::{path, show, ListVal, Reader, Val};
@@ -115,6 +117,8 @@ pub const APP_KEYS: &[&str] = &[
     "ServiceConnect",
     "Domain",
     "Name",
+    "TaskDefinition",
+    "ContainerName",
 ];
 const RESOURCE_KEYS: &[&str] = &[
     "Type",
@@ -160,6 +164,8 @@ pub struct App {
     pub domain: Option<Domain>,
     /// `Name`: the names of the target group, service, family, log group (and dedicated ALB).
     pub names: Option<Names>,
+    /// `TaskDefinition`: a revision the App runs instead of registering its own.
+    pub task_definition: Option<GivenTaskDefinition>,
     pub attributes: ResourceAttributes,
 }
 
@@ -215,7 +221,13 @@ pub fn read_app(
         base: "Properties".into(),
     };
 
-    let c = read_container(&mut r, &p, ctx, props_v.is_some());
+    let task_definition = read_task_definition(&mut r, &p);
+    let c = read_container(
+        &mut r,
+        &p,
+        ctx,
+        props_v.is_some() && task_definition.is_none(),
+    );
     let cluster = p
         .get("Cluster")
         .and_then(|v| r.nonempty(&p.path("Cluster"), v))
@@ -289,6 +301,7 @@ pub fn read_app(
         service_connect,
         domain,
         names,
+        task_definition,
         attributes,
     };
     check_app(&mut r, &p, &app, props_v.is_some(), ctx);
@@ -302,6 +315,7 @@ pub fn read_app(
 fn check_app(r: &mut Reader, p: &Props, app: &App, has_props: bool, ctx: &TemplateCtx) {
     check_deployment(r, p, app);
     check_service_connect(r, p, app);
+    check_task_definition(r, p, app);
     domain_certificate(r, p, app, ctx.resources);
     let App {
         scaling,

@@ -179,6 +179,10 @@ pub struct AppCase {
     pub name: Name,
     /// `PortChoice: LeastRecentlyUsed` (used with an auto listener port).
     pub least_recently_used: bool,
+    /// `TaskDefinition`: a deployed revision (seed 004), as a literal ARN or a parameter, with
+    /// `ContainerName`, `Port` and the health check path it needs, and none of the container
+    /// properties it makes meaningless.
+    pub task_definition: Option<Form>,
 }
 
 /// The user's own load balancer, listener and rule beside the Apps.
@@ -353,6 +357,7 @@ prop_compose! {
         ],
         (domain, unit_durations) in (proptest::bool::weighted(0.3), proptest::bool::weighted(0.3)),
         (name, least_recently_used) in (prop_oneof![3 => Just(Name::None), 1 => Just(Name::Literal), 1 => Just(Name::BranchSub)], proptest::bool::weighted(0.5)),
+        task_definition in proptest::option::weighted(0.15, prop_oneof![Just(Form::Literal), Just(Form::Param)]),
     ) -> AppCase {
         // Hooks belong to BlueGreen, Canary and Linear (the schema says so): Rolling with hooks
         // is a documented refusal that would only hide the rest of the case.
@@ -360,7 +365,7 @@ prop_compose! {
         // one case in ten of it, so the rest of such cases still expand.
         let strategy = if failover != Failover::None && !keep_conflict { Deploy::Rolling } else { strategy };
         let hooks = hooks && strategy != Deploy::Rolling;
-        AppCase { routing, strategy, hooks, gate, failover, scaling, discovery, discovery_shared_name, condition, retain, image, secret, desired, allow_from_previous, arm_spot, sticky, port, service_connect, domain, unit_durations, name, least_recently_used }
+        AppCase { routing, strategy, hooks, gate, failover, scaling, discovery, discovery_shared_name, condition, retain, image, secret, desired, allow_from_previous, arm_spot, sticky, port, service_connect, domain, unit_durations, name, least_recently_used, task_definition }
     }
 }
 
@@ -900,6 +905,46 @@ pub fn render(c: &Case) -> Value {
                 );
                 // The macro resolves the name: the parameter is used by the environment too.
                 p.insert("Environment".into(), json!({"BRANCH": {"Ref": "Branch"}}));
+            }
+        }
+        if let Some(form) = a.task_definition {
+            // What a given revision fixes is not written beside it (docs/properties.md).
+            for k in [
+                "Image",
+                "ExtraPorts",
+                "Cpu",
+                "Memory",
+                "Architecture",
+                "Command",
+                "EntryPoint",
+                "Environment",
+                "Secrets",
+                "SecretsKmsKeys",
+                "HealthCheck",
+                "LogRetentionDays",
+                "TaskPolicies",
+                "ExecuteCommand",
+                "ServiceConnect",
+            ] {
+                p.shift_remove(k);
+            }
+            let arn = format!("arn:aws:ecs:us-east-1:123456789012:task-definition/app{i}:7");
+            let td = if form == Form::Param {
+                params.insert(
+                    format!("{id}TaskDefinition"),
+                    json!({"Type": "String", "Default": arn}),
+                );
+                json!({"Ref": format!("{id}TaskDefinition")})
+            } else {
+                json!(arn)
+            };
+            p.insert("TaskDefinition".into(), td);
+            if let Some(lb) = p.get_mut("LoadBalancer") {
+                if lb["HealthCheck"]["Path"].is_null() {
+                    lb["HealthCheck"]["Path"] = json!("/");
+                }
+                p.insert("ContainerName".into(), json!(format!("app{i}")));
+                p.entry("Port").or_insert(json!(8080));
             }
         }
         let mut r = json!({"Type": "Fargate::App", "Properties": p});
