@@ -121,6 +121,8 @@ impl Problem {
                 "needs the ALB's DNSName and CanonicalHostedZoneID",
                 "not with TaskDefinition",
                 "only with TaskDefinition",
+                "only with CreateTopic",
+                "the notification tells the App's URL",
             ])
         {
             "FA106" // properties that conflict or go together

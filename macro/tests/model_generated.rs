@@ -500,6 +500,26 @@ fn the_model_finds_planted_defects() {
             "\"TaskDefinitionArn\": {\n          \"Ref\": \"WebTaskDefinition\"",
             "CFN_REF_TO_ABSENT",
         ),
+        // Notify: the rule on the stack's own status events, the topic's policy, the URL.
+        (
+            "notify_branch_urls.json",
+            "\"stack-id\": [\n              {\n                \"Ref\": \"AWS::StackId\"\n              }\n            ],",
+            "",
+            "NOTIFY_PATTERN_NOT_THIS_STACK",
+        ),
+        ("notify_branch_urls.json", "\"DELETE_IN_PROGRESS\"", "\"DELETE_COMPLETE\"", "NOTIFY_STATUS_NEVER_DELIVERED"),
+        (
+            "notify_branch_urls.json",
+            "\"Service\": \"events.amazonaws.com\"",
+            "\"Service\": \"sns.amazonaws.com\"",
+            "NOTIFY_TOPIC_NOT_PUBLISHABLE",
+        ),
+        (
+            "notify_branch_urls.json",
+            "\"Fn::Sub\": \"http://${SharedAlbDnsName}:${WebAutoListener.Port}\"\n                    }\n                  ]",
+            "\"Fn::Sub\": \"http://${SharedAlbDnsName}\"\n                    }\n                  ]",
+            "NOTIFY_MESSAGE_NO_URL",
+        ),
     ];
     let mut codes_planted = std::collections::BTreeSet::new();
     for (file, from, to, code) in cases {

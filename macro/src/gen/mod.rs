@@ -9,6 +9,7 @@ pub mod gate_reach;
 pub mod gate_settings;
 pub mod gates;
 pub mod iam;
+pub mod notify;
 pub mod scaling;
 pub mod service_connect;
 pub mod timeouts;
@@ -344,6 +345,7 @@ pub fn expand_app(app: &App, settings: &Settings, shared: &mut Shared) -> Expans
     discovery::generate(app, shared, &mut out);
     ecs::task_definition(app, &mut out);
     ecs::service(app, &routing, &mut out);
+    notify::generate(app, &routing, &mut out);
     service_connect::configure_service(app, shared, &mut out);
     deployment::configure_service(app, settings, &routing, &mut out);
     scaling::generate(app, &routing, &mut out);

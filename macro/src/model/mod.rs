@@ -21,6 +21,7 @@ pub mod health;
 pub mod iam;
 pub mod metrics;
 pub mod names;
+pub mod notify;
 pub mod route53;
 pub mod service_connect;
 pub mod task_definition;
@@ -116,6 +117,7 @@ pub fn all_rules() -> Vec<&'static Rule> {
     v.extend(names::RULES);
     v.extend(route53::RULES);
     v.extend(task_definition::RULES);
+    v.extend(notify::RULES);
     v
 }
 
@@ -690,6 +692,7 @@ pub fn analyse(template: &Value) -> Report {
         found.extend(names::check(&st, &apps));
         found.extend(route53::check(&st, &apps));
         found.extend(task_definition::check(&st, &apps));
+        found.extend(notify::check(&st, &apps));
         checks += all_rules().len() * apps.len().max(1);
         for mut f in found {
             if several {

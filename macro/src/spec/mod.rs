@@ -14,6 +14,7 @@ mod failover;
 mod loadtest;
 mod names;
 mod network;
+mod notify;
 mod routing;
 mod scaling;
 mod service_connect;
@@ -26,6 +27,7 @@ pub use failover::*;
 pub use loadtest::*;
 pub use names::*;
 pub use network::*;
+pub use notify::*;
 pub use routing::*;
 pub use scaling::*;
 pub use service_connect::*;
@@ -119,6 +121,7 @@ pub const APP_KEYS: &[&str] = &[
     "Name",
     "TaskDefinition",
     "ContainerName",
+    "Notify",
 ];
 const RESOURCE_KEYS: &[&str] = &[
     "Type",
@@ -166,6 +169,8 @@ pub struct App {
     pub names: Option<Names>,
     /// `TaskDefinition`: a revision the App runs instead of registering its own.
     pub task_definition: Option<GivenTaskDefinition>,
+    /// `Notify`: an SNS topic told the URL on create and delete.
+    pub notify: Option<Notify>,
     pub attributes: ResourceAttributes,
 }
 
@@ -265,6 +270,9 @@ pub fn read_app(
     let dedicated_alb = load_balancer
         .as_ref()
         .is_some_and(|lb| matches!(lb.routing, Routing::Dedicated { .. }));
+    let notify = p
+        .get("Notify")
+        .and_then(|v| read_notify(&mut r, &p.path("Notify"), v));
     let names = p
         .get("Name")
         .and_then(|v| read_names(&mut r, &p.path("Name"), v, ctx, dedicated_alb));
@@ -302,6 +310,7 @@ pub fn read_app(
         domain,
         names,
         task_definition,
+        notify,
         attributes,
     };
     check_app(&mut r, &p, &app, props_v.is_some(), ctx);
@@ -316,6 +325,7 @@ fn check_app(r: &mut Reader, p: &Props, app: &App, has_props: bool, ctx: &Templa
     check_deployment(r, p, app);
     check_service_connect(r, p, app);
     check_task_definition(r, p, app);
+    check_notify(r, p, app);
     domain_certificate(r, p, app, ctx.resources);
     let App {
         scaling,

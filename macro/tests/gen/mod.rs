@@ -16,7 +16,8 @@
 //! enough to be cut) and `PortChoice: LeastRecentlyUsed` on an auto port; and where Apps meet
 //! on a name AWS keeps unique ([`Meet`]): conditional Apps under two independent conditions,
 //! one `Domain` name written two ways, one Service Connect namespace created by one App and
-//! named by another.
+//! named by another; a deployed task definition by ARN (`TaskDefinition`) and `Notify` (a
+//! given or created topic).
 //!
 //! Nothing here knows what the macro generates: a case is only a source template and the
 //! shapes it holds that AWS documents as valid (see [`Case::valid_shapes`]).
@@ -183,6 +184,20 @@ pub struct AppCase {
     /// `ContainerName`, `Port` and the health check path it needs, and none of the container
     /// properties it makes meaningless.
     pub task_definition: Option<Form>,
+    /// `Notify` on an App with a load balancer.
+    pub notify: Notify,
+}
+
+/// `Notify`: the topic told the App's URL on create and delete.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Notify {
+    None,
+    /// A topic that exists (`TopicArn`), literal or a parameter.
+    Given(Form),
+    /// `CreateTopic: true`, with or without an email subscription.
+    Create {
+        email: bool,
+    },
 }
 
 /// The user's own load balancer, listener and rule beside the Apps.
@@ -358,6 +373,11 @@ prop_compose! {
         (domain, unit_durations) in (proptest::bool::weighted(0.3), proptest::bool::weighted(0.3)),
         (name, least_recently_used) in (prop_oneof![3 => Just(Name::None), 1 => Just(Name::Literal), 1 => Just(Name::BranchSub)], proptest::bool::weighted(0.5)),
         task_definition in proptest::option::weighted(0.15, prop_oneof![Just(Form::Literal), Just(Form::Param)]),
+        notify in prop_oneof![
+            6 => Just(Notify::None),
+            1 => prop_oneof![Just(Form::Literal), Just(Form::Param)].prop_map(Notify::Given),
+            1 => any::<bool>().prop_map(|email| Notify::Create { email }),
+        ],
     ) -> AppCase {
         // Hooks belong to BlueGreen, Canary and Linear (the schema says so): Rolling with hooks
         // is a documented refusal that would only hide the rest of the case.
@@ -365,7 +385,7 @@ prop_compose! {
         // one case in ten of it, so the rest of such cases still expand.
         let strategy = if failover != Failover::None && !keep_conflict { Deploy::Rolling } else { strategy };
         let hooks = hooks && strategy != Deploy::Rolling;
-        AppCase { routing, strategy, hooks, gate, failover, scaling, discovery, discovery_shared_name, condition, retain, image, secret, desired, allow_from_previous, arm_spot, sticky, port, service_connect, domain, unit_durations, name, least_recently_used, task_definition }
+        AppCase { routing, strategy, hooks, gate, failover, scaling, discovery, discovery_shared_name, condition, retain, image, secret, desired, allow_from_previous, arm_spot, sticky, port, service_connect, domain, unit_durations, name, least_recently_used, task_definition, notify }
     }
 }
 
@@ -946,6 +966,26 @@ pub fn render(c: &Case) -> Value {
                 p.insert("ContainerName".into(), json!(format!("app{i}")));
                 p.entry("Port").or_insert(json!(8080));
             }
+        }
+        if let (true, Some(lb)) = (a.notify != Notify::None, p.get_mut("LoadBalancer")) {
+            // The message names the URL: a fixed port on a shared ALB needs the ALB's name.
+            if lb["ListenerPort"].is_number() && lb["DnsName"].is_null() {
+                lb["DnsName"] = json!("shop.example.com");
+            }
+            let n = match a.notify {
+                Notify::Given(Form::Param) => {
+                    params.insert(format!("{id}Topic"), json!({"Type": "String"}));
+                    json!({"TopicArn": {"Ref": format!("{id}Topic")}})
+                }
+                Notify::Given(_) => {
+                    json!({"TopicArn": "arn:aws:sns:us-east-1:123456789012:environments"})
+                }
+                Notify::Create { email: true } => {
+                    json!({"CreateTopic": true, "Email": format!("team{i}@example.com")})
+                }
+                _ => json!({"CreateTopic": true}),
+            };
+            p.insert("Notify".into(), n);
         }
         let mut r = json!({"Type": "Fargate::App", "Properties": p});
         if a.condition {
