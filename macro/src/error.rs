@@ -99,6 +99,7 @@ impl Problem {
             "has no letter or digit",
             "is a wildcard: Route 53 takes it",
             "but not of a task definition",
+            "is not a Lambda function ARN",
         ]) {
             "FA105" // value not allowed
         } else if m.starts_with("give ")

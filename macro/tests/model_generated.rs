@@ -520,6 +520,13 @@ fn the_model_finds_planted_defects() {
             "\"Fn::Sub\": \"http://${SharedAlbDnsName}\"\n                    }\n                  ]",
             "NOTIFY_MESSAGE_NO_URL",
         ),
+        // The post-create step waits for the gate (and so for the service).
+        (
+            "post_create_rolling.json",
+            "\"DependsOn\": [\n        \"WebLoadTestGate\"\n      ]",
+            "\"DependsOn\": []",
+            "POST_CREATE_BEFORE_SERVICE",
+        ),
     ];
     let mut codes_planted = std::collections::BTreeSet::new();
     for (file, from, to, code) in cases {

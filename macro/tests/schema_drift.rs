@@ -210,7 +210,8 @@ fn contexts() -> Vec<Value> {
         },
         "LoadTest": { "Rate": { "Ref": "Rate" }, "Thresholds": { "P99Ms": { "Ref": "P99" } } },
         "ServiceConnect": { "NamespaceName": "mesh.local", "ClientAliases": [{ "DnsName": "svc", "Port": 80 }] },
-        "Domain": { "Name": "app.example.com", "HostedZoneId": { "Ref": "Zone" } }
+        "Domain": { "Name": "app.example.com", "HostedZoneId": { "Ref": "Zone" } },
+        "PostCreate": { "FunctionArn": { "Ref": "Fn" } }
     });
     let mut out = vec![full.clone()];
     // DesiredCount is refused next to Scaling (it would undo scaling on every update).

@@ -10,6 +10,7 @@ pub mod gate_settings;
 pub mod gates;
 pub mod iam;
 pub mod notify;
+pub mod post_create;
 pub mod scaling;
 pub mod service_connect;
 pub mod timeouts;
@@ -351,6 +352,7 @@ pub fn expand_app(app: &App, settings: &Settings, shared: &mut Shared) -> Expans
     scaling::generate(app, &routing, &mut out);
     gates::generate(app, settings, &routing, &mut out);
     service_connect::gate_waits_for_record(app, &mut out);
+    post_create::generate(app, settings, &routing, &mut out);
     timeouts::apply(&mut out.items);
     apply_attributes(app, &mut out.items);
     Expansion {

@@ -22,6 +22,7 @@ pub mod iam;
 pub mod metrics;
 pub mod names;
 pub mod notify;
+pub mod post_create;
 pub mod route53;
 pub mod service_connect;
 pub mod task_definition;
@@ -118,6 +119,7 @@ pub fn all_rules() -> Vec<&'static Rule> {
     v.extend(route53::RULES);
     v.extend(task_definition::RULES);
     v.extend(notify::RULES);
+    v.extend(post_create::RULES);
     v
 }
 
@@ -693,6 +695,7 @@ pub fn analyse(template: &Value) -> Report {
         found.extend(route53::check(&st, &apps));
         found.extend(task_definition::check(&st, &apps));
         found.extend(notify::check(&st, &apps));
+        found.extend(post_create::check(&st, &apps));
         checks += all_rules().len() * apps.len().max(1);
         for mut f in found {
             if several {

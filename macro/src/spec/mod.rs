@@ -15,6 +15,7 @@ mod loadtest;
 mod names;
 mod network;
 mod notify;
+mod post_create;
 mod routing;
 mod scaling;
 mod service_connect;
@@ -28,6 +29,7 @@ pub use loadtest::*;
 pub use names::*;
 pub use network::*;
 pub use notify::*;
+pub use post_create::*;
 pub use routing::*;
 pub use scaling::*;
 pub use service_connect::*;
@@ -122,6 +124,7 @@ pub const APP_KEYS: &[&str] = &[
     "TaskDefinition",
     "ContainerName",
     "Notify",
+    "PostCreate",
 ];
 const RESOURCE_KEYS: &[&str] = &[
     "Type",
@@ -171,6 +174,8 @@ pub struct App {
     pub task_definition: Option<GivenTaskDefinition>,
     /// `Notify`: an SNS topic told the URL on create and delete.
     pub notify: Option<Notify>,
+    /// `PostCreate`: the user's function, run once after the service is created.
+    pub post_create: Option<PostCreate>,
     pub attributes: ResourceAttributes,
 }
 
@@ -273,6 +278,9 @@ pub fn read_app(
     let notify = p
         .get("Notify")
         .and_then(|v| read_notify(&mut r, &p.path("Notify"), v));
+    let post_create = p
+        .get("PostCreate")
+        .and_then(|v| read_post_create(&mut r, &p.path("PostCreate"), v));
     let names = p
         .get("Name")
         .and_then(|v| read_names(&mut r, &p.path("Name"), v, ctx, dedicated_alb));
@@ -311,6 +319,7 @@ pub fn read_app(
         names,
         task_definition,
         notify,
+        post_create,
         attributes,
     };
     check_app(&mut r, &p, &app, props_v.is_some(), ctx);

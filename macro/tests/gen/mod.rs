@@ -16,8 +16,8 @@
 //! enough to be cut) and `PortChoice: LeastRecentlyUsed` on an auto port; and where Apps meet
 //! on a name AWS keeps unique ([`Meet`]): conditional Apps under two independent conditions,
 //! one `Domain` name written two ways, one Service Connect namespace created by one App and
-//! named by another; a deployed task definition by ARN (`TaskDefinition`) and `Notify` (a
-//! given or created topic).
+//! named by another; a deployed task definition by ARN (`TaskDefinition`), `Notify` (a given
+//! or created topic) and `PostCreate`.
 //!
 //! Nothing here knows what the macro generates: a case is only a source template and the
 //! shapes it holds that AWS documents as valid (see [`Case::valid_shapes`]).
@@ -186,6 +186,9 @@ pub struct AppCase {
     pub task_definition: Option<Form>,
     /// `Notify` on an App with a load balancer.
     pub notify: Notify,
+    /// `PostCreate` (a function run once after the service is created), with `RunOnUpdate`
+    /// or not.
+    pub post_create: Option<bool>,
 }
 
 /// `Notify`: the topic told the App's URL on create and delete.
@@ -378,6 +381,7 @@ prop_compose! {
             1 => prop_oneof![Just(Form::Literal), Just(Form::Param)].prop_map(Notify::Given),
             1 => any::<bool>().prop_map(|email| Notify::Create { email }),
         ],
+        post_create in proptest::option::weighted(0.2, any::<bool>()),
     ) -> AppCase {
         // Hooks belong to BlueGreen, Canary and Linear (the schema says so): Rolling with hooks
         // is a documented refusal that would only hide the rest of the case.
@@ -385,7 +389,7 @@ prop_compose! {
         // one case in ten of it, so the rest of such cases still expand.
         let strategy = if failover != Failover::None && !keep_conflict { Deploy::Rolling } else { strategy };
         let hooks = hooks && strategy != Deploy::Rolling;
-        AppCase { routing, strategy, hooks, gate, failover, scaling, discovery, discovery_shared_name, condition, retain, image, secret, desired, allow_from_previous, arm_spot, sticky, port, service_connect, domain, unit_durations, name, least_recently_used, task_definition, notify }
+        AppCase { routing, strategy, hooks, gate, failover, scaling, discovery, discovery_shared_name, condition, retain, image, secret, desired, allow_from_previous, arm_spot, sticky, port, service_connect, domain, unit_durations, name, least_recently_used, task_definition, notify, post_create }
     }
 }
 
@@ -986,6 +990,13 @@ pub fn render(c: &Case) -> Value {
                 _ => json!({"CreateTopic": true}),
             };
             p.insert("Notify".into(), n);
+        }
+        if let Some(run_on_update) = a.post_create {
+            p.insert("PostCreate".into(), json!({
+                "FunctionArn": format!("arn:aws:lambda:us-east-1:123456789012:function:migrate-app{i}"),
+                "Payload": {"Step": "migrate", "App": i},
+                "RunOnUpdate": run_on_update,
+            }));
         }
         let mut r = json!({"Type": "Fargate::App", "Properties": p});
         if a.condition {
