@@ -94,7 +94,7 @@ pub async fn handle_with_store(
                 Some((s, reason)) if s == "FAILED" => {
                     return Err(ProviderError::HookFailed(reason.unwrap_or_default()))
                 }
-                _ if Instant::now() + REPEAT_POLL >= deadline => {
+                _ if Instant::now() + REPEAT_POLL >= crate::retry::answer_by().min(deadline) => {
                     return Err(ProviderError::Exhausted(format!(
                         "an earlier delivery of this request invoked {function} and recorded no result; it is not invoked twice"
                     )));
@@ -138,14 +138,44 @@ async fn invoke(
     physical: String,
 ) -> Result<Outcome, ProviderError> {
     let body = serde_json::to_vec(&payload(req)).expect("serialisable");
-    let out = clients
-        .lambda
-        .invoke()
-        .function_name(function)
-        .payload(aws_sdk_lambda::primitives::Blob::new(body))
-        .send()
-        .await
-        .map_err(|e| ProviderError::sdk("Invoke", &e))?;
+    // Invoke is not idempotent: an answer lost after the function ran (a timeout, a dropped
+    // connection, a 5xx) must not be sent again, so the SDK's own retries are off. Throttling
+    // (TooManyRequestsException: the function was not invoked) is tried again.
+    // https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html
+    let mut backoff = crate::retry::Backoff::default();
+    let out = loop {
+        let sent = clients
+            .lambda
+            .invoke()
+            .function_name(function)
+            .payload(aws_sdk_lambda::primitives::Blob::new(body.clone()))
+            .customize()
+            .config_override(
+                aws_sdk_lambda::config::Builder::default()
+                    .retry_config(aws_sdk_lambda::config::retry::RetryConfig::disabled()),
+            )
+            .send()
+            .await;
+        match sent {
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_too_many_requests_exception()) =>
+            {
+                let wait = backoff.next_wait();
+                if Instant::now() + wait >= crate::retry::answer_by() {
+                    return Err(ProviderError::sdk("Invoke", &e));
+                }
+                tokio::time::sleep(wait).await;
+            }
+            Err(e) => {
+                return Err(ProviderError::Exhausted(format!(
+                "Invoke of {function} got no answer ({}); it may have run and is not invoked again",
+                crate::error::sdk_message(&e)
+            )))
+            }
+            Ok(out) => break out,
+        }
+    };
     let answer = out.payload().map(|b| b.as_ref()).unwrap_or_default();
     if let Some(kind) = out.function_error() {
         // The function's own message: `{"errorMessage": ..., "errorType": ...}`.

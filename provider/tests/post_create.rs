@@ -7,7 +7,6 @@
 
 mod common;
 
-use aws_sdk_dynamodb as ddb;
 use aws_sdk_lambda as lambda;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use common::moto::Moto;
@@ -118,29 +117,12 @@ async fn the_function_runs_on_create_only_and_its_error_is_the_answer() {
     }
 }
 
-/// A state table in moto, as cfn/provider.yaml declares it.
-async fn store(moto: &Moto) -> HookStore {
-    use ddb::config::{BehaviorVersion, Credentials, Region};
-    let conf = ddb::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
-        .endpoint_url(&moto.url)
-        .build();
-    let client = ddb::Client::from_conf(conf);
-    common::moto::create_hook_table(&client, "post-create").await;
-    HookStore {
-        ddb: client,
-        table: "post-create".into(),
-    }
-}
-
 /// One request delivered three times (in turn, and two at once) invokes the function once; each
 /// delivery answers the recorded result, the failure's message too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_repeated_request_never_invokes_twice() {
     let moto = Moto::start();
-    let store = store(&moto).await;
+    let store: HookStore = common::moto::hook_store(&moto, "post-create").await;
     for (error, answer) in [
         (false, json!({ "migrated": 3 })),
         (

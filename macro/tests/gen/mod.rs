@@ -933,24 +933,8 @@ pub fn render(c: &Case) -> Value {
         }
         if let Some(form) = a.task_definition {
             // What a given revision fixes is not written beside it (docs/properties.md).
-            for k in [
-                "Image",
-                "ExtraPorts",
-                "Cpu",
-                "Memory",
-                "Architecture",
-                "Command",
-                "EntryPoint",
-                "Environment",
-                "Secrets",
-                "SecretsKmsKeys",
-                "HealthCheck",
-                "LogRetentionDays",
-                "TaskPolicies",
-                "ExecuteCommand",
-                "ServiceConnect",
-            ] {
-                p.shift_remove(k);
+            for k in fargate_macro::spec::OWN_TASK_DEFINITION_KEYS {
+                p.shift_remove(*k);
             }
             let arn = format!("arn:aws:ecs:us-east-1:123456789012:task-definition/app{i}:7");
             let td = if form == Form::Param {
