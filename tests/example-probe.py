@@ -74,7 +74,11 @@ RUNS = {
         ("/pong", 200, "ping"), ("/bang", 200, "boom"), ("/env", 200, "server")],
         # The standby function runs the same image: ALB events through the Lambda runtime API.
         "function": {"events": [("/env", 200, "lambda"), ("/pong", 200, "ping")]}}},
-    "004-branch-environment": {"BranchApp": {"app": "seed004_app.py", "routes": [("/", 200, "branch ")]}},
+    # The stack runs a revision the workflow registers from ci/task-definition.json (seed 004:
+    # "based on a currently deployed task definition"), filled as the workflow fills it.
+    "004-branch-environment": {"BranchApp": {"app": "seed004_app.py", "routes": [("/", 200, "branch ")],
+        "task_definition": ("examples/004-branch-environment/ci/task-definition.json",
+                            {"IMAGE": "app:latest", "BRANCH_NAME": "feature/test123"})}},
     # Not a seed: the stock nginx image, whose /etc/nginx/conf.d/default.conf serves
     # /usr/share/nginx/html (index.html, 50x.html) and answers 404 elsewhere; checked against
     # that, not run.
@@ -87,7 +91,9 @@ NOT_PROBED = {"cdk": "its template is synthesized by `make cdk-example` (npm), n
 # Values for parameters without a Default (what a deployment would be given).
 PARAMS = {"000-locust": {"TargetHost": "http://target.invalid"},
           "003-lambda-fargate-standby": {"ApiImage": "api:latest"},
-          "004-branch-environment": {"Branch": "feature/test123", "Image": "app:latest"}}
+          "004-branch-environment": {"Branch": "feature/test123",
+                                     "TaskDefinition": "arn:aws:ecs:us-west-2:111122223333:task-definition/my-project-feature-test123:1",
+                                     "NotifyTopicArn": "arn:aws:sns:us-west-2:111122223333:branch-environments"}}
 
 # Broken variants of the examples: (example, text, replacement, what the probe must report).
 NEGATIVE_CONTROLS = [
@@ -231,12 +237,36 @@ def get(url, timeout):
         return None, "", time.monotonic() - t0
 
 
+def given_task_definition(given):
+    """A RegisterTaskDefinition input (the API's camelCase JSON, placeholders filled) in the
+    template's shape, for the fields the probe reads."""
+    if given is None:
+        raise KeyError("the service runs a task definition outside the template: add "
+                       "task_definition (a register-task-definition JSON) to its RUNS entry")
+    path, fill = given
+    with open(os.path.join(ROOT, path)) as f:
+        text = f.read()
+    for k, v in fill.items():
+        text = text.replace(f'"{k}"', json.dumps(v))
+    api = json.loads(text)
+    return {"ContainerDefinitions": [{
+        "Name": c["name"], "Image": c["image"],
+        "PortMappings": [{"ContainerPort": m["containerPort"]} for m in c.get("portMappings", [])],
+        "Environment": [{"Name": e["name"], "Value": e["value"]} for e in c.get("environment", [])],
+        "Command": c.get("command", []), "EntryPoint": c.get("entryPoint", []),
+    } for c in api["containerDefinitions"]]}
+
+
 class App:
     """One App of an example: what the expansion says about it and its local process."""
 
-    def __init__(self, lid, svc, res, source_props):
+    def __init__(self, lid, svc, res, source_props, given_td=None):
         self.lid, self.props = lid, source_props
-        td = res[svc["Properties"]["TaskDefinition"]["Ref"]]["Properties"]
+        ref = svc["Properties"]["TaskDefinition"]
+        ref = ref.get("Ref") if isinstance(ref, dict) else None
+        # A revision from outside the stack (TaskDefinition): the register-task-definition JSON
+        # it is made from.
+        td = res[ref]["Properties"] if ref in res else given_task_definition(given_td)
         lbs = svc["Properties"].get("LoadBalancers") or []
         self.lb = lbs[0] if lbs else None
         name = self.lb["ContainerName"] if self.lb else None
@@ -596,7 +626,7 @@ def probe_example(name, tpl, out):
             out.fail(f"{lid}: no test application: add one to RUNS or list the example in NOT_PROBED")
             continue
         props = source["Resources"].get(lid, {}).get("Properties", {})
-        apps.append((App(lid, svc, res, props), runs[lid]))
+        apps.append((App(lid, svc, res, props, runs[lid].get("task_definition")), runs[lid]))
     names = discovery_names(source)
     for a, _ in apps:
         a.dns = names.get(a.lid)

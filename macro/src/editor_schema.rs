@@ -110,13 +110,17 @@ pub fn editor_schema() -> Value {
             .as_object()
             .unwrap(),
     );
-    let app_properties = json!({
+    let mut app_properties = json!({
         "type": "object",
         "description": registry["description"],
         "properties": properties["properties"],
         "required": registry["required"],
         "additionalProperties": false,
     });
+    // One of `Image` and `TaskDefinition` is required.
+    if let Some(one_of) = registry.get("oneOf") {
+        app_properties["oneOf"] = one_of.clone();
+    }
     json!({
         "$schema": "http://json-schema.org/draft-07/schema#",
         "title": "CloudFormation template with Fargate::App resources",
@@ -153,7 +157,11 @@ mod tests {
         assert!(app["required"]
             .as_array()
             .unwrap()
-            .contains(&json!("Image")));
+            .contains(&json!("Network")));
+        assert_eq!(
+            app["oneOf"],
+            json!([{ "required": ["Image"] }, { "required": ["TaskDefinition"] }])
+        );
         let port = &app["properties"]["Port"];
         assert_eq!(port["anyOf"][1]["$ref"], INTRINSIC);
         assert_eq!(port["anyOf"][0]["$ref"], "#/definitions/Port");

@@ -99,6 +99,8 @@ impl Problem {
             "applies to none of",
             "has no letter or digit",
             "is a wildcard: Route 53 takes it",
+            "but not of a task definition",
+            "is not a Lambda function ARN",
         ]) {
             "FA105" // value not allowed
         } else if m.starts_with("give ")
@@ -119,6 +121,10 @@ impl Problem {
                 "a client-only App serves no endpoint",
                 "the record is an alias to the App's ALB",
                 "needs the ALB's DNSName and CanonicalHostedZoneID",
+                "not with TaskDefinition",
+                "only with TaskDefinition",
+                "only with CreateTopic",
+                "the notification tells the App's URL",
             ])
         {
             "FA106" // properties that conflict or go together

@@ -555,6 +555,54 @@ fn the_model_finds_planted_defects() {
             "\"Fn::And\"",
             "CFN_CONDITION_NEVER_TRUE",
         ),
+        // The load balancer's container: one of the App's own task definition, or given with a
+        // revision from outside the stack (TaskDefinition).
+        (
+            "dedicated_alb_http.json",
+            "\"ContainerName\": \"Web\",\n            \"ContainerPort\": 80,",
+            "\"ContainerName\": \"Web\",\n            \"ContainerPort\": 8080,",
+            "ECS_LB_CONTAINER_UNDEFINED",
+        ),
+        (
+            "task_definition_arn.json",
+            "\"ContainerName\": \"web\",\n",
+            "",
+            "ECS_LB_CONTAINER_UNDEFINED",
+        ),
+        // A gate that still names the App's own task definition, which a given revision leaves out.
+        (
+            "task_definition_arn.json",
+            "\"TaskDefinitionArn\": {\n          \"Ref\": \"TaskDefinition\"",
+            "\"TaskDefinitionArn\": {\n          \"Ref\": \"WebTaskDefinition\"",
+            "CFN_REF_TO_ABSENT",
+        ),
+        // Notify: the rule on the stack's own status events, the topic's policy, the URL.
+        (
+            "notify_branch_urls.json",
+            "\"stack-id\": [\n              {\n                \"Ref\": \"AWS::StackId\"\n              }\n            ],",
+            "",
+            "NOTIFY_PATTERN_NOT_THIS_STACK",
+        ),
+        ("notify_branch_urls.json", "\"DELETE_IN_PROGRESS\"", "\"DELETE_COMPLETE\"", "NOTIFY_STATUS_NEVER_DELIVERED"),
+        (
+            "notify_branch_urls.json",
+            "\"Service\": \"events.amazonaws.com\"",
+            "\"Service\": \"sns.amazonaws.com\"",
+            "NOTIFY_TOPIC_NOT_PUBLISHABLE",
+        ),
+        (
+            "notify_branch_urls.json",
+            "\"Fn::Sub\": \"http://${SharedAlbDnsName}:${WebAutoListener.Port}\"\n                    }\n                  ]",
+            "\"Fn::Sub\": \"http://${SharedAlbDnsName}\"\n                    }\n                  ]",
+            "NOTIFY_MESSAGE_NO_URL",
+        ),
+        // The post-create step waits for the gate (and so for the service).
+        (
+            "post_create_rolling.json",
+            "\"DependsOn\": [\n        \"WebLoadTestGate\"\n      ]",
+            "\"DependsOn\": []",
+            "POST_CREATE_BEFORE_SERVICE",
+        ),
     ];
     let mut codes_planted = std::collections::BTreeSet::new();
     for (file, from, to, code) in cases {

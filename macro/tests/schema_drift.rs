@@ -210,7 +210,8 @@ fn contexts() -> Vec<Value> {
         },
         "LoadTest": { "Rate": { "Ref": "Rate" }, "Thresholds": { "P99Ms": { "Ref": "P99" } } },
         "ServiceConnect": { "NamespaceName": "mesh.local", "ClientAliases": [{ "DnsName": "svc", "Port": 80 }] },
-        "Domain": { "Name": "app.example.com", "HostedZoneId": { "Ref": "Zone" } }
+        "Domain": { "Name": "app.example.com", "HostedZoneId": { "Ref": "Zone" } },
+        "PostCreate": { "FunctionArn": { "Ref": "Fn" } }
     });
     let mut out = vec![full.clone()];
     // DesiredCount is refused next to Scaling (it would undo scaling on every update).
@@ -251,6 +252,14 @@ fn contexts() -> Vec<Value> {
     let mut ns = full.clone();
     ns["ServiceConnect"] = json!({ "Namespace": { "Ref": "Ns" } });
     out.push(ns);
+    // A given TaskDefinition: no container properties, ContainerName and Port beside it.
+    out.push(json!({
+        "TaskDefinition": "web:1",
+        "ContainerName": "web",
+        "Port": 8080,
+        "Network": { "VpcId": { "Ref": "Vpc" }, "Subnets": { "Ref": "Subnets" } },
+        "LoadBalancer": { "Create": true, "HealthCheck": { "Path": "/" } }
+    }));
     for cpu in [512, 1024, 2048, 4096, 8192, 16384] {
         let mut c = full.clone();
         c["Cpu"] = json!(cpu);

@@ -23,6 +23,9 @@ pub enum ProviderError {
     /// The load-test gate measured the deployment and it missed a threshold.
     #[error("load test failed: {0}")]
     GateFailed(String),
+    /// The user's post-create function failed: its own message.
+    #[error("{0}")]
+    HookFailed(String),
     /// A request that CloudFormation no longer waits on (a late duplicate delivery).
     #[error("{0}")]
     Stale(String),

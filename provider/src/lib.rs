@@ -8,6 +8,7 @@ pub mod lifecycle_hook;
 pub mod listener_port;
 pub mod listener_rule;
 pub mod load_test_gate;
+pub mod post_create;
 pub mod request;
 pub mod respond;
 pub mod retry;
@@ -58,6 +59,7 @@ async fn handle(
         }
         listener_port::RESOURCE_TYPE => listener_port::handle(&clients.elb, &req).await,
         listener_rule::RESOURCE_TYPE => listener_rule::handle(&clients.elb, &req).await,
+        post_create::RESOURCE_TYPE => post_create::handle(clients.clone(), &req, deadline).await,
         // Deleting something this provider version does not know must not block a stack.
         _ if req.request_type == RequestType::Delete => Ok(Outcome::new(
             req.physical_resource_id.clone().unwrap_or_default(),

@@ -164,7 +164,17 @@ fn actions_on_other_stacks_resources_need_an_ownership_tag() {
             );
             // A tag anyone may put on a function is not ownership: the workers are also
             // required to be a stack's (aws: tags are CloudFormation's alone).
-            if action == "InvokeFunction" && !own_function {
+            // PostCreate invokes the user's own function, which no stack of ours made: the
+            // owner opts it in with fargate-app:post-create=true (tagging needs
+            // lambda:TagResource on it).
+            let post_create = st.contains("Sid: PostCreateFunctions");
+            if post_create {
+                assert!(
+                    st.contains("aws:ResourceTag/fargate-app:post-create: \"true\""),
+                    "PostCreate functions are invoked without their opt-in tag: {st}"
+                );
+            }
+            if action == "InvokeFunction" && !own_function && !post_create {
                 assert!(
                     st.contains("aws:ResourceTag/aws:cloudformation:"),
                     "workers are invoked on a user-settable tag alone: {st}"

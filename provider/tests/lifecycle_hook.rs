@@ -86,19 +86,7 @@ fn in_progress_clients() -> Clients {
 
 /// A state table in moto, as cfn/provider.yaml declares it (key `Pk`, a string).
 async fn store(moto: &Moto, table: &str) -> HookStore {
-    use ddb::config::{BehaviorVersion, Credentials, Region};
-    let conf = ddb::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
-        .endpoint_url(&moto.url)
-        .build();
-    let client = ddb::Client::from_conf(conf);
-    common::moto::create_hook_table(&client, table).await;
-    HookStore {
-        ddb: client,
-        table: table.into(),
-    }
+    common::moto::hook_store(moto, table).await
 }
 
 fn settings(target: &TargetServer, duration: u64) -> Value {

@@ -17,6 +17,8 @@ mod gate;
 mod harness;
 #[path = "sim/hooks.rs"]
 mod hooks;
+#[path = "sim/post_create.rs"]
+mod post_create;
 #[path = "sim/world.rs"]
 mod world;
 
@@ -34,6 +36,15 @@ fn failover_under_faults() {
         "failover",
         DEFAULT_SCHEDULES / 2,
         failover::failover_schedule,
+    );
+}
+
+#[test]
+fn post_create_under_faults() {
+    harness::run_family(
+        "post_create",
+        DEFAULT_SCHEDULES,
+        post_create::post_create_schedule,
     );
 }
 

@@ -8,6 +8,9 @@ use crate::spec::{AllowFrom, App};
 use serde_json::{json, Value};
 
 pub fn log_group(app: &App, out: &mut Out) {
+    if app.task_definition.is_some() {
+        return; // the given revision's log configuration says where its logs go
+    }
     out.add(
         Ids(&app.id).of("LogGroup"),
         "AWS::Logs::LogGroup",
@@ -97,7 +100,31 @@ pub fn security_group(app: &App, out: &mut Out) {
     }
 }
 
+/// What the service runs: the App's own task definition, or the revision `TaskDefinition` names.
+pub fn task_definition_ref(app: &App) -> Value {
+    match &app.task_definition {
+        Some(td) => td.arn.clone(),
+        None => ref_(&Ids(&app.id).of("TaskDefinition")),
+    }
+}
+
+/// The container the load balancer sends to: the App's own (named after the App), or
+/// `ContainerName` of a given revision.
+fn container_name(app: &App) -> Value {
+    match app
+        .task_definition
+        .as_ref()
+        .and_then(|t| t.container_name.as_ref())
+    {
+        Some(n) => n.json(),
+        None => Value::String(app.id.clone()),
+    }
+}
+
 pub fn task_definition(app: &App, out: &mut Out) {
+    if app.task_definition.is_some() {
+        return; // a revision that exists: nothing to register
+    }
     let ids = Ids(&app.id);
     let env: Vec<Value> = app
         .environment
@@ -244,7 +271,7 @@ pub fn service(app: &App, routing: &RoutingOut, out: &mut Out) {
     };
     let load_balancers = routing.target_group.as_ref().map(|tg| {
         json!([{
-            "ContainerName": app.id,
+            "ContainerName": container_name(app),
             "ContainerPort": app.port.json(),
             "TargetGroupArn": ref_(tg),
         }])
@@ -268,7 +295,7 @@ pub fn service(app: &App, routing: &RoutingOut, out: &mut Out) {
     let r = out.add(ids.of("Service"), "AWS::ECS::Service", json!({
         "ServiceName": app.names.as_ref().map(|n| n.service()),
         "Cluster": cluster_ref(app),
-        "TaskDefinition": ref_(&ids.of("TaskDefinition")),
+        "TaskDefinition": task_definition_ref(app),
         // Absent unless the user sets it: ECS starts a new service at 1 and an update leaves
         // the running count alone (Scaling's MinCapacity or the failover resource set it).
         // With Failover the count travels as the failover resource's `RestingCount`: written

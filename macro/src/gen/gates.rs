@@ -222,7 +222,10 @@ fn load_test(app: &App, settings: &Settings, routing: &RoutingOut, out: &mut Out
     props.extend(gate.to_map());
     // A new task definition revision changes this property, so every deployment re-runs the
     // gate.
-    props.insert("TaskDefinitionArn".into(), ref_(&ids.of("TaskDefinition")));
+    props.insert(
+        "TaskDefinitionArn".into(),
+        super::ecs::task_definition_ref(app),
+    );
     props.insert("Cluster".into(), cluster_ref(app));
     props.insert("ServiceName".into(), get_att(&ids.of("Service"), "Name"));
     props.insert("Workers".into(), lt.workers.json());

@@ -125,6 +125,9 @@ fn pull_and_log_statements(app: &App) -> Vec<Value> {
 }
 
 pub fn generate(app: &App, out: &mut Out) {
+    if app.task_definition.is_some() {
+        return; // the given revision names its own execution and task roles
+    }
     let ids = Ids(&app.id);
     let mut exec_policies = Vec::new();
     if !app.secrets.is_empty() {

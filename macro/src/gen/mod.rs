@@ -9,6 +9,8 @@ pub mod gate_reach;
 pub mod gate_settings;
 pub mod gates;
 pub mod iam;
+pub mod notify;
+pub mod post_create;
 pub mod scaling;
 pub mod service_connect;
 pub mod timeouts;
@@ -143,6 +145,14 @@ fn attributes(app: &App, routing: &alb::RoutingOut) -> Vec<(&'static str, Result
             )),
         },
     };
+    // With `TaskDefinition` the App creates no roles and no log group: the revision names its own.
+    let own_td = |v: Value, what: &str| match &app.task_definition {
+        None => Ok(v),
+        Some(_) => Err(format!(
+            "{} runs a given TaskDefinition, whose revision names its own {what}",
+            app.id
+        )),
+    };
     let lb_need = |v: &Option<Value>, what: &str| {
         if app.load_balancer.is_none() {
             Err(no_lb())
@@ -167,7 +177,7 @@ fn attributes(app: &App, routing: &alb::RoutingOut) -> Vec<(&'static str, Result
         ),
         ("ServiceName", Ok(get_att(&ids.of("Service"), "Name"))),
         ("ServiceArn", Ok(ref_(&ids.of("Service")))),
-        ("TaskDefinitionArn", Ok(ref_(&ids.of("TaskDefinition")))),
+        ("TaskDefinitionArn", Ok(ecs::task_definition_ref(app))),
         (
             "TargetGroupArn",
             routing
@@ -199,7 +209,10 @@ fn attributes(app: &App, routing: &alb::RoutingOut) -> Vec<(&'static str, Result
             "SecurityGroupId",
             Ok(get_att(&ids.of("SecurityGroup"), "GroupId")),
         ),
-        ("LogGroupName", Ok(ref_(&ids.of("LogGroup")))),
+        (
+            "LogGroupName",
+            own_td(ref_(&ids.of("LogGroup")), "log group"),
+        ),
         ("DiscoveryName", discovery_name),
         (
             "DiscoveryServiceArn",
@@ -208,10 +221,13 @@ fn attributes(app: &App, routing: &alb::RoutingOut) -> Vec<(&'static str, Result
                 .map(|_| get_att(&ids.of("DiscoveryService"), "Arn"))
                 .ok_or(format!("{} has no Discovery", app.id)),
         ),
-        ("TaskRoleArn", Ok(get_att(&ids.of("TaskRole"), "Arn"))),
+        (
+            "TaskRoleArn",
+            own_td(get_att(&ids.of("TaskRole"), "Arn"), "task role"),
+        ),
         (
             "ExecutionRoleArn",
-            Ok(get_att(&ids.of("ExecutionRole"), "Arn")),
+            own_td(get_att(&ids.of("ExecutionRole"), "Arn"), "execution role"),
         ),
         ("ClusterName", Ok(cluster_name(app))),
         ("ServiceConnectName", service_connect::short_name(app)),
@@ -330,11 +346,13 @@ pub fn expand_app(app: &App, settings: &Settings, shared: &mut Shared) -> Expans
     discovery::generate(app, shared, &mut out);
     ecs::task_definition(app, &mut out);
     ecs::service(app, &routing, &mut out);
+    notify::generate(app, &routing, &mut out);
     service_connect::configure_service(app, shared, &mut out);
     deployment::configure_service(app, settings, &routing, &mut out);
     scaling::generate(app, &routing, &mut out);
     gates::generate(app, settings, &routing, &mut out);
     service_connect::gate_waits_for_record(app, &mut out);
+    post_create::generate(app, settings, &routing, &mut out);
     timeouts::apply(&mut out.items);
     apply_attributes(app, &mut out.items);
     Expansion {

@@ -51,6 +51,8 @@ pub fn service_timeout(resource_type: &str, props: &Value) -> Option<u64> {
                 + secs("Duration", MAX_LOAD_TEST_SECONDS)
                 + GATE_AFTER_RUN
         }
+        // The user's function runs at most one Lambda invocation.
+        super::post_create::POST_CREATE_TYPE => LAMBDA_MAX_SECONDS,
         _ => return None,
     };
     let t = work.min(LAMBDA_MAX_SECONDS) + DELIVERY_SLACK;

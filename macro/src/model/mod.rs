@@ -21,8 +21,11 @@ pub mod health;
 pub mod iam;
 pub mod metrics;
 pub mod names;
+pub mod notify;
+pub mod post_create;
 pub mod route53;
 pub mod service_connect;
+pub mod task_definition;
 pub mod vpc;
 
 use serde::Serialize;
@@ -114,6 +117,9 @@ pub fn all_rules() -> Vec<&'static Rule> {
     v.extend(health::RULES);
     v.extend(names::RULES);
     v.extend(route53::RULES);
+    v.extend(task_definition::RULES);
+    v.extend(notify::RULES);
+    v.extend(post_create::RULES);
     v
 }
 
@@ -195,7 +201,13 @@ pub fn apps(st: &Stack) -> Vec<App> {
     st.of_type("AWS::ECS::Service")
         .filter_map(|(id, p)| {
             let name = id.strip_suffix("Service")?;
-            (target(&p["TaskDefinition"]) == Some(&format!("{name}TaskDefinition"))).then(|| App {
+            let td = &p["TaskDefinition"];
+            // Its own `<App>TaskDefinition`, or a revision from outside the stack (`family:revision`,
+            // an ARN, a parameter, an import): CreateService takes either.
+            // https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CreateService.html
+            let own = target(td) == Some(&format!("{name}TaskDefinition"));
+            let given = !td.is_null() && target(td).is_none_or(|t| st.parameters.contains(t));
+            (own || given).then(|| App {
                 name: name.to_string(),
                 service: id.to_string(),
             })
@@ -728,6 +740,9 @@ pub fn analyse(template: &Value) -> Report {
         found.extend(health::check(&st, &apps));
         found.extend(names::check(&st, &apps));
         found.extend(route53::check(&st, &apps));
+        found.extend(task_definition::check(&st, &apps));
+        found.extend(notify::check(&st, &apps));
+        found.extend(post_create::check(&st, &apps));
         checks += all_rules().len() * apps.len().max(1);
         for mut f in found {
             if several {

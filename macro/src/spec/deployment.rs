@@ -224,7 +224,7 @@ pub(super) fn read_deployment(r: &mut Reader, p: &Props, ctx: &TemplateCtx) -> D
         if !d.strategy.shifts_traffic() {
             r.err(
                 &hp,
-                "lifecycle hooks run in BlueGreen, Canary and Linear deployments; set Strategy",
+                "lifecycle hooks run in BlueGreen, Canary and Linear deployments; set Strategy, or use PostCreate for a step after the service is created with Rolling",
             );
         }
         if let Some(ListVal::Items(hooks)) = r.list(&hp, v, |r, ip, it| read_hook(r, ip, it, ctx)) {

@@ -14,9 +14,12 @@ mod failover;
 mod loadtest;
 mod names;
 mod network;
+mod notify;
+mod post_create;
 mod routing;
 mod scaling;
 mod service_connect;
+mod task_definition;
 
 pub use container::*;
 pub use deployment::*;
@@ -25,9 +28,12 @@ pub use failover::*;
 pub use loadtest::*;
 pub use names::*;
 pub use network::*;
+pub use notify::*;
+pub use post_create::*;
 pub use routing::*;
 pub use scaling::*;
 pub use service_connect::*;
+pub use task_definition::*;
 
 use crate::error::Problems;
 use crate::reader::{path, show, ListVal, Reader, Val};
@@ -115,6 +121,10 @@ pub const APP_KEYS: &[&str] = &[
     "ServiceConnect",
     "Domain",
     "Name",
+    "TaskDefinition",
+    "ContainerName",
+    "Notify",
+    "PostCreate",
 ];
 const RESOURCE_KEYS: &[&str] = &[
     "Type",
@@ -160,6 +170,12 @@ pub struct App {
     pub domain: Option<Domain>,
     /// `Name`: the names of the target group, service, family, log group (and dedicated ALB).
     pub names: Option<Names>,
+    /// `TaskDefinition`: a revision the App runs instead of registering its own.
+    pub task_definition: Option<GivenTaskDefinition>,
+    /// `Notify`: an SNS topic told the URL on create and delete.
+    pub notify: Option<Notify>,
+    /// `PostCreate`: the user's function, run once after the service is created.
+    pub post_create: Option<PostCreate>,
     pub attributes: ResourceAttributes,
 }
 
@@ -215,7 +231,13 @@ pub fn read_app(
         base: "Properties".into(),
     };
 
-    let c = read_container(&mut r, &p, ctx, props_v.is_some());
+    let task_definition = read_task_definition(&mut r, &p);
+    let c = read_container(
+        &mut r,
+        &p,
+        ctx,
+        props_v.is_some() && task_definition.is_none(),
+    );
     let cluster = p
         .get("Cluster")
         .and_then(|v| r.nonempty(&p.path("Cluster"), v))
@@ -262,6 +284,12 @@ pub fn read_app(
     let dedicated_alb = load_balancer
         .as_ref()
         .is_some_and(|lb| matches!(lb.routing, Routing::Dedicated { .. }));
+    let notify = p
+        .get("Notify")
+        .and_then(|v| read_notify(&mut r, &p.path("Notify"), v));
+    let post_create = p
+        .get("PostCreate")
+        .and_then(|v| read_post_create(&mut r, &p.path("PostCreate"), v));
     let mut names = p
         .get("Name")
         .and_then(|v| read_names(&mut r, &p.path("Name"), v, ctx, dedicated_alb));
@@ -321,6 +349,9 @@ pub fn read_app(
         service_connect,
         domain,
         names,
+        task_definition,
+        notify,
+        post_create,
         attributes,
     };
     check_app(&mut r, &p, &app, props_v.is_some(), ctx);
@@ -334,6 +365,8 @@ pub fn read_app(
 fn check_app(r: &mut Reader, p: &Props, app: &App, has_props: bool, ctx: &TemplateCtx) {
     check_deployment(r, p, app);
     check_service_connect(r, p, app);
+    check_task_definition(r, p, app);
+    check_notify(r, p, app);
     domain_certificate(r, p, app, ctx.resources);
     let App {
         scaling,

@@ -19,7 +19,8 @@
 //! listener ports and rule priorities from parameters with
 //! one Default, `Deployment.Strategy` from a parameter,
 //! one `Domain` name written two ways, one Service Connect namespace created by one App and
-//! named by another.
+//! named by another; a deployed task definition by ARN (`TaskDefinition`), `Notify` (a given
+//! or created topic) and `PostCreate`.
 //!
 //! Nothing here knows what the macro generates: a case is only a source template and the
 //! shapes it holds that AWS documents as valid (see [`Case::valid_shapes`]).
@@ -182,6 +183,27 @@ pub struct AppCase {
     pub name: Name,
     /// `PortChoice: LeastRecentlyUsed` (used with an auto listener port).
     pub least_recently_used: bool,
+    /// `TaskDefinition`: a deployed revision (seed 004), as a literal ARN or a parameter, with
+    /// `ContainerName`, `Port` and the health check path it needs, and none of the container
+    /// properties it makes meaningless.
+    pub task_definition: Option<Form>,
+    /// `Notify` on an App with a load balancer.
+    pub notify: Notify,
+    /// `PostCreate` (a function run once after the service is created), with `RunOnUpdate`
+    /// or not.
+    pub post_create: Option<bool>,
+}
+
+/// `Notify`: the topic told the App's URL on create and delete.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Notify {
+    None,
+    /// A topic that exists (`TopicArn`), literal or a parameter.
+    Given(Form),
+    /// `CreateTopic: true`, with or without an email subscription.
+    Create {
+        email: bool,
+    },
 }
 
 /// The user's own load balancer, listener and rule beside the Apps.
@@ -371,6 +393,13 @@ prop_compose! {
         ],
         (domain, unit_durations) in (proptest::bool::weighted(0.3), proptest::bool::weighted(0.3)),
         (name, least_recently_used) in (prop_oneof![3 => Just(Name::None), 1 => Just(Name::Literal), 1 => Just(Name::BranchSub)], proptest::bool::weighted(0.5)),
+        task_definition in proptest::option::weighted(0.15, prop_oneof![Just(Form::Literal), Just(Form::Param)]),
+        notify in prop_oneof![
+            6 => Just(Notify::None),
+            1 => prop_oneof![Just(Form::Literal), Just(Form::Param)].prop_map(Notify::Given),
+            1 => any::<bool>().prop_map(|email| Notify::Create { email }),
+        ],
+        post_create in proptest::option::weighted(0.2, any::<bool>()),
     ) -> AppCase {
         // Hooks belong to BlueGreen, Canary and Linear (the schema says so): Rolling with hooks
         // is a documented refusal that would only hide the rest of the case.
@@ -378,7 +407,7 @@ prop_compose! {
         // one case in ten of it, so the rest of such cases still expand.
         let strategy = if failover != Failover::None && !keep_conflict { Deploy::Rolling } else { strategy };
         let hooks = hooks && strategy != Deploy::Rolling;
-        AppCase { routing, strategy, hooks, gate, failover, scaling, discovery, discovery_shared_name, condition, retain, image, secret, desired, allow_from_previous, arm_spot, sticky, port, service_connect, domain, unit_durations, name, least_recently_used }
+        AppCase { routing, strategy, hooks, gate, failover, scaling, discovery, discovery_shared_name, condition, retain, image, secret, desired, allow_from_previous, arm_spot, sticky, port, service_connect, domain, unit_durations, name, least_recently_used, task_definition, notify, post_create }
     }
 }
 
@@ -977,6 +1006,57 @@ pub fn render(c: &Case) -> Value {
                 // The macro resolves the name: the parameter is used by the environment too.
                 p.insert("Environment".into(), json!({"BRANCH": {"Ref": "Branch"}}));
             }
+        }
+        if let Some(form) = a.task_definition {
+            // What a given revision fixes is not written beside it (docs/properties.md).
+            for k in fargate_macro::spec::OWN_TASK_DEFINITION_KEYS {
+                p.shift_remove(*k);
+            }
+            let arn = format!("arn:aws:ecs:us-east-1:123456789012:task-definition/app{i}:7");
+            let td = if form == Form::Param {
+                params.insert(
+                    format!("{id}TaskDefinition"),
+                    json!({"Type": "String", "Default": arn}),
+                );
+                json!({"Ref": format!("{id}TaskDefinition")})
+            } else {
+                json!(arn)
+            };
+            p.insert("TaskDefinition".into(), td);
+            if let Some(lb) = p.get_mut("LoadBalancer") {
+                if lb["HealthCheck"]["Path"].is_null() {
+                    lb["HealthCheck"]["Path"] = json!("/");
+                }
+                p.insert("ContainerName".into(), json!(format!("app{i}")));
+                p.entry("Port").or_insert(json!(8080));
+            }
+        }
+        if let (true, Some(lb)) = (a.notify != Notify::None, p.get_mut("LoadBalancer")) {
+            // The message names the URL: a fixed port on a shared ALB needs the ALB's name.
+            if lb["ListenerPort"].is_number() && lb["DnsName"].is_null() {
+                lb["DnsName"] = json!("shop.example.com");
+            }
+            let n = match a.notify {
+                Notify::Given(Form::Param) => {
+                    params.insert(format!("{id}Topic"), json!({"Type": "String"}));
+                    json!({"TopicArn": {"Ref": format!("{id}Topic")}})
+                }
+                Notify::Given(_) => {
+                    json!({"TopicArn": "arn:aws:sns:us-east-1:123456789012:environments"})
+                }
+                Notify::Create { email: true } => {
+                    json!({"CreateTopic": true, "Email": format!("team{i}@example.com")})
+                }
+                _ => json!({"CreateTopic": true}),
+            };
+            p.insert("Notify".into(), n);
+        }
+        if let Some(run_on_update) = a.post_create {
+            p.insert("PostCreate".into(), json!({
+                "FunctionArn": format!("arn:aws:lambda:us-east-1:123456789012:function:migrate-app{i}"),
+                "Payload": {"Step": "migrate", "App": i},
+                "RunOnUpdate": run_on_update,
+            }));
         }
         let mut r = json!({"Type": "Fargate::App", "Properties": p});
         if a.condition {

@@ -172,3 +172,21 @@ pub async fn create_hook_table(client: &aws_sdk_dynamodb::Client, table: &str) {
         .await
         .unwrap();
 }
+
+/// A [`HookStore`](fargate_provider::lifecycle_hook::HookStore) on a fresh table `table` in
+/// moto, as cfn/provider.yaml declares it (key `Pk`, a string).
+pub async fn hook_store(moto: &Moto, table: &str) -> fargate_provider::lifecycle_hook::HookStore {
+    use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+    let conf = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
+        .endpoint_url(&moto.url)
+        .build();
+    let client = aws_sdk_dynamodb::Client::from_conf(conf);
+    create_hook_table(&client, table).await;
+    fargate_provider::lifecycle_hook::HookStore {
+        ddb: client,
+        table: table.into(),
+    }
+}

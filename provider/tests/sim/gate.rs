@@ -11,7 +11,8 @@ use serde_json::json;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-fn profile() -> Profile {
+/// Throttling and slow calls, no after-effects, hangs or tag lag (also the post-create family's).
+pub fn profile() -> Profile {
     Profile {
         throttle: 20,
         after_effect: 0,

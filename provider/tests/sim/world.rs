@@ -241,6 +241,10 @@ pub struct World {
     pub lb_tags: BTreeMap<String, Vec<(String, String)>>,
     /// Every invocation of the load worker fails (the function errs or times out).
     pub worker_fails: bool,
+    /// Invocations of the user's post-create function (`Custom::FargatePostCreate`).
+    pub post_create_runs: u32,
+    /// The post-create function errs.
+    pub post_create_fails: bool,
     /// (fixfresh) CloudFormation's status of each custom resource, by (StackId,
     /// LogicalResourceId), as [`World::cloudformation_sends`] and
     /// [`World::cloudformation_answered`] keep it; a resource the stack no longer has is absent.
@@ -304,6 +308,8 @@ impl World {
             rival_takes: 0,
             lb_tags: BTreeMap::new(),
             worker_fails: false,
+            post_create_runs: 0,
+            post_create_fails: false,
             cfn_resources: BTreeMap::new(),
             cfn_sent: BTreeSet::new(),
             cfn_answered: BTreeSet::new(),
@@ -1558,6 +1564,25 @@ pub fn lambda_client(world: &Shared, inv: usize) -> aws_sdk_lambda::Client {
                 .payload()
                 .and_then(|b| serde_json::from_slice(b.as_ref()).ok())
                 .unwrap_or_default();
+            // The user's post-create function: it runs (counted), and answers its own error
+            // with `FunctionError` set, or a result.
+            if payload.get("RequestType").is_some() {
+                w.post_create_runs += 1;
+                let b = InvokeOutput::builder().status_code(200);
+                return MockResponse::Output(if w.post_create_fails {
+                    b.function_error("Unhandled")
+                        .payload(lambda::primitives::Blob::new(
+                            br#"{"errorMessage":"migration 42 failed","errorType":"Error"}"#
+                                .to_vec(),
+                        ))
+                        .build()
+                } else {
+                    b.payload(lambda::primitives::Blob::new(
+                        br#"{"migrated":42}"#.to_vec(),
+                    ))
+                    .build()
+                });
+            }
             let spec = &payload[fargate_provider::load_test_gate::WORKER_EVENT];
             if w.worker_fails {
                 // A function that errs or runs past its timeout: Invoke answers 200 with
