@@ -561,6 +561,8 @@ impl Case {
             && matches!(a.service_connect, ServiceConnect::Server { .. })
             && a.gate == Gate::None
             && a.failover == Failover::None
+            // A given revision leaves ServiceConnect out (it is refused beside TaskDefinition).
+            && a.task_definition.is_none()
         {
             v.push(ValidShape::StepsOverServiceConnect);
         }
