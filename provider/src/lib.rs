@@ -11,6 +11,7 @@ pub mod load_test_gate;
 pub mod request;
 pub mod respond;
 pub mod retry;
+pub mod scaling_check;
 pub mod slot;
 pub mod stale_create;
 
@@ -55,6 +56,9 @@ async fn handle(
         failover::RESOURCE_TYPE => failover::handle(&clients, &req, deadline).await,
         load_test_gate::RESOURCE_TYPE => {
             load_test_gate::handle(clients.clone(), &req, deadline).await
+        }
+        scaling_check::RESOURCE_TYPE => {
+            scaling_check::handle(clients.clone(), &req, deadline).await
         }
         listener_port::RESOURCE_TYPE => listener_port::handle(&clients.elb, &req).await,
         listener_rule::RESOURCE_TYPE => listener_rule::handle(&clients.elb, &req).await,

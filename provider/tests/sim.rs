@@ -15,6 +15,8 @@ mod gate;
 mod harness;
 #[path = "sim/hooks.rs"]
 mod hooks;
+#[path = "sim/scaling.rs"]
+mod scaling;
 #[path = "sim/world.rs"]
 mod world;
 
@@ -38,6 +40,11 @@ fn failover_under_faults() {
 #[test]
 fn load_test_gate_under_faults() {
     harness::run_family("gate", DEFAULT_SCHEDULES, gate::gate_schedule);
+}
+
+#[test]
+fn scaling_check_under_faults() {
+    harness::run_family("scaling", DEFAULT_SCHEDULES, scaling::scaling_schedule);
 }
 
 #[test]

@@ -225,8 +225,8 @@ pub async fn handle_with_store(
     result
 }
 
-/// The answer a finished record gives a repeated request.
-fn replay(
+/// The answer a finished record gives a repeated request (also the scaling check's).
+pub(crate) fn replay(
     rec: &crate::lifecycle_hook::Record,
     physical: &str,
 ) -> Option<Result<Outcome, ProviderError>> {

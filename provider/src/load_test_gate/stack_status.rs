@@ -15,7 +15,7 @@ const ATTEMPTS: u32 = 4;
 /// untested would let a bad deployment through; only throttling and server errors are read
 /// again (DescribeStacks, https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeStacks.html;
 /// common errors, https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/CommonErrors.html).
-pub(super) async fn check(
+pub(crate) async fn check(
     clients: &Clients,
     stack_id: &str,
     until: Instant,
