@@ -84,6 +84,10 @@ impl Problem {
             "is outside",
             "must be less than",
             "is longer than",
+            "is not above Scaling.Min",
+            "is above Scaling.Max",
+            "is shorter than Duration",
+            "one provider invocation holds",
         ]) {
             "FA104" // number out of range
         } else if has(&[
@@ -118,6 +122,9 @@ impl Problem {
                 "a client-only App serves no endpoint",
                 "the record is an alias to the App's ALB",
                 "needs the ALB's DNSName and CanonicalHostedZoneID",
+                "needs Scaling: the check",
+                "needs a LoadBalancer: the check",
+                "needs Run: OnChange",
             ])
         {
             "FA106" // properties that conflict or go together

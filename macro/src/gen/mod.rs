@@ -10,6 +10,7 @@ pub mod gate_settings;
 pub mod gates;
 pub mod iam;
 pub mod scaling;
+pub mod scaling_check;
 pub mod service_connect;
 pub mod timeouts;
 
@@ -334,6 +335,7 @@ pub fn expand_app(app: &App, settings: &Settings, shared: &mut Shared) -> Expans
     deployment::configure_service(app, settings, &routing, &mut out);
     scaling::generate(app, &routing, &mut out);
     gates::generate(app, settings, &routing, &mut out);
+    scaling_check::generate(app, settings, &routing, &mut out);
     service_connect::gate_waits_for_record(app, &mut out);
     timeouts::apply(&mut out.items);
     apply_attributes(app, &mut out.items);

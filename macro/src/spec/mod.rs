@@ -16,6 +16,7 @@ mod names;
 mod network;
 mod routing;
 mod scaling;
+mod scaling_check;
 mod service_connect;
 
 pub use container::*;
@@ -27,6 +28,7 @@ pub use names::*;
 pub use network::*;
 pub use routing::*;
 pub use scaling::*;
+pub use scaling_check::*;
 pub use service_connect::*;
 
 use crate::error::Problems;
@@ -112,6 +114,7 @@ pub const APP_KEYS: &[&str] = &[
     "Deployment",
     "Failover",
     "LoadTest",
+    "ScalingCheck",
     "ServiceConnect",
     "Domain",
     "Name",
@@ -156,6 +159,7 @@ pub struct App {
     pub deployment: Deployment,
     pub failover: Option<Failover>,
     pub load_test: Option<LoadTest>,
+    pub scaling_check: Option<ScalingCheck>,
     pub service_connect: Option<ServiceConnect>,
     pub domain: Option<Domain>,
     /// `Name`: the names of the target group, service, family, log group (and dedicated ALB).
@@ -244,6 +248,15 @@ pub fn read_app(
     let load_test = p
         .get("LoadTest")
         .and_then(|v| read_load_test(&mut r, &p.path("LoadTest"), v));
+    let scaling_check = p.get("ScalingCheck").and_then(|v| {
+        read_scaling_check(
+            &mut r,
+            &p.path("ScalingCheck"),
+            v,
+            scaling.as_ref(),
+            load_balancer.is_some(),
+        )
+    });
     let service_connect = p
         .get("ServiceConnect")
         .and_then(|v| read_service_connect(&mut r, &p.path("ServiceConnect"), v, ctx, id));
@@ -286,6 +299,7 @@ pub fn read_app(
         deployment,
         failover,
         load_test,
+        scaling_check,
         service_connect,
         domain,
         names,
