@@ -125,6 +125,7 @@ impl Problem {
                 "needs Scaling: the check",
                 "needs a LoadBalancer: the check",
                 "needs Run: OnChange",
+                "needs the App's URL, which is not known",
             ])
         {
             "FA106" // properties that conflict or go together

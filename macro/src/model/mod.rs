@@ -22,6 +22,7 @@ pub mod iam;
 pub mod metrics;
 pub mod names;
 pub mod route53;
+pub mod scaling_check;
 pub mod service_connect;
 pub mod vpc;
 
@@ -114,6 +115,7 @@ pub fn all_rules() -> Vec<&'static Rule> {
     v.extend(health::RULES);
     v.extend(names::RULES);
     v.extend(route53::RULES);
+    v.extend(scaling_check::RULES);
     v
 }
 
@@ -681,6 +683,7 @@ pub fn analyse(template: &Value) -> Report {
         found.extend(health::check(&st, &apps));
         found.extend(names::check(&st, &apps));
         found.extend(route53::check(&st, &apps));
+        found.extend(scaling_check::check(&st, &apps));
         checks += all_rules().len() * apps.len().max(1);
         for mut f in found {
             if several {

@@ -179,6 +179,9 @@ pub struct AppCase {
     pub name: Name,
     /// `PortChoice: LeastRecentlyUsed` (used with an auto listener port).
     pub least_recently_used: bool,
+    /// `ScalingCheck` (rendered on an App with Scaling and a load balancer); `Some(true)`:
+    /// `Run: OnChange` with a `RunToken` parameter and a `ReturnWithin`.
+    pub scaling_check: Option<bool>,
 }
 
 /// The user's own load balancer, listener and rule beside the Apps.
@@ -353,6 +356,7 @@ prop_compose! {
         ],
         (domain, unit_durations) in (proptest::bool::weighted(0.3), proptest::bool::weighted(0.3)),
         (name, least_recently_used) in (prop_oneof![3 => Just(Name::None), 1 => Just(Name::Literal), 1 => Just(Name::BranchSub)], proptest::bool::weighted(0.5)),
+        scaling_check in proptest::option::weighted(0.3, any::<bool>()),
     ) -> AppCase {
         // Hooks belong to BlueGreen, Canary and Linear (the schema says so): Rolling with hooks
         // is a documented refusal that would only hide the rest of the case.
@@ -360,7 +364,7 @@ prop_compose! {
         // one case in ten of it, so the rest of such cases still expand.
         let strategy = if failover != Failover::None && !keep_conflict { Deploy::Rolling } else { strategy };
         let hooks = hooks && strategy != Deploy::Rolling;
-        AppCase { routing, strategy, hooks, gate, failover, scaling, discovery, discovery_shared_name, condition, retain, image, secret, desired, allow_from_previous, arm_spot, sticky, port, service_connect, domain, unit_durations, name, least_recently_used }
+        AppCase { routing, strategy, hooks, gate, failover, scaling, discovery, discovery_shared_name, condition, retain, image, secret, desired, allow_from_previous, arm_spot, sticky, port, service_connect, domain, unit_durations, name, least_recently_used, scaling_check }
     }
 }
 
@@ -787,6 +791,26 @@ pub fn render(c: &Case) -> Value {
                         "EvaluationPeriods": 5, "DatapointsToAlarm": 3, "TreatMissingData": "breaching"},
                     "MinServiceTime": 600
                 }));
+            }
+        }
+        match (a.scaling_check, a.scaling, &a.routing) {
+            (None, _, _) | (_, Scaling::None, _) | (_, _, Routing::None) => {}
+            (Some(false), _, _) => {
+                p.insert(
+                    "ScalingCheck".into(),
+                    json!({"Path": format!("/app{i}/stress"), "Rate": 2, "Duration": if a.unit_durations { json!("5m") } else { json!(300) }, "ExpectDesired": 2}),
+                );
+            }
+            (Some(true), _, _) => {
+                params.insert(
+                    format!("{id}CheckToken"),
+                    json!({"Type": "String", "Default": "1"}),
+                );
+                p.insert(
+                    "ScalingCheck".into(),
+                    json!({"Path": format!("/app{i}/stress"), "Rate": 2, "Duration": 240, "ExpectDesired": 4,
+                        "Within": 360, "ReturnWithin": 420, "Run": "OnChange", "RunToken": {"Ref": format!("{id}CheckToken")}}),
+                );
             }
         }
         match a.scaling {
