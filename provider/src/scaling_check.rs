@@ -281,7 +281,7 @@ pub fn timeline(rows: &[Row], budget: usize) -> String {
         } else {
             (false, &items[items.len() - 1 - i / 2])
         };
-        if used + item.len() + 2 > budget.saturating_sub(40) {
+        if used + item.len() + 2 > budget.saturating_sub(100) {
             break;
         }
         used += item.len() + 2;
