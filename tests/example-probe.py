@@ -512,6 +512,16 @@ def deploy_count(props):
     return 1
 
 
+def cost_per_request(app, path):
+    """CPU per request, measured on the app: the mean of sequential requests (at least 3, more
+    for a cheap route, up to 1 s, so that the clock ticks of /proc resolve it)."""
+    before, t0, n = cpu_seconds(app.proc.pid), time.monotonic(), 0
+    while n < 3 or (n < 200 and time.monotonic() - t0 < 1):
+        get(app.url(path), 30)
+        n += 1
+    return (cpu_seconds(app.proc.pid) - before) / n
+
+
 def check_gate(app, out):
     lt = app.props.get("LoadTest")
     if not lt:
@@ -519,13 +529,7 @@ def check_gate(app, out):
     path = lt.get("Path", "/")
     expect = int(lt.get("ExpectedStatus", 200))
     t = lt.get("Thresholds") or {}
-    # CPU per request, measured on the app: the mean of sequential requests (at least 3, more
-    # for a cheap route, up to 1 s, so that the clock ticks of /proc resolve it).
-    before, t0, n = cpu_seconds(app.proc.pid), time.monotonic(), 0
-    while n < 3 or (n < 200 and time.monotonic() - t0 < 1):
-        get(app.url(path), 30)
-        n += 1
-    cost = (cpu_seconds(app.proc.pid) - before) / n
+    cost = cost_per_request(app, path)
     # Task CPU units: 256 is .25 vCPU, 1024 is 1 vCPU
     # (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_TaskDefinition.html).
     vcpu = int(app.props.get("Cpu", 256)) / 1024
@@ -579,11 +583,7 @@ def check_scaling(app, out):
     if not isinstance(target, int):
         return out.fail(f"{app.lid}: ScalingCheck without a literal Scaling.CpuPercent: the probe "
                         f"cannot tell whether its load makes target tracking act")
-    before, t0, n = cpu_seconds(app.proc.pid), time.monotonic(), 0
-    while n < 3 or (n < 200 and time.monotonic() - t0 < 1):
-        get(app.url(path), 30)
-        n += 1
-    cost = (cpu_seconds(app.proc.pid) - before) / n
+    cost = cost_per_request(app, path)
     vcpu = int(app.props.get("Cpu", 256)) / 1024
     low, high = int(scaling.get("Min", 1)), int(scaling.get("Max", 1))
     util = min(100.0, rate * cost / (max(low, 1) * vcpu) * 100)

@@ -8,6 +8,7 @@ pub mod lifecycle_hook;
 pub mod listener_port;
 pub mod listener_rule;
 pub mod load_test_gate;
+mod once;
 pub mod request;
 pub mod respond;
 pub mod retry;
@@ -57,8 +58,10 @@ async fn handle(
         load_test_gate::RESOURCE_TYPE => {
             load_test_gate::handle(clients.clone(), &req, deadline).await
         }
+        // Boxed: its future (the load, the polls, the once-record) would otherwise add to every
+        // request's future, which the simulation's test threads hold on their stacks.
         scaling_check::RESOURCE_TYPE => {
-            scaling_check::handle(clients.clone(), &req, deadline).await
+            Box::pin(scaling_check::handle(clients.clone(), &req, deadline)).await
         }
         listener_port::RESOURCE_TYPE => listener_port::handle(&clients.elb, &req).await,
         listener_rule::RESOURCE_TYPE => listener_rule::handle(&clients.elb, &req).await,

@@ -172,91 +172,36 @@ pub async fn handle(
         "scaling#{}#{}#{}",
         req.stack_id, req.logical_resource_id, req.request_id
     );
-    let now_ms = || {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_millis() as u64
-    };
-    let lease_until = now_ms()
-        + answer_at
-            .saturating_duration_since(Instant::now())
-            .as_millis() as u64;
-    let writer = crate::lifecycle_hook::writer_token();
-    loop {
-        if store.claim_once(&key, lease_until, &writer).await? {
-            break;
-        }
-        if let Some(r) = store
-            .load(&key)
-            .await?
-            .and_then(|rec| load_test_gate::replay(&rec, &physical))
-        {
-            tracing::info!(check = %req.logical_resource_id, "repeated request: the recorded result, no second load");
-            return r;
-        }
-        if Instant::now() + p.poll >= answer_at {
-            return Err(ProviderError::Exhausted(
-                "another invocation is running this request's scaling check and has not finished in time".into(),
-            ));
-        }
-        tokio::time::sleep(p.poll).await;
-    }
-    let result = check(&clients, &p, physical, answer_at).await;
-    let (status, reason, data) = match &result {
-        Ok(o) => (
-            crate::lifecycle_hook::HookStatus::Succeeded,
-            String::new(),
-            serde_json::Value::Object(o.data.iter().cloned().collect()).to_string(),
-        ),
-        Err(e) => (
-            crate::lifecycle_hook::HookStatus::Failed,
-            e.to_string(),
-            "{}".to_string(),
-        ),
-    };
-    if let Err(e) = store.finish_once(&key, status, &reason, &data).await {
-        tracing::warn!(error = %e, "could not record the scaling check's result; a repeated request would run again");
-    }
-    result
+    let run = || check(&clients, &p, physical.clone(), answer_at);
+    crate::once::run_once(
+        &store,
+        &key,
+        &physical,
+        answer_at,
+        p.poll,
+        "scaling check",
+        run,
+    )
+    .await
 }
 
 /// The service's counts; `Ok(None)` for a transient failure (throttling, no answer), `Err` for
-/// anything else: a denial, a missing cluster or service (DescribeServices `failures`, reason
-/// `MISSING`: https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DescribeServices.html).
+/// anything else: a denial, a missing cluster or service (DescribeServices answers no service:
+/// https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DescribeServices.html).
 async fn read_counts(
     clients: &Clients,
     cluster: &str,
     service: &str,
 ) -> Result<Option<Counts>, ProviderError> {
-    let out = match clients
-        .ecs
-        .describe_services()
-        .cluster(cluster)
-        .services(service)
-        .send()
-        .await
-    {
-        Ok(o) => o,
-        Err(e) if crate::retry::transient(&e) => return Ok(None),
-        Err(e) => return Err(ProviderError::sdk("ecs:DescribeServices", &e)),
-    };
-    if let Some(f) = out.failures().first() {
-        return Err(ProviderError::Exhausted(format!(
-            "DescribeServices {service} in {cluster}: {}",
-            f.reason().unwrap_or("failure")
-        )));
+    match clients.ecs_service(cluster, service).await {
+        Ok(s) => Ok(Some(Counts {
+            desired: s.desired_count(),
+            running: s.running_count(),
+            pending: s.pending_count(),
+        })),
+        Err(e) if e.is_transient() => Ok(None),
+        Err(e) => Err(e),
     }
-    let s = out.services().first().ok_or_else(|| {
-        ProviderError::Exhausted(format!(
-            "DescribeServices {service} in {cluster}: no service"
-        ))
-    })?;
-    Ok(Some(Counts {
-        desired: s.desired_count(),
-        running: s.running_count(),
-        pending: s.pending_count(),
-    }))
 }
 
 /// The timeline as the reason carries it: `time desired/running/pending` per read, the middle

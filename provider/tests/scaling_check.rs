@@ -59,15 +59,7 @@ fn clients(e: Ecs) -> (Arc<fargate_provider::Clients>, Arc<AtomicUsize>) {
     let stacks = mock!(aws_sdk_cloudformation::Client::describe_stacks).then_output(|| {
         stacks_output(aws_sdk_cloudformation::types::StackStatus::UpdateInProgress)
     });
-    let creating = mock!(aws_sdk_cloudformation::Client::describe_stack_resource).then_output(|| {
-        aws_sdk_cloudformation::operation::describe_stack_resource::DescribeStackResourceOutput::builder()
-            .stack_resource_detail(
-                aws_sdk_cloudformation::types::StackResourceDetail::builder()
-                    .resource_status(aws_sdk_cloudformation::types::ResourceStatus::CreateInProgress)
-                    .build(),
-            )
-            .build()
-    });
+    let creating = resource_creating();
     c.cfn = mock_client!(
         aws_sdk_cloudformation,
         RuleMode::MatchAny,

@@ -11,7 +11,7 @@ use serde_json::json;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-fn profile() -> Profile {
+pub fn profile() -> Profile {
     Profile {
         throttle: 20,
         after_effect: 0,

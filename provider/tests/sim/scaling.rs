@@ -9,28 +9,18 @@
 //! - a service DescribeServices does not know (an answer the check cannot classify: it must
 //!   fail, never pass);
 //! - a `Within` that does not fit the invocation (it must fail without loading);
-//! - throttling and slow calls from the world's profile.
+//! - throttling and slow calls from the world's profile (the gate family's).
 #![allow(dead_code)]
 
 use super::custom_resource::{self, STACK};
+use super::gate::profile;
 use super::harness::{violation, LogBuf, Violation};
-use super::world::{Fault, Profile, Rng, Shared, World};
+use super::world::{Fault, Rng, Shared, World};
 use serde_json::json;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 const SERVICE: &str = "users";
-
-fn profile() -> Profile {
-    Profile {
-        throttle: 30,
-        after_effect: 0,
-        slow: 50,
-        slow_ms: 2_000,
-        hang: 0,
-        tag_lag_ms: 0,
-    }
-}
 
 pub async fn scaling_schedule(seed: u64, _logs: LogBuf) -> (Vec<Violation>, Shared) {
     let mut rng = Rng::new(seed.wrapping_mul(104_729).wrapping_add(11));

@@ -266,7 +266,7 @@ fn git_show(base: &str, file: &str) -> Result<String, String> {
     String::from_utf8(out.stdout).map_err(|e| format!("{spec}: {e}"))
 }
 
-mod aws {
+pub(crate) mod aws {
     //! The deployed stack and change sets, through the AWS SDK.
 
     use aws_sdk_cloudformation::types::{
@@ -305,7 +305,9 @@ mod aws {
         aws_sdk_cloudformation::Client::new(&conf)
     }
 
-    fn err(what: &str, e: impl std::error::Error) -> String {
+    /// `what: error: cause: cause...` (the SDK's Display is "service error"; the chain names the
+    /// cause). Also the scaling check's.
+    pub(crate) fn err(what: &str, e: impl std::error::Error) -> String {
         // The SDK's Display is "service error"; its source chain names the cause.
         let mut s = format!("{what}: {e}");
         let mut src = e.source();

@@ -438,19 +438,9 @@ mod aws {
     //! DescribeServices and the stack's resources through the SDK.
 
     use super::{locate_in_stack, Counts, Located};
+    use crate::diff::aws::err;
     use aws_sdk_cloudformation::types::TemplateStage;
     use aws_sdk_ecs::error::ProvideErrorMetadata;
-    use std::fmt::Write;
-
-    fn err(what: &str, e: impl std::error::Error) -> String {
-        let mut s = format!("{what}: {e}");
-        let mut src = e.source();
-        while let Some(x) = src {
-            let _ = write!(s, ": {x}");
-            src = x.source();
-        }
-        s
-    }
 
     /// The service's counts; `Ok(None)` when the call was throttled (after the SDK's own
     /// retries) or timed out, `Err` for anything else. ECS answers throttling with
