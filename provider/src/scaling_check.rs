@@ -23,7 +23,7 @@
 
 use crate::load_test_gate::{self, RunSpec};
 use crate::request::{Request, RequestType};
-use crate::respond::{margin, Outcome};
+use crate::respond::Outcome;
 use crate::{Clients, ProviderError};
 use fargate_loadtest::scaling::{counts, judge, secs, Counts, Expect, LoadStats, Read, Row, State};
 use std::sync::Arc;
@@ -146,9 +146,7 @@ pub async fn handle(
     if req.request_type == RequestType::Delete {
         return Ok(Outcome::new(physical));
     }
-    let answer_at = deadline
-        .checked_sub(margin(deadline.saturating_duration_since(Instant::now())))
-        .unwrap_or_else(Instant::now);
+    let answer_at = crate::respond::answer_by(deadline);
     if req.request_type == RequestType::Update {
         if let Some(why) = skip_update(req) {
             return Ok(Outcome::new(physical).with("Skipped", why));

@@ -280,6 +280,8 @@ pub(crate) mod aws {
     pub struct Deployed {
         pub template: Value,
         pub parameters: Map<String, Value>,
+        /// The stack's outputs, resolved (the scaling check reads `<App>Url`).
+        pub outputs: Vec<(String, String)>,
     }
 
     /// CloudFormation's answer for one resource of a change set.
@@ -345,16 +347,23 @@ pub(crate) mod aws {
                 .await
                 .map_err(|e| err(&format!("DescribeStacks {stack}"), e))?;
             let mut parameters = Map::new();
+            let mut outputs = Vec::new();
             for s in d.stacks() {
                 for p in s.parameters() {
                     if let (Some(k), Some(v)) = (p.parameter_key(), p.parameter_value()) {
                         parameters.insert(k.to_string(), Value::String(v.to_string()));
                     }
                 }
+                for o in s.outputs() {
+                    if let (Some(k), Some(v)) = (o.output_key(), o.output_value()) {
+                        outputs.push((k.to_string(), v.to_string()));
+                    }
+                }
             }
             Ok(Deployed {
                 template,
                 parameters,
+                outputs,
             })
         })
     }

@@ -267,6 +267,14 @@ pub fn run(a: Args) -> ExitCode {
     if a.stack.is_none() && (a.url.is_none() || a.cluster.is_none() || a.service.is_none()) {
         return bad("give --stack (and --app), or --url, --cluster and --service");
     }
+    // diff's reader runs its own runtime: before this one.
+    let deployed = match &a.stack {
+        Some(stack) => match crate::diff::aws::deployed(stack) {
+            Ok(d) => Some(d),
+            Err(e) => return aws_trouble(e),
+        },
+        None => None,
+    };
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -275,10 +283,10 @@ pub fn run(a: Args) -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return aws_trouble(format!("no runtime: {e}")),
     };
-    rt.block_on(check(a))
+    rt.block_on(check(a, deployed))
 }
 
-async fn check(a: Args) -> ExitCode {
+async fn check(a: Args, deployed: Option<crate::diff::aws::Deployed>) -> ExitCode {
     let conf = aws_config::load_from_env().await;
     let mut located = Located {
         url: a.url.clone().unwrap_or_default(),
@@ -286,8 +294,8 @@ async fn check(a: Args) -> ExitCode {
         service: a.service.clone().unwrap_or_default(),
         min: a.min,
     };
-    if let Some(stack) = &a.stack {
-        match aws::from_stack(&conf, stack, a.app.as_deref()).await {
+    if let (Some(stack), Some(d)) = (&a.stack, &deployed) {
+        match aws::from_stack(&conf, d, stack, a.app.as_deref()).await {
             Ok(Ok(l)) => {
                 // Explicit flags win over what the stack says.
                 located = Located {
@@ -439,7 +447,6 @@ mod aws {
 
     use super::{locate_in_stack, Counts, Located};
     use crate::diff::aws::err;
-    use aws_sdk_cloudformation::types::TemplateStage;
     use aws_sdk_ecs::error::ProvideErrorMetadata;
 
     /// The service's counts; `Ok(None)` when the call was throttled (after the SDK's own
@@ -491,45 +498,17 @@ mod aws {
         }))
     }
 
+    /// The App's place in a deployed stack: its processed template, parameters and outputs
+    /// (`diff`'s reading of a stack) and the resources' physical IDs (ListStackResources:
+    /// https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ListStackResources.html).
     /// Outer `Err`: AWS trouble; inner `Err`: the stack does not say (bad input).
     pub async fn from_stack(
         conf: &aws_config::SdkConfig,
+        deployed: &crate::diff::aws::Deployed,
         stack: &str,
         app: Option<&str>,
     ) -> Result<Result<Located, String>, String> {
         let c = aws_sdk_cloudformation::Client::new(conf);
-        let t = c
-            .get_template()
-            .stack_name(stack)
-            .template_stage(TemplateStage::Processed)
-            .send()
-            .await
-            .map_err(|e| err(&format!("GetTemplate {stack}"), e))?;
-        let template = match t.template_body().map(fargate_macro::template::parse) {
-            Some(Ok(t)) => t,
-            Some(Err(e)) => return Ok(Err(format!("the template of stack {stack}: {e}"))),
-            None => return Err(format!("GetTemplate {stack}: no TemplateBody")),
-        };
-        let d = c
-            .describe_stacks()
-            .stack_name(stack)
-            .send()
-            .await
-            .map_err(|e| err(&format!("DescribeStacks {stack}"), e))?;
-        let mut parameters = serde_json::Map::new();
-        let mut outputs = Vec::new();
-        for s in d.stacks() {
-            for p in s.parameters() {
-                if let (Some(k), Some(v)) = (p.parameter_key(), p.parameter_value()) {
-                    parameters.insert(k.into(), v.into());
-                }
-            }
-            for o in s.outputs() {
-                if let (Some(k), Some(v)) = (o.output_key(), o.output_value()) {
-                    outputs.push((k.to_string(), v.to_string()));
-                }
-            }
-        }
         let mut physical = Vec::new();
         let mut token = None;
         loop {
@@ -551,10 +530,10 @@ mod aws {
             }
         }
         Ok(locate_in_stack(
-            &template,
+            &deployed.template,
             &physical,
-            &outputs,
-            &parameters,
+            &deployed.outputs,
+            &deployed.parameters,
             app,
         ))
     }
