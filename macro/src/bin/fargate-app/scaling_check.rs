@@ -297,6 +297,13 @@ async fn check(a: Args, deployed: Option<crate::diff::aws::Deployed>) -> ExitCod
     if let (Some(stack), Some(d)) = (&a.stack, &deployed) {
         match aws::from_stack(&conf, d, stack, a.app.as_deref()).await {
             Ok(Ok(l)) => {
+                println!(
+                    "Stack {stack}: URL {}, cluster {}, service {}, minimum {}",
+                    l.url,
+                    l.cluster,
+                    l.service,
+                    l.min.map_or("unknown".to_string(), |m| m.to_string())
+                );
                 // Explicit flags win over what the stack says.
                 located = Located {
                     url: a.url.clone().unwrap_or(l.url),
