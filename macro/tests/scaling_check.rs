@@ -324,6 +324,22 @@ fn scaling_check_cases() {
                 bad.push(format!("no '{t}'"));
             }
         }
+        // The load keeps its rate across the engine's runs (one per poll interval): the rows'
+        // req/s average the asked 6 (each row is 1 or 2 requests over 0.25 s).
+        let rps: Vec<f64> = out
+            .lines()
+            .filter_map(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                (f.len() == 7 && f[0].ends_with('s')).then(|| f[4].parse().ok())?
+            })
+            .filter(|r: &f64| *r > 0.0)
+            .collect();
+        if want_code < 2 && !rps.is_empty() {
+            let mean = rps.iter().sum::<f64>() / rps.len() as f64;
+            if !(4.5..=7.5).contains(&mean) {
+                bad.push(format!("rows average {mean:.1} req/s, asked 6"));
+            }
+        }
         // The fake cannot scale out before 3 periods of load: a row that shows it earlier
         // means the timeline is not the service's.
         if let Some(t) = first_desired(&out, 2) {

@@ -369,21 +369,38 @@ async fn check(a: Args, deployed: Option<crate::diff::aws::Deployed>) -> ExitCod
         load: None,
     }];
     println!("{}", render_row(&rows[0]));
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Result<Report, String>>();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Result<(Report, Duration), String>>();
     let (load_for, rate) = (a.duration, a.rate);
     let load = tokio::spawn(async move {
-        // One engine run per poll interval, so each row has its own rate and p99.
+        // One engine run per poll interval, so each row has its own rate and p99. The runs
+        // keep one schedule: interval k sends the requests due in [k x poll, (k+1) x poll) at
+        // `rate` (a run restarting its own schedule would send one at each start, and a run
+        // that ends early would be followed at once by the next: more than the rate).
         let begun = Instant::now();
-        // A remainder shorter than one request's interval would send nothing: stop there.
-        let interval = Duration::from_secs_f64(1.0 / rate);
-        while load_for.saturating_sub(begun.elapsed()) >= interval {
-            let mut c = cfg.clone();
-            c.duration = (load_for - begun.elapsed()).min(cfg.duration);
-            let r = fargate_loadtest::run(&c, Arc::new(Progress::default())).await;
-            let failed = r.is_err();
-            if tx.send(r.map_err(|e| e.to_string())).is_err() || failed {
+        let seg = cfg.duration;
+        let mut k = 0u32;
+        loop {
+            let from = seg * k;
+            if from >= load_for {
                 break;
             }
+            let to = (from + seg).min(load_for);
+            let due = |t: Duration| (t.as_secs_f64() * rate).floor();
+            let n = (due(to) - due(from)) as u64;
+            tokio::time::sleep_until((begun + from).into()).await;
+            if n > 0 {
+                let mut c = cfg.clone();
+                c.duration = to - from;
+                c.requests = Some(n);
+                let r = fargate_loadtest::run(&c, Arc::new(Progress::default()))
+                    .await
+                    .map(|r| (r, to - from));
+                let failed = r.is_err();
+                if tx.send(r.map_err(|e| e.to_string())).is_err() || failed {
+                    break;
+                }
+            }
+            k += 1;
         }
     });
     let mut load_end: Option<Duration> = None;
@@ -394,13 +411,14 @@ async fn check(a: Args, deployed: Option<crate::diff::aws::Deployed>) -> ExitCod
         let mut stats: Option<LoadStats> = None;
         while let Ok(r) = rx.try_recv() {
             match r {
-                Ok(r) => {
+                Ok((r, window)) => {
                     let s = stats.get_or_insert(LoadStats {
                         rps: 0.0,
                         p99_ms: None,
                         errors: 0,
                     });
-                    s.rps = r.rps();
+                    // Completed requests over the interval they were due in.
+                    s.rps = r.completed() as f64 / window.as_secs_f64().max(0.001);
                     s.p99_ms = r.percentile(0.99).map(|p| s.p99_ms.map_or(p, |q| q.max(p)));
                     s.errors += r.errors();
                 }
