@@ -856,12 +856,14 @@ pub fn create_only(resource_type: &str) -> Option<&'static [&'static str]> {
 /// The provider's custom resources answer an Update with a new physical ID (CloudFormation then
 /// deletes the old one) exactly when these properties change: a listener port claim moves to
 /// another ALB or range, a rule to another listener or priority range (provider/src/listener_port.rs,
-/// listener_rule.rs). Failover and the load-test gate keep their physical ID.
+/// listener_rule.rs). Failover, the load-test gate and the scaling check keep their physical ID.
 fn custom_create_only(resource_type: &str) -> Option<&'static [&'static str]> {
     match resource_type {
         "Custom::FargateListenerPort" => Some(&["LoadBalancerArn", "PortRange"]),
         "Custom::FargateListenerRule" => Some(&["ListenerArn", "PriorityRange"]),
-        "Custom::FargateWeightedFailover" | "Custom::FargateLoadTestGate" => Some(&[]),
+        "Custom::FargateWeightedFailover"
+        | "Custom::FargateLoadTestGate"
+        | "Custom::FargateScalingCheck" => Some(&[]),
         _ => None,
     }
 }

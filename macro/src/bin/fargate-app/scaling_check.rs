@@ -409,6 +409,9 @@ async fn check(a: Args, deployed: Option<crate::diff::aws::Deployed>) -> ExitCod
         tokio::time::sleep_until((start + next).into()).await;
         next += a.poll;
         let mut stats: Option<LoadStats> = None;
+        // Runs that ended since the last row (a slow target can end two in one interval):
+        // their completed requests over the intervals they were due in.
+        let (mut done, mut due_in) = (0u64, Duration::ZERO);
         while let Ok(r) = rx.try_recv() {
             match r {
                 Ok((r, window)) => {
@@ -417,8 +420,9 @@ async fn check(a: Args, deployed: Option<crate::diff::aws::Deployed>) -> ExitCod
                         p99_ms: None,
                         errors: 0,
                     });
-                    // Completed requests over the interval they were due in.
-                    s.rps = r.completed() as f64 / window.as_secs_f64().max(0.001);
+                    done += r.completed();
+                    due_in += window;
+                    s.rps = done as f64 / due_in.as_secs_f64().max(0.001);
                     s.p99_ms = r.percentile(0.99).map(|p| s.p99_ms.map_or(p, |q| q.max(p)));
                     s.errors += r.errors();
                 }
