@@ -55,11 +55,12 @@ async fn handle(
     let req = req.clone();
     match req.resource_type.as_str() {
         failover::RESOURCE_TYPE => failover::handle(&clients, &req, deadline).await,
+        // The gate and the scaling check are boxed: their futures (the load, the polls, the
+        // once-record) would otherwise add to every request's future, which a debug build's
+        // test thread holds on its stack (tests/moto.rs overflowed it).
         load_test_gate::RESOURCE_TYPE => {
-            load_test_gate::handle(clients.clone(), &req, deadline).await
+            Box::pin(load_test_gate::handle(clients.clone(), &req, deadline)).await
         }
-        // Boxed: its future (the load, the polls, the once-record) would otherwise add to every
-        // request's future, which the simulation's test threads hold on their stacks.
         scaling_check::RESOURCE_TYPE => {
             Box::pin(scaling_check::handle(clients.clone(), &req, deadline)).await
         }

@@ -60,7 +60,9 @@ where
         }
         tokio::time::sleep(poll).await;
     }
-    let result = work().await;
+    // Boxed: the work (a load run) is the largest future of any request; kept on the heap it
+    // does not grow every request's future on the Lambda's (or a test thread's) stack.
+    let result = Box::pin(work()).await;
     let (status, reason, data) = match &result {
         Ok(o) => (
             HookStatus::Succeeded,
