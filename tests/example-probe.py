@@ -18,6 +18,12 @@ the container, and checks what AWS would check once deployed:
   fits the App at its size: rate x (CPU-seconds per request, measured on the app) must stay
   below the vCPUs of the tasks running when the gate starts (Cpu/1024 per task, AWS's task CPU
   units), and one request alone, on one task's share of a core, within the p99 threshold;
+- the scaling check (`ScalingCheck`): its load makes target tracking act and reach ExpectDesired:
+  rate x (CPU-seconds per request, measured on the app) over the vCPUs of Scaling.Min tasks,
+  capped at 100% (a Fargate task's CPU is its reservation), must be above Scaling.CpuPercent
+  (else the high alarm never fires), and the count target tracking sets,
+  ceil(Min x utilization / target) (https://docs.aws.amazon.com/autoscaling/application/userguide/target-tracking-scaling-policy-overview.html),
+  within Max, must be at least ExpectDesired;
 - the routes between Apps (seed 002's /service-products and /service-users) through the names
   the expansion's environment gives them, resolved to where the peer runs here.
 An App with no test application fails the run unless its example is listed in NOT_PROBED with a
@@ -101,6 +107,10 @@ NEGATIVE_CONTROLS = [
      "GET /health answered 404"),
     ("002-users-products", "LoadTest: { Path: /users,", "LoadTest: { Path: /stress-test,",
      "vCPU"),
+    ("002-users-products", "ScalingCheck: { Path: /stress-test,", "ScalingCheck: { Path: /users,",
+     "the load does not lift the CPU above the target"),
+    ("002-users-products-bluegreen", "ExpectDesired: 2, Run: OnCreate", "ExpectDesired: 3, Run: OnCreate",
+     "the load does not reach ExpectDesired"),
     ("003-lambda-fargate-standby", "HealthCheck: { Path: /pong,", "HealthCheck: { Path: /,",
      "no answer within the 6 s health-check timeout"),
     ("001-app-behind-alb", "Port: 8448", "Port: 8080", "never answered"),
@@ -532,6 +542,16 @@ def deploy_count(props):
     return 1
 
 
+def cost_per_request(app, path):
+    """CPU per request, measured on the app: the mean of sequential requests (at least 3, more
+    for a cheap route, up to 1 s, so that the clock ticks of /proc resolve it)."""
+    before, t0, n = cpu_seconds(app.proc.pid), time.monotonic(), 0
+    while n < 3 or (n < 200 and time.monotonic() - t0 < 1):
+        get(app.url(path), 30)
+        n += 1
+    return (cpu_seconds(app.proc.pid) - before) / n
+
+
 def check_gate(app, out):
     lt = app.props.get("LoadTest")
     if not lt:
@@ -539,13 +559,7 @@ def check_gate(app, out):
     path = lt.get("Path", "/")
     expect = int(lt.get("ExpectedStatus", 200))
     t = lt.get("Thresholds") or {}
-    # CPU per request, measured on the app: the mean of sequential requests (at least 3, more
-    # for a cheap route, up to 1 s, so that the clock ticks of /proc resolve it).
-    before, t0, n = cpu_seconds(app.proc.pid), time.monotonic(), 0
-    while n < 3 or (n < 200 and time.monotonic() - t0 < 1):
-        get(app.url(path), 30)
-        n += 1
-    cost = (cpu_seconds(app.proc.pid) - before) / n
+    cost = cost_per_request(app, path)
     # Task CPU units: 256 is .25 vCPU, 1024 is 1 vCPU
     # (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_TaskDefinition.html).
     vcpu = int(app.props.get("Cpu", 256)) / 1024
@@ -585,6 +599,32 @@ def check_gate(app, out):
     what = f"gate GET {path} at {' '.join(args[args.index('--quiet') + 2:])}: {summary}"
     if r.returncode != 0:
         out.fail(f"{app.lid}: {what} (loadtest exit {r.returncode})")
+    else:
+        out.ok(f"{app.lid}: {what}")
+
+
+def check_scaling(app, out):
+    sc = app.props.get("ScalingCheck")
+    if not sc:
+        return
+    scaling = app.props.get("Scaling") or {}
+    path, rate, want = sc["Path"], sc["Rate"], sc["ExpectDesired"]
+    target = scaling.get("CpuPercent")
+    if not isinstance(target, int):
+        return out.fail(f"{app.lid}: ScalingCheck without a literal Scaling.CpuPercent: the probe "
+                        f"cannot tell whether its load makes target tracking act")
+    cost = cost_per_request(app, path)
+    vcpu = int(app.props.get("Cpu", 256)) / 1024
+    low, high = int(scaling.get("Min", 1)), int(scaling.get("Max", 1))
+    util = min(100.0, rate * cost / (max(low, 1) * vcpu) * 100)
+    reach = min(high, -(-int(max(low, 1) * util * 1000) // (target * 1000)))
+    what = (f"scaling check {rate} req/s on {path} x {cost:.4f} CPU-s on {low} task(s) of "
+            f"{vcpu:g} vCPU = {util:.0f}% CPU (target {target}%): target tracking sets "
+            f"ceil({low} x {util:.0f}/{target}) = {reach} (Max {high}), expected {want}")
+    if util <= target:
+        out.fail(f"{app.lid}: {what}: the load does not lift the CPU above the target, nothing scales")
+    elif reach < want:
+        out.fail(f"{app.lid}: {what}: the load does not reach ExpectDesired")
     else:
         out.ok(f"{app.lid}: {what}")
 
@@ -669,16 +709,23 @@ def probe_example(name, tpl, out):
             if a.lb and a.proc.poll() is None:
                 check_routes(a, run, out)
                 check_gate(a, out)
+                check_scaling(a, out)
             check_function(a, run, res, out)
     finally:
         for a, _ in apps:
             a.stop()
 
 
+# `--only NAME[,NAME]`: probe those examples and their controls alone (a partial run).
+ONLY = next((a.split("=", 1)[1].split(",") for a in sys.argv if a.startswith("--only=")), None)
+
+
 def main():
-    failures, probed = [], 0
+    failures, probed, controls = [], 0, 0
     for tpl in sorted(glob.glob(os.path.join(ROOT, "examples/*/template.yaml"))):
         name = os.path.basename(os.path.dirname(tpl))
+        if ONLY and name not in ONLY:
+            continue
         if name in NOT_PROBED:
             print(f"not probed  {name}: {NOT_PROBED[name]}")
             continue
@@ -697,6 +744,9 @@ def main():
         tmp = os.path.join(ROOT, "tests", ".tmp", "example-probe")
         os.makedirs(tmp, exist_ok=True)
         for name, old, new, want in NEGATIVE_CONTROLS:
+            if ONLY and name not in ONLY:
+                continue
+            controls += 1
             with open(os.path.join(ROOT, "examples", name, "template.yaml")) as f:
                 text = f.read()
             if old not in text:
@@ -718,7 +768,7 @@ def main():
         print("\n".join(["", "failures:"] + failures))
         sys.exit(f"example probe: {len(failures)} failed, {probed} examples probed")
     print(f"example probe: {probed} examples probed against their seeds' applications, "
-          f"{len(NEGATIVE_CONTROLS)} broken variants caught")
+          f"{controls} broken variants caught")
 
 
 main()

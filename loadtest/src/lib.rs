@@ -18,6 +18,7 @@
 pub mod client;
 pub mod engine;
 pub mod report;
+pub mod scaling;
 pub mod target;
 
 pub use engine::{

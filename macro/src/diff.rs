@@ -1004,7 +1004,7 @@ pub fn create_only(resource_type: &str) -> Option<&'static [&'static str]> {
 /// The provider's custom resources answer an Update with a new physical ID (CloudFormation then
 /// deletes the old one) exactly when these properties change: a listener port claim moves to
 /// another ALB or range, a rule to another listener or priority range (provider/src/listener_port.rs,
-/// listener_rule.rs). Failover, the load-test gate and the post-create step keep their physical ID.
+/// listener_rule.rs). Failover, the load-test gate the post-create step and the scaling check keep their physical ID.
 fn custom_create_only(resource_type: &str) -> Option<&'static [&'static str]> {
     match resource_type {
         "Custom::FargateListenerPort" => Some(&["LoadBalancerArn", "PortRange"]),
@@ -1012,6 +1012,7 @@ fn custom_create_only(resource_type: &str) -> Option<&'static [&'static str]> {
         "Custom::FargateWeightedFailover"
         | "Custom::FargateLoadTestGate"
         | "Custom::FargatePostCreate" => Some(&[]),
+        | "Custom::FargateScalingCheck" => Some(&[]),
         _ => None,
     }
 }

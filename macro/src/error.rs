@@ -85,6 +85,10 @@ impl Problem {
             "is outside",
             "must be less than",
             "is longer than",
+            "is not above Scaling.Min",
+            "is above Scaling.Max",
+            "is shorter than Duration",
+            "one provider invocation holds",
         ]) {
             "FA104" // number out of range
         } else if has(&[
@@ -125,6 +129,10 @@ impl Problem {
                 "only with TaskDefinition",
                 "only with CreateTopic",
                 "the notification tells the App's URL",
+                "needs Scaling: the check",
+                "needs a LoadBalancer: the check",
+                "needs Run: OnChange",
+                "needs the App's URL, which is not known",
             ])
         {
             "FA106" // properties that conflict or go together

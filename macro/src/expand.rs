@@ -311,6 +311,12 @@ fn generate_apps<'a>(
                 rw.problems.push(Problem::property(&app.id, "Properties.LoadTest.Url", "required here: the app's URL is not known at expansion time (set LoadBalancer.DnsName, or a literal Host)"));
             }
         }
+        if app.scaling_check.is_some()
+            && app.load_balancer.is_some()
+            && exp.routing.origin.is_none()
+        {
+            rw.problems.push(Problem::property(&app.id, "Properties.ScalingCheck", "needs the App's URL, which is not known at expansion time: set LoadBalancer.DnsName, or a literal Host (the check sends its load there)"));
+        }
         expansions.insert(&app.id, exp);
     }
     (expansions, shared)

@@ -259,4 +259,73 @@ fn diff_against_a_deployed_stack_in_moto() {
     assert_eq!(got, 3, "{err}");
     assert!(err.contains("GetTemplate nope"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
+
+    // `fargate-app scaling-check --stack`: the App's URL (output `WebUrl`), cluster and
+    // service (physical IDs) and the scalable target's MinCapacity (processed template) are
+    // read from a deployed stack, and DescribeServices answers for that service. The load goes
+    // to a closed local port (`--url` wins over the stack's): moto's ALB has no address.
+    let scaled = format!(
+        "{}      Scaling: {{ Min: 1, Max: 3, CpuPercent: 70 }}\nOutputs:\n  WebUrl:\n    Value: !GetAtt Web.Url\n",
+        source(&vpc, &a, &b, "1", 8080)
+    );
+    let processed = fargate_macro::expand(
+        &fargate_macro::template::parse(&scaled).unwrap(),
+        &fargate_macro::Settings::default(),
+    )
+    .unwrap();
+    rt.block_on(async {
+        c.create_stack()
+            .stack_name("scaled")
+            .template_body(fargate_macro::template::to_json(&processed))
+            .capabilities(Capability::CapabilityIam)
+            .send()
+            .await
+            .unwrap();
+    });
+    let out = Command::new(env!("CARGO_BIN_EXE_fargate-app"))
+        .args([
+            "scaling-check",
+            "--stack",
+            "scaled",
+            "--app",
+            "Web",
+            "--url",
+            "http://127.0.0.1:1",
+        ])
+        .args([
+            "--rate",
+            "2",
+            "--duration",
+            "1s",
+            "--poll",
+            "250ms",
+            "--expect-return",
+            "2s",
+        ])
+        .env("AWS_ENDPOINT_URL", &moto.url)
+        .env("AWS_ACCESS_KEY_ID", "t")
+        .env("AWS_SECRET_ACCESS_KEY", "t")
+        .env("AWS_REGION", "us-east-1")
+        .env_remove("AWS_PROFILE")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    eprintln!("{text}");
+    let located = text
+        .lines()
+        .find(|l| l.starts_with("Stack scaled: "))
+        .unwrap_or_else(|| panic!("no stack line: {text}"));
+    for want in ["URL http://", ", cluster ", ":service/", ", minimum 1"] {
+        assert!(
+            located.contains(want),
+            "{want:?} not in {located:?}\n{text}"
+        );
+    }
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("Verdict  MET: back to the minimum 1"),
+        "{text}"
+    );
 }

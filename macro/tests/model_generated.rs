@@ -542,6 +542,16 @@ fn the_model_finds_planted_defects() {
             "\"CopyDnsRecord\": {\"Type\": \"AWS::Route53::RecordSet\", \"Properties\": {\"HostedZoneId\": \"Z0123456789ABCDEFGHIJ\", \"Name\": \"WWW.example.com.\", \"Type\": \"A\"}},\n    \"WebDnsRecord\": {",
             "ROUTE53_RECORD_IN_USE",
         ),
+        // The scaling check against its scalable target and policy (RegisterScalableTarget's
+        // range; the high alarm's datapoints; DependsOn).
+        ("scaling_check.json", "\"ExpectDesired\": 2,", "\"ExpectDesired\": 4,", "AAS_CHECK_DESIRED_OUT_OF_RANGE"),
+        ("scaling_check.json", "\"Duration\": 300,\n        \"ExpectDesired\": 2,", "\"Duration\": 120,\n        \"ExpectDesired\": 2,", "AAS_CHECK_LOAD_TOO_SHORT"),
+        (
+            "scaling_check.json",
+            "\"UsersScalableTarget\",\n        \"UsersCpuScaling\",\n        \"UsersListener\"",
+            "\"UsersScalableTarget\",\n        \"UsersListener\"",
+            "CFN_CHECK_BEFORE_SCALING_POLICY",
+        ),
         (
             "conditional_apps_shared_resources.json",
             "\"Condition\": \"FargateAppClusterCondition\"",

@@ -209,6 +209,8 @@ fn contexts() -> Vec<Value> {
             "Recovery": { "Namespace": "N", "MetricName": "M", "Threshold": 1, "Statistic": "Sum", "EvaluationPeriods": { "Ref": "Ev" } }
         },
         "LoadTest": { "Rate": { "Ref": "Rate" }, "Thresholds": { "P99Ms": { "Ref": "P99" } } },
+        // RunToken goes with Run: OnChange; ExpectDesired is compared with literal Min/Max only.
+        "ScalingCheck": { "Path": "/x", "Rate": 1, "Duration": 240, "ExpectDesired": 2, "Run": "OnChange" },
         "ServiceConnect": { "NamespaceName": "mesh.local", "ClientAliases": [{ "DnsName": "svc", "Port": 80 }] },
         "Domain": { "Name": "app.example.com", "HostedZoneId": { "Ref": "Zone" } },
         "PostCreate": { "FunctionArn": { "Ref": "Fn" } }
@@ -217,6 +219,8 @@ fn contexts() -> Vec<Value> {
     // DesiredCount is refused next to Scaling (it would undo scaling on every update).
     let mut fixed = full.clone();
     fixed.as_object_mut().unwrap().remove("Scaling");
+    // ScalingCheck needs Scaling.
+    fixed.as_object_mut().unwrap().remove("ScalingCheck");
     // With Failover and LoadTest the service must rest at a count the gate can measure.
     fixed["DesiredCount"] = json!(1);
     out.push(fixed);
@@ -248,6 +252,11 @@ fn contexts() -> Vec<Value> {
             "Hooks": [{ "Stage": "POST_SCALE_UP", "FunctionArn": { "Ref": "Fn" } }] });
         out.push(d);
     }
+    // ScalingCheck: Within + ReturnWithin fit one invocation; the shortest Within leaves the
+    // most for ReturnWithin.
+    let mut sc = full.clone();
+    sc["ScalingCheck"]["Within"] = json!(240);
+    out.push(sc);
     // ServiceConnect takes Namespace or NamespaceName, never both.
     let mut ns = full.clone();
     ns["ServiceConnect"] = json!({ "Namespace": { "Ref": "Ns" } });

@@ -19,6 +19,8 @@ mod harness;
 mod hooks;
 #[path = "sim/post_create.rs"]
 mod post_create;
+#[path = "sim/scaling.rs"]
+mod scaling;
 #[path = "sim/world.rs"]
 mod world;
 
@@ -51,6 +53,11 @@ fn post_create_under_faults() {
 #[test]
 fn load_test_gate_under_faults() {
     harness::run_family("gate", DEFAULT_SCHEDULES, gate::gate_schedule);
+}
+
+#[test]
+fn scaling_check_under_faults() {
+    harness::run_family("scaling", DEFAULT_SCHEDULES, scaling::scaling_schedule);
 }
 
 #[test]

@@ -12,6 +12,7 @@ pub mod iam;
 pub mod notify;
 pub mod post_create;
 pub mod scaling;
+pub mod scaling_check;
 pub mod service_connect;
 pub mod timeouts;
 
@@ -351,6 +352,7 @@ pub fn expand_app(app: &App, settings: &Settings, shared: &mut Shared) -> Expans
     deployment::configure_service(app, settings, &routing, &mut out);
     scaling::generate(app, &routing, &mut out);
     gates::generate(app, settings, &routing, &mut out);
+    scaling_check::generate(app, settings, &routing, &mut out);
     service_connect::gate_waits_for_record(app, &mut out);
     post_create::generate(app, settings, &routing, &mut out);
     timeouts::apply(&mut out.items);

@@ -7,7 +7,9 @@
 
 use super::alb::{LISTENER_PORT_TYPE, LISTENER_RULE_TYPE};
 use super::gates::{LOAD_TEST_GATE_TYPE, WEIGHTED_FAILOVER_TYPE};
+use super::scaling_check::SCALING_CHECK_TYPE;
 use crate::spec::MAX_LOAD_TEST_SECONDS;
+use crate::spec::MAX_SCALING_CHECK_SECONDS;
 use serde_json::{json, Value};
 
 /// CloudFormation's bounds for `ServiceTimeout`.
@@ -28,6 +30,8 @@ pub const GATE_STEADY_WAIT: u64 = 300;
 /// The gate's time after the run (merging, judging: `AFTER_RUN` in the provider's gate) and the
 /// answer margin the provider keeps before its deadline (at most 10 s).
 pub const GATE_AFTER_RUN: u64 = 5 + 10;
+/// The scaling check's calls around its `Within` (900 s less `MAX_SCALING_CHECK_SECONDS`).
+pub const SCALING_CHECK_CALLS: u64 = 60;
 /// `HealthyTimeout`'s upper bound, assumed when it is an intrinsic.
 const MAX_HEALTHY_TIMEOUT: u64 = 3600;
 /// `LoadTest.WarmUp`'s upper bound, assumed when it is an intrinsic.
@@ -53,6 +57,16 @@ pub fn service_timeout(resource_type: &str, props: &Value) -> Option<u64> {
         }
         // The user's function runs at most one Lambda invocation.
         super::post_create::POST_CREATE_TYPE => LAMBDA_MAX_SECONDS,
+        // Within and ReturnWithin (the macro refuses more than one invocation holds), plus the
+        // provider's stack-status read, first DescribeServices and answer margin.
+        SCALING_CHECK_TYPE => {
+            secs("Within", MAX_SCALING_CHECK_SECONDS)
+                + props
+                    .get("ReturnWithin")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(0)
+                + SCALING_CHECK_CALLS
+        }
         _ => return None,
     };
     let t = work.min(LAMBDA_MAX_SECONDS) + DELIVERY_SLACK;

@@ -24,6 +24,7 @@ pub mod names;
 pub mod notify;
 pub mod post_create;
 pub mod route53;
+pub mod scaling_check;
 pub mod service_connect;
 pub mod task_definition;
 pub mod vpc;
@@ -120,6 +121,7 @@ pub fn all_rules() -> Vec<&'static Rule> {
     v.extend(task_definition::RULES);
     v.extend(notify::RULES);
     v.extend(post_create::RULES);
+    v.extend(scaling_check::RULES);
     v
 }
 
@@ -743,6 +745,7 @@ pub fn analyse(template: &Value) -> Report {
         found.extend(task_definition::check(&st, &apps));
         found.extend(notify::check(&st, &apps));
         found.extend(post_create::check(&st, &apps));
+        found.extend(scaling_check::check(&st, &apps));
         checks += all_rules().len() * apps.len().max(1);
         for mut f in found {
             if several {

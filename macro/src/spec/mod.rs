@@ -18,6 +18,7 @@ mod notify;
 mod post_create;
 mod routing;
 mod scaling;
+mod scaling_check;
 mod service_connect;
 mod task_definition;
 
@@ -32,6 +33,7 @@ pub use notify::*;
 pub use post_create::*;
 pub use routing::*;
 pub use scaling::*;
+pub use scaling_check::*;
 pub use service_connect::*;
 pub use task_definition::*;
 
@@ -118,6 +120,7 @@ pub const APP_KEYS: &[&str] = &[
     "Deployment",
     "Failover",
     "LoadTest",
+    "ScalingCheck",
     "ServiceConnect",
     "Domain",
     "Name",
@@ -166,6 +169,7 @@ pub struct App {
     pub deployment: Deployment,
     pub failover: Option<Failover>,
     pub load_test: Option<LoadTest>,
+    pub scaling_check: Option<ScalingCheck>,
     pub service_connect: Option<ServiceConnect>,
     pub domain: Option<Domain>,
     /// `Name`: the names of the target group, service, family, log group (and dedicated ALB).
@@ -275,6 +279,15 @@ pub fn read_app(
             lt.from = Some(Val::Lit(FROM_VPC.to_string()));
         }
     }
+    let scaling_check = p.get("ScalingCheck").and_then(|v| {
+        read_scaling_check(
+            &mut r,
+            &p.path("ScalingCheck"),
+            v,
+            scaling.as_ref(),
+            load_balancer.is_some(),
+        )
+    });
     let service_connect = p
         .get("ServiceConnect")
         .and_then(|v| read_service_connect(&mut r, &p.path("ServiceConnect"), v, ctx, id));
@@ -346,6 +359,7 @@ pub fn read_app(
         deployment,
         failover,
         load_test,
+        scaling_check,
         service_connect,
         domain,
         names,

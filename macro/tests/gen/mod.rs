@@ -192,6 +192,9 @@ pub struct AppCase {
     /// `PostCreate` (a function run once after the service is created), with `RunOnUpdate`
     /// or not.
     pub post_create: Option<bool>,
+    /// `ScalingCheck` (rendered on an App with Scaling and a load balancer); `Some(true)`:
+    /// `Run: OnChange` with a `RunToken` parameter and a `ReturnWithin`.
+    pub scaling_check: Option<bool>,
 }
 
 /// `Notify`: the topic told the App's URL on create and delete.
@@ -400,6 +403,7 @@ prop_compose! {
             1 => any::<bool>().prop_map(|email| Notify::Create { email }),
         ],
         post_create in proptest::option::weighted(0.2, any::<bool>()),
+        scaling_check in proptest::option::weighted(0.3, any::<bool>()),
     ) -> AppCase {
         // Hooks belong to BlueGreen, Canary and Linear (the schema says so): Rolling with hooks
         // is a documented refusal that would only hide the rest of the case.
@@ -407,7 +411,7 @@ prop_compose! {
         // one case in ten of it, so the rest of such cases still expand.
         let strategy = if failover != Failover::None && !keep_conflict { Deploy::Rolling } else { strategy };
         let hooks = hooks && strategy != Deploy::Rolling;
-        AppCase { routing, strategy, hooks, gate, failover, scaling, discovery, discovery_shared_name, condition, retain, image, secret, desired, allow_from_previous, arm_spot, sticky, port, service_connect, domain, unit_durations, name, least_recently_used, task_definition, notify, post_create }
+        AppCase { routing, strategy, hooks, gate, failover, scaling, discovery, discovery_shared_name, condition, retain, image, secret, desired, allow_from_previous, arm_spot, sticky, port, service_connect, domain, unit_durations, name, least_recently_used, task_definition, notify, post_create, scaling_check }
     }
 }
 
@@ -894,6 +898,26 @@ pub fn render(c: &Case) -> Value {
                         "EvaluationPeriods": 5, "DatapointsToAlarm": 3, "TreatMissingData": "breaching"},
                     "MinServiceTime": 600
                 }));
+            }
+        }
+        match (a.scaling_check, a.scaling, &a.routing) {
+            (None, _, _) | (_, Scaling::None, _) | (_, _, Routing::None) => {}
+            (Some(false), _, _) => {
+                p.insert(
+                    "ScalingCheck".into(),
+                    json!({"Path": format!("/app{i}/stress"), "Rate": 2, "Duration": if a.unit_durations { json!("5m") } else { json!(300) }, "ExpectDesired": 2}),
+                );
+            }
+            (Some(true), _, _) => {
+                params.insert(
+                    format!("{id}CheckToken"),
+                    json!({"Type": "String", "Default": "1"}),
+                );
+                p.insert(
+                    "ScalingCheck".into(),
+                    json!({"Path": format!("/app{i}/stress"), "Rate": 2, "Duration": 240, "ExpectDesired": 4,
+                        "Within": 360, "ReturnWithin": 420, "Run": "OnChange", "RunToken": {"Ref": format!("{id}CheckToken")}}),
+                );
             }
         }
         match a.scaling {

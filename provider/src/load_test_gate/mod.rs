@@ -175,58 +175,14 @@ pub async fn handle_with_store(
         "gate#{}#{}#{}",
         req.stack_id, req.logical_resource_id, req.request_id
     );
-    let now_ms = || {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_millis() as u64
-    };
-    let lease_until = now_ms()
-        + answer_at
-            .saturating_duration_since(Instant::now())
-            .as_millis() as u64;
-    let writer = crate::lifecycle_hook::writer_token();
-    loop {
-        if store.claim_once(&key, lease_until, &writer).await? {
-            break;
-        }
-        if let Some(r) = store
-            .load(&key)
-            .await?
-            .and_then(|rec| replay(&rec, &physical))
-        {
-            tracing::info!(gate = %req.logical_resource_id, "repeated request: the recorded result, no second load");
-            return r;
-        }
-        let poll = clients.gate_timing.steady_poll;
-        if Instant::now() + poll >= answer_at {
-            return Err(ProviderError::Exhausted(
-                "another invocation is running this request's load test and has not finished in time".into(),
-            ));
-        }
-        tokio::time::sleep(poll).await;
-    }
-    let result = measure(&clients, req, &p, physical, answer_at).await;
-    let (status, reason, data) = match &result {
-        Ok(o) => (
-            crate::lifecycle_hook::HookStatus::Succeeded,
-            String::new(),
-            serde_json::Value::Object(o.data.iter().cloned().collect()).to_string(),
-        ),
-        Err(e) => (
-            crate::lifecycle_hook::HookStatus::Failed,
-            e.to_string(),
-            "{}".to_string(),
-        ),
-    };
-    if let Err(e) = store.finish_once(&key, status, &reason, &data).await {
-        tracing::warn!(error = %e, "could not record the gate's result; a repeated request would run again");
-    }
-    result
+    let poll = clients.gate_timing.steady_poll;
+    // The measurement's future is made only once this delivery holds the record.
+    let run = || measure(&clients, req, &p, physical.clone(), answer_at);
+    crate::once::run_once(store, &key, &physical, answer_at, poll, "load test", run).await
 }
 
-/// The answer a finished record gives a repeated request.
-fn replay(
+/// The answer a finished record gives a repeated request (also the scaling check's).
+pub(crate) fn replay(
     rec: &crate::lifecycle_hook::Record,
     physical: &str,
 ) -> Option<Result<Outcome, ProviderError>> {

@@ -653,12 +653,9 @@ pub fn fake_alarm(
     mock_client!(cw, RuleMode::MatchAny, &[&rule])
 }
 
-/// Clients for tests: the given ELB client, and ECS/CloudFormation/Lambda clients with no
-/// rules (a call to them fails the test's expectations), except CloudFormation's
 /// DescribeStackResource: the request's resource is CREATE_IN_PROGRESS (a Create is current).
-pub fn test_clients(elb: elb::Client) -> fargate_provider::Clients {
-    let none: Vec<Rule> = Vec::new();
-    let creating = mock!(aws_sdk_cloudformation::Client::describe_stack_resource).then_output(|| {
+pub fn resource_creating() -> Rule {
+    mock!(aws_sdk_cloudformation::Client::describe_stack_resource).then_output(|| {
         aws_sdk_cloudformation::operation::describe_stack_resource::DescribeStackResourceOutput::builder()
             .stack_resource_detail(
                 aws_sdk_cloudformation::types::StackResourceDetail::builder()
@@ -666,7 +663,15 @@ pub fn test_clients(elb: elb::Client) -> fargate_provider::Clients {
                     .build(),
             )
             .build()
-    });
+    })
+}
+
+/// Clients for tests: the given ELB client, and ECS/CloudFormation/Lambda clients with no
+/// rules (a call to them fails the test's expectations), except CloudFormation's
+/// DescribeStackResource: the request's resource is CREATE_IN_PROGRESS (a Create is current).
+pub fn test_clients(elb: elb::Client) -> fargate_provider::Clients {
+    let none: Vec<Rule> = Vec::new();
+    let creating = resource_creating();
     fargate_provider::Clients {
         elb,
         ecs: mock_client!(aws_sdk_ecs, RuleMode::MatchAny, none.iter()),

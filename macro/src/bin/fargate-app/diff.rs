@@ -266,7 +266,7 @@ fn git_show(base: &str, file: &str) -> Result<String, String> {
     String::from_utf8(out.stdout).map_err(|e| format!("{spec}: {e}"))
 }
 
-mod aws {
+pub(crate) mod aws {
     //! The deployed stack and change sets, through the AWS SDK.
 
     use aws_sdk_cloudformation::types::{
@@ -280,6 +280,8 @@ mod aws {
     pub struct Deployed {
         pub template: Value,
         pub parameters: Map<String, Value>,
+        /// The stack's outputs, resolved (the scaling check reads `<App>Url`).
+        pub outputs: Vec<(String, String)>,
     }
 
     /// CloudFormation's answer for one resource of a change set.
@@ -305,7 +307,9 @@ mod aws {
         aws_sdk_cloudformation::Client::new(&conf)
     }
 
-    fn err(what: &str, e: impl std::error::Error) -> String {
+    /// `what: error: cause: cause...` (the SDK's Display is "service error"; the chain names the
+    /// cause). Also the scaling check's.
+    pub(crate) fn err(what: &str, e: impl std::error::Error) -> String {
         // The SDK's Display is "service error"; its source chain names the cause.
         let mut s = format!("{what}: {e}");
         let mut src = e.source();
@@ -343,16 +347,23 @@ mod aws {
                 .await
                 .map_err(|e| err(&format!("DescribeStacks {stack}"), e))?;
             let mut parameters = Map::new();
+            let mut outputs = Vec::new();
             for s in d.stacks() {
                 for p in s.parameters() {
                     if let (Some(k), Some(v)) = (p.parameter_key(), p.parameter_value()) {
                         parameters.insert(k.to_string(), Value::String(v.to_string()));
                     }
                 }
+                for o in s.outputs() {
+                    if let (Some(k), Some(v)) = (o.output_key(), o.output_value()) {
+                        outputs.push((k.to_string(), v.to_string()));
+                    }
+                }
             }
             Ok(Deployed {
                 template,
                 parameters,
+                outputs,
             })
         })
     }

@@ -6,6 +6,7 @@ mod expand;
 mod explain;
 mod lint;
 mod loadtest;
+mod scaling_check;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -39,6 +40,10 @@ enum Command {
     /// Fargate::App type, and cfn-lint's findings on the expansion at the source lines that made
     /// them (exit 0 clean, 1 an error, 2 cannot run).
     Lint(lint::Args),
+    /// Drive load at a deployed App and check that its service scaled: poll the desired,
+    /// running and pending counts, print the timeline, assert --expect-desired (and
+    /// --expect-return to the minimum) (exit 0 met, 1 missed, 2 bad input, 3 AWS trouble).
+    ScalingCheck(Box<scaling_check::Args>),
     /// Print the JSON Schema editors validate templates with (the Fargate::App registry schema
     /// applied to every App's Properties, intrinsics allowed wherever a value goes);
     /// `--registry` prints the registry schema itself.
@@ -70,5 +75,6 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Lint(a) => lint::run(a),
+        Command::ScalingCheck(a) => scaling_check::run(*a),
     }
 }
