@@ -10,7 +10,7 @@ export interface FargateAppProperties {
   /**
    * The container image to run.
    */
-  image: string;
+  image?: string;
   /**
    * The container port; the ALB forwards here (1-65535). Default: 80.
    */
@@ -114,9 +114,53 @@ export interface FargateAppProperties {
   secretsKmsKeys?: string[];
   healthCheck?: FargateAppContainerHealthCheck;
   /**
-   * The base of the names of the App's resources (seed 004: !Sub my-project-${Branch}): target group <Name>-tg (with a Strategy the second <Name>-tg2), service <Name>-service, task family <Name>, log group /fargate-app/<Name>, a dedicated ALB <Name>-alb. Lower-cased, other characters than a-z0-9 become hyphens, cut with a hash of the whole name past a limit. A literal, or Ref or Fn::Sub of parameters (known when the macro runs). Absent: CloudFormation generates the names.
+   * The base of the names of the App's resources (seed 004: !Sub my-project-${Branch}): target group <Name>-tg-<hash> (with a Strategy the second <Name>-tg2-<hash>; the hash is of Port and VpcId, so a change that replaces the target groups renames them), service <Name>-service, task family <Name>, log group /fargate-app/<Name>, a dedicated ALB <Name>-alb (<Name>-int-alb when internal). Lower-cased, other characters than a-z0-9 become hyphens, cut with a hash of the whole name past a limit. A literal, or Ref or Fn::Sub of parameters (known when the macro runs). Absent: CloudFormation generates the names.
    */
   name?: string;
+  /**
+   * A task definition revision that exists (seed 004: a currently deployed one), as family:revision or its ARN (arn:aws:ecs:REGION:ACCOUNT:task-definition/FAMILY:REVISION), often a parameter. The App then registers no task definition, roles or log group; Image, Cpu, Memory, Architecture, Command, EntryPoint, Environment, Secrets, SecretsKmsKeys, HealthCheck, LogRetentionDays, TaskPolicies, ExecuteCommand, ExtraPorts and ServiceConnect are refused beside it, and with a LoadBalancer ContainerName, Port and LoadBalancer.HealthCheck.Path are required.
+   */
+  taskDefinition?: string;
+  /**
+   * Seed 004's notifications: an SNS topic receives '<stack> <App> <status>: <Url>' when the stack is created (CREATE_COMPLETE, after the service is stable) and when its deletion starts (DELETE_IN_PROGRESS), through an EventBridge rule on the stack's own status events. TopicArn: a topic that exists (its policy must let events.amazonaws.com publish). CreateTopic: true: a topic of the App's own, with a policy for this rule only, and an optional Email subscription. Needs a LoadBalancer whose URL is known.
+   */
+  notify?: {
+    /**
+     * A topic that exists.
+     */
+    topicArn?: string;
+    /**
+     * Create the App's own topic.
+     */
+    createTopic?: true;
+    /**
+     * With CreateTopic: an email address subscribed to the topic (SNS sends a confirmation first).
+     */
+    email?: string;
+  };
+  /**
+   * Seed 004's deployment Lambda (migrations, data loading), with any strategy, Rolling included: the provider invokes the function once after the service is created and stable (and after the gate), with {RequestType, StackId, LogicalResourceId, Cluster, ServiceName, Url, Payload}. A function error fails the stack operation with the function's message; a repeated request never invokes it twice. The function must carry the tag fargate-app:post-create=true (the provider may invoke only such functions).
+   */
+  postCreate?: {
+    /**
+     * The function (name, ARN, or ARN with a version or alias).
+     */
+    functionArn: string;
+    /**
+     * Passed to the function as Payload, as written.
+     */
+    payload?: {
+      [k: string]: unknown;
+    };
+    /**
+     * Also run on each stack update that deploys a new task definition (not during a rollback). Default: false.
+     */
+    runOnUpdate?: boolean;
+  };
+  /**
+   * With TaskDefinition and LoadBalancer: the name of the given revision's container the load balancer sends to (Port is its containerPort).
+   */
+  containerName?: string;
   /**
    * Days CloudWatch Logs keeps the log group. Default: 30.
    */
@@ -456,7 +500,7 @@ export interface FargateAppDeployment {
    */
   alarms?: string[];
   /**
-   * Rolling (today's rolling update), or an ECS-native BlueGreen, Canary or Linear deployment with a test route; with LoadTest the gate then runs as a lifecycle hook at POST_TEST_TRAFFIC_SHIFT, before production traffic moves. Default: Rolling.
+   * Rolling (today's rolling update), or an ECS-native BlueGreen, Canary or Linear deployment with a test route; with LoadTest the gate then runs as a lifecycle hook at POST_TEST_TRAFFIC_SHIFT, before production traffic moves. Canary and Linear need a LoadBalancer or a ServiceConnect that serves. A literal, or Ref of a parameter (its value when the macro runs). Default: Rolling.
    */
   strategy?: 'Rolling' | 'BlueGreen' | 'Canary' | 'Linear';
   /**
@@ -884,7 +928,7 @@ export interface PropertyShape {
   readonly i?: PropertyShape;
 }
 
-export const APP_PROPERTY_SHAPE: PropertyShape = {"p":{"image":["Image"],"port":["Port"],"extraPorts":["ExtraPorts"],"cpu":["Cpu"],"memory":["Memory"],"architecture":["Architecture"],"command":["Command"],"entryPoint":["EntryPoint"],"environment":["Environment"],"secrets":["Secrets"],"secretsKmsKeys":["SecretsKmsKeys"],"healthCheck":["HealthCheck",{"p":{"command":["Command"],"interval":["Interval"],"timeout":["Timeout"],"retries":["Retries"],"startPeriod":["StartPeriod"]}}],"name":["Name"],"logRetentionDays":["LogRetentionDays"],"taskPolicies":["TaskPolicies",{"i":{"p":{"sid":["Sid"],"effect":["Effect"],"action":["Action"],"notAction":["NotAction"],"resource":["Resource"],"notResource":["NotResource"],"condition":["Condition"]}}}],"executeCommand":["ExecuteCommand"],"tags":["Tags"],"cluster":["Cluster"],"desiredCount":["DesiredCount"],"network":["Network",{"p":{"vpcId":["VpcId"],"subnets":["Subnets"],"assignPublicIp":["AssignPublicIp"],"securityGroups":["SecurityGroups"],"allowFrom":["AllowFrom"]}}],"spot":["Spot",{"p":{"onDemandBase":["OnDemandBase"],"onDemandWeight":["OnDemandWeight"],"spotWeight":["SpotWeight"]}}],"loadBalancer":["LoadBalancer",{"p":{"create":["Create",{"p":{"scheme":["Scheme"],"subnets":["Subnets"]}}],"arn":["Arn"],"securityGroup":["SecurityGroup"],"listener":["Listener"],"path":["Path"],"host":["Host"],"priority":["Priority"],"priorityRange":["PriorityRange"],"listenerPort":["ListenerPort"],"portRange":["PortRange"],"portChoice":["PortChoice"],"protocol":["Protocol"],"certificateArn":["CertificateArn"],"dnsName":["DnsName"],"ingressCidr":["IngressCidr"],"healthCheck":["HealthCheck",{"p":{"path":["Path"],"matcher":["Matcher"],"interval":["Interval"],"timeout":["Timeout"],"healthyThreshold":["HealthyThreshold"],"unhealthyThreshold":["UnhealthyThreshold"],"gracePeriod":["GracePeriod"]}}],"deregistrationDelay":["DeregistrationDelay"],"stickiness":["Stickiness"]}}],"discovery":["Discovery",{"p":{"name":["Name"],"namespace":["Namespace"],"namespaceName":["NamespaceName"],"ttl":["Ttl"]}}],"scaling":["Scaling",{"p":{"min":["Min"],"max":["Max"],"cpuPercent":["CpuPercent"],"memoryPercent":["MemoryPercent"],"requestsPerTarget":["RequestsPerTarget"],"scaleInCooldown":["ScaleInCooldown"],"scaleOutCooldown":["ScaleOutCooldown"]}}],"deployment":["Deployment",{"p":{"minHealthyPercent":["MinHealthyPercent"],"maxPercent":["MaxPercent"],"circuitBreaker":["CircuitBreaker"],"alarms":["Alarms"],"strategy":["Strategy"],"bakeTime":["BakeTime"],"canary":["Canary",{"p":{"percent":["Percent"],"bakeTime":["BakeTime"]}}],"linear":["Linear",{"p":{"stepPercent":["StepPercent"],"stepBakeTime":["StepBakeTime"]}}],"hooks":["Hooks",{"i":{"p":{"stage":["Stage"],"functionArn":["FunctionArn"],"details":["Details"]}}}]}}],"failover":["Failover",{"p":{"standby":["Standby",{"p":{"functionArn":["FunctionArn"],"targetGroupArn":["TargetGroupArn"]}}],"alarmName":["AlarmName"],"trigger":["Trigger",{"p":{"namespace":["Namespace"],"metricName":["MetricName"],"dimensions":["Dimensions"],"statistic":["Statistic"],"threshold":["Threshold"],"comparisonOperator":["ComparisonOperator"],"period":["Period"],"evaluationPeriods":["EvaluationPeriods"],"datapointsToAlarm":["DatapointsToAlarm"],"treatMissingData":["TreatMissingData"]}}],"standbyCount":["StandbyCount"],"healthyTimeout":["HealthyTimeout"],"minServiceTime":["MinServiceTime"],"recovery":["Recovery",{"p":{"namespace":["Namespace"],"metricName":["MetricName"],"dimensions":["Dimensions"],"statistic":["Statistic"],"threshold":["Threshold"],"comparisonOperator":["ComparisonOperator"],"period":["Period"],"evaluationPeriods":["EvaluationPeriods"],"datapointsToAlarm":["DatapointsToAlarm"],"treatMissingData":["TreatMissingData"]}}]}}],"loadTest":["LoadTest",{"p":{"url":["Url"],"path":["Path"],"rate":["Rate"],"concurrency":["Concurrency"],"duration":["Duration"],"warmUp":["WarmUp"],"workers":["Workers"],"method":["Method"],"headers":["Headers"],"body":["Body"],"expectedStatus":["ExpectedStatus"],"timeoutMs":["TimeoutMs"],"thresholds":["Thresholds",{"p":{"p50Ms":["P50Ms"],"p90Ms":["P90Ms"],"p99Ms":["P99Ms"],"maxErrorRate":["MaxErrorRate"],"minRps":["MinRps"]}}],"host":["Host"],"from":["From"]}}],"scalingCheck":["ScalingCheck",{"p":{"path":["Path"],"rate":["Rate"],"duration":["Duration"],"expectDesired":["ExpectDesired"],"within":["Within"],"returnWithin":["ReturnWithin"],"run":["Run"],"runToken":["RunToken"]}}],"serviceConnect":["ServiceConnect",{"p":{"namespace":["Namespace"],"namespaceName":["NamespaceName"],"mode":["Mode"],"portName":["PortName"],"appProtocol":["AppProtocol"],"discoveryName":["DiscoveryName"],"clientAliases":["ClientAliases",{"i":{"p":{"dnsName":["DnsName"],"port":["Port"]}}}],"logs":["Logs"]}}],"domain":["Domain",{"p":{"name":["Name"],"hostedZoneId":["HostedZoneId"]}}]}};
+export const APP_PROPERTY_SHAPE: PropertyShape = {"p":{"image":["Image"],"port":["Port"],"extraPorts":["ExtraPorts"],"cpu":["Cpu"],"memory":["Memory"],"architecture":["Architecture"],"command":["Command"],"entryPoint":["EntryPoint"],"environment":["Environment"],"secrets":["Secrets"],"secretsKmsKeys":["SecretsKmsKeys"],"healthCheck":["HealthCheck",{"p":{"command":["Command"],"interval":["Interval"],"timeout":["Timeout"],"retries":["Retries"],"startPeriod":["StartPeriod"]}}],"name":["Name"],"taskDefinition":["TaskDefinition"],"notify":["Notify",{"p":{"topicArn":["TopicArn"],"createTopic":["CreateTopic"],"email":["Email"]}}],"postCreate":["PostCreate",{"p":{"functionArn":["FunctionArn"],"payload":["Payload"],"runOnUpdate":["RunOnUpdate"]}}],"containerName":["ContainerName"],"logRetentionDays":["LogRetentionDays"],"taskPolicies":["TaskPolicies",{"i":{"p":{"sid":["Sid"],"effect":["Effect"],"action":["Action"],"notAction":["NotAction"],"resource":["Resource"],"notResource":["NotResource"],"condition":["Condition"]}}}],"executeCommand":["ExecuteCommand"],"tags":["Tags"],"cluster":["Cluster"],"desiredCount":["DesiredCount"],"network":["Network",{"p":{"vpcId":["VpcId"],"subnets":["Subnets"],"assignPublicIp":["AssignPublicIp"],"securityGroups":["SecurityGroups"],"allowFrom":["AllowFrom"]}}],"spot":["Spot",{"p":{"onDemandBase":["OnDemandBase"],"onDemandWeight":["OnDemandWeight"],"spotWeight":["SpotWeight"]}}],"loadBalancer":["LoadBalancer",{"p":{"create":["Create",{"p":{"scheme":["Scheme"],"subnets":["Subnets"]}}],"arn":["Arn"],"securityGroup":["SecurityGroup"],"listener":["Listener"],"path":["Path"],"host":["Host"],"priority":["Priority"],"priorityRange":["PriorityRange"],"listenerPort":["ListenerPort"],"portRange":["PortRange"],"portChoice":["PortChoice"],"protocol":["Protocol"],"certificateArn":["CertificateArn"],"dnsName":["DnsName"],"ingressCidr":["IngressCidr"],"healthCheck":["HealthCheck",{"p":{"path":["Path"],"matcher":["Matcher"],"interval":["Interval"],"timeout":["Timeout"],"healthyThreshold":["HealthyThreshold"],"unhealthyThreshold":["UnhealthyThreshold"],"gracePeriod":["GracePeriod"]}}],"deregistrationDelay":["DeregistrationDelay"],"stickiness":["Stickiness"]}}],"discovery":["Discovery",{"p":{"name":["Name"],"namespace":["Namespace"],"namespaceName":["NamespaceName"],"ttl":["Ttl"]}}],"scaling":["Scaling",{"p":{"min":["Min"],"max":["Max"],"cpuPercent":["CpuPercent"],"memoryPercent":["MemoryPercent"],"requestsPerTarget":["RequestsPerTarget"],"scaleInCooldown":["ScaleInCooldown"],"scaleOutCooldown":["ScaleOutCooldown"]}}],"deployment":["Deployment",{"p":{"minHealthyPercent":["MinHealthyPercent"],"maxPercent":["MaxPercent"],"circuitBreaker":["CircuitBreaker"],"alarms":["Alarms"],"strategy":["Strategy"],"bakeTime":["BakeTime"],"canary":["Canary",{"p":{"percent":["Percent"],"bakeTime":["BakeTime"]}}],"linear":["Linear",{"p":{"stepPercent":["StepPercent"],"stepBakeTime":["StepBakeTime"]}}],"hooks":["Hooks",{"i":{"p":{"stage":["Stage"],"functionArn":["FunctionArn"],"details":["Details"]}}}]}}],"failover":["Failover",{"p":{"standby":["Standby",{"p":{"functionArn":["FunctionArn"],"targetGroupArn":["TargetGroupArn"]}}],"alarmName":["AlarmName"],"trigger":["Trigger",{"p":{"namespace":["Namespace"],"metricName":["MetricName"],"dimensions":["Dimensions"],"statistic":["Statistic"],"threshold":["Threshold"],"comparisonOperator":["ComparisonOperator"],"period":["Period"],"evaluationPeriods":["EvaluationPeriods"],"datapointsToAlarm":["DatapointsToAlarm"],"treatMissingData":["TreatMissingData"]}}],"standbyCount":["StandbyCount"],"healthyTimeout":["HealthyTimeout"],"minServiceTime":["MinServiceTime"],"recovery":["Recovery",{"p":{"namespace":["Namespace"],"metricName":["MetricName"],"dimensions":["Dimensions"],"statistic":["Statistic"],"threshold":["Threshold"],"comparisonOperator":["ComparisonOperator"],"period":["Period"],"evaluationPeriods":["EvaluationPeriods"],"datapointsToAlarm":["DatapointsToAlarm"],"treatMissingData":["TreatMissingData"]}}]}}],"loadTest":["LoadTest",{"p":{"url":["Url"],"path":["Path"],"rate":["Rate"],"concurrency":["Concurrency"],"duration":["Duration"],"warmUp":["WarmUp"],"workers":["Workers"],"method":["Method"],"headers":["Headers"],"body":["Body"],"expectedStatus":["ExpectedStatus"],"timeoutMs":["TimeoutMs"],"thresholds":["Thresholds",{"p":{"p50Ms":["P50Ms"],"p90Ms":["P90Ms"],"p99Ms":["P99Ms"],"maxErrorRate":["MaxErrorRate"],"minRps":["MinRps"]}}],"host":["Host"],"from":["From"]}}],"scalingCheck":["ScalingCheck",{"p":{"path":["Path"],"rate":["Rate"],"duration":["Duration"],"expectDesired":["ExpectDesired"],"within":["Within"],"returnWithin":["ReturnWithin"],"run":["Run"],"runToken":["RunToken"]}}],"serviceConnect":["ServiceConnect",{"p":{"namespace":["Namespace"],"namespaceName":["NamespaceName"],"mode":["Mode"],"portName":["PortName"],"appProtocol":["AppProtocol"],"discoveryName":["DiscoveryName"],"clientAliases":["ClientAliases",{"i":{"p":{"dnsName":["DnsName"],"port":["Port"]}}}],"logs":["Logs"]}}],"domain":["Domain",{"p":{"name":["Name"],"hostedZoneId":["HostedZoneId"]}}]}};
 
 /** The App's attributes as typed getters (each an `Fn::GetAtt` token; the macro resolves them). */
 export abstract class FargateAppAttributes extends CfnResource {
