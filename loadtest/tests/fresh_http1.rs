@@ -801,6 +801,115 @@ fn rows() -> Vec<Row> {
             Expect { bytes: Some(6), connections: Some(3), ..ok(3) },
         )
         .rate(10.0, 2000),
+        // RFC 9110 8.6: Content-Length = 1*DIGIT; a list of one repeated value MAY be taken
+        // as that value, or the message rejected.
+        Row::new(
+            "Content-Length: 2, 2 (one value repeated in a list)",
+            vec![vec![Read, w("HTTP/1.1 200 OK\r\nContent-Length: 2, 2\r\n\r\nok"), Again]],
+            2,
+            Expect { bytes: Some(4), ..ok(2) },
+        )
+        .or(conn_err(2, "invalid response")),
+        Row::new(
+            "Content-Length: +2 (not 1*DIGIT)",
+            vec![vec![Read, w("HTTP/1.1 200 OK\r\nContent-Length: +2\r\n\r\nok"), Drain]],
+            2,
+            conn_err(2, "connection error: invalid response"),
+        ),
+        Row::new(
+            "chunk size of 17 hex digits (over 64 bits)",
+            vec![vec![Read, w(chunked), w("10000000000000000\r\nok\r\n0\r\n\r\n"), Drain]],
+            2,
+            conn_err(2, "connection error: invalid response"),
+        ),
+        Row::new(
+            "chunk data not followed by CRLF",
+            vec![vec![Read, w(chunked), w("2\r\nokXX0\r\n\r\n"), Drain]],
+            2,
+            conn_err(2, "connection error: invalid response"),
+        ),
+        // RFC 9112 6.3 (4): in a response, a Transfer-Encoding whose final coding is not chunked
+        // leaves the body delimited by the close.
+        Row::new(
+            "Transfer-Encoding: gzip alone: body until the close",
+            vec![vec![
+                Read,
+                w("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nhello"),
+                HalfClose,
+                Drain,
+            ]],
+            2,
+            Expect { bytes: Some(10), connections: Some(2), ..ok(2) },
+        ),
+        Row::new(
+            "Transfer-Encoding: Chunked (coding names are case-insensitive)",
+            vec![vec![
+                Read,
+                w("HTTP/1.1 200 OK\r\nTransfer-Encoding: Chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n"),
+                Again,
+            ]],
+            2,
+            Expect { bytes: Some(4), connections: Some(1), ..ok(2) },
+        ),
+        // RFC 9112 6.1: an HTTP/1.0 message with Transfer-Encoding has faulty framing; the
+        // connection is closed after it.
+        Row::new(
+            "HTTP/1.0 answer with Transfer-Encoding: chunked and keep-alive",
+            vec![vec![
+                Read,
+                w("HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n"),
+                Read,
+                w("HTTP/1.1 503 Reused\r\nContent-Length: 0\r\n\r\n"),
+            ]],
+            2,
+            Expect { statuses: &[(200, 2)], connections: Some(2), ..ok(2) },
+        )
+        .or(conn_err(2, "invalid response"))
+        .known("K4: an HTTP/1.0 answer with Transfer-Encoding and keep-alive is reused; RFC 9112 6.1: MUST treat the framing as faulty and close the connection after the message"),
+        Row::new(
+            "more than 100 headers",
+            vec![vec![
+                Read,
+                Write({
+                    let mut h = String::from("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n");
+                    for i in 0..120 {
+                        h.push_str(&format!("X-{i}: v\r\n"));
+                    }
+                    h.push_str("\r\nok");
+                    h.into_bytes()
+                }),
+                Drain,
+            ]],
+            2,
+            conn_err(2, "connection error: invalid response"),
+        ),
+        Row::new(
+            "Content-Length with surrounding whitespace, lower-case name",
+            vec![vec![Read, w("HTTP/1.1 200 OK\r\ncontent-length:   2  \r\n\r\nok"), Again]],
+            2,
+            Expect { bytes: Some(4), connections: Some(1), ..ok(2) },
+        ),
+        // RFC 9112 4: a client SHOULD ignore the reason-phrase; servers send none.
+        Row::new(
+            "status line without reason phrase",
+            vec![vec![Read, w("HTTP/1.1 200 \r\nContent-Length: 2\r\n\r\nok"), Again]],
+            2,
+            Expect { bytes: Some(4), connections: Some(1), ..ok(2) },
+        ),
+        Row::new(
+            "answer arriving 1 byte per write",
+            vec![{
+                let mut v = vec![Read];
+                for b in OK2.bytes() {
+                    v.push(Write(vec![b]));
+                    v.push(Pause(1));
+                }
+                v.push(Again);
+                v
+            }],
+            2,
+            Expect { bytes: Some(4), connections: Some(1), ..ok(2) },
+        ),
         open,
     ];
     v
