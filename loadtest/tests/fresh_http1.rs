@@ -910,6 +910,52 @@ fn rows() -> Vec<Row> {
             2,
             Expect { bytes: Some(4), connections: Some(1), ..ok(2) },
         ),
+        // RFC 9112 7.1.2: a trailer section is a field section, of no set size; the doc: trailers
+        // are read and dropped.
+        Row::new(
+            "chunked body with 20 trailer fields",
+            vec![vec![
+                Read,
+                w(chunked),
+                Write({
+                    let mut t = String::from("2\r\nok\r\n0\r\n");
+                    for i in 0..20 {
+                        t.push_str(&format!("X-T{i}: v\r\n"));
+                    }
+                    t.push_str("\r\n");
+                    t.into_bytes()
+                }),
+                Again,
+            ]],
+            2,
+            Expect { bytes: Some(4), connections: Some(1), ..ok(2) },
+        )
+        .known("K5: more than 16 trailer fields are refused (too many headers); the doc promises trailers are read and dropped, and heads take 100 fields"),
+        // RFC 9110 5.6.1: a recipient MUST parse and ignore a reasonable number of empty list
+        // elements; the final coding here is chunked.
+        Row::new(
+            "Transfer-Encoding: chunked, (an empty list element after chunked)",
+            vec![vec![
+                Read,
+                w("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked,\r\n\r\n2\r\nok\r\n0\r\n\r\n"),
+                Again,
+            ]],
+            2,
+            Expect { bytes: Some(4), connections: Some(1), ..ok(2) },
+        )
+        .known("K6: an empty list element after chunked makes the final coding empty, so the body is read until the close: a timeout against a server keeping the connection open"),
+        // RFC 9112 7.1.1: chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] ).
+        Row::new(
+            "chunk extension with whitespace around ; and =",
+            vec![vec![
+                Read,
+                w(chunked),
+                w("2 ; a = b\r\nok\r\n0\r\n\r\n"),
+                Again,
+            ]],
+            2,
+            Expect { bytes: Some(4), connections: Some(1), ..ok(2) },
+        ),
         open,
     ];
     v
