@@ -48,6 +48,10 @@ pub struct Target {
     pub request: Result<Bytes, String>,
     /// A HEAD request: its answers have no body whatever their headers say.
     pub head_only: bool,
+    /// An idempotent method (RFC 9110 section 9.2.2,
+    /// https://www.rfc-editor.org/rfc/rfc9110#section-9.2.2): GET, HEAD, PUT, DELETE, OPTIONS,
+    /// TRACE. Only these are retried on a reused connection the server closed without answering.
+    pub idempotent: bool,
 }
 
 impl Target {
@@ -72,6 +76,15 @@ impl Target {
             request: request_bytes(method, host, path, headers, body)
                 .map_err(|e| format!("invalid request: {e}")),
             head_only: method == Method::HEAD,
+            idempotent: [
+                Method::GET,
+                Method::HEAD,
+                Method::PUT,
+                Method::DELETE,
+                Method::OPTIONS,
+                Method::TRACE,
+            ]
+            .contains(method),
         }
     }
 }
@@ -389,6 +402,20 @@ impl std::fmt::Display for HeadError {
     }
 }
 
+/// A field value with each obs-fold (CRLF or LF followed by SP or HTAB, left in the value by
+/// httparse) replaced by SP, as RFC 9112 section 5.2 requires before interpreting it; borrowed
+/// when there is none (the usual case).
+fn unfold(value: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    if !value.iter().any(|&b| b == b'\r' || b == b'\n') {
+        return std::borrow::Cow::Borrowed(value);
+    }
+    let unfolded = value
+        .iter()
+        .map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b })
+        .collect();
+    std::borrow::Cow::Owned(unfolded)
+}
+
 /// `true` if the comma-separated list `value` holds `token` (case-insensitive).
 fn has_token(value: &[u8], token: &str) -> bool {
     value
@@ -414,7 +441,13 @@ fn head_with<'b>(
     headers: &mut [httparse::Header<'b>],
 ) -> Result<Option<Head>, HeadError> {
     let mut resp = httparse::Response::new(headers);
-    let len = match resp.parse(buf)? {
+    // RFC 9112 section 5.2 (https://www.rfc-editor.org/rfc/rfc9112#section-5.2): a user agent
+    // receiving obs-fold in a response MUST replace each one with SP before interpreting the
+    // field value. httparse accepts the fold and leaves it in the value; `unfold` replaces it.
+    let len = match httparse::ParserConfig::default()
+        .allow_obsolete_multiline_headers_in_responses(true)
+        .parse_response(&mut resp, buf)?
+    {
         httparse::Status::Complete(n) => n,
         httparse::Status::Partial => return Ok(None),
     };
@@ -422,17 +455,25 @@ fn head_with<'b>(
     let (mut close, mut keep_alive) = (false, false);
     let (mut chunked, mut coded, mut length) = (false, false, None::<u64>);
     for h in resp.headers.iter() {
+        let value = unfold(h.value);
+        let h = httparse::Header {
+            name: h.name,
+            value: &value,
+        };
         if h.name.eq_ignore_ascii_case("connection") {
             close |= has_token(h.value, "close");
             keep_alive |= has_token(h.value, "keep-alive");
         } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
             coded = true;
-            // Only the final coding decides: chunked last means chunked framing.
+            // Only the final coding decides: chunked last means chunked framing. Empty list
+            // elements are ignored (RFC 9110 section 5.6.1,
+            // https://www.rfc-editor.org/rfc/rfc9110#section-5.6.1): `chunked,` ends in chunked.
             chunked = h
                 .value
                 .rsplit(|&b| b == b',')
-                .next()
-                .is_some_and(|t| t.trim_ascii().eq_ignore_ascii_case(b"chunked"));
+                .map(<[u8]>::trim_ascii)
+                .find(|t| !t.is_empty())
+                .is_some_and(|t| t.eq_ignore_ascii_case(b"chunked"));
         } else if h.name.eq_ignore_ascii_case("content-length") {
             // A list of identical values is one length; differing ones are an error
             // (RFC 9112 section 6.3, item 5).
@@ -467,8 +508,11 @@ fn head_with<'b>(
     };
     // HTTP/1.0 closes unless it says keep-alive; 1.1 stays open unless it says close
     // (RFC 9112 section 9.3). 101 switches to another protocol: no more HTTP/1.1 here.
+    // RFC 9112 section 6.1 (https://www.rfc-editor.org/rfc/rfc9112#section-6.1): an HTTP/1.0
+    // message with Transfer-Encoding has faulty framing; the client closes the connection after
+    // processing it (its body is read as its Transfer-Encoding says), never reusing it.
     let close = close
-        || (resp.version == Some(0) && !keep_alive)
+        || (resp.version == Some(0) && (!keep_alive || coded))
         || framing == Framing::UntilClose
         || status == 101;
     Ok(Some(Head {
@@ -574,56 +618,95 @@ impl Conn {
         if self.stream.is_some() && idle_long && self.closed_while_idle() {
             self.stream = None;
         }
-        if self.stream.is_none() {
+        let reused = self.stream.is_some();
+        if !reused {
             // Boxed: connecting (TLS's handshake state above all) would otherwise size every
             // request's future.
             self.stream = Some(Box::pin(Self::connect(t)).await?);
         }
+        let mut answered = false;
         let Conn { stream, buf, .. } = self;
-        let stream = stream.as_mut().expect("connected above");
-        let io = |e: io::Error| Failure::io(&e);
-        stream.write_all(request).await.map_err(io)?;
-        stream.flush().await.map_err(io)?;
-        if buf.data.is_empty() {
-            buf.data = vec![0; INITIAL_BUFFER];
+        let first = attempt(
+            stream.as_mut().expect("connected above"),
+            buf,
+            t,
+            request,
+            &mut answered,
+        )
+        .await;
+        match first {
+            // RFC 9112 section 9.3.1 (https://www.rfc-editor.org/rfc/rfc9112#section-9.3.1): a
+            // connection can close at any time, and a client MAY retry an idempotent request
+            // (never POST or PATCH) on a new connection. A reused connection the server closed
+            // (FIN or RST) before any byte of the answer is retried once, within the same
+            // deadline and counted once: the caller measures its latency from the first send.
+            // A close on a fresh connection stays an error.
+            Err(f) if reused && !answered && t.idempotent && f.kind == FailureKind::Reset => {
+                self.stream = None;
+                self.buf.reset();
+                self.stream = Some(Box::pin(Self::connect(t)).await?);
+                let Conn { stream, buf, .. } = self;
+                let stream = stream.as_mut().expect("connected above");
+                // Boxed: the rare retry does not size every request's future.
+                Box::pin(attempt(stream, buf, t, request, &mut answered)).await
+            }
+            r => r,
         }
-        let head = loop {
-            if buf.end > buf.start {
-                if let Some(h) = parse_head(buf.pending(), t.head_only)? {
-                    buf.consume(h.len);
-                    // An interim answer (100 Continue, 103 Early Hints): the final one follows.
-                    if (100..200).contains(&h.status) && h.status != 101 {
-                        continue;
-                    }
-                    break h;
-                }
-            }
-            if !buf.make_room(1, MAX_HEAD) {
-                return Err(Failure::invalid(format!("a head over {MAX_HEAD} bytes")));
-            }
-            if read(stream, buf).await.map_err(io)? == 0 {
-                return Err(Failure::closed(if buf.end == 0 {
-                    "before answering"
-                } else {
-                    "in the middle of the answer's head"
-                }));
-            }
-        };
-        let bytes = match head.framing {
-            Framing::Length(n) => read_length(stream, buf, n).await?,
-            Framing::Chunked => read_chunked(stream, buf).await?,
-            Framing::UntilClose => read_until_close(stream, buf).await?,
-        };
-        // Bytes after the answer that nobody asked for: the connection is out of step.
-        let keep = !head.close && buf.end == buf.start;
-        Ok((
-            Outcome::Status {
-                status: head.status,
-                bytes,
-            },
-            keep,
-        ))
     }
+}
+
+/// Writes the request and reads its answer on `stream`: the outcome and whether the connection
+/// can carry another. `answered` is set once any byte of the answer has been read.
+async fn attempt(
+    stream: &mut Stream,
+    buf: &mut Buffer,
+    t: &Target,
+    request: &[u8],
+    answered: &mut bool,
+) -> Result<(Outcome, bool), Failure> {
+    let io = |e: io::Error| Failure::io(&e);
+    stream.write_all(request).await.map_err(io)?;
+    stream.flush().await.map_err(io)?;
+    if buf.data.is_empty() {
+        buf.data = vec![0; INITIAL_BUFFER];
+    }
+    let head = loop {
+        if buf.end > buf.start {
+            if let Some(h) = parse_head(buf.pending(), t.head_only)? {
+                buf.consume(h.len);
+                // An interim answer (100 Continue, 103 Early Hints): the final one follows.
+                if (100..200).contains(&h.status) && h.status != 101 {
+                    continue;
+                }
+                break h;
+            }
+        }
+        if !buf.make_room(1, MAX_HEAD) {
+            return Err(Failure::invalid(format!("a head over {MAX_HEAD} bytes")));
+        }
+        if read(stream, buf).await.map_err(io)? == 0 {
+            return Err(Failure::closed(if buf.end == 0 {
+                "before answering"
+            } else {
+                "in the middle of the answer's head"
+            }));
+        }
+        *answered = true;
+    };
+    let bytes = match head.framing {
+        Framing::Length(n) => read_length(stream, buf, n).await?,
+        Framing::Chunked => read_chunked(stream, buf).await?,
+        Framing::UntilClose => read_until_close(stream, buf).await?,
+    };
+    // Bytes after the answer that nobody asked for: the connection is out of step.
+    let keep = !head.close && buf.end == buf.start;
+    Ok((
+        Outcome::Status {
+            status: head.status,
+            bytes,
+        },
+        keep,
+    ))
 }
 
 /// Reads once into the buffer's free room; 0 at the end of the stream.
@@ -674,6 +757,16 @@ async fn read_until_close(stream: &mut Stream, buf: &mut Buffer) -> Result<u64, 
         if read(stream, buf).await.map_err(|e| Failure::io(&e))? == 0 {
             return Ok(total);
         }
+    }
+}
+
+/// Where parsed trailers end, `None` while incomplete.
+fn trailers_end(
+    r: httparse::Result<(usize, &[httparse::Header<'_>])>,
+) -> Result<Option<usize>, httparse::Error> {
+    match r? {
+        httparse::Status::Complete((n, _)) => Ok(Some(n)),
+        httparse::Status::Partial => Ok(None),
     }
 }
 
@@ -733,12 +826,18 @@ async fn read_chunked(stream: &mut Stream, buf: &mut Buffer) -> Result<u64, Fail
                 }
             }
             State::Trailers => {
-                let mut trailers = [httparse::EMPTY_HEADER; 16];
-                let done = match httparse::parse_headers(pending, &mut trailers) {
-                    Ok(httparse::Status::Complete((n, _))) => Some(n),
-                    Ok(httparse::Status::Partial) => None,
-                    Err(e) => return Err(Failure::invalid(e)),
+                // RFC 9112 section 7.1.2 (https://www.rfc-editor.org/rfc/rfc9112#section-7.1.2):
+                // a trailer section is a field section like a head's, so it takes as many
+                // fields as a head (`MAX_HEADERS`), parsed in a small array first.
+                let mut few = [httparse::EMPTY_HEADER; FEW_HEADERS];
+                let parsed = match httparse::parse_headers(pending, &mut few) {
+                    Err(httparse::Error::TooManyHeaders) => {
+                        let mut many = vec![httparse::EMPTY_HEADER; MAX_HEADERS];
+                        trailers_end(httparse::parse_headers(pending, &mut many))
+                    }
+                    r => trailers_end(r),
                 };
+                let done = parsed.map_err(Failure::invalid)?;
                 if let Some(n) = done {
                     buf.consume(n);
                     return Ok(total);
@@ -850,6 +949,24 @@ mod tests {
                 Ok(Some((200, Length(0), false))),
             ),
             ("HTTP/1.1 200 OK\r\ncontent-len", false, Ok(None)),
+            // RFC 9112 5.2: each obs-fold is replaced with SP before the value is interpreted.
+            (
+                "HTTP/1.1 200 OK\r\nConnection: keep-alive,\r\n close\r\ncontent-length: 0\r\n\r\n",
+                false,
+                Ok(Some((200, Length(0), true))),
+            ),
+            // RFC 9110 5.6.1: empty list elements are ignored; the final coding is chunked.
+            (
+                "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, ,\r\n\r\n",
+                false,
+                Ok(Some((200, Chunked, false))),
+            ),
+            // RFC 9112 6.1: HTTP/1.0 with Transfer-Encoding: faulty framing, closed after it.
+            (
+                "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n",
+                false,
+                Ok(Some((200, Chunked, true))),
+            ),
             (
                 many_headers(30).leak(),
                 false,

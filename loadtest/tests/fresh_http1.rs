@@ -108,6 +108,8 @@ impl Row {
         self.duration_ms = duration_ms;
         self
     }
+    // No row is marked now (K1-K6 are fixed); kept for the next defect the table finds.
+    #[allow(dead_code)]
     fn known(mut self, why: &'static str) -> Row {
         self.known = Some(why);
         self
@@ -641,15 +643,13 @@ fn rows() -> Vec<Row> {
             vec![vec![Read, w(OK2), Read, w(OK2)]],
             5,
             Expect { bytes: Some(10), ..ok(5) },
-        )
-        .known("K1: a GET sent on a connection whose FIN was already on its way is counted as an error, not retried on a new connection (RFC 9112 9.3.1 allows the retry)"),
+        ),
         Row::new(
             "keep-alive max 2, closed 50 ms after the answer without Connection: close",
             vec![vec![Read, w(OK2), Read, w(OK2), Pause(50)]],
             5,
             Expect { bytes: Some(10), ..ok(5) },
-        )
-        .known("K2: a GET the server closed (RST) without answering a byte on a reused connection is counted as an error, not retried (RFC 9112 9.3.1)"),
+        ),
         Row::new(
             "HTTP/1.0 answer with Connection: keep-alive is kept alive",
             vec![vec![
@@ -769,8 +769,7 @@ fn rows() -> Vec<Row> {
             ]],
             2,
             Expect { bytes: Some(4), ..ok(2) },
-        )
-        .known("K3: obs-fold in a response is refused (invalid header name); RFC 9112 5.2: a user agent MUST replace it with SP"),
+        ),
         // A body delimited by the close, the server half-closing (FIN) and still reading.
         Row::new(
             "close-delimited body ended by a half-close",
@@ -864,8 +863,7 @@ fn rows() -> Vec<Row> {
             2,
             Expect { statuses: &[(200, 2)], connections: Some(2), ..ok(2) },
         )
-        .or(conn_err(2, "invalid response"))
-        .known("K4: an HTTP/1.0 answer with Transfer-Encoding and keep-alive is reused; RFC 9112 6.1: MUST treat the framing as faulty and close the connection after the message"),
+        .or(conn_err(2, "invalid response")),
         Row::new(
             "more than 100 headers",
             vec![vec![
@@ -929,8 +927,7 @@ fn rows() -> Vec<Row> {
             ]],
             2,
             Expect { bytes: Some(4), connections: Some(1), ..ok(2) },
-        )
-        .known("K5: more than 16 trailer fields are refused (too many headers); the doc promises trailers are read and dropped, and heads take 100 fields"),
+        ),
         // RFC 9110 5.6.1: a recipient MUST parse and ignore a reasonable number of empty list
         // elements; the final coding here is chunked.
         Row::new(
@@ -942,8 +939,7 @@ fn rows() -> Vec<Row> {
             ]],
             2,
             Expect { bytes: Some(4), connections: Some(1), ..ok(2) },
-        )
-        .known("K6: an empty list element after chunked makes the final coding empty, so the body is read until the close: a timeout against a server keeping the connection open"),
+        ),
         // RFC 9112 7.1.1: chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] ).
         Row::new(
             "chunk extension with whitespace around ; and =",

@@ -1012,7 +1012,7 @@ fn custom_create_only(resource_type: &str) -> Option<&'static [&'static str]> {
         "Custom::FargateWeightedFailover"
         | "Custom::FargateLoadTestGate"
         | "Custom::FargatePostCreate" => Some(&[]),
-        | "Custom::FargateScalingCheck" => Some(&[]),
+        "Custom::FargateScalingCheck" => Some(&[]),
         _ => None,
     }
 }
