@@ -530,6 +530,8 @@ pub struct Conn {
     buf: Buffer,
     /// When the last answer on `stream` ended.
     idle_since: Option<Instant>,
+    /// Whether any byte of the answer to the request being sent has been read.
+    answered: bool,
 }
 
 impl Conn {
@@ -624,89 +626,78 @@ impl Conn {
             // request's future.
             self.stream = Some(Box::pin(Self::connect(t)).await?);
         }
-        let mut answered = false;
-        let Conn { stream, buf, .. } = self;
-        let first = attempt(
-            stream.as_mut().expect("connected above"),
-            buf,
-            t,
-            request,
-            &mut answered,
-        )
-        .await;
-        match first {
+        match self.attempt(t, request).await {
             // RFC 9112 section 9.3.1 (https://www.rfc-editor.org/rfc/rfc9112#section-9.3.1): a
             // connection can close at any time, and a client MAY retry an idempotent request
             // (never POST or PATCH) on a new connection. A reused connection the server closed
             // (FIN or RST) before any byte of the answer is retried once, within the same
             // deadline and counted once: the caller measures its latency from the first send.
             // A close on a fresh connection stays an error.
-            Err(f) if reused && !answered && t.idempotent && f.kind == FailureKind::Reset => {
-                self.stream = None;
-                self.buf.reset();
-                self.stream = Some(Box::pin(Self::connect(t)).await?);
-                let Conn { stream, buf, .. } = self;
-                let stream = stream.as_mut().expect("connected above");
-                // Boxed: the rare retry does not size every request's future.
-                Box::pin(attempt(stream, buf, t, request, &mut answered)).await
-            }
-            r => r,
+            Err(f) if reused && !self.answered && t.idempotent && f.kind == FailureKind::Reset => {}
+            r => return r,
         }
+        self.stream = None;
+        self.buf.reset();
+        self.stream = Some(Box::pin(Self::connect(t)).await?);
+        // Boxed: the rare retry does not size every request's future.
+        Box::pin(self.attempt(t, request)).await
     }
-}
 
-/// Writes the request and reads its answer on `stream`: the outcome and whether the connection
-/// can carry another. `answered` is set once any byte of the answer has been read.
-async fn attempt(
-    stream: &mut Stream,
-    buf: &mut Buffer,
-    t: &Target,
-    request: &[u8],
-    answered: &mut bool,
-) -> Result<(Outcome, bool), Failure> {
-    let io = |e: io::Error| Failure::io(&e);
-    stream.write_all(request).await.map_err(io)?;
-    stream.flush().await.map_err(io)?;
-    if buf.data.is_empty() {
-        buf.data = vec![0; INITIAL_BUFFER];
-    }
-    let head = loop {
-        if buf.end > buf.start {
-            if let Some(h) = parse_head(buf.pending(), t.head_only)? {
-                buf.consume(h.len);
-                // An interim answer (100 Continue, 103 Early Hints): the final one follows.
-                if (100..200).contains(&h.status) && h.status != 101 {
-                    continue;
+    /// Writes the request and reads its answer: the outcome and whether the connection can
+    /// carry another. Sets `answered` once any byte of the answer has been read.
+    async fn attempt(&mut self, t: &Target, request: &[u8]) -> Result<(Outcome, bool), Failure> {
+        self.answered = false;
+        let Conn {
+            stream,
+            buf,
+            answered,
+            ..
+        } = self;
+        let stream = stream.as_mut().expect("connected before");
+        let io = |e: io::Error| Failure::io(&e);
+        stream.write_all(request).await.map_err(io)?;
+        stream.flush().await.map_err(io)?;
+        if buf.data.is_empty() {
+            buf.data = vec![0; INITIAL_BUFFER];
+        }
+        let head = loop {
+            if buf.end > buf.start {
+                if let Some(h) = parse_head(buf.pending(), t.head_only)? {
+                    buf.consume(h.len);
+                    // An interim answer (100 Continue, 103 Early Hints): the final one follows.
+                    if (100..200).contains(&h.status) && h.status != 101 {
+                        continue;
+                    }
+                    break h;
                 }
-                break h;
             }
-        }
-        if !buf.make_room(1, MAX_HEAD) {
-            return Err(Failure::invalid(format!("a head over {MAX_HEAD} bytes")));
-        }
-        if read(stream, buf).await.map_err(io)? == 0 {
-            return Err(Failure::closed(if buf.end == 0 {
-                "before answering"
-            } else {
-                "in the middle of the answer's head"
-            }));
-        }
-        *answered = true;
-    };
-    let bytes = match head.framing {
-        Framing::Length(n) => read_length(stream, buf, n).await?,
-        Framing::Chunked => read_chunked(stream, buf).await?,
-        Framing::UntilClose => read_until_close(stream, buf).await?,
-    };
-    // Bytes after the answer that nobody asked for: the connection is out of step.
-    let keep = !head.close && buf.end == buf.start;
-    Ok((
-        Outcome::Status {
-            status: head.status,
-            bytes,
-        },
-        keep,
-    ))
+            if !buf.make_room(1, MAX_HEAD) {
+                return Err(Failure::invalid(format!("a head over {MAX_HEAD} bytes")));
+            }
+            if read(stream, buf).await.map_err(io)? == 0 {
+                return Err(Failure::closed(if buf.end == 0 {
+                    "before answering"
+                } else {
+                    "in the middle of the answer's head"
+                }));
+            }
+            *answered = true;
+        };
+        let bytes = match head.framing {
+            Framing::Length(n) => read_length(stream, buf, n).await?,
+            Framing::Chunked => read_chunked(stream, buf).await?,
+            Framing::UntilClose => read_until_close(stream, buf).await?,
+        };
+        // Bytes after the answer that nobody asked for: the connection is out of step.
+        let keep = !head.close && buf.end == buf.start;
+        Ok((
+            Outcome::Status {
+                status: head.status,
+                bytes,
+            },
+            keep,
+        ))
+    }
 }
 
 /// Reads once into the buffer's free room; 0 at the end of the stream.

@@ -650,6 +650,18 @@ fn rows() -> Vec<Row> {
             5,
             Expect { bytes: Some(10), ..ok(5) },
         ),
+        // RFC 9112 9.3.1: a non-idempotent request is never retried automatically: the POST
+        // sent on the connection the server resets is one error (K2's script).
+        Row::new(
+            "POST on a keep-alive connection reset (RST) before answering is not retried",
+            vec![vec![Read, w(OK2), Read, w(OK2), Pause(50)]],
+            5,
+            Expect {
+                bytes: Some(8),
+                ..Expect { ok: 4, ..conn_err(1, "connection reset") }
+            },
+        )
+        .method("POST"),
         Row::new(
             "HTTP/1.0 answer with Connection: keep-alive is kept alive",
             vec![vec![
