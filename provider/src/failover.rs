@@ -287,6 +287,34 @@ async fn set_weights(
     set_action(c, s, weighted(s, app, standby)).await
 }
 
+/// Moves all traffic onto the service's target group; false when a retry found it no longer
+/// healthy. Retried like any write, but every attempt after the first re-reads the targets'
+/// health: a retry comes seconds after the read that decided the move, and meanwhile another
+/// invocation (an OK event's) may have scaled the service down. Simulation seed 521 of the
+/// failover family: this invocation's ModifyRule was throttled, an OK event's invocation moved
+/// traffic back and scaled to 0, then the retry moved traffic onto 0 healthy targets
+/// (`failover.weights_move_after_healthy`).
+async fn move_to_service(c: &Clients, s: &Settings) -> Result<bool, ProviderError> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let (first, unhealthy) = (AtomicBool::new(true), AtomicBool::new(false));
+    let (first, unhealthy) = (&first, &unhealthy);
+    let action = weighted(s, 100, 0);
+    write("modify the route", move || {
+        let action = action.clone();
+        async move {
+            if !first.swap(false, Ordering::Relaxed)
+                && healthy_targets(c, &s.app_tg).await? < s.standby_count as usize
+            {
+                unhealthy.store(true, Ordering::Relaxed);
+                return Ok(());
+            }
+            set_action_once(c, s, action).await
+        }
+    })
+    .await?;
+    Ok(!unhealthy.load(Ordering::Relaxed))
+}
+
 fn weighted(s: &Settings, app: i32, standby: i32) -> Action {
     Action::builder()
         .r#type(ActionTypeEnum::Forward)
@@ -515,7 +543,18 @@ pub async fn reconcile(
                 continue;
             }
             // The next pass re-reads the alarm before anything else moves.
-            set_weights(c, s, 100, 0).await?;
+            // The move rests on the alarm read at the top of this pass, and the health reads
+            // since took time: an OK event's invocation may have scaled the service down
+            // meanwhile (simulation seed 521 of the failover family: DescribeTargetHealth
+            // answered 2.7 s late, the alarm had turned OK and the other invocation had scaled
+            // to 0, then this one moved traffic onto 0 healthy targets). The other invocation
+            // acts only after the alarm turned OK, so the trigger read again here sees it.
+            if alarm_state(c, &s.alarm).await? != "ALARM" {
+                continue;
+            }
+            if !move_to_service(c, s).await? {
+                continue;
+            }
             changes += 1;
             continue;
         }

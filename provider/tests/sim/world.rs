@@ -397,6 +397,16 @@ impl World {
     /// The schedule's decision for one call of invocation `inv`.
     pub fn fate(&mut self, inv: usize, op: &'static str) -> Fate {
         self.calls.push((inv, op));
+        if std::env::var("SIM_TRACE").is_ok() {
+            eprintln!(
+                "TRACE {:?} inv{} {} alarm={} desired={:?}",
+                Instant::now() - self.origin,
+                inv,
+                op,
+                self.alarm,
+                self.services.get("api").map(|s| (s.desired, s.tasks.len()))
+            );
+        }
         self.calls_of[inv] += 1;
         if let Some(f) = self.scripted(inv, op) {
             return f;
