@@ -8,6 +8,7 @@ pub mod lifecycle_hook;
 pub mod listener_port;
 pub mod listener_rule;
 pub mod load_test_gate;
+pub mod once;
 pub mod request;
 pub mod respond;
 pub mod retry;
@@ -33,14 +34,26 @@ pub async fn dispatch(
 ) -> Result<Outcome, ProviderError> {
     // Every AWS call of the handler is retried on throttling until the answer's margin.
     let run = async {
-        // The gate is left out: its once-record (keyed by the RequestId) already answers a
-        // late duplicate with the recorded result, without a second load.
-        if req.request_type == RequestType::Create
-            && req.resource_type != load_test_gate::RESOURCE_TYPE
+        // A Delete is safe to repeat (what it deletes is gone the second time), and the gate
+        // keeps its own once-record (keyed by the RequestId, its skips and refusals included),
+        // read before its own status check.
+        if req.request_type == RequestType::Delete
+            || req.resource_type == load_test_gate::RESOURCE_TYPE
         {
-            stale_create::refuse(&clients, &req).await?;
+            return handle(clients.clone(), &req, deadline).await;
         }
-        handle(clients.clone(), &req, deadline).await
+        // A delivery of a Create or an Update answered before: the first answer, nothing done
+        // (a duplicate of an older Update during a newer one, which the status cannot tell).
+        let store = clients.state_store.as_ref();
+        if let Some(answer) = once::recorded(store, &req).await {
+            return answer;
+        }
+        let answer = match stale_create::refuse(&clients, &req).await {
+            Ok(()) => handle(clients.clone(), &req, deadline).await,
+            Err(stale) => Err(stale),
+        };
+        once::record(store, &req, &answer).await;
+        answer
     };
     retry::within(respond::answer_by(deadline), run).await
 }
