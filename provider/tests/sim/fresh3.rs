@@ -295,6 +295,15 @@ async fn gate_update_skipped(world: Shared, label: &'static str) -> Seen {
     take(seen)
 }
 
+/// A rule claim's properties in place: path `/a*`, then `/b*`, then `/c*`.
+fn rule_paths() -> [Value; 3] {
+    ["/a*", "/b*", "/c*"].map(|path| {
+        let mut p = rule_props(L1, "5-9");
+        p["Conditions"][0]["PathPatternConfig"]["Values"] = json!([path]);
+        p
+    })
+}
+
 /// The second Update succeeded and the first Update's late duplicate wrote nothing.
 fn no_write_after_second_update(w: &World, s: &Seen) -> Result<(), String> {
     let before = s.marks.get("calls_before_late").copied().unwrap_or(0);
@@ -1274,16 +1283,11 @@ fn rows() -> Vec<Row> {
             setup: |w| listener(w, L1, 443, THIRD_STACK),
             script: none,
             events: |world| {
-                let with = |path: &str| {
-                    let mut p = rule_props(L1, "5-9");
-                    p["Conditions"][0]["PathPatternConfig"]["Values"] = json!([path]);
-                    p
-                };
                 Box::pin(late_first_of_two_updates(
                     world,
                     RULE,
                     "Route",
-                    [with("/a*"), with("/b*"), with("/c*")],
+                    rule_paths(),
                 ))
             },
             guarantee: no_write_after_second_update,
@@ -1322,6 +1326,25 @@ fn rows() -> Vec<Row> {
                 )
             },
         },
+        // C12t: C12 without the state table (its records unreadable): the resource's status
+        // (UPDATE_COMPLETE) alone tells the late duplicate.
+        Row {
+            name: "C12t",
+            setup: |w| {
+                listener(w, L1, 443, THIRD_STACK);
+                w.table_exists = false;
+            },
+            script: none,
+            events: |world| {
+                Box::pin(late_first_of_two_updates(
+                    world,
+                    RULE,
+                    "Route",
+                    rule_paths(),
+                ))
+            },
+            guarantee: no_write_after_second_update,
+        },
         // C12c: C12 with the first Update's event delivered again while the resource reads
         // UPDATE_IN_PROGRESS (a later Update of it in progress): the status does not tell it
         // from a request CloudFormation waits on.
@@ -1330,16 +1353,11 @@ fn rows() -> Vec<Row> {
             setup: |w| listener(w, L1, 443, THIRD_STACK),
             script: none,
             events: |world| {
-                let with = |path: &str| {
-                    let mut p = rule_props(L1, "5-9");
-                    p["Conditions"][0]["PathPatternConfig"]["Values"] = json!([path]);
-                    p
-                };
                 Box::pin(late_first_of_two_updates_reading(
                     world,
                     RULE,
                     "Route",
-                    [with("/a*"), with("/b*"), with("/c*")],
+                    rule_paths(),
                     Some("UPDATE_IN_PROGRESS"),
                 ))
             },
