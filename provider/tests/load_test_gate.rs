@@ -99,16 +99,8 @@ fn clients(cfn_rules: &[&Rule], ecs_rules: &[&Rule], lambda_rules: &[&Rule]) -> 
     // DescribeStackResource: the gate's resource is UPDATE_IN_PROGRESS (the Update is current,
     // not a late duplicate; statuses:
     // https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackResource.html).
-    let updating = mock!(cfn::Client::describe_stack_resource).then_output(|| {
-        cfn::operation::describe_stack_resource::DescribeStackResourceOutput::builder()
-            .stack_resource_detail(
-                cfn::types::StackResourceDetail::builder()
-                    .resource_status(cfn::types::ResourceStatus::UpdateInProgress)
-                    .build(),
-            )
-            .build()
-    });
-    let rules: Vec<&Rule> = std::iter::once(&updating)
+    let current = resource_status(cfn::types::ResourceStatus::UpdateInProgress);
+    let rules: Vec<&Rule> = std::iter::once(&current)
         .chain(cfn_rules.iter().copied())
         .collect();
     c.cfn = mock_client!(cfn, RuleMode::MatchAny, rules);

@@ -654,20 +654,26 @@ pub fn fake_alarm(
     mock_client!(cw, RuleMode::MatchAny, &[&rule])
 }
 
+/// DescribeStackResource answering the request's resource in `status` (statuses:
+/// https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackResource.html).
+pub fn resource_status(status: aws_sdk_cloudformation::types::ResourceStatus) -> Rule {
+    mock!(aws_sdk_cloudformation::Client::describe_stack_resource).then_output(move || {
+        aws_sdk_cloudformation::operation::describe_stack_resource::DescribeStackResourceOutput::builder()
+            .stack_resource_detail(
+                aws_sdk_cloudformation::types::StackResourceDetail::builder()
+                    .resource_status(status.clone())
+                    .build(),
+            )
+            .build()
+    })
+}
+
 /// Clients for tests: the given ELB client, and ECS/CloudFormation/Lambda clients with no
 /// rules (a call to them fails the test's expectations), except CloudFormation's
 /// DescribeStackResource: the request's resource is CREATE_IN_PROGRESS (a Create is current).
 pub fn test_clients(elb: elb::Client) -> fargate_provider::Clients {
     let none: Vec<Rule> = Vec::new();
-    let creating = mock!(aws_sdk_cloudformation::Client::describe_stack_resource).then_output(|| {
-        aws_sdk_cloudformation::operation::describe_stack_resource::DescribeStackResourceOutput::builder()
-            .stack_resource_detail(
-                aws_sdk_cloudformation::types::StackResourceDetail::builder()
-                    .resource_status(aws_sdk_cloudformation::types::ResourceStatus::CreateInProgress)
-                    .build(),
-            )
-            .build()
-    });
+    let creating = resource_status(aws_sdk_cloudformation::types::ResourceStatus::CreateInProgress);
     fargate_provider::Clients {
         elb,
         ecs: mock_client!(aws_sdk_ecs, RuleMode::MatchAny, none.iter()),

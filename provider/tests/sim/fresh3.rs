@@ -304,6 +304,18 @@ fn rule_paths() -> [Value; 3] {
     })
 }
 
+/// C12's events: a rule claim's paths updated twice in place, the first Update again late, the
+/// resource reading `status` (when given) then.
+fn rule_paths_late(world: Shared, status: Option<&'static str>) -> Fut {
+    Box::pin(late_first_of_two_updates_reading(
+        world,
+        RULE,
+        "Route",
+        rule_paths(),
+        status,
+    ))
+}
+
 /// The second Update succeeded and the first Update's late duplicate wrote nothing.
 fn no_write_after_second_update(w: &World, s: &Seen) -> Result<(), String> {
     let before = s.marks.get("calls_before_late").copied().unwrap_or(0);
@@ -1282,14 +1294,7 @@ fn rows() -> Vec<Row> {
             name: "C12",
             setup: |w| listener(w, L1, 443, THIRD_STACK),
             script: none,
-            events: |world| {
-                Box::pin(late_first_of_two_updates(
-                    world,
-                    RULE,
-                    "Route",
-                    rule_paths(),
-                ))
-            },
+            events: |world| rule_paths_late(world, None),
             guarantee: no_write_after_second_update,
         },
         // C12b: C12 for a port claim: two Updates in place moving the listener's forward
@@ -1335,14 +1340,7 @@ fn rows() -> Vec<Row> {
                 w.table_exists = false;
             },
             script: none,
-            events: |world| {
-                Box::pin(late_first_of_two_updates(
-                    world,
-                    RULE,
-                    "Route",
-                    rule_paths(),
-                ))
-            },
+            events: |world| rule_paths_late(world, None),
             guarantee: no_write_after_second_update,
         },
         // C12c: C12 with the first Update's event delivered again while the resource reads
@@ -1352,15 +1350,7 @@ fn rows() -> Vec<Row> {
             name: "C12c",
             setup: |w| listener(w, L1, 443, THIRD_STACK),
             script: none,
-            events: |world| {
-                Box::pin(late_first_of_two_updates_reading(
-                    world,
-                    RULE,
-                    "Route",
-                    rule_paths(),
-                    Some("UPDATE_IN_PROGRESS"),
-                ))
-            },
+            events: |world| rule_paths_late(world, Some("UPDATE_IN_PROGRESS")),
             guarantee: no_write_after_second_update,
         },
         // F1: ALARM, the service scales out slowly (150 s to healthy), the alarm flaps
