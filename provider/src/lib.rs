@@ -32,7 +32,9 @@ pub async fn dispatch(
     req: Request,
     deadline: Instant,
 ) -> Result<Outcome, ProviderError> {
-    // Every AWS call of the handler is retried on throttling until the answer's margin.
+    // Every AWS call of the handler is retried on throttling until the answer's margin. The
+    // handler's future is boxed: inline, the state machines of every handler would sit in this
+    // one twice (a test's 2 MiB main thread overflowed in a debug build).
     let run = async {
         // A Delete is safe to repeat (what it deletes is gone the second time), and the gate
         // keeps its own once-record (keyed by the RequestId, its skips and refusals included),
@@ -40,7 +42,7 @@ pub async fn dispatch(
         if req.request_type == RequestType::Delete
             || req.resource_type == load_test_gate::RESOURCE_TYPE
         {
-            return handle(clients.clone(), &req, deadline).await;
+            return Box::pin(handle(clients.clone(), &req, deadline)).await;
         }
         // A delivery of a Create or an Update answered before: the first answer, nothing done
         // (a duplicate of an older Update during a newer one, which the status cannot tell).
@@ -49,7 +51,7 @@ pub async fn dispatch(
             return answer;
         }
         let answer = match stale_create::refuse(&clients, &req).await {
-            Ok(()) => handle(clients.clone(), &req, deadline).await,
+            Ok(()) => Box::pin(handle(clients.clone(), &req, deadline)).await,
             Err(stale) => Err(stale),
         };
         once::record(store, &req, &answer).await;
