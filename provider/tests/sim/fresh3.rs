@@ -335,33 +335,55 @@ fn no_write_after_second_update(w: &World, s: &Seen) -> Result<(), String> {
     )
 }
 
-/// A rollback's Update of the gate (answered "rollback"); the stack moves on to a new update
-/// and 600 s later Lambda delivers the rollback's Update again (answered "late"), the gate's
-/// resource reading `status`.
-async fn skipped_then_late_during_update(world: Shared, status: &'static str) -> Seen {
+/// The gate's Update (`Duration` `new`, previously `old`), answered under `first` (also its
+/// RequestId); the stack then reads `stack_then`, and `after` seconds later Lambda delivers the
+/// same Update again (answered "late"), the gate's resource reading `resource` when given.
+async fn gate_update_again(
+    world: Shared,
+    (new, old): (u64, u64),
+    first: &'static str,
+    stack_then: &'static str,
+    after: u64,
+    resource: Option<&'static str>,
+) -> Seen {
     let seen = Arc::new(Mutex::new(Seen::default()));
     let start = Instant::now();
     let ev = custom_resource::event(
         "Update",
         GATE,
         (STACK, "Gate"),
-        gate_props(30),
+        gate_props(new),
         Some("Gate-load-test-gate"),
-        Some(gate_props(60)),
-        "rollback",
+        Some(gate_props(old)),
+        first,
     );
     let a = custom_resource::invoke(&world, &ev, LAMBDA_TIMEOUT, false).await;
-    note(&seen, "rollback", a, start);
-    world.lock().unwrap().stack_status = "UPDATE_IN_PROGRESS".into();
-    tokio::time::sleep(Duration::from_secs(600)).await;
-    world
-        .lock()
-        .unwrap()
-        .cfn_resources
-        .insert((STACK.into(), "Gate".into()), status.into());
+    note(&seen, first, a, start);
+    world.lock().unwrap().stack_status = stack_then.into();
+    tokio::time::sleep(Duration::from_secs(after)).await;
+    if let Some(status) = resource {
+        world
+            .lock()
+            .unwrap()
+            .cfn_resources
+            .insert((STACK.into(), "Gate".into()), status.into());
+    }
     let a = custom_resource::invoke(&world, &ev, LAMBDA_TIMEOUT, false).await;
     note(&seen, "late", a, start);
     take(seen)
+}
+
+/// G8's events: a rollback's Update of the gate (answered "rollback"), delivered again 600 s
+/// later during the next update, the gate's resource reading `resource` when given.
+fn rollback_again(world: Shared, resource: Option<&'static str>) -> Fut {
+    Box::pin(gate_update_again(
+        world,
+        (30, 60),
+        "rollback",
+        "UPDATE_IN_PROGRESS",
+        600,
+        resource,
+    ))
 }
 
 /// The rollback's Update answered SUCCESS `Skipped`, and no load was sent for it, late
@@ -2159,27 +2181,14 @@ fn rows() -> Vec<Row> {
             setup: nothing,
             script: none,
             events: |world| {
-                Box::pin(async move {
-                    let seen = Arc::new(Mutex::new(Seen::default()));
-                    let start = Instant::now();
-                    let ev = custom_resource::event(
-                        "Update",
-                        GATE,
-                        (STACK, "Gate"),
-                        gate_props(60),
-                        Some("Gate-load-test-gate"),
-                        Some(gate_props(30)),
-                        "update",
-                    );
-                    let a = custom_resource::invoke(&world, &ev, LAMBDA_TIMEOUT, false).await;
-                    note(&seen, "first", a, start);
-                    world.lock().unwrap().stack_status =
-                        "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS".into();
-                    tokio::time::sleep(Duration::from_secs(300)).await;
-                    let a = custom_resource::invoke(&world, &ev, LAMBDA_TIMEOUT, false).await;
-                    note(&seen, "late", a, start);
-                    take(seen)
-                })
+                Box::pin(gate_update_again(
+                    world,
+                    (60, 30),
+                    "first",
+                    "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",
+                    300,
+                    None,
+                ))
             },
             guarantee: |w, s| {
                 ensure(
@@ -2311,7 +2320,7 @@ fn rows() -> Vec<Row> {
             name: "G8",
             setup: |w| w.stack_status = "UPDATE_ROLLBACK_IN_PROGRESS".into(),
             script: none,
-            events: |world| Box::pin(skipped_then_late_during_update(world, "UPDATE_COMPLETE")),
+            events: |world| rollback_again(world, None),
             guarantee: skipped_first_no_load,
         },
         // G8b: G8 with the gate's resource UPDATE_IN_PROGRESS again when the duplicate arrives
@@ -2320,7 +2329,7 @@ fn rows() -> Vec<Row> {
             name: "G8b",
             setup: |w| w.stack_status = "UPDATE_ROLLBACK_IN_PROGRESS".into(),
             script: none,
-            events: |world| Box::pin(skipped_then_late_during_update(world, "UPDATE_IN_PROGRESS")),
+            events: |world| rollback_again(world, Some("UPDATE_IN_PROGRESS")),
             guarantee: skipped_first_no_load,
         },
         // G7: a Create with a field CloudFormation may add at the top level.
