@@ -11,6 +11,7 @@ pub mod load_test_gate;
 mod once;
 pub mod post_create;
 pub mod request;
+pub mod request_once;
 pub mod respond;
 pub mod retry;
 pub mod scaling_check;
@@ -34,16 +35,30 @@ pub async fn dispatch(
     req: Request,
     deadline: Instant,
 ) -> Result<Outcome, ProviderError> {
-    // Every AWS call of the handler is retried on throttling until the answer's margin.
+    // Every AWS call of the handler is retried on throttling until the answer's margin. The
+    // handler's future is boxed: inline, the state machines of every handler would sit in this
+    // one twice (a test's 2 MiB main thread overflowed in a debug build).
     let run = async {
-        // The gate is left out: its once-record (keyed by the RequestId) already answers a
-        // late duplicate with the recorded result, without a second load.
-        if req.request_type == RequestType::Create
-            && req.resource_type != load_test_gate::RESOURCE_TYPE
+        // A Delete is safe to repeat (what it deletes is gone the second time), and the gate
+        // keeps its own once-record (keyed by the RequestId, its skips and refusals included),
+        // read before its own status check.
+        if req.request_type == RequestType::Delete
+            || req.resource_type == load_test_gate::RESOURCE_TYPE
         {
-            stale_create::refuse(&clients, &req).await?;
+            return Box::pin(handle(clients.clone(), &req, deadline)).await;
         }
-        handle(clients.clone(), &req, deadline).await
+        // A delivery of a Create or an Update answered before: the first answer, nothing done
+        // (a duplicate of an older Update during a newer one, which the status cannot tell).
+        let store = clients.state_store.as_ref();
+        if let Some(answer) = request_once::recorded(store, &req).await {
+            return answer;
+        }
+        let answer = match stale_create::refuse(&clients, &req).await {
+            Ok(()) => Box::pin(handle(clients.clone(), &req, deadline)).await,
+            Err(stale) => Err(stale),
+        };
+        request_once::record(store, &req, &answer).await;
+        answer
     };
     retry::within(respond::answer_by(deadline), run).await
 }

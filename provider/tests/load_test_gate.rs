@@ -96,7 +96,14 @@ fn steady(n: i32) -> impl Fn() -> ecs::operation::describe_services::DescribeSer
 
 fn clients(cfn_rules: &[&Rule], ecs_rules: &[&Rule], lambda_rules: &[&Rule]) -> Arc<Clients> {
     let mut c = test_clients(fake_alb_client(Default::default(), 100));
-    c.cfn = mock_client!(cfn, RuleMode::Sequential, cfn_rules);
+    // DescribeStackResource: the gate's resource is UPDATE_IN_PROGRESS (the Update is current,
+    // not a late duplicate; statuses:
+    // https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackResource.html).
+    let current = resource_status(cfn::types::ResourceStatus::UpdateInProgress);
+    let rules: Vec<&Rule> = std::iter::once(&current)
+        .chain(cfn_rules.iter().copied())
+        .collect();
+    c.cfn = mock_client!(cfn, RuleMode::MatchAny, rules);
     c.ecs = mock_client!(ecs, RuleMode::Sequential, ecs_rules);
     c.lambda = mock_client!(lambda, RuleMode::Sequential, lambda_rules);
     Arc::new(c)

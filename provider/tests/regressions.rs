@@ -626,8 +626,10 @@ async fn a_repeated_gate_request_sends_its_load_once() {
                 .unwrap()
                 .into();
         let status = update_in_progress();
+        // The gate's resource is UPDATE_IN_PROGRESS: the Update is current, not a late duplicate.
+        let current = resource_status(cfn::types::ResourceStatus::UpdateInProgress);
         let mut c = test_clients(fake_alb_client(Default::default(), 100));
-        c.cfn = mock_client!(cfn, RuleMode::MatchAny, &[&status]);
+        c.cfn = mock_client!(cfn, RuleMode::MatchAny, &[&status, &current]);
         let c = Arc::new(c);
         let run = || {
             handle_with_store(

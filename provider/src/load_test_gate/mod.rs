@@ -158,27 +158,112 @@ pub async fn handle_with_store(
     let answer_at = deadline
         .checked_sub(margin(deadline.saturating_duration_since(Instant::now())))
         .unwrap_or_else(Instant::now);
-    // Before the properties: a rollback's old properties must never fail it.
-    if req.request_type == RequestType::Update {
-        if let Some(why) =
-            stack_status::check(&clients, &req.stack_id, answer_at, &clients.gate_timing).await?
-        {
-            tracing::info!(gate = %req.logical_resource_id, reason = %why, "load-test gate skipped");
-            return Ok(Outcome::new(physical).with("Skipped", why));
-        }
-    }
-    let p = props::parse(req)?;
-    let Some(store) = store else {
-        return measure(&clients, req, &p, physical, answer_at).await;
-    };
     let key = format!(
         "gate#{}#{}#{}",
         req.stack_id, req.logical_resource_id, req.request_id
     );
+    // A request answered before answers the same, whatever its first answer was (a run, a
+    // skip, a refusal): read before the stack's status, which a late duplicate finds changed
+    // (a rollback's Update delivered again during the next update would run the load).
+    if let Some(store) = store {
+        match store.load(&key).await {
+            Ok(Some(rec)) => {
+                if let Some(r) = replay(&rec, &physical) {
+                    tracing::info!(gate = %req.logical_resource_id, "repeated request: the recorded result, no second load");
+                    return r;
+                }
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the gate's record; the request proceeds")
+            }
+        }
+    }
+    let p = match early_answer(&clients, req, &physical, answer_at).await {
+        Ok(p) => p,
+        // Recorded before answering, so that a later delivery answers the same (best effort:
+        // the answer stands without the record).
+        Err(early) => {
+            if let Some(store) = store {
+                let writer = crate::lifecycle_hook::writer_token();
+                let lease_until = now_ms()
+                    + answer_at
+                        .saturating_duration_since(Instant::now())
+                        .as_millis() as u64;
+                match store.claim_once(&key, lease_until, &writer).await {
+                    Ok(true) => finish(store, &key, &early).await,
+                    Ok(false) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, "could not record the gate's answer; a repeated request would decide again")
+                    }
+                }
+            }
+            return early;
+        }
+    };
+    let Some(store) = store else {
+        return measure(&clients, req, &p, physical, answer_at).await;
+    };
     let poll = clients.gate_timing.steady_poll;
     // The measurement's future is made only once this delivery holds the record.
     let run = || measure(&clients, req, &p, physical.clone(), answer_at);
     crate::once::run_once(store, &key, &physical, answer_at, poll, "load test", run).await
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis() as u64
+}
+
+/// The properties to run the load with, or the answer given without a load run: a stale
+/// Update (a late duplicate CloudFormation no longer waits on), a rollback's Update (skipped),
+/// or properties that cannot be read.
+async fn early_answer(
+    clients: &Arc<Clients>,
+    req: &Request,
+    physical: &str,
+    answer_at: Instant,
+) -> Result<props::Props, Result<Outcome, ProviderError>> {
+    if req.request_type == RequestType::Update {
+        crate::stale_create::refuse(clients, req)
+            .await
+            .map_err(Err)?;
+        // Before the properties: a rollback's old properties must never fail it.
+        match stack_status::check(clients, &req.stack_id, answer_at, &clients.gate_timing).await {
+            Ok(Some(why)) => {
+                tracing::info!(gate = %req.logical_resource_id, reason = %why, "load-test gate skipped");
+                return Err(Ok(Outcome::new(physical).with("Skipped", why)));
+            }
+            Ok(None) => {}
+            Err(e) => return Err(Err(e)),
+        }
+    }
+    props::parse(req).map_err(Err)
+}
+
+/// Records the gate's result for its request.
+async fn finish(
+    store: &crate::lifecycle_hook::HookStore,
+    key: &str,
+    result: &Result<Outcome, ProviderError>,
+) {
+    let (status, reason, data) = match result {
+        Ok(o) => (
+            crate::lifecycle_hook::HookStatus::Succeeded,
+            String::new(),
+            serde_json::Value::Object(o.data.iter().cloned().collect()).to_string(),
+        ),
+        Err(e) => (
+            crate::lifecycle_hook::HookStatus::Failed,
+            e.to_string(),
+            "{}".to_string(),
+        ),
+    };
+    if let Err(e) = store.finish_once(key, status, &reason, &data).await {
+        tracing::warn!(error = %e, "could not record the gate's result; a repeated request would run again");
+    }
 }
 
 /// The answer a finished record gives a repeated request (also the scaling check's).

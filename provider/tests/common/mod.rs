@@ -655,11 +655,17 @@ pub fn fake_alarm(
 
 /// DescribeStackResource: the request's resource is CREATE_IN_PROGRESS (a Create is current).
 pub fn resource_creating() -> Rule {
-    mock!(aws_sdk_cloudformation::Client::describe_stack_resource).then_output(|| {
+    resource_status(aws_sdk_cloudformation::types::ResourceStatus::CreateInProgress)
+}
+
+/// DescribeStackResource answering the request's resource in `status` (statuses:
+/// https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackResource.html).
+pub fn resource_status(status: aws_sdk_cloudformation::types::ResourceStatus) -> Rule {
+    mock!(aws_sdk_cloudformation::Client::describe_stack_resource).then_output(move || {
         aws_sdk_cloudformation::operation::describe_stack_resource::DescribeStackResourceOutput::builder()
             .stack_resource_detail(
                 aws_sdk_cloudformation::types::StackResourceDetail::builder()
-                    .resource_status(aws_sdk_cloudformation::types::ResourceStatus::CreateInProgress)
+                    .resource_status(status.clone())
                     .build(),
             )
             .build()

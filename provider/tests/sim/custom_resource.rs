@@ -498,11 +498,159 @@ pub async fn claim_schedule(seed: u64, _logs: LogBuf) -> (Vec<Violation>, Shared
         ));
     }
     let held = holders_of(&world.lock().unwrap(), STACK, logical);
+    if status == "SUCCESS" && held == vec![physical.clone()] {
+        v.extend(late_update_duplicate(&world, seed, rtype, &physical, props(low), timeout).await);
+    }
+    let held = holders_of(&world.lock().unwrap(), STACK, logical);
     if !rule && status == "SUCCESS" && held == vec![physical.clone()] {
         let port = answer.body["Data"]["Port"].as_str().unwrap_or_default();
         v.extend(next_branch(&world, seed, &physical, port.parse().unwrap_or(0), timeout).await);
     }
     (v, world)
+}
+
+/// A late duplicate of an Update, after the schedule's claim (one schedule in three): two
+/// Updates in place (the forward moves to a second target group, then a third), or an Update
+/// that replaces the holder (a new range) followed by the cleanup (the old holder deleted, or,
+/// when the stack rolled back, the new one). Lambda then delivers the first Update's event
+/// again, 60 to 660 s later ("the same event ... more than once", late:
+/// https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html), while the
+/// resource reads UPDATE_COMPLETE or, in one of three, UPDATE_IN_PROGRESS (a later update of it
+/// under way; resource statuses:
+/// https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackResource.html).
+/// Invariant `cr.late_update_acts_on_nothing`: the resource holds exactly the holder
+/// CloudFormation holds, forwarding where the stack's last Update says. Its own generator, so
+/// the schedule's earlier draws stay as they were.
+async fn late_update_duplicate(
+    world: &Shared,
+    seed: u64,
+    rtype: &str,
+    physical: &str,
+    props: Value,
+    timeout: Duration,
+) -> Vec<Violation> {
+    let mut rng = Rng::new(seed ^ 0x5eed_0005);
+    if !rng.chance(333) {
+        return Vec::new();
+    }
+    let logical = "UsersRoute";
+    let to = |tg: &str| {
+        let mut p = props.clone();
+        p["TargetGroupArn"] = json!(tg);
+        p
+    };
+    let (tg2, tg3) = (format!("{TG}-second"), format!("{TG}-third"));
+    let replace = rng.chance(500);
+    let rolled_back = replace && rng.chance(500);
+    let in_progress = rng.chance(333);
+    let at = Duration::from_secs(60 + rng.below(601));
+    let update = |new: Value, old: Value, physical: &str, id: &str| {
+        event(
+            "Update",
+            rtype,
+            (STACK, logical),
+            new,
+            Some(physical),
+            Some(old),
+            id,
+        )
+    };
+    let first_id = |answers: &[Answer]| {
+        answers
+            .first()
+            .filter(|a| a.body["Status"] == "SUCCESS")
+            .and_then(|a| a.body["PhysicalResourceId"].as_str().map(String::from))
+    };
+    let first = if replace {
+        let mut p = to(&tg2);
+        for k in ["PriorityRange", "PortRange"] {
+            if p.get(k).is_some() {
+                p[k] = json!(if k == "PortRange" {
+                    "8300-8340"
+                } else {
+                    "300-340"
+                });
+            }
+        }
+        update(p, props.clone(), physical, "req-late-update-1")
+    } else {
+        update(to(&tg2), props.clone(), physical, "req-late-update-1")
+    };
+    let Some(p1) = first_id(&deliver(world, &first, timeout, [false; 3]).await) else {
+        return Vec::new();
+    };
+    // What CloudFormation holds at the end, and where it forwards.
+    let (held, forwards) = if replace {
+        let (gone, kept) = if rolled_back {
+            (p1.clone(), physical.to_string())
+        } else {
+            (physical.to_string(), p1.clone())
+        };
+        let cleanup = event(
+            "Delete",
+            rtype,
+            (STACK, logical),
+            props.clone(),
+            Some(&gone),
+            None,
+            "req-late-cleanup",
+        );
+        deliver(world, &cleanup, timeout, [false; 3]).await;
+        // The cleanup deletes a physical resource, not the logical one.
+        world.lock().unwrap().cfn_resources.insert(
+            (STACK.into(), logical.into()),
+            if rolled_back {
+                "UPDATE_ROLLBACK_COMPLETE".into()
+            } else {
+                "UPDATE_COMPLETE".into()
+            },
+        );
+        let tg = if rolled_back { TG } else { tg2.as_str() };
+        (kept, tg.to_string())
+    } else {
+        let second = update(to(&tg3), to(&tg2), &p1, "req-late-update-2");
+        match first_id(&deliver(world, &second, timeout, [false; 3]).await) {
+            Some(p2) => (p2, tg3.clone()),
+            None => return Vec::new(),
+        }
+    };
+    tokio::time::sleep(at).await;
+    {
+        let mut w = world.lock().unwrap();
+        w.count(Fault::Duplicate);
+        w.count(Fault::Late);
+        if in_progress {
+            w.cfn_resources
+                .insert((STACK.into(), logical.into()), "UPDATE_IN_PROGRESS".into());
+        }
+    }
+    let late = deliver(world, &first, timeout, [false; 3]).await;
+    let w = world.lock().unwrap();
+    let now = holders_of(&w, STACK, logical);
+    let targets = w
+        .listeners
+        .get(&held)
+        .map(|l| &l.actions)
+        .or_else(|| w.rules.get(&held).map(|r| &r.actions))
+        .map(|a| fargate_provider::slot::forward_targets(a))
+        .unwrap_or_default();
+    if now != vec![held.clone()] || !targets.iter().any(|(tg, _)| *tg == forwards) {
+        let how = match (replace, rolled_back) {
+            (false, _) => "two Updates in place",
+            (true, false) => "a replacing Update and its cleanup",
+            (true, true) => "a replacing Update rolled back",
+        };
+        return vec![violation(
+            "cr.late_update_acts_on_nothing",
+            format!(
+                "after {how}, the first Update delivered again {at:?} later (resource {}; answered {:?}): \
+                 CloudFormation holds {held} forwarding to {forwards}; the ALB holds {now:?} forwarding to {targets:?}",
+                if in_progress { "UPDATE_IN_PROGRESS" } else { "UPDATE_COMPLETE" },
+                late.first().map(|a| &a.body["Status"])
+            ),
+        )];
+    }
+    Vec::new()
 }
 
 /// `PortChoice: LeastRecentlyUsed` after the schedule's claim: the branch's stack is deleted,

@@ -220,6 +220,18 @@ async fn late_first_of_two_updates(
     logical: &'static str,
     v: [Value; 3],
 ) -> Seen {
+    late_first_of_two_updates_reading(world, rtype, logical, v, None).await
+}
+
+/// [`late_first_of_two_updates`], the resource reading `status` (when given) when the late
+/// duplicate arrives.
+async fn late_first_of_two_updates_reading(
+    world: Shared,
+    rtype: &'static str,
+    logical: &'static str,
+    v: [Value; 3],
+    status: Option<&'static str>,
+) -> Seen {
     let seen = Arc::new(Mutex::new(Seen::default()));
     let start = Instant::now();
     let who = (STACK, logical);
@@ -249,6 +261,12 @@ async fn late_first_of_two_updates(
     note(&seen, "update2", a, start);
     world.lock().unwrap().stack_status = "UPDATE_COMPLETE".into();
     tokio::time::sleep(Duration::from_secs(300)).await;
+    if let Some(status) = status {
+        let mut w = world.lock().unwrap();
+        w.stack_status = status.into();
+        w.cfn_resources
+            .insert((STACK.into(), logical.into()), status.into());
+    }
     let calls = world.lock().unwrap().calls.len();
     seen.lock()
         .unwrap()
@@ -275,6 +293,110 @@ async fn gate_update_skipped(world: Shared, label: &'static str) -> Seen {
     .await;
     note(&seen, label, a, Instant::now());
     take(seen)
+}
+
+/// A rule claim's properties in place: path `/a*`, then `/b*`, then `/c*`.
+fn rule_paths() -> [Value; 3] {
+    ["/a*", "/b*", "/c*"].map(|path| {
+        let mut p = rule_props(L1, "5-9");
+        p["Conditions"][0]["PathPatternConfig"]["Values"] = json!([path]);
+        p
+    })
+}
+
+/// C12's events: a rule claim's paths updated twice in place, the first Update again late, the
+/// resource reading `status` (when given) then.
+fn rule_paths_late(world: Shared, status: Option<&'static str>) -> Fut {
+    Box::pin(late_first_of_two_updates_reading(
+        world,
+        RULE,
+        "Route",
+        rule_paths(),
+        status,
+    ))
+}
+
+/// The second Update succeeded and the first Update's late duplicate wrote nothing.
+fn no_write_after_second_update(w: &World, s: &Seen) -> Result<(), String> {
+    let before = s.marks.get("calls_before_late").copied().unwrap_or(0);
+    let writes: Vec<&str> = w.calls[before..]
+        .iter()
+        .map(|(_, op)| *op)
+        .filter(|op| op.contains("modify") || op.contains("create") || op.contains("delete"))
+        .collect();
+    ensure(
+        s.status("update2") == "SUCCESS" && writes.is_empty(),
+        || {
+            format!(
+            "the first Update's late duplicate (answered {}) wrote {writes:?} after the second Update",
+            s.status("late-duplicate")
+        )
+        },
+    )
+}
+
+/// The gate's Update (`Duration` `new`, previously `old`), answered under `first` (also its
+/// RequestId); the stack then reads `stack_then`, and `after` seconds later Lambda delivers the
+/// same Update again (answered "late"), the gate's resource reading `resource` when given.
+async fn gate_update_again(
+    world: Shared,
+    (new, old): (u64, u64),
+    first: &'static str,
+    stack_then: &'static str,
+    after: u64,
+    resource: Option<&'static str>,
+) -> Seen {
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let start = Instant::now();
+    let ev = custom_resource::event(
+        "Update",
+        GATE,
+        (STACK, "Gate"),
+        gate_props(new),
+        Some("Gate-load-test-gate"),
+        Some(gate_props(old)),
+        first,
+    );
+    let a = custom_resource::invoke(&world, &ev, LAMBDA_TIMEOUT, false).await;
+    note(&seen, first, a, start);
+    world.lock().unwrap().stack_status = stack_then.into();
+    tokio::time::sleep(Duration::from_secs(after)).await;
+    if let Some(status) = resource {
+        world
+            .lock()
+            .unwrap()
+            .cfn_resources
+            .insert((STACK.into(), "Gate".into()), status.into());
+    }
+    let a = custom_resource::invoke(&world, &ev, LAMBDA_TIMEOUT, false).await;
+    note(&seen, "late", a, start);
+    take(seen)
+}
+
+/// G8's events: a rollback's Update of the gate (answered "rollback"), delivered again 600 s
+/// later during the next update, the gate's resource reading `resource` when given.
+fn rollback_again(world: Shared, resource: Option<&'static str>) -> Fut {
+    Box::pin(gate_update_again(
+        world,
+        (30, 60),
+        "rollback",
+        "UPDATE_IN_PROGRESS",
+        600,
+        resource,
+    ))
+}
+
+/// The rollback's Update answered SUCCESS `Skipped`, and no load was sent for it, late
+/// duplicate included.
+fn skipped_first_no_load(w: &World, s: &Seen) -> Result<(), String> {
+    let first = s.answer("rollback").cloned().unwrap_or_default();
+    ensure(skipped(&first) && w.load_runs.is_empty(), || {
+        format!(
+            "the rollback's Update answered {first}, the late duplicate {:?}; load {:?}",
+            s.answer("late"),
+            w.load_runs
+        )
+    })
 }
 
 /// The gate answered SUCCESS `Skipped` and sent no load.
@@ -1194,39 +1316,8 @@ fn rows() -> Vec<Row> {
             name: "C12",
             setup: |w| listener(w, L1, 443, THIRD_STACK),
             script: none,
-            events: |world| {
-                let with = |path: &str| {
-                    let mut p = rule_props(L1, "5-9");
-                    p["Conditions"][0]["PathPatternConfig"]["Values"] = json!([path]);
-                    p
-                };
-                Box::pin(late_first_of_two_updates(
-                    world,
-                    RULE,
-                    "Route",
-                    [with("/a*"), with("/b*"), with("/c*")],
-                ))
-            },
-            guarantee: |w, s| {
-                let before = s.marks.get("calls_before_late").copied().unwrap_or(0);
-                let writes: Vec<&str> = w.calls[before..]
-                    .iter()
-                    .map(|(_, op)| *op)
-                    .filter(|op| {
-                        op.contains("modify") || op.contains("create") || op.contains("delete")
-                    })
-                    .collect();
-                ensure(
-                    s.status("update2") == "SUCCESS" && writes.is_empty(),
-                    || {
-                        format!(
-                            "the first Update's late duplicate (answered {}) wrote {writes:?} \
-                             after the second Update",
-                            s.status("late-duplicate")
-                        )
-                    },
-                )
-            },
+            events: |world| rule_paths_late(world, None),
+            guarantee: no_write_after_second_update,
         },
         // C12b: C12 for a port claim: two Updates in place moving the listener's forward
         // to another target group each; the first Update's event again, late.
@@ -1261,6 +1352,28 @@ fn rows() -> Vec<Row> {
                     },
                 )
             },
+        },
+        // C12t: C12 without the state table (its records unreadable): the resource's status
+        // (UPDATE_COMPLETE) alone tells the late duplicate.
+        Row {
+            name: "C12t",
+            setup: |w| {
+                listener(w, L1, 443, THIRD_STACK);
+                w.table_exists = false;
+            },
+            script: none,
+            events: |world| rule_paths_late(world, None),
+            guarantee: no_write_after_second_update,
+        },
+        // C12c: C12 with the first Update's event delivered again while the resource reads
+        // UPDATE_IN_PROGRESS (a later Update of it in progress): the status does not tell it
+        // from a request CloudFormation waits on.
+        Row {
+            name: "C12c",
+            setup: |w| listener(w, L1, 443, THIRD_STACK),
+            script: none,
+            events: |world| rule_paths_late(world, Some("UPDATE_IN_PROGRESS")),
+            guarantee: no_write_after_second_update,
         },
         // F1: ALARM, the service scales out slowly (150 s to healthy), the alarm flaps
         // (OK at 110, ALARM at 170) with events late, twice and out of order; re-checks.
@@ -2068,27 +2181,14 @@ fn rows() -> Vec<Row> {
             setup: nothing,
             script: none,
             events: |world| {
-                Box::pin(async move {
-                    let seen = Arc::new(Mutex::new(Seen::default()));
-                    let start = Instant::now();
-                    let ev = custom_resource::event(
-                        "Update",
-                        GATE,
-                        (STACK, "Gate"),
-                        gate_props(60),
-                        Some("Gate-load-test-gate"),
-                        Some(gate_props(30)),
-                        "update",
-                    );
-                    let a = custom_resource::invoke(&world, &ev, LAMBDA_TIMEOUT, false).await;
-                    note(&seen, "first", a, start);
-                    world.lock().unwrap().stack_status =
-                        "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS".into();
-                    tokio::time::sleep(Duration::from_secs(300)).await;
-                    let a = custom_resource::invoke(&world, &ev, LAMBDA_TIMEOUT, false).await;
-                    note(&seen, "late", a, start);
-                    take(seen)
-                })
+                Box::pin(gate_update_again(
+                    world,
+                    (60, 30),
+                    "first",
+                    "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",
+                    300,
+                    None,
+                ))
             },
             guarantee: |w, s| {
                 ensure(
@@ -2220,35 +2320,17 @@ fn rows() -> Vec<Row> {
             name: "G8",
             setup: |w| w.stack_status = "UPDATE_ROLLBACK_IN_PROGRESS".into(),
             script: none,
-            events: |world| {
-                Box::pin(async move {
-                    let seen = Arc::new(Mutex::new(Seen::default()));
-                    let start = Instant::now();
-                    let ev = custom_resource::event(
-                        "Update",
-                        GATE,
-                        (STACK, "Gate"),
-                        gate_props(30),
-                        Some("Gate-load-test-gate"),
-                        Some(gate_props(60)),
-                        "rollback",
-                    );
-                    let a = custom_resource::invoke(&world, &ev, LAMBDA_TIMEOUT, false).await;
-                    note(&seen, "rollback", a, start);
-                    world.lock().unwrap().stack_status = "UPDATE_IN_PROGRESS".into();
-                    tokio::time::sleep(Duration::from_secs(600)).await;
-                    let a = custom_resource::invoke(&world, &ev, LAMBDA_TIMEOUT, false).await;
-                    note(&seen, "late", a, start);
-                    take(seen)
-                })
-            },
-            guarantee: |w, s| {
-                let first = s.answer("rollback").cloned().unwrap_or_default();
-                ensure(skipped(&first) && w.load_runs.is_empty(), || {
-                    format!("the rollback's Update answered {first}, the late duplicate {:?}; load {:?}",
-                        s.answer("late"), w.load_runs)
-                })
-            },
+            events: |world| rollback_again(world, None),
+            guarantee: skipped_first_no_load,
+        },
+        // G8b: G8 with the gate's resource UPDATE_IN_PROGRESS again when the duplicate arrives
+        // (the new update changes the gate too): only the skip's record tells.
+        Row {
+            name: "G8b",
+            setup: |w| w.stack_status = "UPDATE_ROLLBACK_IN_PROGRESS".into(),
+            script: none,
+            events: |world| rollback_again(world, Some("UPDATE_IN_PROGRESS")),
+            guarantee: skipped_first_no_load,
         },
         // G7: a Create with a field CloudFormation may add at the top level.
         Row {
