@@ -318,12 +318,7 @@ fn rule_paths_late(world: Shared, status: Option<&'static str>) -> Fut {
 
 /// The second Update succeeded and the first Update's late duplicate wrote nothing.
 fn no_write_after_second_update(w: &World, s: &Seen) -> Result<(), String> {
-    let before = s.marks.get("calls_before_late").copied().unwrap_or(0);
-    let writes: Vec<&str> = w.calls[before..]
-        .iter()
-        .map(|(_, op)| *op)
-        .filter(|op| op.contains("modify") || op.contains("create") || op.contains("delete"))
-        .collect();
+    let writes = writes_since(w, s, "calls_before_late");
     ensure(
         s.status("update2") == "SUCCESS" && writes.is_empty(),
         || {
@@ -470,6 +465,90 @@ async fn created(
     seen.lock().unwrap().physical("create")
 }
 
+/// CloudFormation's Delete of `who` (physical ID `physical`), answered under "delete".
+async fn deleted(
+    world: &Shared,
+    seen: &Arc<Mutex<Seen>>,
+    rtype: &str,
+    who: (&str, &str),
+    props: Value,
+    physical: &str,
+    start: Instant,
+) {
+    let a = send(
+        world,
+        "Delete",
+        rtype,
+        who,
+        props,
+        Some(physical),
+        None,
+        "delete",
+    )
+    .await;
+    note(seen, "delete", a, start);
+}
+
+/// A claim of A's "Route" created with `props` ("create"), `between` done to the world with
+/// its physical ID, then CloudFormation's Delete of it ("delete").
+async fn created_then_deleted(
+    world: Shared,
+    rtype: &'static str,
+    props: Value,
+    between: fn(&mut World, &str),
+) -> Seen {
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let start = Instant::now();
+    let who = (STACK, "Route");
+    let p = created(&world, &seen, rtype, who, props.clone(), start).await;
+    between(&mut world.lock().unwrap(), &p);
+    deleted(&world, &seen, rtype, who, props, &p, start).await;
+    take(seen)
+}
+
+/// The Delete answered SUCCESS.
+fn delete_succeeded(s: &Seen) -> Result<(), String> {
+    ensure(s.status("delete") == "SUCCESS", || {
+        format!("Delete answered {:?}", s.answer("delete"))
+    })
+}
+
+/// The writes (create, modify, delete calls) made since the count marked `mark`.
+fn writes_since<'a>(w: &'a World, s: &Seen, mark: &str) -> Vec<&'a str> {
+    let before = s.marks.get(mark).copied().unwrap_or(0);
+    w.calls[before..]
+        .iter()
+        .map(|(_, op)| *op)
+        .filter(|op| op.contains("modify") || op.contains("create") || op.contains("delete"))
+        .collect()
+}
+
+/// After a rollback and the late duplicate Update, A holds what its Create answered.
+fn late_duplicate_kept_created(w: &World, s: &Seen) -> Result<(), String> {
+    let held = holders(w, STACK, "Route");
+    ensure(held == vec![s.physical("create")], || {
+        format!(
+            "after the rollback and the late duplicate Update (answered {} {}), \
+                 A holds {held:?}; CloudFormation holds {}",
+            s.status("late-duplicate"),
+            s.physical("late-duplicate"),
+            s.physical("create")
+        )
+    })
+}
+
+/// C5b/C5c's events: a port claim's range replaced (8000-8009 to 8100-8109), rolled back or
+/// cleaned up, then the Update's event again, late.
+fn port_range_replaced_late(world: Shared, rolled_back: bool) -> Fut {
+    Box::pin(replaced_then_late_duplicate(
+        world,
+        PORT,
+        port_props("8000-8009", false),
+        port_props("8100-8109", false),
+        rolled_back,
+    ))
+}
+
 fn holders(w: &World, stack: &str, logical: &str) -> Vec<String> {
     custom_resource::holders_of(w, stack, logical)
 }
@@ -526,6 +605,42 @@ fn failover_world(w: &mut World, app: i32, standby: i32) {
     w.alarm_tags = vec![("aws:cloudformation:stack-id".into(), STACK.into())];
 }
 
+/// [`failover_world`] with the alarm in ALARM.
+fn failover_in_alarm(w: &mut World, app: i32, standby: i32) {
+    failover_world(w, app, standby);
+    w.alarm = "ALARM".into();
+}
+
+/// The route all on the standby and the service at 0.
+fn at_rest_on_standby(w: &World) -> bool {
+    weights(w) == (0, 100) && w.services[SERVICE].desired == 0
+}
+
+/// The route's weights and the service's desired count, for a guarantee's message.
+fn route_and_service(w: &World) -> String {
+    format!(
+        "weights {:?}, desired {}",
+        weights(w),
+        w.services[SERVICE].desired
+    )
+}
+
+/// The failover's Delete answered SUCCESS and the route forwards to the service's group
+/// alone; otherwise `what`, given the route's forward targets.
+fn deleted_route_on_app(
+    w: &World,
+    s: &Seen,
+    what: impl FnOnce(String) -> String,
+) -> Result<(), String> {
+    ensure(s.status("delete") == "SUCCESS", || {
+        format!("Delete {:?}", s.answer("delete"))
+    })?;
+    let tgs = forward_targets(&w.listeners[ROUTE].actions);
+    ensure(tgs.len() == 1 && tgs[0].0 == APP_TG, || {
+        what(format!("{tgs:?}"))
+    })
+}
+
 fn failover_config() -> Value {
     json!({ "AlarmName": ALARM, "ListenerArn": ROUTE, "TargetGroupArn": APP_TG,
             "StandbyTargetGroupArn": STANDBY_TG, "Cluster": "apps", "ServiceName": SERVICE,
@@ -555,6 +670,14 @@ fn recheck_at(world: &Shared, start: Instant, at: u64) -> tokio::task::JoinHandl
         tokio::time::sleep_until(start + Duration::from_secs(at)).await;
         recheck(&w, LAMBDA_TIMEOUT).await;
     })
+}
+
+/// [`recheck_at`] at each of `ats`, all started before any is awaited.
+async fn rechecks_at(world: &Shared, start: Instant, ats: &[u64]) {
+    let t: Vec<_> = ats.iter().map(|at| recheck_at(world, start, *at)).collect();
+    for h in t {
+        h.await.expect("task");
+    }
 }
 
 fn set_alarm_at(world: &Shared, start: Instant, at: u64, state: &'static str) {
@@ -652,10 +775,65 @@ async fn ecs_hook(
 
 fn no_between(_: &Shared, _: usize, _: &Arc<Mutex<Seen>>) {}
 
+/// ECS's invocations of the hook at `stage` for revision 1 with `settings` ([`ecs_hook`],
+/// answers labelled "hook").
+async fn hook_run(
+    world: Shared,
+    stage: &'static str,
+    settings: Value,
+    rounds: usize,
+    between: fn(&Shared, usize, &Arc<Mutex<Seen>>),
+) -> Seen {
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let raw = hook_event(stage, REV1, settings);
+    ecs_hook(&world, raw, rounds, "hook", &seen, between).await;
+    take(seen)
+}
+
+/// The answers' statuses and reasons, for a guarantee's message.
+fn hook_answers<'a>(answers: impl Iterator<Item = &'a HookAnswer>) -> String {
+    format!(
+        "{:?}",
+        answers.map(|a| (&a.status, &a.reason)).collect::<Vec<_>>()
+    )
+}
+
+/// The last answer labelled `prefix` is SUCCEEDED.
+fn last_succeeded(last: &Option<HookAnswer>) -> bool {
+    last.as_ref()
+        .is_some_and(|a| a.status == HookStatus::Succeeded)
+}
+
 fn gate_props(duration: u64) -> Value {
     json!({ "Url": "http://internal-app.elb.test/health", "Rate": "10",
             "Duration": duration.to_string(), "WarmUp": "0", "WorkerFunctionArn": WORKERS,
             "ServiceTimeout": "3600" })
+}
+
+/// C10's Create of A's port claim (range 8000-8009), RequestId "a".
+fn a_create() -> Value {
+    custom_resource::event(
+        "Create",
+        PORT,
+        (STACK, "Route"),
+        port_props("8000-8009", false),
+        None,
+        None,
+        "a",
+    )
+}
+
+/// CloudFormation's Create of the gate (`Duration` 60), RequestId "create".
+fn gate_create() -> Value {
+    custom_resource::event(
+        "Create",
+        GATE,
+        (STACK, "Gate"),
+        gate_props(60),
+        None,
+        None,
+        "create",
+    )
 }
 
 fn skipped(b: &Value) -> bool {
@@ -880,18 +1058,7 @@ fn rows() -> Vec<Row> {
                     true,
                 ))
             },
-            guarantee: |w, s| {
-                let held = holders(w, STACK, "Route");
-                ensure(held == vec![s.physical("create")], || {
-                    format!(
-                        "after the rollback and the late duplicate Update (answered {} {}), \
-                             A holds {held:?}; CloudFormation holds {}",
-                        s.status("late-duplicate"),
-                        s.physical("late-duplicate"),
-                        s.physical("create")
-                    )
-                })
-            },
+            guarantee: late_duplicate_kept_created,
         },
         // C6: the claim's listener was deleted by hand; the Delete (LeastRecentlyUsed).
         Row {
@@ -899,39 +1066,17 @@ fn rows() -> Vec<Row> {
             setup: |w| listener(w, L2, 8000, THIRD_STACK),
             script: none,
             events: |world| {
-                Box::pin(async move {
-                    let seen = Arc::new(Mutex::new(Seen::default()));
-                    let start = Instant::now();
-                    let who = (STACK, "Route");
-                    let p = created(
-                        &world,
-                        &seen,
-                        PORT,
-                        who,
-                        port_props("8000-8009", true),
-                        start,
-                    )
-                    .await;
-                    world.lock().unwrap().listeners.remove(&p);
-                    let a = send(
-                        &world,
-                        "Delete",
-                        PORT,
-                        who,
-                        port_props("8000-8009", true),
-                        Some(&p),
-                        None,
-                        "delete",
-                    )
-                    .await;
-                    note(&seen, "delete", a, start);
-                    take(seen)
-                })
+                Box::pin(created_then_deleted(
+                    world,
+                    PORT,
+                    port_props("8000-8009", true),
+                    |w, p| {
+                        w.listeners.remove(p);
+                    },
+                ))
             },
             guarantee: |w, s| {
-                ensure(s.status("delete") == "SUCCESS", || {
-                    format!("Delete answered {:?}", s.answer("delete"))
-                })?;
+                delete_succeeded(s)?;
                 let held: Vec<i32> = w.listeners.values().map(|l| l.port).collect();
                 let record = w
                     .lb_tags
@@ -958,41 +1103,23 @@ fn rows() -> Vec<Row> {
             setup: |w| listener(w, L1, 443, THIRD_STACK),
             script: none,
             events: |world| {
-                Box::pin(async move {
-                    let seen = Arc::new(Mutex::new(Seen::default()));
-                    let start = Instant::now();
-                    let who = (STACK, "Route");
-                    created(&world, &seen, RULE, who, rule_props(L1, "7-9"), start).await;
-                    {
+                Box::pin(created_then_deleted(
+                    world,
+                    RULE,
+                    rule_props(L1, "7-9"),
+                    |w, _| {
                         // Deleting a listener deletes its rules (the fake's DeleteListener).
-                        let mut w = world.lock().unwrap();
                         w.listeners.remove(L1);
                         w.rules.retain(|_, r| r.listener != L1);
-                    }
-                    let p = seen.lock().unwrap().physical("create");
-                    let a = send(
-                        &world,
-                        "Delete",
-                        RULE,
-                        who,
-                        rule_props(L1, "7-9"),
-                        Some(&p),
-                        None,
-                        "delete",
-                    )
-                    .await;
-                    note(&seen, "delete", a, start);
-                    take(seen)
-                })
+                    },
+                ))
             },
             guarantee: |_, s| {
                 let at =
                     s.cr.iter()
                         .find(|(l, _, _)| l == "delete")
                         .map(|(_, _, t)| *t);
-                ensure(s.status("delete") == "SUCCESS", || {
-                    format!("Delete answered {:?}", s.answer("delete"))
-                })?;
+                delete_succeeded(s)?;
                 let created =
                     s.cr.iter()
                         .find(|(l, _, _)| l == "create")
@@ -1009,38 +1136,15 @@ fn rows() -> Vec<Row> {
             setup: |w| listener(w, L2, 8000, THIRD_STACK),
             script: || retried("delete_listener", 1),
             events: |world| {
-                Box::pin(async move {
-                    let seen = Arc::new(Mutex::new(Seen::default()));
-                    let start = Instant::now();
-                    let who = (STACK, "Route");
-                    let p = created(
-                        &world,
-                        &seen,
-                        PORT,
-                        who,
-                        port_props("8000-8009", false),
-                        start,
-                    )
-                    .await;
-                    let a = send(
-                        &world,
-                        "Delete",
-                        PORT,
-                        who,
-                        port_props("8000-8009", false),
-                        Some(&p),
-                        None,
-                        "delete",
-                    )
-                    .await;
-                    note(&seen, "delete", a, start);
-                    take(seen)
-                })
+                Box::pin(created_then_deleted(
+                    world,
+                    PORT,
+                    port_props("8000-8009", false),
+                    |_, _| {},
+                ))
             },
             guarantee: |w, s| {
-                ensure(s.status("delete") == "SUCCESS", || {
-                    format!("Delete answered {:?}", s.answer("delete"))
-                })?;
+                delete_succeeded(s)?;
                 ensure(
                     holders(w, STACK, "Route").is_empty() && w.listeners.contains_key(L2),
                     || {
@@ -1125,14 +1229,7 @@ fn rows() -> Vec<Row> {
                         )
                     },
                 )?;
-                let before = s.marks.get("calls_before_delete").copied().unwrap_or(0);
-                let writes: Vec<&str> = w.calls[before..]
-                    .iter()
-                    .map(|(_, op)| *op)
-                    .filter(|op| {
-                        op.contains("delete") || op.contains("modify") || op.contains("create")
-                    })
-                    .collect();
+                let writes = writes_since(w, s, "calls_before_delete");
                 ensure(writes.is_empty() && w.listeners.len() == 2, || {
                     format!(
                         "the failed Create's Delete wrote {writes:?}; {} listeners",
@@ -1156,15 +1253,7 @@ fn rows() -> Vec<Row> {
                 Box::pin(async move {
                     let seen = Arc::new(Mutex::new(Seen::default()));
                     let start = Instant::now();
-                    let create = custom_resource::event(
-                        "Create",
-                        PORT,
-                        (STACK, "Route"),
-                        port_props("8000-8009", false),
-                        None,
-                        None,
-                        "a",
-                    );
+                    let create = a_create();
                     let w = world.clone();
                     let first = tokio::spawn(async move {
                         custom_resource::invoke(&w, &create, LAMBDA_TIMEOUT, false).await
@@ -1185,15 +1274,7 @@ fn rows() -> Vec<Row> {
                     let crashed = first.await.expect("task");
                     note(&seen, "a-crashed", crashed, start);
                     tokio::time::sleep_until(start + Duration::from_secs(60)).await;
-                    let create = custom_resource::event(
-                        "Create",
-                        PORT,
-                        (STACK, "Route"),
-                        port_props("8000-8009", false),
-                        None,
-                        None,
-                        "a",
-                    );
+                    let create = a_create();
                     let a = custom_resource::invoke(&world, &create, LAMBDA_TIMEOUT, false).await;
                     note(&seen, "a", a, start);
                     take(seen)
@@ -1222,27 +1303,8 @@ fn rows() -> Vec<Row> {
             name: "C5c",
             setup: nothing,
             script: none,
-            events: |world| {
-                Box::pin(replaced_then_late_duplicate(
-                    world,
-                    PORT,
-                    port_props("8000-8009", false),
-                    port_props("8100-8109", false),
-                    true,
-                ))
-            },
-            guarantee: |w, s| {
-                let held = holders(w, STACK, "Route");
-                ensure(held == vec![s.physical("create")], || {
-                    format!(
-                        "after the rollback and the late duplicate Update (answered {} {}), \
-                             A holds {held:?}; CloudFormation holds {}",
-                        s.status("late-duplicate"),
-                        s.physical("late-duplicate"),
-                        s.physical("create")
-                    )
-                })
-            },
+            events: |world| port_range_replaced_late(world, true),
+            guarantee: late_duplicate_kept_created,
         },
         // C5b: the port claim's Update replaced the listener (new range) and the cleanup
         // deleted the old one; Lambda delivers the Update's event again, five minutes late.
@@ -1250,15 +1312,7 @@ fn rows() -> Vec<Row> {
             name: "C5b",
             setup: nothing,
             script: none,
-            events: |world| {
-                Box::pin(replaced_then_late_duplicate(
-                    world,
-                    PORT,
-                    port_props("8000-8009", false),
-                    port_props("8100-8109", false),
-                    false,
-                ))
-            },
+            events: |world| port_range_replaced_late(world, false),
             guarantee: |w, s| {
                 let held = holders(w, STACK, "Route");
                 ensure(held == vec![s.physical("update")], || {
@@ -1380,9 +1434,8 @@ fn rows() -> Vec<Row> {
         Row {
             name: "F1",
             setup: |w| {
-                failover_world(w, 0, 100);
+                failover_in_alarm(w, 0, 100);
                 w.health_delay = Some(Duration::from_secs(150));
-                w.alarm = "ALARM".into();
             },
             script: none,
             events: |world| {
@@ -1390,13 +1443,12 @@ fn rows() -> Vec<Row> {
                     let start = Instant::now();
                     set_alarm_at(&world, start, 110, "OK");
                     set_alarm_at(&world, start, 170, "ALARM");
-                    let mut t = Vec::new();
-                    for at in [0, 115, 175, 176, 200, 120, 240, 360, 480, 600] {
-                        t.push(recheck_at(&world, start, at));
-                    }
-                    for h in t {
-                        h.await.expect("task");
-                    }
+                    rechecks_at(
+                        &world,
+                        start,
+                        &[0, 115, 175, 176, 200, 120, 240, 360, 480, 600],
+                    )
+                    .await;
                     Seen::default()
                 })
             },
@@ -1418,22 +1470,15 @@ fn rows() -> Vec<Row> {
         Row {
             name: "F2",
             setup: |w| {
-                failover_world(w, 0, 100);
+                failover_in_alarm(w, 0, 100);
                 w.health_delay = Some(Duration::from_secs(60));
-                w.alarm = "ALARM".into();
             },
             script: none,
             events: |world| {
                 Box::pin(async move {
                     let start = Instant::now();
                     set_alarm_at(&world, start, 50, "OK");
-                    let mut t = vec![recheck_at(&world, start, 0)];
-                    for at in [120, 240] {
-                        t.push(recheck_at(&world, start, at));
-                    }
-                    for h in t {
-                        h.await.expect("task");
-                    }
+                    rechecks_at(&world, start, &[0, 120, 240]).await;
                     Seen::default()
                 })
             },
@@ -1444,26 +1489,14 @@ fn rows() -> Vec<Row> {
                         w.action_log
                     )
                 })?;
-                ensure(
-                    weights(w) == (0, 100) && w.services[SERVICE].desired == 0,
-                    || {
-                        format!(
-                            "weights {:?}, desired {}",
-                            weights(w),
-                            w.services[SERVICE].desired
-                        )
-                    },
-                )
+                ensure(at_rest_on_standby(w), || route_and_service(w))
             },
         },
         // F3: ALARM, healthy targets; the first invocation dies during ModifyListener (no
         // effect); Lambda retries it at 60 and 180 s and EventBridge delivers it twice.
         Row {
             name: "F3",
-            setup: |w| {
-                failover_world(w, 0, 100);
-                w.alarm = "ALARM".into();
-            },
+            setup: |w| failover_in_alarm(w, 0, 100),
             script: || {
                 vec![Scripted {
                     crash: true,
@@ -1473,13 +1506,7 @@ fn rows() -> Vec<Row> {
             events: |world| {
                 Box::pin(async move {
                     let start = Instant::now();
-                    let mut t = Vec::new();
-                    for at in [0, 1, 60, 180, 300] {
-                        t.push(recheck_at(&world, start, at));
-                    }
-                    for h in t {
-                        h.await.expect("task");
-                    }
+                    rechecks_at(&world, start, &[0, 1, 60, 180, 300]).await;
                     Seen::default()
                 })
             },
@@ -1499,9 +1526,8 @@ fn rows() -> Vec<Row> {
         Row {
             name: "F4",
             setup: |w| {
-                failover_world(w, 0, 100);
+                failover_in_alarm(w, 0, 100);
                 w.set_desired(SERVICE, 2);
-                w.alarm = "ALARM".into();
             },
             script: || retried("modify_listener", 1),
             events: |world| {
@@ -1537,29 +1563,16 @@ fn rows() -> Vec<Row> {
                 })
             },
             guarantee: |w, _| {
-                ensure(
-                    weights(w) == (0, 100)
-                        && w.services[SERVICE].desired == 0
-                        && w.action_log.is_empty(),
-                    || {
-                        format!(
-                            "weights {:?}, desired {}, changes {:?}",
-                            weights(w),
-                            w.services[SERVICE].desired,
-                            w.action_log
-                        )
-                    },
-                )
+                ensure(at_rest_on_standby(w) && w.action_log.is_empty(), || {
+                    format!("{}, changes {:?}", route_and_service(w), w.action_log)
+                })
             },
         },
         // F6: failed over (ALARM); the stack removes Failover (Delete hands back a plain
         // forward); a re-check and a late OK event arrive after.
         Row {
             name: "F6",
-            setup: |w| {
-                failover_world(w, 100, 0);
-                w.alarm = "ALARM".into();
-            },
+            setup: |w| failover_in_alarm(w, 100, 0),
             script: none,
             events: |world| {
                 Box::pin(async move {
@@ -1568,18 +1581,7 @@ fn rows() -> Vec<Row> {
                     let ft = fargate_provider::failover::RESOURCE_TYPE;
                     let who = (STACK, "ApiFailover");
                     let p = created(&world, &seen, ft, who, failover_config(), start).await;
-                    let a = send(
-                        &world,
-                        "Delete",
-                        ft,
-                        who,
-                        failover_config(),
-                        Some(&p),
-                        None,
-                        "delete",
-                    )
-                    .await;
-                    note(&seen, "delete", a, start);
+                    deleted(&world, &seen, ft, who, failover_config(), &p, start).await;
                     let plain = format!("{:?}", world.lock().unwrap().listeners[ROUTE].actions);
                     seen.lock()
                         .unwrap()
@@ -1592,13 +1594,9 @@ fn rows() -> Vec<Row> {
                 })
             },
             guarantee: |w, s| {
-                ensure(s.status("delete") == "SUCCESS", || {
-                    format!("Delete {:?}", s.answer("delete"))
-                })?;
-                let tgs = forward_targets(&w.listeners[ROUTE].actions);
-                ensure(tgs.len() == 1 && tgs[0].0 == APP_TG, || {
+                deleted_route_on_app(w, s, |tgs| {
                     format!(
-                        "after the Delete and the late events the route forwards to {tgs:?} \
+                        "after the Delete and the late events the route forwards to {tgs} \
                              (right after the Delete: {})",
                         s.answer("plain").cloned().unwrap_or_default()
                     )
@@ -1609,9 +1607,8 @@ fn rows() -> Vec<Row> {
         Row {
             name: "F7",
             setup: |w| {
-                failover_world(w, 0, 100);
+                failover_in_alarm(w, 0, 100);
                 w.listeners.remove(ROUTE);
-                w.alarm = "ALARM".into();
             },
             script: none,
             events: |world| {
@@ -1673,13 +1670,7 @@ fn rows() -> Vec<Row> {
                         && b["Data"]["Serving"] == "standby"
                         && weights(w) == (0, 100)
                         && w.services[SERVICE].desired == 1,
-                    || {
-                        format!(
-                            "answered {b}; weights {:?}, desired {}",
-                            weights(w),
-                            w.services[SERVICE].desired
-                        )
-                    },
+                    || format!("answered {b}; {}", route_and_service(w)),
                 )
             },
         },
@@ -1692,38 +1683,26 @@ fn rows() -> Vec<Row> {
             events: |world| {
                 Box::pin(async move {
                     let start = Instant::now();
-                    let t = [recheck_at(&world, start, 0), recheck_at(&world, start, 0)];
-                    for h in t {
-                        h.await.expect("task");
-                    }
+                    rechecks_at(&world, start, &[0, 0]).await;
                     recheck(&world, LAMBDA_TIMEOUT).await;
                     Seen::default()
                 })
             },
             guarantee: |w, _| {
-                ensure(
-                    weights(w) == (0, 100)
-                        && w.services[SERVICE].desired == 0
-                        && moves_to_app(w) == 0,
-                    || {
-                        format!(
-                            "alarm OK: weights {:?}, desired {}, moves to the service {}",
-                            weights(w),
-                            w.services[SERVICE].desired,
-                            moves_to_app(w)
-                        )
-                    },
-                )
+                ensure(at_rest_on_standby(w) && moves_to_app(w) == 0, || {
+                    format!(
+                        "alarm OK: {}, moves to the service {}",
+                        route_and_service(w),
+                        moves_to_app(w)
+                    )
+                })
             },
         },
         // F10: the failover resource was updated, then removed (Delete hands back a plain
         // forward); Lambda delivers the Update's event again, late.
         Row {
             name: "F10",
-            setup: |w| {
-                failover_world(w, 100, 0);
-                w.alarm = "ALARM".into();
-            },
+            setup: |w| failover_in_alarm(w, 100, 0),
             script: none,
             events: |world| {
                 Box::pin(async move {
@@ -1745,18 +1724,7 @@ fn rows() -> Vec<Row> {
                     );
                     let a = custom_resource::invoke(&world, &update, LAMBDA_TIMEOUT, false).await;
                     note(&seen, "update", a, start);
-                    let a = send(
-                        &world,
-                        "Delete",
-                        ft,
-                        who,
-                        failover_config(),
-                        Some(&p),
-                        None,
-                        "delete",
-                    )
-                    .await;
-                    note(&seen, "delete", a, start);
+                    deleted(&world, &seen, ft, who, failover_config(), &p, start).await;
                     tokio::time::sleep(Duration::from_secs(120)).await;
                     let a = custom_resource::invoke(&world, &update, LAMBDA_TIMEOUT, false).await;
                     note(&seen, "late-duplicate", a, start);
@@ -1764,14 +1732,10 @@ fn rows() -> Vec<Row> {
                 })
             },
             guarantee: |w, s| {
-                ensure(s.status("delete") == "SUCCESS", || {
-                    format!("Delete {:?}", s.answer("delete"))
-                })?;
-                let tgs = forward_targets(&w.listeners[ROUTE].actions);
-                ensure(tgs.len() == 1 && tgs[0].0 == APP_TG, || {
+                deleted_route_on_app(w, s, |tgs| {
                     format!(
                         "after the Delete, a late duplicate Update (answered {}) left the route \
-                             forwarding to {tgs:?}",
+                             forwarding to {tgs}",
                         s.status("late-duplicate")
                     )
                 })
@@ -1781,10 +1745,7 @@ fn rows() -> Vec<Row> {
         // second AddTags of the route) is throttled; the alarm goes OK at 120 s; re-checks.
         Row {
             name: "F11",
-            setup: |w| {
-                failover_world(w, 0, 100);
-                w.alarm = "ALARM".into();
-            },
+            setup: |w| failover_in_alarm(w, 0, 100),
             script: || vec![Scripted::on("add_tags", 2, Fate::Throttle)],
             events: |world| {
                 Box::pin(async move {
@@ -1894,15 +1855,7 @@ fn rows() -> Vec<Row> {
                 })?;
                 ensure(
                     !finals.is_empty() && finals.iter().all(|a| a.status == HookStatus::Succeeded),
-                    || {
-                        format!(
-                            "final answers {:?}",
-                            finals
-                                .iter()
-                                .map(|a| (&a.status, &a.reason))
-                                .collect::<Vec<_>>()
-                        )
-                    },
+                    || format!("final answers {}", hook_answers(finals.iter().copied())),
                 )
             },
         },
@@ -1913,34 +1866,24 @@ fn rows() -> Vec<Row> {
             setup: nothing,
             script: || retried("update_item", 2),
             events: |world| {
-                Box::pin(async move {
-                    let seen = Arc::new(Mutex::new(Seen::default()));
-                    let raw = hook_event(
-                        "POST_TEST_TRAFFIC_SHIFT",
-                        REV1,
-                        hook_settings(120, Some(60)),
-                    );
-                    ecs_hook(&world, raw, 12, "hook", &seen, no_between).await;
-                    take(seen)
-                })
+                Box::pin(hook_run(
+                    world,
+                    "POST_TEST_TRAFFIC_SHIFT",
+                    hook_settings(120, Some(60)),
+                    12,
+                    no_between,
+                ))
             },
             guarantee: |w, s| {
                 let last = last_hook(s, "hook");
                 ensure(load_ms(w) == 120_000, || {
                     format!(
-                        "load runs {:?} ms for a 120 s gate in 60 s slices; answers {:?}",
+                        "load runs {:?} ms for a 120 s gate in 60 s slices; answers {}",
                         w.load_runs,
-                        s.hooks
-                            .iter()
-                            .map(|(_, a)| (&a.status, &a.reason))
-                            .collect::<Vec<_>>()
+                        hook_answers(s.hooks.iter().map(|(_, a)| a))
                     )
                 })?;
-                ensure(
-                    last.as_ref()
-                        .is_some_and(|a| a.status == HookStatus::Succeeded),
-                    || format!("last answer {last:?}"),
-                )
+                ensure(last_succeeded(&last), || format!("last answer {last:?}"))
             },
         },
         // H3: after the first slice (IN_PROGRESS) the user stops the deployment: it rolls back.
@@ -1949,14 +1892,12 @@ fn rows() -> Vec<Row> {
             setup: nothing,
             script: none,
             events: |world| {
-                Box::pin(async move {
-                    let seen = Arc::new(Mutex::new(Seen::default()));
-                    let raw = hook_event(
-                        "POST_TEST_TRAFFIC_SHIFT",
-                        REV1,
-                        hook_settings(180, Some(60)),
-                    );
-                    ecs_hook(&world, raw, 12, "hook", &seen, |w, round, seen| {
+                Box::pin(hook_run(
+                    world,
+                    "POST_TEST_TRAFFIC_SHIFT",
+                    hook_settings(180, Some(60)),
+                    12,
+                    |w, round, seen| {
                         if round == 1 {
                             let mut w = w.lock().unwrap();
                             w.deployment_status = "ROLLBACK_REQUESTED".into();
@@ -1965,10 +1906,8 @@ fn rows() -> Vec<Row> {
                                 .marks
                                 .insert("runs_before_stop", w.load_runs.len());
                         }
-                    })
-                    .await;
-                    take(seen)
-                })
+                    },
+                ))
             },
             guarantee: |w, s| {
                 let before = s.marks.get("runs_before_stop").copied().unwrap_or(0);
@@ -2049,12 +1988,9 @@ fn rows() -> Vec<Row> {
                     )
                 })?;
                 let r2 = last_hook(s, "r2");
-                ensure(
-                    r2.as_ref()
-                        .is_some_and(|a| a.status == HookStatus::Succeeded)
-                        && load_ms(w) <= 60_000 * 4,
-                    || format!("revision 2 ended {r2:?}; load {:?}", w.load_runs),
-                )
+                ensure(last_succeeded(&r2) && load_ms(w) <= 60_000 * 4, || {
+                    format!("revision 2 ended {r2:?}; load {:?}", w.load_runs)
+                })
             },
         },
         // H5: stages the gate is not configured for, one ECS may add later.
@@ -2126,12 +2062,9 @@ fn rows() -> Vec<Row> {
                     "the payload was refused".into()
                 })?;
                 let last = last_hook(s, "hook");
-                ensure(
-                    last.as_ref()
-                        .is_some_and(|a| a.status == HookStatus::Succeeded)
-                        && load_ms(w) == 60_000,
-                    || format!("last {last:?}; load {:?}", w.load_runs),
-                )
+                ensure(last_succeeded(&last) && load_ms(w) == 60_000, || {
+                    format!("last {last:?}; load {:?}", w.load_runs)
+                })
             },
         },
         // H7: ECS rolls back and invokes TEST_TRAFFIC_SHIFT (a gate stage here) for the old
@@ -2141,12 +2074,13 @@ fn rows() -> Vec<Row> {
             setup: |w| w.deployment_status = "ROLLBACK_IN_PROGRESS".into(),
             script: || vec![Scripted::on("service_deployments", 0, Fate::Throttle)],
             events: |world| {
-                Box::pin(async move {
-                    let seen = Arc::new(Mutex::new(Seen::default()));
-                    let raw = hook_event("TEST_TRAFFIC_SHIFT", REV1, hook_settings(60, None));
-                    ecs_hook(&world, raw, 3, "hook", &seen, no_between).await;
-                    take(seen)
-                })
+                Box::pin(hook_run(
+                    world,
+                    "TEST_TRAFFIC_SHIFT",
+                    hook_settings(60, None),
+                    3,
+                    no_between,
+                ))
             },
             guarantee: |w, s| {
                 ensure(w.lease_claims == 0 && w.load_runs.is_empty(), || {
@@ -2264,15 +2198,7 @@ fn rows() -> Vec<Row> {
                 Box::pin(async move {
                     let seen = Arc::new(Mutex::new(Seen::default()));
                     let start = Instant::now();
-                    let ev = custom_resource::event(
-                        "Create",
-                        GATE,
-                        (STACK, "Gate"),
-                        gate_props(60),
-                        None,
-                        None,
-                        "create",
-                    );
+                    let ev = gate_create();
                     let (w, s, e) = (world.clone(), seen.clone(), ev.clone());
                     let first = tokio::spawn(async move {
                         let a = custom_resource::invoke(&w, &e, LAMBDA_TIMEOUT, false).await;
@@ -2340,15 +2266,7 @@ fn rows() -> Vec<Row> {
             events: |world| {
                 Box::pin(async move {
                     let seen = Arc::new(Mutex::new(Seen::default()));
-                    let mut ev = custom_resource::event(
-                        "Create",
-                        GATE,
-                        (STACK, "Gate"),
-                        gate_props(60),
-                        None,
-                        None,
-                        "create",
-                    );
+                    let mut ev = gate_create();
                     ev["SomeFieldCloudFormationAddsLater"] = json!({ "x": 1 });
                     let a = custom_resource::invoke(&world, &ev, LAMBDA_TIMEOUT, false).await;
                     note(&seen, "create", a, Instant::now());
