@@ -130,6 +130,57 @@ fn note(seen: &Arc<Mutex<Seen>>, label: &str, a: Option<Answer>, start: Instant)
     }
 }
 
+/// CloudFormation's Update of `who` (physical ID `physical`, previously `old`).
+fn update_event(
+    rtype: &str,
+    who: (&str, &str),
+    props: Value,
+    physical: &str,
+    old: Value,
+    request_id: &str,
+) -> Value {
+    custom_resource::event(
+        "Update",
+        rtype,
+        who,
+        props,
+        Some(physical),
+        Some(old),
+        request_id,
+    )
+}
+
+/// CloudFormation's Delete of `who` (physical ID `physical`).
+fn delete_event(
+    rtype: &str,
+    who: (&str, &str),
+    props: Value,
+    physical: &str,
+    request_id: &str,
+) -> Value {
+    custom_resource::event(
+        "Delete",
+        rtype,
+        who,
+        props,
+        Some(physical),
+        None,
+        request_id,
+    )
+}
+
+/// Lambda delivers `ev` once; its answer noted under `label`.
+async fn answered(
+    world: &Shared,
+    seen: &Arc<Mutex<Seen>>,
+    ev: &Value,
+    label: &str,
+    start: Instant,
+) {
+    let a = custom_resource::invoke(world, ev, LAMBDA_TIMEOUT, false).await;
+    note(seen, label, a, start);
+}
+
 fn take(seen: Arc<Mutex<Seen>>) -> Seen {
     std::mem::take(&mut *seen.lock().unwrap())
 }
@@ -168,17 +219,8 @@ async fn replaced_then_late_duplicate(
     let start = Instant::now();
     let who = (STACK, "Route");
     let p1 = created(&world, &seen, rtype, who, v0.clone(), start).await;
-    let update = custom_resource::event(
-        "Update",
-        rtype,
-        who,
-        v1.clone(),
-        Some(&p1),
-        Some(v0.clone()),
-        "update",
-    );
-    let a = custom_resource::invoke(&world, &update, LAMBDA_TIMEOUT, false).await;
-    note(&seen, "update", a, start);
+    let update = update_event(rtype, who, v1.clone(), &p1, v0.clone(), "update");
+    answered(&world, &seen, &update, "update", start).await;
     let p2 = seen.lock().unwrap().physical("update");
     let (gone, props, status) = if rolled_back {
         (p2, v1, "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS")
@@ -186,18 +228,8 @@ async fn replaced_then_late_duplicate(
         (p1, v0, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
     };
     world.lock().unwrap().stack_status = status.into();
-    let a = send(
-        &world,
-        "Delete",
-        rtype,
-        who,
-        props,
-        Some(&gone),
-        None,
-        "cleanup",
-    )
-    .await;
-    note(&seen, "cleanup", a, start);
+    let cleanup = delete_event(rtype, who, props, &gone, "cleanup");
+    answered(&world, &seen, &cleanup, "cleanup", start).await;
     {
         // The cleanup deletes a physical resource, not the logical one.
         let mut w = world.lock().unwrap();
@@ -206,8 +238,7 @@ async fn replaced_then_late_duplicate(
             .insert((STACK.into(), "Route".into()), "UPDATE_COMPLETE".into());
     }
     tokio::time::sleep(Duration::from_secs(300)).await;
-    let a = custom_resource::invoke(&world, &update, LAMBDA_TIMEOUT, false).await;
-    note(&seen, "late-duplicate", a, start);
+    answered(&world, &seen, &update, "late-duplicate", start).await;
     take(seen)
 }
 
@@ -236,29 +267,10 @@ async fn late_first_of_two_updates_reading(
     let start = Instant::now();
     let who = (STACK, logical);
     let p = created(&world, &seen, rtype, who, v[0].clone(), start).await;
-    let first = custom_resource::event(
-        "Update",
-        rtype,
-        who,
-        v[1].clone(),
-        Some(&p),
-        Some(v[0].clone()),
-        "update1",
-    );
-    let a = custom_resource::invoke(&world, &first, LAMBDA_TIMEOUT, false).await;
-    note(&seen, "update1", a, start);
-    let a = send(
-        &world,
-        "Update",
-        rtype,
-        who,
-        v[2].clone(),
-        Some(&p),
-        Some(v[1].clone()),
-        "update2",
-    )
-    .await;
-    note(&seen, "update2", a, start);
+    let first = update_event(rtype, who, v[1].clone(), &p, v[0].clone(), "update1");
+    answered(&world, &seen, &first, "update1", start).await;
+    let second = update_event(rtype, who, v[2].clone(), &p, v[1].clone(), "update2");
+    answered(&world, &seen, &second, "update2", start).await;
     world.lock().unwrap().stack_status = "UPDATE_COMPLETE".into();
     tokio::time::sleep(Duration::from_secs(300)).await;
     if let Some(status) = status {
@@ -272,26 +284,27 @@ async fn late_first_of_two_updates_reading(
         .unwrap()
         .marks
         .insert("calls_before_late", calls);
-    let a = custom_resource::invoke(&world, &first, LAMBDA_TIMEOUT, false).await;
-    note(&seen, "late-duplicate", a, start);
+    answered(&world, &seen, &first, "late-duplicate", start).await;
     take(seen)
+}
+
+/// CloudFormation's Update of the gate, `Duration` `new` (previously `old`).
+fn gate_update(new: u64, old: u64, request_id: &str) -> Value {
+    update_event(
+        GATE,
+        (STACK, "Gate"),
+        gate_props(new),
+        "Gate-load-test-gate",
+        gate_props(old),
+        request_id,
+    )
 }
 
 /// An Update of the gate (new `Duration` 60, old 30), answered under `label`.
 async fn gate_update_skipped(world: Shared, label: &'static str) -> Seen {
     let seen = Arc::new(Mutex::new(Seen::default()));
-    let a = send(
-        &world,
-        "Update",
-        GATE,
-        (STACK, "Gate"),
-        gate_props(60),
-        Some("Gate-load-test-gate"),
-        Some(gate_props(30)),
-        label,
-    )
-    .await;
-    note(&seen, label, a, Instant::now());
+    let ev = gate_update(60, 30, label);
+    answered(&world, &seen, &ev, label, Instant::now()).await;
     take(seen)
 }
 
@@ -343,17 +356,8 @@ async fn gate_update_again(
 ) -> Seen {
     let seen = Arc::new(Mutex::new(Seen::default()));
     let start = Instant::now();
-    let ev = custom_resource::event(
-        "Update",
-        GATE,
-        (STACK, "Gate"),
-        gate_props(new),
-        Some("Gate-load-test-gate"),
-        Some(gate_props(old)),
-        first,
-    );
-    let a = custom_resource::invoke(&world, &ev, LAMBDA_TIMEOUT, false).await;
-    note(&seen, first, a, start);
+    let ev = gate_update(new, old, first);
+    answered(&world, &seen, &ev, first, start).await;
     world.lock().unwrap().stack_status = stack_then.into();
     tokio::time::sleep(Duration::from_secs(after)).await;
     if let Some(status) = resource {
@@ -363,8 +367,7 @@ async fn gate_update_again(
             .cfn_resources
             .insert((STACK.into(), "Gate".into()), status.into());
     }
-    let a = custom_resource::invoke(&world, &ev, LAMBDA_TIMEOUT, false).await;
-    note(&seen, "late", a, start);
+    answered(&world, &seen, &ev, "late", start).await;
     take(seen)
 }
 
@@ -419,18 +422,14 @@ async fn lost_by_hand_then_update(
         w.rules.remove(&p);
         w.listeners.remove(&p);
     }
-    let a = send(
+    answered(
         &world,
-        "Update",
-        rtype,
-        who,
-        v1,
-        Some(&p),
-        Some(v0),
+        &seen,
+        &update_event(rtype, who, v1, &p, v0, "update"),
         "update",
+        start,
     )
     .await;
-    note(&seen, "update", a, start);
     take(seen)
 }
 
@@ -475,18 +474,8 @@ async fn deleted(
     physical: &str,
     start: Instant,
 ) {
-    let a = send(
-        world,
-        "Delete",
-        rtype,
-        who,
-        props,
-        Some(physical),
-        None,
-        "delete",
-    )
-    .await;
-    note(seen, "delete", a, start);
+    let ev = delete_event(rtype, who, props, physical, "delete");
+    answered(world, seen, &ev, "delete", start).await;
 }
 
 /// A claim of A's "Route" created with `props` ("create"), `between` done to the world with
@@ -994,32 +983,19 @@ fn rows() -> Vec<Row> {
                         .as_str()
                         .unwrap_or_default()
                         .to_string();
-                    let a = send(
-                        &world,
-                        "Update",
+                    let update = update_event(
                         RULE,
                         who,
                         rule_props(L2, "5-9"),
-                        Some(&old),
-                        Some(rule_props(L1, "5-9")),
+                        &old,
+                        rule_props(L1, "5-9"),
                         "update",
-                    )
-                    .await;
-                    note(&seen, "update", a, start);
+                    );
+                    answered(&world, &seen, &update, "update", start).await;
                     for (i, wait) in [0u64, 1, 380].iter().enumerate() {
                         tokio::time::sleep(Duration::from_secs(*wait)).await;
-                        let a = send(
-                            &world,
-                            "Delete",
-                            RULE,
-                            who,
-                            rule_props(L1, "5-9"),
-                            Some(&old),
-                            None,
-                            "cleanup",
-                        )
-                        .await;
-                        note(&seen, &format!("cleanup{i}"), a, start);
+                        let ev = delete_event(RULE, who, rule_props(L1, "5-9"), &old, "cleanup");
+                        answered(&world, &seen, &ev, &format!("cleanup{i}"), start).await;
                     }
                     take(seen)
                 })
@@ -1181,19 +1157,15 @@ fn rows() -> Vec<Row> {
                             .unwrap()
                             .marks
                             .insert("calls_before_delete", calls);
+                        let ev = delete_event(
+                            PORT,
+                            (stack, "Route"),
+                            port_props("8000-8001", false),
+                            &p,
+                            "rollback",
+                        );
                         for i in 0..2 {
-                            let a = send(
-                                &world,
-                                "Delete",
-                                PORT,
-                                (stack, "Route"),
-                                port_props("8000-8001", false),
-                                Some(&p),
-                                None,
-                                "rollback",
-                            )
-                            .await;
-                            note(&seen, &format!("rollback{i}"), a, start);
+                            answered(&world, &seen, &ev, &format!("rollback{i}"), start).await;
                         }
                     }
                     take(seen)
@@ -1274,9 +1246,7 @@ fn rows() -> Vec<Row> {
                     let crashed = first.await.expect("task");
                     note(&seen, "a-crashed", crashed, start);
                     tokio::time::sleep_until(start + Duration::from_secs(60)).await;
-                    let create = a_create();
-                    let a = custom_resource::invoke(&world, &create, LAMBDA_TIMEOUT, false).await;
-                    note(&seen, "a", a, start);
+                    answered(&world, &seen, &a_create(), "a", start).await;
                     take(seen)
                 })
             },
@@ -1713,21 +1683,11 @@ fn rows() -> Vec<Row> {
                     let p = created(&world, &seen, ft, who, failover_config(), start).await;
                     let mut props = failover_config();
                     props["StandbyCount"] = json!("3");
-                    let update = custom_resource::event(
-                        "Update",
-                        ft,
-                        who,
-                        props,
-                        Some(&p),
-                        Some(failover_config()),
-                        "update",
-                    );
-                    let a = custom_resource::invoke(&world, &update, LAMBDA_TIMEOUT, false).await;
-                    note(&seen, "update", a, start);
+                    let update = update_event(ft, who, props, &p, failover_config(), "update");
+                    answered(&world, &seen, &update, "update", start).await;
                     deleted(&world, &seen, ft, who, failover_config(), &p, start).await;
                     tokio::time::sleep(Duration::from_secs(120)).await;
-                    let a = custom_resource::invoke(&world, &update, LAMBDA_TIMEOUT, false).await;
-                    note(&seen, "late-duplicate", a, start);
+                    answered(&world, &seen, &update, "late-duplicate", start).await;
                     take(seen)
                 })
             },
@@ -2200,13 +2160,10 @@ fn rows() -> Vec<Row> {
                     let start = Instant::now();
                     let ev = gate_create();
                     let (w, s, e) = (world.clone(), seen.clone(), ev.clone());
-                    let first = tokio::spawn(async move {
-                        let a = custom_resource::invoke(&w, &e, LAMBDA_TIMEOUT, false).await;
-                        note(&s, "first", a, start);
-                    });
+                    let first =
+                        tokio::spawn(async move { answered(&w, &s, &e, "first", start).await });
                     tokio::time::sleep(Duration::from_secs(5)).await;
-                    let a = custom_resource::invoke(&world, &ev, LAMBDA_TIMEOUT, false).await;
-                    note(&seen, "second", a, start);
+                    answered(&world, &seen, &ev, "second", start).await;
                     first.await.expect("task");
                     take(seen)
                 })
@@ -2268,8 +2225,7 @@ fn rows() -> Vec<Row> {
                     let seen = Arc::new(Mutex::new(Seen::default()));
                     let mut ev = gate_create();
                     ev["SomeFieldCloudFormationAddsLater"] = json!({ "x": 1 });
-                    let a = custom_resource::invoke(&world, &ev, LAMBDA_TIMEOUT, false).await;
-                    note(&seen, "create", a, Instant::now());
+                    answered(&world, &seen, &ev, "create", Instant::now()).await;
                     take(seen)
                 })
             },
