@@ -185,6 +185,19 @@ fn take(seen: Arc<Mutex<Seen>>) -> Seen {
     std::mem::take(&mut *seen.lock().unwrap())
 }
 
+/// [`race`]'s events as a row's.
+fn raced(world: Shared, rtype: &'static str, props: Value) -> Fut {
+    Box::pin(async move {
+        let (seen, _) = race(&world, rtype, props).await;
+        take(seen)
+    })
+}
+
+/// A's and B's holders of "Route".
+fn both_holders(w: &World) -> (Vec<String>, Vec<String>) {
+    (holders(w, STACK, "Route"), holders(w, OTHER_STACK, "Route"))
+}
+
 /// Stacks A and B each Create the same kind of claim at once (answers "a" and "b").
 async fn race(world: &Shared, rtype: &'static str, props: Value) -> (Arc<Mutex<Seen>>, Instant) {
     let seen = Arc::new(Mutex::new(Seen::default()));
@@ -215,10 +228,8 @@ async fn replaced_then_late_duplicate(
     v1: Value,
     rolled_back: bool,
 ) -> Seen {
-    let seen = Arc::new(Mutex::new(Seen::default()));
-    let start = Instant::now();
     let who = (STACK, "Route");
-    let p1 = created(&world, &seen, rtype, who, v0.clone(), start).await;
+    let (seen, start, p1) = route_created(&world, rtype, v0.clone()).await;
     let update = update_event(rtype, who, v1.clone(), &p1, v0.clone(), "update");
     answered(&world, &seen, &update, "update", start).await;
     let p2 = seen.lock().unwrap().physical("update");
@@ -413,10 +424,8 @@ async fn lost_by_hand_then_update(
     v0: Value,
     v1: Value,
 ) -> Seen {
-    let seen = Arc::new(Mutex::new(Seen::default()));
-    let start = Instant::now();
     let who = (STACK, "Route");
-    let p = created(&world, &seen, rtype, who, v0.clone(), start).await;
+    let (seen, start, p) = route_created(&world, rtype, v0.clone()).await;
     {
         let mut w = world.lock().unwrap();
         w.rules.remove(&p);
@@ -448,6 +457,19 @@ fn update_failed_or_holds(w: &World, s: &Seen) -> Result<(), String> {
             s.physical("update")
         )
     })
+}
+
+/// A new record of answers, the row's start, and A's "Route" created with `props` (answered
+/// "create"): its physical ID.
+async fn route_created(
+    world: &Shared,
+    rtype: &str,
+    props: Value,
+) -> (Arc<Mutex<Seen>>, Instant, String) {
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let start = Instant::now();
+    let p = created(world, &seen, rtype, (STACK, "Route"), props, start).await;
+    (seen, start, p)
 }
 
 /// CloudFormation's Create of `who`, answered under "create"; its physical ID.
@@ -486,10 +508,8 @@ async fn created_then_deleted(
     props: Value,
     between: fn(&mut World, &str),
 ) -> Seen {
-    let seen = Arc::new(Mutex::new(Seen::default()));
-    let start = Instant::now();
     let who = (STACK, "Route");
-    let p = created(&world, &seen, rtype, who, props.clone(), start).await;
+    let (seen, start, p) = route_created(&world, rtype, props.clone()).await;
     between(&mut world.lock().unwrap(), &p);
     deleted(&world, &seen, rtype, who, props, &p, start).await;
     take(seen)
@@ -630,6 +650,9 @@ fn deleted_route_on_app(
     })
 }
 
+const FAILOVER: &str = fargate_provider::failover::RESOURCE_TYPE;
+const FAILOVER_WHO: (&str, &str) = (STACK, "ApiFailover");
+
 fn failover_config() -> Value {
     json!({ "AlarmName": ALARM, "ListenerArn": ROUTE, "TargetGroupArn": APP_TG,
             "StandbyTargetGroupArn": STANDBY_TG, "Cluster": "apps", "ServiceName": SERVICE,
@@ -667,6 +690,30 @@ async fn rechecks_at(world: &Shared, start: Instant, ats: &[u64]) {
     for h in t {
         h.await.expect("task");
     }
+}
+
+/// Failover events: the alarm set to each `(second, state)` of `alarm`, and re-checks at
+/// `ats` ([`rechecks_at`]).
+fn alarm_and_rechecks(
+    world: Shared,
+    alarm: &'static [(u64, &'static str)],
+    ats: &'static [u64],
+) -> Fut {
+    Box::pin(async move {
+        let start = Instant::now();
+        for (at, state) in alarm {
+            set_alarm_at(&world, start, *at, state);
+        }
+        rechecks_at(&world, start, ats).await;
+        Seen::default()
+    })
+}
+
+/// [`failover_in_alarm`] on the standby, the service's targets healthy `secs` after it
+/// scales out.
+fn alarm_slow_health(w: &mut World, secs: u64) {
+    failover_in_alarm(w, 0, 100);
+    w.health_delay = Some(Duration::from_secs(secs));
 }
 
 fn set_alarm_at(world: &Shared, start: Instant, at: u64, state: &'static str) {
@@ -860,14 +907,9 @@ fn rows() -> Vec<Row> {
             name: "C1",
             setup: |w| listener(w, L1, 8000, THIRD_STACK),
             script: || retried("create_listener", 1),
-            events: |world| {
-                Box::pin(async move {
-                    let (seen, _) = race(&world, PORT, port_props("8000-8002", false)).await;
-                    take(seen)
-                })
-            },
+            events: |world| raced(world, PORT, port_props("8000-8002", false)),
             guarantee: |w, s| {
-                let (ha, hb) = (holders(w, STACK, "Route"), holders(w, OTHER_STACK, "Route"));
+                let (ha, hb) = both_holders(w);
                 ensure(
                     s.status("a") == "SUCCESS" && s.status("b") == "SUCCESS",
                     || format!("answers A {} B {}", s.status("a"), s.status("b")),
@@ -897,14 +939,9 @@ fn rows() -> Vec<Row> {
             name: "C2",
             setup: |w| listener(w, L1, 443, THIRD_STACK),
             script: || retried("create_rule", 1),
-            events: |world| {
-                Box::pin(async move {
-                    let (seen, _) = race(&world, RULE, rule_props(L1, "1-3")).await;
-                    take(seen)
-                })
-            },
+            events: |world| raced(world, RULE, rule_props(L1, "1-3")),
             guarantee: |w, s| {
-                let (ha, hb) = (holders(w, STACK, "Route"), holders(w, OTHER_STACK, "Route"));
+                let (ha, hb) = both_holders(w);
                 ensure(
                     ha == vec![s.physical("a")] && hb == vec![s.physical("b")],
                     || {
@@ -934,14 +971,9 @@ fn rows() -> Vec<Row> {
                     .map(|n| Scripted::on("elb", n, Fate::Throttle))
                     .collect()
             },
-            events: |world| {
-                Box::pin(async move {
-                    let (seen, _) = race(&world, PORT, port_props("8000-8009", false)).await;
-                    take(seen)
-                })
-            },
+            events: |world| raced(world, PORT, port_props("8000-8009", false)),
             guarantee: |w, s| {
-                let (ha, hb) = (holders(w, STACK, "Route"), holders(w, OTHER_STACK, "Route"));
+                let (ha, hb) = both_holders(w);
                 ensure(
                     s.status("a") == "SUCCESS" && s.status("b") == "SUCCESS",
                     || {
@@ -975,10 +1007,8 @@ fn rows() -> Vec<Row> {
             script: none,
             events: |world| {
                 Box::pin(async move {
-                    let seen = Arc::new(Mutex::new(Seen::default()));
-                    let start = Instant::now();
                     let who = (STACK, "Route");
-                    created(&world, &seen, RULE, who, rule_props(L1, "5-9"), start).await;
+                    let (seen, start, _) = route_created(&world, RULE, rule_props(L1, "5-9")).await;
                     let old = seen.lock().unwrap().cr[0].1["PhysicalResourceId"]
                         .as_str()
                         .unwrap_or_default()
@@ -1403,24 +1433,14 @@ fn rows() -> Vec<Row> {
         // (OK at 110, ALARM at 170) with events late, twice and out of order; re-checks.
         Row {
             name: "F1",
-            setup: |w| {
-                failover_in_alarm(w, 0, 100);
-                w.health_delay = Some(Duration::from_secs(150));
-            },
+            setup: |w| alarm_slow_health(w, 150),
             script: none,
             events: |world| {
-                Box::pin(async move {
-                    let start = Instant::now();
-                    set_alarm_at(&world, start, 110, "OK");
-                    set_alarm_at(&world, start, 170, "ALARM");
-                    rechecks_at(
-                        &world,
-                        start,
-                        &[0, 115, 175, 176, 200, 120, 240, 360, 480, 600],
-                    )
-                    .await;
-                    Seen::default()
-                })
+                alarm_and_rechecks(
+                    world,
+                    &[(110, "OK"), (170, "ALARM")],
+                    &[0, 115, 175, 176, 200, 120, 240, 360, 480, 600],
+                )
             },
             guarantee: |w, _| {
                 ensure(w.unhealthy_shifts.is_empty(), || {
@@ -1439,19 +1459,9 @@ fn rows() -> Vec<Row> {
         // invocation waits for health. Re-checks follow.
         Row {
             name: "F2",
-            setup: |w| {
-                failover_in_alarm(w, 0, 100);
-                w.health_delay = Some(Duration::from_secs(60));
-            },
+            setup: |w| alarm_slow_health(w, 60),
             script: none,
-            events: |world| {
-                Box::pin(async move {
-                    let start = Instant::now();
-                    set_alarm_at(&world, start, 50, "OK");
-                    rechecks_at(&world, start, &[0, 120, 240]).await;
-                    Seen::default()
-                })
-            },
+            events: |world| alarm_and_rechecks(world, &[(50, "OK")], &[0, 120, 240]),
             guarantee: |w, _| {
                 ensure(moves_to_app(w) == 0, || {
                     format!(
@@ -1473,13 +1483,7 @@ fn rows() -> Vec<Row> {
                     ..Scripted::on("modify_listener", 1, Fate::Throttle)
                 }]
             },
-            events: |world| {
-                Box::pin(async move {
-                    let start = Instant::now();
-                    rechecks_at(&world, start, &[0, 1, 60, 180, 300]).await;
-                    Seen::default()
-                })
-            },
+            events: |world| alarm_and_rechecks(world, &[], &[0, 1, 60, 180, 300]),
             guarantee: |w, _| {
                 let desired = w.services[SERVICE].desired;
                 ensure(
@@ -1548,8 +1552,7 @@ fn rows() -> Vec<Row> {
                 Box::pin(async move {
                     let seen = Arc::new(Mutex::new(Seen::default()));
                     let start = Instant::now();
-                    let ft = fargate_provider::failover::RESOURCE_TYPE;
-                    let who = (STACK, "ApiFailover");
+                    let (ft, who) = (FAILOVER, FAILOVER_WHO);
                     let p = created(&world, &seen, ft, who, failover_config(), start).await;
                     deleted(&world, &seen, ft, who, failover_config(), &p, start).await;
                     let plain = format!("{:?}", world.lock().unwrap().listeners[ROUTE].actions);
@@ -1621,15 +1624,7 @@ fn rows() -> Vec<Row> {
                     let seen = Arc::new(Mutex::new(Seen::default()));
                     let mut props = failover_config();
                     props["RestingCount"] = json!("1");
-                    created(
-                        &world,
-                        &seen,
-                        fargate_provider::failover::RESOURCE_TYPE,
-                        (STACK, "ApiFailover"),
-                        props,
-                        Instant::now(),
-                    )
-                    .await;
+                    created(&world, &seen, FAILOVER, FAILOVER_WHO, props, Instant::now()).await;
                     take(seen)
                 })
             },
@@ -1678,8 +1673,7 @@ fn rows() -> Vec<Row> {
                 Box::pin(async move {
                     let seen = Arc::new(Mutex::new(Seen::default()));
                     let start = Instant::now();
-                    let ft = fargate_provider::failover::RESOURCE_TYPE;
-                    let who = (STACK, "ApiFailover");
+                    let (ft, who) = (FAILOVER, FAILOVER_WHO);
                     let p = created(&world, &seen, ft, who, failover_config(), start).await;
                     let mut props = failover_config();
                     props["StandbyCount"] = json!("3");
@@ -1767,8 +1761,8 @@ fn rows() -> Vec<Row> {
                 };
                 Box::pin(late_first_of_two_updates(
                     world,
-                    fargate_provider::failover::RESOURCE_TYPE,
-                    "ApiFailover",
+                    FAILOVER,
+                    FAILOVER_WHO.1,
                     [resting("1"), resting("2"), resting("3")],
                 ))
             },
