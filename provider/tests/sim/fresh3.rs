@@ -653,6 +653,24 @@ fn deleted_route_on_app(
 const FAILOVER: &str = fargate_provider::failover::RESOURCE_TYPE;
 const FAILOVER_WHO: (&str, &str) = (STACK, "ApiFailover");
 
+/// A's failover resource created ("create"), updated to `update` when given ("update"; its
+/// event returned), then deleted ("delete"): the record of answers, the start, the Update.
+async fn failover_created_deleted(
+    world: &Shared,
+    update: Option<Value>,
+) -> (Arc<Mutex<Seen>>, Instant, Option<Value>) {
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let start = Instant::now();
+    let (ft, who) = (FAILOVER, FAILOVER_WHO);
+    let p = created(world, &seen, ft, who, failover_config(), start).await;
+    let update = update.map(|props| update_event(ft, who, props, &p, failover_config(), "update"));
+    if let Some(ev) = &update {
+        answered(world, &seen, ev, "update", start).await;
+    }
+    deleted(world, &seen, ft, who, failover_config(), &p, start).await;
+    (seen, start, update)
+}
+
 fn failover_config() -> Value {
     json!({ "AlarmName": ALARM, "ListenerArn": ROUTE, "TargetGroupArn": APP_TG,
             "StandbyTargetGroupArn": STANDBY_TG, "Cluster": "apps", "ServiceName": SERVICE,
@@ -1550,11 +1568,7 @@ fn rows() -> Vec<Row> {
             script: none,
             events: |world| {
                 Box::pin(async move {
-                    let seen = Arc::new(Mutex::new(Seen::default()));
-                    let start = Instant::now();
-                    let (ft, who) = (FAILOVER, FAILOVER_WHO);
-                    let p = created(&world, &seen, ft, who, failover_config(), start).await;
-                    deleted(&world, &seen, ft, who, failover_config(), &p, start).await;
+                    let (seen, _, _) = failover_created_deleted(&world, None).await;
                     let plain = format!("{:?}", world.lock().unwrap().listeners[ROUTE].actions);
                     seen.lock()
                         .unwrap()
@@ -1671,15 +1685,10 @@ fn rows() -> Vec<Row> {
             script: none,
             events: |world| {
                 Box::pin(async move {
-                    let seen = Arc::new(Mutex::new(Seen::default()));
-                    let start = Instant::now();
-                    let (ft, who) = (FAILOVER, FAILOVER_WHO);
-                    let p = created(&world, &seen, ft, who, failover_config(), start).await;
                     let mut props = failover_config();
                     props["StandbyCount"] = json!("3");
-                    let update = update_event(ft, who, props, &p, failover_config(), "update");
-                    answered(&world, &seen, &update, "update", start).await;
-                    deleted(&world, &seen, ft, who, failover_config(), &p, start).await;
+                    let (seen, start, update) = failover_created_deleted(&world, Some(props)).await;
+                    let update = update.expect("the Update's event");
                     tokio::time::sleep(Duration::from_secs(120)).await;
                     answered(&world, &seen, &update, "late-duplicate", start).await;
                     take(seen)
