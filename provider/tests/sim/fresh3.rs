@@ -12,6 +12,7 @@ use super::custom_resource::{self, Answer, LB, OTHER_STACK, STACK, TG};
 use super::failover::{ALARM, APP_TG, SERVICE, STANDBY_TG};
 use super::harness::{self, violation, Violation};
 use super::world::{self, Fate, LState, Scripted, Shared, World};
+use aws_sdk_elasticloadbalancingv2::types::Action;
 use fargate_provider::lifecycle_hook::{self, HookAnswer, HookEvent, HookStatus, SETTINGS_KEY};
 use fargate_provider::slot::forward_targets;
 use serde_json::{json, Value};
@@ -742,16 +743,16 @@ fn set_alarm_at(world: &Shared, start: Instant, at: u64, state: &'static str) {
     });
 }
 
+/// A logged change of `arn` to `actions` that sends traffic to the service's group.
+fn is_move_to_app((_, arn, actions): &(Instant, String, Vec<Action>)) -> bool {
+    arn == ROUTE
+        && forward_targets(actions)
+            .iter()
+            .any(|(tg, wt)| tg == APP_TG && *wt > 0)
+}
+
 fn moves_to_app(w: &World) -> usize {
-    w.action_log
-        .iter()
-        .filter(|(_, arn, actions)| {
-            arn == ROUTE
-                && forward_targets(actions)
-                    .iter()
-                    .any(|(tg, wt)| tg == APP_TG && *wt > 0)
-        })
-        .count()
+    w.action_log.iter().filter(|e| is_move_to_app(e)).count()
 }
 
 fn hook_settings(duration: u64, slice: Option<u64>) -> Value {
@@ -1724,16 +1725,7 @@ fn rows() -> Vec<Row> {
                 })
             },
             guarantee: |w, _| {
-                let to_app = w
-                    .action_log
-                    .iter()
-                    .find(|(_, a, acts)| {
-                        a == ROUTE
-                            && forward_targets(acts)
-                                .iter()
-                                .any(|(tg, wt)| tg == APP_TG && *wt > 0)
-                    })
-                    .map(|e| e.0);
+                let to_app = w.action_log.iter().find(|e| is_move_to_app(e)).map(|e| e.0);
                 let back = w
                     .action_log
                     .iter()
