@@ -853,7 +853,7 @@ fn hook_answers<'a>(answers: impl Iterator<Item = &'a HookAnswer>) -> String {
     )
 }
 
-/// The last answer labelled `prefix` is SUCCEEDED.
+/// There is an answer and it is SUCCEEDED.
 fn last_succeeded(last: &Option<HookAnswer>) -> bool {
     last.as_ref()
         .is_some_and(|a| a.status == HookStatus::Succeeded)
