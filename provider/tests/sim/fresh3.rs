@@ -12,6 +12,7 @@ use super::custom_resource::{self, Answer, LB, OTHER_STACK, STACK, TG};
 use super::failover::{ALARM, APP_TG, SERVICE, STANDBY_TG};
 use super::harness::{self, violation, Violation};
 use super::world::{self, Fate, LState, Scripted, Shared, World};
+use aws_sdk_elasticloadbalancingv2::types::Action;
 use fargate_provider::lifecycle_hook::{self, HookAnswer, HookEvent, HookStatus, SETTINGS_KEY};
 use fargate_provider::slot::forward_targets;
 use serde_json::{json, Value};
@@ -130,8 +131,72 @@ fn note(seen: &Arc<Mutex<Seen>>, label: &str, a: Option<Answer>, start: Instant)
     }
 }
 
+/// CloudFormation's Update of `who` (physical ID `physical`, previously `old`).
+fn update_event(
+    rtype: &str,
+    who: (&str, &str),
+    props: Value,
+    physical: &str,
+    old: Value,
+    request_id: &str,
+) -> Value {
+    custom_resource::event(
+        "Update",
+        rtype,
+        who,
+        props,
+        Some(physical),
+        Some(old),
+        request_id,
+    )
+}
+
+/// CloudFormation's Delete of `who` (physical ID `physical`).
+fn delete_event(
+    rtype: &str,
+    who: (&str, &str),
+    props: Value,
+    physical: &str,
+    request_id: &str,
+) -> Value {
+    custom_resource::event(
+        "Delete",
+        rtype,
+        who,
+        props,
+        Some(physical),
+        None,
+        request_id,
+    )
+}
+
+/// Lambda delivers `ev` once; its answer noted under `label`.
+async fn answered(
+    world: &Shared,
+    seen: &Arc<Mutex<Seen>>,
+    ev: &Value,
+    label: &str,
+    start: Instant,
+) {
+    let a = custom_resource::invoke(world, ev, LAMBDA_TIMEOUT, false).await;
+    note(seen, label, a, start);
+}
+
 fn take(seen: Arc<Mutex<Seen>>) -> Seen {
     std::mem::take(&mut *seen.lock().unwrap())
+}
+
+/// [`race`]'s events as a row's.
+fn raced(world: Shared, rtype: &'static str, props: Value) -> Fut {
+    Box::pin(async move {
+        let (seen, _) = race(&world, rtype, props).await;
+        take(seen)
+    })
+}
+
+/// A's and B's holders of "Route".
+fn both_holders(w: &World) -> (Vec<String>, Vec<String>) {
+    (holders(w, STACK, "Route"), holders(w, OTHER_STACK, "Route"))
 }
 
 /// Stacks A and B each Create the same kind of claim at once (answers "a" and "b").
@@ -164,21 +229,10 @@ async fn replaced_then_late_duplicate(
     v1: Value,
     rolled_back: bool,
 ) -> Seen {
-    let seen = Arc::new(Mutex::new(Seen::default()));
-    let start = Instant::now();
     let who = (STACK, "Route");
-    let p1 = created(&world, &seen, rtype, who, v0.clone(), start).await;
-    let update = custom_resource::event(
-        "Update",
-        rtype,
-        who,
-        v1.clone(),
-        Some(&p1),
-        Some(v0.clone()),
-        "update",
-    );
-    let a = custom_resource::invoke(&world, &update, LAMBDA_TIMEOUT, false).await;
-    note(&seen, "update", a, start);
+    let (seen, start, p1) = route_created(&world, rtype, v0.clone()).await;
+    let update = update_event(rtype, who, v1.clone(), &p1, v0.clone(), "update");
+    answered(&world, &seen, &update, "update", start).await;
     let p2 = seen.lock().unwrap().physical("update");
     let (gone, props, status) = if rolled_back {
         (p2, v1, "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS")
@@ -186,18 +240,8 @@ async fn replaced_then_late_duplicate(
         (p1, v0, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
     };
     world.lock().unwrap().stack_status = status.into();
-    let a = send(
-        &world,
-        "Delete",
-        rtype,
-        who,
-        props,
-        Some(&gone),
-        None,
-        "cleanup",
-    )
-    .await;
-    note(&seen, "cleanup", a, start);
+    let cleanup = delete_event(rtype, who, props, &gone, "cleanup");
+    answered(&world, &seen, &cleanup, "cleanup", start).await;
     {
         // The cleanup deletes a physical resource, not the logical one.
         let mut w = world.lock().unwrap();
@@ -206,8 +250,7 @@ async fn replaced_then_late_duplicate(
             .insert((STACK.into(), "Route".into()), "UPDATE_COMPLETE".into());
     }
     tokio::time::sleep(Duration::from_secs(300)).await;
-    let a = custom_resource::invoke(&world, &update, LAMBDA_TIMEOUT, false).await;
-    note(&seen, "late-duplicate", a, start);
+    answered(&world, &seen, &update, "late-duplicate", start).await;
     take(seen)
 }
 
@@ -236,29 +279,10 @@ async fn late_first_of_two_updates_reading(
     let start = Instant::now();
     let who = (STACK, logical);
     let p = created(&world, &seen, rtype, who, v[0].clone(), start).await;
-    let first = custom_resource::event(
-        "Update",
-        rtype,
-        who,
-        v[1].clone(),
-        Some(&p),
-        Some(v[0].clone()),
-        "update1",
-    );
-    let a = custom_resource::invoke(&world, &first, LAMBDA_TIMEOUT, false).await;
-    note(&seen, "update1", a, start);
-    let a = send(
-        &world,
-        "Update",
-        rtype,
-        who,
-        v[2].clone(),
-        Some(&p),
-        Some(v[1].clone()),
-        "update2",
-    )
-    .await;
-    note(&seen, "update2", a, start);
+    let first = update_event(rtype, who, v[1].clone(), &p, v[0].clone(), "update1");
+    answered(&world, &seen, &first, "update1", start).await;
+    let second = update_event(rtype, who, v[2].clone(), &p, v[1].clone(), "update2");
+    answered(&world, &seen, &second, "update2", start).await;
     world.lock().unwrap().stack_status = "UPDATE_COMPLETE".into();
     tokio::time::sleep(Duration::from_secs(300)).await;
     if let Some(status) = status {
@@ -272,26 +296,27 @@ async fn late_first_of_two_updates_reading(
         .unwrap()
         .marks
         .insert("calls_before_late", calls);
-    let a = custom_resource::invoke(&world, &first, LAMBDA_TIMEOUT, false).await;
-    note(&seen, "late-duplicate", a, start);
+    answered(&world, &seen, &first, "late-duplicate", start).await;
     take(seen)
+}
+
+/// CloudFormation's Update of the gate, `Duration` `new` (previously `old`).
+fn gate_update(new: u64, old: u64, request_id: &str) -> Value {
+    update_event(
+        GATE,
+        (STACK, "Gate"),
+        gate_props(new),
+        "Gate-load-test-gate",
+        gate_props(old),
+        request_id,
+    )
 }
 
 /// An Update of the gate (new `Duration` 60, old 30), answered under `label`.
 async fn gate_update_skipped(world: Shared, label: &'static str) -> Seen {
     let seen = Arc::new(Mutex::new(Seen::default()));
-    let a = send(
-        &world,
-        "Update",
-        GATE,
-        (STACK, "Gate"),
-        gate_props(60),
-        Some("Gate-load-test-gate"),
-        Some(gate_props(30)),
-        label,
-    )
-    .await;
-    note(&seen, label, a, Instant::now());
+    let ev = gate_update(60, 30, label);
+    answered(&world, &seen, &ev, label, Instant::now()).await;
     take(seen)
 }
 
@@ -318,12 +343,7 @@ fn rule_paths_late(world: Shared, status: Option<&'static str>) -> Fut {
 
 /// The second Update succeeded and the first Update's late duplicate wrote nothing.
 fn no_write_after_second_update(w: &World, s: &Seen) -> Result<(), String> {
-    let before = s.marks.get("calls_before_late").copied().unwrap_or(0);
-    let writes: Vec<&str> = w.calls[before..]
-        .iter()
-        .map(|(_, op)| *op)
-        .filter(|op| op.contains("modify") || op.contains("create") || op.contains("delete"))
-        .collect();
+    let writes = writes_since(w, s, "calls_before_late");
     ensure(
         s.status("update2") == "SUCCESS" && writes.is_empty(),
         || {
@@ -348,17 +368,8 @@ async fn gate_update_again(
 ) -> Seen {
     let seen = Arc::new(Mutex::new(Seen::default()));
     let start = Instant::now();
-    let ev = custom_resource::event(
-        "Update",
-        GATE,
-        (STACK, "Gate"),
-        gate_props(new),
-        Some("Gate-load-test-gate"),
-        Some(gate_props(old)),
-        first,
-    );
-    let a = custom_resource::invoke(&world, &ev, LAMBDA_TIMEOUT, false).await;
-    note(&seen, first, a, start);
+    let ev = gate_update(new, old, first);
+    answered(&world, &seen, &ev, first, start).await;
     world.lock().unwrap().stack_status = stack_then.into();
     tokio::time::sleep(Duration::from_secs(after)).await;
     if let Some(status) = resource {
@@ -368,8 +379,7 @@ async fn gate_update_again(
             .cfn_resources
             .insert((STACK.into(), "Gate".into()), status.into());
     }
-    let a = custom_resource::invoke(&world, &ev, LAMBDA_TIMEOUT, false).await;
-    note(&seen, "late", a, start);
+    answered(&world, &seen, &ev, "late", start).await;
     take(seen)
 }
 
@@ -415,27 +425,21 @@ async fn lost_by_hand_then_update(
     v0: Value,
     v1: Value,
 ) -> Seen {
-    let seen = Arc::new(Mutex::new(Seen::default()));
-    let start = Instant::now();
     let who = (STACK, "Route");
-    let p = created(&world, &seen, rtype, who, v0.clone(), start).await;
+    let (seen, start, p) = route_created(&world, rtype, v0.clone()).await;
     {
         let mut w = world.lock().unwrap();
         w.rules.remove(&p);
         w.listeners.remove(&p);
     }
-    let a = send(
+    answered(
         &world,
-        "Update",
-        rtype,
-        who,
-        v1,
-        Some(&p),
-        Some(v0),
+        &seen,
+        &update_event(rtype, who, v1, &p, v0, "update"),
         "update",
+        start,
     )
     .await;
-    note(&seen, "update", a, start);
     take(seen)
 }
 
@@ -456,6 +460,19 @@ fn update_failed_or_holds(w: &World, s: &Seen) -> Result<(), String> {
     })
 }
 
+/// A new record of answers, the row's start, and A's "Route" created with `props` (answered
+/// "create"): its physical ID.
+async fn route_created(
+    world: &Shared,
+    rtype: &str,
+    props: Value,
+) -> (Arc<Mutex<Seen>>, Instant, String) {
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let start = Instant::now();
+    let p = created(world, &seen, rtype, (STACK, "Route"), props, start).await;
+    (seen, start, p)
+}
+
 /// CloudFormation's Create of `who`, answered under "create"; its physical ID.
 async fn created(
     world: &Shared,
@@ -468,6 +485,78 @@ async fn created(
     let a = send(world, "Create", rtype, who, props, None, None, "create").await;
     note(seen, "create", a, start);
     seen.lock().unwrap().physical("create")
+}
+
+/// CloudFormation's Delete of `who` (physical ID `physical`), answered under "delete".
+async fn deleted(
+    world: &Shared,
+    seen: &Arc<Mutex<Seen>>,
+    rtype: &str,
+    who: (&str, &str),
+    props: Value,
+    physical: &str,
+    start: Instant,
+) {
+    let ev = delete_event(rtype, who, props, physical, "delete");
+    answered(world, seen, &ev, "delete", start).await;
+}
+
+/// A claim of A's "Route" created with `props` ("create"), `between` done to the world with
+/// its physical ID, then CloudFormation's Delete of it ("delete").
+async fn created_then_deleted(
+    world: Shared,
+    rtype: &'static str,
+    props: Value,
+    between: fn(&mut World, &str),
+) -> Seen {
+    let who = (STACK, "Route");
+    let (seen, start, p) = route_created(&world, rtype, props.clone()).await;
+    between(&mut world.lock().unwrap(), &p);
+    deleted(&world, &seen, rtype, who, props, &p, start).await;
+    take(seen)
+}
+
+/// The Delete answered SUCCESS.
+fn delete_succeeded(s: &Seen) -> Result<(), String> {
+    ensure(s.status("delete") == "SUCCESS", || {
+        format!("Delete answered {:?}", s.answer("delete"))
+    })
+}
+
+/// The writes (create, modify, delete calls) made since the count marked `mark`.
+fn writes_since<'a>(w: &'a World, s: &Seen, mark: &str) -> Vec<&'a str> {
+    let before = s.marks.get(mark).copied().unwrap_or(0);
+    w.calls[before..]
+        .iter()
+        .map(|(_, op)| *op)
+        .filter(|op| op.contains("modify") || op.contains("create") || op.contains("delete"))
+        .collect()
+}
+
+/// After a rollback and the late duplicate Update, A holds what its Create answered.
+fn late_duplicate_kept_created(w: &World, s: &Seen) -> Result<(), String> {
+    let held = holders(w, STACK, "Route");
+    ensure(held == vec![s.physical("create")], || {
+        format!(
+            "after the rollback and the late duplicate Update (answered {} {}), \
+                 A holds {held:?}; CloudFormation holds {}",
+            s.status("late-duplicate"),
+            s.physical("late-duplicate"),
+            s.physical("create")
+        )
+    })
+}
+
+/// C5b/C5c's events: a port claim's range replaced (8000-8009 to 8100-8109), rolled back or
+/// cleaned up, then the Update's event again, late.
+fn port_range_replaced_late(world: Shared, rolled_back: bool) -> Fut {
+    Box::pin(replaced_then_late_duplicate(
+        world,
+        PORT,
+        port_props("8000-8009", false),
+        port_props("8100-8109", false),
+        rolled_back,
+    ))
 }
 
 fn holders(w: &World, stack: &str, logical: &str) -> Vec<String> {
@@ -526,6 +615,63 @@ fn failover_world(w: &mut World, app: i32, standby: i32) {
     w.alarm_tags = vec![("aws:cloudformation:stack-id".into(), STACK.into())];
 }
 
+/// [`failover_world`] with the alarm in ALARM.
+fn failover_in_alarm(w: &mut World, app: i32, standby: i32) {
+    failover_world(w, app, standby);
+    w.alarm = "ALARM".into();
+}
+
+/// The route all on the standby and the service at 0.
+fn at_rest_on_standby(w: &World) -> bool {
+    weights(w) == (0, 100) && w.services[SERVICE].desired == 0
+}
+
+/// The route's weights and the service's desired count, for a guarantee's message.
+fn route_and_service(w: &World) -> String {
+    format!(
+        "weights {:?}, desired {}",
+        weights(w),
+        w.services[SERVICE].desired
+    )
+}
+
+/// The failover's Delete answered SUCCESS and the route forwards to the service's group
+/// alone; otherwise `what`, given the route's forward targets.
+fn deleted_route_on_app(
+    w: &World,
+    s: &Seen,
+    what: impl FnOnce(String) -> String,
+) -> Result<(), String> {
+    ensure(s.status("delete") == "SUCCESS", || {
+        format!("Delete {:?}", s.answer("delete"))
+    })?;
+    let tgs = forward_targets(&w.listeners[ROUTE].actions);
+    ensure(tgs.len() == 1 && tgs[0].0 == APP_TG, || {
+        what(format!("{tgs:?}"))
+    })
+}
+
+const FAILOVER: &str = fargate_provider::failover::RESOURCE_TYPE;
+const FAILOVER_WHO: (&str, &str) = (STACK, "ApiFailover");
+
+/// A's failover resource created ("create"), updated to `update` when given ("update"; its
+/// event returned), then deleted ("delete"): the record of answers, the start, the Update.
+async fn failover_created_deleted(
+    world: &Shared,
+    update: Option<Value>,
+) -> (Arc<Mutex<Seen>>, Instant, Option<Value>) {
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let start = Instant::now();
+    let (ft, who) = (FAILOVER, FAILOVER_WHO);
+    let p = created(world, &seen, ft, who, failover_config(), start).await;
+    let update = update.map(|props| update_event(ft, who, props, &p, failover_config(), "update"));
+    if let Some(ev) = &update {
+        answered(world, &seen, ev, "update", start).await;
+    }
+    deleted(world, &seen, ft, who, failover_config(), &p, start).await;
+    (seen, start, update)
+}
+
 fn failover_config() -> Value {
     json!({ "AlarmName": ALARM, "ListenerArn": ROUTE, "TargetGroupArn": APP_TG,
             "StandbyTargetGroupArn": STANDBY_TG, "Cluster": "apps", "ServiceName": SERVICE,
@@ -557,6 +703,38 @@ fn recheck_at(world: &Shared, start: Instant, at: u64) -> tokio::task::JoinHandl
     })
 }
 
+/// [`recheck_at`] at each of `ats`, all started before any is awaited.
+async fn rechecks_at(world: &Shared, start: Instant, ats: &[u64]) {
+    let t: Vec<_> = ats.iter().map(|at| recheck_at(world, start, *at)).collect();
+    for h in t {
+        h.await.expect("task");
+    }
+}
+
+/// Failover events: the alarm set to each `(second, state)` of `alarm`, and re-checks at
+/// `ats` ([`rechecks_at`]).
+fn alarm_and_rechecks(
+    world: Shared,
+    alarm: &'static [(u64, &'static str)],
+    ats: &'static [u64],
+) -> Fut {
+    Box::pin(async move {
+        let start = Instant::now();
+        for (at, state) in alarm {
+            set_alarm_at(&world, start, *at, state);
+        }
+        rechecks_at(&world, start, ats).await;
+        Seen::default()
+    })
+}
+
+/// [`failover_in_alarm`] on the standby, the service's targets healthy `secs` after it
+/// scales out.
+fn alarm_slow_health(w: &mut World, secs: u64) {
+    failover_in_alarm(w, 0, 100);
+    w.health_delay = Some(Duration::from_secs(secs));
+}
+
 fn set_alarm_at(world: &Shared, start: Instant, at: u64, state: &'static str) {
     let w = world.clone();
     tokio::spawn(async move {
@@ -565,16 +743,16 @@ fn set_alarm_at(world: &Shared, start: Instant, at: u64, state: &'static str) {
     });
 }
 
+/// A logged change of `arn` to `actions` that sends traffic to the service's group.
+fn is_move_to_app((_, arn, actions): &(Instant, String, Vec<Action>)) -> bool {
+    arn == ROUTE
+        && forward_targets(actions)
+            .iter()
+            .any(|(tg, wt)| tg == APP_TG && *wt > 0)
+}
+
 fn moves_to_app(w: &World) -> usize {
-    w.action_log
-        .iter()
-        .filter(|(_, arn, actions)| {
-            arn == ROUTE
-                && forward_targets(actions)
-                    .iter()
-                    .any(|(tg, wt)| tg == APP_TG && *wt > 0)
-        })
-        .count()
+    w.action_log.iter().filter(|e| is_move_to_app(e)).count()
 }
 
 fn hook_settings(duration: u64, slice: Option<u64>) -> Value {
@@ -652,10 +830,65 @@ async fn ecs_hook(
 
 fn no_between(_: &Shared, _: usize, _: &Arc<Mutex<Seen>>) {}
 
+/// ECS's invocations of the hook at `stage` for revision 1 with `settings` ([`ecs_hook`],
+/// answers labelled "hook").
+async fn hook_run(
+    world: Shared,
+    stage: &'static str,
+    settings: Value,
+    rounds: usize,
+    between: fn(&Shared, usize, &Arc<Mutex<Seen>>),
+) -> Seen {
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let raw = hook_event(stage, REV1, settings);
+    ecs_hook(&world, raw, rounds, "hook", &seen, between).await;
+    take(seen)
+}
+
+/// The answers' statuses and reasons, for a guarantee's message.
+fn hook_answers<'a>(answers: impl Iterator<Item = &'a HookAnswer>) -> String {
+    format!(
+        "{:?}",
+        answers.map(|a| (&a.status, &a.reason)).collect::<Vec<_>>()
+    )
+}
+
+/// There is an answer and it is SUCCEEDED.
+fn last_succeeded(last: &Option<HookAnswer>) -> bool {
+    last.as_ref()
+        .is_some_and(|a| a.status == HookStatus::Succeeded)
+}
+
 fn gate_props(duration: u64) -> Value {
     json!({ "Url": "http://internal-app.elb.test/health", "Rate": "10",
             "Duration": duration.to_string(), "WarmUp": "0", "WorkerFunctionArn": WORKERS,
             "ServiceTimeout": "3600" })
+}
+
+/// C10's Create of A's port claim (range 8000-8009), RequestId "a".
+fn a_create() -> Value {
+    custom_resource::event(
+        "Create",
+        PORT,
+        (STACK, "Route"),
+        port_props("8000-8009", false),
+        None,
+        None,
+        "a",
+    )
+}
+
+/// CloudFormation's Create of the gate (`Duration` 60), RequestId "create".
+fn gate_create() -> Value {
+    custom_resource::event(
+        "Create",
+        GATE,
+        (STACK, "Gate"),
+        gate_props(60),
+        None,
+        None,
+        "create",
+    )
 }
 
 fn skipped(b: &Value) -> bool {
@@ -693,14 +926,9 @@ fn rows() -> Vec<Row> {
             name: "C1",
             setup: |w| listener(w, L1, 8000, THIRD_STACK),
             script: || retried("create_listener", 1),
-            events: |world| {
-                Box::pin(async move {
-                    let (seen, _) = race(&world, PORT, port_props("8000-8002", false)).await;
-                    take(seen)
-                })
-            },
+            events: |world| raced(world, PORT, port_props("8000-8002", false)),
             guarantee: |w, s| {
-                let (ha, hb) = (holders(w, STACK, "Route"), holders(w, OTHER_STACK, "Route"));
+                let (ha, hb) = both_holders(w);
                 ensure(
                     s.status("a") == "SUCCESS" && s.status("b") == "SUCCESS",
                     || format!("answers A {} B {}", s.status("a"), s.status("b")),
@@ -730,14 +958,9 @@ fn rows() -> Vec<Row> {
             name: "C2",
             setup: |w| listener(w, L1, 443, THIRD_STACK),
             script: || retried("create_rule", 1),
-            events: |world| {
-                Box::pin(async move {
-                    let (seen, _) = race(&world, RULE, rule_props(L1, "1-3")).await;
-                    take(seen)
-                })
-            },
+            events: |world| raced(world, RULE, rule_props(L1, "1-3")),
             guarantee: |w, s| {
-                let (ha, hb) = (holders(w, STACK, "Route"), holders(w, OTHER_STACK, "Route"));
+                let (ha, hb) = both_holders(w);
                 ensure(
                     ha == vec![s.physical("a")] && hb == vec![s.physical("b")],
                     || {
@@ -767,14 +990,9 @@ fn rows() -> Vec<Row> {
                     .map(|n| Scripted::on("elb", n, Fate::Throttle))
                     .collect()
             },
-            events: |world| {
-                Box::pin(async move {
-                    let (seen, _) = race(&world, PORT, port_props("8000-8009", false)).await;
-                    take(seen)
-                })
-            },
+            events: |world| raced(world, PORT, port_props("8000-8009", false)),
             guarantee: |w, s| {
-                let (ha, hb) = (holders(w, STACK, "Route"), holders(w, OTHER_STACK, "Route"));
+                let (ha, hb) = both_holders(w);
                 ensure(
                     s.status("a") == "SUCCESS" && s.status("b") == "SUCCESS",
                     || {
@@ -808,40 +1026,25 @@ fn rows() -> Vec<Row> {
             script: none,
             events: |world| {
                 Box::pin(async move {
-                    let seen = Arc::new(Mutex::new(Seen::default()));
-                    let start = Instant::now();
                     let who = (STACK, "Route");
-                    created(&world, &seen, RULE, who, rule_props(L1, "5-9"), start).await;
+                    let (seen, start, _) = route_created(&world, RULE, rule_props(L1, "5-9")).await;
                     let old = seen.lock().unwrap().cr[0].1["PhysicalResourceId"]
                         .as_str()
                         .unwrap_or_default()
                         .to_string();
-                    let a = send(
-                        &world,
-                        "Update",
+                    let update = update_event(
                         RULE,
                         who,
                         rule_props(L2, "5-9"),
-                        Some(&old),
-                        Some(rule_props(L1, "5-9")),
+                        &old,
+                        rule_props(L1, "5-9"),
                         "update",
-                    )
-                    .await;
-                    note(&seen, "update", a, start);
+                    );
+                    answered(&world, &seen, &update, "update", start).await;
                     for (i, wait) in [0u64, 1, 380].iter().enumerate() {
                         tokio::time::sleep(Duration::from_secs(*wait)).await;
-                        let a = send(
-                            &world,
-                            "Delete",
-                            RULE,
-                            who,
-                            rule_props(L1, "5-9"),
-                            Some(&old),
-                            None,
-                            "cleanup",
-                        )
-                        .await;
-                        note(&seen, &format!("cleanup{i}"), a, start);
+                        let ev = delete_event(RULE, who, rule_props(L1, "5-9"), &old, "cleanup");
+                        answered(&world, &seen, &ev, &format!("cleanup{i}"), start).await;
                     }
                     take(seen)
                 })
@@ -880,18 +1083,7 @@ fn rows() -> Vec<Row> {
                     true,
                 ))
             },
-            guarantee: |w, s| {
-                let held = holders(w, STACK, "Route");
-                ensure(held == vec![s.physical("create")], || {
-                    format!(
-                        "after the rollback and the late duplicate Update (answered {} {}), \
-                             A holds {held:?}; CloudFormation holds {}",
-                        s.status("late-duplicate"),
-                        s.physical("late-duplicate"),
-                        s.physical("create")
-                    )
-                })
-            },
+            guarantee: late_duplicate_kept_created,
         },
         // C6: the claim's listener was deleted by hand; the Delete (LeastRecentlyUsed).
         Row {
@@ -899,39 +1091,17 @@ fn rows() -> Vec<Row> {
             setup: |w| listener(w, L2, 8000, THIRD_STACK),
             script: none,
             events: |world| {
-                Box::pin(async move {
-                    let seen = Arc::new(Mutex::new(Seen::default()));
-                    let start = Instant::now();
-                    let who = (STACK, "Route");
-                    let p = created(
-                        &world,
-                        &seen,
-                        PORT,
-                        who,
-                        port_props("8000-8009", true),
-                        start,
-                    )
-                    .await;
-                    world.lock().unwrap().listeners.remove(&p);
-                    let a = send(
-                        &world,
-                        "Delete",
-                        PORT,
-                        who,
-                        port_props("8000-8009", true),
-                        Some(&p),
-                        None,
-                        "delete",
-                    )
-                    .await;
-                    note(&seen, "delete", a, start);
-                    take(seen)
-                })
+                Box::pin(created_then_deleted(
+                    world,
+                    PORT,
+                    port_props("8000-8009", true),
+                    |w, p| {
+                        w.listeners.remove(p);
+                    },
+                ))
             },
             guarantee: |w, s| {
-                ensure(s.status("delete") == "SUCCESS", || {
-                    format!("Delete answered {:?}", s.answer("delete"))
-                })?;
+                delete_succeeded(s)?;
                 let held: Vec<i32> = w.listeners.values().map(|l| l.port).collect();
                 let record = w
                     .lb_tags
@@ -958,41 +1128,23 @@ fn rows() -> Vec<Row> {
             setup: |w| listener(w, L1, 443, THIRD_STACK),
             script: none,
             events: |world| {
-                Box::pin(async move {
-                    let seen = Arc::new(Mutex::new(Seen::default()));
-                    let start = Instant::now();
-                    let who = (STACK, "Route");
-                    created(&world, &seen, RULE, who, rule_props(L1, "7-9"), start).await;
-                    {
+                Box::pin(created_then_deleted(
+                    world,
+                    RULE,
+                    rule_props(L1, "7-9"),
+                    |w, _| {
                         // Deleting a listener deletes its rules (the fake's DeleteListener).
-                        let mut w = world.lock().unwrap();
                         w.listeners.remove(L1);
                         w.rules.retain(|_, r| r.listener != L1);
-                    }
-                    let p = seen.lock().unwrap().physical("create");
-                    let a = send(
-                        &world,
-                        "Delete",
-                        RULE,
-                        who,
-                        rule_props(L1, "7-9"),
-                        Some(&p),
-                        None,
-                        "delete",
-                    )
-                    .await;
-                    note(&seen, "delete", a, start);
-                    take(seen)
-                })
+                    },
+                ))
             },
             guarantee: |_, s| {
                 let at =
                     s.cr.iter()
                         .find(|(l, _, _)| l == "delete")
                         .map(|(_, _, t)| *t);
-                ensure(s.status("delete") == "SUCCESS", || {
-                    format!("Delete answered {:?}", s.answer("delete"))
-                })?;
+                delete_succeeded(s)?;
                 let created =
                     s.cr.iter()
                         .find(|(l, _, _)| l == "create")
@@ -1009,38 +1161,15 @@ fn rows() -> Vec<Row> {
             setup: |w| listener(w, L2, 8000, THIRD_STACK),
             script: || retried("delete_listener", 1),
             events: |world| {
-                Box::pin(async move {
-                    let seen = Arc::new(Mutex::new(Seen::default()));
-                    let start = Instant::now();
-                    let who = (STACK, "Route");
-                    let p = created(
-                        &world,
-                        &seen,
-                        PORT,
-                        who,
-                        port_props("8000-8009", false),
-                        start,
-                    )
-                    .await;
-                    let a = send(
-                        &world,
-                        "Delete",
-                        PORT,
-                        who,
-                        port_props("8000-8009", false),
-                        Some(&p),
-                        None,
-                        "delete",
-                    )
-                    .await;
-                    note(&seen, "delete", a, start);
-                    take(seen)
-                })
+                Box::pin(created_then_deleted(
+                    world,
+                    PORT,
+                    port_props("8000-8009", false),
+                    |_, _| {},
+                ))
             },
             guarantee: |w, s| {
-                ensure(s.status("delete") == "SUCCESS", || {
-                    format!("Delete answered {:?}", s.answer("delete"))
-                })?;
+                delete_succeeded(s)?;
                 ensure(
                     holders(w, STACK, "Route").is_empty() && w.listeners.contains_key(L2),
                     || {
@@ -1077,19 +1206,15 @@ fn rows() -> Vec<Row> {
                             .unwrap()
                             .marks
                             .insert("calls_before_delete", calls);
+                        let ev = delete_event(
+                            PORT,
+                            (stack, "Route"),
+                            port_props("8000-8001", false),
+                            &p,
+                            "rollback",
+                        );
                         for i in 0..2 {
-                            let a = send(
-                                &world,
-                                "Delete",
-                                PORT,
-                                (stack, "Route"),
-                                port_props("8000-8001", false),
-                                Some(&p),
-                                None,
-                                "rollback",
-                            )
-                            .await;
-                            note(&seen, &format!("rollback{i}"), a, start);
+                            answered(&world, &seen, &ev, &format!("rollback{i}"), start).await;
                         }
                     }
                     take(seen)
@@ -1125,14 +1250,7 @@ fn rows() -> Vec<Row> {
                         )
                     },
                 )?;
-                let before = s.marks.get("calls_before_delete").copied().unwrap_or(0);
-                let writes: Vec<&str> = w.calls[before..]
-                    .iter()
-                    .map(|(_, op)| *op)
-                    .filter(|op| {
-                        op.contains("delete") || op.contains("modify") || op.contains("create")
-                    })
-                    .collect();
+                let writes = writes_since(w, s, "calls_before_delete");
                 ensure(writes.is_empty() && w.listeners.len() == 2, || {
                     format!(
                         "the failed Create's Delete wrote {writes:?}; {} listeners",
@@ -1156,15 +1274,7 @@ fn rows() -> Vec<Row> {
                 Box::pin(async move {
                     let seen = Arc::new(Mutex::new(Seen::default()));
                     let start = Instant::now();
-                    let create = custom_resource::event(
-                        "Create",
-                        PORT,
-                        (STACK, "Route"),
-                        port_props("8000-8009", false),
-                        None,
-                        None,
-                        "a",
-                    );
+                    let create = a_create();
                     let w = world.clone();
                     let first = tokio::spawn(async move {
                         custom_resource::invoke(&w, &create, LAMBDA_TIMEOUT, false).await
@@ -1185,17 +1295,7 @@ fn rows() -> Vec<Row> {
                     let crashed = first.await.expect("task");
                     note(&seen, "a-crashed", crashed, start);
                     tokio::time::sleep_until(start + Duration::from_secs(60)).await;
-                    let create = custom_resource::event(
-                        "Create",
-                        PORT,
-                        (STACK, "Route"),
-                        port_props("8000-8009", false),
-                        None,
-                        None,
-                        "a",
-                    );
-                    let a = custom_resource::invoke(&world, &create, LAMBDA_TIMEOUT, false).await;
-                    note(&seen, "a", a, start);
+                    answered(&world, &seen, &a_create(), "a", start).await;
                     take(seen)
                 })
             },
@@ -1222,27 +1322,8 @@ fn rows() -> Vec<Row> {
             name: "C5c",
             setup: nothing,
             script: none,
-            events: |world| {
-                Box::pin(replaced_then_late_duplicate(
-                    world,
-                    PORT,
-                    port_props("8000-8009", false),
-                    port_props("8100-8109", false),
-                    true,
-                ))
-            },
-            guarantee: |w, s| {
-                let held = holders(w, STACK, "Route");
-                ensure(held == vec![s.physical("create")], || {
-                    format!(
-                        "after the rollback and the late duplicate Update (answered {} {}), \
-                             A holds {held:?}; CloudFormation holds {}",
-                        s.status("late-duplicate"),
-                        s.physical("late-duplicate"),
-                        s.physical("create")
-                    )
-                })
-            },
+            events: |world| port_range_replaced_late(world, true),
+            guarantee: late_duplicate_kept_created,
         },
         // C5b: the port claim's Update replaced the listener (new range) and the cleanup
         // deleted the old one; Lambda delivers the Update's event again, five minutes late.
@@ -1250,15 +1331,7 @@ fn rows() -> Vec<Row> {
             name: "C5b",
             setup: nothing,
             script: none,
-            events: |world| {
-                Box::pin(replaced_then_late_duplicate(
-                    world,
-                    PORT,
-                    port_props("8000-8009", false),
-                    port_props("8100-8109", false),
-                    false,
-                ))
-            },
+            events: |world| port_range_replaced_late(world, false),
             guarantee: |w, s| {
                 let held = holders(w, STACK, "Route");
                 ensure(held == vec![s.physical("update")], || {
@@ -1379,26 +1452,14 @@ fn rows() -> Vec<Row> {
         // (OK at 110, ALARM at 170) with events late, twice and out of order; re-checks.
         Row {
             name: "F1",
-            setup: |w| {
-                failover_world(w, 0, 100);
-                w.health_delay = Some(Duration::from_secs(150));
-                w.alarm = "ALARM".into();
-            },
+            setup: |w| alarm_slow_health(w, 150),
             script: none,
             events: |world| {
-                Box::pin(async move {
-                    let start = Instant::now();
-                    set_alarm_at(&world, start, 110, "OK");
-                    set_alarm_at(&world, start, 170, "ALARM");
-                    let mut t = Vec::new();
-                    for at in [0, 115, 175, 176, 200, 120, 240, 360, 480, 600] {
-                        t.push(recheck_at(&world, start, at));
-                    }
-                    for h in t {
-                        h.await.expect("task");
-                    }
-                    Seen::default()
-                })
+                alarm_and_rechecks(
+                    world,
+                    &[(110, "OK"), (170, "ALARM")],
+                    &[0, 115, 175, 176, 200, 120, 240, 360, 480, 600],
+                )
             },
             guarantee: |w, _| {
                 ensure(w.unhealthy_shifts.is_empty(), || {
@@ -1417,26 +1478,9 @@ fn rows() -> Vec<Row> {
         // invocation waits for health. Re-checks follow.
         Row {
             name: "F2",
-            setup: |w| {
-                failover_world(w, 0, 100);
-                w.health_delay = Some(Duration::from_secs(60));
-                w.alarm = "ALARM".into();
-            },
+            setup: |w| alarm_slow_health(w, 60),
             script: none,
-            events: |world| {
-                Box::pin(async move {
-                    let start = Instant::now();
-                    set_alarm_at(&world, start, 50, "OK");
-                    let mut t = vec![recheck_at(&world, start, 0)];
-                    for at in [120, 240] {
-                        t.push(recheck_at(&world, start, at));
-                    }
-                    for h in t {
-                        h.await.expect("task");
-                    }
-                    Seen::default()
-                })
-            },
+            events: |world| alarm_and_rechecks(world, &[(50, "OK")], &[0, 120, 240]),
             guarantee: |w, _| {
                 ensure(moves_to_app(w) == 0, || {
                     format!(
@@ -1444,45 +1488,21 @@ fn rows() -> Vec<Row> {
                         w.action_log
                     )
                 })?;
-                ensure(
-                    weights(w) == (0, 100) && w.services[SERVICE].desired == 0,
-                    || {
-                        format!(
-                            "weights {:?}, desired {}",
-                            weights(w),
-                            w.services[SERVICE].desired
-                        )
-                    },
-                )
+                ensure(at_rest_on_standby(w), || route_and_service(w))
             },
         },
         // F3: ALARM, healthy targets; the first invocation dies during ModifyListener (no
         // effect); Lambda retries it at 60 and 180 s and EventBridge delivers it twice.
         Row {
             name: "F3",
-            setup: |w| {
-                failover_world(w, 0, 100);
-                w.alarm = "ALARM".into();
-            },
+            setup: |w| failover_in_alarm(w, 0, 100),
             script: || {
                 vec![Scripted {
                     crash: true,
                     ..Scripted::on("modify_listener", 1, Fate::Throttle)
                 }]
             },
-            events: |world| {
-                Box::pin(async move {
-                    let start = Instant::now();
-                    let mut t = Vec::new();
-                    for at in [0, 1, 60, 180, 300] {
-                        t.push(recheck_at(&world, start, at));
-                    }
-                    for h in t {
-                        h.await.expect("task");
-                    }
-                    Seen::default()
-                })
-            },
+            events: |world| alarm_and_rechecks(world, &[], &[0, 1, 60, 180, 300]),
             guarantee: |w, _| {
                 let desired = w.services[SERVICE].desired;
                 ensure(
@@ -1499,9 +1519,8 @@ fn rows() -> Vec<Row> {
         Row {
             name: "F4",
             setup: |w| {
-                failover_world(w, 0, 100);
+                failover_in_alarm(w, 0, 100);
                 w.set_desired(SERVICE, 2);
-                w.alarm = "ALARM".into();
             },
             script: || retried("modify_listener", 1),
             events: |world| {
@@ -1537,49 +1556,20 @@ fn rows() -> Vec<Row> {
                 })
             },
             guarantee: |w, _| {
-                ensure(
-                    weights(w) == (0, 100)
-                        && w.services[SERVICE].desired == 0
-                        && w.action_log.is_empty(),
-                    || {
-                        format!(
-                            "weights {:?}, desired {}, changes {:?}",
-                            weights(w),
-                            w.services[SERVICE].desired,
-                            w.action_log
-                        )
-                    },
-                )
+                ensure(at_rest_on_standby(w) && w.action_log.is_empty(), || {
+                    format!("{}, changes {:?}", route_and_service(w), w.action_log)
+                })
             },
         },
         // F6: failed over (ALARM); the stack removes Failover (Delete hands back a plain
         // forward); a re-check and a late OK event arrive after.
         Row {
             name: "F6",
-            setup: |w| {
-                failover_world(w, 100, 0);
-                w.alarm = "ALARM".into();
-            },
+            setup: |w| failover_in_alarm(w, 100, 0),
             script: none,
             events: |world| {
                 Box::pin(async move {
-                    let seen = Arc::new(Mutex::new(Seen::default()));
-                    let start = Instant::now();
-                    let ft = fargate_provider::failover::RESOURCE_TYPE;
-                    let who = (STACK, "ApiFailover");
-                    let p = created(&world, &seen, ft, who, failover_config(), start).await;
-                    let a = send(
-                        &world,
-                        "Delete",
-                        ft,
-                        who,
-                        failover_config(),
-                        Some(&p),
-                        None,
-                        "delete",
-                    )
-                    .await;
-                    note(&seen, "delete", a, start);
+                    let (seen, _, _) = failover_created_deleted(&world, None).await;
                     let plain = format!("{:?}", world.lock().unwrap().listeners[ROUTE].actions);
                     seen.lock()
                         .unwrap()
@@ -1592,13 +1582,9 @@ fn rows() -> Vec<Row> {
                 })
             },
             guarantee: |w, s| {
-                ensure(s.status("delete") == "SUCCESS", || {
-                    format!("Delete {:?}", s.answer("delete"))
-                })?;
-                let tgs = forward_targets(&w.listeners[ROUTE].actions);
-                ensure(tgs.len() == 1 && tgs[0].0 == APP_TG, || {
+                deleted_route_on_app(w, s, |tgs| {
                     format!(
-                        "after the Delete and the late events the route forwards to {tgs:?} \
+                        "after the Delete and the late events the route forwards to {tgs} \
                              (right after the Delete: {})",
                         s.answer("plain").cloned().unwrap_or_default()
                     )
@@ -1609,9 +1595,8 @@ fn rows() -> Vec<Row> {
         Row {
             name: "F7",
             setup: |w| {
-                failover_world(w, 0, 100);
+                failover_in_alarm(w, 0, 100);
                 w.listeners.remove(ROUTE);
-                w.alarm = "ALARM".into();
             },
             script: none,
             events: |world| {
@@ -1654,15 +1639,7 @@ fn rows() -> Vec<Row> {
                     let seen = Arc::new(Mutex::new(Seen::default()));
                     let mut props = failover_config();
                     props["RestingCount"] = json!("1");
-                    created(
-                        &world,
-                        &seen,
-                        fargate_provider::failover::RESOURCE_TYPE,
-                        (STACK, "ApiFailover"),
-                        props,
-                        Instant::now(),
-                    )
-                    .await;
+                    created(&world, &seen, FAILOVER, FAILOVER_WHO, props, Instant::now()).await;
                     take(seen)
                 })
             },
@@ -1673,13 +1650,7 @@ fn rows() -> Vec<Row> {
                         && b["Data"]["Serving"] == "standby"
                         && weights(w) == (0, 100)
                         && w.services[SERVICE].desired == 1,
-                    || {
-                        format!(
-                            "answered {b}; weights {:?}, desired {}",
-                            weights(w),
-                            w.services[SERVICE].desired
-                        )
-                    },
+                    || format!("answered {b}; {}", route_and_service(w)),
                 )
             },
         },
@@ -1692,86 +1663,43 @@ fn rows() -> Vec<Row> {
             events: |world| {
                 Box::pin(async move {
                     let start = Instant::now();
-                    let t = [recheck_at(&world, start, 0), recheck_at(&world, start, 0)];
-                    for h in t {
-                        h.await.expect("task");
-                    }
+                    rechecks_at(&world, start, &[0, 0]).await;
                     recheck(&world, LAMBDA_TIMEOUT).await;
                     Seen::default()
                 })
             },
             guarantee: |w, _| {
-                ensure(
-                    weights(w) == (0, 100)
-                        && w.services[SERVICE].desired == 0
-                        && moves_to_app(w) == 0,
-                    || {
-                        format!(
-                            "alarm OK: weights {:?}, desired {}, moves to the service {}",
-                            weights(w),
-                            w.services[SERVICE].desired,
-                            moves_to_app(w)
-                        )
-                    },
-                )
+                ensure(at_rest_on_standby(w) && moves_to_app(w) == 0, || {
+                    format!(
+                        "alarm OK: {}, moves to the service {}",
+                        route_and_service(w),
+                        moves_to_app(w)
+                    )
+                })
             },
         },
         // F10: the failover resource was updated, then removed (Delete hands back a plain
         // forward); Lambda delivers the Update's event again, late.
         Row {
             name: "F10",
-            setup: |w| {
-                failover_world(w, 100, 0);
-                w.alarm = "ALARM".into();
-            },
+            setup: |w| failover_in_alarm(w, 100, 0),
             script: none,
             events: |world| {
                 Box::pin(async move {
-                    let seen = Arc::new(Mutex::new(Seen::default()));
-                    let start = Instant::now();
-                    let ft = fargate_provider::failover::RESOURCE_TYPE;
-                    let who = (STACK, "ApiFailover");
-                    let p = created(&world, &seen, ft, who, failover_config(), start).await;
                     let mut props = failover_config();
                     props["StandbyCount"] = json!("3");
-                    let update = custom_resource::event(
-                        "Update",
-                        ft,
-                        who,
-                        props,
-                        Some(&p),
-                        Some(failover_config()),
-                        "update",
-                    );
-                    let a = custom_resource::invoke(&world, &update, LAMBDA_TIMEOUT, false).await;
-                    note(&seen, "update", a, start);
-                    let a = send(
-                        &world,
-                        "Delete",
-                        ft,
-                        who,
-                        failover_config(),
-                        Some(&p),
-                        None,
-                        "delete",
-                    )
-                    .await;
-                    note(&seen, "delete", a, start);
+                    let (seen, start, update) = failover_created_deleted(&world, Some(props)).await;
+                    let update = update.expect("the Update's event");
                     tokio::time::sleep(Duration::from_secs(120)).await;
-                    let a = custom_resource::invoke(&world, &update, LAMBDA_TIMEOUT, false).await;
-                    note(&seen, "late-duplicate", a, start);
+                    answered(&world, &seen, &update, "late-duplicate", start).await;
                     take(seen)
                 })
             },
             guarantee: |w, s| {
-                ensure(s.status("delete") == "SUCCESS", || {
-                    format!("Delete {:?}", s.answer("delete"))
-                })?;
-                let tgs = forward_targets(&w.listeners[ROUTE].actions);
-                ensure(tgs.len() == 1 && tgs[0].0 == APP_TG, || {
+                deleted_route_on_app(w, s, |tgs| {
                     format!(
                         "after the Delete, a late duplicate Update (answered {}) left the route \
-                             forwarding to {tgs:?}",
+                             forwarding to {tgs}",
                         s.status("late-duplicate")
                     )
                 })
@@ -1781,10 +1709,7 @@ fn rows() -> Vec<Row> {
         // second AddTags of the route) is throttled; the alarm goes OK at 120 s; re-checks.
         Row {
             name: "F11",
-            setup: |w| {
-                failover_world(w, 0, 100);
-                w.alarm = "ALARM".into();
-            },
+            setup: |w| failover_in_alarm(w, 0, 100),
             script: || vec![Scripted::on("add_tags", 2, Fate::Throttle)],
             events: |world| {
                 Box::pin(async move {
@@ -1800,16 +1725,7 @@ fn rows() -> Vec<Row> {
                 })
             },
             guarantee: |w, _| {
-                let to_app = w
-                    .action_log
-                    .iter()
-                    .find(|(_, a, acts)| {
-                        a == ROUTE
-                            && forward_targets(acts)
-                                .iter()
-                                .any(|(tg, wt)| tg == APP_TG && *wt > 0)
-                    })
-                    .map(|e| e.0);
+                let to_app = w.action_log.iter().find(|e| is_move_to_app(e)).map(|e| e.0);
                 let back = w
                     .action_log
                     .iter()
@@ -1846,8 +1762,8 @@ fn rows() -> Vec<Row> {
                 };
                 Box::pin(late_first_of_two_updates(
                     world,
-                    fargate_provider::failover::RESOURCE_TYPE,
-                    "ApiFailover",
+                    FAILOVER,
+                    FAILOVER_WHO.1,
                     [resting("1"), resting("2"), resting("3")],
                 ))
             },
@@ -1894,15 +1810,7 @@ fn rows() -> Vec<Row> {
                 })?;
                 ensure(
                     !finals.is_empty() && finals.iter().all(|a| a.status == HookStatus::Succeeded),
-                    || {
-                        format!(
-                            "final answers {:?}",
-                            finals
-                                .iter()
-                                .map(|a| (&a.status, &a.reason))
-                                .collect::<Vec<_>>()
-                        )
-                    },
+                    || format!("final answers {}", hook_answers(finals.iter().copied())),
                 )
             },
         },
@@ -1913,34 +1821,24 @@ fn rows() -> Vec<Row> {
             setup: nothing,
             script: || retried("update_item", 2),
             events: |world| {
-                Box::pin(async move {
-                    let seen = Arc::new(Mutex::new(Seen::default()));
-                    let raw = hook_event(
-                        "POST_TEST_TRAFFIC_SHIFT",
-                        REV1,
-                        hook_settings(120, Some(60)),
-                    );
-                    ecs_hook(&world, raw, 12, "hook", &seen, no_between).await;
-                    take(seen)
-                })
+                Box::pin(hook_run(
+                    world,
+                    "POST_TEST_TRAFFIC_SHIFT",
+                    hook_settings(120, Some(60)),
+                    12,
+                    no_between,
+                ))
             },
             guarantee: |w, s| {
                 let last = last_hook(s, "hook");
                 ensure(load_ms(w) == 120_000, || {
                     format!(
-                        "load runs {:?} ms for a 120 s gate in 60 s slices; answers {:?}",
+                        "load runs {:?} ms for a 120 s gate in 60 s slices; answers {}",
                         w.load_runs,
-                        s.hooks
-                            .iter()
-                            .map(|(_, a)| (&a.status, &a.reason))
-                            .collect::<Vec<_>>()
+                        hook_answers(s.hooks.iter().map(|(_, a)| a))
                     )
                 })?;
-                ensure(
-                    last.as_ref()
-                        .is_some_and(|a| a.status == HookStatus::Succeeded),
-                    || format!("last answer {last:?}"),
-                )
+                ensure(last_succeeded(&last), || format!("last answer {last:?}"))
             },
         },
         // H3: after the first slice (IN_PROGRESS) the user stops the deployment: it rolls back.
@@ -1949,14 +1847,12 @@ fn rows() -> Vec<Row> {
             setup: nothing,
             script: none,
             events: |world| {
-                Box::pin(async move {
-                    let seen = Arc::new(Mutex::new(Seen::default()));
-                    let raw = hook_event(
-                        "POST_TEST_TRAFFIC_SHIFT",
-                        REV1,
-                        hook_settings(180, Some(60)),
-                    );
-                    ecs_hook(&world, raw, 12, "hook", &seen, |w, round, seen| {
+                Box::pin(hook_run(
+                    world,
+                    "POST_TEST_TRAFFIC_SHIFT",
+                    hook_settings(180, Some(60)),
+                    12,
+                    |w, round, seen| {
                         if round == 1 {
                             let mut w = w.lock().unwrap();
                             w.deployment_status = "ROLLBACK_REQUESTED".into();
@@ -1965,10 +1861,8 @@ fn rows() -> Vec<Row> {
                                 .marks
                                 .insert("runs_before_stop", w.load_runs.len());
                         }
-                    })
-                    .await;
-                    take(seen)
-                })
+                    },
+                ))
             },
             guarantee: |w, s| {
                 let before = s.marks.get("runs_before_stop").copied().unwrap_or(0);
@@ -2049,12 +1943,9 @@ fn rows() -> Vec<Row> {
                     )
                 })?;
                 let r2 = last_hook(s, "r2");
-                ensure(
-                    r2.as_ref()
-                        .is_some_and(|a| a.status == HookStatus::Succeeded)
-                        && load_ms(w) <= 60_000 * 4,
-                    || format!("revision 2 ended {r2:?}; load {:?}", w.load_runs),
-                )
+                ensure(last_succeeded(&r2) && load_ms(w) <= 60_000 * 4, || {
+                    format!("revision 2 ended {r2:?}; load {:?}", w.load_runs)
+                })
             },
         },
         // H5: stages the gate is not configured for, one ECS may add later.
@@ -2126,12 +2017,9 @@ fn rows() -> Vec<Row> {
                     "the payload was refused".into()
                 })?;
                 let last = last_hook(s, "hook");
-                ensure(
-                    last.as_ref()
-                        .is_some_and(|a| a.status == HookStatus::Succeeded)
-                        && load_ms(w) == 60_000,
-                    || format!("last {last:?}; load {:?}", w.load_runs),
-                )
+                ensure(last_succeeded(&last) && load_ms(w) == 60_000, || {
+                    format!("last {last:?}; load {:?}", w.load_runs)
+                })
             },
         },
         // H7: ECS rolls back and invokes TEST_TRAFFIC_SHIFT (a gate stage here) for the old
@@ -2141,12 +2029,13 @@ fn rows() -> Vec<Row> {
             setup: |w| w.deployment_status = "ROLLBACK_IN_PROGRESS".into(),
             script: || vec![Scripted::on("service_deployments", 0, Fate::Throttle)],
             events: |world| {
-                Box::pin(async move {
-                    let seen = Arc::new(Mutex::new(Seen::default()));
-                    let raw = hook_event("TEST_TRAFFIC_SHIFT", REV1, hook_settings(60, None));
-                    ecs_hook(&world, raw, 3, "hook", &seen, no_between).await;
-                    take(seen)
-                })
+                Box::pin(hook_run(
+                    world,
+                    "TEST_TRAFFIC_SHIFT",
+                    hook_settings(60, None),
+                    3,
+                    no_between,
+                ))
             },
             guarantee: |w, s| {
                 ensure(w.lease_claims == 0 && w.load_runs.is_empty(), || {
@@ -2264,23 +2153,12 @@ fn rows() -> Vec<Row> {
                 Box::pin(async move {
                     let seen = Arc::new(Mutex::new(Seen::default()));
                     let start = Instant::now();
-                    let ev = custom_resource::event(
-                        "Create",
-                        GATE,
-                        (STACK, "Gate"),
-                        gate_props(60),
-                        None,
-                        None,
-                        "create",
-                    );
+                    let ev = gate_create();
                     let (w, s, e) = (world.clone(), seen.clone(), ev.clone());
-                    let first = tokio::spawn(async move {
-                        let a = custom_resource::invoke(&w, &e, LAMBDA_TIMEOUT, false).await;
-                        note(&s, "first", a, start);
-                    });
+                    let first =
+                        tokio::spawn(async move { answered(&w, &s, &e, "first", start).await });
                     tokio::time::sleep(Duration::from_secs(5)).await;
-                    let a = custom_resource::invoke(&world, &ev, LAMBDA_TIMEOUT, false).await;
-                    note(&seen, "second", a, start);
+                    answered(&world, &seen, &ev, "second", start).await;
                     first.await.expect("task");
                     take(seen)
                 })
@@ -2340,18 +2218,9 @@ fn rows() -> Vec<Row> {
             events: |world| {
                 Box::pin(async move {
                     let seen = Arc::new(Mutex::new(Seen::default()));
-                    let mut ev = custom_resource::event(
-                        "Create",
-                        GATE,
-                        (STACK, "Gate"),
-                        gate_props(60),
-                        None,
-                        None,
-                        "create",
-                    );
+                    let mut ev = gate_create();
                     ev["SomeFieldCloudFormationAddsLater"] = json!({ "x": 1 });
-                    let a = custom_resource::invoke(&world, &ev, LAMBDA_TIMEOUT, false).await;
-                    note(&seen, "create", a, Instant::now());
+                    answered(&world, &seen, &ev, "create", Instant::now()).await;
                     take(seen)
                 })
             },
