@@ -94,7 +94,7 @@ fi
 # names under conditions that can both hold, one namespace named two ways, one record name
 # twice, a certificate not covering a Domain, a wildcard Domain; TaskDefinition against the
 # container properties and what a load balancer needs beside it; a ScalingCheck against its
-# App's Scaling and LoadBalancer).
+# App's Scaling and LoadBalancer, and its load against the listener and the ALB as the gate's).
 not_shape='error_discovery_name_twice error_load_test_host_wildcard_rule error_rule_shadowed_by_neighbour
   error_template_rule_on_app_listener error_load_test_https_no_host error_load_test_path_outside_rule error_load_test_vpc_internet_facing
   error_load_test_vpc_template_alb error_parameter_values error_priority_and_port_claimed_twice
@@ -104,7 +104,7 @@ not_shape='error_discovery_name_twice error_load_test_host_wildcard_rule error_r
   error_failover_trigger_statistic_unknown error_failover_standby_ambiguous error_failover_datapoints_over_periods error_secrets_intrinsic_unknown
   error_strategy_routing error_strategy_too_long error_service_connect_names_twice error_branch_names error_branch_names_twice
   error_names_under_conditions_and_domains error_domain_wildcard_and_certificate
-  error_trial3_parameter_collisions error_trial3_gate_internet_to_internal_alb error_task_definition_arn error_scaling_check'
+  error_trial3_parameter_collisions error_trial3_gate_internet_to_internal_alb error_task_definition_arn error_scaling_check error_scaling_check_reach'
 shape_cases=()
 for f in tests/macro/input/error_*; do
   [[ " ${not_shape//$'\n'/ } " == *" $(basename "${f%.*}") "* ]] || shape_cases+=("$f")

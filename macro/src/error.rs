@@ -77,8 +77,11 @@ impl Problem {
             "is not matched by the App's rule",
             "behind an internet-facing ALB",
             "internet to an internal ALB",
+            "the check's Lambda runs outside the VPC",
+            "the check connects to the ALB's own name",
+            "the check's load never reaches the service",
         ]) {
-            "FA112" // the load-test gate could not reach the App's own tasks
+            "FA112" // the load-test gate or the scaling check could not reach the App's own tasks
         } else if has(&[
             "out of range",
             "is greater than",

@@ -131,7 +131,7 @@ fn judge(
                     let refusal = problems.0.iter().find(|p| {
                         matches!(p, Problem::Property { logical_id, path, .. }
                             if logical_id == id
-                                && shape.properties().iter().any(|x| path.contains(x)))
+                                && shape.properties().iter().any(|x| names_property(path, x)))
                     });
                     let code = shape.code();
                     match refusal {
@@ -157,6 +157,14 @@ fn judge(
         .into_iter()
         .map(|(k, text)| (k, format!("{text}\n      case {shown}")))
         .collect()
+}
+
+/// Whether a problem's path (`Properties.A.B[0]`) is property `prop` (`A` or `A.B`) or inside it:
+/// `ScalingCheck` is not inside `Scaling`.
+fn names_property(path: &str, prop: &str) -> bool {
+    let rest = path.strip_prefix("Properties.").unwrap_or(path);
+    rest.strip_prefix(prop)
+        .is_some_and(|tail| tail.is_empty() || tail.starts_with(['.', '[']))
 }
 
 /// A case with `Deployment.Strategy: !Ref <App>Strategy` expands to the same resources as with

@@ -254,8 +254,12 @@ fn contexts() -> Vec<Value> {
     }
     // ScalingCheck: Within + ReturnWithin fit one invocation; the shortest Within leaves the
     // most for ReturnWithin.
+    // Its load reaches the App from the provider Lambda: an ALB of the App's own, internet-facing,
+    // HTTP, no Failover.
     let mut sc = full.clone();
     sc["ScalingCheck"]["Within"] = json!(240);
+    sc.as_object_mut().unwrap().remove("Failover");
+    sc["LoadBalancer"] = json!({ "Create": true, "HealthCheck": { "Path": "/" } });
     out.push(sc);
     // ServiceConnect takes Namespace or NamespaceName, never both.
     let mut ns = full.clone();
@@ -273,6 +277,14 @@ fn contexts() -> Vec<Value> {
         let mut c = full.clone();
         c["Cpu"] = json!(cpu);
         out.push(c);
+    }
+    // ScalingCheck is refused with Failover (the standby takes its load) and behind an internal
+    // ALB (the provider Lambda is outside the VPC): it is probed where it can reach the App.
+    for c in &mut out {
+        let internal = c["LoadBalancer"]["Create"]["Scheme"] == "internal";
+        if internal || c.get("Failover").is_some() {
+            c.as_object_mut().unwrap().remove("ScalingCheck");
+        }
     }
     out
 }

@@ -815,7 +815,7 @@ export interface FargateAppScalingCheck {
    */
   duration: number | string;
   /**
-   * The desired count to reach: above Scaling.Min, at most Scaling.Max.
+   * The desired count to reach: above Scaling.Min, at most Scaling.Max (a number, or a Ref to a parameter: its value is checked).
    */
   expectDesired: number;
   /**

@@ -42,7 +42,7 @@ pub fn generate(app: &App, settings: &Settings, routing: &RoutingOut, out: &mut 
     );
     p.insert("Rate".into(), sc.rate.json());
     p.insert("Duration".into(), json!(sc.duration));
-    p.insert("ExpectDesired".into(), json!(sc.expect_desired));
+    p.insert("ExpectDesired".into(), sc.expect_desired.json());
     p.insert("Within".into(), json!(sc.within));
     if let Some(r) = sc.return_within {
         p.insert("ReturnWithin".into(), json!(r));

@@ -13,6 +13,7 @@
 //!   a check not ordered after the service's scaling policies may load a service nothing scales.
 
 use super::{lit_num, names_used, owner, references, App, Finding, Rule, Severity, Stack};
+use serde_json::Value;
 use std::collections::BTreeSet;
 
 pub const CHECK_TYPE: &str = "Custom::FargateScalingCheck";
@@ -74,8 +75,11 @@ pub fn check(st: &Stack, apps: &[App]) -> Vec<Finding> {
         let Some((tid, t)) = target else {
             continue;
         };
-        if let Some(want) = lit_num(&p["ExpectDesired"]) {
-            let (min, max) = (lit_num(&t["MinCapacity"]), lit_num(&t["MaxCapacity"]));
+        // A `Ref` to a parameter counts with its `Default`: the value the stack gets when none
+        // is given (parameters-section-structure.html).
+        let num = |v: &Value| st.number_or_default(v).map(|(n, _)| n);
+        if let Some(want) = num(&p["ExpectDesired"]) {
+            let (min, max) = (num(&t["MinCapacity"]), num(&t["MaxCapacity"]));
             if max.is_some_and(|m| want > m) || min.is_some_and(|m| want <= m) {
                 out.push(Finding::new(
                     &DESIRED_OUT_OF_RANGE,
@@ -134,12 +138,12 @@ pub fn check(st: &Stack, apps: &[App]) -> Vec<Finding> {
 mod tests {
     use super::*;
     use crate::model::test_stack;
-    use serde_json::{json, Value};
+    use serde_json::json;
 
     /// The RegisterScalableTarget page's example: service `web-app` on the default cluster,
     /// MinCapacity 1, MaxCapacity 10; one target-tracking policy on it.
-    fn stack(expect: u64, duration: u64, depends: Value) -> Stack {
-        test_stack(&json!({
+    fn stack(expect: Value, duration: u64, depends: Value) -> Stack {
+        let mut st = test_stack(&json!({
             "WebAppTaskDefinition": {"Type": "AWS::ECS::TaskDefinition", "Properties": {}},
             "WebAppService": {"Type": "AWS::ECS::Service", "Properties": {"TaskDefinition": {"Ref": "WebAppTaskDefinition"}}},
             "WebAppScalableTarget": {"Type": TARGET_TYPE, "Properties": {
@@ -151,53 +155,79 @@ mod tests {
             "WebAppScalingCheck": {"Type": CHECK_TYPE, "DependsOn": depends, "Properties": {
                 "ServiceName": {"Fn::GetAtt": ["WebAppService", "Name"]},
                 "ExpectDesired": expect, "Duration": duration, "MinCapacity": 1}},
-        }))
+        }));
+        // Parameters for ExpectDesired by Ref: at MinCapacity, and one above it.
+        for (name, default) in [("AtMin", 1), ("Above", 2)] {
+            st.parameters.insert(name.to_string());
+            st.defaults.insert(name.to_string(), json!(default));
+        }
+        st
     }
 
     #[test]
     fn the_page_example_table() {
         let after = json!(["WebAppScalableTarget", "WebAppCpuScaling"]);
         let cases = [
-            ("reachable maximum", 10, 300, after.clone(), vec![]),
-            ("one above the minimum", 2, 300, after.clone(), vec![]),
+            ("reachable maximum", json!(10), 300, after.clone(), vec![]),
+            (
+                "one above the minimum",
+                json!(2),
+                300,
+                after.clone(),
+                vec![],
+            ),
             (
                 "above MaxCapacity",
-                11,
+                json!(11),
                 300,
                 after.clone(),
                 vec!["AAS_CHECK_DESIRED_OUT_OF_RANGE"],
             ),
             (
                 "at MinCapacity",
-                1,
+                json!(1),
                 300,
                 after.clone(),
                 vec!["AAS_CHECK_DESIRED_OUT_OF_RANGE"],
             ),
             (
                 "two datapoints of load",
-                2,
+                json!(2),
                 120,
                 after.clone(),
                 vec!["AAS_CHECK_LOAD_TOO_SHORT"],
             ),
             (
                 "exactly 3 datapoints and one more",
-                2,
+                json!(2),
                 240,
                 after.clone(),
                 vec![],
             ),
             (
                 "not after the policy",
-                2,
+                json!(2),
                 300,
                 json!(["WebAppScalableTarget"]),
                 vec!["CFN_CHECK_BEFORE_SCALING_POLICY"],
             ),
             (
+                "a parameter whose Default is MinCapacity",
+                json!({"Ref": "AtMin"}),
+                300,
+                after.clone(),
+                vec!["AAS_CHECK_DESIRED_OUT_OF_RANGE"],
+            ),
+            (
+                "a parameter whose Default is above MinCapacity",
+                json!({"Ref": "Above"}),
+                300,
+                after.clone(),
+                vec![],
+            ),
+            (
                 "after neither",
-                2,
+                json!(2),
                 300,
                 json!([]),
                 vec!["CFN_CHECK_BEFORE_SCALING_POLICY"],
@@ -205,7 +235,7 @@ mod tests {
             // Through the policy, which names the target: ordered after both.
             (
                 "after the policy only",
-                2,
+                json!(2),
                 300,
                 json!(["WebAppCpuScaling"]),
                 vec![],

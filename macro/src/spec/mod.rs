@@ -286,6 +286,7 @@ pub fn read_app(
             v,
             scaling.as_ref(),
             load_balancer.is_some(),
+            ctx,
         )
     });
     let service_connect = p
@@ -397,6 +398,9 @@ fn check_app(r: &mut Reader, p: &Props, app: &App, has_props: bool, ctx: &Templa
                 "needs a LoadBalancer: it scales on the ALB's request count per target",
             );
         }
+    }
+    if let (Some(sc), Some(lb)) = (&app.scaling_check, &load_balancer) {
+        check_scaling_check_reach(r, p, app, sc, lb, ctx);
     }
     if failover.is_some() && load_balancer.is_none() {
         r.err(
@@ -586,11 +590,7 @@ fn check_gate_reach(
             // An internal ALB has private addresses only and routes requests only from clients
             // with access to its VPC; the provider Lambda runs outside any VPC.
             // https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateLoadBalancer.html
-            let internal = match &lb.routing {
-                Routing::Dedicated { scheme, .. } => scheme.lit().is_some_and(|s| s == "internal"),
-                _ => template_alb_scheme(lb, ctx).as_deref() == Some("internal"),
-            };
-            if internal && lt.url.is_none() {
+            if alb_is_internal(lb, ctx) && lt.url.is_none() {
                 let alb = template_alb(lb, ctx).unwrap_or_else(|| "the App's ALB".to_string());
                 r.err(
                     &p.path("LoadTest.From"),
@@ -808,27 +808,96 @@ fn check_gate_names(r: &mut Reader, p: &Props, lt: &LoadTest, lb: &LoadBalancer,
     }
     // `LoadTest.Path` is absolute, like `HealthCheck.Path`: on a shared rule it must be a path
     // the App's rule matches, or the gate measures whatever rule does.
-    if let (Routing::SharedRule { paths, .. }, Val::Lit(gate_path)) =
-        (&lb.routing, &gate_path(lt, Some(lb)))
-    {
-        let literal: Option<Vec<&String>> = paths.iter().map(Val::lit).collect();
-        if let Some(patterns) = literal.filter(|v| !v.is_empty()) {
-            if !patterns
-                .iter()
-                .any(|pat| path_pattern_matches(pat, gate_path))
-            {
-                let shown: Vec<&str> = patterns.iter().map(|s| s.as_str()).collect();
-                let prefix = patterns[0]
-                    .split(['*', '?'])
-                    .next()
-                    .unwrap_or("")
-                    .trim_end_matches('/');
-                r.err(
-                    &p.path("LoadTest.Path"),
-                    format!("'{gate_path}' is not matched by the App's rule (LoadBalancer.Path {}): LoadTest.Path is absolute, like HealthCheck.Path, so the gate's requests would reach another rule; give the full path, for example {prefix}{gate_path}", shown.join(", ")),
-                );
-            }
+    if let Val::Lit(gate_path) = &gate_path(lt, Some(lb)) {
+        if let Some((shown, prefix)) = path_outside_rule(lb, gate_path) {
+            r.err(
+                &p.path("LoadTest.Path"),
+                format!("'{gate_path}' is not matched by the App's rule (LoadBalancer.Path {shown}): LoadTest.Path is absolute, like HealthCheck.Path, so the gate's requests would reach another rule; give the full path, for example {prefix}{gate_path}"),
+            );
         }
+    }
+}
+
+/// When the App has a shared rule whose literal Path conditions none match `path`: the
+/// conditions shown and the fixed part of the first (to suggest a full path). A path condition
+/// compares the request's path with each pattern; a request no rule matches goes to the
+/// listener's default action.
+/// https://docs.aws.amazon.com/elasticloadbalancing/latest/application/rule-condition-types.html#path-conditions
+fn path_outside_rule(lb: &LoadBalancer, path: &str) -> Option<(String, String)> {
+    let Routing::SharedRule { paths, .. } = &lb.routing else {
+        return None;
+    };
+    let patterns: Vec<&String> = paths
+        .iter()
+        .map(Val::lit)
+        .collect::<Option<_>>()
+        .filter(|v: &Vec<&String>| !v.is_empty())?;
+    if patterns.iter().any(|pat| path_pattern_matches(pat, path)) {
+        return None;
+    }
+    let shown: Vec<&str> = patterns.iter().map(|s| s.as_str()).collect();
+    let prefix = patterns[0]
+        .split(['*', '?'])
+        .next()
+        .unwrap_or("")
+        .trim_end_matches('/');
+    Some((shown.join(", "), prefix.to_string()))
+}
+
+/// Whether the App's ALB is internal: created with `Scheme: internal`, or a shared ALB of this
+/// template whose `Scheme` is internal.
+/// https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateLoadBalancer.html
+fn alb_is_internal(lb: &LoadBalancer, ctx: &TemplateCtx) -> bool {
+    match &lb.routing {
+        Routing::Dedicated { scheme, .. } => scheme.lit().is_some_and(|s| s == "internal"),
+        _ => template_alb_scheme(lb, ctx).as_deref() == Some("internal"),
+    }
+}
+
+/// `ScalingCheck` sends its load from the provider Lambda through the App's URL, as the
+/// `LoadTest` gate does with `From: internet`: the gate's reachability rules apply to it.
+fn check_scaling_check_reach(
+    r: &mut Reader,
+    p: &Props,
+    app: &App,
+    sc: &ScalingCheck,
+    lb: &LoadBalancer,
+    ctx: &TemplateCtx,
+) {
+    // D3: a path the App's rule does not match reaches another rule or the default action.
+    if let Val::Lit(path) = &sc.path {
+        if let Some((shown, prefix)) = path_outside_rule(lb, path) {
+            r.err(
+                &p.path("ScalingCheck.Path"),
+                format!("'{path}' is not matched by the App's rule (LoadBalancer.Path {shown}): ScalingCheck.Path is absolute, like HealthCheck.Path, so the check's load would reach another rule and never this App's tasks; give the full path, for example {prefix}{path}"),
+            );
+        }
+    }
+    // D4: a forward action sends requests to its target groups by weight; with Failover the
+    // App's group has weight 0 while the standby serves.
+    // https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-listeners.html
+    if app.failover.is_some() {
+        r.err(
+            &p.path("ScalingCheck"),
+            "is not used with Failover: the listener forwards by weight and gives the App's target group 0 while the standby serves, so the check's load never reaches the service; run `fargate-app scaling-check` against the service instead",
+        );
+    }
+    // D1: an ACM certificate covers the user's domain, never the ALB's `*.elb.amazonaws.com`.
+    // https://docs.aws.amazon.com/elasticloadbalancing/latest/application/https-listener-certificates.html
+    if app.domain.is_none() && lb.https != Https::Never && gate_url_is_alb_name(lb) {
+        r.err(
+            &p.path("ScalingCheck"),
+            "needs Domain with HTTPS: the check connects to the ALB's own name (*.elb.amazonaws.com), which the listener's certificate does not cover, so every request fails TLS and the service never scales; give the App a Domain (the check then uses it), or use HTTP",
+        );
+    }
+    // D2: an internal ALB has private addresses only; the provider Lambda runs outside any VPC.
+    // https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateLoadBalancer.html
+    if alb_is_internal(lb, ctx) {
+        let alb = template_alb(lb, ctx).unwrap_or_else(|| "the App's ALB".to_string());
+        r.err(
+            &p.path("ScalingCheck"),
+            format!("is not used behind an internal ALB ({alb}, Scheme internal): the check's Lambda runs outside the VPC and an internal ALB has private addresses only, so the load never arrives; run `fargate-app scaling-check` from inside the VPC instead"),
+        );
     }
 }
 

@@ -43,7 +43,9 @@ pub struct ScalingCheck {
     pub path: Val<String>,
     pub rate: Val<u64>,
     pub duration: u64,
-    pub expect_desired: u64,
+    /// A literal, or a `Ref` to a parameter with a known value (checked against `Scaling` when
+    /// the App is read again with the parameters' values, as the neighbouring checks are).
+    pub expect_desired: Val<u64>,
     pub within: u64,
     pub return_within: Option<u64>,
     pub on_change: bool,
@@ -69,6 +71,7 @@ pub(super) fn read_scaling_check(
     v: &Value,
     scaling: Option<&Scaling>,
     has_load_balancer: bool,
+    ctx: &super::TemplateCtx,
 ) -> Option<ScalingCheck> {
     let m = r.object(p, v, SCALING_CHECK_KEYS)?;
     let mut missing = false;
@@ -94,8 +97,18 @@ pub(super) fn read_scaling_check(
         .and_then(|v| r.seconds(&dp, v, MIN_SCALING_LOAD_SECONDS, MAX_SCALING_CHECK_SECONDS));
     let duration = literal(r, &dp, duration);
     let ep = path(p, "ExpectDesired");
-    let expect = m.get("ExpectDesired").and_then(|v| r.int(&ep, v, 1, 5000));
-    let expect = literal(r, &ep, expect);
+    let expect = match m.get("ExpectDesired").and_then(|v| r.int(&ep, v, 1, 5000)) {
+        // A parameter's known value (given at deploy, else its Default) is checked when the
+        // App is read again with the parameters' values in place of their `Ref`s.
+        Some(Val::Expr(e)) if ctx.parameter_value(&e).is_none() => {
+            r.err(
+                &ep,
+                "must be a literal, or a Ref to a parameter with a known value (given, or its Default): the expansion checks it against the App's Scaling",
+            );
+            None
+        }
+        other => other,
+    };
     let wp = path(p, "Within");
     let within = match m.get("Within") {
         Some(v) => {
@@ -169,7 +182,8 @@ pub(super) fn read_scaling_check(
             ),
         );
     }
-    if let Some(s) = scaling {
+    if let (Some(s), Val::Lit(expect)) = (scaling, &expect) {
+        let expect = *expect;
         if let Val::Lit(min) = s.min {
             if expect <= min {
                 r.err(

@@ -193,7 +193,8 @@ pub struct AppCase {
     /// or not.
     pub post_create: Option<bool>,
     /// `ScalingCheck` (rendered on an App with Scaling and a load balancer); `Some(true)`:
-    /// `Run: OnChange` with a `RunToken` parameter and a `ReturnWithin`.
+    /// `Run: OnChange` with a `RunToken` parameter, a `ReturnWithin` and `ExpectDesired` from a
+    /// parameter (its Default, 4, is Scaling.Max).
     pub scaling_check: Option<bool>,
 }
 
@@ -900,8 +901,11 @@ pub fn render(c: &Case) -> Value {
                 }));
             }
         }
+        // Not with Failover: the check's load would reach the standby (weight 0 on the App's
+        // target group), which the macro refuses (fresh-trial-4 D4).
         match (a.scaling_check, a.scaling, &a.routing) {
             (None, _, _) | (_, Scaling::None, _) | (_, _, Routing::None) => {}
+            _ if a.failover != Failover::None => {}
             (Some(false), _, _) => {
                 p.insert(
                     "ScalingCheck".into(),
@@ -913,9 +917,13 @@ pub fn render(c: &Case) -> Value {
                     format!("{id}CheckToken"),
                     json!({"Type": "String", "Default": "1"}),
                 );
+                params.insert(
+                    format!("{id}Expect"),
+                    json!({"Type": "Number", "Default": 4}),
+                );
                 p.insert(
                     "ScalingCheck".into(),
-                    json!({"Path": format!("/app{i}/stress"), "Rate": 2, "Duration": 240, "ExpectDesired": 4,
+                    json!({"Path": format!("/app{i}/stress"), "Rate": 2, "Duration": 240, "ExpectDesired": {"Ref": format!("{id}Expect")},
                         "Within": 360, "ReturnWithin": 420, "Run": "OnChange", "RunToken": {"Ref": format!("{id}CheckToken")}}),
                 );
             }
