@@ -86,7 +86,12 @@ pub async fn post_create_schedule(seed: u64, _logs: LogBuf) -> (Vec<Violation>, 
     for a in &answers {
         let success = a.body["Status"] == "SUCCESS";
         let reason = a.body["Reason"].as_str().unwrap_or_default();
-        if kind != "Create" && (!success || w.post_create_runs > 0) {
+        // A delivery that arrives after the resource's operation ended is refused as stale
+        // (provider/src/stale_create.rs): CloudFormation took the first answer and no longer
+        // reads that ResponseURL, so its FAILED is a record; it must still run nothing.
+        let stale_record = answers.iter().map(|x| x.at).min() != Some(a.at)
+            && reason.starts_with("a late duplicate");
+        if kind != "Create" && ((!success && !stale_record) || w.post_create_runs > 0) {
             v.push(violation(
                 "post_create.delete_update_inert",
                 format!(
@@ -110,6 +115,11 @@ pub async fn post_create_schedule(seed: u64, _logs: LogBuf) -> (Vec<Violation>, 
             && first
             && !reason.contains("migration 42 failed")
             && !reason.contains("recorded no result")
+            // The delivery that ran the function crashed (its message went with it) and the
+            // repeat's last wait for the record, throttled, met the deadline guard first
+            // (10,000-schedule run: seed 7485): a failure all the same, without the message.
+            && !(w.crashed.iter().any(|c| *c)
+                && reason.contains("did not finish before the Lambda deadline"))
         {
             v.push(violation(
                 "post_create.reason_is_the_functions",
