@@ -660,10 +660,7 @@ pub async fn handle(
     req: &Request,
     deadline: Instant,
 ) -> Result<Outcome, ProviderError> {
-    let physical = req
-        .physical_resource_id
-        .clone()
-        .unwrap_or_else(|| format!("{}-weighted-failover", req.logical_resource_id));
+    let physical = req.physical_or("weighted-failover");
     if req.request_type == RequestType::Delete {
         let Ok(s) = Settings::from_value(&req.properties) else {
             return Ok(Outcome::new(physical));

@@ -49,10 +49,7 @@ pub async fn handle_with_store(
     deadline: Instant,
     store: Option<&crate::lifecycle_hook::HookStore>,
 ) -> Result<Outcome, ProviderError> {
-    let physical = req
-        .physical_resource_id
-        .clone()
-        .unwrap_or_else(|| format!("{}-post-create", req.logical_resource_id));
+    let physical = req.physical_or("post-create");
     match req.request_type {
         RequestType::Delete => return Ok(Outcome::new(physical)),
         RequestType::Update => {

@@ -65,6 +65,14 @@ impl From<CfnRequest> for Request {
 }
 
 impl Request {
+    /// The resource's physical ID: CloudFormation's (Update, Delete), or on Create one made of
+    /// the logical ID and `suffix` (a resource that makes nothing of its own to name).
+    pub fn physical_or(&self, suffix: &str) -> String {
+        self.physical_resource_id
+            .clone()
+            .unwrap_or_else(|| format!("{}-{suffix}", self.logical_resource_id))
+    }
+
     /// A string property (CloudFormation sends every value as a string).
     pub fn prop(&self, name: &'static str) -> Option<String> {
         prop_of(&self.properties, name)

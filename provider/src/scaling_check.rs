@@ -139,10 +139,7 @@ pub async fn handle(
     req: &Request,
     deadline: Instant,
 ) -> Result<Outcome, ProviderError> {
-    let physical = req
-        .physical_resource_id
-        .clone()
-        .unwrap_or_else(|| format!("{}-scaling-check", req.logical_resource_id));
+    let physical = req.physical_or("scaling-check");
     if req.request_type == RequestType::Delete {
         return Ok(Outcome::new(physical));
     }
