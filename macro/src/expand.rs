@@ -939,11 +939,7 @@ fn shadowed_rules(apps: &[App], conds: Option<&Map<String, Value>>, problems: &m
             if earlier.priority >= later.priority || earlier.rule.listener != later.rule.listener {
                 continue;
             }
-            if !crate::spec::coexist::may_coexist(
-                conds,
-                earlier.app.attributes.condition.as_ref(),
-                later.app.attributes.condition.as_ref(),
-            ) {
+            if !apps_coexist(conds, earlier.app, later.app) {
                 continue;
             }
             let hosts_cover = earlier.rule.hosts.is_empty()
@@ -992,16 +988,21 @@ fn shadowed_rules(apps: &[App], conds: Option<&Map<String, Value>>, problems: &m
 /// one name: unique per account and Region
 /// (https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateTargetGroup.html).
 /// Apps under two `Condition`s that cannot both hold are left alone.
+/// Whether two Apps can be in one stack at once: their `Condition`s can both hold
+/// ([`crate::spec::coexist::may_coexist`]).
+fn apps_coexist(conds: Option<&Map<String, Value>>, a: &App, b: &App) -> bool {
+    crate::spec::coexist::may_coexist(
+        conds,
+        a.attributes.condition.as_ref(),
+        b.attributes.condition.as_ref(),
+    )
+}
+
 fn names_twice(apps: &[App], conds: Option<&Map<String, Value>>, problems: &mut Problems) {
     for (i, a) in apps.iter().enumerate() {
         let Some(n) = &a.names else { continue };
         if let Some(first) = apps[..i].iter().find(|b| {
-            b.names.as_ref().is_some_and(|m| m.base == n.base)
-                && crate::spec::coexist::may_coexist(
-                    conds,
-                    b.attributes.condition.as_ref(),
-                    a.attributes.condition.as_ref(),
-                )
+            b.names.as_ref().is_some_and(|m| m.base == n.base) && apps_coexist(conds, b, a)
         }) {
             problems.push(Problem::property(
                 &a.id,
@@ -1034,15 +1035,10 @@ fn discovery_names_twice(
             NamespaceRef::Existing { id, .. } => json!({ "Existing": id.json() }),
         };
         let name = name.to_ascii_lowercase();
-        if let Some((_, _, first)) = seen.iter().find(|(ns, n, first)| {
-            ns == &namespace
-                && n == &name
-                && crate::spec::coexist::may_coexist(
-                    conds,
-                    first.attributes.condition.as_ref(),
-                    a.attributes.condition.as_ref(),
-                )
-        }) {
+        if let Some((_, _, first)) = seen
+            .iter()
+            .find(|(ns, n, first)| ns == &namespace && n == &name && apps_coexist(conds, first, a))
+        {
             problems.push(Problem::property(
                 &a.id,
                 "Properties.Discovery.Name",

@@ -131,6 +131,36 @@ pub async fn invoke(
 
 /// Lambda's asynchronous invocation: a crashed attempt is retried twice, 1 and 2 minutes later
 /// (Lambda developer guide, "Error handling and automatic retries in asynchronous invocation").
+/// Delivers `event` a second time (Lambda's asynchronous queue may deliver an event more than
+/// once: https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html):
+/// late (60-660 s after, `late_per_mille` of the time) or within 2 s, overlapping the first;
+/// counts the faults. Used by the gate and post-create families.
+pub fn deliver_again(
+    tasks: &mut tokio::task::JoinSet<Vec<Answer>>,
+    world: &Shared,
+    event: &Value,
+    rng: &mut Rng,
+    late_per_mille: u64,
+    lambda_timeout: Duration,
+) {
+    let late = rng.chance(late_per_mille);
+    let at = if late {
+        Duration::from_secs(60 + rng.below(600))
+    } else {
+        rng.ms(2_000)
+    };
+    {
+        let mut w = world.lock().unwrap();
+        w.count(Fault::Duplicate);
+        w.count(if late { Fault::Late } else { Fault::Concurrent });
+    }
+    let (w, e) = (world.clone(), event.clone());
+    tasks.spawn(async move {
+        tokio::time::sleep(at).await;
+        deliver(&w, &e, lambda_timeout, [false; 3]).await
+    });
+}
+
 pub async fn deliver(
     world: &Shared,
     event: &Value,

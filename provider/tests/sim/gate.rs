@@ -66,22 +66,7 @@ pub async fn gate_schedule(seed: u64, _logs: LogBuf) -> (Vec<Violation>, Shared)
         tasks.spawn(async move { custom_resource::deliver(&w, &e, timeout, [false; 3]).await });
     }
     if twice {
-        let late = rng.chance(500);
-        let at = if late {
-            Duration::from_secs(60 + rng.below(600))
-        } else {
-            rng.ms(2_000)
-        };
-        {
-            let mut w = world.lock().unwrap();
-            w.count(Fault::Duplicate);
-            w.count(if late { Fault::Late } else { Fault::Concurrent });
-        }
-        let (w, e) = (world.clone(), ev.clone());
-        tasks.spawn(async move {
-            tokio::time::sleep(at).await;
-            custom_resource::deliver(&w, &e, timeout, [false; 3]).await
-        });
+        custom_resource::deliver_again(&mut tasks, &world, &ev, &mut rng, 500, timeout);
     }
     let mut answers = Vec::new();
     while let Some(r) = tasks.join_next().await {

@@ -11,7 +11,7 @@
 use super::custom_resource::{self, STACK};
 use super::gate::profile;
 use super::harness::{violation, LogBuf, Violation};
-use super::world::{Fault, Rng, Shared, World};
+use super::world::{Rng, Shared, World};
 use serde_json::json;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -51,22 +51,14 @@ pub async fn post_create_schedule(seed: u64, _logs: LogBuf) -> (Vec<Violation>, 
         });
     }
     if twice {
-        let late = rng.chance(400);
-        let at = if late {
-            Duration::from_secs(60 + rng.below(600))
-        } else {
-            rng.ms(2_000)
-        };
-        {
-            let mut w = world.lock().unwrap();
-            w.count(Fault::Duplicate);
-            w.count(if late { Fault::Late } else { Fault::Concurrent });
-        }
-        let (w, e) = (world.clone(), ev.clone());
-        tasks.spawn(async move {
-            tokio::time::sleep(at).await;
-            custom_resource::deliver(&w, &e, Duration::from_secs(900), [false; 3]).await
-        });
+        custom_resource::deliver_again(
+            &mut tasks,
+            &world,
+            &ev,
+            &mut rng,
+            400,
+            Duration::from_secs(900),
+        );
     }
     let mut answers = Vec::new();
     while let Some(r) = tasks.join_next().await {
